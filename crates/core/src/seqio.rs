@@ -1,0 +1,458 @@
+//! Streaming readers of labelled DNA sequences: FASTA (`>id label`),
+//! DeepBind `.seq` (`FoldID EventID seq Bound`) and TSV (`seq<TAB>label`),
+//! each optionally gzip-compressed (detected from the magic bytes).
+//!
+//! Records are validated as they are read: any letter other than A, C, G, T
+//! or N (either case) is an error naming the file and line. Memory stays
+//! bounded: one record at a time.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::onehot::first_invalid;
+
+/// A sequence file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeqFormat {
+    /// FASTA; the header's second word, if numeric, is the label.
+    Fasta,
+    /// DeepBind's whitespace table `FoldID EventID seq Bound` (header optional).
+    DeepBind,
+    /// `seq<TAB>label` (or a bare `seq` per line); a `seq`/`sequence` header is skipped.
+    Tsv,
+}
+
+impl SeqFormat {
+    /// The format implied by a file name (`.gz` is looked through), if any.
+    #[must_use]
+    pub fn from_path(path: &Path) -> Option<Self> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        let ext = name.rsplit('.').next()?;
+        match ext {
+            "fa" | "fasta" | "fna" | "fas" => Some(Self::Fasta),
+            "seq" => Some(Self::DeepBind),
+            "tsv" | "txt" => Some(Self::Tsv),
+            _ => None,
+        }
+    }
+
+    /// Name used in messages.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fasta => "FASTA",
+            Self::DeepBind => "DeepBind .seq",
+            Self::Tsv => "TSV",
+        }
+    }
+}
+
+/// One sequence with its optional label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeqRecord {
+    /// Identifier (FASTA id, DeepBind EventID, or `seq<line>` for TSV).
+    pub id: String,
+    /// The sequence as given (letters validated, case kept).
+    pub seq: Vec<u8>,
+    /// The label, if the file (or a labels file) gives one.
+    pub label: Option<f32>,
+    /// 1-based line where the record starts.
+    pub line: usize,
+}
+
+/// Opens a possibly gzip-compressed file as a buffered byte stream.
+///
+/// # Errors
+/// If the file cannot be opened or read.
+pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut r = BufReader::with_capacity(1 << 16, f);
+    let head = r.fill_buf().map_err(|e| Error::io(path, e))?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(r))))
+    } else {
+        Ok(Box::new(r))
+    }
+}
+
+/// A streaming reader of [`SeqRecord`]s.
+pub struct SeqReader {
+    path: PathBuf,
+    format: SeqFormat,
+    input: Box<dyn BufRead + Send>,
+    line_no: usize,
+    buf: Vec<u8>,
+    /// FASTA: a header line read ahead (id, label, line).
+    pending: Option<(String, Option<f32>, usize)>,
+    labels: Option<HashMap<String, f32>>,
+    count: usize,
+    done: bool,
+}
+
+impl std::fmt::Debug for SeqReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeqReader").field("path", &self.path).field("format", &self.format).finish()
+    }
+}
+
+impl SeqReader {
+    /// Opens `path`; the format is `format`, else guessed from the name,
+    /// else sniffed from the first line.
+    ///
+    /// # Errors
+    /// If the file cannot be opened, or its content is binary.
+    pub fn open(path: &Path, format: Option<SeqFormat>) -> Result<Self> {
+        let mut input = open_maybe_gz(path)?;
+        let head = input.fill_buf().map_err(|e| Error::io(path, e))?;
+        if looks_binary(head) {
+            return Err(Error::Format {
+                path: path.into(),
+                msg: "binary data, not a sequence file (FASTA, DeepBind .seq or TSV)".into(),
+            });
+        }
+        let format = match format.or_else(|| SeqFormat::from_path(path)) {
+            Some(f) => f,
+            None => sniff(head),
+        };
+        Ok(Self {
+            path: path.into(),
+            format,
+            input,
+            line_no: 0,
+            buf: Vec::new(),
+            pending: None,
+            labels: None,
+            count: 0,
+            done: false,
+        })
+    }
+
+    /// Supplies labels by record id (used where the file itself has none).
+    #[must_use]
+    pub fn with_labels(mut self, labels: HashMap<String, f32>) -> Self {
+        self.labels = Some(labels);
+        self
+    }
+
+    /// The format being read.
+    #[must_use]
+    pub fn format(&self) -> SeqFormat {
+        self.format
+    }
+
+    /// The file being read.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the next line into `self.buf` (without the line break); false at EOF.
+    fn next_line(&mut self) -> Result<bool> {
+        self.buf.clear();
+        let n = self.input.read_until(b'\n', &mut self.buf).map_err(|e| Error::io(&self.path, e))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.line_no += 1;
+        while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+            self.buf.pop();
+        }
+        if self.buf.contains(&0) {
+            return Err(Error::parse(&self.path, self.line_no, "binary data (NUL byte) in a text file"));
+        }
+        Ok(true)
+    }
+
+    fn line_str(&self) -> Result<&str> {
+        std::str::from_utf8(&self.buf)
+            .map_err(|_| Error::parse(&self.path, self.line_no, "not valid UTF-8 text"))
+    }
+
+    fn parse_label(&self, s: &str, what: &str) -> Result<f32> {
+        s.parse::<f32>().map_err(|_| {
+            Error::parse(&self.path, self.line_no, format!("{what} `{s}` is not a number"))
+        })
+    }
+
+    fn check_letters(&self, id: &str, seq: &[u8], offset: usize) -> Result<()> {
+        if let Some((pos, b)) = first_invalid(seq) {
+            return Err(Error::Alphabet {
+                path: self.path.clone(),
+                line: self.line_no,
+                id: id.to_owned(),
+                letter: char::from(b),
+                pos: offset + pos + 1,
+            });
+        }
+        Ok(())
+    }
+
+    fn next_fasta(&mut self) -> Result<Option<SeqRecord>> {
+        let (id, label, line) = match self.pending.take() {
+            Some(h) => h,
+            None => loop {
+                if !self.next_line()? {
+                    return Ok(None);
+                }
+                if self.buf.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                if self.buf[0] != b'>' {
+                    return Err(Error::parse(
+                        &self.path,
+                        self.line_no,
+                        "expected a FASTA header starting with `>`",
+                    ));
+                }
+                break self.parse_header()?;
+            },
+        };
+        let mut seq = Vec::new();
+        loop {
+            if !self.next_line()? {
+                break;
+            }
+            if self.buf.first() == Some(&b'>') {
+                self.pending = Some(self.parse_header()?);
+                break;
+            }
+            let trimmed = self.buf.trim_ascii();
+            self.check_letters(&id, trimmed, seq.len())?;
+            seq.extend_from_slice(trimmed);
+        }
+        if seq.is_empty() {
+            return Err(Error::parse(&self.path, line, format!("record `{id}` has an empty sequence")));
+        }
+        Ok(Some(SeqRecord { id, seq, label, line }))
+    }
+
+    fn parse_header(&self) -> Result<(String, Option<f32>, usize)> {
+        let text = self.line_str()?;
+        let mut words = text[1..].split_whitespace();
+        let Some(id) = words.next() else {
+            return Err(Error::parse(&self.path, self.line_no, "FASTA header without an id"));
+        };
+        let label = words.next().and_then(|w| w.parse::<f32>().ok());
+        Ok((id.to_owned(), label, self.line_no))
+    }
+
+    fn next_table(&mut self) -> Result<Option<SeqRecord>> {
+        loop {
+            if !self.next_line()? {
+                return Ok(None);
+            }
+            let line = self.line_no;
+            let text = self.line_str()?;
+            if text.trim().is_empty() || text.starts_with('#') {
+                continue;
+            }
+            let fields: Vec<&str> = match self.format {
+                SeqFormat::Tsv => text.split('\t').map(str::trim).collect(),
+                _ => text.split_whitespace().collect(),
+            };
+            let (id, seq, label) = match self.format {
+                SeqFormat::DeepBind => {
+                    if line == 1 && fields.first() == Some(&"FoldID") {
+                        continue;
+                    }
+                    if fields.len() != 4 {
+                        return Err(Error::parse(
+                            &self.path,
+                            line,
+                            format!("expected 4 fields `FoldID EventID seq Bound`, found {}", fields.len()),
+                        ));
+                    }
+                    let label = self.parse_label(fields[3], "Bound")?;
+                    (fields[1].to_owned(), fields[2].as_bytes().to_vec(), Some(label))
+                }
+                _ => {
+                    if line == 1 && matches!(fields[0].to_ascii_lowercase().as_str(), "seq" | "sequence")
+                    {
+                        continue;
+                    }
+                    if fields.len() > 2 {
+                        return Err(Error::parse(
+                            &self.path,
+                            line,
+                            format!("expected `seq<TAB>label`, found {} fields", fields.len()),
+                        ));
+                    }
+                    let label = match fields.get(1) {
+                        Some(s) if !s.is_empty() => Some(self.parse_label(s, "label")?),
+                        _ => None,
+                    };
+                    (format!("seq{line}"), fields[0].as_bytes().to_vec(), label)
+                }
+            };
+            if seq.is_empty() {
+                return Err(Error::parse(&self.path, line, "empty sequence"));
+            }
+            self.check_letters(&id, &seq, 0)?;
+            return Ok(Some(SeqRecord { id, seq, label, line }));
+        }
+    }
+}
+
+impl Iterator for SeqReader {
+    type Item = Result<SeqRecord>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let r = match self.format {
+            SeqFormat::Fasta => self.next_fasta(),
+            _ => self.next_table(),
+        };
+        match r {
+            Ok(Some(mut rec)) => {
+                self.count += 1;
+                if rec.label.is_none() {
+                    if let Some(map) = &self.labels {
+                        rec.label = map.get(&rec.id).copied();
+                    }
+                }
+                Some(Ok(rec))
+            }
+            Ok(None) => {
+                self.done = true;
+                if self.count == 0 {
+                    return Some(Err(Error::Format {
+                        path: self.path.clone(),
+                        msg: format!("no sequences found (read as {})", self.format.name()),
+                    }));
+                }
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Reads a labels file: `id<whitespace>label` per line (`#` comments and
+/// blank lines skipped).
+///
+/// # Errors
+/// On I/O errors and malformed lines (naming the line).
+pub fn read_labels(path: &Path) -> Result<HashMap<String, f32>> {
+    let mut text = String::new();
+    open_maybe_gz(path)?.read_to_string(&mut text).map_err(|e| Error::io(path, e))?;
+    let mut map = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut w = line.split_whitespace();
+        let (Some(id), Some(v), None) = (w.next(), w.next(), w.next()) else {
+            return Err(Error::parse(path, i + 1, "expected `id label`"));
+        };
+        let v: f32 =
+            v.parse().map_err(|_| Error::parse(path, i + 1, format!("label `{v}` is not a number")))?;
+        map.insert(id.to_owned(), v);
+    }
+    Ok(map)
+}
+
+fn looks_binary(head: &[u8]) -> bool {
+    let sample = &head[..head.len().min(4096)];
+    sample.contains(&0) || std::str::from_utf8(sample).is_err() && sample.len() < 4096
+}
+
+fn sniff(head: &[u8]) -> SeqFormat {
+    let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if first.starts_with('>') {
+        SeqFormat::Fasta
+    } else if first.starts_with("FoldID") || first.split_whitespace().count() == 4 {
+        SeqFormat::DeepBind
+    } else {
+        SeqFormat::Tsv
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write(name: &str, content: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(name);
+        std::fs::File::create(&p).unwrap().write_all(content).unwrap();
+        (dir, p)
+    }
+
+    fn read_all(p: &Path) -> Result<Vec<SeqRecord>> {
+        SeqReader::open(p, None)?.collect()
+    }
+
+    #[test]
+    fn fasta_multiline_with_labels() {
+        let (_d, p) = write("a.fa", b">s1 1\nACGT\nac\n\n>s2 0 extra words\nNNGT\n>s3\nA\n");
+        let r = read_all(&p).unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0].seq, b"ACGTac");
+        assert_eq!(r[0].label, Some(1.0));
+        assert_eq!(r[1].label, Some(0.0));
+        assert_eq!(r[2].label, None);
+        assert_eq!(r[2].line, 7);
+    }
+
+    #[test]
+    fn fasta_bad_letter_names_line_and_position() {
+        let (_d, p) = write("a.fa", b">s1\nACGT\nACXT\n");
+        let e = read_all(&p).unwrap_err().to_string();
+        assert!(e.contains("a.fa:3:"), "{e}");
+        assert!(e.contains("`X` at position 7"), "{e}");
+    }
+
+    #[test]
+    fn deepbind_seq_gz() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"FoldID\tEventID\tseq\tBound\nA\tpeak1\tACGT\t1\nA\tpeak1_shuf\tTTGA\t0\n").unwrap();
+        let (_d, p) = write("x.seq.gz", &gz.finish().unwrap());
+        let r = read_all(&p).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[1].id.as_str(), r[1].label), ("peak1_shuf", Some(0.0)));
+        assert_eq!(r[1].line, 3);
+    }
+
+    #[test]
+    fn tsv_with_header_and_bad_label() {
+        let (_d, p) = write("x.tsv", b"seq\tlabel\nACGT\t1\nAC\t0.5\n");
+        let r = read_all(&p).unwrap();
+        assert_eq!(r[1].label, Some(0.5));
+        let (_d2, p2) = write("y.tsv", b"ACGT\tyes\n");
+        let e = read_all(&p2).unwrap_err().to_string();
+        assert!(e.contains("y.tsv:1:") && e.contains("`yes`"), "{e}");
+    }
+
+    #[test]
+    fn empty_and_binary_files_are_errors() {
+        let (_d, p) = write("e.fa", b"");
+        assert!(read_all(&p).unwrap_err().to_string().contains("no sequences"));
+        let (_d2, p2) = write("b.fa", &[0x7f, b'E', b'L', b'F', 0, 0, 1, 2]);
+        assert!(read_all(&p2).unwrap_err().to_string().contains("binary"));
+    }
+
+    #[test]
+    fn labels_file_fills_missing_labels() {
+        let (_d, p) = write("a.fa", b">s1\nACGT\n>s2\nAAAA\n");
+        let (_d2, l) = write("labels.txt", b"s1 1\ns2\t0\n");
+        let r: Vec<_> = SeqReader::open(&p, None)
+            .unwrap()
+            .with_labels(read_labels(&l).unwrap())
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(r[0].label, Some(1.0));
+        assert_eq!(r[1].label, Some(0.0));
+    }
+}
