@@ -1,0 +1,174 @@
+//! Loading ONNX models, with external data inlined, and writing edited copies.
+
+use std::path::{Path, PathBuf};
+
+use prost::Message;
+
+use crate::error::{Error, Result};
+use crate::pb::{ModelProto, TensorProto, TypeProto, ValueInfoProto, type_proto};
+use crate::structure::Structure;
+
+/// An imported model: the ONNX graph (external data inlined) and its recognised structure.
+#[derive(Debug, Clone)]
+pub struct Model {
+    path: PathBuf,
+    proto: ModelProto,
+    structure: Structure,
+    external: bool,
+}
+
+impl Model {
+    /// Loads and recognises the model at `path`; initializers stored in
+    /// external files (`.onnx.data`) are read in.
+    ///
+    /// # Errors
+    /// If the file is missing, not ONNX (truncated, corrupt), its external
+    /// data is missing or out of bounds, or it is not a sequence CNN with
+    /// one (N, 4, L) or (N, L, 4) input.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::Io { path: path.into(), source: e })?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Like [`Model::load`] from bytes already read; `path` resolves external data and names errors.
+    ///
+    /// # Errors
+    /// As [`Model::load`].
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        let mut proto = ModelProto::decode(bytes).map_err(|e| Error::Decode { path: path.into(), msg: e.to_string() })?;
+        let Some(graph) = proto.graph.as_mut() else {
+            return Err(Error::Decode { path: path.into(), msg: "no graph in the file".into() });
+        };
+        if graph.node.is_empty() {
+            return Err(Error::Decode { path: path.into(), msg: "the graph has no nodes".into() });
+        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut external = false;
+        for t in &mut graph.initializer {
+            if t.data_location == Some(1) {
+                inline_external(t, dir, path)?;
+                external = true;
+            }
+        }
+        let structure = Structure::recognise(&proto, path)?;
+        Ok(Self { path: path.into(), proto, structure, external })
+    }
+
+    /// The file it was loaded from.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether some weights came from external data files.
+    #[must_use]
+    pub fn has_external_data(&self) -> bool {
+        self.external
+    }
+
+    /// The ONNX model (external data inlined).
+    #[must_use]
+    pub fn proto(&self) -> &ModelProto {
+        &self.proto
+    }
+
+    /// The recognised structure.
+    #[must_use]
+    pub fn structure(&self) -> &Structure {
+        &self.structure
+    }
+
+    /// The initializer named `name`.
+    #[must_use]
+    pub fn initializer(&self, name: &str) -> Option<&TensorProto> {
+        self.proto.graph.as_ref()?.initializer.iter().find(|t| t.name() == name)
+    }
+
+    /// Initializer `name` as f32.
+    ///
+    /// # Errors
+    /// If there is no such initializer or it is not numeric.
+    pub fn weights(&self, name: &str) -> Result<ndarray::ArrayD<f32>> {
+        let t = self
+            .initializer(name)
+            .ok_or_else(|| Error::Tensor { name: name.to_owned(), msg: "no such initializer".into() })?;
+        crate::tensor::to_f32(t)
+    }
+
+    /// Names of every tensor a node produces, in graph order.
+    #[must_use]
+    pub fn tensor_names(&self) -> Vec<&str> {
+        self.proto
+            .graph
+            .as_ref()
+            .map(|g| g.node.iter().flat_map(|n| n.output.iter().map(String::as_str)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Serialised bytes of the model with `extra` intermediate tensors added
+    /// as graph outputs (float, shape left to the engine).
+    ///
+    /// # Errors
+    /// If a name is not produced by any node.
+    pub fn to_bytes_with_outputs(&self, extra: &[&str]) -> Result<Vec<u8>> {
+        let mut proto = self.proto.clone();
+        let graph = proto.graph.as_mut().expect("loaded model has a graph");
+        for &name in extra {
+            if graph.output.iter().any(|o| o.name() == name) {
+                continue;
+            }
+            if !graph.node.iter().any(|n| n.output.iter().any(|o| o == name)) && !graph.input.iter().any(|i| i.name() == name) {
+                return Err(Error::Model {
+                    path: self.path.clone(),
+                    msg: format!("no tensor named `{name}` (see `motiftool inspect --tensors`)"),
+                });
+            }
+            graph.output.push(ValueInfoProto {
+                name: Some(name.to_owned()),
+                r#type: Some(TypeProto {
+                    value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                        elem_type: Some(crate::pb::tensor_proto::DataType::Float as i32),
+                        shape: None,
+                    })),
+                    denotation: None,
+                }),
+                ..Default::default()
+            });
+        }
+        Ok(proto.encode_to_vec())
+    }
+}
+
+fn inline_external(t: &mut TensorProto, dir: &Path, model: &Path) -> Result<()> {
+    let name = t.name().to_owned();
+    let err = |msg: String| Error::ExternalData { path: model.into(), tensor: name.clone(), msg };
+    let get = |k: &str| t.external_data.iter().find(|e| e.key() == k).map(|e| e.value().to_owned());
+    let location = get("location").ok_or_else(|| err("no `location` key".into()))?;
+    let rel = Path::new(&location);
+    if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        return Err(err(format!("location `{location}` must be a relative path inside the model's folder")));
+    }
+    let file = dir.join(rel);
+    let parse = |k: &str| -> Result<Option<u64>> {
+        get(k).map(|v| v.parse::<u64>().map_err(|_| err(format!("`{k}` = `{v}` is not a number")))).transpose()
+    };
+    let offset = parse("offset")?.unwrap_or(0);
+    let length = parse("length")?;
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(&file).map_err(|e| err(format!("{}: {e}", file.display())))?;
+    let size = f.metadata().map_err(|e| err(e.to_string()))?.len();
+    let length = length.unwrap_or(size.saturating_sub(offset));
+    if offset + length > size {
+        return Err(err(format!(
+            "{} holds {size} bytes; offset {offset} + length {length} runs past its end",
+            file.display()
+        )));
+    }
+    f.seek(SeekFrom::Start(offset)).map_err(|e| err(e.to_string()))?;
+    let mut buf = vec![0u8; usize::try_from(length).map_err(|_| err("too large".into()))?];
+    f.read_exact(&mut buf).map_err(|e| err(e.to_string()))?;
+    t.raw_data = Some(buf);
+    t.external_data.clear();
+    t.data_location = Some(0);
+    Ok(())
+}
