@@ -241,6 +241,7 @@ struct AxisState {
     primary: bool,
     pad: [usize; 2],
     pad_value: Option<f32>,
+    channels: usize,
 }
 
 fn dims_of(v: &ValueInfoProto) -> Vec<Dim> {
@@ -273,6 +274,37 @@ const ACTIVATIONS: &[&str] = &[
     "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "Tanh", "Elu", "Selu", "Celu", "Softplus",
     "Softsign", "Exp", "Gelu", "Clip", "HardSwish", "Mish",
 ];
+
+/// Follows a Reshape that only moves or adds singleton axes (tf2onnx wraps
+/// 1-D pooling this way): true with `st` updated, false when the sequence
+/// and channel axes cannot be told apart afterwards (a flatten).
+fn reshape_axes(st: &mut AxisState, shape: Option<&[i64]>) -> bool {
+    let Some(shape) = shape else { return false };
+    let (mut len, mut ch) = (None, None);
+    for (i, &v) in shape.iter().enumerate() {
+        let what = match v {
+            0 if i == st.ch_axis => 'C',
+            0 if i == st.len_axis => 'L',
+            0 if i == 0 => 'B',
+            -1 => 'L',
+            1 => '1',
+            v if v > 1 && v as usize == st.channels => 'C',
+            _ => return false,
+        };
+        match what {
+            'C' if ch.is_none() => ch = Some(i),
+            'L' if len.is_none() => len = Some(i),
+            'B' | '1' => {}
+            _ => return false,
+        }
+    }
+    let (Some(l), Some(c)) = (len, ch) else { return false };
+    if shape.first().is_some_and(|&v| v != 0) {
+        return false;
+    }
+    (st.rank, st.len_axis, st.ch_axis) = (shape.len(), l, c);
+    true
+}
 
 impl Structure {
     /// Recognises the structure of `model` (`path` names it in errors).
@@ -336,7 +368,16 @@ impl Structure {
         let mut states: HashMap<String, AxisState> = HashMap::new();
         states.insert(
             input.name().to_owned(),
-            AxisState { rank: 3, len_axis, ch_axis, conv: None, primary: true, pad: [0, 0], pad_value: None },
+            AxisState {
+                rank: 3,
+                len_axis,
+                ch_axis,
+                conv: None,
+                primary: true,
+                pad: [0, 0],
+                pad_value: None,
+                channels: 4,
+            },
         );
         let mut conv_by_weight: HashMap<String, usize> = HashMap::new();
         for node in &graph.node {
@@ -531,6 +572,7 @@ impl Structure {
                 }
                 return Ok(None);
             }
+            "Reshape" if reshape_axes(&mut st, index.const_i64(node, 1).as_deref()) => {}
             "Flatten" | "Reshape" => {
                 self.post(&st, PostOp::Flatten, out);
                 return Ok(None);
@@ -627,6 +669,7 @@ impl Structure {
             i
         };
         st.conv = Some(idx);
+        st.channels = self.convs[idx].out_channels;
         st.pad = [0, 0];
         st.pad_value = None;
         Ok(st)

@@ -1,0 +1,135 @@
+//! The ort backend: ONNX Runtime 1.31 loaded at run time (`load-dynamic`),
+//! CPU or the CUDA execution provider (registered with error-on-failure:
+//! never a silent CPU run).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use ndarray::{ArrayD, ArrayView3, IxDyn};
+use ort::ep::ExecutionProvider;
+use ort::session::Session as OrtInner;
+use ort::value::TensorRef;
+
+use crate::error::{Error, Result};
+use crate::{Device, EngineKind, Session, SessionOptions};
+
+struct Env {
+    env: ort::environment::Environment,
+    lib: PathBuf,
+}
+
+static ENV: OnceLock<std::result::Result<Env, String>> = OnceLock::new();
+
+fn env() -> std::result::Result<&'static Env, String> {
+    ENV.get_or_init(|| {
+        let lib = crate::locate::find_ort_library()?;
+        let builder = ort::init_from(&lib).map_err(|e| format!("loading {}: {e}", lib.display()))?;
+        let env = builder.with_name("motiftool").build().map_err(|e| format!("{}: {e}", lib.display()))?;
+        Ok(Env { env, lib })
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+pub(crate) fn status() -> std::result::Result<String, String> {
+    let e = env()?;
+    let info = ort::info();
+    let version = info
+        .split(',')
+        .find_map(|p| p.trim().strip_prefix("git-branch=rel-"))
+        .map_or_else(|| "ONNX Runtime".to_owned(), |v| format!("ONNX Runtime {v}"));
+    Ok(format!("{version} from {}", e.lib.display()))
+}
+
+pub(crate) fn devices() -> Vec<Device> {
+    let mut d = vec![Device::Cpu];
+    if env().is_ok() && <ort::ep::CUDA as ExecutionProvider>::is_available().unwrap_or(false) {
+        d.push(Device::Cuda);
+    }
+    d
+}
+
+pub(crate) struct OrtSession {
+    path: PathBuf,
+    input: String,
+    layout: motif_onnx::Layout,
+    outputs: Vec<String>,
+    device: Device,
+    inner: Mutex<OrtInner>,
+}
+
+impl OrtSession {
+    pub(crate) fn new(
+        path: &Path,
+        bytes: &[u8],
+        input: String,
+        layout: motif_onnx::Layout,
+        outputs: Vec<String>,
+        opts: &SessionOptions,
+    ) -> Result<Self> {
+        let e = env().map_err(|reason| Error::Unavailable { engine: EngineKind::Ort, reason })?;
+        let load = |msg: String| Error::Load { path: path.into(), engine: EngineKind::Ort, msg };
+        let mut builder = OrtInner::builder(&e.env).map_err(|e| load(e.to_string()))?;
+        if let Some(t) = opts.threads {
+            builder = builder.with_intra_threads(t).map_err(|e| load(e.to_string()))?;
+        }
+        if opts.device == Device::Cuda {
+            let cuda = ort::ep::CUDA::default();
+            if !<ort::ep::CUDA as ExecutionProvider>::is_available().unwrap_or(false) {
+                return Err(Error::Device {
+                    msg: format!(
+                        "--device cuda: the ONNX Runtime at {} has no CUDA execution provider; install \
+                         onnxruntime-gpu==1.31.1 (pip) with CUDA 12 and cuDNN 9 and point ORT_DYLIB_PATH at its \
+                         libonnxruntime.so, or use --device cpu",
+                        e.lib.display()
+                    ),
+                });
+            }
+            builder = builder.with_execution_providers([cuda.build().error_on_failure()]).map_err(|err| Error::Device {
+                msg: format!(
+                    "--device cuda: the CUDA execution provider failed to start: {err} (is libcudart/libcublas/libcudnn \
+                     on LD_LIBRARY_PATH?), or use --device cpu"
+                ),
+            })?;
+        }
+        let session = builder.commit_from_memory(bytes).map_err(|e| load(e.to_string()))?;
+        Ok(Self { path: path.into(), input, layout, outputs, device: opts.device, inner: Mutex::new(session) })
+    }
+}
+
+impl Session for OrtSession {
+    fn run(&self, x: ArrayView3<'_, f32>) -> Result<Vec<ArrayD<f32>>> {
+        let (n, c, l) = x.dim();
+        let run_err = |msg: String| Error::Run { path: self.path.clone(), engine: EngineKind::Ort, shape: [n, c, l], msg };
+        let x = crate::to_layout(x, self.layout);
+        let shape: Vec<usize> = x.shape().to_vec();
+        let t = TensorRef::from_array_view((shape, x.as_slice().expect("standard layout"))).map_err(|e| run_err(e.to_string()))?;
+        let mut session = self.inner.lock().expect("ort session");
+        let out = session.run(ort::inputs![self.input.as_str() => t]).map_err(|e| run_err(e.to_string()))?;
+        self.outputs
+            .iter()
+            .map(|name| {
+                let v = out.get(name).ok_or_else(|| run_err(format!("no output `{name}`")))?;
+                let (shape, data) = v.try_extract_tensor::<f32>().map_err(|e| run_err(format!("output `{name}`: {e}")))?;
+                let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+                ArrayD::from_shape_vec(IxDyn(&dims), data.to_vec()).map_err(|e| run_err(e.to_string()))
+            })
+            .collect()
+    }
+
+    fn output_names(&self) -> &[String] {
+        &self.outputs
+    }
+
+    fn engine(&self) -> EngineKind {
+        EngineKind::Ort
+    }
+
+    fn device(&self) -> Device {
+        self.device
+    }
+
+    fn parallel_batches(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,105 @@
+//! The tract backend: pure Rust, CPU, single-threaded per run (so batches
+//! run in parallel). One optimised plan per input shape, cached.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use ndarray::{ArrayD, ArrayView3, IxDyn};
+use tract_onnx::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::{Device, EngineKind, Session};
+
+/// tract-onnx's version.
+pub(crate) const VERSION: &str = "0.23.9";
+
+type Plan = Arc<TypedSimplePlan>;
+
+pub(crate) struct TractSession {
+    path: PathBuf,
+    model: InferenceModel,
+    layout: motif_onnx::Layout,
+    outputs: Vec<String>,
+    plans: Mutex<HashMap<[usize; 3], Plan>>,
+}
+
+fn load_err(path: &Path, e: &TractError) -> Error {
+    Error::Load { path: path.into(), engine: EngineKind::Tract, msg: format!("{e:#}") }
+}
+
+impl TractSession {
+    pub(crate) fn new(
+        path: &Path,
+        bytes: &[u8],
+        input: String,
+        layout: motif_onnx::Layout,
+        outputs: Vec<String>,
+    ) -> Result<Self> {
+        let _ = input;
+        let mut model =
+            tract_onnx::onnx().model_for_read(&mut std::io::Cursor::new(bytes)).map_err(|e| load_err(path, &e))?;
+        model.select_outputs_by_name(&outputs).map_err(|e| load_err(path, &e))?;
+        let s = Self { path: path.into(), model, layout, outputs, plans: Mutex::new(HashMap::new()) };
+        // Fail now, naming the node, on ops tract cannot run (a typical length).
+        s.plan([1, 4, 101])?;
+        Ok(s)
+    }
+
+    fn plan(&self, shape: [usize; 3]) -> Result<Plan> {
+        if let Some(p) = self.plans.lock().expect("plan cache").get(&shape) {
+            return Ok(p.clone());
+        }
+        let [n, c, l] = shape;
+        let dims: [usize; 3] = match self.layout {
+            motif_onnx::Layout::Ncw => [n, c, l],
+            motif_onnx::Layout::Nwc => [n, l, c],
+        };
+        let plan = self
+            .model
+            .clone()
+            .with_input_fact(0, f32::fact(dims).into())
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| load_err(&self.path, &e))?;
+        self.plans.lock().expect("plan cache").insert(shape, plan.clone());
+        Ok(plan)
+    }
+}
+
+impl Session for TractSession {
+    fn run(&self, x: ArrayView3<'_, f32>) -> Result<Vec<ArrayD<f32>>> {
+        let (n, c, l) = x.dim();
+        let shape = [n, c, l];
+        let run_err = |msg: String| Error::Run { path: self.path.clone(), engine: EngineKind::Tract, shape, msg };
+        let plan = self.plan(shape)?;
+        let x = crate::to_layout(x, self.layout);
+        let t = Tensor::from_shape(x.shape(), x.as_slice().expect("standard layout")).map_err(|e| run_err(format!("{e:#}")))?;
+        let out = plan.run(tvec!(t.into_tvalue())).map_err(|e| run_err(format!("{e:#}")))?;
+        out.into_iter()
+            .map(|v| {
+                let t = v.into_tensor().cast_to::<f32>().map_err(|e| run_err(format!("{e:#}")))?.into_owned();
+                let shape = t.shape().to_vec();
+                let data: Vec<f32> =
+                    t.to_plain_array_view::<f32>().map_err(|e| run_err(format!("{e:#}")))?.iter().copied().collect();
+                ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| run_err(e.to_string()))
+            })
+            .collect()
+    }
+
+    fn output_names(&self) -> &[String] {
+        &self.outputs
+    }
+
+    fn engine(&self) -> EngineKind {
+        EngineKind::Tract
+    }
+
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
+
+    fn parallel_batches(&self) -> bool {
+        true
+    }
+}
