@@ -1,1 +1,144 @@
-fn main() {}
+//! `motiftool`: open up trained DNA-sequence CNNs.
+//!
+//! The binary is a thin layer over the library crates: argument parsing,
+//! progress, atomic output files and exit codes (0 success, 2 error).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod cmd;
+mod output;
+mod plugins;
+mod run;
+
+/// Open up trained DNA-sequence CNNs: import any ONNX export, see its
+/// structure, predict and evaluate; motif extraction, matching and pruning
+/// build on this.
+#[derive(Debug, Parser)]
+#[command(name = "motiftool", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show a model's structure: input layout, conv layers with what follows
+    /// each, receptive fields and strides, dense head, outputs.
+    #[command(after_help = "Example:\n  motiftool inspect data/models/torch_legacy_ncw.onnx\n  motiftool inspect model.onnx --json")]
+    Inspect(cmd::inspect::InspectArgs),
+    /// Score sequences; writes one TSV row per sequence (input order).
+    #[command(after_help = cmd::predict::SEQ_HELP)]
+    Predict(cmd::predict::PredictArgs),
+    /// ROC AUC and PR AUC of a model on labelled sequences.
+    #[command(after_help = cmd::predict::SEQ_HELP)]
+    Evaluate(cmd::predict::EvaluateArgs),
+    /// List the inference engines and whether each is usable here.
+    Engines(cmd::engines::EnginesArgs),
+    /// List registered plugins, or show one (`motiftool plugins show NAME`).
+    Plugins(cmd::plugins::PluginsArgs),
+    /// Measure forward throughput (sequences/s) of each usable engine.
+    Bench(cmd::bench::BenchArgs),
+}
+
+/// Engine selection shared by every command that runs a model.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Inference engine: `auto` = ort when its library loads, else tract.
+    #[arg(long, value_enum, default_value_t = EngineOpt::Auto)]
+    pub engine: EngineOpt,
+    /// Device: `cuda` needs the ort engine with onnxruntime-gpu; never falls back to CPU silently.
+    #[arg(long, value_enum, default_value_t = DeviceOpt::Cpu)]
+    pub device: DeviceOpt,
+    /// Threads (ort intra-op threads; tract runs batches in parallel). Default: all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Sequences per batch.
+    #[arg(long, default_value_t = 512)]
+    pub batch_size: usize,
+}
+
+/// `--engine`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EngineOpt {
+    /// ort if usable, else tract.
+    Auto,
+    /// tract (pure Rust, CPU).
+    Tract,
+    /// ONNX Runtime.
+    Ort,
+}
+
+/// `--device`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DeviceOpt {
+    /// CPU.
+    Cpu,
+    /// CUDA GPU.
+    Cuda,
+}
+
+impl EngineArgs {
+    fn options(&self, outputs: Vec<String>) -> motif_engine::SessionOptions {
+        use motif_engine::{Device, EngineChoice, EngineKind};
+        motif_engine::SessionOptions {
+            engine: match self.engine {
+                EngineOpt::Auto => EngineChoice::Auto,
+                EngineOpt::Tract => EngineChoice::Exactly(EngineKind::Tract),
+                EngineOpt::Ort => EngineChoice::Exactly(EngineKind::Ort),
+            },
+            device: match self.device {
+                DeviceOpt::Cpu => Device::Cpu,
+                DeviceOpt::Cuda => Device::Cuda,
+            },
+            outputs,
+            threads: self.threads,
+        }
+    }
+}
+
+/// A model path argument.
+pub type ModelPath = PathBuf;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(t) = cli_threads(&cli) {
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(t).build_global();
+    }
+    let result = match cli.command {
+        Command::Inspect(a) => cmd::inspect::run(&a),
+        Command::Predict(a) => cmd::predict::run_predict(&a),
+        Command::Evaluate(a) => cmd::predict::run_evaluate(&a),
+        Command::Engines(a) => cmd::engines::run(&a),
+        Command::Plugins(a) => cmd::plugins::run(&a),
+        Command::Bench(a) => cmd::bench::run(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("motiftool: {}", one_line(&format!("{e:#}")));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn cli_threads(cli: &Cli) -> Option<usize> {
+    match &cli.command {
+        Command::Predict(a) => a.engine.threads,
+        Command::Evaluate(a) => a.predict.engine.threads,
+        Command::Bench(a) => a.threads,
+        _ => None,
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// Error messages are one line: engines sometimes put newlines in theirs.
+fn one_line(s: &str) -> String {
+    s.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
+}

@@ -1,0 +1,65 @@
+//! Output files written atomically: a temp file in the target's folder,
+//! renamed over the target only when everything was written.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// Where results go: a file (atomically) or stdout.
+pub enum Sink {
+    /// Standard output.
+    Stdout(BufWriter<std::io::Stdout>),
+    /// A temp file that becomes `target` on [`Sink::finish`].
+    File { tmp: BufWriter<tempfile::NamedTempFile>, target: PathBuf },
+}
+
+impl Sink {
+    /// `None` or `-` is stdout.
+    pub fn open(path: Option<&Path>) -> Result<Self> {
+        match path {
+            None => Ok(Sink::Stdout(BufWriter::new(std::io::stdout()))),
+            Some(p) if p.as_os_str() == "-" => Ok(Sink::Stdout(BufWriter::new(std::io::stdout()))),
+            Some(p) => {
+                let dir = match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => Path::new("."),
+                };
+                let tmp = tempfile::Builder::new()
+                    .prefix(".motiftool-")
+                    .suffix(".tmp")
+                    .tempfile_in(dir)
+                    .with_context(|| format!("{}: cannot create a file in {}", p.display(), dir.display()))?;
+                Ok(Sink::File { tmp: BufWriter::new(tmp), target: p.to_path_buf() })
+            }
+        }
+    }
+
+    /// Moves the finished file into place (or flushes stdout).
+    pub fn finish(self) -> Result<()> {
+        match self {
+            Sink::Stdout(mut w) => Ok(w.flush()?),
+            Sink::File { tmp, target } => {
+                let tmp = tmp.into_inner().map_err(|e| e.into_error())?;
+                tmp.as_file().sync_all().ok();
+                tmp.persist(&target).map_err(|e| e.error).with_context(|| format!("writing {}", target.display()))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Stdout(w) => w.write(buf),
+            Sink::File { tmp, .. } => tmp.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Stdout(w) => w.flush(),
+            Sink::File { tmp, .. } => tmp.flush(),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The one place that links every plugin crate into the binary.
+//!
+//! rustc does not link a crate nothing names, and a plugin registers itself
+//! only through `inventory` (link-time), so each plugin crate needs a
+//! `use plugin_crate as _;` line here. `tests/plugins.rs` asserts the
+//! registered list, so a forgotten line fails the tests.
+//!
+//! No plugin crates exist yet; the criteria, extractors, matcher,
+//! decoupler and figures arrive with their issues.
