@@ -1,1 +1,13 @@
+//! Integration tests of the `motiftool` binary on the fixtures in `data/`.
 
+/// Shared helpers: running the binary, fixture paths.
+mod util;
+
+/// Bad input: each gives one line on stderr naming the file, exit code 2, no output file.
+mod bad_input;
+/// inspect on every fixture kind.
+mod inspect;
+/// The plugin registry as the binary sees it.
+mod plugins;
+/// predict/evaluate against expected outputs; tract and ort agree.
+mod predict;

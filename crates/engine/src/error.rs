@@ -35,6 +35,14 @@ pub enum Error {
         /// The engine's message (names the node or op).
         msg: String,
     },
+    /// The input does not fit the model.
+    #[error("{}: {msg}", path.display())]
+    Input {
+        /// The model file.
+        path: PathBuf,
+        /// What does not fit.
+        msg: String,
+    },
     /// The engine failed while running.
     #[error("{}: {engine} failed on a batch of shape {shape:?}: {msg}", path.display())]
     Run {

@@ -145,8 +145,7 @@ pub fn open(model: &motif_onnx::Model, opts: &SessionOptions) -> Result<Box<dyn 
             }
         }
     };
-    let layout = model.structure().input.layout;
-    let input = model.structure().input.name.clone();
+    let input = model.structure().input.clone();
     match kind {
         EngineKind::Tract => {
             if opts.device == Device::Cuda {
@@ -154,9 +153,9 @@ pub fn open(model: &motif_onnx::Model, opts: &SessionOptions) -> Result<Box<dyn 
                     msg: "the tract engine runs on the CPU only; use `--engine ort --device cuda`".into(),
                 });
             }
-            Ok(Box::new(tract_backend::TractSession::new(model.path(), &bytes, input, layout, outputs)?))
+            Ok(Box::new(tract_backend::TractSession::new(model.path(), &bytes, &input, outputs)?))
         }
-        EngineKind::Ort => Ok(Box::new(ort_backend::OrtSession::new(model.path(), &bytes, input, layout, outputs, opts)?)),
+        EngineKind::Ort => Ok(Box::new(ort_backend::OrtSession::new(model.path(), &bytes, &input, outputs, opts)?)),
     }
 }
 
@@ -192,6 +191,22 @@ pub fn engines() -> Vec<EngineStatus> {
         Err(reason) => EngineStatus { engine: EngineKind::Ort, usable: false, devices: vec![], detail: reason },
     });
     v
+}
+
+/// Checks a batch against the model's declared input: 4 channels, and the
+/// fixed length if the model has one.
+fn check_input(path: &std::path::Path, fixed_len: Option<usize>, x: &ArrayView3<'_, f32>) -> Result<()> {
+    let (_, c, l) = x.dim();
+    if c != 4 {
+        return Err(Error::Input { path: path.into(), msg: format!("input has {c} channels; expected 4 (A, C, G, T)") });
+    }
+    if let Some(f) = fixed_len.filter(|&f| f != l) {
+        return Err(Error::Input {
+            path: path.into(),
+            msg: format!("the model takes sequences of exactly {f} bp; got sequences of {l} bp"),
+        });
+    }
+    Ok(())
 }
 
 /// Converts a (n, 4, len) one-hot batch to the model's layout, contiguous.

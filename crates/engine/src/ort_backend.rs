@@ -53,6 +53,7 @@ pub(crate) struct OrtSession {
     path: PathBuf,
     input: String,
     layout: motif_onnx::Layout,
+    fixed_len: Option<usize>,
     outputs: Vec<String>,
     device: Device,
     inner: Mutex<OrtInner>,
@@ -62,8 +63,7 @@ impl OrtSession {
     pub(crate) fn new(
         path: &Path,
         bytes: &[u8],
-        input: String,
-        layout: motif_onnx::Layout,
+        input: &motif_onnx::InputInfo,
         outputs: Vec<String>,
         opts: &SessionOptions,
     ) -> Result<Self> {
@@ -93,7 +93,15 @@ impl OrtSession {
             })?;
         }
         let session = builder.commit_from_memory(bytes).map_err(|e| load(e.to_string()))?;
-        Ok(Self { path: path.into(), input, layout, outputs, device: opts.device, inner: Mutex::new(session) })
+        Ok(Self {
+            path: path.into(),
+            input: input.name.clone(),
+            layout: input.layout,
+            fixed_len: input.length,
+            outputs,
+            device: opts.device,
+            inner: Mutex::new(session),
+        })
     }
 }
 
@@ -101,6 +109,7 @@ impl Session for OrtSession {
     fn run(&self, x: ArrayView3<'_, f32>) -> Result<Vec<ArrayD<f32>>> {
         let (n, c, l) = x.dim();
         let run_err = |msg: String| Error::Run { path: self.path.clone(), engine: EngineKind::Ort, shape: [n, c, l], msg };
+        crate::check_input(&self.path, self.fixed_len, &x)?;
         let x = crate::to_layout(x, self.layout);
         let shape: Vec<usize> = x.shape().to_vec();
         let t = TensorRef::from_array_view((shape, x.as_slice().expect("standard layout"))).map_err(|e| run_err(e.to_string()))?;

@@ -24,8 +24,7 @@ impl OrtSession {
     pub(crate) fn new(
         _path: &Path,
         _bytes: &[u8],
-        _input: String,
-        _layout: motif_onnx::Layout,
+        _input: &motif_onnx::InputInfo,
         _outputs: Vec<String>,
         _opts: &SessionOptions,
     ) -> Result<Self> {

@@ -20,6 +20,7 @@ pub(crate) struct TractSession {
     path: PathBuf,
     model: InferenceModel,
     layout: motif_onnx::Layout,
+    fixed_len: Option<usize>,
     outputs: Vec<String>,
     plans: Mutex<HashMap<[usize; 3], Plan>>,
 }
@@ -32,17 +33,22 @@ impl TractSession {
     pub(crate) fn new(
         path: &Path,
         bytes: &[u8],
-        input: String,
-        layout: motif_onnx::Layout,
+        input: &motif_onnx::InputInfo,
         outputs: Vec<String>,
     ) -> Result<Self> {
-        let _ = input;
         let mut model =
             tract_onnx::onnx().model_for_read(&mut std::io::Cursor::new(bytes)).map_err(|e| load_err(path, &e))?;
         model.select_outputs_by_name(&outputs).map_err(|e| load_err(path, &e))?;
-        let s = Self { path: path.into(), model, layout, outputs, plans: Mutex::new(HashMap::new()) };
-        // Fail now, naming the node, on ops tract cannot run (a typical length).
-        s.plan([1, 4, 101])?;
+        let s = Self {
+            path: path.into(),
+            model,
+            layout: input.layout,
+            fixed_len: input.length,
+            outputs,
+            plans: Mutex::new(HashMap::new()),
+        };
+        // Fail now, naming the node, on ops tract cannot run (at a typical length).
+        s.plan([1, 4, input.length.unwrap_or(101)])?;
         Ok(s)
     }
 
@@ -72,6 +78,7 @@ impl Session for TractSession {
         let (n, c, l) = x.dim();
         let shape = [n, c, l];
         let run_err = |msg: String| Error::Run { path: self.path.clone(), engine: EngineKind::Tract, shape, msg };
+        crate::check_input(&self.path, self.fixed_len, &x)?;
         let plan = self.plan(shape)?;
         let x = crate::to_layout(x, self.layout);
         let t = Tensor::from_shape(x.shape(), x.as_slice().expect("standard layout")).map_err(|e| run_err(format!("{e:#}")))?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use prost::Message;
 
 use crate::error::{Error, Result};
-use crate::pb::{ModelProto, TensorProto, TypeProto, ValueInfoProto, type_proto};
+use crate::pb::{ModelProto, TensorProto, TypeProto, ValueInfoProto, type_proto, type_proto as pb_type};
 use crate::structure::Structure;
 
 /// An imported model: the ONNX graph (external data inlined) and its recognised structure.
@@ -113,6 +113,14 @@ impl Model {
     pub fn to_bytes_with_outputs(&self, extra: &[&str]) -> Result<Vec<u8>> {
         let mut proto = self.proto.clone();
         let graph = proto.graph.as_mut().expect("loaded model has a graph");
+        // Exporters annotate intermediate shapes with their own symbols (N, L);
+        // engines re-infer them for the concrete input, so drop them.
+        graph.value_info.clear();
+        for o in &mut graph.output {
+            if let Some(pb_type::Value::TensorType(t)) = o.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+                t.shape = None;
+            }
+        }
         for &name in extra {
             if graph.output.iter().any(|o| o.name() == name) {
                 continue;

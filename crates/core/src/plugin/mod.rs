@@ -235,7 +235,7 @@ pub fn find(name: &str) -> Result<PluginInfo> {
     all()?
         .into_iter()
         .find(|p| p.name == name)
-        .ok_or_else(|| Error::UnknownPlugin { kind: "", name: name.to_owned() })
+        .ok_or_else(|| Error::Invalid(format!("no plugin named `{name}` (see `motiftool plugins`)")))
 }
 
 /// Builds the plugin of kind `T` named `name` from `config` (merged over

@@ -1,0 +1,80 @@
+use crate::util::*;
+
+fn json(model: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(&["inspect", "--json", s(&fixture(model))])).unwrap()
+}
+
+fn rf(v: &serde_json::Value) -> Vec<(u64, u64)> {
+    v["convs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["receptive_field"].as_u64().unwrap(), c["input_stride"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn torch_legacy_ncw() {
+    let v = json("torch_legacy_ncw.onnx");
+    assert_eq!(v["input"]["layout"], "NCW");
+    assert_eq!(v["convs"][0]["out_channels"], 16);
+    assert_eq!(v["convs"][0]["width"], 24);
+    assert_eq!(v["convs"][0]["post"][1]["op"], "global-max-pool");
+    assert_eq!(v["dense"].as_array().unwrap().len(), 2);
+    assert_eq!(v["dense"][0]["activation"], "Relu");
+    assert_eq!(rf(&v), vec![(24, 1)]);
+}
+
+#[test]
+fn torch_dynamo_with_external_data() {
+    let v = json("torch_dynamo_ncw.onnx");
+    assert_eq!(v["external_data"], true);
+    assert!(v["opset"].as_i64().unwrap() >= 18);
+    assert_eq!(v["input"]["length"], 101);
+    assert_eq!(v["convs"][0]["padding"], serde_json::json!([4, 4]));
+    assert_eq!(v["convs"][0]["post"][1], serde_json::json!({"op": "max-pool", "size": 3, "stride": 3}));
+    // conv(9) → maxpool(3) → conv(5): 9 + 2·1 = 11, then + 4·3 = 23, stride 3
+    assert_eq!(rf(&v), vec![(9, 1), (23, 3)]);
+}
+
+#[test]
+fn keras_tf2onnx_nwc() {
+    let v = json("keras_tf2onnx_nwc.onnx");
+    assert_eq!(v["input"]["layout"], "NWC");
+    let c = &v["convs"];
+    assert_eq!(c[0]["spatial_dims"], 2);
+    assert_eq!(c[0]["post"][0]["op"], "affine"); // BatchNorm folded into Mul/Add
+    assert_eq!(c[1]["dilation"], 2);
+    // conv(7) → maxpool(2) → conv(5, dilation 2): 7 + 1 = 8, + 4·2·2 = 24, stride 2
+    assert_eq!(rf(&v), vec![(7, 1), (24, 2)]);
+    assert_eq!(v["dense"][1]["activation"], "Sigmoid");
+}
+
+#[test]
+fn explicit_batchnorm_two_blocks() {
+    let v = json("bn_two_block.onnx");
+    let post: Vec<&str> = v["convs"][1]["post"].as_array().unwrap().iter().map(|p| p["op"].as_str().unwrap()).collect();
+    assert_eq!(post, ["batch-norm", "activation", "max-pool", "global-avg-pool"]);
+    assert_eq!(rf(&v), vec![(5, 1), (10, 2)]);
+}
+
+#[test]
+fn text_output_names_layers_and_fields() {
+    let t = ok(&["inspect", s(&fixture("torch_legacy_ncw.onnx"))]);
+    assert!(t.contains("NCW (N, 4, L)"), "{t}");
+    assert!(t.contains("Relu → GlobalMaxPool"), "{t}");
+    assert!(t.contains("16 → 32"), "{t}");
+}
+
+#[test]
+fn deepbind_models_both_layouts() {
+    for (name, layout) in [("D00409.004_GABPA.onnx", "NCW"), ("D00409.004_GABPA_nwc.onnx", "NWC")] {
+        let Some(p) = shared(&format!("deepbind-models/{name}")) else { return };
+        let v: serde_json::Value = serde_json::from_str(&ok(&["inspect", "--json", s(&p)])).unwrap();
+        assert_eq!(v["input"]["layout"], layout);
+        assert_eq!(v["reverse_complement"], true);
+        assert_eq!(v["convs"][0]["uses"], 2);
+        assert_eq!(v["convs"][0]["padding"], serde_json::json!([23, 23]));
+        assert_eq!(v["convs"][0]["pad_value"], 0.25);
+    }
+}

@@ -1,0 +1,33 @@
+use crate::util::*;
+
+/// The plugins linked into the binary (crates/cli/plugins.rs). None yet: each
+/// plugin issue adds its names here.
+const EXPECTED: [&str; 0] = [];
+
+#[test]
+fn registered_list_is_what_plugins_rs_links() {
+    let v: serde_json::Value = serde_json::from_str(&ok(&["plugins", "--json"])).unwrap();
+    let names: Vec<&str> = v.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, EXPECTED);
+}
+
+#[test]
+fn listing_names_every_kind_and_says_none() {
+    let t = ok(&["plugins"]);
+    for k in ["criterion", "extractor", "matcher", "decoupler", "figure"] {
+        assert!(t.contains(k), "{t}");
+    }
+    assert!(t.contains("No plugins are registered"), "{t}");
+    let t = ok(&["plugins", "--kind", "matcher"]);
+    assert!(t.contains("(none registered)"), "{t}");
+}
+
+#[test]
+fn unknown_plugin_and_kind_are_clear_errors() {
+    let out = motiftool(&["plugins", "show", "tomtom2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no plugin named `tomtom2`"));
+    let out = motiftool(&["plugins", "--kind", "matchers"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown plugin kind"));
+}

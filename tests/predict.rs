@@ -1,0 +1,171 @@
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::util::*;
+
+const MODELS: [&str; 4] = ["torch_legacy_ncw", "torch_dynamo_ncw", "keras_tf2onnx_nwc", "bn_two_block"];
+
+fn expected() -> HashMap<String, Vec<(String, f64)>> {
+    let text = std::fs::read_to_string(fixture("expected_outputs.tsv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let mut cols: HashMap<String, Vec<(String, f64)>> = HashMap::new();
+    for l in lines {
+        let f: Vec<&str> = l.split('\t').collect();
+        for (name, v) in header[1..].iter().zip(&f[1..]) {
+            cols.entry((*name).to_owned()).or_default().push((f[0].to_owned(), v.parse().unwrap()));
+        }
+    }
+    cols
+}
+
+/// The fixture sequences the model accepts (the dynamo export has a fixed length of 101).
+fn seqs_for(model: &str, dir: &tempfile::TempDir) -> PathBuf {
+    let all = fixture("fixture_seqs.fa");
+    if model != "torch_dynamo_ncw" {
+        return all;
+    }
+    let text = std::fs::read_to_string(&all).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let kept: Vec<String> =
+        lines.chunks(2).filter(|c| c[1].len() == 101).map(|c| format!("{}\n{}\n", c[0], c[1])).collect();
+    let p = dir.path().join("len101.fa");
+    std::fs::write(&p, kept.concat()).unwrap();
+    p
+}
+
+fn predict(model: &PathBuf, seqs: &PathBuf, engine: &str, extra: &[&str]) -> (Vec<String>, Vec<(String, Vec<f64>)>) {
+    let mut args = vec!["predict", s(model), "--seqs", s(seqs), "--engine", engine];
+    args.extend_from_slice(extra);
+    parse_tsv(&ok(&args))
+}
+
+fn engines() -> Vec<&'static str> {
+    if ort_usable() { vec!["tract", "ort"] } else { vec!["tract"] }
+}
+
+#[test]
+fn fixtures_match_the_framework_that_made_them() {
+    let exp = expected();
+    let dir = tempfile::tempdir().unwrap();
+    for engine in engines() {
+        for m in MODELS {
+            let (header, rows) = predict(&fixture(&format!("{m}.onnx")), &seqs_for(m, &dir), engine, &[]);
+            let width = header.len() - 2;
+            for k in 0..width {
+                let col = if k == 0 { m.to_owned() } else { format!("{m}:{k}") };
+                let want: HashMap<_, _> = exp[&col].iter().cloned().collect();
+                for (id, vals) in &rows {
+                    let w = want[id];
+                    assert!(!w.is_nan(), "{m}: {id} has no expected value");
+                    assert!((vals[k] - w).abs() <= 1e-4 * (1.0 + w.abs()), "{m} on {engine}: {id} col {k}: {} vs {w}", vals[k]);
+                }
+            }
+            let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+            let mut sorted = ids.clone();
+            sorted.sort_by_key(|i| i[1..].parse::<u32>().unwrap());
+            assert_eq!(ids, sorted, "{m}: input order kept across length groups");
+        }
+    }
+}
+
+fn max_abs_diff(a: &[(String, Vec<f64>)], b: &[(String, Vec<f64>)]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| {
+            assert_eq!(x.0, y.0);
+            x.1.iter().zip(&y.1).map(|(p, q)| (p - q).abs())
+        })
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn tract_and_ort_agree_on_fixtures_and_deepbind_models() {
+    if !ort_usable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases: Vec<(PathBuf, PathBuf)> =
+        MODELS.iter().map(|m| (fixture(&format!("{m}.onnx")), seqs_for(m, &dir))).collect();
+    if let Some(seqs) = shared("encode/GABPA_GM12878_B.seq.gz") {
+        for m in ["D00409.004_GABPA.onnx", "D00409.004_GABPA_nwc.onnx", "D00736.002_ARID3A.onnx", "D00328.003_CTCF_selex.onnx"] {
+            cases.push((shared(&format!("deepbind-models/{m}")).unwrap(), seqs.clone()));
+        }
+    }
+    for (model, seqs) in cases {
+        let a = predict(&model, &seqs, "tract", &[]).1;
+        let b = predict(&model, &seqs, "ort", &[]).1;
+        let d = max_abs_diff(&a, &b);
+        assert!(d <= 1e-5, "{}: tract and ort differ by {d}", model.display());
+    }
+}
+
+#[test]
+fn deepbind_auc_matches_reference() {
+    let cases = [
+        ("D00409.004_GABPA.onnx", "GABPA_GM12878_B.seq.gz", 0.9794),
+        ("D00409.004_GABPA_nwc.onnx", "GABPA_GM12878_B.seq.gz", 0.9794),
+        ("D00736.002_ARID3A.onnx", "ARID3A_K562_B.seq.gz", 0.8848),
+    ];
+    for (m, d, want) in cases {
+        let (Some(model), Some(seqs)) = (shared(&format!("deepbind-models/{m}")), shared(&format!("encode/{d}"))) else {
+            eprintln!("../shared not present; skipped");
+            return;
+        };
+        for engine in engines() {
+            let out = ok(&["evaluate", s(&model), "--seqs", s(&seqs), "--engine", engine, "--json"]);
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            let auc = v["roc_auc"].as_f64().unwrap();
+            assert!((auc - want).abs() <= 0.0005, "{m} on {engine}: AUC {auc}, reference {want}");
+            assert_eq!(v["n"], 1000);
+        }
+    }
+}
+
+#[test]
+fn ctcf_score_matches_deepbind_tool() {
+    let Some(model) = shared("deepbind-models/D00328.003_CTCF_selex.onnx") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let seqs = dir.path().join("ctcf.tsv");
+    std::fs::write(&seqs, "TACCACTAGGGGGCGCCACC\n").unwrap();
+    for engine in engines() {
+        let (_, rows) = predict(&model, &seqs, engine, &[]);
+        assert!((rows[0].1[0] - 17.682623).abs() < 1e-4, "{engine}: {}", rows[0].1[0]);
+    }
+}
+
+#[test]
+fn intermediate_tensors_are_consistent() {
+    // pre-activation conv map → Relu → global max = the pooled scores
+    let model = fixture("torch_legacy_ncw.onnx");
+    let seqs = fixture("fixture_seqs.fa");
+    let dir = tempfile::tempdir().unwrap();
+    let seqs101 = seqs_for("torch_dynamo_ncw", &dir);
+    for engine in engines() {
+        let (h, rows) = predict(
+            &model,
+            &seqs101,
+            engine,
+            &["--output", "/conv/Conv_output_0", "--output", "/ReduceMax_output_0"],
+        );
+        // 16 kernels × (101 − 24 + 1) positions, then 16 pooled scores
+        let positions = 101 - 24 + 1;
+        assert_eq!(h.len(), 2 + 16 * positions + 16);
+        for (_, v) in &rows {
+            for k in 0..16 {
+                let map = &v[k * positions..(k + 1) * positions];
+                let want = map.iter().fold(0.0f64, |m, &x| m.max(x.max(0.0)));
+                let got = v[16 * positions + k];
+                assert!((got - want).abs() < 1e-5, "{engine}: kernel {k}: pooled {got} vs max relu {want}");
+            }
+        }
+        let _ = &seqs;
+    }
+}
+
+#[test]
+fn evaluate_fixture_prints_aucs() {
+    let out = ok(&["evaluate", s(&fixture("bn_two_block.onnx")), "--seqs", s(&fixture("fixture_seqs.fa")), "--engine", "tract"]);
+    assert!(out.contains("ROC AUC") && out.contains("PR AUC"), "{out}");
+}
