@@ -25,7 +25,10 @@ fn predict_fails(model: &Path, seqs: &Path, dir: &Path, needles: &[&str]) {
         if engine == "ort" && !ort_usable() {
             continue;
         }
-        fails(&["predict", s(model), "--seqs", s(seqs), "--engine", engine, "-o", s(&out)], needles);
+        fails(
+            &["predict", s(model), "--seqs", s(seqs), "--engine", engine, "-o", s(&out)],
+            needles,
+        );
         assert!(!out.exists(), "partial output left behind");
         let leftovers: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
@@ -91,10 +94,17 @@ fn model_bytes(channels: i64, middle_op: &str) -> Vec<u8> {
     let w = tensor("w", &[3, channels, 5], &vec![0.1; 3 * channels as usize * 5]);
     pb::ModelProto {
         ir_version: Some(8),
-        opset_import: vec![pb::OperatorSetIdProto { domain: Some(String::new()), version: Some(17) }],
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(17),
+        }],
         graph: Some(pb::GraphProto {
             name: Some("g".into()),
-            node: vec![node("Conv", &["x", "w"], "c"), node(middle_op, &["c"], "a"), node("GlobalMaxPool", &["a"], "y")],
+            node: vec![
+                node("Conv", &["x", "w"], "c"),
+                node(middle_op, &["c"], "a"),
+                node("GlobalMaxPool", &["a"], "y"),
+            ],
             initializer: vec![w],
             input: vec![input("x", &[None, Some(channels), None])],
             output: vec![input("y", &[None, Some(3), Some(1)])],
@@ -111,12 +121,30 @@ fn op_no_engine_supports() {
     let ok_model = dir.path().join("relu.onnx");
     std::fs::write(&ok_model, model_bytes(4, "Relu")).unwrap();
     // the well-formed variant runs (so the failure below is the op's)
-    assert!(ok(&["predict", s(&ok_model), "--seqs", s(&fixture("fixture_seqs.fa")), "--engine", "tract"]).contains("y:2"));
+    assert!(
+        ok(&[
+            "predict",
+            s(&ok_model),
+            "--seqs",
+            s(&fixture("fixture_seqs.fa")),
+            "--engine",
+            "tract"
+        ])
+        .contains("y:2")
+    );
     let bad = dir.path().join("frobnicate.onnx");
     std::fs::write(&bad, model_bytes(4, "Frobnicate")).unwrap();
     let inspected = ok(&["inspect", s(&bad)]);
-    assert!(inspected.contains("Frobnicate") && inspected.contains("not recognised"), "{inspected}");
-    predict_fails(&bad, &fixture("fixture_seqs.fa"), dir.path(), &["frobnicate.onnx", "Frobnicate"]);
+    assert!(
+        inspected.contains("Frobnicate") && inspected.contains("not recognised"),
+        "{inspected}"
+    );
+    predict_fails(
+        &bad,
+        &fixture("fixture_seqs.fa"),
+        dir.path(),
+        &["frobnicate.onnx", "Frobnicate"],
+    );
 }
 
 #[test]
@@ -125,7 +153,12 @@ fn wrong_alphabet_size_or_rank() {
     let five = dir.path().join("five.onnx");
     std::fs::write(&five, model_bytes(5, "Relu")).unwrap();
     fails(&["inspect", s(&five)], &["five.onnx", "expected 4 channels"]);
-    predict_fails(&five, &fixture("fixture_seqs.fa"), dir.path(), &["five.onnx", "expected 4 channels"]);
+    predict_fails(
+        &five,
+        &fixture("fixture_seqs.fa"),
+        dir.path(),
+        &["five.onnx", "expected 4 channels"],
+    );
     let mut m = pb::ModelProto::decode(model_bytes(4, "Relu").as_slice()).unwrap();
     m.graph.as_mut().unwrap().input = vec![input("x", &[None, Some(4), Some(1), None])];
     let rank4 = dir.path().join("rank4.onnx");
@@ -141,19 +174,37 @@ fn bad_sequence_files() {
     std::fs::write(&empty, "").unwrap();
     predict_fails(&model, &empty, dir.path(), &["empty.fa", "no sequences"]);
     let binary = dir.path().join("binary.fa");
-    std::fs::write(&binary, [0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x3e]).unwrap();
+    std::fs::write(
+        &binary,
+        [0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x3e],
+    )
+    .unwrap();
     predict_fails(&model, &binary, dir.path(), &["binary.fa", "binary"]);
     let letters = dir.path().join("letters.fa");
-    std::fs::write(&letters, ">a 1\nACGTACGTACGTACGTACGTACGTAC\n>b 0\nACGTACGTACGTACGTACGTACGTRC\n").unwrap();
+    std::fs::write(
+        &letters,
+        ">a 1\nACGTACGTACGTACGTACGTACGTAC\n>b 0\nACGTACGTACGTACGTACGTACGTRC\n",
+    )
+    .unwrap();
     predict_fails(&model, &letters, dir.path(), &["letters.fa:4", "`R` at position 25"]);
     let missing = dir.path().join("missing.fa");
     predict_fails(&model, &missing, dir.path(), &["missing.fa", "No such file"]);
-    predict_fails(&dir.path().join("nope.onnx"), &fixture("fixture_seqs.fa"), dir.path(), &["nope.onnx", "No such file"]);
+    predict_fails(
+        &dir.path().join("nope.onnx"),
+        &fixture("fixture_seqs.fa"),
+        dir.path(),
+        &["nope.onnx", "No such file"],
+    );
 }
 
 #[test]
 fn wrong_length_for_fixed_length_model() {
     let dir = tempfile::tempdir().unwrap();
     // the dynamo fixture takes 101 bp only; the fixture file also has 60 bp sequences
-    predict_fails(&fixture("torch_dynamo_ncw.onnx"), &fixture("fixture_seqs.fa"), dir.path(), &["torch_dynamo_ncw.onnx", "60"]);
+    predict_fails(
+        &fixture("torch_dynamo_ncw.onnx"),
+        &fixture("fixture_seqs.fa"),
+        dir.path(),
+        &["torch_dynamo_ncw.onnx", "60"],
+    );
 }

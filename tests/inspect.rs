@@ -32,7 +32,10 @@ fn torch_dynamo_with_external_data() {
     assert!(v["opset"].as_i64().unwrap() >= 18);
     assert_eq!(v["input"]["length"], 101);
     assert_eq!(v["convs"][0]["padding"], serde_json::json!([4, 4]));
-    assert_eq!(v["convs"][0]["post"][1], serde_json::json!({"op": "max-pool", "size": 3, "stride": 3}));
+    assert_eq!(
+        v["convs"][0]["post"][1],
+        serde_json::json!({"op": "max-pool", "size": 3, "stride": 3})
+    );
     // conv(9) → maxpool(3) → conv(5): 9 + 2·1 = 11, then + 4·3 = 23, stride 3
     assert_eq!(rf(&v), vec![(9, 1), (23, 3)]);
 }
@@ -53,7 +56,12 @@ fn keras_tf2onnx_nwc() {
 #[test]
 fn explicit_batchnorm_two_blocks() {
     let v = json("bn_two_block.onnx");
-    let post: Vec<&str> = v["convs"][1]["post"].as_array().unwrap().iter().map(|p| p["op"].as_str().unwrap()).collect();
+    let post: Vec<&str> = v["convs"][1]["post"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["op"].as_str().unwrap())
+        .collect();
     assert_eq!(post, ["batch-norm", "activation", "max-pool", "global-avg-pool"]);
     assert_eq!(rf(&v), vec![(5, 1), (10, 2)]);
 }
@@ -70,7 +78,8 @@ fn text_output_names_layers_and_fields() {
 fn deepbind_models_both_layouts() {
     for (name, layout) in [("D00409.004_GABPA.onnx", "NCW"), ("D00409.004_GABPA_nwc.onnx", "NWC")] {
         let Some(p) = shared(&format!("deepbind-models/{name}")) else { return };
-        let v: serde_json::Value = serde_json::from_str(&ok(&["inspect", "--json", s(&p)])).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&ok(&["inspect", "--json", s(&p)])).unwrap();
         assert_eq!(v["input"]["layout"], layout);
         assert_eq!(v["reverse_complement"], true);
         assert_eq!(v["convs"][0]["uses"], 2);

@@ -7,7 +7,8 @@ const EXPECTED: [&str; 0] = [];
 #[test]
 fn registered_list_is_what_plugins_rs_links() {
     let v: serde_json::Value = serde_json::from_str(&ok(&["plugins", "--json"])).unwrap();
-    let names: Vec<&str> = v.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        v.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, EXPECTED);
 }
 

@@ -1,9 +1,10 @@
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::util::*;
 
-const MODELS: [&str; 4] = ["torch_legacy_ncw", "torch_dynamo_ncw", "keras_tf2onnx_nwc", "bn_two_block"];
+const MODELS: [&str; 4] =
+    ["torch_legacy_ncw", "torch_dynamo_ncw", "keras_tf2onnx_nwc", "bn_two_block"];
 
 fn expected() -> HashMap<String, Vec<(String, f64)>> {
     let text = std::fs::read_to_string(fixture("expected_outputs.tsv")).unwrap();
@@ -27,14 +28,22 @@ fn seqs_for(model: &str, dir: &tempfile::TempDir) -> PathBuf {
     }
     let text = std::fs::read_to_string(&all).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    let kept: Vec<String> =
-        lines.chunks(2).filter(|c| c[1].len() == 101).map(|c| format!("{}\n{}\n", c[0], c[1])).collect();
+    let kept: Vec<String> = lines
+        .chunks(2)
+        .filter(|c| c[1].len() == 101)
+        .map(|c| format!("{}\n{}\n", c[0], c[1]))
+        .collect();
     let p = dir.path().join("len101.fa");
     std::fs::write(&p, kept.concat()).unwrap();
     p
 }
 
-fn predict(model: &PathBuf, seqs: &PathBuf, engine: &str, extra: &[&str]) -> (Vec<String>, Vec<(String, Vec<f64>)>) {
+fn predict(
+    model: &Path,
+    seqs: &Path,
+    engine: &str,
+    extra: &[&str],
+) -> (Vec<String>, Vec<(String, Vec<f64>)>) {
     let mut args = vec!["predict", s(model), "--seqs", s(seqs), "--engine", engine];
     args.extend_from_slice(extra);
     parse_tsv(&ok(&args))
@@ -50,7 +59,8 @@ fn fixtures_match_the_framework_that_made_them() {
     let dir = tempfile::tempdir().unwrap();
     for engine in engines() {
         for m in MODELS {
-            let (header, rows) = predict(&fixture(&format!("{m}.onnx")), &seqs_for(m, &dir), engine, &[]);
+            let (header, rows) =
+                predict(&fixture(&format!("{m}.onnx")), &seqs_for(m, &dir), engine, &[]);
             let width = header.len() - 2;
             for k in 0..width {
                 let col = if k == 0 { m.to_owned() } else { format!("{m}:{k}") };
@@ -58,7 +68,11 @@ fn fixtures_match_the_framework_that_made_them() {
                 for (id, vals) in &rows {
                     let w = want[id];
                     assert!(!w.is_nan(), "{m}: {id} has no expected value");
-                    assert!((vals[k] - w).abs() <= 1e-4 * (1.0 + w.abs()), "{m} on {engine}: {id} col {k}: {} vs {w}", vals[k]);
+                    assert!(
+                        (vals[k] - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                        "{m} on {engine}: {id} col {k}: {} vs {w}",
+                        vals[k]
+                    );
                 }
             }
             let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
@@ -89,7 +103,12 @@ fn tract_and_ort_agree_on_fixtures_and_deepbind_models() {
     let mut cases: Vec<(PathBuf, PathBuf)> =
         MODELS.iter().map(|m| (fixture(&format!("{m}.onnx")), seqs_for(m, &dir))).collect();
     if let Some(seqs) = shared("encode/GABPA_GM12878_B.seq.gz") {
-        for m in ["D00409.004_GABPA.onnx", "D00409.004_GABPA_nwc.onnx", "D00736.002_ARID3A.onnx", "D00328.003_CTCF_selex.onnx"] {
+        for m in [
+            "D00409.004_GABPA.onnx",
+            "D00409.004_GABPA_nwc.onnx",
+            "D00736.002_ARID3A.onnx",
+            "D00328.003_CTCF_selex.onnx",
+        ] {
             cases.push((shared(&format!("deepbind-models/{m}")).unwrap(), seqs.clone()));
         }
     }
@@ -109,12 +128,15 @@ fn deepbind_auc_matches_reference() {
         ("D00736.002_ARID3A.onnx", "ARID3A_K562_B.seq.gz", 0.8848),
     ];
     for (m, d, want) in cases {
-        let (Some(model), Some(seqs)) = (shared(&format!("deepbind-models/{m}")), shared(&format!("encode/{d}"))) else {
+        let (Some(model), Some(seqs)) =
+            (shared(&format!("deepbind-models/{m}")), shared(&format!("encode/{d}")))
+        else {
             eprintln!("../shared not present; skipped");
             return;
         };
         for engine in engines() {
-            let out = ok(&["evaluate", s(&model), "--seqs", s(&seqs), "--engine", engine, "--json"]);
+            let out =
+                ok(&["evaluate", s(&model), "--seqs", s(&seqs), "--engine", engine, "--json"]);
             let v: serde_json::Value = serde_json::from_str(&out).unwrap();
             let auc = v["roc_auc"].as_f64().unwrap();
             assert!((auc - want).abs() <= 0.0005, "{m} on {engine}: AUC {auc}, reference {want}");
@@ -157,7 +179,10 @@ fn intermediate_tensors_are_consistent() {
                 let map = &v[k * positions..(k + 1) * positions];
                 let want = map.iter().fold(0.0f64, |m, &x| m.max(x.max(0.0)));
                 let got = v[16 * positions + k];
-                assert!((got - want).abs() < 1e-5, "{engine}: kernel {k}: pooled {got} vs max relu {want}");
+                assert!(
+                    (got - want).abs() < 1e-5,
+                    "{engine}: kernel {k}: pooled {got} vs max relu {want}"
+                );
             }
         }
         let _ = &seqs;
@@ -166,6 +191,13 @@ fn intermediate_tensors_are_consistent() {
 
 #[test]
 fn evaluate_fixture_prints_aucs() {
-    let out = ok(&["evaluate", s(&fixture("bn_two_block.onnx")), "--seqs", s(&fixture("fixture_seqs.fa")), "--engine", "tract"]);
+    let out = ok(&[
+        "evaluate",
+        s(&fixture("bn_two_block.onnx")),
+        "--seqs",
+        s(&fixture("fixture_seqs.fa")),
+        "--engine",
+        "tract",
+    ]);
     assert!(out.contains("ROC AUC") && out.contains("PR AUC"), "{out}");
 }

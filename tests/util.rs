@@ -21,7 +21,11 @@ pub fn motiftool(args: &[&str]) -> Output {
 
 pub fn ok(args: &[&str]) -> String {
     let out = motiftool(args);
-    assert!(out.status.success(), "motiftool {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "motiftool {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -32,7 +36,10 @@ pub fn ort_usable() -> bool {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let usable = v.as_array().unwrap().iter().any(|e| e["engine"] == "ort" && e["usable"] == true);
     if !usable {
-        assert!(std::env::var("MOTIFTOOL_REQUIRE_ORT").is_err(), "ort is required but unusable: {out}");
+        assert!(
+            std::env::var("MOTIFTOOL_REQUIRE_ORT").is_err(),
+            "ort is required but unusable: {out}"
+        );
         eprintln!("ort unusable here; ort checks skipped");
     }
     usable

@@ -27,7 +27,9 @@ struct Cli {
 enum Command {
     /// Show a model's structure: input layout, conv layers with what follows
     /// each, receptive fields and strides, dense head, outputs.
-    #[command(after_help = "Example:\n  motiftool inspect data/models/torch_legacy_ncw.onnx\n  motiftool inspect model.onnx --json")]
+    #[command(
+        after_help = "Example:\n  motiftool inspect data/models/torch_legacy_ncw.onnx\n  motiftool inspect model.onnx --json"
+    )]
     Inspect(cmd::inspect::InspectArgs),
     /// Score sequences; writes one TSV row per sequence (input order).
     #[command(after_help = cmd::predict::SEQ_HELP)]
@@ -135,7 +137,10 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Error messages are one line: engines sometimes put newlines in theirs.

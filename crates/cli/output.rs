@@ -29,7 +29,9 @@ impl Sink {
                     .prefix(".motiftool-")
                     .suffix(".tmp")
                     .tempfile_in(dir)
-                    .with_context(|| format!("{}: cannot create a file in {}", p.display(), dir.display()))?;
+                    .with_context(|| {
+                        format!("{}: cannot create a file in {}", p.display(), dir.display())
+                    })?;
                 Ok(Sink::File { tmp: BufWriter::new(tmp), target: p.to_path_buf() })
             }
         }
@@ -42,7 +44,9 @@ impl Sink {
             Sink::File { tmp, target } => {
                 let tmp = tmp.into_inner().map_err(|e| e.into_error())?;
                 tmp.as_file().sync_all().ok();
-                tmp.persist(&target).map_err(|e| e.error).with_context(|| format!("writing {}", target.display()))?;
+                tmp.persist(&target)
+                    .map_err(|e| e.error)
+                    .with_context(|| format!("writing {}", target.display()))?;
                 Ok(())
             }
         }

@@ -34,14 +34,18 @@ pub fn stream(
     let parallel = if session.parallel_batches() { rayon::current_num_threads() } else { 1 };
     let progress = indicatif::ProgressBar::new_spinner().with_message("sequences scored");
     progress.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {pos} {msg} ({per_sec})").expect("template"),
+        indicatif::ProgressStyle::with_template("{spinner} {pos} {msg} ({per_sec})")
+            .expect("template"),
     );
     let mut buckets: HashMap<usize, Batch> = HashMap::new();
     let mut ready: Vec<Batch> = Vec::new();
     let mut done: BTreeMap<usize, Scored> = BTreeMap::new();
     let mut next = 0usize;
     let mut total = 0usize;
-    let mut flush = |ready: &mut Vec<Batch>, done: &mut BTreeMap<usize, Scored>, next: &mut usize| -> Result<()> {
+    let mut flush = |ready: &mut Vec<Batch>,
+                     done: &mut BTreeMap<usize, Scored>,
+                     next: &mut usize|
+     -> Result<()> {
         let results: Vec<Result<Vec<(usize, Scored)>>> = if parallel > 1 {
             ready.par_drain(..).map(|b| score_batch(session, b)).collect()
         } else {
@@ -84,7 +88,12 @@ pub fn stream(
 fn score_batch(session: &dyn Session, batch: Batch) -> Result<Vec<(usize, Scored)>> {
     let seqs: Vec<&[u8]> = batch.iter().map(|(_, r)| r.seq.as_slice()).collect();
     let x = motif_core::onehot::one_hot_batch(&seqs).map_err(|(i, p, b)| {
-        anyhow::anyhow!("sequence `{}`: invalid letter `{}` at position {}", batch[i].1.id, char::from(b), p + 1)
+        anyhow::anyhow!(
+            "sequence `{}`: invalid letter `{}` at position {}",
+            batch[i].1.id,
+            char::from(b),
+            p + 1
+        )
     })?;
     let len = seqs[0].len();
     let outs = session
@@ -100,7 +109,8 @@ fn score_batch(session: &dyn Session, batch: Batch) -> Result<Vec<(usize, Scored
         .into_iter()
         .enumerate()
         .map(|(k, (i, rec))| {
-            let outputs = outs.iter().map(|o| o.index_axis(Axis(0), k).iter().copied().collect()).collect();
+            let outputs =
+                outs.iter().map(|o| o.index_axis(Axis(0), k).iter().copied().collect()).collect();
             (i, Scored { id: rec.id, label: rec.label, outputs })
         })
         .collect())

@@ -13,7 +13,9 @@ use rayon::prelude::*;
 
 /// Arguments of `bench`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  motiftool bench data/models/torch_legacy_ncw.onnx --n 10000 --len 101")]
+#[command(
+    after_help = "Example:\n  motiftool bench data/models/torch_legacy_ncw.onnx --n 10000 --len 101"
+)]
 pub struct BenchArgs {
     /// The ONNX model.
     pub model: PathBuf,
@@ -65,10 +67,16 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             eprintln!("motiftool: skipping {}: {}", st.engine, st.detail);
             continue;
         }
-        let opts = SessionOptions { engine: EngineChoice::Exactly(st.engine), threads: a.threads, ..Default::default() };
+        let opts = SessionOptions {
+            engine: EngineChoice::Exactly(st.engine),
+            threads: a.threads,
+            ..Default::default()
+        };
         let session = motif_engine::open(&model, &opts)?;
-        let batches: Vec<(usize, usize)> =
-            (0..a.n).step_by(a.batch_size.max(1)).map(|i| (i, (i + a.batch_size).min(a.n))).collect();
+        let batches: Vec<(usize, usize)> = (0..a.n)
+            .step_by(a.batch_size.max(1))
+            .map(|i| (i, (i + a.batch_size).min(a.n)))
+            .collect();
         let once = || -> Result<()> {
             let run = |&(i, j): &(usize, usize)| session.run(x.slice(s![i..j, .., ..])).map(|_| ());
             if session.parallel_batches() {
@@ -94,12 +102,20 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             .iter()
             .map(|(e, r, t)| serde_json::json!({"engine": e, "seqs_per_s": r, "seconds": t}))
             .collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
             "model": a.model.display().to_string(), "n": a.n, "len": a.len, "batch_size": a.batch_size,
-            "threads": threads, "results": v}))?)?;
+            "threads": threads, "results": v}))?
+        )?;
         return Ok(());
     }
-    writeln!(out, "{} × {} bp, batch {}, {} threads, best of {}", a.n, a.len, a.batch_size, threads, a.repeats)?;
+    writeln!(
+        out,
+        "{} × {} bp, batch {}, {} threads, best of {}",
+        a.n, a.len, a.batch_size, threads, a.repeats
+    )?;
     let tract = rows.iter().find(|r| r.0 == EngineKind::Tract).map(|r| r.1);
     for (e, rate, t) in &rows {
         let ratio = tract.map(|tr| format!("  ({:.2}× tract)", rate / tr)).unwrap_or_default();

@@ -32,7 +32,11 @@ pub fn run(a: &EnginesArgs) -> Result<()> {
             e.detail
         )?;
     }
-    let auto = if list.iter().any(|e| e.engine == motif_engine::EngineKind::Ort && e.usable) { "ort" } else { "tract" };
+    let auto = if list.iter().any(|e| e.engine == motif_engine::EngineKind::Ort && e.usable) {
+        "ort"
+    } else {
+        "tract"
+    };
     writeln!(out, "--engine auto uses {auto}")?;
     Ok(())
 }

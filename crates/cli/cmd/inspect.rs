@@ -66,7 +66,15 @@ pub fn render(s: &Structure, path: &str, external: bool) -> String {
     if let Some(l) = s.input.length {
         let _ = writeln!(t, "         fixed sequence length {l} bp");
     }
-    let _ = writeln!(t, "strands  {}", if s.reverse_complement { "both (reverse-complement branch, shared weights)" } else { "forward only" });
+    let _ = writeln!(
+        t,
+        "strands  {}",
+        if s.reverse_complement {
+            "both (reverse-complement branch, shared weights)"
+        } else {
+            "forward only"
+        }
+    );
     let _ = writeln!(t, "\nconv layers ({})", s.convs.len());
     let _ = writeln!(
         t,
@@ -90,7 +98,10 @@ pub fn render(s: &Structure, path: &str, external: bool) -> String {
             if post.is_empty() { "-".to_owned() } else { post.join(" → ") }
         );
     }
-    let _ = writeln!(t, "  (RF: receptive field of one neuron of the layer; stride: bp between adjacent neurons)");
+    let _ = writeln!(
+        t,
+        "  (RF: receptive field of one neuron of the layer; stride: bp between adjacent neurons)"
+    );
     for c in &s.convs {
         let _ = write!(t, "  layer {} tensors: conv `{}`", c.index, c.conv_output);
         if let Some(a) = &c.activation_output {
@@ -102,7 +113,15 @@ pub fn render(s: &Structure, path: &str, external: bool) -> String {
         if let Some(g) = &c.global_output {
             let _ = write!(t, ", global pool `{g}`");
         }
-        let _ = writeln!(t, "{}", if c.pad_value.is_some_and(|v| v != 0.0) { format!(" (input padded with {})", c.pad_value.unwrap_or(0.0)) } else { String::new() });
+        let _ = writeln!(
+            t,
+            "{}",
+            if c.pad_value.is_some_and(|v| v != 0.0) {
+                format!(" (input padded with {})", c.pad_value.unwrap_or(0.0))
+            } else {
+                String::new()
+            }
+        );
     }
     let _ = writeln!(t, "\ndense head ({})", s.dense.len());
     for d in &s.dense {

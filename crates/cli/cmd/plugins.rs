@@ -41,7 +41,8 @@ pub fn run(a: &PluginsArgs) -> Result<()> {
         return Ok(());
     }
     let kind = a.kind.as_deref().map(PluginKind::parse).transpose()?;
-    let list: Vec<_> = plugin::all()?.into_iter().filter(|p| kind.is_none_or(|k| p.kind == k)).collect();
+    let list: Vec<_> =
+        plugin::all()?.into_iter().filter(|p| kind.is_none_or(|k| p.kind == k)).collect();
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
         return Ok(());
@@ -66,11 +67,9 @@ pub fn run(a: &PluginsArgs) -> Result<()> {
 fn toml_of(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Object(m) if m.is_empty() => "(no options)".into(),
-        serde_json::Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| format!("{k} = {v}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        serde_json::Value::Object(m) => {
+            m.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join("\n")
+        }
         other => other.to_string(),
     }
 }

@@ -117,7 +117,10 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
         line.push_str(&s.label.map_or_else(|| "NA".to_owned(), |l| l.to_string()));
         for (o, &w) in s.outputs.iter().zip(&widths) {
             if o.len() != w {
-                bail!("output sizes differ between sequences ({} vs {w}); write one length per file", o.len());
+                bail!(
+                    "output sizes differ between sequences ({} vs {w}); write one length per file",
+                    o.len()
+                );
             }
             for v in o {
                 line.push('\t');
@@ -145,7 +148,11 @@ pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
             return Ok(());
         };
         let Some(&v) = s.outputs[0].get(a.score_index) else {
-            bail!("--score-index {} but the output has {} values", a.score_index, s.outputs[0].len());
+            bail!(
+                "--score-index {} but the output has {} values",
+                a.score_index,
+                s.outputs[0].len()
+            );
         };
         scores.push(v);
         labels.push(y > 0.5);

@@ -77,13 +77,19 @@ mod registry_tests {
         assert_eq!(info.kind, plugin::PluginKind::Criterion);
         assert_eq!(info.default_config, serde_json::json!({"score-value": 1.5}));
         assert!(info.docs.contains("motif-core"));
-        let c = plugin::build::<dyn PruningCriterion>("test-constant", &serde_json::json!({"score-value": 3.0}))
-            .unwrap();
+        let c = plugin::build::<dyn PruningCriterion>(
+            "test-constant",
+            &serde_json::json!({"score-value": 3.0}),
+        )
+        .unwrap();
         let k = ndarray::Array3::<f32>::zeros((2, 4, 3));
         let d = ndarray::Array2::<f32>::zeros((1, 2));
-        let s = c.score(&CriterionInput { kernels: k.view(), dense: d.view(), pooled: None }).unwrap();
+        let s =
+            c.score(&CriterionInput { kernels: k.view(), dense: d.view(), pooled: None }).unwrap();
         assert_eq!(s.to_vec(), vec![3.0, 3.0]);
-        let Err(e) = plugin::build::<dyn PruningCriterion>("test-constant", &serde_json::json!({"bins": 3})) else {
+        let Err(e) =
+            plugin::build::<dyn PruningCriterion>("test-constant", &serde_json::json!({"bins": 3}))
+        else {
             panic!("unknown key accepted")
         };
         let e = e.to_string();

@@ -97,6 +97,8 @@ mod tests {
 
     #[test]
     fn one_class_is_an_error() {
-        assert!(roc_auc(&[0.1, 0.2], &[true, true]).unwrap_err().to_string().contains("both classes"));
+        assert!(
+            roc_auc(&[0.1, 0.2], &[true, true]).unwrap_err().to_string().contains("both classes")
+        );
     }
 }

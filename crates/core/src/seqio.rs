@@ -153,7 +153,8 @@ impl SeqReader {
     /// Reads the next line into `self.buf` (without the line break); false at EOF.
     fn next_line(&mut self) -> Result<bool> {
         self.buf.clear();
-        let n = self.input.read_until(b'\n', &mut self.buf).map_err(|e| Error::io(&self.path, e))?;
+        let n =
+            self.input.read_until(b'\n', &mut self.buf).map_err(|e| Error::io(&self.path, e))?;
         if n == 0 {
             return Ok(false);
         }
@@ -162,7 +163,11 @@ impl SeqReader {
             self.buf.pop();
         }
         if self.buf.contains(&0) {
-            return Err(Error::parse(&self.path, self.line_no, "binary data (NUL byte) in a text file"));
+            return Err(Error::parse(
+                &self.path,
+                self.line_no,
+                "binary data (NUL byte) in a text file",
+            ));
         }
         Ok(true)
     }
@@ -225,7 +230,11 @@ impl SeqReader {
             seq.extend_from_slice(trimmed);
         }
         if seq.is_empty() {
-            return Err(Error::parse(&self.path, line, format!("record `{id}` has an empty sequence")));
+            return Err(Error::parse(
+                &self.path,
+                line,
+                format!("record `{id}` has an empty sequence"),
+            ));
         }
         Ok(Some(SeqRecord { id, seq, label, line }))
     }
@@ -263,14 +272,18 @@ impl SeqReader {
                         return Err(Error::parse(
                             &self.path,
                             line,
-                            format!("expected 4 fields `FoldID EventID seq Bound`, found {}", fields.len()),
+                            format!(
+                                "expected 4 fields `FoldID EventID seq Bound`, found {}",
+                                fields.len()
+                            ),
                         ));
                     }
                     let label = self.parse_label(fields[3], "Bound")?;
                     (fields[1].to_owned(), fields[2].as_bytes().to_vec(), Some(label))
                 }
                 _ => {
-                    if line == 1 && matches!(fields[0].to_ascii_lowercase().as_str(), "seq" | "sequence")
+                    if line == 1
+                        && matches!(fields[0].to_ascii_lowercase().as_str(), "seq" | "sequence")
                     {
                         continue;
                     }
@@ -311,10 +324,10 @@ impl Iterator for SeqReader {
         match r {
             Ok(Some(mut rec)) => {
                 self.count += 1;
-                if rec.label.is_none() {
-                    if let Some(map) = &self.labels {
-                        rec.label = map.get(&rec.id).copied();
-                    }
+                if rec.label.is_none()
+                    && let Some(map) = &self.labels
+                {
+                    rec.label = map.get(&rec.id).copied();
                 }
                 Some(Ok(rec))
             }
@@ -354,8 +367,9 @@ pub fn read_labels(path: &Path) -> Result<HashMap<String, f32>> {
         let (Some(id), Some(v), None) = (w.next(), w.next(), w.next()) else {
             return Err(Error::parse(path, i + 1, "expected `id label`"));
         };
-        let v: f32 =
-            v.parse().map_err(|_| Error::parse(path, i + 1, format!("label `{v}` is not a number")))?;
+        let v: f32 = v
+            .parse()
+            .map_err(|_| Error::parse(path, i + 1, format!("label `{v}` is not a number")))?;
         map.insert(id.to_owned(), v);
     }
     Ok(map)
@@ -417,7 +431,8 @@ mod tests {
     #[test]
     fn deepbind_seq_gz() {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(b"FoldID\tEventID\tseq\tBound\nA\tpeak1\tACGT\t1\nA\tpeak1_shuf\tTTGA\t0\n").unwrap();
+        gz.write_all(b"FoldID\tEventID\tseq\tBound\nA\tpeak1\tACGT\t1\nA\tpeak1_shuf\tTTGA\t0\n")
+            .unwrap();
         let (_d, p) = write("x.seq.gz", &gz.finish().unwrap());
         let r = read_all(&p).unwrap();
         assert_eq!(r.len(), 2);

@@ -150,12 +150,15 @@ pub fn open(model: &motif_onnx::Model, opts: &SessionOptions) -> Result<Box<dyn 
         EngineKind::Tract => {
             if opts.device == Device::Cuda {
                 return Err(Error::Device {
-                    msg: "the tract engine runs on the CPU only; use `--engine ort --device cuda`".into(),
+                    msg: "the tract engine runs on the CPU only; use `--engine ort --device cuda`"
+                        .into(),
                 });
             }
             Ok(Box::new(tract_backend::TractSession::new(model.path(), &bytes, &input, outputs)?))
         }
-        EngineKind::Ort => Ok(Box::new(ort_backend::OrtSession::new(model.path(), &bytes, &input, outputs, opts)?)),
+        EngineKind::Ort => {
+            Ok(Box::new(ort_backend::OrtSession::new(model.path(), &bytes, &input, outputs, opts)?))
+        }
     }
 }
 
@@ -188,17 +191,26 @@ pub fn engines() -> Vec<EngineStatus> {
             devices: ort_backend::devices(),
             detail,
         },
-        Err(reason) => EngineStatus { engine: EngineKind::Ort, usable: false, devices: vec![], detail: reason },
+        Err(reason) => {
+            EngineStatus { engine: EngineKind::Ort, usable: false, devices: vec![], detail: reason }
+        }
     });
     v
 }
 
 /// Checks a batch against the model's declared input: 4 channels, and the
 /// fixed length if the model has one.
-fn check_input(path: &std::path::Path, fixed_len: Option<usize>, x: &ArrayView3<'_, f32>) -> Result<()> {
+fn check_input(
+    path: &std::path::Path,
+    fixed_len: Option<usize>,
+    x: &ArrayView3<'_, f32>,
+) -> Result<()> {
     let (_, c, l) = x.dim();
     if c != 4 {
-        return Err(Error::Input { path: path.into(), msg: format!("input has {c} channels; expected 4 (A, C, G, T)") });
+        return Err(Error::Input {
+            path: path.into(),
+            msg: format!("input has {c} channels; expected 4 (A, C, G, T)"),
+        });
     }
     if let Some(f) = fixed_len.filter(|&f| f != l) {
         return Err(Error::Input {

@@ -34,10 +34,10 @@ pub fn find_ort_library() -> Result<PathBuf, String> {
             return Ok(lib);
         }
     }
-    if let Some(dir) = python_package_dir() {
-        if let Some(lib) = lib_in_package(&dir) {
-            return Ok(lib);
-        }
+    if let Some(dir) = python_package_dir()
+        && let Some(lib) = lib_in_package(&dir)
+    {
+        return Ok(lib);
     }
     Err("ONNX Runtime library not found: set ORT_DYLIB_PATH, or run \
          `pip install --no-deps --target .ort onnxruntime==1.31.1`, or `pip install onnxruntime==1.31.1`"
@@ -52,7 +52,9 @@ fn lib_in_package(pkg: &Path) -> Option<PathBuf> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n.starts_with("libonnxruntime.so") || n.starts_with("libonnxruntime.") && n.ends_with(".dylib") || n == "onnxruntime.dll"
+                n.starts_with("libonnxruntime.so")
+                    || n.starts_with("libonnxruntime.") && n.ends_with(".dylib")
+                    || n == "onnxruntime.dll"
             })
         })
         .collect();

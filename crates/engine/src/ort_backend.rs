@@ -23,8 +23,12 @@ static ENV: OnceLock<std::result::Result<Env, String>> = OnceLock::new();
 fn env() -> std::result::Result<&'static Env, String> {
     ENV.get_or_init(|| {
         let lib = crate::locate::find_ort_library()?;
-        let builder = ort::init_from(&lib).map_err(|e| format!("loading {}: {e}", lib.display()))?;
-        let env = builder.with_name("motiftool").build().map_err(|e| format!("{}: {e}", lib.display()))?;
+        let builder =
+            ort::init_from(&lib).map_err(|e| format!("loading {}: {e}", lib.display()))?;
+        let env = builder
+            .with_name("motiftool")
+            .build()
+            .map_err(|e| format!("{}: {e}", lib.display()))?;
         Ok(Env { env, lib })
     })
     .as_ref()
@@ -108,20 +112,31 @@ impl OrtSession {
 impl Session for OrtSession {
     fn run(&self, x: ArrayView3<'_, f32>) -> Result<Vec<ArrayD<f32>>> {
         let (n, c, l) = x.dim();
-        let run_err = |msg: String| Error::Run { path: self.path.clone(), engine: EngineKind::Ort, shape: [n, c, l], msg };
+        let run_err = |msg: String| Error::Run {
+            path: self.path.clone(),
+            engine: EngineKind::Ort,
+            shape: [n, c, l],
+            msg,
+        };
         crate::check_input(&self.path, self.fixed_len, &x)?;
         let x = crate::to_layout(x, self.layout);
         let shape: Vec<usize> = x.shape().to_vec();
-        let t = TensorRef::from_array_view((shape, x.as_slice().expect("standard layout"))).map_err(|e| run_err(e.to_string()))?;
+        let t = TensorRef::from_array_view((shape, x.as_slice().expect("standard layout")))
+            .map_err(|e| run_err(e.to_string()))?;
         let mut session = self.inner.lock().expect("ort session");
-        let out = session.run(ort::inputs![self.input.as_str() => t]).map_err(|e| run_err(e.to_string()))?;
+        let out = session
+            .run(ort::inputs![self.input.as_str() => t])
+            .map_err(|e| run_err(e.to_string()))?;
         self.outputs
             .iter()
             .map(|name| {
                 let v = out.get(name).ok_or_else(|| run_err(format!("no output `{name}`")))?;
-                let (shape, data) = v.try_extract_tensor::<f32>().map_err(|e| run_err(format!("output `{name}`: {e}")))?;
+                let (shape, data) = v
+                    .try_extract_tensor::<f32>()
+                    .map_err(|e| run_err(format!("output `{name}`: {e}")))?;
                 let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
-                ArrayD::from_shape_vec(IxDyn(&dims), data.to_vec()).map_err(|e| run_err(e.to_string()))
+                ArrayD::from_shape_vec(IxDyn(&dims), data.to_vec())
+                    .map_err(|e| run_err(e.to_string()))
             })
             .collect()
     }

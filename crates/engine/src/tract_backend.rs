@@ -36,8 +36,9 @@ impl TractSession {
         input: &motif_onnx::InputInfo,
         outputs: Vec<String>,
     ) -> Result<Self> {
-        let mut model =
-            tract_onnx::onnx().model_for_read(&mut std::io::Cursor::new(bytes)).map_err(|e| load_err(path, &e))?;
+        let mut model = tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(bytes))
+            .map_err(|e| load_err(path, &e))?;
         model.select_outputs_by_name(&outputs).map_err(|e| load_err(path, &e))?;
         let s = Self {
             path: path.into(),
@@ -77,18 +78,32 @@ impl Session for TractSession {
     fn run(&self, x: ArrayView3<'_, f32>) -> Result<Vec<ArrayD<f32>>> {
         let (n, c, l) = x.dim();
         let shape = [n, c, l];
-        let run_err = |msg: String| Error::Run { path: self.path.clone(), engine: EngineKind::Tract, shape, msg };
+        let run_err = |msg: String| Error::Run {
+            path: self.path.clone(),
+            engine: EngineKind::Tract,
+            shape,
+            msg,
+        };
         crate::check_input(&self.path, self.fixed_len, &x)?;
         let plan = self.plan(shape)?;
         let x = crate::to_layout(x, self.layout);
-        let t = Tensor::from_shape(x.shape(), x.as_slice().expect("standard layout")).map_err(|e| run_err(format!("{e:#}")))?;
+        let t = Tensor::from_shape(x.shape(), x.as_slice().expect("standard layout"))
+            .map_err(|e| run_err(format!("{e:#}")))?;
         let out = plan.run(tvec!(t.into_tvalue())).map_err(|e| run_err(format!("{e:#}")))?;
         out.into_iter()
             .map(|v| {
-                let t = v.into_tensor().cast_to::<f32>().map_err(|e| run_err(format!("{e:#}")))?.into_owned();
+                let t = v
+                    .into_tensor()
+                    .cast_to::<f32>()
+                    .map_err(|e| run_err(format!("{e:#}")))?
+                    .into_owned();
                 let shape = t.shape().to_vec();
-                let data: Vec<f32> =
-                    t.to_plain_array_view::<f32>().map_err(|e| run_err(format!("{e:#}")))?.iter().copied().collect();
+                let data: Vec<f32> = t
+                    .to_plain_array_view::<f32>()
+                    .map_err(|e| run_err(format!("{e:#}")))?
+                    .iter()
+                    .copied()
+                    .collect();
                 ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| run_err(e.to_string()))
             })
             .collect()

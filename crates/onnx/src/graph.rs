@@ -69,12 +69,13 @@ impl<'g> GraphIndex<'g> {
             graph.initializer.iter().map(|t| (t.name(), t)).collect();
         let mut consumers: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, n) in graph.node.iter().enumerate() {
-            if n.op_type() == "Constant" {
-                if let (Some(out), Some(t)) =
-                    (n.output.first(), n.attribute.iter().find(|a| a.name() == "value").and_then(|a| a.t.as_ref()))
-                {
-                    constants.insert(out.as_str(), t);
-                }
+            if n.op_type() == "Constant"
+                && let (Some(out), Some(t)) = (
+                    n.output.first(),
+                    n.attribute.iter().find(|a| a.name() == "value").and_then(|a| a.t.as_ref()),
+                )
+            {
+                constants.insert(out.as_str(), t);
             }
             for inp in &n.input {
                 if !inp.is_empty() {
@@ -105,17 +106,21 @@ impl<'g> GraphIndex<'g> {
     }
 
     /// Ints from attribute `attr` (older opsets) or constant input `k` (newer).
-    pub fn ints_attr_or_input(&self, n: &NodeProto, attr: &str, k: usize) -> Result<Option<Vec<i64>>> {
+    pub fn ints_attr_or_input(
+        &self,
+        n: &NodeProto,
+        attr: &str,
+        k: usize,
+    ) -> Result<Option<Vec<i64>>> {
         if let Some(v) = attr_ints(n, attr) {
             return Ok(Some(v));
         }
         match n.input.get(k) {
             None => Ok(None),
             Some(s) if s.is_empty() => Ok(None),
-            Some(_) => self
-                .const_i64(n, k)
-                .map(Some)
-                .ok_or_else(|| node_err(n, format!("`{attr}` is computed at run time, not a constant"))),
+            Some(_) => self.const_i64(n, k).map(Some).ok_or_else(|| {
+                node_err(n, format!("`{attr}` is computed at run time, not a constant"))
+            }),
         }
     }
 }

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use prost::Message;
 
 use crate::error::{Error, Result};
-use crate::pb::{ModelProto, TensorProto, TypeProto, ValueInfoProto, type_proto, type_proto as pb_type};
+use crate::pb::{
+    ModelProto, TensorProto, TypeProto, ValueInfoProto, type_proto, type_proto as pb_type,
+};
 use crate::structure::Structure;
 
 /// An imported model: the ONNX graph (external data inlined) and its recognised structure.
@@ -35,7 +37,8 @@ impl Model {
     /// # Errors
     /// As [`Model::load`].
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
-        let mut proto = ModelProto::decode(bytes).map_err(|e| Error::Decode { path: path.into(), msg: e.to_string() })?;
+        let mut proto = ModelProto::decode(bytes)
+            .map_err(|e| Error::Decode { path: path.into(), msg: e.to_string() })?;
         let Some(graph) = proto.graph.as_mut() else {
             return Err(Error::Decode { path: path.into(), msg: "no graph in the file".into() });
         };
@@ -89,9 +92,10 @@ impl Model {
     /// # Errors
     /// If there is no such initializer or it is not numeric.
     pub fn weights(&self, name: &str) -> Result<ndarray::ArrayD<f32>> {
-        let t = self
-            .initializer(name)
-            .ok_or_else(|| Error::Tensor { name: name.to_owned(), msg: "no such initializer".into() })?;
+        let t = self.initializer(name).ok_or_else(|| Error::Tensor {
+            name: name.to_owned(),
+            msg: "no such initializer".into(),
+        })?;
         crate::tensor::to_f32(t)
     }
 
@@ -117,7 +121,9 @@ impl Model {
         // engines re-infer them for the concrete input, so drop them.
         graph.value_info.clear();
         for o in &mut graph.output {
-            if let Some(pb_type::Value::TensorType(t)) = o.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+            if let Some(pb_type::Value::TensorType(t)) =
+                o.r#type.as_mut().and_then(|t| t.value.as_mut())
+            {
                 t.shape = None;
             }
         }
@@ -125,7 +131,9 @@ impl Model {
             if graph.output.iter().any(|o| o.name() == name) {
                 continue;
             }
-            if !graph.node.iter().any(|n| n.output.iter().any(|o| o == name)) && !graph.input.iter().any(|i| i.name() == name) {
+            if !graph.node.iter().any(|n| n.output.iter().any(|o| o == name))
+                && !graph.input.iter().any(|i| i.name() == name)
+            {
                 return Err(Error::Model {
                     path: self.path.clone(),
                     msg: format!("no tensor named `{name}` (see `motiftool inspect --tensors`)"),
@@ -154,11 +162,15 @@ fn inline_external(t: &mut TensorProto, dir: &Path, model: &Path) -> Result<()> 
     let location = get("location").ok_or_else(|| err("no `location` key".into()))?;
     let rel = Path::new(&location);
     if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-        return Err(err(format!("location `{location}` must be a relative path inside the model's folder")));
+        return Err(err(format!(
+            "location `{location}` must be a relative path inside the model's folder"
+        )));
     }
     let file = dir.join(rel);
     let parse = |k: &str| -> Result<Option<u64>> {
-        get(k).map(|v| v.parse::<u64>().map_err(|_| err(format!("`{k}` = `{v}` is not a number")))).transpose()
+        get(k)
+            .map(|v| v.parse::<u64>().map_err(|_| err(format!("`{k}` = `{v}` is not a number"))))
+            .transpose()
     };
     let offset = parse("offset")?.unwrap_or(0);
     let length = parse("length")?;

@@ -16,7 +16,9 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::graph::{GraphIndex, attr_float, attr_int, attr_ints, attr_str, node_err, node_label};
-use crate::pb::{ModelProto, NodeProto, ValueInfoProto, tensor_shape_proto::dimension::Value as DimValue};
+use crate::pb::{
+    ModelProto, NodeProto, ValueInfoProto, tensor_shape_proto::dimension::Value as DimValue,
+};
 use crate::tensor;
 
 /// Memory layout of the one-hot input.
@@ -271,8 +273,22 @@ fn norm_axis(a: i64, rank: usize) -> usize {
 }
 
 const ACTIVATIONS: &[&str] = &[
-    "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "Tanh", "Elu", "Selu", "Celu", "Softplus",
-    "Softsign", "Exp", "Gelu", "Clip", "HardSwish", "Mish",
+    "Relu",
+    "LeakyRelu",
+    "PRelu",
+    "Sigmoid",
+    "HardSigmoid",
+    "Tanh",
+    "Elu",
+    "Selu",
+    "Celu",
+    "Softplus",
+    "Softsign",
+    "Exp",
+    "Gelu",
+    "Clip",
+    "HardSwish",
+    "Mish",
 ];
 
 /// Follows a Reshape that only moves or adds singleton axes (tf2onnx wraps
@@ -313,10 +329,15 @@ impl Structure {
     /// If the model has no single sequence input of shape (N, 4, L) or
     /// (N, L, 4), or a node that recognition needs is malformed.
     pub fn recognise(model: &ModelProto, path: &std::path::Path) -> Result<Self> {
-        let graph = model.graph.as_ref().ok_or_else(|| Error::Model { path: path.into(), msg: "model has no graph".into() })?;
+        let graph = model
+            .graph
+            .as_ref()
+            .ok_or_else(|| Error::Model { path: path.into(), msg: "model has no graph".into() })?;
         let index = GraphIndex::new(graph);
-        let inits: std::collections::HashSet<&str> = graph.initializer.iter().map(|t| t.name()).collect();
-        let inputs: Vec<&ValueInfoProto> = graph.input.iter().filter(|v| !inits.contains(v.name())).collect();
+        let inits: std::collections::HashSet<&str> =
+            graph.initializer.iter().map(|t| t.name()).collect();
+        let inputs: Vec<&ValueInfoProto> =
+            graph.input.iter().filter(|v| !inits.contains(v.name())).collect();
         let model_err = |msg: String| Error::Model { path: path.into(), msg };
         let [input] = inputs.as_slice() else {
             let names: Vec<&str> = inputs.iter().map(|v| v.name()).collect();
@@ -328,8 +349,12 @@ impl Structure {
         };
         let dims = dims_of(input);
         let (layout, length) = match dims.as_slice() {
-            [_, Dim::Fixed(4), l] => (Layout::Ncw, if let Dim::Fixed(n) = l { Some(*n) } else { None }),
-            [_, l, Dim::Fixed(4)] => (Layout::Nwc, if let Dim::Fixed(n) = l { Some(*n) } else { None }),
+            [_, Dim::Fixed(4), l] => {
+                (Layout::Ncw, if let Dim::Fixed(n) = l { Some(*n) } else { None })
+            }
+            [_, l, Dim::Fixed(4)] => {
+                (Layout::Nwc, if let Dim::Fixed(n) = l { Some(*n) } else { None })
+            }
             [_, a, b] => {
                 return Err(model_err(format!(
                     "input `{}` has shape (N, {a}, {b}): expected 4 channels (A, C, G, T) as (N, 4, L) or (N, L, 4)",
@@ -352,10 +377,16 @@ impl Structure {
             .find(|o| o.domain().is_empty() || o.domain() == "ai.onnx")
             .map_or(0, |o| o.version());
         let mut s = Structure {
-            producer: format!("{} {}", model.producer_name(), model.producer_version()).trim().to_owned(),
+            producer: format!("{} {}", model.producer_name(), model.producer_version())
+                .trim()
+                .to_owned(),
             opset,
             input: InputInfo { name: input.name().to_owned(), layout, dims, length },
-            outputs: graph.output.iter().map(|o| OutputInfo { name: o.name().to_owned(), dims: dims_of(o) }).collect(),
+            outputs: graph
+                .output
+                .iter()
+                .map(|o| OutputInfo { name: o.name().to_owned(), dims: dims_of(o) })
+                .collect(),
             convs: Vec::new(),
             dense: Vec::new(),
             reverse_complement: false,
@@ -381,12 +412,16 @@ impl Structure {
         );
         let mut conv_by_weight: HashMap<String, usize> = HashMap::new();
         for node in &graph.node {
-            let Some((k, st)) =
-                node.input.iter().enumerate().find_map(|(k, i)| states.get(i.as_str()).map(|s| (k, s.clone())))
+            let Some((k, st)) = node
+                .input
+                .iter()
+                .enumerate()
+                .find_map(|(k, i)| states.get(i.as_str()).map(|s| (k, s.clone())))
             else {
                 continue;
             };
-            let stateful_inputs = node.input.iter().filter(|i| states.contains_key(i.as_str())).count();
+            let stateful_inputs =
+                node.input.iter().filter(|i| states.contains_key(i.as_str())).count();
             if let Some(next) = s.step(node, k, st, stateful_inputs, &index, &mut conv_by_weight)? {
                 for o in &node.output {
                     states.insert(o.clone(), next.clone());
@@ -497,18 +532,24 @@ impl Structure {
                     None => (0..st.rank).collect(),
                 };
                 let n = axes.len();
-                if pads.len() == 2 * n {
-                    if let Some(i) = axes.iter().position(|&a| a == st.len_axis) {
-                        st.pad[0] += pads[i].max(0) as usize;
-                        st.pad[1] += pads[i + n].max(0) as usize;
-                    }
+                if pads.len() == 2 * n
+                    && let Some(i) = axes.iter().position(|&a| a == st.len_axis)
+                {
+                    st.pad[0] += pads[i].max(0) as usize;
+                    st.pad[1] += pads[i + n].max(0) as usize;
                 }
                 let mode = attr_str(node, "mode").unwrap_or_else(|| "constant".into());
                 if mode != "constant" {
-                    self.note(node, &format!("{mode} padding is treated as padding for receptive fields"));
+                    self.note(
+                        node,
+                        &format!("{mode} padding is treated as padding for receptive fields"),
+                    );
                 }
                 st.pad_value = attr_float(node, "value").or_else(|| {
-                    index.const_tensor(node, 2).and_then(|t| tensor::to_f32(t).ok()).and_then(|a| a.iter().next().copied())
+                    index
+                        .const_tensor(node, 2)
+                        .and_then(|t| tensor::to_f32(t).ok())
+                        .and_then(|a| a.iter().next().copied())
                 });
                 if st.pad_value.is_none() {
                     st.pad_value = Some(0.0);
@@ -536,7 +577,11 @@ impl Structure {
                 return self.conv(node, st, index, conv_by_weight).map(Some);
             }
             "BatchNormalization" => {
-                self.post(&st, PostOp::BatchNorm { epsilon: attr_float(node, "epsilon").unwrap_or(1e-5) }, out);
+                self.post(
+                    &st,
+                    PostOp::BatchNorm { epsilon: attr_float(node, "epsilon").unwrap_or(1e-5) },
+                    out,
+                );
             }
             "Mul" | "Add" | "Sub" | "Div" => {
                 if index.is_const(node, 1 - k.min(1)) {
@@ -549,23 +594,43 @@ impl Structure {
                 self.post(&st, PostOp::Activation { onnx_op: a.to_owned() }, out);
             }
             "MaxPool" | "AveragePool" => {
-                let i = st.len_axis.checked_sub(2).ok_or_else(|| node_err(node, "pooling over the batch or channel axis"))?;
-                let ks = attr_ints(node, "kernel_shape").ok_or_else(|| node_err(node, "no kernel_shape"))?;
-                let size = *ks.get(i).ok_or_else(|| node_err(node, "kernel_shape does not cover the sequence axis"))? as usize;
-                let stride = attr_ints(node, "strides").and_then(|s| s.get(i).copied()).unwrap_or(1) as usize;
-                let p = if op == "MaxPool" { PostOp::MaxPool { size, stride } } else { PostOp::AvgPool { size, stride } };
+                let i = st
+                    .len_axis
+                    .checked_sub(2)
+                    .ok_or_else(|| node_err(node, "pooling over the batch or channel axis"))?;
+                let ks = attr_ints(node, "kernel_shape")
+                    .ok_or_else(|| node_err(node, "no kernel_shape"))?;
+                let size = *ks.get(i).ok_or_else(|| {
+                    node_err(node, "kernel_shape does not cover the sequence axis")
+                })? as usize;
+                let stride = attr_ints(node, "strides").and_then(|s| s.get(i).copied()).unwrap_or(1)
+                    as usize;
+                let p = if op == "MaxPool" {
+                    PostOp::MaxPool { size, stride }
+                } else {
+                    PostOp::AvgPool { size, stride }
+                };
                 self.post(&st, p, out);
             }
             "GlobalMaxPool" | "GlobalAveragePool" => {
-                let p = if op == "GlobalMaxPool" { PostOp::GlobalMaxPool } else { PostOp::GlobalAvgPool };
+                let p = if op == "GlobalMaxPool" {
+                    PostOp::GlobalMaxPool
+                } else {
+                    PostOp::GlobalAvgPool
+                };
                 self.post(&st, p, out);
                 return Ok(None);
             }
             "ReduceMax" | "ReduceMean" => {
                 let axes = index.ints_attr_or_input(node, "axes", 1)?;
-                let axes: Vec<usize> = axes.unwrap_or_default().iter().map(|&a| norm_axis(a, st.rank)).collect();
+                let axes: Vec<usize> =
+                    axes.unwrap_or_default().iter().map(|&a| norm_axis(a, st.rank)).collect();
                 if axes.contains(&st.len_axis) {
-                    let p = if op == "ReduceMax" { PostOp::GlobalMaxPool } else { PostOp::GlobalAvgPool };
+                    let p = if op == "ReduceMax" {
+                        PostOp::GlobalMaxPool
+                    } else {
+                        PostOp::GlobalAvgPool
+                    };
                     self.post(&st, p, out);
                 } else {
                     self.note(node, "reduction that keeps the sequence axis");
@@ -579,7 +644,10 @@ impl Structure {
             }
             "Gemm" | "MatMul" => return Ok(None),
             _ => {
-                self.note(node, "not recognised; the structure after it is unknown (the model still runs)");
+                self.note(
+                    node,
+                    "not recognised; the structure after it is unknown (the model still runs)",
+                );
                 return Ok(None);
             }
         }
@@ -594,18 +662,30 @@ impl Structure {
         conv_by_weight: &mut HashMap<String, usize>,
     ) -> Result<AxisState> {
         let wname = node.input.get(1).cloned().unwrap_or_default();
-        let w = index.constants.get(wname.as_str()).ok_or_else(|| node_err(node, "weights are not a constant initializer"))?;
+        let w = index
+            .constants
+            .get(wname.as_str())
+            .ok_or_else(|| node_err(node, "weights are not a constant initializer"))?;
         let wd = tensor::dims(w)?;
         if st.ch_axis != 1 {
-            return Err(node_err(node, format!("convolves a tensor whose channel axis is {} (expected 1)", st.ch_axis)));
+            return Err(node_err(
+                node,
+                format!("convolves a tensor whose channel axis is {} (expected 1)", st.ch_axis),
+            ));
         }
         if wd.len() != st.rank || wd.len() < 3 {
-            return Err(node_err(node, format!("weights of rank {} on an input of rank {}", wd.len(), st.rank)));
+            return Err(node_err(
+                node,
+                format!("weights of rank {} on an input of rank {}", wd.len(), st.rank),
+            ));
         }
         let spatial = st.len_axis - 2;
         for (i, &d) in wd[2..].iter().enumerate() {
             if i != spatial && d != 1 {
-                return Err(node_err(node, format!("kernel {:?} spans more than the sequence axis", &wd[2..])));
+                return Err(node_err(
+                    node,
+                    format!("kernel {:?} spans more than the sequence axis", &wd[2..]),
+                ));
             }
         }
         let width = wd[2 + spatial];
@@ -625,7 +705,12 @@ impl Structure {
                 }
             }
             _ => attr_ints(node, "pads")
-                .map(|p| [p.get(spatial).copied().unwrap_or(0) as usize, p.get(spatial + nsp).copied().unwrap_or(0) as usize])
+                .map(|p| {
+                    [
+                        p.get(spatial).copied().unwrap_or(0) as usize,
+                        p.get(spatial + nsp).copied().unwrap_or(0) as usize,
+                    ]
+                })
                 .unwrap_or([0, 0]),
         };
         padding[0] += st.pad[0];
@@ -689,7 +774,8 @@ impl Structure {
                 continue;
             }
             let transposed = op == "Gemm" && attr_int(node, "transB") == Some(1);
-            let (in_features, out_features) = if transposed { (wd[1], wd[0]) } else { (wd[0], wd[1]) };
+            let (in_features, out_features) =
+                if transposed { (wd[1], wd[0]) } else { (wd[0], wd[1]) };
             let mut output = node.output[0].clone();
             // a bias Add (MatMul + Add), then an activation
             let single = |t: &str| -> Option<&NodeProto> {
@@ -698,10 +784,12 @@ impl Structure {
                     _ => None,
                 }
             };
-            if op == "MatMul" {
-                if let Some(n) = single(&output).filter(|n| n.op_type() == "Add" && (index.is_const(n, 0) || index.is_const(n, 1))) {
-                    output = n.output[0].clone();
-                }
+            if op == "MatMul"
+                && let Some(n) = single(&output).filter(|n| {
+                    n.op_type() == "Add" && (index.is_const(n, 0) || index.is_const(n, 1))
+                })
+            {
+                output = n.output[0].clone();
             }
             let mut activation = None;
             if let Some(n) = single(&output).filter(|n| ACTIVATIONS.contains(&n.op_type())) {

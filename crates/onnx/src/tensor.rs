@@ -14,7 +14,10 @@ fn err(t: &TensorProto, msg: impl Into<String>) -> Error {
 /// # Errors
 /// On negative dims.
 pub fn dims(t: &TensorProto) -> Result<Vec<usize>> {
-    t.dims.iter().map(|&d| usize::try_from(d).map_err(|_| err(t, format!("negative dim {d}")))).collect()
+    t.dims
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| err(t, format!("negative dim {d}"))))
+        .collect()
 }
 
 /// The tensor as f32 (from FLOAT, DOUBLE, FLOAT16, INT32 or INT64 data).
@@ -48,7 +51,9 @@ pub fn to_f32(t: &TensorProto) -> Result<ArrayD<f32>> {
             r.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32).collect()
         }
         (DataType::Int32, None) => t.int32_data.iter().map(|&v| v as f32).collect(),
-        (other, _) => return Err(err(t, format!("data type {} is not numeric", other.as_str_name()))),
+        (other, _) => {
+            return Err(err(t, format!("data type {} is not numeric", other.as_str_name())));
+        }
     };
     if values.len() != n {
         return Err(err(t, format!("holds {} values, dims {:?} need {n}", values.len(), shape)));
@@ -63,13 +68,15 @@ pub fn to_f32(t: &TensorProto) -> Result<ArrayD<f32>> {
 pub fn to_i64(t: &TensorProto) -> Result<Vec<i64>> {
     let raw = t.raw_data.as_deref();
     match (DataType::try_from(t.data_type()), raw) {
-        (Ok(DataType::Int64), Some(r)) => {
-            Ok(r.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
-        }
+        (Ok(DataType::Int64), Some(r)) => Ok(r
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect()),
         (Ok(DataType::Int64), None) => Ok(t.int64_data.clone()),
-        (Ok(DataType::Int32), Some(r)) => {
-            Ok(r.chunks_exact(4).map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect())
-        }
+        (Ok(DataType::Int32), Some(r)) => Ok(r
+            .chunks_exact(4)
+            .map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect()),
         (Ok(DataType::Int32), None) => Ok(t.int32_data.iter().map(|&v| i64::from(v)).collect()),
         _ => Err(err(t, "expected integer data")),
     }

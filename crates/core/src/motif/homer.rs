@@ -43,7 +43,11 @@ pub fn parse_homer(text: &str, path: &Path) -> Result<MotifSet> {
         }
         let words: Vec<&str> = line.split_whitespace().collect();
         if words.len() != 4 {
-            return Err(Error::parse(path, ln, format!("row has {} values, expected 4", words.len())));
+            return Err(Error::parse(
+                path,
+                ln,
+                format!("row has {} values, expected 4", words.len()),
+            ));
         }
         rows.push(parse_row(&words, path, ln)?);
     }

@@ -19,16 +19,20 @@ pub fn parse_jaspar(text: &str, path: &Path) -> Result<MotifSet> {
     let mut rows: Vec<Vec<f64>> = Vec::new();
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("motif").to_owned();
     let flush = |header: &mut Option<(String, Option<String>, usize)>,
-                     rows: &mut Vec<Vec<f64>>,
-                     set: &mut MotifSet,
-                     end: usize|
+                 rows: &mut Vec<Vec<f64>>,
+                 set: &mut MotifSet,
+                 end: usize|
      -> Result<()> {
         if rows.is_empty() && header.is_none() {
             return Ok(());
         }
         let (id, name, ln) = header.take().unwrap_or_else(|| (stem.clone(), None, end));
         if rows.len() != 4 {
-            return Err(Error::parse(path, ln, format!("matrix `{id}` has {} rows, expected 4", rows.len())));
+            return Err(Error::parse(
+                path,
+                ln,
+                format!("matrix `{id}` has {} rows, expected 4", rows.len()),
+            ));
         }
         let w = rows[0].len();
         if rows.iter().any(|r| r.len() != w) {
@@ -36,7 +40,8 @@ pub fn parse_jaspar(text: &str, path: &Path) -> Result<MotifSet> {
         }
         let m = Array2::from_shape_fn((4, w), |(i, j)| rows[i][j]);
         let nsites = m.column(0).sum();
-        let mut motif = Motif::from_matrix(&id, m).map_err(|e| Error::parse(path, ln, e.to_string()))?;
+        let mut motif =
+            Motif::from_matrix(&id, m).map_err(|e| Error::parse(path, ln, e.to_string()))?;
         motif.name = name;
         motif.nsites = Some(nsites);
         set.motifs.push(motif);
@@ -80,7 +85,10 @@ mod tests {
         let t = ">MA0001.1 AGL3\nA  [ 3 0 ]\nC  [ 1 4 ]\nG  [ 0 0 ]\nT  [ 0 0 ]\n";
         let s = parse_jaspar(t, Path::new("x.jaspar")).unwrap();
         let m = &s.motifs[0];
-        assert_eq!((m.id.as_str(), m.name.as_deref(), m.nsites), ("MA0001.1", Some("AGL3"), Some(4.0)));
+        assert_eq!(
+            (m.id.as_str(), m.name.as_deref(), m.nsites),
+            ("MA0001.1", Some("AGL3"), Some(4.0))
+        );
         assert_eq!(m.probs[(0, 0)], 0.75);
         let bare = "1 2\n1 0\n1 0\n1 2\n";
         let s = parse_jaspar(bare, Path::new("MA9.pfm")).unwrap();

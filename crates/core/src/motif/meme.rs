@@ -50,7 +50,13 @@ pub fn parse_meme(text: &str, path: &Path) -> Result<MotifSet> {
                         "C" | "c" => 1,
                         "G" | "g" => 2,
                         "T" | "t" => 3,
-                        _ => return Err(Error::parse(path, i + 1, format!("unknown letter `{letter}`"))),
+                        _ => {
+                            return Err(Error::parse(
+                                path,
+                                i + 1,
+                                format!("unknown letter `{letter}`"),
+                            ));
+                        }
                     };
                     let v: f64 = value.parse().map_err(|_| {
                         Error::parse(path, i + 1, format!("`{value}` is not a number"))
@@ -84,10 +90,10 @@ pub fn parse_meme(text: &str, path: &Path) -> Result<MotifSet> {
                     })
                     .transpose()
             };
-            if let Some(a) = num("alength")? {
-                if a != 4.0 {
-                    return Err(Error::parse(path, ln, format!("alength= {a}, expected 4")));
-                }
+            if let Some(a) = num("alength")?
+                && a != 4.0
+            {
+                return Err(Error::parse(path, ln, format!("alength= {a}, expected 4")));
             }
             let width = num("w")?.map(|w| w as usize);
             let mut rows = Vec::new();
@@ -107,8 +113,10 @@ pub fn parse_meme(text: &str, path: &Path) -> Result<MotifSet> {
                 rows.push(parse_row(&words, path, i + 1)?);
                 i += 1;
             }
-            if let Some(w) = width {
-                if rows.len() != w {
+            if let Some(w) = width
+                && rows.len() != w
+            {
+                {
                     return Err(Error::parse(
                         path,
                         i + 1,
@@ -126,18 +134,23 @@ pub fn parse_meme(text: &str, path: &Path) -> Result<MotifSet> {
             set.motifs.push(m);
         } else if line.starts_with("log-odds matrix:") {
             // skip its rows
-            while i < lines.len() && lines[i].split_whitespace().next().is_some_and(|w| w.parse::<f64>().is_ok())
+            while i < lines.len()
+                && lines[i].split_whitespace().next().is_some_and(|w| w.parse::<f64>().is_ok())
             {
                 i += 1;
             }
-        } else if let Some(url) = line.strip_prefix("URL") {
-            if let Some(m) = set.motifs.last_mut() {
-                m.url = Some(url.trim().to_owned());
-            }
+        } else if let Some(url) = line.strip_prefix("URL")
+            && let Some(m) = set.motifs.last_mut()
+        {
+            m.url = Some(url.trim().to_owned());
         }
     }
     if let Some((id, _, ln)) = current {
-        return Err(Error::parse(path, ln, format!("motif `{id}` has no letter-probability matrix")));
+        return Err(Error::parse(
+            path,
+            ln,
+            format!("motif `{id}` has no letter-probability matrix"),
+        ));
     }
     Ok(set)
 }
@@ -194,7 +207,8 @@ fn write_motif(s: &mut String, m: &Motif) {
     }
     s.push('\n');
     for col in m.probs.columns() {
-        let _ = writeln!(s, " {} {} {} {}", fmt_p(col[0]), fmt_p(col[1]), fmt_p(col[2]), fmt_p(col[3]));
+        let _ =
+            writeln!(s, " {} {} {} {}", fmt_p(col[0]), fmt_p(col[1]), fmt_p(col[2]), fmt_p(col[3]));
     }
     if let Some(u) = &m.url {
         let _ = writeln!(s, "URL {u}");
@@ -238,7 +252,8 @@ MOTIF M2\nletter-probability matrix: alength= 4 w= 1\n 0.25 0.25 0.25 0.25\n";
 
     #[test]
     fn errors_name_the_line() {
-        let bad = "MEME version 4\n\nMOTIF X\nletter-probability matrix: alength= 4 w= 2\n0.1 0.2 0.7\n";
+        let bad =
+            "MEME version 4\n\nMOTIF X\nletter-probability matrix: alength= 4 w= 2\n0.1 0.2 0.7\n";
         let e = parse_meme(bad, Path::new("b.meme")).unwrap_err().to_string();
         assert!(e.starts_with("b.meme:5:"), "{e}");
         let short = "MEME version 4\nMOTIF X\nletter-probability matrix: alength= 4 w= 3\n0.1 0.2 0.3 0.4\n";

@@ -85,9 +85,10 @@ impl Motif {
             .columns()
             .into_iter()
             .map(|c| {
-                let (i, _) = c.iter().enumerate().fold((0, f64::MIN), |best, (i, &v)| {
-                    if v > best.1 { (i, v) } else { best }
-                });
+                let (i, _) = c
+                    .iter()
+                    .enumerate()
+                    .fold((0, f64::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best });
                 b"ACGT"[i] as char
             })
             .collect()
@@ -132,7 +133,12 @@ impl MotifFormat {
             return Some(Self::Meme);
         }
         let starts = |p: &str| first.starts_with(p);
-        if starts("AC ") || starts("ID ") || starts("VV ") || starts("P0") || starts("PO") || starts("DE ")
+        if starts("AC ")
+            || starts("ID ")
+            || starts("VV ")
+            || starts("P0")
+            || starts("PO")
+            || starts("DE ")
         {
             return Some(Self::Transfac);
         }
@@ -187,10 +193,9 @@ pub(crate) fn parse_row(words: &[&str], path: &Path, line: usize) -> Result<Vec<
     words
         .iter()
         .map(|w| {
-            w.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| Error::parse(path, line, format!("`{w}` is not a non-negative number")))
+            w.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(|| {
+                Error::parse(path, line, format!("`{w}` is not a non-negative number"))
+            })
         })
         .collect()
 }
@@ -207,8 +212,11 @@ mod tests {
 
     #[test]
     fn from_matrix_normalises_and_validates() {
-        let m = Motif::from_matrix("x", ndarray::array![[2.0, 0.0], [2.0, 1.0], [0.0, 0.0], [0.0, 3.0]])
-            .unwrap();
+        let m = Motif::from_matrix(
+            "x",
+            ndarray::array![[2.0, 0.0], [2.0, 1.0], [0.0, 0.0], [0.0, 3.0]],
+        )
+        .unwrap();
         assert_eq!(m.probs[(0, 0)], 0.5);
         assert_eq!(m.probs[(3, 1)], 0.75);
         assert_eq!(m.consensus(), "AT");
@@ -220,7 +228,10 @@ mod tests {
     fn sniffs_formats() {
         assert_eq!(MotifFormat::sniff("MEME version 4\n"), Some(MotifFormat::Meme));
         assert_eq!(MotifFormat::sniff(">MA1 x\nA [ 1 2 ]\n"), Some(MotifFormat::Jaspar));
-        assert_eq!(MotifFormat::sniff(">ACG\tname\t5.0\n0.1 0.2 0.3 0.4\n"), Some(MotifFormat::Homer));
+        assert_eq!(
+            MotifFormat::sniff(">ACG\tname\t5.0\n0.1 0.2 0.3 0.4\n"),
+            Some(MotifFormat::Homer)
+        );
         assert_eq!(MotifFormat::sniff("AC  M1\nXX\n"), Some(MotifFormat::Transfac));
         assert_eq!(MotifFormat::sniff("hello world\n"), None);
     }

@@ -30,7 +30,10 @@ pub fn parse_transfac(text: &str, path: &Path) -> Result<MotifSet> {
         match key {
             "//" => {
                 if !rows.is_empty() {
-                    let name = ac.take().or_else(|| id.clone()).unwrap_or_else(|| format!("motif{}", set.motifs.len() + 1));
+                    let name = ac
+                        .take()
+                        .or_else(|| id.clone())
+                        .unwrap_or_else(|| format!("motif{}", set.motifs.len() + 1));
                     let mut m = from_rows(&name, &rows, path, start)?;
                     m.nsites = Some(rows[0].iter().sum());
                     m.name = id.take().filter(|n| *n != name).or(na.take());
@@ -45,7 +48,11 @@ pub fn parse_transfac(text: &str, path: &Path) -> Result<MotifSet> {
             "P0" | "PO" => {
                 let letters: Vec<&str> = rest.split_whitespace().collect();
                 if letters[..letters.len().min(4)] != ["A", "C", "G", "T"] {
-                    return Err(Error::parse(path, ln, format!("expected `P0 A C G T`, found `{line}`")));
+                    return Err(Error::parse(
+                        path,
+                        ln,
+                        format!("expected `P0 A C G T`, found `{line}`"),
+                    ));
                 }
                 in_matrix = true;
                 start = ln;
@@ -54,7 +61,11 @@ pub fn parse_transfac(text: &str, path: &Path) -> Result<MotifSet> {
             k if in_matrix && k.chars().all(|c| c.is_ascii_digit()) => {
                 let words: Vec<&str> = rest.split_whitespace().collect();
                 if words.len() < 4 {
-                    return Err(Error::parse(path, ln, format!("row has {} counts, expected 4", words.len())));
+                    return Err(Error::parse(
+                        path,
+                        ln,
+                        format!("row has {} counts, expected 4", words.len()),
+                    ));
                 }
                 rows.push(parse_row(&words[..4], path, ln)?);
             }

@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 pub use kinds::{
-    Figure, Match, MatcherInput, MotifExtractor, MotifMatcher, NeuronDecoupler, PruningCriterion,
-    CriterionInput, ExtractInput, DecoupleInput,
+    CriterionInput, DecoupleInput, ExtractInput, Figure, Match, MatcherInput, MotifExtractor,
+    MotifMatcher, NeuronDecoupler, PruningCriterion,
 };
 
 /// The kinds of plugin.
@@ -232,10 +232,9 @@ pub fn check_name(name: &str) -> Result<()> {
 /// # Errors
 /// If none is registered under `name`.
 pub fn find(name: &str) -> Result<PluginInfo> {
-    all()?
-        .into_iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| Error::Invalid(format!("no plugin named `{name}` (see `motiftool plugins`)")))
+    all()?.into_iter().find(|p| p.name == name).ok_or_else(|| {
+        Error::Invalid(format!("no plugin named `{name}` (see `motiftool plugins`)"))
+    })
 }
 
 /// Builds the plugin of kind `T` named `name` from `config` (merged over
@@ -263,7 +262,8 @@ pub fn deserialize_config<C: DeserializeOwned>(
     plugin: &str,
     de: &mut dyn erased_serde::Deserializer<'_>,
 ) -> Result<C> {
-    erased_serde::deserialize(de).map_err(|e| Error::Config { plugin: plugin.to_owned(), msg: e.to_string() })
+    erased_serde::deserialize(de)
+        .map_err(|e| Error::Config { plugin: plugin.to_owned(), msg: e.to_string() })
 }
 
 /// Applies `key=value` (dotted keys for nested tables; the value parsed as a
@@ -291,7 +291,9 @@ pub fn apply_set(config: &mut serde_json::Value, assignment: &str) -> Result<()>
             map.insert((*p).to_owned(), value);
             return Ok(());
         }
-        cur = map.entry((*p).to_owned()).or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        cur = map
+            .entry((*p).to_owned())
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
     }
     Ok(())
 }
@@ -359,7 +361,10 @@ mod tests {
         apply_set(&mut c, "b.c=true").unwrap();
         apply_set(&mut c, "name=hello").unwrap();
         apply_set(&mut c, "list=[1, 2]").unwrap();
-        assert_eq!(c, serde_json::json!({"a": 2.5, "b": {"c": true}, "name": "hello", "list": [1, 2]}));
+        assert_eq!(
+            c,
+            serde_json::json!({"a": 2.5, "b": {"c": true}, "name": "hello", "list": [1, 2]})
+        );
         assert!(apply_set(&mut c, "novalue").is_err());
     }
 }

@@ -1,5 +1,8 @@
 use super::*;
-use crate::pb::{AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto, type_proto};
+use crate::pb::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto,
+    TypeProto, type_proto,
+};
 use crate::tensor::from_f32;
 
 fn vi(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
@@ -29,7 +32,12 @@ fn vi(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
 }
 
 fn ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), ints: v.to_vec(), r#type: Some(7), ..Default::default() }
+    AttributeProto {
+        name: Some(name.into()),
+        ints: v.to_vec(),
+        r#type: Some(7),
+        ..Default::default()
+    }
 }
 
 fn node(op: &str, inputs: &[&str], output: &str, attrs: Vec<AttributeProto>) -> NodeProto {
@@ -55,12 +63,27 @@ fn two_layer() -> ModelProto {
             node: vec![
                 node("Conv", &["x", "w1"], "c1", vec![ints("kernel_shape", &[5])]),
                 node("Relu", &["c1"], "r1", vec![]),
-                node("MaxPool", &["r1"], "p1", vec![ints("kernel_shape", &[2]), ints("strides", &[2])]),
+                node(
+                    "MaxPool",
+                    &["r1"],
+                    "p1",
+                    vec![ints("kernel_shape", &[2]), ints("strides", &[2])],
+                ),
                 node("Conv", &["p1", "w2"], "c2", vec![]),
                 node("Relu", &["c2"], "r2", vec![]),
                 node("GlobalMaxPool", &["r2"], "g", vec![]),
                 node("Flatten", &["g"], "f", vec![]),
-                node("Gemm", &["f", "fc"], "y", vec![AttributeProto { name: Some("transB".into()), i: Some(1), r#type: Some(2), ..Default::default() }]),
+                node(
+                    "Gemm",
+                    &["f", "fc"],
+                    "y",
+                    vec![AttributeProto {
+                        name: Some("transB".into()),
+                        i: Some(1),
+                        r#type: Some(2),
+                        ..Default::default()
+                    }],
+                ),
             ],
             initializer: vec![w1, w2, fc],
             input: vec![vi("x", &[None, Some(4), None])],
@@ -78,7 +101,10 @@ fn receptive_field_of_conv_pool_conv() {
     assert_eq!(s.convs.len(), 2);
     assert_eq!((s.convs[0].receptive_field, s.convs[0].input_stride), (5, 1));
     assert_eq!((s.convs[1].receptive_field, s.convs[1].input_stride), (8, 2));
-    assert_eq!(s.convs[0].post, vec![PostOp::Activation { onnx_op: "Relu".into() }, PostOp::MaxPool { size: 2, stride: 2 }]);
+    assert_eq!(
+        s.convs[0].post,
+        vec![PostOp::Activation { onnx_op: "Relu".into() }, PostOp::MaxPool { size: 2, stride: 2 }]
+    );
     assert_eq!(s.convs[0].activation_output.as_deref(), Some("r1"));
     assert_eq!(s.convs[0].pooled_output.as_deref(), Some("p1"));
     assert_eq!(s.pooled_scores(), Some("g"));
@@ -97,8 +123,18 @@ fn nwc_through_unsqueeze_transpose_conv2d() {
     g.node = vec![
         node("Unsqueeze", &["x"], "u", vec![ints("axes", &[1])]),
         node("Transpose", &["u"], "t", vec![ints("perm", &[0, 3, 1, 2])]),
-        node("Conv", &["t", "w1"], "c1", vec![ints("kernel_shape", &[1, 3]), ints("strides", &[1, 2])]),
-        node("MaxPool", &["c1"], "p1", vec![ints("kernel_shape", &[1, 4]), ints("strides", &[1, 4])]),
+        node(
+            "Conv",
+            &["t", "w1"],
+            "c1",
+            vec![ints("kernel_shape", &[1, 3]), ints("strides", &[1, 2])],
+        ),
+        node(
+            "MaxPool",
+            &["c1"],
+            "p1",
+            vec![ints("kernel_shape", &[1, 4]), ints("strides", &[1, 4])],
+        ),
         node("Squeeze", &["p1"], "sq", vec![ints("axes", &[2])]),
         node("ReduceMax", &["sq"], "g", vec![ints("axes", &[2])]),
     ];
@@ -126,10 +162,34 @@ fn wrong_alphabet_and_rank_are_errors() {
 fn shared_weights_are_one_layer_and_rc_is_seen() {
     let mut m = two_layer();
     let g = m.graph.as_mut().unwrap();
-    g.initializer.push(crate::pb::TensorProto { name: Some("st".into()), dims: vec![2], data_type: Some(7), int64_data: vec![-1, -1], ..Default::default() });
-    g.initializer.push(crate::pb::TensorProto { name: Some("en".into()), dims: vec![2], data_type: Some(7), int64_data: vec![i64::MIN, i64::MIN], ..Default::default() });
-    g.initializer.push(crate::pb::TensorProto { name: Some("ax".into()), dims: vec![2], data_type: Some(7), int64_data: vec![1, 2], ..Default::default() });
-    g.initializer.push(crate::pb::TensorProto { name: Some("sp".into()), dims: vec![2], data_type: Some(7), int64_data: vec![-1, -1], ..Default::default() });
+    g.initializer.push(crate::pb::TensorProto {
+        name: Some("st".into()),
+        dims: vec![2],
+        data_type: Some(7),
+        int64_data: vec![-1, -1],
+        ..Default::default()
+    });
+    g.initializer.push(crate::pb::TensorProto {
+        name: Some("en".into()),
+        dims: vec![2],
+        data_type: Some(7),
+        int64_data: vec![i64::MIN, i64::MIN],
+        ..Default::default()
+    });
+    g.initializer.push(crate::pb::TensorProto {
+        name: Some("ax".into()),
+        dims: vec![2],
+        data_type: Some(7),
+        int64_data: vec![1, 2],
+        ..Default::default()
+    });
+    g.initializer.push(crate::pb::TensorProto {
+        name: Some("sp".into()),
+        dims: vec![2],
+        data_type: Some(7),
+        int64_data: vec![-1, -1],
+        ..Default::default()
+    });
     g.node.truncate(3);
     g.node.push(node("Slice", &["x", "st", "en", "ax", "sp"], "xr", vec![]));
     g.node.push(node("Conv", &["xr", "w1"], "c1r", vec![]));
