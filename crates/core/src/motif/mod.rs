@@ -236,3 +236,21 @@ mod tests {
         assert_eq!(MotifFormat::sniff("hello world\n"), None);
     }
 }
+
+#[cfg(test)]
+mod bundled_tests {
+    #[test]
+    fn reads_the_bundled_jaspar_database() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../data/motifs/JASPAR2024_CORE_vertebrates_nonredundant.meme");
+        let set = super::read_motifs(&p).unwrap();
+        assert_eq!(set.motifs.len(), 879);
+        let m = &set.motifs[0];
+        assert_eq!((m.id.as_str(), m.name.as_deref(), m.nsites, m.len()), ("MA0002.3", Some("Runx1"), Some(2000.0), 9));
+        assert!((m.probs[(1, 0)] - 0.536).abs() < 1e-9);
+        assert_eq!(set.background, [0.25; 4]);
+        let again = super::parse_meme(&super::write_meme(&set), &p).unwrap();
+        assert_eq!(again.motifs.len(), 879);
+        assert_eq!(again.motifs[878].probs, set.motifs[878].probs);
+    }
+}
