@@ -37,10 +37,17 @@ fn env() -> std::result::Result<&'static Env, String> {
 
 pub(crate) fn status() -> std::result::Result<String, String> {
     let e = env()?;
-    let info = ort::info();
-    let version = info
+    let from_name = e
+        .lib
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split_once(".so."))
+        .map(|(_, v)| v.to_owned());
+    let from_info = ort::info()
         .split(',')
-        .find_map(|p| p.trim().strip_prefix("git-branch=rel-"))
+        .find_map(|p| p.trim().strip_prefix("git-branch=rel-").map(str::to_owned));
+    let version = from_info
+        .or(from_name)
         .map_or_else(|| "ONNX Runtime".to_owned(), |v| format!("ONNX Runtime {v}"));
     Ok(format!("{version} from {}", e.lib.display()))
 }

@@ -246,7 +246,10 @@ mod bundled_tests {
         let set = super::read_motifs(&p).unwrap();
         assert_eq!(set.motifs.len(), 879);
         let m = &set.motifs[0];
-        assert_eq!((m.id.as_str(), m.name.as_deref(), m.nsites, m.len()), ("MA0002.3", Some("Runx1"), Some(2000.0), 9));
+        assert_eq!(
+            (m.id.as_str(), m.name.as_deref(), m.nsites, m.len()),
+            ("MA0002.3", Some("Runx1"), Some(2000.0), 9)
+        );
         assert!((m.probs[(1, 0)] - 0.536).abs() < 1e-9);
         assert_eq!(set.background, [0.25; 4]);
         let again = super::parse_meme(&super::write_meme(&set), &p).unwrap();
