@@ -161,7 +161,6 @@ fn ctcf_score_matches_deepbind_tool() {
 fn intermediate_tensors_are_consistent() {
     // pre-activation conv map → Relu → global max = the pooled scores
     let model = fixture("torch_legacy_ncw.onnx");
-    let seqs = fixture("fixture_seqs.fa");
     let dir = tempfile::tempdir().unwrap();
     let seqs101 = seqs_for("torch_dynamo_ncw", &dir);
     for engine in engines() {
@@ -185,7 +184,6 @@ fn intermediate_tensors_are_consistent() {
                 );
             }
         }
-        let _ = &seqs;
     }
 }
 

@@ -3,7 +3,6 @@
 //! The binary is a thin layer over the library crates: argument parsing,
 //! progress, atomic output files and exit codes (0 success, 2 error).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -100,9 +99,6 @@ impl EngineArgs {
         }
     }
 }
-
-/// A model path argument.
-pub type ModelPath = PathBuf;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

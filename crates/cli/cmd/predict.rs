@@ -84,15 +84,14 @@ fn reader(a: &PredictArgs) -> Result<SeqReader> {
     Ok(r)
 }
 
-fn session(a: &PredictArgs) -> Result<(motif_onnx::Model, Box<dyn motif_engine::Session>)> {
+fn session(a: &PredictArgs) -> Result<Box<dyn motif_engine::Session>> {
     let model = super::load_model(&a.model)?;
-    let session = motif_engine::open(&model, &a.engine.options(a.outputs.clone()))?;
-    Ok((model, session))
+    Ok(motif_engine::open(&model, &a.engine.options(a.outputs.clone()))?)
 }
 
 /// Runs `predict`.
 pub fn run_predict(a: &PredictArgs) -> Result<()> {
-    let (_model, session) = session(a)?;
+    let session = session(a)?;
     let records = reader(a)?;
     let mut sink = Sink::open(a.out.as_deref())?;
     let names: Vec<String> = session.output_names().to_vec();
@@ -138,7 +137,7 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
 /// Runs `evaluate`.
 pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
     let p = &a.predict;
-    let (_model, session) = session(p)?;
+    let session = session(p)?;
     let records = reader(p)?;
     let (mut scores, mut labels) = (Vec::new(), Vec::new());
     let mut missing = None;
