@@ -40,6 +40,12 @@ enum Command {
     Engines(cmd::engines::EnginesArgs),
     /// List registered plugins, or show one (`motiftool plugins show NAME`).
     Plugins(cmd::plugins::PluginsArgs),
+    /// Compare motifs against a database with MEME tomtom's statistics
+    /// (p, E, q); prints tomtom's `-text` TSV.
+    #[command(
+        after_help = "Examples:\n  motiftool match filters.meme                      # vs bundled JASPAR 2024, tomtom defaults\n  motiftool match filters.meme --db db.meme --dist pearson --min-overlap 5 --evalue --thresh 10\n  motiftool match q.meme --json -o matches.json"
+    )]
+    Match(cmd::matching::MatchArgs),
     /// Measure forward throughput (sequences/s) of each usable engine.
     Bench(cmd::bench::BenchArgs),
 }
@@ -112,6 +118,7 @@ fn main() -> ExitCode {
         Command::Engines(a) => cmd::engines::run(&a),
         Command::Plugins(a) => cmd::plugins::run(&a),
         Command::Bench(a) => cmd::bench::run(&a),
+        Command::Match(a) => cmd::matching::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -128,6 +135,7 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
         Command::Predict(a) => a.engine.threads,
         Command::Evaluate(a) => a.predict.engine.threads,
         Command::Bench(a) => a.threads,
+        Command::Match(a) => a.threads,
         _ => None,
     }
 }

@@ -7,3 +7,5 @@
 //!
 //! No plugin crates exist yet; the criteria, extractors, matcher,
 //! decoupler and figures arrive with their issues.
+
+use motif_tomtom as _;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{MotifSet, from_rows, parse_row};
+use super::{MotifSet, check_prob_rows, from_rows, parse_row};
 use crate::error::{Error, Result};
 
 /// Parses HOMER format. The id is the header's second field (else the
@@ -20,6 +20,7 @@ pub fn parse_homer(text: &str, path: &Path) -> Result<MotifSet> {
             if rows.is_empty() {
                 return Err(Error::parse(path, ln, format!("motif `{id}` has no rows")));
             }
+            check_prob_rows(&id, rows, path, ln + 1, &mut set.warnings);
             set.motifs.push(from_rows(&id, rows, path, ln)?);
             rows.clear();
         }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{Motif, MotifSet, from_rows, parse_row};
+use super::{Motif, MotifSet, check_prob_rows, from_rows, parse_row};
 use crate::error::{Error, Result};
 
 /// Parses MEME minimal motif format (versions 4 and 5).
@@ -71,6 +71,7 @@ pub fn parse_meme(text: &str, path: &Path) -> Result<MotifSet> {
             }
             let s: f64 = set.background.iter().sum();
             set.background.iter_mut().for_each(|b| *b /= s);
+            set.has_background = true;
         } else if let Some(rest) = line.strip_prefix("MOTIF") {
             let mut w = rest.split_whitespace();
             let id = w.next().ok_or_else(|| Error::parse(path, ln, "MOTIF without an id"))?;
@@ -127,6 +128,7 @@ pub fn parse_meme(text: &str, path: &Path) -> Result<MotifSet> {
             if rows.is_empty() {
                 return Err(Error::parse(path, ln, format!("motif `{id}` has no rows")));
             }
+            check_prob_rows(&id, &rows, path, ln + 1, &mut set.warnings);
             let mut m = from_rows(&id, &rows, path, ln)?;
             m.name = name;
             m.nsites = num("nsites")?;

@@ -18,6 +18,14 @@ pub use jaspar::parse_jaspar;
 pub use meme::{parse_meme, write_meme};
 pub use transfac::parse_transfac;
 
+/// Columns whose sum is within this of 1 are kept as they are (MEME's
+/// `normalize_motif` tolerance); others are divided by their sum.
+pub const SUM_TOLERANCE: f64 = 1e-5;
+
+/// A probability column further than this from summing to 1 is renormalised
+/// with a warning (counts formats such as JASPAR are expected not to sum to 1).
+pub const WARN_SUM_TOLERANCE: f64 = 0.01;
+
 /// One motif: a position probability matrix, shape (4, len), rows A, C, G, T.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Motif {
@@ -37,7 +45,9 @@ pub struct Motif {
 
 impl Motif {
     /// A motif from a (4, len) matrix of probabilities or counts; each column
-    /// is normalised to sum to 1.
+    /// is normalised to sum to 1 unless it already does within
+    /// [`SUM_TOLERANCE`] (MEME's rule: columns written with 6 decimals keep
+    /// their exact values, so scores match MEME tools to the last digit).
     ///
     /// # Errors
     /// If the matrix is not 4 rows, empty, has a negative or non-finite entry,
@@ -61,7 +71,10 @@ impl Motif {
             if s <= 0.0 {
                 return Err(Error::Invalid(format!("motif `{id}` column {} sums to 0", j + 1)));
             }
-            col /= s;
+            if (s - 1.0).abs() > SUM_TOLERANCE {
+                let inv = 1.0 / s;
+                col *= inv;
+            }
         }
         Ok(Self { id, name: None, probs: m, nsites: None, evalue: None, url: None })
     }
@@ -102,11 +115,22 @@ pub struct MotifSet {
     pub motifs: Vec<Motif>,
     /// Background frequencies of A, C, G, T.
     pub background: [f64; 4],
+    /// Whether the source file stated a background (MEME
+    /// `Background letter frequencies`); uniform otherwise.
+    pub has_background: bool,
+    /// Problems found while reading that were repaired, each naming the
+    /// file and line (e.g. a probability column renormalised).
+    pub warnings: Vec<String>,
 }
 
 impl Default for MotifSet {
     fn default() -> Self {
-        Self { motifs: Vec::new(), background: [0.25; 4] }
+        Self {
+            motifs: Vec::new(),
+            background: [0.25; 4],
+            has_background: false,
+            warnings: Vec::new(),
+        }
     }
 }
 
@@ -198,6 +222,28 @@ pub(crate) fn parse_row(words: &[&str], path: &Path, line: usize) -> Result<Vec<
             })
         })
         .collect()
+}
+
+/// A warning for each probability row (1-based `first_line` + index) whose
+/// sum is further than [`WARN_SUM_TOLERANCE`] from 1.
+pub(crate) fn check_prob_rows(
+    id: &str,
+    rows: &[Vec<f64>],
+    path: &Path,
+    first_line: usize,
+    warnings: &mut Vec<String>,
+) {
+    for (k, r) in rows.iter().enumerate() {
+        let s: f64 = r.iter().sum();
+        if s > 0.0 && (s - 1.0).abs() > WARN_SUM_TOLERANCE {
+            warnings.push(format!(
+                "{}:{}: motif `{id}` position {} sums to {s}; renormalised to 1",
+                path.display(),
+                first_line + k,
+                k + 1
+            ));
+        }
+    }
 }
 
 /// Builds a motif from rows of 4 values (one row per position).

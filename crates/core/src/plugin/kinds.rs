@@ -77,25 +77,31 @@ pub struct MatcherInput<'a> {
 pub struct Match {
     /// Query id.
     pub query: String,
+    /// Index of the query in [`MatcherInput::queries`].
+    pub query_index: usize,
     /// Target id.
     pub target: String,
-    /// Offset of the query relative to the target.
+    /// Index of the target in [`MatcherInput::targets`].
+    pub target_index: usize,
+    /// Offset of the alignment: target column = query column + offset, in
+    /// the reported strand's orientation (tomtom's `Optimal_offset`).
     pub offset: i32,
+    /// Number of aligned columns.
+    pub overlap: usize,
+    /// True when the target was reverse-complemented (orientation `-`).
+    pub reverse: bool,
     /// p-value.
     pub p_value: f64,
     /// E-value.
     pub e_value: f64,
     /// q-value.
     pub q_value: f64,
-    /// Number of aligned columns.
-    pub overlap: usize,
-    /// True when the target was reverse-complemented.
-    pub reverse: bool,
 }
 
 /// Compares motifs against a database.
 pub trait MotifMatcher: Send + Sync {
-    /// All matches passing the matcher's threshold.
+    /// All matches passing the matcher's threshold, grouped by query in
+    /// query order, best first within a query.
     ///
     /// # Errors
     /// If a motif cannot be scored.

@@ -1,0 +1,369 @@
+//! One query against the database: column scores, the median shift,
+//! quantisation, the null score distributions of every block of query
+//! columns, the best alignment per target and its p- and E-value
+//! (`tomtom.c: main`, `get_pv_lookup_new`, `compare_motifs`,
+//! `calc_shifted_scores_pvalues_per_query`).
+
+use motif_core::motif::Motif;
+use motif_core::{Error, Result};
+
+use crate::db::{Database, consensus, pseudocounted, sites};
+use crate::score::{Col, Ctx, Distance, column_score, pearson_unit};
+
+/// Quantisation range (`BINS`).
+const BINS: usize = 100;
+
+/// One target entry's best alignment against a query.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Hit {
+    /// Index into [`Database::targets`].
+    pub target: usize,
+    /// True for the reverse-complement copy (orientation `-`).
+    pub reverse: bool,
+    /// Optimal offset (target column = query column + offset).
+    pub offset: i32,
+    /// Aligned columns.
+    pub overlap: usize,
+    /// p-value.
+    pub p_value: f64,
+    /// E-value.
+    pub e_value: f64,
+    /// q-value (filled by [`crate::finish`]).
+    pub q_value: f64,
+}
+
+/// A query scored against every entry (before q-values).
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// Query id.
+    pub id: String,
+    /// Query consensus (after pseudocounts).
+    pub consensus: String,
+    /// Query width.
+    pub width: usize,
+    /// One hit per database entry, in entry order.
+    pub hits: Vec<Hit>,
+}
+
+/// Survival functions P(X ≥ k) of the null sum over each block of query
+/// columns [s, e], k in scaled units.
+struct Blocks {
+    w: usize,
+    /// Per (s, e): (offset into `data`, smallest k stored, length).
+    index: Vec<(usize, i64, usize)>,
+    data: Vec<f64>,
+}
+
+impl Blocks {
+    fn build(w: usize, hists: &[Vec<(usize, f64)>]) -> Self {
+        let mut index = vec![(0, 0, 0); w * w];
+        let mut data = Vec::new();
+        let mut cur: Vec<f64> = Vec::new();
+        let mut next: Vec<f64> = Vec::new();
+        for s in 0..w {
+            cur.clear();
+            cur.push(1.0);
+            let mut base = 0usize;
+            for e in s..w {
+                let h = &hists[e];
+                let (hmin, hmax) = (h[0].0, h[h.len() - 1].0);
+                next.clear();
+                next.resize(cur.len() + hmax - hmin, 0.0);
+                for &(v, p) in h {
+                    let out = &mut next[v - hmin..v - hmin + cur.len()];
+                    for (o, &c) in out.iter_mut().zip(&cur) {
+                        *o += c * p;
+                    }
+                }
+                std::mem::swap(&mut cur, &mut next);
+                base += hmin;
+                // survival from the top, clamped at 1 as MEME does
+                let off = data.len();
+                data.extend_from_slice(&cur);
+                let sf = &mut data[off..];
+                for k in (0..sf.len() - 1).rev() {
+                    sf[k] = (sf[k] + sf[k + 1]).min(1.0);
+                }
+                index[s * w + e] = (off, base as i64, cur.len());
+            }
+        }
+        Self { w, index, data }
+    }
+
+    /// P(X_{s..=e} ≥ k).
+    #[inline]
+    fn sf(&self, s: usize, e: usize, k: i64) -> f64 {
+        let (off, base, len) = self.index[s * self.w + e];
+        if k <= base {
+            self.data[off]
+        } else if k >= base + len as i64 {
+            0.0
+        } else {
+            self.data[off + (k - base) as usize]
+        }
+    }
+}
+
+/// The aligned query block and overlap of configuration `c` (1-based,
+/// offset = c − w) for query width `w` and target width `l`:
+/// (first query column, first target column, overlap).
+#[inline]
+fn config(c: usize, w: usize, l: usize) -> (usize, usize, usize) {
+    let (qs, ts) = if c <= w { (w - c, 0) } else { (0, c - w) };
+    (qs, ts, (w - qs).min(l - ts))
+}
+
+/// MEME's `EV`: the p-value of the best of `n` independent trials.
+fn ev(p: f64, n: f64) -> f64 {
+    if p * n < 0.001 { p * n } else { 1.0 - (1.0 - p).powf(n) }
+}
+
+impl Database {
+    /// Scores one query against every entry (parallel-safe; q-values are
+    /// added by [`crate::finish`], which must see queries in order).
+    ///
+    /// # Errors
+    /// If the query is too wide, or a column score is not finite
+    /// (e.g. `kullback` with `--motif-pseudo 0` and zero probabilities).
+    pub fn score_query(&self, query: &Motif) -> Result<Scored> {
+        let w = query.len();
+        if w == 0 {
+            return Err(Error::Invalid(format!("query motif `{}` has no columns", query.id)));
+        }
+        if w > crate::db::MAX_QUERY_WIDTH {
+            return Err(Error::Invalid(format!(
+                "query motif `{}` is {w} columns wide; tomtom compares queries up to {} columns",
+                query.id,
+                crate::db::MAX_QUERY_WIDTH
+            )));
+        }
+        let cfg = &self.cfg;
+        let qcols = pseudocounted(query, &self.bg, cfg.motif_pseudo);
+        let m = self.cols.len();
+
+        // 1. column scores, row-major w × m
+        let mut s = vec![0.0f64; w * m];
+        self.column_scores(&qcols, sites(query), &mut s);
+        if let Some(bad) = s.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "query `{}` column {}: {} score is not finite (a zero probability? use --motif-pseudo > 0)",
+                query.id,
+                bad / m + 1,
+                cfg.dist.name()
+            )));
+        }
+
+        // 2. complete scoring: shift each row by its (low) median
+        if !cfg.incomplete_scores {
+            let k1 = (m / 2).saturating_sub(1);
+            let k2 = m.div_ceil(2).saturating_sub(1).max(k1);
+            let mut buf = vec![0.0f64; m];
+            for row in s.chunks_exact_mut(m) {
+                buf.copy_from_slice(row);
+                let (_, a, right) = buf.select_nth_unstable_by(k1, f64::total_cmp);
+                let a = *a;
+                let b =
+                    if k2 == k1 { a } else { right.iter().copied().fold(f64::INFINITY, f64::min) };
+                let med = (a + b) / 2.0;
+                for v in row.iter_mut() {
+                    *v += -med;
+                }
+            }
+        }
+
+        // 3. quantise to integers 0..=BINS
+        let (mut lo, hi) =
+            s.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        if hi == lo {
+            lo = hi - 1.0;
+        }
+        let offset = lo.floor();
+        let scale = (BINS as f64 / (hi - offset)).floor();
+        // column-major (target column, query column) for diagonal sums
+        let mut g = vec![0u8; w * m];
+        let mut counts = vec![[0u32; BINS + 1]; w];
+        for i in 0..w {
+            let row = &s[i * m..(i + 1) * m];
+            let cnt = &mut counts[i];
+            for (j, &v) in row.iter().enumerate() {
+                let x = (v - offset) * scale;
+                let q = (x + 0.5) as usize; // nint for x ≥ 0
+                g[j * w + i] = q as u8;
+                cnt[q] += 1;
+            }
+        }
+        drop(s);
+        let inv_m = 1.0 / m as f64;
+        let hists: Vec<Vec<(usize, f64)>> = counts
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .enumerate()
+                    .filter(|&(_, &n)| n > 0)
+                    .map(|(v, &n)| (v, f64::from(n) * inv_m))
+                    .collect()
+            })
+            .collect();
+
+        // 4. null distributions of every block
+        let blocks = Blocks::build(w, &hists);
+        let kk = (offset * scale) as i64; // K = lo·σ ≤ 0 in complete mode
+        let norient = self.strands();
+        let ntargets = self.targets.len();
+
+        // 5. best configuration per entry
+        let mut hits = Vec::with_capacity(self.entries.len());
+        for en in &self.entries {
+            let l = en.len;
+            let block = &g[en.col0 * w..(en.col0 + l) * w];
+            let (start, end) = self.allowed(w, l);
+            let mut best_score = f64::INFINITY; // MEME's "p-value" slot (−score when complete)
+            let mut best_ov = 0usize;
+            let mut best_off = 0i32;
+            for c in start..=end {
+                let (qs, ts, ov) = config(c, w, l);
+                let mut z = 0i64;
+                for k in 0..ov {
+                    z += i64::from(block[(ts + k) * w + qs + k]);
+                }
+                let v = if cfg.incomplete_scores {
+                    blocks.sf(qs, qs + ov - 1, z)
+                } else {
+                    -((z + ov as i64 * kk) as f64)
+                };
+                if v == best_score {
+                    if best_ov < ov {
+                        (best_score, best_ov, best_off) = (v, ov, c as i32 - w as i32);
+                    }
+                } else if v < best_score {
+                    (best_score, best_ov, best_off) = (v, ov, c as i32 - w as i32);
+                }
+            }
+            let (p, e) = if cfg.incomplete_scores {
+                let n = (end - start + 1) * norient;
+                let p = ev(best_score, n as f64);
+                (p, p * ntargets as f64)
+            } else {
+                let best = -best_score as i64; // C_best
+                let p = complete_pvalue(&blocks, w, l, best, kk, norient);
+                let pf = p as f32;
+                let ef = (pf * self.entries.len() as f32) / norient as f32;
+                (f64::from(pf), f64::from(ef))
+            };
+            hits.push(Hit {
+                target: en.target,
+                reverse: en.reverse,
+                offset: best_off,
+                overlap: best_ov,
+                p_value: p,
+                e_value: e,
+                q_value: 1.0,
+            });
+        }
+        Ok(Scored { id: query.id.clone(), consensus: consensus(&qcols), width: w, hits })
+    }
+
+    /// Allowed configurations (1-based, inclusive) for widths `w`, `l`.
+    fn allowed(&self, w: usize, l: usize) -> (usize, usize) {
+        if self.cfg.internal {
+            (w.min(l), w.max(l))
+        } else if self.cfg.min_overlap > 1 {
+            let mo = self.cfg.min_overlap.min(w).min(l);
+            (mo, w + l - mo)
+        } else {
+            (1, w + l - 1)
+        }
+    }
+
+    fn column_scores(&self, qcols: &[Col], nq: f64, s: &mut [f64]) {
+        let m = self.cols.len();
+        for (i, q) in qcols.iter().enumerate() {
+            let row = &mut s[i * m..(i + 1) * m];
+            match self.cfg.dist {
+                Distance::Pearson => {
+                    let u = pearson_unit(q);
+                    for (o, t) in row.iter_mut().zip(&self.unit) {
+                        *o = u[0] * t[0] + u[1] * t[1] + u[2] * t[2] + u[3] * t[3];
+                    }
+                }
+                Distance::Ed => {
+                    for (o, t) in row.iter_mut().zip(&self.cols) {
+                        let d0 = q[0] - t[0];
+                        let d1 = q[1] - t[1];
+                        let d2 = q[2] - t[2];
+                        let d3 = q[3] - t[3];
+                        *o = -((((0.0 + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3).sqrt();
+                    }
+                }
+                d => {
+                    for ((o, t), &nt) in row.iter_mut().zip(&self.cols).zip(&self.col_sites) {
+                        *o = column_score(d, q, t, &Ctx { bg: self.bg, nq, nt });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// P(max over all configurations and strands ≥ `best`) for complete
+/// scoring: the configurations' null scores are independent, so the
+/// maximum's survival is 1 − Π(1 − S_c)^strands, evaluated through
+/// log1p/expm1 when it is small so tiny p-values keep their digits.
+fn complete_pvalue(blocks: &Blocks, w: usize, l: usize, best: i64, kk: i64, norient: usize) -> f64 {
+    let nconf = w + l - 1;
+    let mut prod = 1.0f64;
+    for c in 1..=nconf {
+        let (qs, _, ov) = config(c, w, l);
+        prod *= 1.0 - blocks.sf(qs, qs + ov - 1, best - ov as i64 * kk);
+    }
+    let prod = prod.powi(norient as i32);
+    if prod < 0.9 {
+        return 1.0 - prod;
+    }
+    let mut sum = 0.0f64;
+    for c in 1..=nconf {
+        let (qs, _, ov) = config(c, w, l);
+        sum += (-blocks.sf(qs, qs + ov - 1, best - ov as i64 * kk)).ln_1p();
+    }
+    -(sum * norient as f64).exp_m1()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configurations_cover_every_offset() {
+        // w = 3, l = 2: offsets −2..=1
+        let got: Vec<_> = (1..=4).map(|c| config(c, 3, 2)).collect();
+        assert_eq!(got, [(2, 0, 1), (1, 0, 2), (0, 0, 2), (0, 1, 1)]);
+    }
+
+    /// Block survival functions against brute-force enumeration.
+    #[test]
+    fn block_distributions_match_enumeration() {
+        let hists =
+            vec![vec![(0, 0.5), (2, 0.5)], vec![(1, 0.25), (3, 0.75)], vec![(0, 0.1), (1, 0.9)]];
+        let b = Blocks::build(3, &hists);
+        let mut pmf = std::collections::HashMap::new();
+        for &(a, pa) in &hists[0] {
+            for &(c, pc) in &hists[1] {
+                for &(d, pd) in &hists[2] {
+                    *pmf.entry(a + c + d).or_insert(0.0) += pa * pc * pd;
+                }
+            }
+        }
+        for k in 0..10i64 {
+            let want: f64 = pmf.iter().filter(|(v, _)| **v as i64 >= k).map(|(_, p)| p).sum();
+            assert!((b.sf(0, 2, k) - want.min(1.0)).abs() < 1e-15, "k={k}");
+        }
+        assert!((b.sf(1, 1, 2) - 0.75).abs() < 1e-15);
+        assert_eq!(b.sf(1, 2, 100), 0.0);
+    }
+
+    #[test]
+    fn ev_correction() {
+        assert!((ev(1e-6, 10.0) - 1e-5).abs() < 1e-20);
+        assert!((ev(0.1, 2.0) - 0.19).abs() < 1e-15);
+    }
+}

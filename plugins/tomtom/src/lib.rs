@@ -1,0 +1,231 @@
+//! Tomtom-equivalent motif–motif comparison: the p-, E- and q-values of
+//! MEME tomtom 5.5.8 (Gupta et al. 2007, *Genome Biology* 8:R24), computed
+//! in process, in parallel over queries.
+//!
+//! The method, step by step (details in `shared/specs/tomtom.md`):
+//!
+//! 1. pseudocounts spread by a strand-symmetric background; each target
+//!    also enters the list as its reverse complement;
+//! 2. a column score (`--dist`) between every query column and every column
+//!    of the target list; with complete scoring (the default) each query
+//!    row is shifted by its (low) median;
+//! 3. scores quantised to integers 0..=100 with an integer scale;
+//! 4. the null: each query column matched to a random database column, so
+//!    the sum over a block of query columns has a distribution computed by
+//!    convolution;
+//! 5. per target and strand the best configuration (offset) and its
+//!    p-value; complete scoring takes the maximum over all offsets and both
+//!    strands as the statistic; E = p × number of targets;
+//! 6. q-values per query over the 2N strand entries (Storey π0 with MEME's
+//!    bootstrap and random stream, then Benjamini–Hochberg).
+//!
+//! ```no_run
+//! use motif_core::motif::read_motifs;
+//! use motif_tomtom::{Config, Distance, compare};
+//! # fn main() -> motif_core::Result<()> {
+//! let queries = read_motifs("filters.meme".as_ref())?;
+//! let db = read_motifs("JASPAR.meme".as_ref())?;
+//! let cfg = Config { dist: Distance::Pearson, ..Config::default() };
+//! for result in compare(&queries, &db, &cfg)? {
+//!     for hit in result.reported(&cfg) {
+//!         println!("{} {} p={} E={} q={}", result.scored.id, hit.target, hit.p_value, hit.e_value, hit.q_value);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+mod db;
+mod engine;
+mod format;
+mod mt;
+mod plugin;
+mod qvalue;
+mod score;
+
+use motif_core::motif::MotifSet;
+use motif_core::{Error, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use db::{Database, Entry, Target, consensus, reverse_complement, tomtom_background};
+pub use engine::{Hit, Scored};
+pub use format::{TSV_HEADER, format_g, tsv_footer, tsv_rows};
+pub use mt::MemeRng;
+pub use plugin::TomtomMatcher;
+pub use score::Distance;
+
+/// Tomtom's options (names as tomtom's, in kebab-case).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Column similarity function (`-dist`); default `ed` as in tomtom 5.5.8.
+    pub dist: Distance,
+    /// Minimum number of aligned columns (`-min-overlap`); default 1.
+    pub min_overlap: usize,
+    /// Only alignments with the shorter motif inside the longer (`-internal`).
+    pub internal: bool,
+    /// Score only aligned columns, the 2007 paper's method (`-incomplete-scores`).
+    pub incomplete_scores: bool,
+    /// Do not score reverse complements of targets (`-norc`).
+    pub norc: bool,
+    /// Pseudocount added to queries and targets (`-motif-pseudo`); default 0.1.
+    pub motif_pseudo: f64,
+    /// Significance threshold (`-thresh`); default 0.5.
+    pub thresh: f64,
+    /// Threshold on E-values instead of q-values (`-evalue`).
+    pub evalue: bool,
+    /// Background A, C, G, T (`-bfile`); default the query file's. Only for
+    /// distances that use it (allr, blic*, llr*), as tomtom enforces.
+    pub bg: Option<[f64; 4]>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            dist: Distance::Ed,
+            min_overlap: 1,
+            internal: false,
+            incomplete_scores: false,
+            norc: false,
+            motif_pseudo: 0.1,
+            thresh: 0.5,
+            evalue: false,
+            bg: None,
+        }
+    }
+}
+
+impl Config {
+    /// Checks the options as tomtom does.
+    ///
+    /// # Errors
+    /// Names the offending option.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.motif_pseudo >= 0.0 && self.motif_pseudo.is_finite()) {
+            return Err(cfg_err(format!("motif-pseudo ({}) must be ≥ 0", self.motif_pseudo)));
+        }
+        if !(self.thresh >= 0.0) {
+            return Err(cfg_err(format!("thresh ({}) cannot be negative", self.thresh)));
+        }
+        if !self.evalue && self.thresh > 1.0 {
+            return Err(cfg_err(format!(
+                "thresh ({}) must be ≤ 1 for q-values; add `evalue` to threshold E-values",
+                self.thresh
+            )));
+        }
+        if let Some(bg) = self.bg {
+            if !self.dist.uses_background() {
+                return Err(cfg_err(format!(
+                    "a background is not allowed with dist `{}` (it never uses one; only the pseudocount does)",
+                    self.dist.name()
+                )));
+            }
+            if bg.iter().any(|v| !(*v >= 0.0)) || bg.iter().sum::<f64>() <= 0.0 {
+                return Err(cfg_err("background frequencies must be ≥ 0 and not all 0"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The background tomtom would use with queries from `queries`.
+    #[must_use]
+    pub fn background_for(&self, queries: &MotifSet) -> [f64; 4] {
+        let raw = self.bg.unwrap_or(queries.background);
+        let s: f64 = raw.iter().sum();
+        tomtom_background(raw.map(|v| v / s))
+    }
+}
+
+fn cfg_err(msg: impl Into<String>) -> Error {
+    Error::Config { plugin: "tomtom".into(), msg: msg.into() }
+}
+
+/// One query's result: every target entry, in tomtom's order (p ascending,
+/// overlap descending, `+` before `-`, then id), with q-values.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    /// The query and its hits.
+    pub scored: Scored,
+}
+
+/// A reported row: one hit plus what tomtom prints around it.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    /// The hit.
+    pub hit: &'a Hit,
+    /// Target id.
+    pub target_id: &'a str,
+}
+
+impl QueryResult {
+    /// The hits tomtom prints: walk the sorted list, stop at the first
+    /// whose q-value (E-value with `evalue`) exceeds `thresh`, skip a target
+    /// already printed on its other strand.
+    pub fn reported<'a>(&'a self, cfg: &Config) -> impl Iterator<Item = &'a Hit> + 'a {
+        let (thresh, by_e) = (cfg.thresh, cfg.evalue);
+        let mut seen = std::collections::HashSet::new();
+        self.scored
+            .hits
+            .iter()
+            .take_while(move |h| (if by_e { h.e_value } else { h.q_value }) <= thresh)
+            .filter(move |h| seen.insert(h.target))
+    }
+
+    /// The best hit per target (its better strand), in target order.
+    #[must_use]
+    pub fn best_per_target(&self, ntargets: usize) -> Vec<Hit> {
+        let mut out: Vec<Option<Hit>> = vec![None; ntargets];
+        for h in &self.scored.hits {
+            if out[h.target].is_none() {
+                out[h.target] = Some(*h);
+            }
+        }
+        out.into_iter().flatten().collect()
+    }
+}
+
+/// Sorts a scored query into tomtom's order and adds q-values, drawing the
+/// bootstrap from `rng` (MEME's stream carries across queries in order).
+pub fn finish(db: &Database, mut scored: Scored, rng: &mut MemeRng) -> QueryResult {
+    let targets = &db.targets;
+    scored.hits.sort_by(|a, b| {
+        a.p_value
+            .partial_cmp(&b.p_value)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(b.overlap.cmp(&a.overlap))
+            .then(a.reverse.cmp(&b.reverse))
+            .then_with(|| targets[a.target].id.as_bytes().cmp(targets[b.target].id.as_bytes()))
+    });
+    let mut q: Vec<f64> = scored.hits.iter().map(|h| h.p_value).collect();
+    qvalue::p_to_q(&mut q, rng);
+    for (h, q) in scored.hits.iter_mut().zip(q) {
+        h.q_value = q;
+    }
+    QueryResult { scored }
+}
+
+/// Compares every query with every target: scoring in parallel, q-values
+/// in query order. Queries that cannot be compared are an error naming them.
+///
+/// # Errors
+/// On an invalid configuration, an empty database or a query that cannot
+/// be scored.
+pub fn compare(queries: &MotifSet, targets: &MotifSet, cfg: &Config) -> Result<Vec<QueryResult>> {
+    let db = Database::new(targets, cfg.background_for(queries), cfg)?;
+    let mut rng = MemeRng::new();
+    compare_with(&db, queries, &mut rng)
+}
+
+/// [`compare`] against a prepared database, continuing the random stream.
+///
+/// # Errors
+/// If a query cannot be scored.
+pub fn compare_with(
+    db: &Database,
+    queries: &MotifSet,
+    rng: &mut MemeRng,
+) -> Result<Vec<QueryResult>> {
+    let scored: Vec<Scored> =
+        queries.motifs.par_iter().map(|q| db.score_query(q)).collect::<Result<_>>()?;
+    Ok(scored.into_iter().map(|s| finish(db, s, rng)).collect())
+}
