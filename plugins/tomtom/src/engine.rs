@@ -141,69 +141,71 @@ impl Database {
         let qcols = pseudocounted(query, &self.bg, cfg.motif_pseudo);
         let m = self.cols.len();
 
-        // 1. column scores, row-major w × m
+        // 1-2. column scores (row-major w × m), each row's range and, with
+        // complete scoring, minus its low median
+        let complete = !cfg.incomplete_scores;
+        let k1 = (m / 2).saturating_sub(1);
+        let k2 = m.div_ceil(2).saturating_sub(1).max(k1);
         let mut s = vec![0.0f64; w * m];
-        self.column_scores(&qcols, sites(query), &mut s);
-        if let Some(bad) = s.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Invalid(format!(
-                "query `{}` column {}: {} score is not finite (a zero probability? use --motif-pseudo > 0)",
-                query.id,
-                bad / m + 1,
-                cfg.dist.name()
-            )));
-        }
-
-        // 2. complete scoring: shift each row by its (low) median
-        if !cfg.incomplete_scores {
-            let k1 = (m / 2).saturating_sub(1);
-            let k2 = m.div_ceil(2).saturating_sub(1).max(k1);
-            let mut buf = vec![0.0f64; m];
-            for row in s.chunks_exact_mut(m) {
-                buf.copy_from_slice(row);
-                let (_, a, right) = buf.select_nth_unstable_by(k1, f64::total_cmp);
-                let a = *a;
-                let b =
-                    if k2 == k1 { a } else { right.iter().copied().fold(f64::INFINITY, f64::min) };
-                let med = (a + b) / 2.0;
-                for v in row.iter_mut() {
-                    *v += -med;
-                }
+        let mut shift = vec![0.0f64; w];
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut sel = Selector::default();
+        let nq = sites(query);
+        for (i, q) in qcols.iter().enumerate() {
+            let row = &mut s[i * m..(i + 1) * m];
+            self.score_row(q, nq, row);
+            let (mn, mx) = minmax(row);
+            let fast = matches!(cfg.dist, Distance::Pearson | Distance::Ed | Distance::Sandelin);
+            if !(mn.is_finite() && mx.is_finite()) || (!fast && row.iter().any(|v| v.is_nan())) {
+                return Err(Error::Invalid(format!(
+                    "query `{}` column {}: {} score is not finite (a zero probability? use --motif-pseudo > 0)",
+                    query.id,
+                    i + 1,
+                    cfg.dist.name()
+                )));
             }
+            let neg_med = if complete { -sel.low_median(row, mn, mx, k1, k2) } else { 0.0 };
+            shift[i] = neg_med;
+            // min/max of (v + shift) = (min/max v) + shift: addition is monotone
+            lo = lo.min(mn + neg_med);
+            hi = hi.max(mx + neg_med);
         }
 
-        // 3. quantise to integers 0..=BINS
-        let (mut lo, hi) =
-            s.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        // 3. quantise to integers 0..=BINS (row-major), with per-row histograms
         if hi == lo {
             lo = hi - 1.0;
         }
         let offset = lo.floor();
         let scale = (BINS as f64 / (hi - offset)).floor();
-        // column-major (target column, query column) for diagonal sums
         let mut g = vec![0u8; w * m];
-        let mut counts = vec![[0u32; BINS + 1]; w];
-        for i in 0..w {
-            let row = &s[i * m..(i + 1) * m];
-            let cnt = &mut counts[i];
-            for (j, &v) in row.iter().enumerate() {
-                let x = (v - offset) * scale;
-                let q = (x + 0.5) as usize; // nint for x ≥ 0
-                g[j * w + i] = q as u8;
-                cnt[q] += 1;
+        let mut hists: Vec<Vec<(usize, f64)>> = Vec::with_capacity(w);
+        let inv_m = 1.0 / m as f64;
+        for ((row, grow), &sh) in s.chunks_exact(m).zip(g.chunks_exact_mut(m)).zip(&shift) {
+            for (&v, o) in row.iter().zip(grow.iter_mut()) {
+                // MEME: S' = S + (−median); G = nint((S' − offset)·scale) ∈ 0..=BINS
+                *o = nint_small(((v + sh) - offset) * scale);
             }
+            let mut cnt = [[0u32; 256]; 4];
+            let mut ch = grow.chunks_exact(4);
+            for c in &mut ch {
+                cnt[0][usize::from(c[0])] += 1;
+                cnt[1][usize::from(c[1])] += 1;
+                cnt[2][usize::from(c[2])] += 1;
+                cnt[3][usize::from(c[3])] += 1;
+            }
+            for &c in ch.remainder() {
+                cnt[0][usize::from(c)] += 1;
+            }
+            hists.push(
+                (0..=BINS)
+                    .filter_map(|v| {
+                        let n = cnt[0][v] + cnt[1][v] + cnt[2][v] + cnt[3][v];
+                        (n > 0).then(|| (v, f64::from(n) * inv_m))
+                    })
+                    .collect(),
+            );
         }
         drop(s);
-        let inv_m = 1.0 / m as f64;
-        let hists: Vec<Vec<(usize, f64)>> = counts
-            .iter()
-            .map(|c| {
-                c.iter()
-                    .enumerate()
-                    .filter(|&(_, &n)| n > 0)
-                    .map(|(v, &n)| (v, f64::from(n) * inv_m))
-                    .collect()
-            })
-            .collect();
 
         // 4. null distributions of every block
         let blocks = Blocks::build(w, &hists);
@@ -211,25 +213,31 @@ impl Database {
         let norient = self.strands();
         let ntargets = self.targets.len();
 
-        // 5. best configuration per entry
+        // 5. best configuration per entry: z[c − 1] = raw score of configuration c
         let mut hits = Vec::with_capacity(self.entries.len());
+        let mut z: Vec<u16> = Vec::new();
         for en in &self.entries {
             let l = en.len;
-            let block = &g[en.col0 * w..(en.col0 + l) * w];
+            z.clear();
+            z.resize(w + l - 1, 0);
+            for (i, grow) in g.chunks_exact(m).enumerate() {
+                let src = &grow[en.col0..en.col0 + l];
+                let dst = &mut z[w - 1 - i..w - 1 - i + l];
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d += u16::from(v);
+                }
+            }
             let (start, end) = self.allowed(w, l);
             let mut best_score = f64::INFINITY; // MEME's "p-value" slot (−score when complete)
             let mut best_ov = 0usize;
             let mut best_off = 0i32;
             for c in start..=end {
-                let (qs, ts, ov) = config(c, w, l);
-                let mut z = 0i64;
-                for k in 0..ov {
-                    z += i64::from(block[(ts + k) * w + qs + k]);
-                }
+                let (qs, _, ov) = config(c, w, l);
+                let zc = i64::from(z[c - 1]);
                 let v = if cfg.incomplete_scores {
-                    blocks.sf(qs, qs + ov - 1, z)
+                    blocks.sf(qs, qs + ov - 1, zc)
                 } else {
-                    -((z + ov as i64 * kk) as f64)
+                    -((zc + ov as i64 * kk) as f64)
                 };
                 if v == best_score {
                     if best_ov < ov {
@@ -275,33 +283,117 @@ impl Database {
         }
     }
 
-    fn column_scores(&self, qcols: &[Col], nq: f64, s: &mut [f64]) {
-        let m = self.cols.len();
-        for (i, q) in qcols.iter().enumerate() {
-            let row = &mut s[i * m..(i + 1) * m];
-            match self.cfg.dist {
-                Distance::Pearson => {
-                    let u = pearson_unit(q);
-                    for (o, t) in row.iter_mut().zip(&self.unit) {
-                        *o = u[0] * t[0] + u[1] * t[1] + u[2] * t[2] + u[3] * t[3];
-                    }
+    /// Scores of one query column against every database column.
+    fn score_row(&self, q: &Col, nq: f64, row: &mut [f64]) {
+        match self.cfg.dist {
+            Distance::Pearson => {
+                let u = pearson_unit(q);
+                for (o, t) in row.iter_mut().zip(&self.unit) {
+                    *o = u[0] * t[0] + u[1] * t[1] + u[2] * t[2] + u[3] * t[3];
                 }
-                Distance::Ed => {
-                    for (o, t) in row.iter_mut().zip(&self.cols) {
-                        let d0 = q[0] - t[0];
-                        let d1 = q[1] - t[1];
-                        let d2 = q[2] - t[2];
-                        let d3 = q[3] - t[3];
-                        *o = -((((0.0 + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3).sqrt();
-                    }
+            }
+            Distance::Ed => {
+                for (o, t) in row.iter_mut().zip(&self.cols) {
+                    let d0 = q[0] - t[0];
+                    let d1 = q[1] - t[1];
+                    let d2 = q[2] - t[2];
+                    let d3 = q[3] - t[3];
+                    *o = -((((0.0 + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3).sqrt();
                 }
-                d => {
-                    for ((o, t), &nt) in row.iter_mut().zip(&self.cols).zip(&self.col_sites) {
-                        *o = column_score(d, q, t, &Ctx { bg: self.bg, nq, nt });
-                    }
+            }
+            d => {
+                for ((o, t), &nt) in row.iter_mut().zip(&self.cols).zip(&self.col_sites) {
+                    *o = column_score(d, q, t, &Ctx { bg: self.bg, nq, nt });
                 }
             }
         }
+    }
+}
+
+fn minmax(v: &[f64]) -> (f64, f64) {
+    let mut lo = [f64::INFINITY; 4];
+    let mut hi = [f64::NEG_INFINITY; 4];
+    let mut ch = v.chunks_exact(4);
+    for c in &mut ch {
+        for k in 0..4 {
+            lo[k] = lo[k].min(c[k]);
+            hi[k] = hi[k].max(c[k]);
+        }
+    }
+    for &x in ch.remainder() {
+        lo[0] = lo[0].min(x);
+        hi[0] = hi[0].max(x);
+    }
+    (
+        lo.iter().copied().fold(f64::INFINITY, f64::min),
+        hi.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    )
+}
+
+/// 2^52 + 2^51: adding it to a double in [0, 2^51) leaves the value
+/// rounded to an integer in the low mantissa bits.
+const MAGIC: f64 = 6_755_399_441_055_744.0;
+
+/// MEME's `nint` (round half away from zero) for x in [0, BINS + 0.5],
+/// branch-free so the quantisation loop vectorises: floor(x + 0.5) from
+/// the round-to-nearest result of the magic-constant addition.
+#[inline]
+fn nint_small(x: f64) -> u8 {
+    let t = x + 0.5;
+    let r = (t + MAGIC) - MAGIC;
+    let f = if r > t { r - 1.0 } else { r };
+    let q = ((f + MAGIC).to_bits() & 0xFF) as u8;
+    q.min(BINS as u8)
+}
+
+/// Finds (sorted[k1] + sorted[k2]) / 2 without sorting the row: counts
+/// values into buckets over [min, max] (a monotone map, so ranks carry
+/// over), then sorts only the bucket(s) holding ranks k1 and k2.
+#[derive(Default)]
+struct Selector {
+    cnt: Vec<u32>,
+    keys: Vec<u16>,
+    scratch: Vec<f64>,
+}
+
+impl Selector {
+    const NB: usize = 4096;
+
+    fn low_median(&mut self, row: &[f64], mn: f64, mx: f64, k1: usize, k2: usize) -> f64 {
+        if mn == mx {
+            return mn;
+        }
+        let inv = (Self::NB - 1) as f64 / (mx - mn);
+        // round-to-nearest bucket index via the magic constant: monotone in v
+        let key = |v: f64| (((v - mn) * inv + MAGIC).to_bits() & 0xFFFF) as u16;
+        self.cnt.clear();
+        self.cnt.resize(Self::NB + 1, 0);
+        self.keys.clear();
+        self.keys.extend(row.iter().map(|&v| key(v)));
+        for &k in &self.keys {
+            self.cnt[usize::from(k).min(Self::NB)] += 1;
+        }
+        let find = |cnt: &[u32], k: usize| -> (u16, usize) {
+            let mut below = 0usize;
+            for (b, &c) in cnt.iter().enumerate() {
+                if below + c as usize > k {
+                    return (b as u16, below);
+                }
+                below += c as usize;
+            }
+            unreachable!("rank within the row")
+        };
+        let (b1, below1) = find(&self.cnt, k1);
+        let (b2, _) = find(&self.cnt, k2);
+        self.scratch.clear();
+        for (&v, &k) in row.iter().zip(&self.keys) {
+            let k = k.min(Self::NB as u16);
+            if k == b1 || k == b2 {
+                self.scratch.push(v);
+            }
+        }
+        self.scratch.sort_unstable_by(f64::total_cmp);
+        (self.scratch[k1 - below1] + self.scratch[k2 - below1]) / 2.0
     }
 }
 
@@ -359,6 +451,45 @@ mod tests {
         }
         assert!((b.sf(1, 1, 2) - 0.75).abs() < 1e-15);
         assert_eq!(b.sf(1, 2, 100), 0.0);
+    }
+
+    #[test]
+    fn median_selection_matches_sorting() {
+        let mut x: Vec<f64> = (0..1001).map(|i| ((i * 7919) % 1009) as f64 / 3.0 - 50.0).collect();
+        x.extend([0.5; 40]);
+        let mut sel = Selector::default();
+        for m in [1usize, 2, 3, 10, 1040, 1041] {
+            let row = &x[..m];
+            let mut s = row.to_vec();
+            s.sort_by(f64::total_cmp);
+            let k1 = (m / 2).saturating_sub(1);
+            let k2 = m.div_ceil(2).saturating_sub(1).max(k1);
+            let (mn, mx) = minmax(row);
+            assert_eq!(sel.low_median(row, mn, mx, k1, k2), (s[k1] + s[k2]) / 2.0, "m={m}");
+        }
+    }
+
+    #[test]
+    fn nint_is_round_half_up() {
+        for (x, q) in [
+            (0.0, 0),
+            (0.49999, 0),
+            (0.5, 1),
+            (1.5, 2),
+            (2.5, 3),
+            (99.5, 100),
+            (100.4, 100),
+            (37.2, 37),
+        ] {
+            assert_eq!(nint_small(x), q, "{x}");
+            assert_eq!(nint_small(x), (x + 0.5) as u8, "{x}");
+        }
+        for k in 0..100_000 {
+            let x = k as f64 * 0.001_013;
+            if x <= 100.0 {
+                assert_eq!(nint_small(x), (x + 0.5) as u8, "{x}");
+            }
+        }
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl QueryResult {
 /// bootstrap from `rng` (MEME's stream carries across queries in order).
 pub fn finish(db: &Database, mut scored: Scored, rng: &mut MemeRng) -> QueryResult {
     let targets = &db.targets;
-    scored.hits.sort_by(|a, b| {
+    scored.hits.sort_unstable_by(|a, b| {
         a.p_value
             .partial_cmp(&b.p_value)
             .unwrap_or(std::cmp::Ordering::Equal)
@@ -218,6 +218,10 @@ pub fn compare(queries: &MotifSet, targets: &MotifSet, cfg: &Config) -> Result<V
 
 /// [`compare`] against a prepared database, continuing the random stream.
 ///
+/// Scoring runs in parallel; so do the q-values: the random stream is
+/// advanced on one thread (while the others score) to each query's
+/// starting point, so every query draws exactly what MEME would draw.
+///
 /// # Errors
 /// If a query cannot be scored.
 pub fn compare_with(
@@ -225,7 +229,22 @@ pub fn compare_with(
     queries: &MotifSet,
     rng: &mut MemeRng,
 ) -> Result<Vec<QueryResult>> {
-    let scored: Vec<Scored> =
-        queries.motifs.par_iter().map(|q| db.score_query(q)).collect::<Result<_>>()?;
-    Ok(scored.into_iter().map(|s| finish(db, s, rng)).collect())
+    let n = queries.motifs.len();
+    let per_query = qvalue::draws_per_query(db.entries.len());
+    let (scored, starts) = rayon::join(
+        || queries.motifs.par_iter().map(|q| db.score_query(q)).collect::<Result<Vec<Scored>>>(),
+        || {
+            let mut r = rng.clone();
+            let mut starts = Vec::with_capacity(n);
+            for _ in 0..n {
+                starts.push(r.clone());
+                r.skip_draws(per_query);
+            }
+            (starts, r)
+        },
+    );
+    let (starts, end) = starts;
+    let scored = scored?;
+    *rng = end;
+    Ok(scored.into_par_iter().zip(starts).map(|(s, mut r)| finish(db, s, &mut r)).collect())
 }

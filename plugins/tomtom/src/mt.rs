@@ -1,9 +1,9 @@
-//! The random stream MEME's q-value bootstrap draws from: a Mersenne
-//! Twister (MT19937) in the state layout and calling convention of the
-//! `mtwist` library MEME links, never seeded by tomtom, so it starts from
-//! mtwist's default (Knuth-seeded with 4357) and carries across queries.
+//! The random stream MEME's q-value bootstrap draws from: the Mersenne
+//! Twister (MT19937) of the `mtwist` library MEME links.
 //!
 //! Details that matter for reproducing MEME's numbers exactly:
+//! * tomtom never seeds it, so it starts from mtwist's default and the
+//!   stream carries across queries;
 //! * the default seed uses the *old* seeding (`mt[k] = 69069·mt[k−1]`);
 //! * `mts_ldrand` takes two consecutive tempered words, the first as the
 //!   high half of a 64-bit integer, converted to double and scaled by 2⁻⁶⁴;
@@ -21,17 +21,23 @@ const LOWER: u32 = 0x7fff_ffff;
 const DEFAULT_SEED: u32 = 4357;
 
 /// MEME's program-wide `drand_mt()` stream.
+///
+/// mtwist keeps its state reversed and reads it with a decrementing
+/// pointer; that is the standard MT19937 sequence, which this generates a
+/// block of 624 tempered words at a time.
 #[derive(Clone)]
 pub struct MemeRng {
-    /// State in standard MT order: `std[k]` is mtwist's `statevec[N−1−k]`.
-    std: [u32; N],
-    /// mtwist's `stateptr` (counts down; values are read at `statevec[ptr]`).
-    ptr: isize,
+    /// Untempered state of the current block, standard order.
+    mt: [u32; N],
+    /// Tempered outputs of the current block.
+    out: [u32; N],
+    /// Next output to use.
+    pos: usize,
 }
 
 impl std::fmt::Debug for MemeRng {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemeRng").field("ptr", &self.ptr).finish_non_exhaustive()
+        f.debug_struct("MemeRng").field("pos", &self.pos).finish_non_exhaustive()
     }
 }
 
@@ -41,64 +47,110 @@ impl Default for MemeRng {
     }
 }
 
+#[inline]
+fn twist(a: u32, b: u32, c: u32) -> u32 {
+    let y = (a & UPPER) | (b & LOWER);
+    c ^ (y >> 1) ^ ((y & 1).wrapping_neg() & MATRIX_A)
+}
+
 impl MemeRng {
-    /// The stream as tomtom starts it (default seed, refreshed once).
+    /// The stream as tomtom starts it (mtwist's default: Knuth-seeded 4357).
     #[must_use]
     pub fn new() -> Self {
-        let mut std = [0u32; N];
-        std[0] = DEFAULT_SEED;
+        let mut mt = [0u32; N];
+        mt[0] = DEFAULT_SEED;
         for k in 1..N {
-            std[k] = std[k - 1].wrapping_mul(69069);
+            mt[k] = mt[k - 1].wrapping_mul(69069);
         }
-        let mut r = Self { std, ptr: N as isize };
+        let mut r = Self { mt, out: [0; N], pos: 0 };
         r.refresh();
         r
     }
 
+    /// Generates the next block of 624 words.
     fn refresh(&mut self) {
-        let mt = &mut self.std;
-        for k in 0..N {
-            let y = (mt[k] & UPPER) | (mt[(k + 1) % N] & LOWER);
-            let mag = if y & 1 == 1 { MATRIX_A } else { 0 };
-            mt[k] = mt[(k + M) % N] ^ (y >> 1) ^ mag;
+        let mt = &mut self.mt;
+        for k in 0..N - M {
+            mt[k] = twist(mt[k], mt[k + 1], mt[k + M]);
         }
-        self.ptr = N as isize;
+        for k in N - M..N - 1 {
+            mt[k] = twist(mt[k], mt[k + 1], mt[k + M - N]);
+        }
+        mt[N - 1] = twist(mt[N - 1], mt[0], mt[M - 1]);
+        for (o, &v) in self.out.iter_mut().zip(mt.iter()) {
+            *o = temper(v);
+        }
+        self.pos = 0;
     }
 
-    /// mtwist's `statevec[i]`.
-    fn vec(&self, i: isize) -> u32 {
-        self.std[N - 1 - i as usize]
+    #[inline]
+    fn next_u32(&mut self) -> u32 {
+        if self.pos == N {
+            self.refresh();
+        }
+        let v = self.out[self.pos];
+        self.pos += 1;
+        v
     }
 
-    fn temper(mut y: u32) -> u32 {
-        y ^= y >> 11;
-        y ^= (y << 7) & 0x9d2c_5680;
-        y ^= (y << 15) & 0xefc6_0000;
-        y ^= y >> 18;
-        y
-    }
-
-    /// `mts_ldrand`: a double in [0, 1) from two 32-bit words.
+    /// `mts_ldrand`: a double in [0, 1) from two consecutive words.
+    #[inline]
     pub fn ldrand(&mut self) -> f64 {
-        self.ptr -= 1;
-        let r1 = if self.ptr <= 0 {
-            if self.ptr < 0 {
-                self.refresh();
-                self.ptr -= 1;
-                self.vec(self.ptr)
-            } else {
-                let v = self.vec(self.ptr);
-                self.refresh();
-                v
-            }
-        } else {
-            self.vec(self.ptr)
-        };
-        self.ptr -= 1;
-        let r2 = self.vec(self.ptr);
-        let v = (u64::from(Self::temper(r1)) << 32) | u64::from(Self::temper(r2));
+        let r1 = self.next_u32();
+        let r2 = self.next_u32();
+        let v = (u64::from(r1) << 32) | u64::from(r2);
         (v as f64) * (1.0 / 18_446_744_073_709_551_616.0)
     }
+
+    /// `out[i] = ⌊ldrand() · n⌋` for the next `out.len()` draws (MEME's
+    /// `bootstrap_array` index), in bulk.
+    pub fn fill_indices(&mut self, n: usize, out: &mut [u32]) {
+        let nf = n as f64;
+        let mut i = 0;
+        while i < out.len() {
+            if self.pos + 2 > N {
+                // a pair straddling blocks (not with an even start, kept for safety)
+                let d = self.ldrand();
+                out[i] = (d * nf) as u32;
+                i += 1;
+                continue;
+            }
+            let avail = ((N - self.pos) / 2).min(out.len() - i);
+            let words = &self.out[self.pos..self.pos + 2 * avail];
+            for (o, w) in out[i..i + avail].iter_mut().zip(words.chunks_exact(2)) {
+                let v = (u64::from(w[0]) << 32) | u64::from(w[1]);
+                let d = (v as f64) * (1.0 / 18_446_744_073_709_551_616.0);
+                *o = (d * nf) as u32;
+            }
+            self.pos += 2 * avail;
+            i += avail;
+            if self.pos == N {
+                self.refresh();
+            }
+        }
+    }
+
+    /// Advances by `n` draws of [`MemeRng::ldrand`] without converting them.
+    pub fn skip_draws(&mut self, n: usize) {
+        let mut words = 2 * n;
+        while words > 0 {
+            if self.pos == N {
+                self.refresh();
+            }
+            let take = words.min(N - self.pos);
+            self.pos += take;
+            words -= take;
+        }
+    }
+}
+
+#[inline]
+fn temper(mut y: u32) -> u32 {
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c_5680;
+    y ^= (y << 15) & 0xefc6_0000;
+    y ^= y >> 18;
+    y
 }
 
 #[cfg(test)]
@@ -106,31 +158,47 @@ mod tests {
     use super::*;
 
     /// The reference MT19937 (Matsumoto & Nishimura, 1998 `sgenrand`) with
-    /// seed 4357 starts 3510405877, 4290933890, 2191955339, …; `ldrand`
-    /// pairs consecutive words.
+    /// seed 4357 starts 3510405877, 4290933890, 2191955339, 564929546;
+    /// `ldrand` pairs consecutive words, also across a block boundary.
     #[test]
     fn matches_reference_mt19937_words() {
         let mut r = MemeRng::new();
-        let first: Vec<u32> = (0..4).map(|k| MemeRng::temper(r.std[k])).collect();
-        assert_eq!(first, [3_510_405_877, 4_290_933_890, 2_191_955_339, 564_929_546]);
-        let d = r.ldrand();
-        let want = ((u64::from(first[0]) << 32) | u64::from(first[1])) as f64 / 2f64.powi(64);
-        assert_eq!(d, want);
-        // across a block boundary: 311 more draws use words 2..=623, the
-        // next pairs word 624 (= first of the next block) correctly
+        assert_eq!(r.out[..4], [3_510_405_877, 4_290_933_890, 2_191_955_339, 564_929_546]);
+        let pair = |a: u32, b: u32| ((u64::from(a) << 32) | u64::from(b)) as f64 / 2f64.powi(64);
+        let (w0, w1) = (r.out[0], r.out[1]);
+        assert_eq!(r.ldrand(), pair(w0, w1));
         for _ in 0..311 {
             r.ldrand();
         }
-        let mut fresh = MemeRng::new();
-        fresh.refresh();
-        let w624 = MemeRng::temper(fresh.std[0]);
-        let w625 = MemeRng::temper(fresh.std[1]);
-        let want = ((u64::from(w624) << 32) | u64::from(w625)) as f64 / 2f64.powi(64);
-        assert_eq!(r.ldrand(), want);
-        // draws stay in [0, 1)
+        // words 624 and 625: the first two of the next block
+        let mut next = MemeRng::new();
+        next.refresh();
+        assert_eq!(r.ldrand(), pair(next.out[0], next.out[1]));
         for _ in 0..10_000 {
-            let x = r.ldrand();
-            assert!((0.0..1.0).contains(&x));
+            assert!((0.0..1.0).contains(&r.ldrand()));
         }
+    }
+
+    #[test]
+    fn bulk_indices_equal_single_draws() {
+        let mut a = MemeRng::new();
+        let mut b = MemeRng::new();
+        let mut out = vec![0u32; 5000];
+        b.fill_indices(1758, &mut out);
+        for &o in &out {
+            assert_eq!(o, (a.ldrand() * 1758.0) as u32);
+        }
+        assert_eq!(a.ldrand(), b.ldrand());
+    }
+
+    #[test]
+    fn skipping_equals_drawing() {
+        let mut a = MemeRng::new();
+        let mut b = MemeRng::new();
+        for _ in 0..100_003 {
+            a.ldrand();
+        }
+        b.skip_draws(100_003);
+        assert_eq!(a.ldrand(), b.ldrand());
     }
 }

@@ -11,6 +11,12 @@ const NUM_BOOTSTRAP_SAMPLES: usize = 1000;
 /// π0 is estimated only from more than this many p-values.
 const MIN_SAMPLES: usize = 100;
 
+/// How many draws [`p_to_q`] takes from the stream for `n` p-values.
+#[must_use]
+pub fn draws_per_query(n: usize) -> usize {
+    if n > MIN_SAMPLES { NUM_BOOTSTRAPS * NUM_BOOTSTRAP_SAMPLES } else { 0 }
+}
+
 fn lambda(k: usize) -> f64 {
     ((k + 1) as f64 / NUM_LAMBDA as f64) * MAX_LAMBDA
 }
@@ -46,11 +52,18 @@ pub fn estimate_pi_zero(sorted: &[f64], rng: &mut MemeRng) -> f64 {
     let pi_zeroes: Vec<f64> = (0..NUM_LAMBDA).map(|k| pi0(full[k], lambdas[k], n)).collect();
     let min_pi0 = pi_zeroes.iter().copied().fold(f64::INFINITY, f64::min);
     let mut mse = [0.0f64; NUM_LAMBDA];
+    let mut idx = vec![0u32; NUM_BOOTSTRAP_SAMPLES];
     for _ in 0..NUM_BOOTSTRAPS {
+        rng.fill_indices(n, &mut idx);
+        let mut h4 = [[0usize; NUM_LAMBDA + 1]; 4];
+        for c in idx.chunks_exact(4) {
+            for k in 0..4 {
+                h4[k][usize::from(bin[c[k] as usize])] += 1;
+            }
+        }
         let mut hist = [0usize; NUM_LAMBDA + 1];
-        for _ in 0..NUM_BOOTSTRAP_SAMPLES {
-            let idx = (rng.ldrand() * n as f64) as usize;
-            hist[bin[idx] as usize] += 1;
+        for b in 0..=NUM_LAMBDA {
+            hist[b] = h4[0][b] + h4[1][b] + h4[2][b] + h4[3][b];
         }
         let c = counts_ge(&hist);
         for k in 0..NUM_LAMBDA {
