@@ -55,6 +55,7 @@ struct Blocks {
 }
 
 impl Blocks {
+    #[inline(always)]
     fn build(w: usize, hists: &[Vec<(usize, f64)>]) -> Self {
         let mut index = vec![(0, 0, 0); w * w];
         let mut data = Vec::new();
@@ -126,6 +127,26 @@ impl Database {
     /// If the query is too wide, or a column score is not finite
     /// (e.g. `kullback` with `--motif-pseudo 0` and zero probabilities).
     pub fn score_query(&self, query: &Motif) -> Result<Scored> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            #[allow(unsafe_code)]
+            // SAFETY: the function only enables AVX2, which the CPU was just
+            // checked to support.
+            return unsafe { self.score_query_avx2(query) };
+        }
+        self.score_query_impl(query)
+    }
+
+    /// [`Database::score_query`] compiled for AVX2 (same operations, wider
+    /// vectors; no FMA, so results are bit-identical).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn score_query_avx2(&self, query: &Motif) -> Result<Scored> {
+        self.score_query_impl(query)
+    }
+
+    #[inline(always)]
+    fn score_query_impl(&self, query: &Motif) -> Result<Scored> {
         let w = query.len();
         if w == 0 {
             return Err(Error::Invalid(format!("query motif `{}` has no columns", query.id)));
@@ -146,14 +167,14 @@ impl Database {
         let complete = !cfg.incomplete_scores;
         let k1 = (m / 2).saturating_sub(1);
         let k2 = m.div_ceil(2).saturating_sub(1).max(k1);
-        let mut s = vec![0.0f64; w * m];
+        let mut s: Vec<f64> = Vec::with_capacity(w * m);
         let mut shift = vec![0.0f64; w];
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         let mut sel = Selector::default();
         let nq = sites(query);
         for (i, q) in qcols.iter().enumerate() {
-            let row = &mut s[i * m..(i + 1) * m];
-            self.score_row(q, nq, row);
+            self.score_row(q, nq, &mut s);
+            let row = &s[i * m..(i + 1) * m];
             let (mn, mx) = minmax(row);
             let fast = matches!(cfg.dist, Distance::Pearson | Distance::Ed | Distance::Sandelin);
             if !(mn.is_finite() && mx.is_finite()) || (!fast && row.iter().any(|v| v.is_nan())) {
@@ -177,14 +198,13 @@ impl Database {
         }
         let offset = lo.floor();
         let scale = (BINS as f64 / (hi - offset)).floor();
-        let mut g = vec![0u8; w * m];
+        let mut g: Vec<u8> = Vec::with_capacity(w * m);
         let mut hists: Vec<Vec<(usize, f64)>> = Vec::with_capacity(w);
         let inv_m = 1.0 / m as f64;
-        for ((row, grow), &sh) in s.chunks_exact(m).zip(g.chunks_exact_mut(m)).zip(&shift) {
-            for (&v, o) in row.iter().zip(grow.iter_mut()) {
-                // MEME: S' = S + (−median); G = nint((S' − offset)·scale) ∈ 0..=BINS
-                *o = nint_small(((v + sh) - offset) * scale);
-            }
+        for (i, (row, &sh)) in s.chunks_exact(m).zip(&shift).enumerate() {
+            // MEME: S' = S + (−median); G = nint((S' − offset)·scale) ∈ 0..=BINS
+            g.extend(row.iter().map(|&v| nint_small(((v + sh) - offset) * scale)));
+            let grow = &g[i * m..];
             let mut cnt = [[0u32; 256]; 4];
             let mut ch = grow.chunks_exact(4);
             for c in &mut ch {
@@ -284,45 +304,52 @@ impl Database {
     }
 
     /// Scores of one query column against every database column.
-    fn score_row(&self, q: &Col, nq: f64, row: &mut [f64]) {
+    #[inline(always)]
+    fn score_row(&self, q: &Col, nq: f64, out: &mut Vec<f64>) {
         match self.cfg.dist {
             Distance::Pearson => {
                 let u = pearson_unit(q);
-                for (o, t) in row.iter_mut().zip(&self.unit) {
-                    *o = u[0] * t[0] + u[1] * t[1] + u[2] * t[2] + u[3] * t[3];
-                }
+                out.extend(
+                    self.unit.iter().map(|t| u[0] * t[0] + u[1] * t[1] + u[2] * t[2] + u[3] * t[3]),
+                );
             }
             Distance::Ed => {
-                for (o, t) in row.iter_mut().zip(&self.cols) {
+                out.extend(self.cols.iter().map(|t| {
                     let d0 = q[0] - t[0];
                     let d1 = q[1] - t[1];
                     let d2 = q[2] - t[2];
                     let d3 = q[3] - t[3];
-                    *o = -((((0.0 + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3).sqrt();
-                }
+                    -((((0.0 + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3).sqrt()
+                }));
             }
             d => {
-                for ((o, t), &nt) in row.iter_mut().zip(&self.cols).zip(&self.col_sites) {
-                    *o = column_score(d, q, t, &Ctx { bg: self.bg, nq, nt });
-                }
+                out.extend(
+                    self.cols
+                        .iter()
+                        .zip(&self.col_sites)
+                        .map(|(t, &nt)| column_score(d, q, t, &Ctx { bg: self.bg, nq, nt })),
+                );
             }
         }
     }
 }
 
+#[inline(always)]
 fn minmax(v: &[f64]) -> (f64, f64) {
-    let mut lo = [f64::INFINITY; 4];
-    let mut hi = [f64::NEG_INFINITY; 4];
-    let mut ch = v.chunks_exact(4);
+    // compare-and-select (not f64::min) so the loop vectorises; NaN is
+    // screened separately
+    let mut lo = [f64::INFINITY; 8];
+    let mut hi = [f64::NEG_INFINITY; 8];
+    let mut ch = v.chunks_exact(8);
     for c in &mut ch {
-        for k in 0..4 {
-            lo[k] = lo[k].min(c[k]);
-            hi[k] = hi[k].max(c[k]);
+        for k in 0..8 {
+            lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
+            hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
         }
     }
     for &x in ch.remainder() {
-        lo[0] = lo[0].min(x);
-        hi[0] = hi[0].max(x);
+        lo[0] = if x < lo[0] { x } else { lo[0] };
+        hi[0] = if x > hi[0] { x } else { hi[0] };
     }
     (
         lo.iter().copied().fold(f64::INFINITY, f64::min),
@@ -359,6 +386,7 @@ struct Selector {
 impl Selector {
     const NB: usize = 4096;
 
+    #[inline(always)]
     fn low_median(&mut self, row: &[f64], mn: f64, mx: f64, k1: usize, k2: usize) -> f64 {
         if mn == mx {
             return mn;
@@ -386,14 +414,26 @@ impl Selector {
         let (b1, below1) = find(&self.cnt, k1);
         let (b2, _) = find(&self.cnt, k2);
         self.scratch.clear();
-        for (&v, &k) in row.iter().zip(&self.keys) {
-            let k = k.min(Self::NB as u16);
-            if k == b1 || k == b2 {
-                self.scratch.push(v);
+        // test 32 keys at a time (vectorised), scan only chunks that hit
+        for (kc, rc) in self.keys.chunks(32).zip(row.chunks(32)) {
+            let hit = kc.iter().fold(false, |a, &k| {
+                let k = k.min(Self::NB as u16);
+                a | (k == b1) | (k == b2)
+            });
+            if hit {
+                for (&v, &k) in rc.iter().zip(kc) {
+                    let k = k.min(Self::NB as u16);
+                    if k == b1 || k == b2 {
+                        self.scratch.push(v);
+                    }
+                }
             }
         }
-        self.scratch.sort_unstable_by(f64::total_cmp);
-        (self.scratch[k1 - below1] + self.scratch[k2 - below1]) / 2.0
+        let r1 = k1 - below1;
+        let (_, a, rest) = self.scratch.select_nth_unstable_by(r1, f64::total_cmp);
+        let a = *a;
+        let b = if k2 == k1 { a } else { rest.iter().copied().fold(f64::INFINITY, f64::min) };
+        return (a + b) / 2.0;
     }
 }
 
@@ -401,6 +441,7 @@ impl Selector {
 /// scoring: the configurations' null scores are independent, so the
 /// maximum's survival is 1 − Π(1 − S_c)^strands, evaluated through
 /// log1p/expm1 when it is small so tiny p-values keep their digits.
+#[inline(always)]
 fn complete_pvalue(blocks: &Blocks, w: usize, l: usize, best: i64, kk: i64, norient: usize) -> f64 {
     let nconf = w + l - 1;
     let mut prod = 1.0f64;

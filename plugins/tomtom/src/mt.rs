@@ -69,14 +69,16 @@ impl MemeRng {
 
     /// Generates the next block of 624 words.
     fn refresh(&mut self) {
+        let old = self.mt;
         let mt = &mut self.mt;
+        // new[k] uses old[k], old[k+1] and old[k+M] (k < N−M) or new[k+M−N]
         for k in 0..N - M {
-            mt[k] = twist(mt[k], mt[k + 1], mt[k + M]);
+            mt[k] = twist(old[k], old[k + 1], old[k + M]);
         }
         for k in N - M..N - 1 {
-            mt[k] = twist(mt[k], mt[k + 1], mt[k + M - N]);
+            mt[k] = twist(old[k], old[k + 1], mt[k + M - N]);
         }
-        mt[N - 1] = twist(mt[N - 1], mt[0], mt[M - 1]);
+        mt[N - 1] = twist(old[N - 1], mt[0], mt[M - 1]);
         for (o, &v) in self.out.iter_mut().zip(mt.iter()) {
             *o = temper(v);
         }
@@ -118,8 +120,9 @@ impl MemeRng {
             let avail = ((N - self.pos) / 2).min(out.len() - i);
             let words = &self.out[self.pos..self.pos + 2 * avail];
             for (o, w) in out[i..i + avail].iter_mut().zip(words.chunks_exact(2)) {
-                let v = (u64::from(w[0]) << 32) | u64::from(w[1]);
-                let d = (v as f64) * (1.0 / 18_446_744_073_709_551_616.0);
+                // hi·2³² + lo rounds once, exactly as converting the u64 would
+                let v = f64::from(w[0]) * 4_294_967_296.0 + f64::from(w[1]);
+                let d = v * (1.0 / 18_446_744_073_709_551_616.0);
                 *o = (d * nf) as u32;
             }
             self.pos += 2 * avail;
