@@ -7,6 +7,8 @@ mod util;
 mod bad_input;
 /// inspect on every fixture kind.
 mod inspect;
+/// match: tomtom's output format, JSON, the bundled database, bad motif input.
+mod matching;
 /// The plugin registry as the binary sees it.
 mod plugins;
 /// predict/evaluate against expected outputs; tract and ort agree.

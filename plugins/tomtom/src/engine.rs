@@ -433,7 +433,7 @@ impl Selector {
         let (_, a, rest) = self.scratch.select_nth_unstable_by(r1, f64::total_cmp);
         let a = *a;
         let b = if k2 == k1 { a } else { rest.iter().copied().fold(f64::INFINITY, f64::min) };
-        return (a + b) / 2.0;
+        (a + b) / 2.0
     }
 }
 

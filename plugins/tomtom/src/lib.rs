@@ -101,10 +101,10 @@ impl Config {
     /// # Errors
     /// Names the offending option.
     pub fn validate(&self) -> Result<()> {
-        if !(self.motif_pseudo >= 0.0 && self.motif_pseudo.is_finite()) {
+        if !self.motif_pseudo.is_finite() || self.motif_pseudo < 0.0 {
             return Err(cfg_err(format!("motif-pseudo ({}) must be ≥ 0", self.motif_pseudo)));
         }
-        if !(self.thresh >= 0.0) {
+        if self.thresh.is_nan() || self.thresh < 0.0 {
             return Err(cfg_err(format!("thresh ({}) cannot be negative", self.thresh)));
         }
         if !self.evalue && self.thresh > 1.0 {
@@ -120,7 +120,7 @@ impl Config {
                     self.dist.name()
                 )));
             }
-            if bg.iter().any(|v| !(*v >= 0.0)) || bg.iter().sum::<f64>() <= 0.0 {
+            if bg.iter().any(|v| v.is_nan() || *v < 0.0) || bg.iter().sum::<f64>() <= 0.0 {
                 return Err(cfg_err("background frequencies must be ≥ 0 and not all 0"));
             }
         }

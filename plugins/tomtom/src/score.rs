@@ -123,21 +123,21 @@ pub fn column_score(d: Distance, q: &Col, t: &Col, cx: &Ctx) -> f64 {
                 (estimate_source(k, &cq), estimate_source(k, &ct), estimate_source(k, &cc));
             let blic = matches!(d, Distance::Blic1 | Distance::Blic5);
             let mut first = 0.0;
-            for a in 0..4 {
-                first += if blic { 2.0 * cc[a] * sc[a].ln() } else { cc[a] * sc[a].ln() };
+            for (c, e) in cc.iter().zip(&sc) {
+                first += if blic { 2.0 * c * e.ln() } else { c * e.ln() };
             }
             let mut second = 0.0;
-            for a in 0..4 {
-                second += cq[a] * sq[a].ln();
+            for (c, e) in cq.iter().zip(&sq) {
+                second += c * e.ln();
             }
             let mut third = 0.0;
-            for a in 0..4 {
-                third += ct[a] * st[a].ln();
+            for (c, e) in ct.iter().zip(&st) {
+                third += c * e.ln();
             }
             if blic {
                 let mut fourth = 0.0;
-                for a in 0..4 {
-                    fourth += cc[a] * cx.bg[a].ln();
+                for (c, b) in cc.iter().zip(&cx.bg) {
+                    fourth += c * b.ln();
                 }
                 first - (second + third + fourth)
             } else {

@@ -194,6 +194,9 @@ pub fn read_motifs(path: &Path) -> Result<MotifSet> {
             Error::io(path, e)
         }
     })?;
+    if text.trim().is_empty() {
+        return Err(Error::Format { path: path.into(), msg: "empty file (no motifs)".into() });
+    }
     let Some(format) = MotifFormat::sniff(&text) else {
         return Err(Error::Format {
             path: path.into(),

@@ -1,0 +1,176 @@
+use std::path::{Path, PathBuf};
+
+use crate::util::*;
+
+fn tomtom_fixture(name: &str) -> PathBuf {
+    root().join("data/tomtom").join(name)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const GOOD: &str = "MEME version 4\n\nALPHABET= ACGT\n\nMOTIF m1\nletter-probability matrix: alength= 4 w= 3 nsites= 10\n 1 0 0 0\n 0 1 0 0\n 0 0 0 1\n";
+
+/// Default database (bundled JASPAR), tomtom's header, row format and footer.
+#[test]
+fn tsv_is_tomtoms_format() {
+    let q = tomtom_fixture("reference_queries.meme");
+    let t = ok(&[
+        "match",
+        s(&q),
+        "--dist",
+        "pearson",
+        "--min-overlap",
+        "5",
+        "--evalue",
+        "--thresh",
+        "10",
+    ]);
+    let mut lines = t.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "Query_ID\tTarget_ID\tOptimal_offset\tp-value\tE-value\tq-value\tOverlap\tQuery_consensus\tTarget_consensus\tOrientation"
+    );
+    // first rows are tomtom's own for Q000 (q-values too: Q000 is first in both runs)
+    assert_eq!(
+        lines.next().unwrap(),
+        "Q000_MA1117.2_rc\tMA1122.2\t-4\t0.000243475\t0.214015\t0.424952\t8\tGTTACGCGGGAATT\tGGCGGGAA\t+"
+    );
+    let body: Vec<&str> = t.lines().skip(1).take_while(|l| !l.is_empty()).collect();
+    assert!(body.len() > 100);
+    for l in &body {
+        assert_eq!(l.split('\t').count(), 10, "{l}");
+    }
+    let footer: Vec<&str> = t.lines().skip(1 + body.len()).collect();
+    assert_eq!(footer.len(), 4, "{footer:?}");
+    assert_eq!(footer[0], "");
+    assert!(footer[1].starts_with("# motiftool match"), "{footer:?}");
+    assert!(footer[2].contains("tomtom-output-format.html"));
+    assert!(footer[3].starts_with("# motiftool match ") && footer[3].contains("--dist pearson"));
+}
+
+#[test]
+fn json_output_and_thresholds() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = tomtom_fixture("reference_queries.meme");
+    let out = dir.path().join("m.json");
+    ok(&["match", s(&q), "--dist", "pearson", "--json", "-o", s(&out)]);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let rows = v.as_array().unwrap();
+    assert!(!rows.is_empty());
+    for r in rows {
+        // default threshold: q ≤ 0.5
+        assert!(r["q_value"].as_f64().unwrap() <= 0.5, "{r}");
+        for k in [
+            "query",
+            "target",
+            "offset",
+            "p_value",
+            "e_value",
+            "overlap",
+            "orientation",
+            "target_consensus",
+        ] {
+            assert!(r.get(k).is_some(), "{k} missing in {r}");
+        }
+    }
+    // q-value thresholds above 1 need --evalue, as in tomtom
+    let e = motiftool(&["match", s(&q), "--thresh", "5"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&e.stderr).contains("--evalue")
+            || String::from_utf8_lossy(&e.stderr).contains("evalue")
+    );
+    // a background file is refused with pearson (tomtom: never used)
+    let e = motiftool(&["match", s(&q), "--dist", "pearson", "--bg", "uniform"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("not allowed"));
+    // ... and used by allr
+    ok(&["match", s(&q), "--dist", "allr", "--bg", "uniform", "--norc", "--incomplete-scores"]);
+}
+
+/// Every distance runs end to end on a small database.
+#[test]
+fn every_distance_runs() {
+    let q = tomtom_fixture("reference_queries.meme");
+    for d in ["pearson", "ed", "sandelin", "kullback", "allr", "blic1", "blic5", "llr1", "llr5"] {
+        let t = ok(&["match", s(&q), "--dist", d, "--evalue", "--thresh", "1e9", "--internal"]);
+        assert_eq!(t.lines().filter(|l| l.starts_with("Q000")).count(), 879, "{d}");
+    }
+}
+
+fn fails_without_output(args: &[&str], out: &Path, needles: &[&str]) {
+    let o = motiftool(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.starts_with("motiftool: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "`{n}` not in: {err}");
+    }
+    assert!(!out.exists(), "output written despite the error");
+    let leftovers: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+}
+
+#[test]
+fn bad_motif_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out.tsv");
+    let o = s(&out);
+    let good = write(d, "good.meme", GOOD);
+    let empty = write(d, "empty.meme", "");
+    fails_without_output(&["match", s(&empty), "-o", o], &out, &["empty.meme"]);
+    let nomotif = write(d, "nomotif.meme", "MEME version 4\n\nALPHABET= ACGT\n");
+    fails_without_output(&["match", s(&nomotif), "-o", o], &out, &["nomotif.meme", "no motifs"]);
+    let zero = write(
+        d,
+        "zero.meme",
+        "MEME version 4\n\nMOTIF z\nletter-probability matrix: alength= 4 w= 0\n",
+    );
+    fails_without_output(&["match", s(&zero), "-o", o], &out, &["zero.meme", "no rows"]);
+    let neg = write(d, "neg.meme", &GOOD.replace(" 0 1 0 0", " 0 1.2 -0.2 0"));
+    fails_without_output(&["match", s(&neg), "-o", o], &out, &["neg.meme:8", "-0.2"]);
+    let nan = write(d, "nan.meme", &GOOD.replace(" 0 1 0 0", " 0 NaN 0 1"));
+    fails_without_output(&["match", s(&nan), "-o", o], &out, &["nan.meme:8", "NaN"]);
+    let rna = write(d, "rna.meme", &GOOD.replace("ALPHABET= ACGT", "ALPHABET= ACGU"));
+    fails_without_output(&["match", s(&rna), "-o", o], &out, &["rna.meme:3", "not DNA"]);
+    let protein = write(d, "protein.meme", &GOOD.replace("alength= 4", "alength= 20"));
+    fails_without_output(&["match", s(&protein), "-o", o], &out, &["protein.meme", "alength"]);
+    // a bad database is named as such
+    fails_without_output(&["match", s(&good), "--db", s(&empty), "-o", o], &out, &["empty.meme"]);
+}
+
+#[test]
+fn repaired_input_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // rows summing to 2: renormalised with a warning naming file and line
+    let q = write(d, "q.meme", &GOOD.replace(" 0 1 0 0", " 0 2 0 0"));
+    // a database with a duplicated id: the copy is dropped, as tomtom does
+    let db_text = format!(
+        "{GOOD}\nMOTIF m2\nletter-probability matrix: alength= 4 w= 2 nsites= 5\n 0.1 0.2 0.3 0.4\n 0.4 0.3 0.2 0.1\n\nMOTIF m1\nletter-probability matrix: alength= 4 w= 2\n 1 0 0 0\n 0 0 0 1\n"
+    );
+    let db = write(d, "db.meme", &db_text);
+    let o = motiftool(&["match", s(&q), "--db", s(&db), "--evalue", "--thresh", "1e9"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("q.meme:8") && err.contains("renormalised"), "{err}");
+    assert!(err.contains("`m1`") && err.contains("dropped"), "{err}");
+    assert!(err.contains("unreliable"), "{err}");
+    let t = String::from_utf8(o.stdout).unwrap();
+    let rows: Vec<&str> = t.lines().skip(1).take_while(|l| !l.is_empty()).collect();
+    assert_eq!(rows.len(), 2, "{t}");
+    // the query matches its own (first) copy perfectly: offset 0, overlap 3, +
+    assert!(rows[0].starts_with("m1\tm1\t0\t"), "{t}");
+    assert!(rows[0].ends_with("\t3\tACT\tACT\t+"), "{t}");
+}
