@@ -44,6 +44,12 @@ impl Sink {
             Sink::File { tmp, target } => {
                 let tmp = tmp.into_inner().map_err(|e| e.into_error())?;
                 tmp.as_file().sync_all().ok();
+                // temp files are created 0600; results are ordinary files
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
+                }
                 tmp.persist(&target)
                     .map_err(|e| e.error)
                     .with_context(|| format!("writing {}", target.display()))?;

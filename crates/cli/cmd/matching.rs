@@ -7,8 +7,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use motif_core::motif::{MotifSet, parse_meme, read_motifs};
-use motif_tomtom::{Config, Database, Distance, MemeRng, TSV_HEADER, finish, tsv_footer, tsv_rows};
-use rayon::prelude::*;
+use motif_tomtom::{
+    Config, Database, Distance, MemeRng, TSV_HEADER, compare_with, tsv_footer, tsv_rows,
+};
 
 use crate::output::Sink;
 
@@ -173,10 +174,8 @@ pub fn run(a: &MatchArgs) -> Result<()> {
     let n = queries.motifs.len();
     let bar = crate::run::progress_bar(n as u64, a.verbose && a.out.is_some());
     for chunk in queries.motifs.chunks(CHUNK) {
-        let scored: Vec<_> =
-            chunk.par_iter().map(|q| db.score_query(q)).collect::<motif_core::Result<_>>()?;
-        for s in scored {
-            let r = finish(&db, s, &mut rng);
+        let part = MotifSet { motifs: chunk.to_vec(), ..MotifSet::default() };
+        for r in compare_with(&db, &part, &mut rng)? {
             if a.json {
                 for h in r.reported(&cfg) {
                     let t = &db.targets[h.target];

@@ -69,6 +69,15 @@ impl MemeRng {
 
     /// Generates the next block of 624 words.
     fn refresh(&mut self) {
+        self.twist_block();
+        for (o, &v) in self.out.iter_mut().zip(self.mt.iter()) {
+            *o = temper(v);
+        }
+        self.pos = 0;
+    }
+
+    /// The recurrence alone (no tempering): enough when skipping a block.
+    fn twist_block(&mut self) {
         let old = self.mt;
         let mt = &mut self.mt;
         // new[k] uses old[k], old[k+1] and old[k+M] (k < N−M) or new[k+M−N]
@@ -79,10 +88,6 @@ impl MemeRng {
             mt[k] = twist(old[k], old[k + 1], mt[k + M - N]);
         }
         mt[N - 1] = twist(old[N - 1], mt[0], mt[M - 1]);
-        for (o, &v) in self.out.iter_mut().zip(mt.iter()) {
-            *o = temper(v);
-        }
-        self.pos = 0;
     }
 
     #[inline]
@@ -119,11 +124,20 @@ impl MemeRng {
             }
             let avail = ((N - self.pos) / 2).min(out.len() - i);
             let words = &self.out[self.pos..self.pos + 2 * avail];
+            let n64 = n as u64;
             for (o, w) in out[i..i + avail].iter_mut().zip(words.chunks_exact(2)) {
-                // hi·2³² + lo rounds once, exactly as converting the u64 would
-                let v = f64::from(w[0]) * 4_294_967_296.0 + f64::from(w[1]);
-                let d = v * (1.0 / 18_446_744_073_709_551_616.0);
-                *o = (d * nf) as u32;
+                // ⌊(hi·2³² + lo)·2⁻⁶⁴·n⌋ is ⌊hi·n / 2³²⌋ unless hi·n sits
+                // within n of the next multiple of 2³² (p ≈ n/2³²): then
+                // compute it in floating point exactly as MEME does
+                let t = u64::from(w[0]) * n64;
+                let rem = t & 0xFFFF_FFFF;
+                *o = if rem < (1u64 << 32) - n64 - 2 {
+                    (t >> 32) as u32
+                } else {
+                    // hi·2³² + lo rounds once, exactly as converting the u64 would
+                    let v = f64::from(w[0]) * 4_294_967_296.0 + f64::from(w[1]);
+                    ((v * (1.0 / 18_446_744_073_709_551_616.0)) * nf) as u32
+                };
             }
             self.pos += 2 * avail;
             i += avail;
@@ -136,13 +150,17 @@ impl MemeRng {
     /// Advances by `n` draws of [`MemeRng::ldrand`] without converting them.
     pub fn skip_draws(&mut self, n: usize) {
         let mut words = 2 * n;
-        while words > 0 {
-            if self.pos == N {
-                self.refresh();
-            }
-            let take = words.min(N - self.pos);
-            self.pos += take;
-            words -= take;
+        let take = words.min(N - self.pos);
+        self.pos += take;
+        words -= take;
+        // whole blocks: twist without tempering
+        while words > N {
+            self.twist_block();
+            words -= N;
+        }
+        if words > 0 {
+            self.refresh();
+            self.pos = words;
         }
     }
 }
@@ -194,6 +212,36 @@ mod tests {
         assert_eq!(a.ldrand(), b.ldrand());
     }
 
+    /// The integer shortcut agrees with the floating-point index for
+    /// millions of draws and for hand-made near-boundary words.
+    #[test]
+    fn integer_index_shortcut_is_exact() {
+        let mut r = MemeRng::new();
+        for n in [101usize, 1758, 879, 100_000] {
+            let mut a = r.clone();
+            let mut out = vec![0u32; 1_000_000];
+            r.fill_indices(n, &mut out);
+            for &o in &out {
+                assert_eq!(o, (a.ldrand() * n as f64) as u32);
+            }
+        }
+        // words whose hi·n lands just below a multiple of 2³²
+        for n in [1758u64, 3, 1_000_003] {
+            for k in 1..50u64 {
+                let hi = ((k << 32) / n) as u32;
+                for lo in [0u32, 1, u32::MAX / 2, u32::MAX] {
+                    let t = u64::from(hi) * n;
+                    let v = f64::from(hi) * 4_294_967_296.0 + f64::from(lo);
+                    let exact = ((v / 18_446_744_073_709_551_616.0) * n as f64) as u64;
+                    let rem = t & 0xFFFF_FFFF;
+                    if rem < (1u64 << 32) - n - 2 {
+                        assert_eq!(t >> 32, exact, "n={n} hi={hi} lo={lo}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn skipping_equals_drawing() {
         let mut a = MemeRng::new();
@@ -203,5 +251,16 @@ mod tests {
         }
         b.skip_draws(100_003);
         assert_eq!(a.ldrand(), b.ldrand());
+        for k in [0usize, 1, 311, 312, 313, 624, 1000] {
+            let mut a = MemeRng::new();
+            let mut b = MemeRng::new();
+            a.ldrand();
+            b.ldrand();
+            for _ in 0..k {
+                a.ldrand();
+            }
+            b.skip_draws(k);
+            assert_eq!(a.ldrand(), b.ldrand(), "k={k}");
+        }
     }
 }
