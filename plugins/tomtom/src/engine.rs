@@ -175,9 +175,29 @@ impl Database {
         for (i, q) in qcols.iter().enumerate() {
             self.score_row(q, nq, &mut s);
             let row = &s[i * m..(i + 1) * m];
-            let (mn, mx) = minmax(row);
-            let fast = matches!(cfg.dist, Distance::Pearson | Distance::Ed | Distance::Sandelin);
-            if !(mn.is_finite() && mx.is_finite()) || (!fast && row.iter().any(|v| v.is_nan())) {
+            // score bounds known in advance let the median's bucket pass
+            // also find the row's range (one pass instead of two)
+            let bounds = match cfg.dist {
+                Distance::Pearson => Some((-1.01, 1.01)),
+                Distance::Ed => Some((-1.5, 0.01)),
+                Distance::Sandelin => Some((-0.01, 2.01)),
+                _ => None,
+            };
+            let (mn, mx, med) = match bounds {
+                Some(b) if complete => sel.range_and_median(row, b, k1, k2),
+                _ => {
+                    let (mn, mx) = minmax(row);
+                    let med = if complete && mn.is_finite() && mx.is_finite() {
+                        sel.low_median(row, mn, mx, k1, k2)
+                    } else {
+                        0.0
+                    };
+                    (mn, mx, med)
+                }
+            };
+            if !(mn.is_finite() && mx.is_finite())
+                || (bounds.is_none() && row.iter().any(|v| v.is_nan()))
+            {
                 return Err(Error::Invalid(format!(
                     "query `{}` column {}: {} score is not finite (a zero probability? use --motif-pseudo > 0)",
                     query.id,
@@ -185,7 +205,7 @@ impl Database {
                     cfg.dist.name()
                 )));
             }
-            let neg_med = if complete { -sel.low_median(row, mn, mx, k1, k2) } else { 0.0 };
+            let neg_med = if complete { -med } else { 0.0 };
             shift[i] = neg_med;
             // min/max of (v + shift) = (min/max v) + shift: addition is monotone
             lo = lo.min(mn + neg_med);
@@ -386,6 +406,44 @@ struct Selector {
 impl Selector {
     const NB: usize = 4096;
 
+    /// Row minimum, maximum and low median for scores known to lie in
+    /// `bounds` (bucket keys and range in one pass).
+    #[inline(always)]
+    fn range_and_median(
+        &mut self,
+        row: &[f64],
+        bounds: (f64, f64),
+        k1: usize,
+        k2: usize,
+    ) -> (f64, f64, f64) {
+        let (a, b) = bounds;
+        let inv = (Self::NB - 1) as f64 / (b - a);
+        self.keys.clear();
+        self.keys.resize(row.len(), 0);
+        let mut lo = [f64::INFINITY; 8];
+        let mut hi = [f64::NEG_INFINITY; 8];
+        let mut rc = row.chunks_exact(8);
+        let mut kc = self.keys.chunks_exact_mut(8);
+        for (c, k) in (&mut rc).zip(&mut kc) {
+            for j in 0..8 {
+                lo[j] = if c[j] < lo[j] { c[j] } else { lo[j] };
+                hi[j] = if c[j] > hi[j] { c[j] } else { hi[j] };
+                k[j] = (((c[j] - a) * inv + MAGIC).to_bits() & 0xFFFF) as u16;
+            }
+        }
+        for (&v, k) in rc.remainder().iter().zip(kc.into_remainder()) {
+            lo[0] = if v < lo[0] { v } else { lo[0] };
+            hi[0] = if v > hi[0] { v } else { hi[0] };
+            *k = (((v - a) * inv + MAGIC).to_bits() & 0xFFFF) as u16;
+        }
+        let mn = lo.iter().copied().fold(f64::INFINITY, f64::min);
+        let mx = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if mn == mx {
+            return (mn, mx, mn);
+        }
+        (mn, mx, self.select(row, k1, k2))
+    }
+
     #[inline(always)]
     fn low_median(&mut self, row: &[f64], mn: f64, mx: f64, k1: usize, k2: usize) -> f64 {
         if mn == mx {
@@ -394,10 +452,16 @@ impl Selector {
         let inv = (Self::NB - 1) as f64 / (mx - mn);
         // round-to-nearest bucket index via the magic constant: monotone in v
         let key = |v: f64| (((v - mn) * inv + MAGIC).to_bits() & 0xFFFF) as u16;
-        self.cnt.clear();
-        self.cnt.resize(Self::NB + 1, 0);
         self.keys.clear();
         self.keys.extend(row.iter().map(|&v| key(v)));
+        self.select(row, k1, k2)
+    }
+
+    /// The median from bucket keys already in `self.keys`.
+    #[inline(always)]
+    fn select(&mut self, row: &[f64], k1: usize, k2: usize) -> f64 {
+        self.cnt.clear();
+        self.cnt.resize(Self::NB + 1, 0);
         for &k in &self.keys {
             self.cnt[usize::from(k).min(Self::NB)] += 1;
         }
@@ -507,6 +571,12 @@ mod tests {
             let k2 = m.div_ceil(2).saturating_sub(1).max(k1);
             let (mn, mx) = minmax(row);
             assert_eq!(sel.low_median(row, mn, mx, k1, k2), (s[k1] + s[k2]) / 2.0, "m={m}");
+            // bounded variant on values scaled into [-1, 1]
+            let scaled: Vec<f64> = row.iter().map(|v| v / 400.0).collect();
+            let (a, b, med) = sel.range_and_median(&scaled, (-1.01, 1.01), k1, k2);
+            let mut ss = scaled.clone();
+            ss.sort_by(f64::total_cmp);
+            assert_eq!((a, b, med), (ss[0], ss[m - 1], (ss[k1] + ss[k2]) / 2.0), "m={m}");
         }
     }
 
