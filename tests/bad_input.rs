@@ -5,20 +5,6 @@ use prost::Message;
 
 use crate::util::*;
 
-/// Runs `predict -o OUT` and `inspect` where given; asserts exit 2, a single
-/// stderr line containing every `needles`, and that OUT was not created.
-fn fails(args: &[&str], needles: &[&str]) {
-    let out = motiftool(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
-    assert!(err.starts_with("motiftool: "), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: `{n}` not in: {err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
-}
-
 fn predict_fails(model: &Path, seqs: &Path, dir: &Path, needles: &[&str]) {
     let out = dir.join("out.tsv");
     for engine in ["tract", "ort"] {
@@ -29,13 +15,7 @@ fn predict_fails(model: &Path, seqs: &Path, dir: &Path, needles: &[&str]) {
             &["predict", s(model), "--seqs", s(seqs), "--engine", engine, "-o", s(&out)],
             needles,
         );
-        assert!(!out.exists(), "partial output left behind");
-        let leftovers: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().contains(".motiftool-"))
-            .collect();
-        assert!(leftovers.is_empty(), "temp file left: {leftovers:?}");
+        no_output_left(&out);
     }
 }
 

@@ -19,6 +19,34 @@ pub fn motiftool(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_motiftool")).args(args).output().expect("run motiftool")
 }
 
+/// Asserts exit code 2 and a single stderr line `motiftool: …` containing
+/// every one of `needles`, without a panic.
+pub fn fails(args: &[&str], needles: &[&str]) {
+    let out = motiftool(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
+    assert!(err.starts_with("motiftool: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: `{n}` not in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Asserts that `out` was not written and no temp file was left beside it.
+pub fn no_output_left(out: &Path) {
+    assert!(!out.exists(), "partial output left behind: {}", out.display());
+    let leftovers: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with(".motiftool-") || n.ends_with(".tmp")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "temp file left: {leftovers:?}");
+}
+
 pub fn ok(args: &[&str]) -> String {
     let out = motiftool(args);
     assert!(

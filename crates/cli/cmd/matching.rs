@@ -8,7 +8,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use motif_core::motif::{MotifSet, parse_meme, read_motifs};
 use motif_tomtom::{
-    Config, Database, Distance, MemeRng, TSV_HEADER, compare_with, tsv_footer, tsv_rows,
+    Config, Database, Distance, MemeRng, TSV_HEADER, check_query, compare_with, tsv_footer,
+    tsv_rows,
 };
 
 use crate::output::Sink;
@@ -174,12 +175,10 @@ pub fn run(a: &MatchArgs) -> Result<()> {
     let n = queries.motifs.len();
     let bar = crate::run::progress_bar(n as u64, a.verbose && a.out.is_some());
     for chunk in queries.motifs.chunks(CHUNK) {
-        let part = MotifSet { motifs: chunk.to_vec(), ..MotifSet::default() };
-        for r in compare_with(&db, &part, &mut rng)? {
+        for r in compare_with(&db, chunk, &mut rng)? {
             if a.json {
                 for h in r.reported(&cfg) {
                     let t = &db.targets[h.target];
-                    let entry = h.target * db.strands() + usize::from(h.reverse);
                     let v = serde_json::json!({
                         "query": r.scored.id,
                         "target": t.id,
@@ -189,7 +188,7 @@ pub fn run(a: &MatchArgs) -> Result<()> {
                         "q_value": f64::from(h.q_value as f32),
                         "overlap": h.overlap,
                         "query_consensus": r.scored.consensus,
-                        "target_consensus": motif_tomtom::consensus(db.entry_cols(entry)),
+                        "target_consensus": db.target_consensus(h),
                         "orientation": if h.reverse { "-" } else { "+" },
                     });
                     sink.write_all(if first { b"\n" } else { b",\n" })?;
@@ -232,14 +231,7 @@ fn precheck(queries: &MotifSet, targets: &MotifSet, cfg: &Config, qpath: &Path) 
         bail!("{}: no query motifs", qpath.display());
     }
     for q in &queries.motifs {
-        if q.len() > 100 {
-            bail!(
-                "{}: query motif `{}` is {} columns wide; tomtom compares queries up to 100 columns",
-                qpath.display(),
-                q.id,
-                q.len()
-            );
-        }
+        check_query(q).with_context(|| qpath.display().to_string())?;
     }
     let log_scores = matches!(cfg.dist, Distance::Kullback | Distance::Allr);
     if cfg.motif_pseudo == 0.0 && log_scores {

@@ -39,8 +39,6 @@ pub struct Scored {
     pub id: String,
     /// Query consensus (after pseudocounts).
     pub consensus: String,
-    /// Query width.
-    pub width: usize,
     /// One hit per database entry, in entry order.
     pub hits: Vec<Hit>,
 }
@@ -105,6 +103,26 @@ impl Blocks {
     }
 }
 
+/// Whether tomtom can compare `query`: at least one and at most
+/// [`MAX_QUERY_WIDTH`](crate::db::MAX_QUERY_WIDTH) columns.
+///
+/// # Errors
+/// Names the query and its width.
+pub fn check_query(query: &Motif) -> Result<()> {
+    let w = query.len();
+    if w == 0 {
+        return Err(Error::Invalid(format!("query motif `{}` has no columns", query.id)));
+    }
+    if w > crate::db::MAX_QUERY_WIDTH {
+        return Err(Error::Invalid(format!(
+            "query motif `{}` is {w} columns wide; tomtom compares queries up to {} columns",
+            query.id,
+            crate::db::MAX_QUERY_WIDTH
+        )));
+    }
+    Ok(())
+}
+
 /// The aligned query block and overlap of configuration `c` (1-based,
 /// offset = c − w) for query width `w` and target width `l`:
 /// (first query column, first target column, overlap).
@@ -147,17 +165,8 @@ impl Database {
 
     #[inline(always)]
     fn score_query_impl(&self, query: &Motif) -> Result<Scored> {
+        check_query(query)?;
         let w = query.len();
-        if w == 0 {
-            return Err(Error::Invalid(format!("query motif `{}` has no columns", query.id)));
-        }
-        if w > crate::db::MAX_QUERY_WIDTH {
-            return Err(Error::Invalid(format!(
-                "query motif `{}` is {w} columns wide; tomtom compares queries up to {} columns",
-                query.id,
-                crate::db::MAX_QUERY_WIDTH
-            )));
-        }
         let cfg = &self.cfg;
         let qcols = pseudocounted(query, &self.bg, cfg.motif_pseudo);
         let m = self.cols.len();
@@ -308,7 +317,13 @@ impl Database {
                 q_value: 1.0,
             });
         }
-        Ok(Scored { id: query.id.clone(), consensus: consensus(&qcols), width: w, hits })
+        Ok(Scored { id: query.id.clone(), consensus: consensus(&qcols), hits })
+    }
+
+    /// Consensus of a hit's target as aligned (reverse-complemented for `-`).
+    #[must_use]
+    pub fn target_consensus(&self, hit: &Hit) -> String {
+        consensus(self.entry_cols(hit.target * self.strands() + usize::from(hit.reverse)))
     }
 
     /// Allowed configurations (1-based, inclusive) for widths `w`, `l`.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::{Config, Database, QueryResult, consensus};
+use crate::{Config, Database, QueryResult};
 
 /// The header line (with its newline).
 pub const TSV_HEADER: &str = "Query_ID\tTarget_ID\tOptimal_offset\tp-value\tE-value\tq-value\tOverlap\tQuery_consensus\tTarget_consensus\tOrientation\n";
@@ -52,7 +52,6 @@ pub fn tsv_rows(db: &Database, result: &QueryResult, cfg: &Config) -> String {
     let s = &result.scored;
     for h in result.reported(cfg) {
         let t = &db.targets[h.target];
-        let entry = h.target * db.strands() + usize::from(h.reverse);
         let _ = writeln!(
             out,
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
@@ -64,7 +63,7 @@ pub fn tsv_rows(db: &Database, result: &QueryResult, cfg: &Config) -> String {
             g32(h.q_value),
             h.overlap,
             s.consensus,
-            consensus(db.entry_cols(entry)),
+            db.target_consensus(h),
             if h.reverse { '-' } else { '+' }
         );
     }

@@ -42,13 +42,13 @@ mod plugin;
 mod qvalue;
 mod score;
 
-use motif_core::motif::MotifSet;
+use motif_core::motif::{Motif, MotifSet};
 use motif_core::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use db::{Database, Entry, Target, consensus, reverse_complement, tomtom_background};
-pub use engine::{Hit, Scored};
+pub use engine::{Hit, Scored, check_query};
 pub use format::{TSV_HEADER, format_g, tsv_footer, tsv_rows};
 pub use mt::MemeRng;
 pub use plugin::TomtomMatcher;
@@ -148,15 +148,6 @@ pub struct QueryResult {
     pub scored: Scored,
 }
 
-/// A reported row: one hit plus what tomtom prints around it.
-#[derive(Debug, Clone, Copy)]
-pub struct Row<'a> {
-    /// The hit.
-    pub hit: &'a Hit,
-    /// Target id.
-    pub target_id: &'a str,
-}
-
 impl QueryResult {
     /// The hits tomtom prints: walk the sorted list, stop at the first
     /// whose q-value (E-value with `evalue`) exceeds `thresh`, skip a target
@@ -213,7 +204,7 @@ pub fn finish(db: &Database, mut scored: Scored, rng: &mut MemeRng) -> QueryResu
 pub fn compare(queries: &MotifSet, targets: &MotifSet, cfg: &Config) -> Result<Vec<QueryResult>> {
     let db = Database::new(targets, cfg.background_for(queries), cfg)?;
     let mut rng = MemeRng::new();
-    compare_with(&db, queries, &mut rng)
+    compare_with(&db, &queries.motifs, &mut rng)
 }
 
 /// [`compare`] against a prepared database, continuing the random stream.
@@ -226,13 +217,13 @@ pub fn compare(queries: &MotifSet, targets: &MotifSet, cfg: &Config) -> Result<V
 /// If a query cannot be scored.
 pub fn compare_with(
     db: &Database,
-    queries: &MotifSet,
+    queries: &[Motif],
     rng: &mut MemeRng,
 ) -> Result<Vec<QueryResult>> {
-    let n = queries.motifs.len();
+    let n = queries.len();
     let per_query = qvalue::draws_per_query(db.entries.len());
     let (scored, starts) = rayon::join(
-        || queries.motifs.par_iter().map(|q| db.score_query(q)).collect::<Result<Vec<Scored>>>(),
+        || queries.par_iter().map(|q| db.score_query(q)).collect::<Result<Vec<Scored>>>(),
         || {
             let mut r = rng.clone();
             let mut starts = Vec::with_capacity(n);

@@ -114,13 +114,11 @@ impl MemeRng {
     pub fn fill_indices(&mut self, n: usize, out: &mut [u32]) {
         let nf = n as f64;
         let mut i = 0;
+        // draws are word pairs and a block has an even number of words, so
+        // a pair never straddles blocks
         while i < out.len() {
-            if self.pos + 2 > N {
-                // a pair straddling blocks (not with an even start, kept for safety)
-                let d = self.ldrand();
-                out[i] = (d * nf) as u32;
-                i += 1;
-                continue;
+            if self.pos == N {
+                self.refresh();
             }
             let avail = ((N - self.pos) / 2).min(out.len() - i);
             let words = &self.out[self.pos..self.pos + 2 * avail];
@@ -141,9 +139,6 @@ impl MemeRng {
             }
             self.pos += 2 * avail;
             i += avail;
-            if self.pos == N {
-                self.refresh();
-            }
         }
     }
 

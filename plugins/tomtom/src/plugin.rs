@@ -33,7 +33,7 @@ impl Configured for TomtomMatcher {
 impl MotifMatcher for TomtomMatcher {
     fn compare(&self, input: MatcherInput<'_>) -> Result<Vec<Match>> {
         let db = Database::new(input.targets, self.cfg.background_for(input.queries), &self.cfg)?;
-        let results = compare_with(&db, input.queries, &mut MemeRng::new())?;
+        let results = compare_with(&db, &input.queries.motifs, &mut MemeRng::new())?;
         let mut out = Vec::new();
         for (qi, r) in results.iter().enumerate() {
             for h in r.reported(&self.cfg) {

@@ -33,8 +33,7 @@ pub fn estimate_pi_zero(sorted: &[f64], rng: &mut MemeRng) -> f64 {
     let n = sorted.len();
     // bin[r] = number of λ_k ≤ sorted[r], so "p ≥ λ_k" ⇔ bin > k
     let lambdas: Vec<f64> = (0..NUM_LAMBDA).map(lambda).collect();
-    let bin: Vec<u8> =
-        sorted.iter().map(|&p| lambdas.iter().filter(|&&l| p >= l).count() as u8).collect();
+    let bin: Vec<u8> = sorted.iter().map(|&p| lambdas.partition_point(|&l| l <= p) as u8).collect();
     let counts_ge = |hist: &[usize; NUM_LAMBDA + 1]| -> [usize; NUM_LAMBDA] {
         let mut out = [0usize; NUM_LAMBDA];
         let mut acc = 0;
