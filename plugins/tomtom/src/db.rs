@@ -110,12 +110,17 @@ pub struct Database {
     pub entries: Vec<Entry>,
     /// Concatenated columns of all entries.
     pub(crate) cols: Vec<Col>,
-    /// Pearson unit vectors of `cols` (Pearson only).
-    pub(crate) unit: Vec<Col>,
+    /// `cols` by letter (`by_letter[a][j]`), as Pearson unit vectors for
+    /// `pearson`, as probabilities for `ed` and `sandelin` (empty otherwise):
+    /// the layout the vectorised score loops read, padded to a multiple of
+    /// 4 columns with copies of the last.
+    pub(crate) by_letter: [Vec<f64>; 4],
     /// Per column: the site count of its motif (ALLR, BLiC, LLR).
     pub(crate) col_sites: Vec<f64>,
     /// Problems repaired while preparing (dropped duplicates, small database).
     pub warnings: Vec<String>,
+    /// Per target: its rank in byte order of ids (tomtom's last tie-break).
+    pub(crate) id_rank: Vec<u32>,
 }
 
 impl Database {
@@ -172,12 +177,34 @@ impl Database {
                 kept.len()
             ));
         }
-        let unit = if cfg.dist == Distance::Pearson {
-            cols.iter().map(pearson_unit).collect()
-        } else {
-            Vec::new()
+        // padded to a multiple of 4 columns with copies of the last
+        let padded = |v: &[Col]| -> [Vec<f64>; 4] {
+            let last = v[v.len() - 1];
+            let pad = std::iter::repeat_n(&last, v.len().next_multiple_of(4) - v.len());
+            std::array::from_fn(|a| v.iter().chain(pad.clone()).map(|c| c[a]).collect())
         };
-        Ok(Self { cfg: cfg.clone(), bg, targets: kept, entries, cols, unit, col_sites, warnings })
+        let by_letter = match cfg.dist {
+            Distance::Pearson => padded(&cols.iter().map(pearson_unit).collect::<Vec<_>>()),
+            Distance::Ed | Distance::Sandelin => padded(&cols),
+            _ => Default::default(),
+        };
+        let mut order: Vec<usize> = (0..kept.len()).collect();
+        order.sort_unstable_by(|&a, &b| kept[a].id.as_bytes().cmp(kept[b].id.as_bytes()));
+        let mut id_rank = vec![0u32; kept.len()];
+        for (r, &t) in order.iter().enumerate() {
+            id_rank[t] = r as u32;
+        }
+        Ok(Self {
+            id_rank,
+            cfg: cfg.clone(),
+            bg,
+            targets: kept,
+            entries,
+            cols,
+            by_letter,
+            col_sites,
+            warnings,
+        })
     }
 
     /// The configuration the database was prepared with.

@@ -10,6 +10,22 @@ use motif_core::{Error, Result};
 use crate::db::{Database, consensus, pseudocounted, sites};
 use crate::score::{Col, Ctx, Distance, column_score, pearson_unit};
 
+/// Buffers one thread reuses from query to query.
+#[derive(Default)]
+struct Scratch {
+    s: Vec<f64>,
+    g: Vec<u8>,
+    sel: Selector,
+    diag: Vec<u16>,
+    blocks: Vec<f64>,
+    conv: Vec<f64>,
+    next: Vec<f64>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
 /// Quantisation range (`BINS`).
 const BINS: usize = 100;
 
@@ -53,38 +69,73 @@ struct Blocks {
 }
 
 impl Blocks {
+    /// Convolves the row histograms block by block, for each start s
+    /// adding columns s, s + 1, … in turn as MEME does. Each output sums its
+    /// terms in increasing score order, as MEME's scatter loop does, so the
+    /// values are bit-identical; computing it as a gather (32 outputs in
+    /// registers per pass over the histogram) avoids a store per term.
     #[inline(always)]
-    fn build(w: usize, hists: &[Vec<(usize, f64)>]) -> Self {
+    fn build(w: usize, hists: &[Vec<(usize, f64)>], sc: &mut Scratch) -> Self {
+        // outputs per pass: 8 AVX2 accumulators hide the add latency
+        const LANES: usize = 32;
+        let spans: Vec<usize> = hists.iter().map(|h| h[h.len() - 1].0 - h[0].0).collect();
         let mut index = vec![(0, 0, 0); w * w];
-        let mut data = Vec::new();
-        let mut cur: Vec<f64> = Vec::new();
-        let mut next: Vec<f64> = Vec::new();
+        let mut total = 0;
         for s in 0..w {
-            cur.clear();
-            cur.push(1.0);
+            let mut len = 1;
+            for e in s..w {
+                len += spans[e];
+                index[s * w + e] = (total, 0, len);
+                total += len;
+            }
+        }
+        let mut data = std::mem::take(&mut sc.blocks);
+        data.clear();
+        data.reserve(total);
+        // cur, zero-padded by the largest span on the left and right
+        let pad = spans.iter().copied().max().unwrap_or(0) + LANES;
+        let maxlen = 1 + spans.iter().sum::<usize>();
+        let (buf, next) = (&mut sc.conv, &mut sc.next);
+        next.resize(maxlen + LANES, 0.0);
+        // zero except what each start writes, which it clears again
+        buf.clear();
+        buf.resize(pad + maxlen + pad, 0.0);
+        for s in 0..w {
+            buf[pad] = 1.0;
+            let mut len = 1;
             let mut base = 0usize;
             for e in s..w {
                 let h = &hists[e];
-                let (hmin, hmax) = (h[0].0, h[h.len() - 1].0);
-                next.clear();
-                next.resize(cur.len() + hmax - hmin, 0.0);
-                for &(v, p) in h {
-                    let out = &mut next[v - hmin..v - hmin + cur.len()];
-                    for (o, &c) in out.iter_mut().zip(&cur) {
-                        *o += c * p;
+                let hmin = h[0].0;
+                let span = spans[e];
+                let out_len = len + span;
+                // next[t] = Σ_(v, p) p · cur[t − (v − hmin)]
+                for tb in (0..out_len).step_by(LANES) {
+                    let mut acc = [0.0f64; LANES];
+                    for &(v, p) in h {
+                        let src = &buf[pad + tb - (v - hmin)..][..LANES];
+                        for k in 0..LANES {
+                            acc[k] += p * src[k];
+                        }
                     }
+                    next[tb..tb + LANES].copy_from_slice(&acc);
                 }
-                std::mem::swap(&mut cur, &mut next);
+                buf[pad..pad + out_len].copy_from_slice(&next[..out_len]);
+                len = out_len;
                 base += hmin;
                 // survival from the top, clamped at 1 as MEME does
-                let off = data.len();
-                data.extend_from_slice(&cur);
-                let sf = &mut data[off..];
-                for k in (0..sf.len() - 1).rev() {
-                    sf[k] = (sf[k] + sf[k + 1]).min(1.0);
+                let (off, _, n) = index[s * w + e];
+                debug_assert!(n == len && off == data.len());
+                let sf = &mut next[..len];
+                let mut run = sf[len - 1];
+                for o in sf.iter_mut().rev().skip(1) {
+                    run = (*o + run).min(1.0);
+                    *o = run;
                 }
-                index[s * w + e] = (off, base as i64, cur.len());
+                data.extend_from_slice(sf);
+                index[s * w + e].1 = base as i64;
             }
+            buf[pad..pad + len].fill(0.0);
         }
         Self { w, index, data }
     }
@@ -145,68 +196,59 @@ impl Database {
     /// If the query is too wide, or a column score is not finite
     /// (e.g. `kullback` with `--motif-pseudo 0` and zero probabilities).
     pub fn score_query(&self, query: &Motif) -> Result<Scored> {
+        check_query(query)?;
+        // this thread's buffers, reused across queries
+        let mut sc = SCRATCH.take();
+        let r = self.score_dispatch(query, &mut sc);
+        SCRATCH.set(sc);
+        r
+    }
+
+    fn score_dispatch(&self, query: &Motif, sc: &mut Scratch) -> Result<Scored> {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             #[allow(unsafe_code)]
             // SAFETY: the function only enables AVX2, which the CPU was just
             // checked to support.
-            return unsafe { self.score_query_avx2(query) };
+            return unsafe { self.score_avx2(query, sc) };
         }
-        self.score_query_impl(query)
+        self.score_with(query, sc)
     }
 
-    /// [`Database::score_query`] compiled for AVX2 (same operations, wider
+    /// [`Database::score_with`] compiled for AVX2 (same operations, wider
     /// vectors; no FMA, so results are bit-identical).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn score_query_avx2(&self, query: &Motif) -> Result<Scored> {
-        self.score_query_impl(query)
+    fn score_avx2(&self, query: &Motif, sc: &mut Scratch) -> Result<Scored> {
+        self.score_with(query, sc)
     }
 
     #[inline(always)]
-    fn score_query_impl(&self, query: &Motif) -> Result<Scored> {
-        check_query(query)?;
+    fn score_with(&self, query: &Motif, sc: &mut Scratch) -> Result<Scored> {
+        // 1-2. column scores (row-major w × m), each row's range and, with
+        // complete scoring, minus its low median
         let w = query.len();
         let cfg = &self.cfg;
         let qcols = pseudocounted(query, &self.bg, cfg.motif_pseudo);
         let m = self.cols.len();
-
-        // 1-2. column scores (row-major w × m), each row's range and, with
-        // complete scoring, minus its low median
         let complete = !cfg.incomplete_scores;
         let k1 = (m / 2).saturating_sub(1);
         let k2 = m.div_ceil(2).saturating_sub(1).max(k1);
-        let mut s: Vec<f64> = Vec::with_capacity(w * m);
+        // rows of m4 ≥ m scores; stale contents past what is written are
+        // never read, so the buffer is only grown, not cleared
+        let m4 = m.next_multiple_of(4);
+        let mut s = std::mem::take(&mut sc.s);
+        if s.len() < w * m4 {
+            s.resize(w * m4, 0.0);
+        }
         let mut shift = vec![0.0f64; w];
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        let mut sel = Selector::default();
+        let sel = &mut sc.sel;
         let nq = sites(query);
-        for (i, q) in qcols.iter().enumerate() {
-            self.score_row(q, nq, &mut s);
-            let row = &s[i * m..(i + 1) * m];
-            // score bounds known in advance let the median's bucket pass
-            // also find the row's range (one pass instead of two)
-            let bounds = match cfg.dist {
-                Distance::Pearson => Some((-1.01, 1.01)),
-                Distance::Ed => Some((-1.5, 0.01)),
-                Distance::Sandelin => Some((-0.01, 2.01)),
-                _ => None,
-            };
-            let (mn, mx, med) = match bounds {
-                Some(b) if complete => sel.range_and_median(row, b, k1, k2),
-                _ => {
-                    let (mn, mx) = minmax(row);
-                    let med = if complete && mn.is_finite() && mx.is_finite() {
-                        sel.low_median(row, mn, mx, k1, k2)
-                    } else {
-                        0.0
-                    };
-                    (mn, mx, med)
-                }
-            };
-            if !(mn.is_finite() && mx.is_finite())
-                || (bounds.is_none() && row.iter().any(|v| v.is_nan()))
-            {
+        for (i, (q, row)) in qcols.iter().zip(s.chunks_exact_mut(m4)).enumerate() {
+            let (mn, mx) = self.score_row(q, nq, row);
+            let row = &row[..m];
+            if !(mn.is_finite() && mx.is_finite()) {
                 return Err(Error::Invalid(format!(
                     "query `{}` column {}: {} score is not finite (a zero probability? use --motif-pseudo > 0)",
                     query.id,
@@ -214,26 +256,34 @@ impl Database {
                     cfg.dist.name()
                 )));
             }
-            let neg_med = if complete { -med } else { 0.0 };
+            let neg_med = if complete { -sel.low_median(row, mn, mx, k1, k2) } else { 0.0 };
             shift[i] = neg_med;
             // min/max of (v + shift) = (min/max v) + shift: addition is monotone
             lo = lo.min(mn + neg_med);
             hi = hi.max(mx + neg_med);
         }
 
-        // 3. quantise to integers 0..=BINS (row-major), with per-row histograms
+        // 3. quantise to integers 0..=BINS, row-major with w − 1 zero
+        // columns of padding on the left (diagonals starting before the
+        // first column) and enough on the right for 16-wide loads
         if hi == lo {
             lo = hi - 1.0;
         }
         let offset = lo.floor();
         let scale = (BINS as f64 / (hi - offset)).floor();
-        let mut g: Vec<u8> = Vec::with_capacity(w * m);
+        let stride = m + 2 * w + 32;
+        let mut g = std::mem::take(&mut sc.g);
+        g.resize(w * stride, 0);
         let mut hists: Vec<Vec<(usize, f64)>> = Vec::with_capacity(w);
         let inv_m = 1.0 / m as f64;
-        for (i, (row, &sh)) in s.chunks_exact(m).zip(&shift).enumerate() {
+        for ((row, &sh), grow) in s.chunks_exact(m4).zip(&shift).zip(g.chunks_exact_mut(stride)) {
             // MEME: S' = S + (−median); G = nint((S' − offset)·scale) ∈ 0..=BINS
-            g.extend(row.iter().map(|&v| nint_small(((v + sh) - offset) * scale)));
-            let grow = &g[i * m..];
+            grow[..w - 1].fill(0);
+            grow[w - 1 + m..].fill(0);
+            let grow = &mut grow[w - 1..w - 1 + m];
+            for (o, &v) in grow.iter_mut().zip(&row[..m]) {
+                *o = nint_small(((v + sh) - offset) * scale);
+            }
             let mut cnt = [[0u32; 256]; 4];
             let mut ch = grow.chunks_exact(4);
             for c in &mut ch {
@@ -254,69 +304,61 @@ impl Database {
                     .collect(),
             );
         }
-        drop(s);
+        sc.s = s;
+        let diag = Diagonals::build(w, m, &g, stride, std::mem::take(&mut sc.diag));
+        sc.g = g;
 
         // 4. null distributions of every block
-        let blocks = Blocks::build(w, &hists);
+        let blocks = Blocks::build(w, &hists, sc);
         let kk = (offset * scale) as i64; // K = lo·σ ≤ 0 in complete mode
         let norient = self.strands();
         let ntargets = self.targets.len();
 
-        // 5. best configuration per entry: z[c − 1] = raw score of configuration c
+        // 5. best configuration per entry
         let mut hits = Vec::with_capacity(self.entries.len());
-        let mut z: Vec<u16> = Vec::new();
         for en in &self.entries {
             let l = en.len;
-            z.clear();
-            z.resize(w + l - 1, 0);
-            for (i, grow) in g.chunks_exact(m).enumerate() {
-                let src = &grow[en.col0..en.col0 + l];
-                let dst = &mut z[w - 1 - i..w - 1 - i + l];
-                for (d, &v) in dst.iter_mut().zip(src) {
-                    *d += u16::from(v);
-                }
-            }
             let (start, end) = self.allowed(w, l);
-            let mut best_score = f64::INFINITY; // MEME's "p-value" slot (−score when complete)
-            let mut best_ov = 0usize;
-            let mut best_off = 0i32;
-            for c in start..=end {
-                let (qs, _, ov) = config(c, w, l);
-                let zc = i64::from(z[c - 1]);
-                let v = if cfg.incomplete_scores {
-                    blocks.sf(qs, qs + ov - 1, zc)
-                } else {
-                    -((zc + ov as i64 * kk) as f64)
-                };
-                if v == best_score {
-                    if best_ov < ov {
-                        (best_score, best_ov, best_off) = (v, ov, c as i32 - w as i32);
+            let (best_c, best_ov, p, e) = if cfg.incomplete_scores {
+                // smallest p-value; ties → larger overlap, then first
+                let mut best = (0usize, 0usize, f64::INFINITY);
+                for c in start..=end {
+                    let (qs, _, ov) = config(c, w, l);
+                    let z = diag.sum(en.col0 + c - 1, qs, qs + ov);
+                    let v = blocks.sf(qs, qs + ov - 1, i64::from(z));
+                    if v < best.2 || (v == best.2 && best.1 < ov) {
+                        best = (c, ov, v);
                     }
-                } else if v < best_score {
-                    (best_score, best_ov, best_off) = (v, ov, c as i32 - w as i32);
                 }
-            }
-            let (p, e) = if cfg.incomplete_scores {
-                let n = (end - start + 1) * norient;
-                let p = ev(best_score, n as f64);
-                (p, p * ntargets as f64)
+                let p = ev(best.2, ((end - start + 1) * norient) as f64);
+                (best.0, best.1, p, p * ntargets as f64)
             } else {
-                let best = -best_score as i64; // C_best
-                let p = complete_pvalue(&blocks, w, l, best, kk, norient);
-                let pf = p as f32;
-                let ef = (pf * self.entries.len() as f32) / norient as f32;
-                (f64::from(pf), f64::from(ef))
+                // largest shifted score; ties → larger overlap, then first
+                let mut best = (0usize, 0usize, i64::MIN);
+                for c in start..=end {
+                    let (qs, _, ov) = config(c, w, l);
+                    let z = diag.sum(en.col0 + c - 1, qs, qs + ov);
+                    let v = i64::from(z) + ov as i64 * kk;
+                    if v > best.2 || (v == best.2 && best.1 < ov) {
+                        best = (c, ov, v);
+                    }
+                }
+                let p = complete_pvalue(&blocks, w, l, best.2, kk, norient) as f32;
+                let e = (p * self.entries.len() as f32) / norient as f32;
+                (best.0, best.1, f64::from(p), f64::from(e))
             };
             hits.push(Hit {
                 target: en.target,
                 reverse: en.reverse,
-                offset: best_off,
+                offset: best_c as i32 - w as i32,
                 overlap: best_ov,
                 p_value: p,
                 e_value: e,
                 q_value: 1.0,
             });
         }
+        sc.diag = diag.q;
+        sc.blocks = blocks.data;
         Ok(Scored { id: query.id.clone(), consensus: consensus(&qcols), hits })
     }
 
@@ -338,34 +380,93 @@ impl Database {
         }
     }
 
-    /// Scores of one query column against every database column.
+    /// Scores of one query column against every database column, into
+    /// `out` (the first m values; the rest of its `m4` is padding), and
+    /// their minimum and maximum (NaN if any score is NaN).
     #[inline(always)]
-    fn score_row(&self, q: &Col, nq: f64, out: &mut Vec<f64>) {
+    fn score_row(&self, q: &Col, nq: f64, out: &mut [f64]) -> (f64, f64) {
+        let [t0, t1, t2, t3] = &self.by_letter;
+        // by_letter is padded to a multiple of 4 with copies of the last
+        // column, which leave the range unchanged
         match self.cfg.dist {
             Distance::Pearson => {
                 let u = pearson_unit(q);
-                out.extend(
-                    self.unit.iter().map(|t| u[0] * t[0] + u[1] * t[1] + u[2] * t[2] + u[3] * t[3]),
-                );
+                let n = out.len();
+                let (t0, t1, t2, t3) = (&t0[..n], &t1[..n], &t2[..n], &t3[..n]);
+                for j in 0..n {
+                    out[j] = u[0] * t0[j] + u[1] * t1[j] + u[2] * t2[j] + u[3] * t3[j];
+                }
             }
-            Distance::Ed => {
-                out.extend(self.cols.iter().map(|t| {
-                    let d0 = q[0] - t[0];
-                    let d1 = q[1] - t[1];
-                    let d2 = q[2] - t[2];
-                    let d3 = q[3] - t[3];
-                    -((((0.0 + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3).sqrt()
-                }));
+            Distance::Ed | Distance::Sandelin => {
+                let ed = self.cfg.dist == Distance::Ed;
+                let n = out.len();
+                let (t0, t1, t2, t3) = (&t0[..n], &t1[..n], &t2[..n], &t3[..n]);
+                for j in 0..n {
+                    let d0 = q[0] - t0[j];
+                    let d1 = q[1] - t1[j];
+                    let d2 = q[2] - t2[j];
+                    let d3 = q[3] - t3[j];
+                    let sq = (((0.0 + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3;
+                    out[j] = if ed { -sq.sqrt() } else { 2.0 - sq };
+                }
             }
             d => {
-                out.extend(
-                    self.cols
-                        .iter()
-                        .zip(&self.col_sites)
-                        .map(|(t, &nt)| column_score(d, q, t, &Ctx { bg: self.bg, nq, nt })),
-                );
+                let ctx = |nt| Ctx { bg: self.bg, nq, nt };
+                for ((o, t), &nt) in out.iter_mut().zip(&self.cols).zip(&self.col_sites) {
+                    *o = column_score(d, q, t, &ctx(nt));
+                }
+                let m = self.cols.len();
+                if out[..m].iter().any(|v| v.is_nan()) {
+                    return (f64::NAN, f64::NAN);
+                }
+                return minmax(&out[..m]);
             }
         }
+        minmax(out)
+    }
+}
+
+/// Prefix sums of the quantised scores along every diagonal of the
+/// w × m score matrix: an alignment's raw score is a difference of two.
+///
+/// Diagonal `dd` (0-based, = target column − query column + w − 1) holds
+/// `Q[dd][i] = Σ_{k<i} G[k][dd − (w − 1) + k]` for i in 0..=w, stored in
+/// blocks of 16 diagonals (`[block][i][lane]`) so that one 16-wide add per
+/// query row builds a block.
+struct Diagonals {
+    w1: usize,
+    q: Vec<u16>,
+}
+
+impl Diagonals {
+    /// `g`: w rows of `stride` bytes, each with w − 1 zero columns before
+    /// the m scores and at least 16 + w − 1 zero columns after.
+    #[inline(always)]
+    fn build(w: usize, m: usize, g: &[u8], stride: usize, mut q: Vec<u16>) -> Self {
+        let w1 = w + 1;
+        let nblocks = (m + w - 1).div_ceil(16);
+        q.clear();
+        q.reserve(nblocks * w1 * 16);
+        for b in 0..nblocks {
+            let mut acc = [0u16; 16];
+            q.extend_from_slice(&acc);
+            for i in 0..w {
+                // row i, padded column of diagonal 16b + k: 16b + k + i
+                let src = &g[i * stride + 16 * b + i..][..16];
+                for k in 0..16 {
+                    acc[k] += u16::from(src[k]);
+                }
+                q.extend_from_slice(&acc);
+            }
+        }
+        Self { w1, q }
+    }
+
+    /// Σ G[i][dd − (w − 1) + i] over i in `a..b`.
+    #[inline(always)]
+    fn sum(&self, dd: usize, a: usize, b: usize) -> u16 {
+        let base = (dd / 16) * self.w1 * 16 + dd % 16;
+        self.q[base + b * 16] - self.q[base + a * 16]
     }
 }
 
@@ -410,98 +511,68 @@ fn nint_small(x: f64) -> u8 {
 
 /// Finds (sorted[k1] + sorted[k2]) / 2 without sorting the row: counts
 /// values into buckets over [min, max] (a monotone map, so ranks carry
-/// over), then sorts only the bucket(s) holding ranks k1 and k2.
+/// over), then sorts only the values in the bucket(s) holding ranks k1 and
+/// k2.
 #[derive(Default)]
 struct Selector {
     cnt: Vec<u32>,
-    keys: Vec<u16>,
     scratch: Vec<f64>,
 }
 
 impl Selector {
     const NB: usize = 4096;
 
-    /// Row minimum, maximum and low median for scores known to lie in
-    /// `bounds` (bucket keys and range in one pass).
-    #[inline(always)]
-    fn range_and_median(
-        &mut self,
-        row: &[f64],
-        bounds: (f64, f64),
-        k1: usize,
-        k2: usize,
-    ) -> (f64, f64, f64) {
-        let (a, b) = bounds;
-        let inv = (Self::NB - 1) as f64 / (b - a);
-        self.keys.clear();
-        self.keys.resize(row.len(), 0);
-        let mut lo = [f64::INFINITY; 8];
-        let mut hi = [f64::NEG_INFINITY; 8];
-        let mut rc = row.chunks_exact(8);
-        let mut kc = self.keys.chunks_exact_mut(8);
-        for (c, k) in (&mut rc).zip(&mut kc) {
-            for j in 0..8 {
-                lo[j] = if c[j] < lo[j] { c[j] } else { lo[j] };
-                hi[j] = if c[j] > hi[j] { c[j] } else { hi[j] };
-                k[j] = (((c[j] - a) * inv + MAGIC).to_bits() & 0xFFFF) as u16;
-            }
-        }
-        for (&v, k) in rc.remainder().iter().zip(kc.into_remainder()) {
-            lo[0] = if v < lo[0] { v } else { lo[0] };
-            hi[0] = if v > hi[0] { v } else { hi[0] };
-            *k = (((v - a) * inv + MAGIC).to_bits() & 0xFFFF) as u16;
-        }
-        let mn = lo.iter().copied().fold(f64::INFINITY, f64::min);
-        let mx = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if mn == mx {
-            return (mn, mx, mn);
-        }
-        (mn, mx, self.select(row, k1, k2))
-    }
-
     #[inline(always)]
     fn low_median(&mut self, row: &[f64], mn: f64, mx: f64, k1: usize, k2: usize) -> f64 {
         if mn == mx {
             return mn;
         }
-        let inv = (Self::NB - 1) as f64 / (mx - mn);
-        // round-to-nearest bucket index via the magic constant: monotone in v
-        let key = |v: f64| (((v - mn) * inv + MAGIC).to_bits() & 0xFFFF) as u16;
-        self.keys.clear();
-        self.keys.extend(row.iter().map(|&v| key(v)));
-        self.select(row, k1, k2)
-    }
-
-    /// The median from bucket keys already in `self.keys`.
-    #[inline(always)]
-    fn select(&mut self, row: &[f64], k1: usize, k2: usize) -> f64 {
-        self.cnt.clear();
-        self.cnt.resize(Self::NB + 1, 0);
-        for &k in &self.keys {
-            self.cnt[usize::from(k).min(Self::NB)] += 1;
+        const NB: usize = Selector::NB;
+        let inv = (NB - 1) as f64 / (mx - mn);
+        // round-to-nearest bucket via the magic constant: monotone in v, and
+        // in 0..NB for v in [mn, mx]
+        let key = |v: f64| (((v - mn) * inv + MAGIC).to_bits() as usize) & (NB - 1);
+        // four interleaved counters so repeated buckets do not serialise;
+        // all zero between calls (the scan below clears them)
+        self.cnt.resize(4 * NB, 0);
+        let (c0, rest) = self.cnt.split_at_mut(NB);
+        let (c1, rest) = rest.split_at_mut(NB);
+        let (c2, c3) = rest.split_at_mut(NB);
+        let mut ch = row.chunks_exact(4);
+        for c in &mut ch {
+            let k: [usize; 4] = std::array::from_fn(|j| key(c[j]));
+            c0[k[0]] += 1;
+            c1[k[1]] += 1;
+            c2[k[2]] += 1;
+            c3[k[3]] += 1;
         }
-        let find = |cnt: &[u32], k: usize| -> (u16, usize) {
-            let mut below = 0usize;
-            for (b, &c) in cnt.iter().enumerate() {
-                if below + c as usize > k {
-                    return (b as u16, below);
-                }
-                below += c as usize;
+        for &v in ch.remainder() {
+            c0[key(v)] += 1;
+        }
+        let (mut b1, mut b2, mut below1) = (usize::MAX, usize::MAX, 0usize);
+        let mut below = 0usize;
+        for b in 0..NB {
+            let n = (c0[b] + c1[b] + c2[b] + c3[b]) as usize;
+            (c0[b], c1[b], c2[b], c3[b]) = (0, 0, 0, 0);
+            if b1 == usize::MAX && below + n > k1 {
+                (b1, below1) = (b, below);
             }
-            unreachable!("rank within the row")
-        };
-        let (b1, below1) = find(&self.cnt, k1);
-        let (b2, _) = find(&self.cnt, k2);
+            if b2 == usize::MAX && below + n > k2 {
+                b2 = b;
+            }
+            below += n;
+        }
+        debug_assert!(b1 <= b2 && b2 < NB, "ranks within the row");
         self.scratch.clear();
-        // test 32 keys at a time (vectorised), scan only chunks that hit
-        for (kc, rc) in self.keys.chunks(32).zip(row.chunks(32)) {
-            let hit = kc.iter().fold(false, |a, &k| {
-                let k = k.min(Self::NB as u16);
+        // test 16 keys at a time (vectorised), collect only from chunks that hit
+        for rc in row.chunks(16) {
+            let hit = rc.iter().fold(false, |a, &v| {
+                let k = key(v);
                 a | (k == b1) | (k == b2)
             });
             if hit {
-                for (&v, &k) in rc.iter().zip(kc) {
-                    let k = k.min(Self::NB as u16);
+                for &v in rc {
+                    let k = key(v);
                     if k == b1 || k == b2 {
                         self.scratch.push(v);
                     }
@@ -556,7 +627,7 @@ mod tests {
     fn block_distributions_match_enumeration() {
         let hists =
             vec![vec![(0, 0.5), (2, 0.5)], vec![(1, 0.25), (3, 0.75)], vec![(0, 0.1), (1, 0.9)]];
-        let b = Blocks::build(3, &hists);
+        let b = Blocks::build(3, &hists, &mut Scratch::default());
         let mut pmf = std::collections::HashMap::new();
         for &(a, pa) in &hists[0] {
             for &(c, pc) in &hists[1] {
@@ -586,12 +657,6 @@ mod tests {
             let k2 = m.div_ceil(2).saturating_sub(1).max(k1);
             let (mn, mx) = minmax(row);
             assert_eq!(sel.low_median(row, mn, mx, k1, k2), (s[k1] + s[k2]) / 2.0, "m={m}");
-            // bounded variant on values scaled into [-1, 1]
-            let scaled: Vec<f64> = row.iter().map(|v| v / 400.0).collect();
-            let (a, b, med) = sel.range_and_median(&scaled, (-1.01, 1.01), k1, k2);
-            let mut ss = scaled.clone();
-            ss.sort_by(f64::total_cmp);
-            assert_eq!((a, b, med), (ss[0], ss[m - 1], (ss[k1] + ss[k2]) / 2.0), "m={m}");
         }
     }
 

@@ -178,14 +178,14 @@ impl QueryResult {
 /// Sorts a scored query into tomtom's order and adds q-values, drawing the
 /// bootstrap from `rng` (MEME's stream carries across queries in order).
 pub fn finish(db: &Database, mut scored: Scored, rng: &mut MemeRng) -> QueryResult {
-    let targets = &db.targets;
-    scored.hits.sort_unstable_by(|a, b| {
-        a.p_value
-            .partial_cmp(&b.p_value)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(b.overlap.cmp(&a.overlap))
-            .then(a.reverse.cmp(&b.reverse))
-            .then_with(|| targets[a.target].id.as_bytes().cmp(targets[b.target].id.as_bytes()))
+    // p ascending (non-negative, so its bits sort the same way), overlap
+    // descending, `+` first, then target id bytes (ranked once per database)
+    let rank = &db.id_rank;
+    scored.hits.sort_unstable_by_key(|h| {
+        (u128::from(h.p_value.to_bits()) << 64)
+            | (u128::from(u32::MAX - h.overlap as u32) << 32)
+            | (u128::from(h.reverse) << 31)
+            | u128::from(rank[h.target])
     });
     let mut q: Vec<f64> = scored.hits.iter().map(|h| h.p_value).collect();
     qvalue::p_to_q(&mut q, rng);

@@ -47,7 +47,7 @@ impl Default for MemeRng {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn twist(a: u32, b: u32, c: u32) -> u32 {
     let y = (a & UPPER) | (b & LOWER);
     c ^ (y >> 1) ^ ((y & 1).wrapping_neg() & MATRIX_A)
@@ -68,6 +68,7 @@ impl MemeRng {
     }
 
     /// Generates the next block of 624 words.
+    #[inline(always)]
     fn refresh(&mut self) {
         self.twist_block();
         for (o, &v) in self.out.iter_mut().zip(self.mt.iter()) {
@@ -77,6 +78,7 @@ impl MemeRng {
     }
 
     /// The recurrence alone (no tempering): enough when skipping a block.
+    #[inline(always)]
     fn twist_block(&mut self) {
         let old = self.mt;
         let mt = &mut self.mt;
@@ -112,6 +114,25 @@ impl MemeRng {
     /// `out[i] = ⌊ldrand() · n⌋` for the next `out.len()` draws (MEME's
     /// `bootstrap_array` index), in bulk.
     pub fn fill_indices(&mut self, n: usize, out: &mut [u32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            #[allow(unsafe_code)]
+            // SAFETY: only enables AVX2, which the CPU was just checked to have.
+            return unsafe { self.fill_indices_avx2(n, out) };
+        }
+        self.fill_indices_impl(n, out);
+    }
+
+    /// [`MemeRng::fill_indices`] with 8-wide integer vectors for the
+    /// recurrence and tempering (integer operations: identical results).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn fill_indices_avx2(&mut self, n: usize, out: &mut [u32]) {
+        self.fill_indices_impl(n, out);
+    }
+
+    #[inline(always)]
+    fn fill_indices_impl(&mut self, n: usize, out: &mut [u32]) {
         let nf = n as f64;
         let mut i = 0;
         // draws are word pairs and a block has an even number of words, so
@@ -144,6 +165,23 @@ impl MemeRng {
 
     /// Advances by `n` draws of [`MemeRng::ldrand`] without converting them.
     pub fn skip_draws(&mut self, n: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            #[allow(unsafe_code)]
+            // SAFETY: only enables AVX2, which the CPU was just checked to have.
+            return unsafe { self.skip_draws_avx2(n) };
+        }
+        self.skip_draws_impl(n);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn skip_draws_avx2(&mut self, n: usize) {
+        self.skip_draws_impl(n);
+    }
+
+    #[inline(always)]
+    fn skip_draws_impl(&mut self, n: usize) {
         let mut words = 2 * n;
         let take = words.min(N - self.pos);
         self.pos += take;
@@ -160,7 +198,7 @@ impl MemeRng {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn temper(mut y: u32) -> u32 {
     y ^= y >> 11;
     y ^= (y << 7) & 0x9d2c_5680;
