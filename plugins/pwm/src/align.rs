@@ -114,10 +114,10 @@ impl MotifExtractor for TopWindows {
                 let mut acc = Accumulator::new(geo.rf);
                 for (n, row) in fa.outer_iter().enumerate() {
                     // first position of the maximum
-                    let (p, v) = row
-                        .iter()
-                        .enumerate()
-                        .fold((0, f32::NEG_INFINITY), |b, (p, &v)| if v > b.1 { (p, v) } else { b });
+                    let (p, v) =
+                        row.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (p, &v)| {
+                            if v > b.1 { (p, v) } else { b }
+                        });
                     if v > 0.0 {
                         acc.add(&x, n, geo.start(p), 1.0);
                     }

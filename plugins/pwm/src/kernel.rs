@@ -110,13 +110,9 @@ mod tests {
     #[test]
     fn inverts_log_odds_kernels() {
         let p = [[0.7, 0.1], [0.1, 0.1], [0.1, 0.2], [0.1, 0.6]];
-        let mut k = Array3::zeros((1, 4, 2));
-        for a in 0..4 {
-            for j in 0..2 {
-                // log2 odds plus a column offset (bias-like): no effect
-                k[(0, a, j)] = ((p[a][j] / 0.25f64).log2() + 0.3) as f32;
-            }
-        }
+        // log2 odds plus a column offset (bias-like): no effect
+        let k =
+            Array3::from_shape_fn((1, 4, 2), |(_, a, j)| ((p[a][j] / 0.25f64).log2() + 0.3) as f32);
         let input = ExtractInput {
             kernels: k.view(),
             x: None,
@@ -129,10 +125,8 @@ mod tests {
             KernelPwm::from_config(KernelConfig { base: 2.0, ..KernelConfig::default() }).unwrap();
         assert!(!ex.needs_data());
         let m = &ex.extract(&input).unwrap().motifs[0];
-        for a in 0..4 {
-            for j in 0..2 {
-                assert!((m.probs[(a, j)] - p[a][j]).abs() < 1e-6, "{a} {j}");
-            }
+        for ((a, j), &v) in m.probs.indexed_iter() {
+            assert!((v - p[a][j]).abs() < 1e-6, "{a} {j}");
         }
     }
 

@@ -18,7 +18,7 @@ mod align;
 mod kernel;
 mod trim;
 
-pub use align::{ActivationAlignment, AlignConfig, TopWindows, TopConfig, Threshold};
+pub use align::{ActivationAlignment, AlignConfig, Threshold, TopConfig, TopWindows};
 pub use kernel::{KernelConfig, KernelPwm};
 pub use trim::{TrimConfig, information_content, trim};
 
