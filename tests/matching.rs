@@ -161,3 +161,21 @@ fn repaired_input_warns() {
     assert!(rows[0].starts_with("m1\tm1\t0\t"), "{t}");
     assert!(rows[0].ends_with("\t3\tACT\tACT\t+"), "{t}");
 }
+
+#[test]
+fn logo_writes_one_svg_or_png_per_motif() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("logos");
+    let q = tomtom_fixture("reference_queries.meme");
+    ok(&["logo", q.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let n = std::fs::read_dir(&out).unwrap().count();
+    assert_eq!(n, 7);
+    let svg = std::fs::read_to_string(out.join("Q001_MA1936.2.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<path fill=\"#0000ff\""), "C in blue");
+    ok(&["logo", q.to_str().unwrap(), "-o", out.to_str().unwrap(), "--rc", "--format", "png"]);
+    let png = std::fs::read(out.join("Q001_MA1936.2_rc.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    // 7 SVG + 7 PNG, no temp files
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 14);
+    fails(&["logo", "/nonexistent.meme", "-o", out.to_str().unwrap()], &["/nonexistent.meme"]);
+}

@@ -2,7 +2,7 @@ use crate::util::*;
 
 /// The plugins linked into the binary (crates/cli/plugins.rs); each plugin
 /// issue adds its names here.
-const EXPECTED: [&str; 1] = ["tomtom"];
+const EXPECTED: [&str; 4] = ["activation-alignment", "kernel-pwm", "tomtom", "top-windows"];
 
 #[test]
 fn registered_list_is_what_plugins_rs_links() {
@@ -21,7 +21,11 @@ fn listing_names_every_kind() {
     let t = ok(&["plugins", "--kind", "matcher"]);
     assert!(t.contains("tomtom"), "{t}");
     let t = ok(&["plugins", "--kind", "extractor"]);
+    assert!(t.contains("activation-alignment") && !t.contains("tomtom"), "{t}");
+    let t = ok(&["plugins", "--kind", "criterion"]);
     assert!(t.contains("(none registered)"), "{t}");
+    let t = ok(&["plugins", "show", "activation-alignment"]);
+    assert!(t.contains("threshold") && t.contains("0.7"), "{t}");
 }
 
 #[test]

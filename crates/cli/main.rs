@@ -46,6 +46,11 @@ enum Command {
         after_help = "Examples:\n  motiftool match filters.meme                      # vs bundled JASPAR 2024, tomtom defaults\n  motiftool match filters.meme --db db.meme --dist pearson --min-overlap 5 --evalue --thresh 10\n  motiftool match q.meme --json -o matches.json"
     )]
     Match(cmd::matching::MatchArgs),
+    /// Draw information-content logos (SVG or PNG), one file per motif.
+    #[command(
+        after_help = "Examples:\n  motiftool logo filters.meme -o logos/\n  motiftool logo db.meme -o logos/ --rc --format png"
+    )]
+    Logo(cmd::logo::LogoArgs),
     /// Measure forward throughput (sequences/s) of each usable engine.
     Bench(cmd::bench::BenchArgs),
 }
@@ -119,6 +124,7 @@ fn main() -> ExitCode {
         Command::Plugins(a) => cmd::plugins::run(&a),
         Command::Bench(a) => cmd::bench::run(&a),
         Command::Match(a) => cmd::matching::run(&a),
+        Command::Logo(a) => cmd::logo::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

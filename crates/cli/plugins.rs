@@ -5,7 +5,5 @@
 //! `use plugin_crate as _;` line here. `tests/plugins.rs` asserts the
 //! registered list, so a forgotten line fails the tests.
 //!
-//! No plugin crates exist yet; the criteria, extractors, matcher,
-//! decoupler and figures arrive with their issues.
-
+use motif_pwm as _;
 use motif_tomtom as _;

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod engines;
 pub mod inspect;
+pub mod logo;
 pub mod matching;
 pub mod plugins;
 pub mod predict;

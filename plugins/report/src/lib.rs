@@ -1,0 +1,17 @@
+//! Figures and reports: sequence logos drawn from real glyph outlines (the
+//! bundled DejaVu Sans Bold subset), in SVG or PNG, and the self-contained
+//! HTML report of `motiftool analyze`.
+//!
+//! Logos follow the project's conventions: letters stacked by probability
+//! (largest on top), each column as tall as its information content
+//! 2 − H bits, A green `#008000`, C blue `#0000ff`, G orange `#ffa500`,
+//! T red `#ff0000`, axis in bits.
+
+pub mod glyphs;
+mod html;
+mod logo;
+
+pub use html::{FilterRow, MatchRow, Report, render_report};
+pub use logo::{
+    COLOURS, Layout, LogoOptions, Placed, column_ic, escape, layout, logo_png, logo_svg,
+};
