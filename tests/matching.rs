@@ -179,3 +179,40 @@ fn logo_writes_one_svg_or_png_per_motif() {
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 14);
     fails(&["logo", "/nonexistent.meme", "-o", out.to_str().unwrap()], &["/nonexistent.meme"]);
 }
+
+#[test]
+fn analyze_writes_a_report_for_a_bundled_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let model = fixture("torch_legacy_ncw.onnx");
+    ok(&["analyze", model.to_str().unwrap(), "-o", out.to_str().unwrap(), "--n", "300"]);
+    for f in ["report.html", "filters.meme", "tomtom.tsv", "summary.json", "run.json"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let n = summary.as_array().unwrap().len();
+    assert_eq!(html.matches("<tr class=\"filter\"").count(), n);
+    assert_eq!(std::fs::read_dir(out.join("logos")).unwrap().count(), n);
+    // bad input: layer out of range, sequences shorter than the filter
+    fails(
+        &["analyze", model.to_str().unwrap(), "--layer", "7", "-o", out.to_str().unwrap()],
+        &["--layer 7"],
+    );
+    let short = dir.path().join("short.fa");
+    std::fs::write(&short, ">a\nACGT\n").unwrap();
+    let out2 = dir.path().join("run2");
+    fails(
+        &[
+            "analyze",
+            model.to_str().unwrap(),
+            "--seqs",
+            short.to_str().unwrap(),
+            "-o",
+            out2.to_str().unwrap(),
+        ],
+        &["shorter than"],
+    );
+    assert!(!out2.exists());
+}

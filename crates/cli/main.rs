@@ -46,6 +46,12 @@ enum Command {
         after_help = "Examples:\n  motiftool match filters.meme                      # vs bundled JASPAR 2024, tomtom defaults\n  motiftool match filters.meme --db db.meme --dist pearson --min-overlap 5 --evalue --thresh 10\n  motiftool match q.meme --json -o matches.json"
     )]
     Match(cmd::matching::MatchArgs),
+    /// The main job: extract each conv filter's motif, match it against a
+    /// database (tomtom statistics), draw logos, and write an HTML report.
+    #[command(
+        after_help = "Writes report.html, filters.meme, tomtom.tsv, logos/, summary.json and run.json into -o DIR.\n\nExamples:\n  motiftool analyze data/models/torch_legacy_ncw.onnx -o out/\n  motiftool analyze model.onnx --seqs test.fa --db db.meme --layer 0 -o out/\n  motiftool analyze model.onnx --extractor top-windows -o out/\n  motiftool analyze model.onnx --set threshold=0.7 -o out/"
+    )]
+    Analyze(cmd::analyze::AnalyzeArgs),
     /// Draw information-content logos (SVG or PNG), one file per motif.
     #[command(
         after_help = "Examples:\n  motiftool logo filters.meme -o logos/\n  motiftool logo db.meme -o logos/ --rc --format png"
@@ -125,6 +131,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::bench::run(&a),
         Command::Match(a) => cmd::matching::run(&a),
         Command::Logo(a) => cmd::logo::run(&a),
+        Command::Analyze(a) => cmd::analyze::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -142,6 +149,7 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
         Command::Evaluate(a) => a.predict.engine.threads,
         Command::Bench(a) => a.threads,
         Command::Match(a) => a.threads,
+        Command::Analyze(a) => a.engine.threads,
         _ => None,
     }
 }

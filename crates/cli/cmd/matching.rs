@@ -16,7 +16,7 @@ use crate::output::Sink;
 
 /// The bundled database: JASPAR 2024 CORE vertebrates (non-redundant).
 pub const BUNDLED_DB_NAME: &str = "JASPAR2024_CORE_vertebrates_nonredundant.meme";
-const BUNDLED_DB: &str =
+pub const BUNDLED_DB: &str =
     include_str!("../../../data/motifs/JASPAR2024_CORE_vertebrates_nonredundant.meme");
 
 /// Queries scored per parallel chunk (bounds memory on large query files).

@@ -1,0 +1,394 @@
+//! `motiftool analyze`: filters → motifs → database matches → logos → an
+//! HTML report, in one output folder.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use motif_core::motif::{Motif, MotifSet, parse_meme, read_motifs, write_meme};
+use motif_core::plugin::{ExtractInput, MotifExtractor};
+use motif_core::seqio::SeqReader;
+use motif_report::{FilterRow, LogoOptions, MatchRow, Report, logo_svg, render_report};
+use motif_tomtom::{
+    Config, Database, Distance, MemeRng, TSV_HEADER, compare_with, tsv_footer, tsv_rows,
+};
+use ndarray::{Array3, Axis, Ix3};
+use serde_json::json;
+
+use super::logo::{file_stem, write_file};
+use crate::EngineArgs;
+
+/// Arguments of `analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The model (ONNX).
+    pub model: PathBuf,
+    /// Sequences (FASTA, DeepBind .seq, TSV; gzip ok), all one length.
+    /// Default: --n uniform random sequences of the model's input length
+    /// (--len when the model takes any length), seeded by --seed.
+    #[arg(long)]
+    pub seqs: Option<PathBuf>,
+    /// Motif database. Default: the bundled JASPAR 2024 CORE vertebrates set.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Conv layer (0 = first).
+    #[arg(long, default_value_t = 0)]
+    pub layer: usize,
+    /// Output folder.
+    #[arg(short = 'o', long = "out", default_value = "motiftool-analyze")]
+    pub out: PathBuf,
+    /// Extractor plugin (`motiftool plugins --kind extractor`).
+    #[arg(long, default_value = "activation-alignment")]
+    pub extractor: String,
+    /// Extractor config, `key=value` (repeatable), e.g. `threshold=0.7`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Random sequences when no --seqs; at most this many from --seqs.
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Length of random sequences for a model that takes any length.
+    #[arg(long, default_value_t = 101)]
+    pub len: usize,
+    /// Seed of the random sequences.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// splitmix64: the random sequences' generator (small, seeded, portable).
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn sha256_hex(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(format!("{:x}", sha2::Sha256::digest(&bytes)))
+}
+
+/// Runs `analyze`.
+#[allow(clippy::too_many_lines)]
+pub fn run(a: &AnalyzeArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let model = super::load_model(&a.model)?;
+    let st = model.structure();
+    if st.convs.is_empty() {
+        bail!(
+            "{}: no conv layer found; analyze extracts motifs from conv filters",
+            a.model.display()
+        );
+    }
+    let Some(layer) = st.convs.get(a.layer) else {
+        bail!(
+            "{}: --layer {} is out of range (the model has {} conv layers, 0..={})",
+            a.model.display(),
+            a.layer,
+            st.convs.len(),
+            st.convs.len() - 1
+        );
+    };
+    // extractor
+    let info = motif_core::plugin::find(&a.extractor)?;
+    let mut cfg = info.default_config.clone();
+    if cfg.get("trim").is_some() {
+        cfg["trim"]["enabled"] = json!(true);
+    }
+    for s in &a.set {
+        motif_core::plugin::apply_set(&mut cfg, s)?;
+    }
+    let extractor = motif_core::plugin::build::<dyn MotifExtractor>(&a.extractor, &cfg)?;
+
+    // sequences
+    let seq_len = st.input.length;
+    let (seqs, source): (Vec<Vec<u8>>, String) = if let Some(p) = &a.seqs {
+        let mut v = Vec::new();
+        for r in SeqReader::open(p, None)? {
+            v.push(r?.seq);
+            if a.n.is_some_and(|n| v.len() >= n) {
+                break;
+            }
+        }
+        if v.is_empty() {
+            bail!("{}: no sequences", p.display());
+        }
+        (v, p.display().to_string())
+    } else {
+        let len = seq_len.unwrap_or(a.len);
+        let n = a.n.unwrap_or(1000);
+        let mut s = a.seed;
+        let v = (0..n)
+            .map(|_| (0..len).map(|_| b"ACGT"[(splitmix(&mut s) >> 62) as usize]).collect())
+            .collect();
+        (v, format!("{n} uniform random sequences of {len} bp (seed {})", a.seed))
+    };
+    let len = seqs[0].len();
+    if let Some(bad) = seqs.iter().find(|s| s.len() != len) {
+        bail!("analyze needs sequences of one length: found {len} and {} bp", bad.len());
+    }
+    if let Some(l) = seq_len.filter(|&l| l != len) {
+        bail!("the model takes {l} bp sequences; these are {len} bp");
+    }
+    if len < layer.receptive_field {
+        bail!(
+            "sequences are {len} bp, shorter than conv layer {}'s receptive field ({} bp)",
+            a.layer,
+            layer.receptive_field
+        );
+    }
+    let x = motif_core::onehot::one_hot_batch(&seqs).map_err(|(i, j, b)| {
+        anyhow::anyhow!("sequence {}: letter `{}` at position {}", i + 1, char::from(b), j + 1)
+    })?;
+
+    // activations
+    let t_inf = Instant::now();
+    let tensor = layer.activation_output.clone().unwrap_or_else(|| layer.conv_output.clone());
+    let session = motif_engine::open(&model, &a.engine.options(vec![tensor.clone()]))?;
+    let f = layer.out_channels;
+    let mut acts: Vec<Array3<f32>> = Vec::new();
+    for chunk in x.axis_chunks_iter(Axis(0), a.engine.batch_size.max(1)) {
+        let out = session.run(chunk)?.remove(0);
+        acts.push(to_nfp(out, f, layer.length_axis, &tensor)?);
+    }
+    let views: Vec<_> = acts.iter().map(|v| v.view()).collect();
+    let act = ndarray::concatenate(Axis(0), &views)?;
+    let inference_s = t_inf.elapsed().as_secs_f64();
+
+    // kernels and geometry
+    let w = model.weights(&layer.weight)?;
+    let kernels = w
+        .to_shape((
+            layer.out_channels,
+            layer.in_channels,
+            w.len() / (layer.out_channels * layer.in_channels),
+        ))
+        .context("kernel shape")?
+        .to_owned();
+    let offset: isize = st
+        .convs
+        .iter()
+        .take(a.layer + 1)
+        .map(|c| -((c.padding[0] * (c.input_stride / c.stride.max(1))) as isize))
+        .sum();
+    let t_ex = Instant::now();
+    let input = ExtractInput {
+        kernels: kernels.view(),
+        x: Some(x.view()),
+        activations: Some(act.view()),
+        receptive_field: layer.receptive_field,
+        stride: layer.input_stride,
+        offset,
+    };
+    let mut motifs: MotifSet = extractor.extract(&input)?;
+    let extraction_s = t_ex.elapsed().as_secs_f64();
+
+    // importance: dense weight × mean of the per-sequence maximum
+    let mean_max: Vec<f64> = (0..f)
+        .map(|k| {
+            let fa = act.index_axis(Axis(1), k);
+            fa.outer_iter()
+                .map(|r| f64::from(r.iter().copied().fold(f32::NEG_INFINITY, f32::max)))
+                .sum::<f64>()
+                / act.shape()[0] as f64
+        })
+        .collect();
+    let dense = st.dense.first().filter(|d| d.in_features == f && a.layer + 1 == st.convs.len());
+    let (importance, importance_label) = match dense.map(|d| model.weights(&d.weight)) {
+        Some(Ok(dw)) if dw.len() % f == 0 => {
+            let d = dense.expect("checked");
+            let outs = dw.len() / f;
+            let wsum: Vec<f64> = (0..f)
+                .map(|k| {
+                    (0..outs)
+                        .map(|o| {
+                            let i = if d.transposed { o * f + k } else { k * outs + o };
+                            f64::from(dw.as_slice().map_or(0.0, |s| s[i])).abs()
+                        })
+                        .sum()
+                })
+                .collect();
+            (
+                wsum.iter().zip(&mean_max).map(|(w, m)| w * m).collect::<Vec<_>>(),
+                "|dense weight| × mean per-sequence maximum activation".to_string(),
+            )
+        }
+        _ => (
+            mean_max.clone(),
+            "mean per-sequence maximum activation (no dense layer right after this conv layer)"
+                .to_string(),
+        ),
+    };
+
+    // matching
+    let t_m = Instant::now();
+    let (db_set, db_name) = match &a.db {
+        Some(p) => (read_motifs(p)?, p.display().to_string()),
+        None => (
+            parse_meme(super::matching::BUNDLED_DB, Path::new(super::matching::BUNDLED_DB_NAME))?,
+            format!("bundled {}", super::matching::BUNDLED_DB_NAME),
+        ),
+    };
+    let mcfg = Config { dist: Distance::Pearson, min_overlap: 5, ..Config::default() };
+    let db = Database::new(&db_set, mcfg.background_for(&motifs), &mcfg)?;
+    let results = compare_with(&db, &motifs.motifs, &mut MemeRng::new())?;
+    let matching_s = t_m.elapsed().as_secs_f64();
+
+    // outputs
+    let t_r = Instant::now();
+    std::fs::create_dir_all(a.out.join("logos"))
+        .with_context(|| format!("{}: cannot create the folder", a.out.display()))?;
+    for m in &mut motifs.motifs {
+        m.name = Some(format!("layer{} {}", a.layer, m.id));
+    }
+    write_file(&a.out.join("filters.meme"), write_meme(&motifs).as_bytes())?;
+    let mut tsv = String::from(TSV_HEADER);
+    for r in &results {
+        tsv.push_str(&tsv_rows(&db, r, &mcfg));
+    }
+    tsv.push_str(&tsv_footer(&format!("motiftool analyze {}", a.model.display())));
+    write_file(&a.out.join("tomtom.tsv"), tsv.as_bytes())?;
+    let by_id: std::collections::HashMap<&str, &Motif> =
+        db_set.motifs.iter().map(|m| (m.id.as_str(), m)).collect();
+    let small = LogoOptions { col_width: 14.0, height: 50.0, ..Default::default() };
+    let mut rows = Vec::new();
+    let mut summary = Vec::new();
+    for (k, (m, r)) in motifs.motifs.iter().zip(&results).enumerate() {
+        let svg = logo_svg(m, &LogoOptions { col_width: 16.0, height: 60.0, ..Default::default() });
+        write_file(&a.out.join("logos").join(format!("{}.svg", file_stem(&m.id))), svg.as_bytes())?;
+        let mut hits: Vec<_> = r.best_per_target(db.targets.len());
+        hits.sort_by(|x, y| x.p_value.total_cmp(&y.p_value));
+        let mut matches = Vec::new();
+        for h in hits.iter().take(3) {
+            let t = &db.targets[h.target];
+            let tm = by_id[t.id.as_str()];
+            // columns: the query starts at max(0, −offset), the target at max(0, offset)
+            let (ql, tl) = (h.offset.min(0).unsigned_abs() as usize, h.offset.max(0) as usize);
+            let cols = (ql + m.len()).max(tl + tm.len());
+            let q_svg =
+                logo_svg(m, &LogoOptions { lead: tl, columns: Some(cols), ..small.clone() });
+            let t_svg = logo_svg(
+                tm,
+                &LogoOptions { lead: ql, columns: Some(cols), rc: h.reverse, ..small.clone() },
+            );
+            matches.push(MatchRow {
+                target: t.id.clone(),
+                name: tm.name.clone(),
+                orientation: if h.reverse { '-' } else { '+' },
+                offset: h.offset,
+                overlap: h.overlap,
+                p_value: h.p_value,
+                e_value: h.e_value,
+                q_value: h.q_value,
+                query_svg: q_svg,
+                target_svg: t_svg,
+            });
+        }
+        summary.push(json!({
+            "filter": m.id, "importance": importance[k], "nsites": m.nsites, "width": m.len(),
+            "consensus": m.consensus(),
+            "matches": matches.iter().map(|x| json!({"target": x.target, "name": x.name, "orientation": x.orientation.to_string(),
+                "offset": x.offset, "overlap": x.overlap, "p": x.p_value, "E": x.e_value, "q": x.q_value})).collect::<Vec<_>>(),
+        }));
+        rows.push(FilterRow {
+            id: m.id.clone(),
+            logo_svg: svg,
+            importance: importance[k],
+            nsites: m.nsites,
+            matches,
+        });
+    }
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&i, &j| importance[j].total_cmp(&importance[i]));
+    let rows: Vec<FilterRow> = order.iter().map(|&i| rows[i].clone()).collect();
+    let report = Report {
+        title: format!(
+            "motiftool analyze: {}",
+            a.model.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
+        ),
+        facts: vec![
+            ("model".into(), a.model.display().to_string()),
+            ("engine".into(), format!("{} ({})", session.engine(), session.device())),
+            ("sequences".into(), format!("{source}: {} × {len} bp", seqs.len())),
+            (
+                "layer".into(),
+                format!(
+                    "conv {} ({} filters, receptive field {} bp)",
+                    a.layer, f, layer.receptive_field
+                ),
+            ),
+            ("extractor".into(), format!("{} {}", a.extractor, cfg)),
+            (
+                "database".into(),
+                format!(
+                    "{db_name} ({} motifs); tomtom statistics, pearson, min overlap 5",
+                    db.targets.len()
+                ),
+            ),
+        ],
+        model_summary: super::inspect::render(
+            st,
+            &a.model.display().to_string(),
+            model.has_external_data(),
+        ),
+        importance_label,
+        filters: rows,
+    };
+    write_file(&a.out.join("report.html"), render_report(&report).as_bytes())?;
+    let rendering_s = t_r.elapsed().as_secs_f64();
+    write_file(&a.out.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    let mut inputs = vec![
+        json!({"role": "model", "path": a.model.display().to_string(), "sha256": sha256_hex(&a.model)?}),
+    ];
+    for (role, p) in [("sequences", &a.seqs), ("database", &a.db)] {
+        if let Some(p) = p {
+            inputs.push(
+                json!({"role": role, "path": p.display().to_string(), "sha256": sha256_hex(p)?}),
+            );
+        }
+    }
+    let manifest = json!({
+        "command": std::env::args().collect::<Vec<_>>(),
+        "motiftool": env!("CARGO_PKG_VERSION"),
+        "inputs": inputs,
+        "engine": session.engine().to_string(), "device": session.device().to_string(),
+        "seed": a.seed,
+        "plugins": [
+            {"name": a.extractor, "kind": "extractor", "version": info.version, "config": cfg},
+            {"name": "tomtom", "kind": "matcher", "version": env!("CARGO_PKG_VERSION"), "config": serde_json::to_value(&mcfg)?},
+        ],
+        "timings_s": {"inference": inference_s, "extraction": extraction_s, "matching": matching_s, "rendering": rendering_s, "total": t0.elapsed().as_secs_f64()},
+    });
+    write_file(&a.out.join("run.json"), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+    eprintln!(
+        "motiftool: {} filters → {} (report.html); inference {inference_s:.2} s, extraction {extraction_s:.2} s, matching {matching_s:.2} s, rendering {rendering_s:.2} s",
+        f,
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// The activation tensor as (n, filters, positions).
+fn to_nfp(
+    t: ndarray::ArrayD<f32>,
+    f: usize,
+    length_axis: usize,
+    name: &str,
+) -> Result<Array3<f32>> {
+    let shape = t.shape().to_vec();
+    let ch = (1..shape.len())
+        .find(|&ax| ax != length_axis && shape[ax] == f)
+        .with_context(|| format!("tensor `{name}` has shape {shape:?}: no axis of {f} channels"))?;
+    if shape.iter().enumerate().any(|(ax, &d)| ax != 0 && ax != ch && ax != length_axis && d != 1) {
+        bail!("tensor `{name}` has shape {shape:?}: not (n, channels, length) with unit axes");
+    }
+    let mut perm: Vec<usize> = vec![0, ch, length_axis];
+    perm.extend((1..shape.len()).filter(|&ax| ax != ch && ax != length_axis));
+    let p = t.permuted_axes(perm);
+    let (n, l) = (shape[0], shape[length_axis]);
+    Ok(p.as_standard_layout().to_shape((n, f, l))?.into_dimensionality::<Ix3>()?.to_owned())
+}
