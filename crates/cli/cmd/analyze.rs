@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use motif_core::motif::{Motif, MotifSet, parse_meme, read_motifs, write_meme};
+use motif_core::motif::{MotifSet, parse_meme, read_motifs, write_meme};
 use motif_core::plugin::{ExtractInput, MotifExtractor};
 use motif_core::seqio::SeqReader;
 use motif_report::{FilterRow, LogoOptions, MatchRow, Report, logo_svg, render_report};
@@ -57,15 +57,6 @@ pub struct AnalyzeArgs {
     pub engine: EngineArgs,
 }
 
-/// splitmix64: the random sequences' generator (small, seeded, portable).
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 fn sha256_hex(path: &Path) -> Result<String> {
     use sha2::Digest;
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
@@ -104,9 +95,9 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     }
     let extractor = motif_core::plugin::build::<dyn MotifExtractor>(&a.extractor, &cfg)?;
 
-    // sequences
+    // sequences, one-hot
     let seq_len = st.input.length;
-    let (seqs, source): (Vec<Vec<u8>>, String) = if let Some(p) = &a.seqs {
+    let (x, source) = if let Some(p) = &a.seqs {
         let mut v = Vec::new();
         for r in SeqReader::open(p, None)? {
             v.push(r?.seq);
@@ -114,23 +105,23 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
                 break;
             }
         }
-        if v.is_empty() {
+        let Some(first) = v.first() else {
             bail!("{}: no sequences", p.display());
+        };
+        let len = first.len();
+        if let Some(bad) = v.iter().find(|s| s.len() != len) {
+            bail!("analyze needs sequences of one length: found {len} and {} bp", bad.len());
         }
-        (v, p.display().to_string())
+        let x = motif_core::onehot::one_hot_batch(&v).map_err(|(i, j, b)| {
+            anyhow::anyhow!("sequence {}: letter `{}` at position {}", i + 1, char::from(b), j + 1)
+        })?;
+        (x, p.display().to_string())
     } else {
-        let len = seq_len.unwrap_or(a.len);
-        let n = a.n.unwrap_or(1000);
-        let mut s = a.seed;
-        let v = (0..n)
-            .map(|_| (0..len).map(|_| b"ACGT"[(splitmix(&mut s) >> 62) as usize]).collect())
-            .collect();
-        (v, format!("{n} uniform random sequences of {len} bp (seed {})", a.seed))
+        let (n, len) = (a.n.unwrap_or(1000), seq_len.unwrap_or(a.len));
+        let x = super::random_onehot(n, len, a.seed);
+        (x, format!("{n} uniform random sequences of {len} bp (seed {})", a.seed))
     };
-    let len = seqs[0].len();
-    if let Some(bad) = seqs.iter().find(|s| s.len() != len) {
-        bail!("analyze needs sequences of one length: found {len} and {} bp", bad.len());
-    }
+    let (nseq, len) = (x.shape()[0], x.shape()[2]);
     if let Some(l) = seq_len.filter(|&l| l != len) {
         bail!("the model takes {l} bp sequences; these are {len} bp");
     }
@@ -141,9 +132,6 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
             layer.receptive_field
         );
     }
-    let x = motif_core::onehot::one_hot_batch(&seqs).map_err(|(i, j, b)| {
-        anyhow::anyhow!("sequence {}: letter `{}` at position {}", i + 1, char::from(b), j + 1)
-    })?;
 
     // activations
     let t_inf = Instant::now();
@@ -198,30 +186,29 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         })
         .collect();
     let dense = st.dense.first().filter(|d| d.in_features == f && a.layer + 1 == st.convs.len());
-    let (importance, importance_label) = match dense.map(|d| model.weights(&d.weight)) {
-        Some(Ok(dw)) if dw.len() % f == 0 => {
-            let d = dense.expect("checked");
-            let outs = dw.len() / f;
-            let wsum: Vec<f64> = (0..f)
-                .map(|k| {
-                    (0..outs)
-                        .map(|o| {
-                            let i = if d.transposed { o * f + k } else { k * outs + o };
-                            f64::from(dw.as_slice().map_or(0.0, |s| s[i])).abs()
-                        })
-                        .sum()
-                })
-                .collect();
-            (
-                wsum.iter().zip(&mean_max).map(|(w, m)| w * m).collect::<Vec<_>>(),
-                "|dense weight| × mean per-sequence maximum activation".to_string(),
-            )
-        }
-        _ => (
-            mean_max.clone(),
+    let (importance, importance_label) = if let Some(d) = dense {
+        // Σ over outputs of |w| per filter; (out, in) with transB, else (in, out)
+        let dw = model.weights(&d.weight)?;
+        let (shape, axis) = if d.transposed {
+            ((d.out_features, f), Axis(0))
+        } else {
+            ((f, d.out_features), Axis(1))
+        };
+        let wsum = dw
+            .to_shape(shape)
+            .with_context(|| format!("dense weight `{}`", d.weight))?
+            .mapv(|v| f64::from(v).abs())
+            .sum_axis(axis);
+        (
+            wsum.iter().zip(&mean_max).map(|(w, m)| w * m).collect::<Vec<_>>(),
+            "|dense weight| × mean per-sequence maximum activation".to_string(),
+        )
+    } else {
+        (
+            mean_max,
             "mean per-sequence maximum activation (no dense layer right after this conv layer)"
                 .to_string(),
-        ),
+        )
     };
 
     // matching
@@ -252,20 +239,18 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     }
     tsv.push_str(&tsv_footer(&format!("motiftool analyze {}", a.model.display())));
     write_file(&a.out.join("tomtom.tsv"), tsv.as_bytes())?;
-    let by_id: std::collections::HashMap<&str, &Motif> =
-        db_set.motifs.iter().map(|m| (m.id.as_str(), m)).collect();
     let small = LogoOptions { col_width: 14.0, height: 50.0, ..Default::default() };
     let mut rows = Vec::new();
     let mut summary = Vec::new();
     for (k, (m, r)) in motifs.motifs.iter().zip(&results).enumerate() {
         let svg = logo_svg(m, &LogoOptions { col_width: 16.0, height: 60.0, ..Default::default() });
         write_file(&a.out.join("logos").join(format!("{}.svg", file_stem(&m.id))), svg.as_bytes())?;
-        let mut hits: Vec<_> = r.best_per_target(db.targets.len());
-        hits.sort_by(|x, y| x.p_value.total_cmp(&y.p_value));
+        // the three best targets in tomtom's order (its better strand)
+        let mut seen = std::collections::HashSet::new();
         let mut matches = Vec::new();
-        for h in hits.iter().take(3) {
+        for h in r.scored.hits.iter().filter(|h| seen.insert(h.target)).take(3) {
             let t = &db.targets[h.target];
-            let tm = by_id[t.id.as_str()];
+            let tm = &db_set.motifs[t.index];
             // columns: the query starts at max(0, −offset), the target at max(0, offset)
             let (ql, tl) = (h.offset.min(0).unsigned_abs() as usize, h.offset.max(0) as usize);
             let cols = (ql + m.len()).max(tl + tm.len());
@@ -313,7 +298,7 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         facts: vec![
             ("model".into(), a.model.display().to_string()),
             ("engine".into(), format!("{} ({})", session.engine(), session.device())),
-            ("sequences".into(), format!("{source}: {} × {len} bp", seqs.len())),
+            ("sequences".into(), format!("{source}: {nseq} × {len} bp")),
             (
                 "layer".into(),
                 format!(

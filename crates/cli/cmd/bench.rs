@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 use motif_engine::{EngineChoice, EngineKind, SessionOptions};
-use ndarray::{Array3, s};
+use ndarray::s;
 use rayon::prelude::*;
 
 /// Arguments of `bench`.
@@ -42,25 +42,10 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
-/// Random one-hot sequences from a seeded xorshift generator.
-fn random_onehot(n: usize, len: usize, seed: u64) -> Array3<f32> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut x = Array3::zeros((n, 4, len));
-    for i in 0..n {
-        for j in 0..len {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            x[(i, (state >> 62) as usize, j)] = 1.0;
-        }
-    }
-    x
-}
-
 /// Runs `bench`.
 pub fn run(a: &BenchArgs) -> Result<()> {
     let model = super::load_model(&a.model)?;
-    let x = random_onehot(a.n, a.len, a.seed);
+    let x = super::random_onehot(a.n, a.len, a.seed);
     let mut rows = Vec::new();
     for st in motif_engine::engines() {
         if !st.usable {

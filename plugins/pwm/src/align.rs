@@ -210,6 +210,7 @@ motif_core::register_plugin!(MotifExtractor, TopWindows,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::input;
     use ndarray::Array3;
 
     /// One-hot of `s`, shape (4, len).
@@ -235,14 +236,7 @@ mod tests {
         act[(1, 0, 0)] = 1.5;
         act[(1, 0, 2)] = 0.5;
         let kernels = Array3::zeros((1, 4, 3));
-        let input = ExtractInput {
-            kernels: kernels.view(),
-            x: Some(x.view()),
-            activations: Some(act.view()),
-            receptive_field: 3,
-            stride: 1,
-            offset: 0,
-        };
+        let input = input(&kernels, Some((&x, &act)), 3, 0);
         let m = &ActivationAlignment::default().extract(&input).unwrap().motifs[0];
         assert_eq!(m.nsites, Some(2.0));
         // windows CGT (weight 2) and GGT (weight 1.5)
@@ -274,14 +268,7 @@ mod tests {
         let mut act = Array3::zeros((1, 1, 5));
         act[(0, 0, 0)] = 1.0;
         let kernels = Array3::zeros((1, 4, 3));
-        let input = ExtractInput {
-            kernels: kernels.view(),
-            x: Some(x.view()),
-            activations: Some(act.view()),
-            receptive_field: 3,
-            stride: 1,
-            offset: -1,
-        };
+        let input = input(&kernels, Some((&x, &act)), 3, -1);
         let m = &TopWindows::default().extract(&input).unwrap().motifs[0];
         // column 0 covered by nothing → uniform; then T, T
         assert_eq!(m.probs.column(0).to_vec(), vec![0.25; 4]);
@@ -296,14 +283,7 @@ mod tests {
         act[(0, 0, 2)] = 3.0; // CCG... window at 2: CG G
         act[(2, 0, 1)] = 0.5; // ATT
         let kernels = Array3::zeros((1, 4, 3));
-        let input = ExtractInput {
-            kernels: kernels.view(),
-            x: Some(x.view()),
-            activations: Some(act.view()),
-            receptive_field: 3,
-            stride: 1,
-            offset: 0,
-        };
+        let input = input(&kernels, Some((&x, &act)), 3, 0);
         let m = &TopWindows::default().extract(&input).unwrap().motifs[0];
         assert_eq!(m.nsites, Some(2.0)); // seq 1 never positive
         assert_eq!(m.probs[(1, 0)], 0.5); // C, A
@@ -313,14 +293,7 @@ mod tests {
     #[test]
     fn missing_data_is_an_error() {
         let kernels = Array3::zeros((1, 4, 3));
-        let input = ExtractInput {
-            kernels: kernels.view(),
-            x: None,
-            activations: None,
-            receptive_field: 3,
-            stride: 1,
-            offset: 0,
-        };
+        let input = input(&kernels, None, 3, 0);
         let e = ActivationAlignment::default().extract(&input).unwrap_err().to_string();
         assert!(e.contains("activation-alignment"), "{e}");
     }

@@ -105,6 +105,7 @@ motif_core::register_plugin!(MotifExtractor, KernelPwm,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::input;
     use ndarray::Array3;
 
     #[test]
@@ -113,14 +114,7 @@ mod tests {
         // log2 odds plus a column offset (bias-like): no effect
         let k =
             Array3::from_shape_fn((1, 4, 2), |(_, a, j)| ((p[a][j] / 0.25f64).log2() + 0.3) as f32);
-        let input = ExtractInput {
-            kernels: k.view(),
-            x: None,
-            activations: None,
-            receptive_field: 2,
-            stride: 1,
-            offset: 0,
-        };
+        let input = input(&k, None, 2, 0);
         let ex =
             KernelPwm::from_config(KernelConfig { base: 2.0, ..KernelConfig::default() }).unwrap();
         assert!(!ex.needs_data());
@@ -133,14 +127,7 @@ mod tests {
     #[test]
     fn deeper_layers_are_refused() {
         let k = Array3::zeros((2, 16, 3));
-        let input = ExtractInput {
-            kernels: k.view(),
-            x: None,
-            activations: None,
-            receptive_field: 9,
-            stride: 1,
-            offset: 0,
-        };
+        let input = input(&k, None, 9, 0);
         let e = KernelPwm::default().extract(&input).unwrap_err().to_string();
         assert!(e.contains("16 input channels"), "{e}");
         assert!(KernelPwm::from_config(KernelConfig { base: 1.0, ..Default::default() }).is_err());

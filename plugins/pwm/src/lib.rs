@@ -53,3 +53,27 @@ pub(crate) fn data<'a>(
     }
     Ok((x, a))
 }
+
+/// Shared by the extractors' unit tests.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use motif_core::plugin::ExtractInput;
+    use ndarray::Array3;
+
+    /// An input with stride 1: kernels, optional one-hot and activations.
+    pub fn input<'a>(
+        kernels: &'a Array3<f32>,
+        data: Option<(&'a Array3<f32>, &'a Array3<f32>)>,
+        receptive_field: usize,
+        offset: isize,
+    ) -> ExtractInput<'a> {
+        ExtractInput {
+            kernels: kernels.view(),
+            x: data.map(|d| d.0.view()),
+            activations: data.map(|d| d.1.view()),
+            receptive_field,
+            stride: 1,
+            offset,
+        }
+    }
+}

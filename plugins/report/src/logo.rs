@@ -6,6 +6,7 @@ use crate::glyphs::{Cmd, glyph};
 
 /// Letter colours (A, C, G, T).
 pub const COLOURS: [&str; 4] = ["#008000", "#0000ff", "#ffa500", "#ff0000"];
+const LETTERS: [char; 4] = ['A', 'C', 'G', 'T'];
 const RGB: [[u8; 3]; 4] = [[0, 128, 0], [0, 0, 255], [255, 165, 0], [255, 0, 0]];
 
 /// How to draw a logo.
@@ -145,8 +146,7 @@ pub fn logo_svg(m: &Motif, o: &LogoOptions) -> String {
         escape(&m.id)
     );
     for p in &l.letters {
-        let letter = ["A", "C", "G", "T"][p.letter];
-        if let Some(g) = glyph(letter.chars().next().unwrap_or('A')) {
+        if let Some(g) = glyph(LETTERS[p.letter]) {
             let _ = write!(
                 s,
                 r#"<path fill="{}" d="{}"/>"#,
@@ -221,7 +221,7 @@ pub fn logo_png(m: &Motif, o: &LogoOptions) -> Result<Vec<u8>, String> {
         }
     };
     for p in &l.letters {
-        if let Some(g) = glyph(['A', 'C', 'G', 'T'][p.letter]) {
+        if let Some(g) = glyph(LETTERS[p.letter]) {
             fill(&mut pm, &g.cmds, (p.x, p.y, p.w, p.h), RGB[p.letter]);
         }
     }
