@@ -188,3 +188,21 @@ fn wrong_length_for_fixed_length_model() {
         &["torch_dynamo_ncw.onnx", "60"],
     );
 }
+
+#[test]
+fn analyze_a_model_without_conv_layers() {
+    use motif_onnx::Dim;
+    use motif_onnx::build::{Attr, GraphBuilder};
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = GraphBuilder::new("dense_only");
+    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Fixed(20)]);
+    g.output("y", &[Dim::Symbol("N".into()), Dim::Fixed(1)]);
+    g.initializer("w", &[1, 80], &[0.01; 80]).initializer("b", &[1], &[0.0]);
+    g.node("Flatten", &["x"], &["flat"], &[("axis", Attr::Int(1))]);
+    g.node("Gemm", &["flat", "w", "b"], &["y"], &[("transB", Attr::Int(1))]);
+    let model = dir.path().join("dense_only.onnx");
+    std::fs::write(&model, g.to_bytes()).unwrap();
+    let out = dir.path().join("run");
+    fails(&["analyze", s(&model), "-o", s(&out)], &["dense_only.onnx", "no conv layer"]);
+    assert!(!out.exists());
+}

@@ -9,6 +9,8 @@ mod bad_input;
 mod inspect;
 /// match: tomtom's output format, JSON, the bundled database, bad motif input.
 mod matching;
+/// A model with known JASPAR PWMs as kernels gives them back.
+mod planted;
 /// The plugin registry as the binary sees it.
 mod plugins;
 /// predict/evaluate against expected outputs; tract and ort agree.

@@ -18,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod build;
 pub mod error;
 pub mod graph;
 mod model;

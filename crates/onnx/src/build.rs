@@ -1,0 +1,289 @@
+//! Building ONNX graphs: a small [`GraphBuilder`] and [`deepbind`], the
+//! DeepBind-style network (conv → activation → global max pool → dense) that
+//! tests, simulations and `motiftool train` start from.
+//!
+//! The graphs use opset 17 and the PyTorch layout (N, 4, L), so every
+//! runtime and motiftool's own importer read them like an exported model.
+
+use ndarray::{Array2, Array3};
+use prost::Message;
+
+use crate::pb::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto,
+    TypeProto, ValueInfoProto, attribute_proto::AttributeType, tensor_proto::DataType,
+    tensor_shape_proto::Dimension, tensor_shape_proto::dimension::Value as DimValue, type_proto,
+};
+use crate::structure::Dim;
+use crate::tensor::from_f32;
+
+/// The opset the builder writes.
+pub const OPSET: i64 = 17;
+
+/// An ONNX attribute value for [`GraphBuilder::node`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attr {
+    /// One integer.
+    Int(i64),
+    /// Integers.
+    Ints(Vec<i64>),
+    /// One float.
+    Float(f32),
+}
+
+/// Builds a single-graph ONNX model node by node.
+#[derive(Debug, Clone)]
+pub struct GraphBuilder {
+    graph: GraphProto,
+}
+
+fn value_info(name: &str, dims: &[Dim]) -> ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|d| Dimension {
+            denotation: None,
+            value: match d {
+                Dim::Fixed(n) => Some(DimValue::DimValue(*n as i64)),
+                Dim::Symbol(s) => Some(DimValue::DimParam(s.clone())),
+                Dim::Unknown => None,
+            },
+        })
+        .collect();
+    ValueInfoProto {
+        name: Some(name.to_owned()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(DataType::Float as i32),
+                shape: Some(TensorShapeProto { dim }),
+            })),
+            denotation: None,
+        }),
+        ..Default::default()
+    }
+}
+
+impl GraphBuilder {
+    /// An empty graph called `name`.
+    #[must_use]
+    pub fn new(name: &str) -> Self {
+        Self { graph: GraphProto { name: Some(name.to_owned()), ..Default::default() } }
+    }
+
+    /// Declares a float graph input.
+    pub fn input(&mut self, name: &str, dims: &[Dim]) -> &mut Self {
+        self.graph.input.push(value_info(name, dims));
+        self
+    }
+
+    /// Declares a float graph output.
+    pub fn output(&mut self, name: &str, dims: &[Dim]) -> &mut Self {
+        self.graph.output.push(value_info(name, dims));
+        self
+    }
+
+    /// Adds a float initializer (a weight).
+    pub fn initializer(&mut self, name: &str, dims: &[usize], values: &[f32]) -> &mut Self {
+        debug_assert_eq!(dims.iter().product::<usize>(), values.len(), "{name}");
+        self.graph.initializer.push(from_f32(name, dims, values));
+        self
+    }
+
+    /// Adds a node; it is named after its first output.
+    pub fn node(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        attrs: &[(&str, Attr)],
+    ) -> &mut Self {
+        let attribute = attrs
+            .iter()
+            .map(|(name, a)| {
+                let mut p = AttributeProto { name: Some((*name).to_owned()), ..Default::default() };
+                match a {
+                    Attr::Int(i) => {
+                        p.i = Some(*i);
+                        p.r#type = Some(AttributeType::Int as i32);
+                    }
+                    Attr::Ints(v) => {
+                        p.ints.clone_from(v);
+                        p.r#type = Some(AttributeType::Ints as i32);
+                    }
+                    Attr::Float(f) => {
+                        p.f = Some(*f);
+                        p.r#type = Some(AttributeType::Float as i32);
+                    }
+                }
+                p
+            })
+            .collect();
+        self.graph.node.push(NodeProto {
+            name: outputs.first().map(|o| format!("{op}_{o}")),
+            op_type: Some(op.to_owned()),
+            input: inputs.iter().map(|s| (*s).to_owned()).collect(),
+            output: outputs.iter().map(|s| (*s).to_owned()).collect(),
+            attribute,
+            ..Default::default()
+        });
+        self
+    }
+
+    /// The finished model (IR version 8, opset [`OPSET`]).
+    #[must_use]
+    pub fn finish(self) -> ModelProto {
+        ModelProto {
+            ir_version: Some(8),
+            opset_import: vec![OperatorSetIdProto {
+                domain: Some(String::new()),
+                version: Some(OPSET),
+            }],
+            producer_name: Some("motiftool".into()),
+            producer_version: Some(env!("CARGO_PKG_VERSION").into()),
+            graph: Some(self.graph),
+            ..Default::default()
+        }
+    }
+
+    /// The finished model, serialised.
+    #[must_use]
+    pub fn to_bytes(self) -> Vec<u8> {
+        self.finish().encode_to_vec()
+    }
+}
+
+/// The activation after the conv in [`deepbind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Activation {
+    /// max(0, x).
+    #[default]
+    Relu,
+    /// Deepprune's: leaky ReLU with slope 0.5 below zero, clipped at 10.
+    Deepprune,
+}
+
+/// Padding of the conv in [`deepbind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Padding {
+    /// No padding: L − w + 1 positions.
+    #[default]
+    Valid,
+    /// L positions; ⌊(w−1)/2⌋ zeros before and the rest after (Keras `same`).
+    Same,
+}
+
+/// Weights and options of a DeepBind-style network: conv (k kernels of
+/// width w over 4 channels) → activation → global max pool over the
+/// sequence → dense (k → outputs) → optional sigmoid.
+#[derive(Debug, Clone)]
+pub struct DeepBindSpec {
+    /// Conv kernels, (k, 4, w), channels in A, C, G, T order.
+    pub kernels: Array3<f32>,
+    /// Conv bias, k values.
+    pub conv_bias: Vec<f32>,
+    /// Dense weights, (outputs, k).
+    pub dense: Array2<f32>,
+    /// Dense bias, one per output.
+    pub dense_bias: Vec<f32>,
+    /// The activation.
+    pub activation: Activation,
+    /// Conv padding.
+    pub padding: Padding,
+    /// Fixed input length, or `None` for a symbolic `L`.
+    pub length: Option<usize>,
+    /// Whether the output is passed through a sigmoid (probabilities) or left as logits.
+    pub sigmoid: bool,
+}
+
+/// Builds the network `spec` describes. Tensor names: input `x`, conv
+/// weights `conv.weight`/`conv.bias`, dense `dense.weight` (outputs, k,
+/// used with `transB`) and `dense.bias`, output `y`.
+///
+/// # Panics
+/// If the shapes in `spec` disagree.
+#[must_use]
+pub fn deepbind(spec: &DeepBindSpec) -> ModelProto {
+    let (k, c, w) = spec.kernels.dim();
+    assert_eq!(c, 4, "kernels must have 4 channels");
+    assert_eq!(spec.conv_bias.len(), k, "one conv bias per kernel");
+    let (outs, k2) = spec.dense.dim();
+    assert_eq!(k2, k, "dense weights must be (outputs, kernels)");
+    assert_eq!(spec.dense_bias.len(), outs, "one dense bias per output");
+    let len = spec.length.map_or(Dim::Symbol("L".into()), Dim::Fixed);
+    let mut g = GraphBuilder::new("deepbind");
+    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), len]);
+    g.output("y", &[Dim::Symbol("N".into()), Dim::Fixed(outs)]);
+    let std_layout = |a: &Array3<f32>| a.as_standard_layout().iter().copied().collect::<Vec<_>>();
+    g.initializer("conv.weight", &[k, 4, w], &std_layout(&spec.kernels));
+    g.initializer("conv.bias", &[k], &spec.conv_bias);
+    let dense: Vec<f32> = spec.dense.as_standard_layout().iter().copied().collect();
+    g.initializer("dense.weight", &[outs, k], &dense);
+    g.initializer("dense.bias", &[outs], &spec.dense_bias);
+    let pads = match spec.padding {
+        Padding::Valid => vec![0, 0],
+        Padding::Same => vec![((w - 1) / 2) as i64, (w / 2) as i64],
+    };
+    g.node(
+        "Conv",
+        &["x", "conv.weight", "conv.bias"],
+        &["conv"],
+        &[("kernel_shape", Attr::Ints(vec![w as i64])), ("pads", Attr::Ints(pads))],
+    );
+    match spec.activation {
+        Activation::Relu => {
+            g.node("Relu", &["conv"], &["act"], &[]);
+        }
+        Activation::Deepprune => {
+            g.initializer("act.lo", &[], &[f32::MIN]);
+            g.initializer("act.hi", &[], &[10.0]);
+            g.node("LeakyRelu", &["conv"], &["leaky"], &[("alpha", Attr::Float(0.5))]);
+            g.node("Clip", &["leaky", "act.lo", "act.hi"], &["act"], &[]);
+        }
+    }
+    g.node("GlobalMaxPool", &["act"], &["pooled"], &[]);
+    g.node("Flatten", &["pooled"], &["flat"], &[("axis", Attr::Int(1))]);
+    let head = if spec.sigmoid { "logits" } else { "y" };
+    g.node("Gemm", &["flat", "dense.weight", "dense.bias"], &[head], &[("transB", Attr::Int(1))]);
+    if spec.sigmoid {
+        g.node("Sigmoid", &["logits"], &["y"], &[]);
+    }
+    g.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Model;
+
+    fn spec(activation: Activation, padding: Padding) -> DeepBindSpec {
+        DeepBindSpec {
+            kernels: Array3::from_shape_fn((3, 4, 5), |(k, c, i)| (k + c + i) as f32 * 0.1),
+            conv_bias: vec![0.0, -0.1, 0.2],
+            dense: Array2::from_shape_fn((1, 3), |(_, k)| k as f32 - 1.0),
+            dense_bias: vec![0.5],
+            activation,
+            padding,
+            length: Some(20),
+            sigmoid: true,
+        }
+    }
+
+    #[test]
+    fn built_model_is_recognised() {
+        for (act, pad) in
+            [(Activation::Relu, Padding::Valid), (Activation::Deepprune, Padding::Same)]
+        {
+            let bytes = deepbind(&spec(act, pad)).encode_to_vec();
+            let m = Model::from_bytes(&bytes, std::path::Path::new("built.onnx")).unwrap();
+            let s = m.structure();
+            assert_eq!(s.convs.len(), 1);
+            assert_eq!(s.convs[0].out_channels, 3);
+            assert_eq!(s.convs[0].width, 5);
+            assert_eq!(s.input.length, Some(20));
+            assert_eq!(s.dense.len(), 1);
+            assert_eq!(s.dense[0].weight, "dense.weight");
+            assert_eq!(s.dense[0].in_features, 3);
+            let w = m.weights("conv.weight").unwrap();
+            assert_eq!(w.shape(), &[3, 4, 5]);
+            assert!((w[[2, 3, 4]] - 0.9).abs() < 1e-6);
+        }
+    }
+}
