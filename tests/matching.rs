@@ -195,6 +195,13 @@ fn analyze_writes_a_report_for_a_bundled_model() {
     let n = summary.as_array().unwrap().len();
     assert_eq!(html.matches("<tr class=\"filter\"").count(), n);
     assert_eq!(std::fs::read_dir(out.join("logos")).unwrap().count(), n);
+    // no model: the bundled example, recorded with its checksum
+    let ex = dir.path().join("example");
+    ok(&["analyze", "-o", ex.to_str().unwrap(), "--n", "200"]);
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ex.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["inputs"][0]["path"], "bundled planted_jaspar.onnx");
+    assert_eq!(run["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
     // bad input: layer out of range, sequences shorter than the filter
     fails(
         &["analyze", model.to_str().unwrap(), "--layer", "7", "-o", out.to_str().unwrap()],
@@ -215,4 +222,47 @@ fn analyze_writes_a_report_for_a_bundled_model() {
         &["shorter than"],
     );
     assert!(!out2.exists());
+}
+
+/// Top match (target name, E) of each filter in an analyze run's summary.json.
+fn top_matches(out: &std::path::Path) -> Vec<(String, f64)> {
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    summary
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| {
+            let m = f["matches"].get(0)?;
+            Some((m["name"].as_str()?.to_owned(), m["E"].as_f64()?))
+        })
+        .collect()
+}
+
+/// The real DeepBind models (when `../shared` is beside the checkout): the
+/// GABPA model has a filter whose top match is an ETS-class motif with E <
+/// 0.05; the CTCF model has a filter whose top match is CTCF.
+#[test]
+fn analyze_finds_the_factor_in_real_deepbind_models() {
+    let (Some(gabpa), Some(seqs), Some(ctcf)) = (
+        shared("deepbind-models/D00409.004_GABPA.onnx"),
+        shared("encode/GABPA_GM12878_B.seq.gz"),
+        shared("deepbind-models/D00328.003_CTCF_selex.onnx"),
+    ) else {
+        eprintln!("../shared not found; real-model check skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gabpa");
+    ok(&["analyze", s(&gabpa), "--seqs", s(&seqs), "--n", "1000", "-o", s(&out)]);
+    let ets =
+        ["GABP", "ELK", "ELF", "ETS", "ETV", "ERG", "FLI1", "FEV", "SPI", "EHF", "ERF", "SPDEF"];
+    let is_ets =
+        |n: &str| n.split("::").any(|p| ets.iter().any(|e| p.to_uppercase().starts_with(e)));
+    let tops = top_matches(&out);
+    assert!(tops.iter().any(|(n, e)| is_ets(n) && *e < 0.05), "GABPA model: {tops:?}");
+    let out = dir.path().join("ctcf");
+    ok(&["analyze", s(&ctcf), "-o", s(&out)]);
+    let tops = top_matches(&out);
+    assert!(tops.iter().any(|(n, _)| n == "CTCF"), "CTCF model: {tops:?}");
 }

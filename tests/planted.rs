@@ -4,54 +4,14 @@
 use std::path::Path;
 
 use motif_core::motif::{Motif, read_motifs};
-use motif_onnx::build::{Activation, DeepBindSpec, Padding, deepbind};
-use ndarray::{Array2, Array3};
-use prost::Message;
 
-use crate::util::{ok, root, s};
+use crate::util::{fixture, ok, root, s};
 
-/// Well-known factors from different families whose own matrix is, in a
-/// self-comparison of the bundled database, at least 1000× more similar to
-/// itself than to any other entry (so "the top hit" is well defined).
+/// The kernels of the bundled `planted_jaspar.onnx`, in order (see
+/// `examples/planted_model.rs`, which writes it).
 const PLANTED: [&str; 8] = [
-    "MA0139.2", // CTCF
-    "MA0138.3", // REST
-    "MA0108.3", // TBP
-    "MA0506.3", // Nrf1
-    "MA0083.3", // SRF
-    "MA0106.3", // TP53
-    "MA0046.3", // HNF1A
-    "MA0035.5", // GATA1
+    "MA0139.2", "MA0138.3", "MA0108.3", "MA0506.3", "MA0083.3", "MA0106.3", "MA0046.3", "MA0035.5",
 ];
-
-/// Log-odds kernels (bits against a uniform background, with a 0.01
-/// pseudocount), each motif centred in the common width; padding columns
-/// are zero and so score nothing.
-fn planted_model(motifs: &[&Motif], path: &Path) {
-    let width = motifs.iter().map(|m| m.len()).max().unwrap();
-    let mut kernels = Array3::<f32>::zeros((motifs.len(), 4, width));
-    for (k, m) in motifs.iter().enumerate() {
-        let start = (width - m.len()) / 2;
-        for i in 0..m.len() {
-            for c in 0..4 {
-                let p = (m.probs[[c, i]] + 0.01) / 1.04;
-                kernels[[k, c, start + i]] = (p / 0.25).log2() as f32;
-            }
-        }
-    }
-    let k = motifs.len();
-    let spec = DeepBindSpec {
-        kernels,
-        conv_bias: vec![0.0; k],
-        dense: Array2::from_shape_fn((1, k), |(_, j)| 1.0 + j as f32 * 0.1),
-        dense_bias: vec![0.0],
-        activation: Activation::Relu,
-        padding: Padding::Valid,
-        length: Some(101),
-        sigmoid: true,
-    };
-    std::fs::write(path, deepbind(&spec).encode_to_vec()).unwrap();
-}
 
 fn top_hits(out: &Path) -> Vec<(String, String, f64)> {
     let summary: serde_json::Value =
@@ -79,9 +39,14 @@ fn planted_jaspar_kernels_are_each_filters_top_match() {
         .unwrap();
     let motifs: Vec<&Motif> =
         PLANTED.iter().map(|id| db.motifs.iter().find(|m| m.id == *id).unwrap()).collect();
+    // the bundled model holds exactly these matrices as log2 odds
+    let model = fixture("planted_jaspar.onnx");
+    let onnx = motif_onnx::Model::load(&model).unwrap();
+    let kernels = onnx.weights("conv.weight").unwrap();
+    let expected = motif_pwm::log_odds_kernels(&motifs, 21, 0.01);
+    assert_eq!(kernels.shape(), expected.shape());
+    assert!(kernels.iter().zip(&expected).all(|(a, b)| (a - b).abs() < 1e-6));
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("planted.onnx");
-    planted_model(&motifs, &model);
     for extractor in ["activation-alignment", "top-windows", "kernel-pwm"] {
         let out = dir.path().join(extractor);
         let mut args = vec!["analyze", s(&model), "-o", s(&out), "--extractor", extractor];

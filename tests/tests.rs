@@ -5,6 +5,8 @@ mod util;
 
 /// Bad input: each gives one line on stderr naming the file, exit code 2, no output file.
 mod bad_input;
+/// report.html in headless Chromium.
+mod browser;
 /// inspect on every fixture kind.
 mod inspect;
 /// match: tomtom's output format, JSON, the bundled database, bad motif input.

@@ -49,7 +49,7 @@ enum Command {
     /// The main job: extract each conv filter's motif, match it against a
     /// database (tomtom statistics), draw logos, and write an HTML report.
     #[command(
-        after_help = "Writes report.html, filters.meme, tomtom.tsv, logos/, summary.json and run.json into -o DIR.\n\nExamples:\n  motiftool analyze data/models/torch_legacy_ncw.onnx -o out/\n  motiftool analyze model.onnx --seqs test.fa --db db.meme --layer 0 -o out/\n  motiftool analyze model.onnx --extractor top-windows -o out/\n  motiftool analyze model.onnx --set threshold=0.7 -o out/"
+        after_help = "Writes report.html, filters.meme, tomtom.tsv, logos/, summary.json and run.json into -o DIR (default motiftool-analyze/).\n\nExamples:\n  motiftool analyze                                  # the bundled example model, bundled JASPAR\n  motiftool analyze model.onnx -o out/\n  motiftool analyze model.onnx --seqs test.fa --db db.meme --layer 0 -o out/\n  motiftool analyze model.onnx --extractor top-windows -o out/\n  motiftool analyze model.onnx --set threshold=0.7 -o out/"
     )]
     Analyze(cmd::analyze::AnalyzeArgs),
     /// Draw information-content logos (SVG or PNG), one file per motif.

@@ -22,8 +22,10 @@ use crate::EngineArgs;
 /// Arguments of `analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// The model (ONNX).
-    pub model: PathBuf,
+    /// The model (ONNX). Default: the bundled example, a DeepBind-style model
+    /// whose 8 kernels are JASPAR matrices (CTCF, REST, TBP, NRF1, SRF, TP53,
+    /// HNF1A, GATA1) as log-odds, so its report shows what a correct one looks like.
+    pub model: Option<PathBuf>,
     /// Sequences (FASTA, DeepBind .seq, TSV; gzip ok), all one length.
     /// Default: --n uniform random sequences of the model's input length
     /// (--len when the model takes any length), seeded by --seed.
@@ -57,28 +59,41 @@ pub struct AnalyzeArgs {
     pub engine: EngineArgs,
 }
 
+/// The bundled example model (written by `examples/planted_model.rs`).
+pub const EXAMPLE_MODEL: &[u8] = include_bytes!("../../../data/models/planted_jaspar.onnx");
+/// How the bundled example model is named in messages and the report.
+pub const EXAMPLE_MODEL_NAME: &str = "planted_jaspar.onnx";
+
 fn sha256_hex(path: &Path) -> Result<String> {
-    use sha2::Digest;
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    Ok(format!("{:x}", sha2::Sha256::digest(&bytes)))
+    Ok(sha256_bytes(&bytes))
+}
+
+fn sha256_bytes(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
 /// Runs `analyze`.
 #[allow(clippy::too_many_lines)]
 pub fn run(a: &AnalyzeArgs) -> Result<()> {
     let t0 = Instant::now();
-    let model = super::load_model(&a.model)?;
+    let (model, model_path, model_sha) = match &a.model {
+        Some(p) => (super::load_model(p)?, p.clone(), sha256_hex(p)?),
+        None => (
+            motif_onnx::Model::from_bytes(EXAMPLE_MODEL, Path::new(EXAMPLE_MODEL_NAME))?,
+            PathBuf::from(format!("bundled {EXAMPLE_MODEL_NAME}")),
+            sha256_bytes(EXAMPLE_MODEL),
+        ),
+    };
+    let model_name = model_path.display().to_string();
     let st = model.structure();
     if st.convs.is_empty() {
-        bail!(
-            "{}: no conv layer found; analyze extracts motifs from conv filters",
-            a.model.display()
-        );
+        bail!("{model_name}: no conv layer found; analyze extracts motifs from conv filters");
     }
     let Some(layer) = st.convs.get(a.layer) else {
         bail!(
-            "{}: --layer {} is out of range (the model has {} conv layers, 0..={})",
-            a.model.display(),
+            "{model_name}: --layer {} is out of range (the model has {} conv layers, 0..={})",
             a.layer,
             st.convs.len(),
             st.convs.len() - 1
@@ -221,23 +236,29 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         ),
     };
     let mcfg = Config { dist: Distance::Pearson, min_overlap: 5, ..Config::default() };
-    let db = Database::new(&db_set, mcfg.background_for(&motifs), &mcfg)?;
-    let results = compare_with(&db, &motifs.motifs, &mut MemeRng::new())?;
+    // A filter that never fired has no sites and a uniform matrix: nothing to match.
+    let active: Vec<bool> = motifs.motifs.iter().map(|m| m.nsites != Some(0.0)).collect();
+    let mut matched = MotifSet { motifs: Vec::new(), ..motifs.clone() };
+    matched.motifs =
+        motifs.motifs.iter().zip(&active).filter(|(_, a)| **a).map(|(m, _)| m.clone()).collect();
+    let db = Database::new(&db_set, mcfg.background_for(&matched), &mcfg)?;
+    let mut found = compare_with(&db, &matched.motifs, &mut MemeRng::new())?.into_iter();
+    let results: Vec<_> = active.iter().map(|&a| if a { found.next() } else { None }).collect();
     let matching_s = t_m.elapsed().as_secs_f64();
 
     // outputs
     let t_r = Instant::now();
     std::fs::create_dir_all(a.out.join("logos"))
         .with_context(|| format!("{}: cannot create the folder", a.out.display()))?;
-    for m in &mut motifs.motifs {
+    for m in motifs.motifs.iter_mut().chain(&mut matched.motifs) {
         m.name = Some(format!("layer{} {}", a.layer, m.id));
     }
-    write_file(&a.out.join("filters.meme"), write_meme(&motifs).as_bytes())?;
+    write_file(&a.out.join("filters.meme"), write_meme(&matched).as_bytes())?;
     let mut tsv = String::from(TSV_HEADER);
-    for r in &results {
+    for r in results.iter().flatten() {
         tsv.push_str(&tsv_rows(&db, r, &mcfg));
     }
-    tsv.push_str(&tsv_footer(&format!("motiftool analyze {}", a.model.display())));
+    tsv.push_str(&tsv_footer(&format!("motiftool analyze {model_name}")));
     write_file(&a.out.join("tomtom.tsv"), tsv.as_bytes())?;
     let small = LogoOptions { col_width: 14.0, height: 50.0, ..Default::default() };
     let mut rows = Vec::new();
@@ -248,7 +269,8 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         // the three best targets in tomtom's order (its better strand)
         let mut seen = std::collections::HashSet::new();
         let mut matches = Vec::new();
-        for h in r.scored.hits.iter().filter(|h| seen.insert(h.target)).take(3) {
+        let hits = r.as_ref().map_or(&[][..], |r| &r.scored.hits[..]);
+        for h in hits.iter().filter(|h| seen.insert(h.target)).take(3) {
             let t = &db.targets[h.target];
             let tm = &db_set.motifs[t.index];
             // columns: the query starts at max(0, −offset), the target at max(0, offset)
@@ -274,7 +296,7 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
             });
         }
         summary.push(json!({
-            "filter": m.id, "importance": importance[k], "nsites": m.nsites, "width": m.len(),
+            "filter": m.id, "importance": importance[k], "nsites": m.nsites, "width": m.len(), "active": active[k],
             "consensus": m.consensus(),
             "matches": matches.iter().map(|x| json!({"target": x.target, "name": x.name, "orientation": x.orientation.to_string(),
                 "offset": x.offset, "overlap": x.overlap, "p": x.p_value, "E": x.e_value, "q": x.q_value})).collect::<Vec<_>>(),
@@ -293,10 +315,10 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     let report = Report {
         title: format!(
             "motiftool analyze: {}",
-            a.model.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
+            model_path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
         ),
         facts: vec![
-            ("model".into(), a.model.display().to_string()),
+            ("model".into(), model_name.clone()),
             ("engine".into(), format!("{} ({})", session.engine(), session.device())),
             ("sequences".into(), format!("{source}: {nseq} × {len} bp")),
             (
@@ -315,20 +337,14 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
                 ),
             ),
         ],
-        model_summary: super::inspect::render(
-            st,
-            &a.model.display().to_string(),
-            model.has_external_data(),
-        ),
+        model_summary: super::inspect::render(st, &model_name, model.has_external_data()),
         importance_label,
         filters: rows,
     };
     write_file(&a.out.join("report.html"), render_report(&report).as_bytes())?;
     let rendering_s = t_r.elapsed().as_secs_f64();
     write_file(&a.out.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-    let mut inputs = vec![
-        json!({"role": "model", "path": a.model.display().to_string(), "sha256": sha256_hex(&a.model)?}),
-    ];
+    let mut inputs = vec![json!({"role": "model", "path": model_name, "sha256": model_sha})];
     for (role, p) in [("sequences", &a.seqs), ("database", &a.db)] {
         if let Some(p) = p {
             inputs.push(

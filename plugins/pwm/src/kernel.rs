@@ -3,7 +3,7 @@
 use motif_core::Result;
 use motif_core::motif::{Motif, MotifSet};
 use motif_core::plugin::{Configured, ExtractInput, MotifExtractor, Status};
-use ndarray::Array2;
+use ndarray::{Array2, Array3};
 use serde::{Deserialize, Serialize};
 
 use crate::align::{cfg_err, set};
@@ -97,6 +97,32 @@ impl MotifExtractor for KernelPwm {
     }
 }
 
+/// The inverse of `kernel-pwm` in base 2: conv kernels (k, 4, width) whose
+/// weights are each motif's log2 odds against a uniform background,
+/// log2((p + pseudo) / (1 + 4·pseudo) / ¼). Motifs narrower than `width`
+/// are centred (extra flank left of centre goes to the right) and their
+/// padding columns are 0, so they add nothing to the score. A network with
+/// these kernels scores a window by its log-likelihood ratio in bits: the
+/// positive control for extraction and matching.
+///
+/// # Panics
+/// If a motif is wider than `width`.
+#[must_use]
+pub fn log_odds_kernels(motifs: &[&Motif], width: usize, pseudo: f64) -> Array3<f32> {
+    let mut kernels = Array3::<f32>::zeros((motifs.len(), 4, width));
+    for (k, m) in motifs.iter().enumerate() {
+        assert!(m.len() <= width, "motif `{}` is wider than {width}", m.id);
+        let start = (width - m.len()) / 2;
+        for i in 0..m.len() {
+            for c in 0..4 {
+                let p = (m.probs[[c, i]] + pseudo) / (1.0 + 4.0 * pseudo);
+                kernels[[k, c, start + i]] = (p / 0.25).log2() as f32;
+            }
+        }
+    }
+    kernels
+}
+
 motif_core::register_plugin!(MotifExtractor, KernelPwm,
     name: "kernel-pwm",
     summary: "data-free PWM from first-layer kernel weights read as log-odds (softmax per column)",
@@ -121,6 +147,29 @@ mod tests {
         let m = &ex.extract(&input).unwrap().motifs[0];
         for ((a, j), &v) in m.probs.indexed_iter() {
             assert!((v - p[a][j]).abs() < 1e-6, "{a} {j}");
+        }
+    }
+
+    #[test]
+    fn log_odds_kernels_round_trip() {
+        let p = ndarray::arr2(&[[0.7, 0.1], [0.1, 0.1], [0.1, 0.2], [0.1, 0.6]]);
+        let m = Motif::from_matrix("m", p.clone()).unwrap();
+        let k = log_odds_kernels(&[&m], 5, 0.0);
+        // centred: columns 1 and 2 hold the motif, the rest are zero
+        assert_eq!(k.shape(), &[1, 4, 5]);
+        assert!(k.slice(ndarray::s![0, .., 0]).iter().all(|&v| v == 0.0));
+        assert!(k.slice(ndarray::s![0, .., 3..]).iter().all(|&v| v == 0.0));
+        assert!((k[[0, 0, 1]] - (0.7f32 / 0.25).log2()).abs() < 1e-6);
+        let ex = KernelPwm::from_config(KernelConfig {
+            base: 2.0,
+            trim: TrimConfig { enabled: false, ..TrimConfig::default() },
+        })
+        .unwrap();
+        let back = &ex.extract(&input(&k, None, 5, 0)).unwrap().motifs[0];
+        for j in 0..2 {
+            for a in 0..4 {
+                assert!((back.probs[[a, j + 1]] - p[[a, j]]).abs() < 1e-6);
+            }
         }
     }
 

@@ -6,7 +6,7 @@
 //! * [`TopWindows`] (`top-windows`): per sequence, the window at the filter's
 //!   maximum when it is positive (DeepBind / DanQ practice).
 //! * [`KernelPwm`] (`kernel-pwm`): a data-free PWM from first-layer kernel
-//!   weights read as log-odds.
+//!   weights read as log-odds; [`log_odds_kernels`] is its inverse.
 //! * [`trim`]: Koo's clip by information content, with padding.
 //!
 //! The extractors see plain arrays ([`ExtractInput`]): the one-hot input,
@@ -19,7 +19,7 @@ mod kernel;
 mod trim;
 
 pub use align::{ActivationAlignment, AlignConfig, Threshold, TopConfig, TopWindows};
-pub use kernel::{KernelConfig, KernelPwm};
+pub use kernel::{KernelConfig, KernelPwm, log_odds_kernels};
 pub use trim::{TrimConfig, information_content, trim};
 
 use motif_core::plugin::ExtractInput;

@@ -38,7 +38,8 @@ pub struct FilterRow {
     pub logo_svg: String,
     /// Importance value.
     pub importance: f64,
-    /// Sites (windows) the motif was built from.
+    /// Sites (windows) the motif was built from; `Some(0)` marks a filter that
+    /// never fired (shown as inactive, not matched).
     pub nsites: Option<f64>,
     /// Best matches, best first.
     pub matches: Vec<MatchRow>,
@@ -104,7 +105,11 @@ pub fn render_report(r: &Report) -> String {
             imp = num(f.importance),
             sites = f.nsites.map_or("–".into(), |n| format!("{n:.0}"))
         );
-        if f.matches.is_empty() {
+        if f.nsites == Some(0.0) {
+            s.push_str(
+                "<span class=\"none\">inactive: no sites on these sequences, not matched</span>",
+            );
+        } else if f.matches.is_empty() {
             s.push_str("<span class=\"none\">no match</span>");
         }
         for m in &f.matches {
@@ -135,11 +140,11 @@ mod tests {
 
     #[test]
     fn one_row_per_filter_and_escaped_text() {
-        let row = |id: &str| FilterRow {
+        let row = |id: &str, n: f64| FilterRow {
             id: id.into(),
             logo_svg: "<svg></svg>".into(),
             importance: 0.5,
-            nsites: Some(12.0),
+            nsites: Some(n),
             matches: vec![],
         };
         let r = Report {
@@ -147,11 +152,11 @@ mod tests {
             facts: vec![("engine".into(), "tract".into())],
             model_summary: "conv & pool".into(),
             importance_label: "x".into(),
-            filters: vec![row("filter0"), row("filter1")],
+            filters: vec![row("filter0", 12.0), row("filter1", 0.0)],
         };
         let h = render_report(&r);
         assert_eq!(h.matches("<tr class=\"filter\"").count(), 2);
         assert!(h.contains("a &lt;model&gt;") && h.contains("conv &amp; pool"));
-        assert!(h.contains("no match"));
+        assert!(h.contains("no match") && h.contains("inactive"));
     }
 }

@@ -1,0 +1,46 @@
+//! The report works in a real browser: headless Chromium opens `report.html`,
+//! renders one row per filter, decodes every image and logs no errors.
+//! Skipped where Chromium is missing, unless MOTIFTOOL_REQUIRE_CHROMIUM is set
+//! (`.ci/run` installs Debian's `chromium` and sets it).
+
+use std::process::Command;
+
+use crate::util::{fixture, ok, root, s};
+
+fn chromium() -> Option<String> {
+    let exe = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let found = Command::new(&exe).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("MOTIFTOOL_REQUIRE_CHROMIUM").is_err(),
+            "Chromium is required but `{exe}` does not run"
+        );
+        eprintln!("`{exe}` not found; browser check skipped");
+    }
+    found.then_some(exe)
+}
+
+#[test]
+fn report_renders_in_headless_chromium() {
+    let Some(exe) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    ok(&["analyze", s(&fixture("planted_jaspar.onnx")), "-o", s(&out), "--n", "500"]);
+    // kept for a person to look at: target/tmp/report-screenshot.png
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
+    let res = Command::new("python3")
+        .arg(root().join("scripts/check_report.py"))
+        .args([s(&out.join("report.html")), "--rows", "8", "--screenshot", s(&shot)])
+        .args(["--chromium", &exe])
+        .output()
+        .expect("run python3");
+    let report = String::from_utf8_lossy(&res.stdout);
+    assert!(res.status.success(), "{report}\n{}", String::from_utf8_lossy(&res.stderr));
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(v["rows"], 8);
+    assert_eq!(v["console_errors"].as_array().unwrap().len(), 0);
+    // each filter: its logo plus filter/target pairs for up to 3 matches
+    assert!(v["svgs"].as_u64().unwrap() >= 8 * 3, "{report}");
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+}
