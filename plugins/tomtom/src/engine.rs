@@ -245,18 +245,28 @@ impl Database {
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         let sel = &mut sc.sel;
         let nq = sites(query);
+        // with complete scoring and a bounded score, one counting pass over
+        // fixed buckets gives the median, minimum and maximum together
+        let fixed = cfg.dist.bounds().filter(|_| complete);
         for (i, (q, row)) in qcols.iter().zip(s.chunks_exact_mut(m4)).enumerate() {
-            let (mn, mx) = self.score_row(q, nq, row);
-            let row = &row[..m];
-            if !(mn.is_finite() && mx.is_finite()) {
-                return Err(Error::Invalid(format!(
-                    "query `{}` column {}: {} score is not finite (a zero probability? use --motif-pseudo > 0)",
-                    query.id,
-                    i + 1,
-                    cfg.dist.name()
-                )));
-            }
-            let neg_med = if complete { -sel.low_median(row, mn, mx, k1, k2) } else { 0.0 };
+            let range = self.score_row(q, nq, row);
+            let (mn, mx, med) = if let (Some(bounds), None) = (fixed, range) {
+                sel.row_stats(&row[..m], bounds, k1, k2)
+            } else {
+                // (the padding of a bounded row repeats its last score)
+                let (mn, mx) = range.unwrap_or_else(|| minmax(row));
+                let row = &row[..m];
+                if !(mn.is_finite() && mx.is_finite()) {
+                    return Err(Error::Invalid(format!(
+                        "query `{}` column {}: {} score is not finite (a zero probability? use --motif-pseudo > 0)",
+                        query.id,
+                        i + 1,
+                        cfg.dist.name()
+                    )));
+                }
+                (mn, mx, if complete { sel.low_median(row, mn, mx, k1, k2) } else { 0.0 })
+            };
+            let neg_med = -med;
             shift[i] = neg_med;
             // min/max of (v + shift) = (min/max v) + shift: addition is monotone
             lo = lo.min(mn + neg_med);
@@ -333,15 +343,23 @@ impl Database {
                 let p = ev(best.2, ((end - start + 1) * norient) as f64);
                 (best.0, best.1, p, p * ntargets as f64)
             } else {
-                // largest shifted score; ties → larger overlap, then first
+                // largest shifted score; ties → larger overlap, then first.
+                // Configurations c ≤ w align the query's last c columns with
+                // the target's first; c > w the query's first with the
+                // target's columns from c − w (see `config`).
                 let mut best = (0usize, 0usize, i64::MIN);
-                for c in start..=end {
-                    let (qs, _, ov) = config(c, w, l);
+                let mut consider = |c: usize, qs: usize, ov: usize| {
                     let z = diag.sum(en.col0 + c - 1, qs, qs + ov);
                     let v = i64::from(z) + ov as i64 * kk;
                     if v > best.2 || (v == best.2 && best.1 < ov) {
                         best = (c, ov, v);
                     }
+                };
+                for c in start..=end.min(w) {
+                    consider(c, w - c, c.min(l));
+                }
+                for c in start.max(w + 1)..=end {
+                    consider(c, 0, w.min(l + w - c));
                 }
                 let p = complete_pvalue(&blocks, w, l, best.2, kk, norient) as f32;
                 let e = (p * self.entries.len() as f32) / norient as f32;
@@ -381,10 +399,11 @@ impl Database {
     }
 
     /// Scores of one query column against every database column, into
-    /// `out` (the first m values; the rest of its `m4` is padding), and
-    /// their minimum and maximum (NaN if any score is NaN).
+    /// `out` (the first m values; the rest of its `m4` is padding). For the
+    /// distances without [`Distance::bounds`], also their minimum and maximum
+    /// (NaN if any score is NaN); the bounded ones cannot be NaN.
     #[inline(always)]
-    fn score_row(&self, q: &Col, nq: f64, out: &mut [f64]) -> (f64, f64) {
+    fn score_row(&self, q: &Col, nq: f64, out: &mut [f64]) -> Option<(f64, f64)> {
         let [t0, t1, t2, t3] = &self.by_letter;
         // by_letter is padded to a multiple of 4 with copies of the last
         // column, which leave the range unchanged
@@ -417,12 +436,12 @@ impl Database {
                 }
                 let m = self.cols.len();
                 if out[..m].iter().any(|v| v.is_nan()) {
-                    return (f64::NAN, f64::NAN);
+                    return Some((f64::NAN, f64::NAN));
                 }
-                return minmax(&out[..m]);
+                return Some(minmax(&out[..m]));
             }
         }
-        minmax(out)
+        None
     }
 }
 
@@ -522,6 +541,90 @@ struct Selector {
 impl Selector {
     const NB: usize = 4096;
 
+    /// Minimum, maximum and (sorted[k1] + sorted[k2]) / 2 of a row whose
+    /// values all lie in `range`: counts into fixed buckets over the range
+    /// (no min/max pass first), then looks only at the values in the lowest
+    /// and highest non-empty buckets and in the median's bucket(s).
+    #[inline(always)]
+    fn row_stats(
+        &mut self,
+        row: &[f64],
+        range: (f64, f64),
+        k1: usize,
+        k2: usize,
+    ) -> (f64, f64, f64) {
+        const NB: usize = Selector::NB;
+        let (lo, hi) = range;
+        let inv = (NB - 1) as f64 / (hi - lo);
+        let key = |v: f64| (((v - lo) * inv + MAGIC).to_bits() as usize) & (NB - 1);
+        self.cnt.resize(4 * NB, 0);
+        let (c0, rest) = self.cnt.split_at_mut(NB);
+        let (c1, rest) = rest.split_at_mut(NB);
+        let (c2, c3) = rest.split_at_mut(NB);
+        let mut ch = row.chunks_exact(4);
+        for c in &mut ch {
+            let k: [usize; 4] = std::array::from_fn(|j| key(c[j]));
+            c0[k[0]] += 1;
+            c1[k[1]] += 1;
+            c2[k[2]] += 1;
+            c3[k[3]] += 1;
+        }
+        for &v in ch.remainder() {
+            c0[key(v)] += 1;
+        }
+        // merge into c0 (vectorised), leaving c1..c3 zero for the next call
+        for b in 0..NB {
+            c0[b] += c1[b] + c2[b] + c3[b];
+        }
+        c1.fill(0);
+        c2.fill(0);
+        c3.fill(0);
+        let bmin = c0.iter().position(|&n| n > 0).expect("a non-empty row");
+        let bmax = c0.iter().rposition(|&n| n > 0).expect("a non-empty row");
+        let (mut b1, mut b2, mut below1, mut below) = (usize::MAX, usize::MAX, 0usize, 0usize);
+        for (b, &n) in c0.iter().enumerate().skip(bmin) {
+            let n = n as usize;
+            if b1 == usize::MAX && below + n > k1 {
+                (b1, below1) = (b, below);
+            }
+            if below + n > k2 {
+                b2 = b;
+                break;
+            }
+            below += n;
+        }
+        c0.fill(0);
+        debug_assert!(bmin <= b1 && b1 <= b2 && b2 <= bmax, "ranks within the row");
+        self.scratch.clear();
+        let (mut mn, mut mx) = (f64::INFINITY, f64::NEG_INFINITY);
+        // test 16 keys at a time (vectorised), look closer only at chunks that hit
+        for rc in row.chunks(16) {
+            let hit = rc.iter().fold(false, |a, &v| {
+                let k = key(v);
+                a | (k == b1) | (k == b2) | (k == bmin) | (k == bmax)
+            });
+            if hit {
+                for &v in rc {
+                    let k = key(v);
+                    if k == b1 || k == b2 {
+                        self.scratch.push(v);
+                    }
+                    if k == bmin && v < mn {
+                        mn = v;
+                    }
+                    if k == bmax && v > mx {
+                        mx = v;
+                    }
+                }
+            }
+        }
+        let r1 = k1 - below1;
+        let (_, a, rest) = self.scratch.select_nth_unstable_by(r1, f64::total_cmp);
+        let a = *a;
+        let b = if k2 == k1 { a } else { rest.iter().copied().fold(f64::INFINITY, f64::min) };
+        (mn, mx, (a + b) / 2.0)
+    }
+
     #[inline(always)]
     fn low_median(&mut self, row: &[f64], mn: f64, mx: f64, k1: usize, k2: usize) -> f64 {
         if mn == mx {
@@ -593,11 +696,17 @@ impl Selector {
 /// log1p/expm1 when it is small so tiny p-values keep their digits.
 #[inline(always)]
 fn complete_pvalue(blocks: &Blocks, w: usize, l: usize, best: i64, kk: i64, norient: usize) -> f64 {
+    // the aligned query block of every configuration, as in `config`:
+    // c ≤ w: the last min(c, l) columns from w − c; c > w: the first
+    // min(w, l + w − c)
+    let block_sf = |c: usize| {
+        let (qs, ov) = if c <= w { (w - c, c.min(l)) } else { (0, w.min(l + w - c)) };
+        blocks.sf(qs, qs + ov - 1, best - ov as i64 * kk)
+    };
     let nconf = w + l - 1;
     let mut prod = 1.0f64;
     for c in 1..=nconf {
-        let (qs, _, ov) = config(c, w, l);
-        prod *= 1.0 - blocks.sf(qs, qs + ov - 1, best - ov as i64 * kk);
+        prod *= 1.0 - block_sf(c);
     }
     let prod = prod.powi(norient as i32);
     if prod < 0.9 {
@@ -605,8 +714,7 @@ fn complete_pvalue(blocks: &Blocks, w: usize, l: usize, best: i64, kk: i64, nori
     }
     let mut sum = 0.0f64;
     for c in 1..=nconf {
-        let (qs, _, ov) = config(c, w, l);
-        sum += (-blocks.sf(qs, qs + ov - 1, best - ov as i64 * kk)).ln_1p();
+        sum += (-block_sf(c)).ln_1p();
     }
     -(sum * norient as f64).exp_m1()
 }
@@ -657,6 +765,25 @@ mod tests {
             let k2 = m.div_ceil(2).saturating_sub(1).max(k1);
             let (mn, mx) = minmax(row);
             assert_eq!(sel.low_median(row, mn, mx, k1, k2), (s[k1] + s[k2]) / 2.0, "m={m}");
+        }
+    }
+
+    #[test]
+    fn fixed_range_stats_match_sorting() {
+        let mut x: Vec<f64> =
+            (0..5001).map(|i| ((i * 7919) % 1009) as f64 / 1009.0 * 1.6 - 0.7).collect();
+        x.extend([0.25; 40]);
+        x.push(-0.99);
+        let mut sel = Selector::default();
+        for m in [1usize, 2, 3, 10, 1040, 5041, 5042] {
+            let row = &x[..m];
+            let mut s = row.to_vec();
+            s.sort_by(f64::total_cmp);
+            let k1 = (m / 2).saturating_sub(1);
+            let k2 = m.div_ceil(2).saturating_sub(1).max(k1);
+            let (mn, mx, med) = sel.row_stats(row, Distance::Pearson.bounds().unwrap(), k1, k2);
+            assert_eq!((mn, mx), (s[0], s[m - 1]), "m={m}");
+            assert_eq!(med, (s[k1] + s[k2]) / 2.0, "m={m}");
         }
     }
 

@@ -45,6 +45,21 @@ impl Distance {
         Self::Llr5,
     ];
 
+    /// Bounds every score of this distance lies within (for probability
+    /// columns, with a margin for rounding), if it has fixed ones:
+    /// Pearson's r ∈ [−1, 1], `ed` = −‖q − t‖ ∈ [−√2, 0], `sandelin` =
+    /// 2 − ‖q − t‖² ∈ [0, 2].
+    #[must_use]
+    pub fn bounds(self) -> Option<(f64, f64)> {
+        const M: f64 = 1e-6;
+        match self {
+            Self::Pearson => Some((-1.0 - M, 1.0 + M)),
+            Self::Ed => Some((-std::f64::consts::SQRT_2 - M, M)),
+            Self::Sandelin => Some((-M, 2.0 + M)),
+            _ => None,
+        }
+    }
+
     /// The name tomtom's `-dist` uses.
     #[must_use]
     pub fn name(self) -> &'static str {
