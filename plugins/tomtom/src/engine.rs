@@ -237,18 +237,23 @@ impl Database {
         // rows of m4 ≥ m scores; stale contents past what is written are
         // never read, so the buffer is only grown, not cleared
         let m4 = m.next_multiple_of(4);
+        // With complete scoring and a bounded score, one counting pass over
+        // fixed buckets gives the median, minimum and maximum together, and
+        // the scores (4 products) are recomputed for quantisation instead of
+        // kept: one row of buffer, which stays in cache, instead of w.
+        let fixed = cfg.dist.bounds().filter(|_| complete);
+        let kept = if fixed.is_some() { 1 } else { w };
+        let row_of = |i: usize| if fixed.is_some() { 0 } else { i * m4 };
         let mut s = std::mem::take(&mut sc.s);
-        if s.len() < w * m4 {
-            s.resize(w * m4, 0.0);
+        if s.len() < kept * m4 {
+            s.resize(kept * m4, 0.0);
         }
         let mut shift = vec![0.0f64; w];
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         let sel = &mut sc.sel;
         let nq = sites(query);
-        // with complete scoring and a bounded score, one counting pass over
-        // fixed buckets gives the median, minimum and maximum together
-        let fixed = cfg.dist.bounds().filter(|_| complete);
-        for (i, (q, row)) in qcols.iter().zip(s.chunks_exact_mut(m4)).enumerate() {
+        for (i, q) in qcols.iter().enumerate() {
+            let row = &mut s[row_of(i)..row_of(i) + m4];
             let range = self.score_row(q, nq, row);
             let (mn, mx, med) = if let (Some(bounds), None) = (fixed, range) {
                 sel.row_stats(&row[..m], bounds, k1, k2)
@@ -286,7 +291,11 @@ impl Database {
         g.resize(w * stride, 0);
         let mut hists: Vec<Vec<(usize, f64)>> = Vec::with_capacity(w);
         let inv_m = 1.0 / m as f64;
-        for ((row, &sh), grow) in s.chunks_exact(m4).zip(&shift).zip(g.chunks_exact_mut(stride)) {
+        for (i, (&sh, grow)) in shift.iter().zip(g.chunks_exact_mut(stride)).enumerate() {
+            if fixed.is_some() {
+                self.score_row(&qcols[i], nq, &mut s[..m4]);
+            }
+            let row = &s[row_of(i)..row_of(i) + m4];
             // MEME: S' = S + (−median); G = nint((S' − offset)·scale) ∈ 0..=BINS
             grow[..w - 1].fill(0);
             grow[w - 1 + m..].fill(0);
@@ -536,6 +545,7 @@ fn nint_small(x: f64) -> u8 {
 struct Selector {
     cnt: Vec<u32>,
     scratch: Vec<f64>,
+    keys: Vec<u16>,
 }
 
 impl Selector {
@@ -561,16 +571,19 @@ impl Selector {
         let (c0, rest) = self.cnt.split_at_mut(NB);
         let (c1, rest) = rest.split_at_mut(NB);
         let (c2, c3) = rest.split_at_mut(NB);
-        let mut ch = row.chunks_exact(4);
+        // keys computed once (vectorised) and kept for the collecting pass
+        let keys = &mut self.keys;
+        keys.clear();
+        keys.extend(row.iter().map(|&v| key(v) as u16));
+        let mut ch = keys.chunks_exact(4);
         for c in &mut ch {
-            let k: [usize; 4] = std::array::from_fn(|j| key(c[j]));
-            c0[k[0]] += 1;
-            c1[k[1]] += 1;
-            c2[k[2]] += 1;
-            c3[k[3]] += 1;
+            c0[usize::from(c[0])] += 1;
+            c1[usize::from(c[1])] += 1;
+            c2[usize::from(c[2])] += 1;
+            c3[usize::from(c[3])] += 1;
         }
-        for &v in ch.remainder() {
-            c0[key(v)] += 1;
+        for &k in ch.remainder() {
+            c0[usize::from(k)] += 1;
         }
         // merge into c0 (vectorised), leaving c1..c3 zero for the next call
         for b in 0..NB {
@@ -581,8 +594,18 @@ impl Selector {
         c3.fill(0);
         let bmin = c0.iter().position(|&n| n > 0).expect("a non-empty row");
         let bmax = c0.iter().rposition(|&n| n > 0).expect("a non-empty row");
-        let (mut b1, mut b2, mut below1, mut below) = (usize::MAX, usize::MAX, 0usize, 0usize);
-        for (b, &n) in c0.iter().enumerate().skip(bmin) {
+        // skip whole chunks of buckets below rank k1 (sums vectorise)
+        let (mut below, mut from) = (0usize, 0usize);
+        for (ci, chunk) in c0.chunks_exact(64).enumerate() {
+            let n = chunk.iter().sum::<u32>() as usize;
+            if below + n > k1 {
+                from = ci * 64;
+                break;
+            }
+            below += n;
+        }
+        let (mut b1, mut b2, mut below1) = (usize::MAX, usize::MAX, 0usize);
+        for (b, &n) in c0.iter().enumerate().skip(from) {
             let n = n as usize;
             if b1 == usize::MAX && below + n > k1 {
                 (b1, below1) = (b, below);
@@ -597,15 +620,14 @@ impl Selector {
         debug_assert!(bmin <= b1 && b1 <= b2 && b2 <= bmax, "ranks within the row");
         self.scratch.clear();
         let (mut mn, mut mx) = (f64::INFINITY, f64::NEG_INFINITY);
+        let [b1, b2, bmin, bmax] = [b1, b2, bmin, bmax].map(|b| b as u16);
         // test 16 keys at a time (vectorised), look closer only at chunks that hit
-        for rc in row.chunks(16) {
-            let hit = rc.iter().fold(false, |a, &v| {
-                let k = key(v);
-                a | (k == b1) | (k == b2) | (k == bmin) | (k == bmax)
-            });
+        for (rc, kc) in row.chunks(16).zip(self.keys.chunks(16)) {
+            let hit = kc
+                .iter()
+                .fold(false, |a, &k| a | (k == b1) | (k == b2) | (k == bmin) | (k == bmax));
             if hit {
-                for &v in rc {
-                    let k = key(v);
+                for (&v, &k) in rc.iter().zip(kc) {
                     if k == b1 || k == b2 {
                         self.scratch.push(v);
                     }
