@@ -55,6 +55,16 @@ pub enum Error {
         /// The engine's message.
         msg: String,
     },
+    /// A graph run with named inputs failed.
+    #[error("{}: {engine}: {msg}", path.display())]
+    Graph {
+        /// The graph (file or what it was built for).
+        path: PathBuf,
+        /// The engine.
+        engine: EngineKind,
+        /// What failed (names the input, output or node).
+        msg: String,
+    },
 }
 
 /// Result with [`Error`].

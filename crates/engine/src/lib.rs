@@ -5,7 +5,8 @@
 //! `libonnxruntime.so`, CPU or the CUDA execution provider; feature `ort`).
 //! [`open`] builds a session for a [`motif_onnx::Model`] that returns the
 //! graph outputs and any intermediate tensors asked for; [`engines`] says
-//! which backends are usable here and why not.
+//! which backends are usable here and why not. [`open_graph`] runs any
+//! ONNX graph on named float inputs (gradient and train-step graphs).
 //!
 //! Inputs are always (n, 4, len) in A, C, G, T order; a session converts to
 //! the model's own layout (NWC for Keras exports).
@@ -23,6 +24,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod graph;
 mod locate;
 #[cfg_attr(feature = "ort", path = "ort_backend.rs")]
 #[cfg_attr(not(feature = "ort"), path = "ort_disabled.rs")]
@@ -33,6 +35,7 @@ use ndarray::{ArrayD, ArrayView3};
 use serde::Serialize;
 
 pub use error::{Error, Result};
+pub use graph::{GraphSession, open_graph};
 pub use locate::find_ort_library;
 
 /// Which engine runs a model.

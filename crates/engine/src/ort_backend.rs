@@ -60,6 +60,36 @@ pub(crate) fn devices() -> Vec<Device> {
     d
 }
 
+/// A session for `bytes` on the device asked for (CUDA errors are loud).
+fn build(path: &Path, bytes: &[u8], opts: &SessionOptions) -> Result<OrtInner> {
+    let e = env().map_err(|reason| Error::Unavailable { engine: EngineKind::Ort, reason })?;
+    let load = |msg: String| Error::Load { path: path.into(), engine: EngineKind::Ort, msg };
+    let mut builder = OrtInner::builder(&e.env).map_err(|e| load(e.to_string()))?;
+    if let Some(t) = opts.threads {
+        builder = builder.with_intra_threads(t).map_err(|e| load(e.to_string()))?;
+    }
+    if opts.device == Device::Cuda {
+        let cuda = ort::ep::CUDA::default();
+        if !<ort::ep::CUDA as ExecutionProvider>::is_available().unwrap_or(false) {
+            return Err(Error::Device {
+                msg: format!(
+                    "--device cuda: the ONNX Runtime at {} has no CUDA execution provider; install \
+                         onnxruntime-gpu==1.31.1 (pip) with CUDA 12 and cuDNN 9 and point ORT_DYLIB_PATH at its \
+                         libonnxruntime.so, or use --device cpu",
+                    e.lib.display()
+                ),
+            });
+        }
+        builder = builder.with_execution_providers([cuda.build().error_on_failure()]).map_err(|err| Error::Device {
+                msg: format!(
+                    "--device cuda: the CUDA execution provider failed to start: {err} (is libcudart/libcublas/libcudnn \
+                     on LD_LIBRARY_PATH?), or use --device cpu"
+                ),
+            })?;
+    }
+    builder.commit_from_memory(bytes).map_err(|e| load(e.to_string()))
+}
+
 pub(crate) struct OrtSession {
     path: PathBuf,
     input: String,
@@ -78,32 +108,7 @@ impl OrtSession {
         outputs: Vec<String>,
         opts: &SessionOptions,
     ) -> Result<Self> {
-        let e = env().map_err(|reason| Error::Unavailable { engine: EngineKind::Ort, reason })?;
-        let load = |msg: String| Error::Load { path: path.into(), engine: EngineKind::Ort, msg };
-        let mut builder = OrtInner::builder(&e.env).map_err(|e| load(e.to_string()))?;
-        if let Some(t) = opts.threads {
-            builder = builder.with_intra_threads(t).map_err(|e| load(e.to_string()))?;
-        }
-        if opts.device == Device::Cuda {
-            let cuda = ort::ep::CUDA::default();
-            if !<ort::ep::CUDA as ExecutionProvider>::is_available().unwrap_or(false) {
-                return Err(Error::Device {
-                    msg: format!(
-                        "--device cuda: the ONNX Runtime at {} has no CUDA execution provider; install \
-                         onnxruntime-gpu==1.31.1 (pip) with CUDA 12 and cuDNN 9 and point ORT_DYLIB_PATH at its \
-                         libonnxruntime.so, or use --device cpu",
-                        e.lib.display()
-                    ),
-                });
-            }
-            builder = builder.with_execution_providers([cuda.build().error_on_failure()]).map_err(|err| Error::Device {
-                msg: format!(
-                    "--device cuda: the CUDA execution provider failed to start: {err} (is libcudart/libcublas/libcudnn \
-                     on LD_LIBRARY_PATH?), or use --device cpu"
-                ),
-            })?;
-        }
-        let session = builder.commit_from_memory(bytes).map_err(|e| load(e.to_string()))?;
+        let session = build(path, bytes, opts)?;
         Ok(Self {
             path: path.into(),
             input: input.name.clone(),
@@ -162,5 +167,77 @@ impl Session for OrtSession {
 
     fn parallel_batches(&self) -> bool {
         false
+    }
+}
+
+/// A graph with named float inputs on ONNX Runtime.
+pub(crate) struct OrtGraph {
+    path: PathBuf,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+    device: Device,
+    inner: Mutex<OrtInner>,
+}
+
+impl OrtGraph {
+    pub(crate) fn new(
+        path: &Path,
+        bytes: &[u8],
+        inputs: Vec<String>,
+        outputs: Vec<String>,
+        opts: &SessionOptions,
+    ) -> Result<Self> {
+        let session = build(path, bytes, opts)?;
+        Ok(Self {
+            path: path.into(),
+            inputs,
+            outputs,
+            device: opts.device,
+            inner: Mutex::new(session),
+        })
+    }
+}
+
+impl crate::GraphSession for OrtGraph {
+    fn run(&self, given: &[(&str, ndarray::ArrayViewD<'_, f32>)]) -> Result<Vec<ArrayD<f32>>> {
+        let xs = crate::graph::order_inputs(&self.path, EngineKind::Ort, &self.inputs, given)?;
+        let err =
+            |msg: String| Error::Graph { path: self.path.clone(), engine: EngineKind::Ort, msg };
+        let owned: Vec<ndarray::ArrayD<f32>> =
+            xs.iter().map(|x| x.as_standard_layout().into_owned()).collect();
+        let mut values = Vec::with_capacity(owned.len());
+        for (name, x) in self.inputs.iter().zip(&owned) {
+            let t = TensorRef::from_array_view((
+                x.shape().to_vec(),
+                x.as_slice().expect("standard layout"),
+            ))
+            .map_err(|e| err(format!("input `{name}`: {e}")))?;
+            values.push((name.as_str(), t));
+        }
+        let mut session = self.inner.lock().expect("ort session");
+        let out = session.run(values).map_err(|e| err(e.to_string()))?;
+        self.outputs
+            .iter()
+            .map(|name| {
+                let v = out.get(name).ok_or_else(|| err(format!("no output `{name}`")))?;
+                let (shape, data) = v
+                    .try_extract_tensor::<f32>()
+                    .map_err(|e| err(format!("output `{name}`: {e}")))?;
+                let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+                ArrayD::from_shape_vec(IxDyn(&dims), data.to_vec()).map_err(|e| err(e.to_string()))
+            })
+            .collect()
+    }
+
+    fn output_names(&self) -> &[String] {
+        &self.outputs
+    }
+
+    fn engine(&self) -> EngineKind {
+        EngineKind::Ort
+    }
+
+    fn device(&self) -> Device {
+        self.device
     }
 }

@@ -49,3 +49,32 @@ impl Session for OrtSession {
         match *self {}
     }
 }
+
+pub(crate) enum OrtGraph {}
+
+impl OrtGraph {
+    pub(crate) fn new(
+        _path: &Path,
+        _bytes: &[u8],
+        _inputs: Vec<String>,
+        _outputs: Vec<String>,
+        _opts: &SessionOptions,
+    ) -> Result<Self> {
+        Err(Error::Unavailable { engine: EngineKind::Ort, reason: REASON.into() })
+    }
+}
+
+impl crate::GraphSession for OrtGraph {
+    fn run(&self, _inputs: &[(&str, ndarray::ArrayViewD<'_, f32>)]) -> Result<Vec<ArrayD<f32>>> {
+        match *self {}
+    }
+    fn output_names(&self) -> &[String] {
+        match *self {}
+    }
+    fn engine(&self) -> EngineKind {
+        match *self {}
+    }
+    fn device(&self) -> Device {
+        match *self {}
+    }
+}

@@ -125,3 +125,98 @@ impl Session for TractSession {
         true
     }
 }
+
+/// A graph with named float inputs on tract; one plan per set of input shapes.
+pub(crate) struct TractGraph {
+    path: PathBuf,
+    model: InferenceModel,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+    plans: Mutex<HashMap<Vec<Vec<usize>>, Plan>>,
+}
+
+impl TractGraph {
+    pub(crate) fn new(
+        path: &Path,
+        bytes: &[u8],
+        inputs: Vec<String>,
+        outputs: Vec<String>,
+    ) -> Result<Self> {
+        let mut model = tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(bytes))
+            .map_err(|e| load_err(path, &e))?;
+        model.select_outputs_by_name(&outputs).map_err(|e| load_err(path, &e))?;
+        // tract's input order is the graph's (initializers excluded)
+        let order: Vec<String> = model
+            .input_outlets()
+            .map_err(|e| load_err(path, &e))?
+            .iter()
+            .map(|o| model.node(o.node).name.clone())
+            .collect();
+        debug_assert_eq!(order, inputs);
+        Ok(Self { path: path.into(), model, inputs: order, outputs, plans: Mutex::default() })
+    }
+}
+
+impl crate::GraphSession for TractGraph {
+    fn run(&self, given: &[(&str, ndarray::ArrayViewD<'_, f32>)]) -> Result<Vec<ArrayD<f32>>> {
+        let xs = crate::graph::order_inputs(&self.path, EngineKind::Tract, &self.inputs, given)?;
+        let err =
+            |msg: String| Error::Graph { path: self.path.clone(), engine: EngineKind::Tract, msg };
+        let shapes: Vec<Vec<usize>> = xs.iter().map(|x| x.shape().to_vec()).collect();
+        let cached = self.plans.lock().expect("plan cache").get(&shapes).cloned();
+        let plan = if let Some(p) = cached {
+            p
+        } else {
+            let mut m = self.model.clone();
+            for (i, s) in shapes.iter().enumerate() {
+                m = m.with_input_fact(i, f32::fact(s).into()).map_err(|e| err(format!("{e:#}")))?;
+            }
+            let p = m
+                .into_optimized()
+                .and_then(|m| m.into_runnable())
+                .map_err(|e| err(format!("{e:#}")))?;
+            self.plans.lock().expect("plan cache").insert(shapes, p.clone());
+            p
+        };
+        let tensors: TVec<TValue> = xs
+            .iter()
+            .map(|x| {
+                let x = x.as_standard_layout();
+                Tensor::from_shape(x.shape(), x.as_slice().expect("standard layout"))
+                    .map(IntoTValue::into_tvalue)
+            })
+            .collect::<TractResult<_>>()
+            .map_err(|e| err(format!("{e:#}")))?;
+        let out = plan.run(tensors).map_err(|e| err(format!("{e:#}")))?;
+        out.into_iter()
+            .map(|v| {
+                let t = v
+                    .into_tensor()
+                    .cast_to::<f32>()
+                    .map_err(|e| err(format!("{e:#}")))?
+                    .into_owned();
+                let shape = t.shape().to_vec();
+                let data: Vec<f32> = t
+                    .to_plain_array_view::<f32>()
+                    .map_err(|e| err(format!("{e:#}")))?
+                    .iter()
+                    .copied()
+                    .collect();
+                ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| err(e.to_string()))
+            })
+            .collect()
+    }
+
+    fn output_names(&self) -> &[String] {
+        &self.outputs
+    }
+
+    fn engine(&self) -> EngineKind {
+        EngineKind::Tract
+    }
+
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
+}
