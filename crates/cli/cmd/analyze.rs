@@ -238,9 +238,21 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     let mcfg = Config { dist: Distance::Pearson, min_overlap: 5, ..Config::default() };
     // A filter that never fired has no sites and a uniform matrix: nothing to match.
     let active: Vec<bool> = motifs.motifs.iter().map(|m| m.nsites != Some(0.0)).collect();
-    let mut matched = MotifSet { motifs: Vec::new(), ..motifs.clone() };
-    matched.motifs =
-        motifs.motifs.iter().zip(&active).filter(|(_, a)| **a).map(|(m, _)| m.clone()).collect();
+    for m in &mut motifs.motifs {
+        m.name = Some(format!("layer{} {}", a.layer, m.id));
+    }
+    let matched = MotifSet {
+        motifs: motifs
+            .motifs
+            .iter()
+            .zip(&active)
+            .filter(|(_, a)| **a)
+            .map(|(m, _)| m.clone())
+            .collect(),
+        background: motifs.background,
+        has_background: motifs.has_background,
+        warnings: Vec::new(),
+    };
     let db = Database::new(&db_set, mcfg.background_for(&matched), &mcfg)?;
     let mut found = compare_with(&db, &matched.motifs, &mut MemeRng::new())?.into_iter();
     let results: Vec<_> = active.iter().map(|&a| if a { found.next() } else { None }).collect();
@@ -250,9 +262,6 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     let t_r = Instant::now();
     std::fs::create_dir_all(a.out.join("logos"))
         .with_context(|| format!("{}: cannot create the folder", a.out.display()))?;
-    for m in motifs.motifs.iter_mut().chain(&mut matched.motifs) {
-        m.name = Some(format!("layer{} {}", a.layer, m.id));
-    }
     write_file(&a.out.join("filters.meme"), write_meme(&matched).as_bytes())?;
     let mut tsv = String::from(TSV_HEADER);
     for r in results.iter().flatten() {

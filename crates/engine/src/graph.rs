@@ -7,7 +7,7 @@ use ndarray::{ArrayD, ArrayViewD};
 use prost::Message;
 
 use crate::error::{Error, Result};
-use crate::{Device, EngineChoice, EngineKind, SessionOptions, ort_backend, tract_backend};
+use crate::{Device, EngineKind, SessionOptions, ort_backend, tract_backend};
 
 /// A graph ready to run on named inputs.
 pub trait GraphSession: Send + Sync {
@@ -54,21 +54,8 @@ pub fn open_graph(
     } else {
         opts.outputs.clone()
     };
-    let kind = match opts.engine {
-        EngineChoice::Exactly(k) => k,
-        EngineChoice::Auto if ort_backend::status().is_ok() => EngineKind::Ort,
-        EngineChoice::Auto => EngineKind::Tract,
-    };
-    match kind {
-        EngineKind::Tract => {
-            if opts.device == Device::Cuda {
-                return Err(Error::Device {
-                    msg: "the tract engine runs on the CPU only; use `--engine ort --device cuda`"
-                        .into(),
-                });
-            }
-            Ok(Box::new(tract_backend::TractGraph::new(path, bytes, inputs, outputs)?))
-        }
+    match crate::choose(opts)? {
+        EngineKind::Tract => Ok(Box::new(tract_backend::TractGraph::new(path, bytes, outputs)?)),
         EngineKind::Ort => {
             Ok(Box::new(ort_backend::OrtGraph::new(path, bytes, inputs, outputs, opts)?))
         }

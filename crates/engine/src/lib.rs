@@ -133,36 +133,36 @@ pub fn open(model: &motif_onnx::Model, opts: &SessionOptions) -> Result<Box<dyn 
     };
     let extra: Vec<&str> = outputs.iter().map(String::as_str).collect();
     let bytes = model.to_bytes_with_outputs(&extra)?;
-    let kind = match opts.engine {
-        EngineChoice::Exactly(k) => k,
-        EngineChoice::Auto => {
-            if ort_backend::status().is_ok() {
-                EngineKind::Ort
-            } else if opts.device == Device::Cuda {
-                return Err(Error::Unavailable {
-                    engine: EngineKind::Ort,
-                    reason: ort_backend::status().unwrap_err(),
-                });
-            } else {
-                EngineKind::Tract
-            }
-        }
-    };
     let input = model.structure().input.clone();
-    match kind {
+    match choose(opts)? {
         EngineKind::Tract => {
-            if opts.device == Device::Cuda {
-                return Err(Error::Device {
-                    msg: "the tract engine runs on the CPU only; use `--engine ort --device cuda`"
-                        .into(),
-                });
-            }
             Ok(Box::new(tract_backend::TractSession::new(model.path(), &bytes, &input, outputs)?))
         }
         EngineKind::Ort => {
             Ok(Box::new(ort_backend::OrtSession::new(model.path(), &bytes, &input, outputs, opts)?))
         }
     }
+}
+
+/// The engine `opts` asks for: ort under `auto` when its library loads,
+/// else tract, which runs on the CPU only.
+fn choose(opts: &SessionOptions) -> Result<EngineKind> {
+    let kind = match opts.engine {
+        EngineChoice::Exactly(k) => k,
+        EngineChoice::Auto => match ort_backend::status() {
+            Ok(_) => EngineKind::Ort,
+            Err(reason) if opts.device == Device::Cuda => {
+                return Err(Error::Unavailable { engine: EngineKind::Ort, reason });
+            }
+            Err(_) => EngineKind::Tract,
+        },
+    };
+    if kind == EngineKind::Tract && opts.device == Device::Cuda {
+        return Err(Error::Device {
+            msg: "the tract engine runs on the CPU only; use `--engine ort --device cuda`".into(),
+        });
+    }
+    Ok(kind)
 }
 
 /// Whether an engine can be used here, and why not.

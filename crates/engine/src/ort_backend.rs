@@ -60,6 +60,23 @@ pub(crate) fn devices() -> Vec<Device> {
     d
 }
 
+/// The named outputs of a run as f32 arrays; errors name the output.
+fn extract(
+    out: &ort::session::SessionOutputs<'_>,
+    names: &[String],
+) -> std::result::Result<Vec<ArrayD<f32>>, String> {
+    names
+        .iter()
+        .map(|name| {
+            let v = out.get(name).ok_or_else(|| format!("no output `{name}`"))?;
+            let (shape, data) =
+                v.try_extract_tensor::<f32>().map_err(|e| format!("output `{name}`: {e}"))?;
+            let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+            ArrayD::from_shape_vec(IxDyn(&dims), data.to_vec()).map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
 /// A session for `bytes` on the device asked for (CUDA errors are loud).
 fn build(path: &Path, bytes: &[u8], opts: &SessionOptions) -> Result<OrtInner> {
     let e = env().map_err(|reason| Error::Unavailable { engine: EngineKind::Ort, reason })?;
@@ -139,18 +156,7 @@ impl Session for OrtSession {
         let out = session
             .run(ort::inputs![self.input.as_str() => t])
             .map_err(|e| run_err(e.to_string()))?;
-        self.outputs
-            .iter()
-            .map(|name| {
-                let v = out.get(name).ok_or_else(|| run_err(format!("no output `{name}`")))?;
-                let (shape, data) = v
-                    .try_extract_tensor::<f32>()
-                    .map_err(|e| run_err(format!("output `{name}`: {e}")))?;
-                let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
-                ArrayD::from_shape_vec(IxDyn(&dims), data.to_vec())
-                    .map_err(|e| run_err(e.to_string()))
-            })
-            .collect()
+        extract(&out, &self.outputs).map_err(run_err)
     }
 
     fn output_names(&self) -> &[String] {
@@ -216,17 +222,7 @@ impl crate::GraphSession for OrtGraph {
         }
         let mut session = self.inner.lock().expect("ort session");
         let out = session.run(values).map_err(|e| err(e.to_string()))?;
-        self.outputs
-            .iter()
-            .map(|name| {
-                let v = out.get(name).ok_or_else(|| err(format!("no output `{name}`")))?;
-                let (shape, data) = v
-                    .try_extract_tensor::<f32>()
-                    .map_err(|e| err(format!("output `{name}`: {e}")))?;
-                let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
-                ArrayD::from_shape_vec(IxDyn(&dims), data.to_vec()).map_err(|e| err(e.to_string()))
-            })
-            .collect()
+        extract(&out, &self.outputs).map_err(err)
     }
 
     fn output_names(&self) -> &[String] {

@@ -29,6 +29,32 @@ fn load_err(path: &Path, e: &TractError) -> Error {
     Error::Load { path: path.into(), engine: EngineKind::Tract, msg: format!("{e:#}") }
 }
 
+/// Reads an ONNX model and selects `outputs` by name.
+fn load(path: &Path, bytes: &[u8], outputs: &[String]) -> Result<InferenceModel> {
+    let mut model = tract_onnx::onnx()
+        .model_for_read(&mut std::io::Cursor::new(bytes))
+        .map_err(|e| load_err(path, &e))?;
+    model.select_outputs_by_name(outputs).map_err(|e| load_err(path, &e))?;
+    Ok(model)
+}
+
+/// A plan's outputs as f32 arrays; errors are tract's message.
+fn to_arrays(out: TVec<TValue>) -> std::result::Result<Vec<ArrayD<f32>>, String> {
+    out.into_iter()
+        .map(|v| {
+            let t = v.into_tensor().cast_to::<f32>().map_err(|e| format!("{e:#}"))?.into_owned();
+            let shape = t.shape().to_vec();
+            let data: Vec<f32> = t
+                .to_plain_array_view::<f32>()
+                .map_err(|e| format!("{e:#}"))?
+                .iter()
+                .copied()
+                .collect();
+            ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
 impl TractSession {
     pub(crate) fn new(
         path: &Path,
@@ -36,10 +62,7 @@ impl TractSession {
         input: &motif_onnx::InputInfo,
         outputs: Vec<String>,
     ) -> Result<Self> {
-        let mut model = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(bytes))
-            .map_err(|e| load_err(path, &e))?;
-        model.select_outputs_by_name(&outputs).map_err(|e| load_err(path, &e))?;
+        let model = load(path, bytes, &outputs)?;
         let s = Self {
             path: path.into(),
             model,
@@ -90,23 +113,7 @@ impl Session for TractSession {
         let t = Tensor::from_shape(x.shape(), x.as_slice().expect("standard layout"))
             .map_err(|e| run_err(format!("{e:#}")))?;
         let out = plan.run(tvec!(t.into_tvalue())).map_err(|e| run_err(format!("{e:#}")))?;
-        out.into_iter()
-            .map(|v| {
-                let t = v
-                    .into_tensor()
-                    .cast_to::<f32>()
-                    .map_err(|e| run_err(format!("{e:#}")))?
-                    .into_owned();
-                let shape = t.shape().to_vec();
-                let data: Vec<f32> = t
-                    .to_plain_array_view::<f32>()
-                    .map_err(|e| run_err(format!("{e:#}")))?
-                    .iter()
-                    .copied()
-                    .collect();
-                ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| run_err(e.to_string()))
-            })
-            .collect()
+        to_arrays(out).map_err(run_err)
     }
 
     fn output_names(&self) -> &[String] {
@@ -136,16 +143,8 @@ pub(crate) struct TractGraph {
 }
 
 impl TractGraph {
-    pub(crate) fn new(
-        path: &Path,
-        bytes: &[u8],
-        inputs: Vec<String>,
-        outputs: Vec<String>,
-    ) -> Result<Self> {
-        let mut model = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(bytes))
-            .map_err(|e| load_err(path, &e))?;
-        model.select_outputs_by_name(&outputs).map_err(|e| load_err(path, &e))?;
+    pub(crate) fn new(path: &Path, bytes: &[u8], outputs: Vec<String>) -> Result<Self> {
+        let model = load(path, bytes, &outputs)?;
         // tract's input order is the graph's (initializers excluded)
         let order: Vec<String> = model
             .input_outlets()
@@ -153,7 +152,6 @@ impl TractGraph {
             .iter()
             .map(|o| model.node(o.node).name.clone())
             .collect();
-        debug_assert_eq!(order, inputs);
         Ok(Self { path: path.into(), model, inputs: order, outputs, plans: Mutex::default() })
     }
 }
@@ -189,23 +187,7 @@ impl crate::GraphSession for TractGraph {
             .collect::<TractResult<_>>()
             .map_err(|e| err(format!("{e:#}")))?;
         let out = plan.run(tensors).map_err(|e| err(format!("{e:#}")))?;
-        out.into_iter()
-            .map(|v| {
-                let t = v
-                    .into_tensor()
-                    .cast_to::<f32>()
-                    .map_err(|e| err(format!("{e:#}")))?
-                    .into_owned();
-                let shape = t.shape().to_vec();
-                let data: Vec<f32> = t
-                    .to_plain_array_view::<f32>()
-                    .map_err(|e| err(format!("{e:#}")))?
-                    .iter()
-                    .copied()
-                    .collect();
-                ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| err(e.to_string()))
-            })
-            .collect()
+        to_arrays(out).map_err(err)
     }
 
     fn output_names(&self) -> &[String] {

@@ -552,9 +552,11 @@ impl Selector {
     const NB: usize = 4096;
 
     /// Minimum, maximum and (sorted[k1] + sorted[k2]) / 2 of a row whose
-    /// values all lie in `range`: counts into fixed buckets over the range
-    /// (no min/max pass first), then looks only at the values in the lowest
-    /// and highest non-empty buckets and in the median's bucket(s).
+    /// values all lie in `range` (lo < hi): counts into buckets over the
+    /// range (round-to-nearest via the magic constant, monotone in v, so
+    /// ranks carry over; no min/max pass needed first), then looks only at
+    /// the values in the lowest and highest non-empty buckets and in the
+    /// median's bucket(s).
     #[inline(always)]
     fn row_stats(
         &mut self,
@@ -647,68 +649,10 @@ impl Selector {
         (mn, mx, (a + b) / 2.0)
     }
 
+    /// (sorted[k1] + sorted[k2]) / 2 of a row with known minimum and maximum.
     #[inline(always)]
     fn low_median(&mut self, row: &[f64], mn: f64, mx: f64, k1: usize, k2: usize) -> f64 {
-        if mn == mx {
-            return mn;
-        }
-        const NB: usize = Selector::NB;
-        let inv = (NB - 1) as f64 / (mx - mn);
-        // round-to-nearest bucket via the magic constant: monotone in v, and
-        // in 0..NB for v in [mn, mx]
-        let key = |v: f64| (((v - mn) * inv + MAGIC).to_bits() as usize) & (NB - 1);
-        // four interleaved counters so repeated buckets do not serialise;
-        // all zero between calls (the scan below clears them)
-        self.cnt.resize(4 * NB, 0);
-        let (c0, rest) = self.cnt.split_at_mut(NB);
-        let (c1, rest) = rest.split_at_mut(NB);
-        let (c2, c3) = rest.split_at_mut(NB);
-        let mut ch = row.chunks_exact(4);
-        for c in &mut ch {
-            let k: [usize; 4] = std::array::from_fn(|j| key(c[j]));
-            c0[k[0]] += 1;
-            c1[k[1]] += 1;
-            c2[k[2]] += 1;
-            c3[k[3]] += 1;
-        }
-        for &v in ch.remainder() {
-            c0[key(v)] += 1;
-        }
-        let (mut b1, mut b2, mut below1) = (usize::MAX, usize::MAX, 0usize);
-        let mut below = 0usize;
-        for b in 0..NB {
-            let n = (c0[b] + c1[b] + c2[b] + c3[b]) as usize;
-            (c0[b], c1[b], c2[b], c3[b]) = (0, 0, 0, 0);
-            if b1 == usize::MAX && below + n > k1 {
-                (b1, below1) = (b, below);
-            }
-            if b2 == usize::MAX && below + n > k2 {
-                b2 = b;
-            }
-            below += n;
-        }
-        debug_assert!(b1 <= b2 && b2 < NB, "ranks within the row");
-        self.scratch.clear();
-        // test 16 keys at a time (vectorised), collect only from chunks that hit
-        for rc in row.chunks(16) {
-            let hit = rc.iter().fold(false, |a, &v| {
-                let k = key(v);
-                a | (k == b1) | (k == b2)
-            });
-            if hit {
-                for &v in rc {
-                    let k = key(v);
-                    if k == b1 || k == b2 {
-                        self.scratch.push(v);
-                    }
-                }
-            }
-        }
-        let r1 = k1 - below1;
-        let (_, a, rest) = self.scratch.select_nth_unstable_by(r1, f64::total_cmp);
-        let a = *a;
-        let b = if k2 == k1 { a } else { rest.iter().copied().fold(f64::INFINITY, f64::min) };
-        (a + b) / 2.0
+        if mn == mx { mn } else { self.row_stats(row, (mn, mx), k1, k2).2 }
     }
 }
 
