@@ -28,6 +28,33 @@ pub enum Attr {
     Ints(Vec<i64>),
     /// One float.
     Float(f32),
+    /// A string.
+    Str(String),
+}
+
+/// The protobuf form of attribute `name` = `a`.
+#[must_use]
+pub fn attr_proto(name: &str, a: &Attr) -> AttributeProto {
+    let mut p = AttributeProto { name: Some(name.to_owned()), ..Default::default() };
+    match a {
+        Attr::Int(i) => {
+            p.i = Some(*i);
+            p.r#type = Some(AttributeType::Int as i32);
+        }
+        Attr::Ints(v) => {
+            p.ints.clone_from(v);
+            p.r#type = Some(AttributeType::Ints as i32);
+        }
+        Attr::Float(f) => {
+            p.f = Some(*f);
+            p.r#type = Some(AttributeType::Float as i32);
+        }
+        Attr::Str(v) => {
+            p.s = Some(v.as_bytes().to_vec());
+            p.r#type = Some(AttributeType::String as i32);
+        }
+    }
+    p
 }
 
 /// Builds a single-graph ONNX model node by node.
@@ -36,7 +63,7 @@ pub struct GraphBuilder {
     graph: GraphProto,
 }
 
-fn value_info(name: &str, dims: &[Dim]) -> ValueInfoProto {
+pub(crate) fn value_info(name: &str, dims: &[Dim]) -> ValueInfoProto {
     let dim = dims
         .iter()
         .map(|d| Dimension {
@@ -80,10 +107,35 @@ impl GraphBuilder {
         self
     }
 
+    /// Declares a float graph output whose shape the engine infers.
+    pub fn output_any(&mut self, name: &str) -> &mut Self {
+        let mut vi = value_info(name, &[]);
+        if let Some(type_proto::Value::TensorType(t)) =
+            vi.r#type.as_mut().and_then(|t| t.value.as_mut())
+        {
+            t.shape = None;
+        }
+        self.graph.output.push(vi);
+        self
+    }
+
     /// Adds a float initializer (a weight).
     pub fn initializer(&mut self, name: &str, dims: &[usize], values: &[f32]) -> &mut Self {
         debug_assert_eq!(dims.iter().product::<usize>(), values.len(), "{name}");
         self.graph.initializer.push(from_f32(name, dims, values));
+        self
+    }
+
+    /// Adds an int64 initializer (axes, pads, shapes).
+    pub fn initializer_i64(&mut self, name: &str, dims: &[usize], values: &[i64]) -> &mut Self {
+        debug_assert_eq!(dims.iter().product::<usize>(), values.len(), "{name}");
+        self.graph.initializer.push(crate::pb::TensorProto {
+            name: Some(name.to_owned()),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: Some(DataType::Int64 as i32),
+            raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            ..Default::default()
+        });
         self
     }
 
@@ -95,27 +147,7 @@ impl GraphBuilder {
         outputs: &[&str],
         attrs: &[(&str, Attr)],
     ) -> &mut Self {
-        let attribute = attrs
-            .iter()
-            .map(|(name, a)| {
-                let mut p = AttributeProto { name: Some((*name).to_owned()), ..Default::default() };
-                match a {
-                    Attr::Int(i) => {
-                        p.i = Some(*i);
-                        p.r#type = Some(AttributeType::Int as i32);
-                    }
-                    Attr::Ints(v) => {
-                        p.ints.clone_from(v);
-                        p.r#type = Some(AttributeType::Ints as i32);
-                    }
-                    Attr::Float(f) => {
-                        p.f = Some(*f);
-                        p.r#type = Some(AttributeType::Float as i32);
-                    }
-                }
-                p
-            })
-            .collect();
+        let attribute = attrs.iter().map(|(name, a)| attr_proto(name, a)).collect();
         self.graph.node.push(NodeProto {
             name: outputs.first().map(|o| format!("{op}_{o}")),
             op_type: Some(op.to_owned()),

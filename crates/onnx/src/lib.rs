@@ -18,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod autodiff;
 pub mod build;
 pub mod error;
 pub mod graph;
@@ -32,5 +33,7 @@ pub mod pb {
 }
 
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub use inventory;
 pub use model::Model;
 pub use structure::{ConvLayer, DenseLayer, Dim, InputInfo, Layout, OutputInfo, PostOp, Structure};

@@ -1,0 +1,115 @@
+//! Activations: Relu, LeakyRelu, Clip, Sigmoid, Tanh.
+
+use crate::error::Result;
+use crate::graph::attr_float;
+use crate::pb::NodeProto;
+
+use super::{Ctx, GradRule, input};
+
+/// max(0, x): dy where x > 0.
+struct Relu;
+impl GradRule for Relu {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        _: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let zero = cx.scalar(0.0);
+        let pos = cx.op("Greater", &[input(n, 0), &zero], &[]);
+        Ok(vec![Some(cx.op("Where", &[&pos, dy, &zero], &[]))])
+    }
+}
+crate::register_grad_rule!("Relu", Relu);
+
+/// x for x > 0, αx below: dy or α·dy.
+struct LeakyRelu;
+impl GradRule for LeakyRelu {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        _: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let alpha = cx.scalar(attr_float(n, "alpha").unwrap_or(0.01));
+        let zero = cx.scalar(0.0);
+        let pos = cx.op("Greater", &[input(n, 0), &zero], &[]);
+        let neg = cx.op("Mul", &[dy, &alpha], &[]);
+        Ok(vec![Some(cx.op("Where", &[&pos, dy, &neg], &[]))])
+    }
+}
+crate::register_grad_rule!("LeakyRelu", LeakyRelu);
+
+/// min(max(x, lo), hi): dy where lo ≤ x ≤ hi (the bounds get none).
+struct Clip;
+impl GradRule for Clip {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let x = input(n, 0);
+        let zero = cx.scalar(0.0);
+        let bound = |cx: &mut Ctx, k: usize, attr: &str| -> Option<String> {
+            match input(n, k) {
+                "" => attr_float(n, attr).map(|v| cx.scalar(v)),
+                s => Some(s.to_owned()),
+            }
+        };
+        let mut g = dy.to_owned();
+        if let Some(hi) = bound(cx, 2, "max") {
+            let above = cx.op("Greater", &[x, &hi], &[]);
+            g = cx.op("Where", &[&above, &zero, &g], &[]);
+        }
+        if let Some(lo) = bound(cx, 1, "min") {
+            let below = cx.op("Less", &[x, &lo], &[]);
+            g = cx.op("Where", &[&below, &zero, &g], &[]);
+        }
+        let mut out = vec![None; needs.len()];
+        out[0] = Some(g);
+        Ok(out)
+    }
+}
+crate::register_grad_rule!("Clip", Clip);
+
+/// σ(x): dy·y·(1 − y).
+struct Sigmoid;
+impl GradRule for Sigmoid {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        _: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let y = &n.output[0];
+        let one = cx.scalar(1.0);
+        let c = cx.op("Sub", &[&one, y], &[]);
+        let d = cx.op("Mul", &[y, &c], &[]);
+        Ok(vec![Some(cx.op("Mul", &[dy, &d], &[]))])
+    }
+}
+crate::register_grad_rule!("Sigmoid", Sigmoid);
+
+/// tanh x: dy·(1 − y²).
+struct Tanh;
+impl GradRule for Tanh {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        _: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let y = &n.output[0];
+        let one = cx.scalar(1.0);
+        let y2 = cx.op("Mul", &[y, y], &[]);
+        let d = cx.op("Sub", &[&one, &y2], &[]);
+        Ok(vec![Some(cx.op("Mul", &[dy, &d], &[]))])
+    }
+}
+crate::register_grad_rule!("Tanh", Tanh);

@@ -1,0 +1,164 @@
+//! Broadcasting arithmetic: Add, Sub, Mul, Div, Sum, Mean, Max, Min.
+//! Each operand's gradient is summed back down to its own shape.
+
+use crate::error::Result;
+use crate::pb::NodeProto;
+
+use super::{Ctx, GradRule, input};
+
+fn down(cx: &mut Ctx, n: &NodeProto, g: &str, k: usize) -> String {
+    let from = cx.shape(&n.output[0]);
+    let to = cx.shape(input(n, k));
+    cx.sum_to(g, &from, &to)
+}
+
+/// a + b.
+struct Add;
+impl GradRule for Add {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        Ok((0..2).map(|k| needs[k].then(|| down(cx, n, dy, k))).collect())
+    }
+}
+crate::register_grad_rule!("Add", Add);
+
+/// a − b.
+struct Sub;
+impl GradRule for Sub {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let ga = needs[0].then(|| down(cx, n, dy, 0));
+        let gb = needs[1].then(|| {
+            let neg = cx.op("Neg", &[dy], &[]);
+            down(cx, n, &neg, 1)
+        });
+        Ok(vec![ga, gb])
+    }
+}
+crate::register_grad_rule!("Sub", Sub);
+
+/// a · b.
+struct Mul;
+impl GradRule for Mul {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let (a, b) = (input(n, 0), input(n, 1));
+        let ga = needs[0].then(|| {
+            let g = cx.op("Mul", &[dy, b], &[]);
+            down(cx, n, &g, 0)
+        });
+        let gb = needs[1].then(|| {
+            let g = cx.op("Mul", &[dy, a], &[]);
+            down(cx, n, &g, 1)
+        });
+        Ok(vec![ga, gb])
+    }
+}
+crate::register_grad_rule!("Mul", Mul);
+
+/// a / b: dy/b and −dy·y/b.
+struct Div;
+impl GradRule for Div {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let b = input(n, 1);
+        let ga = needs[0].then(|| {
+            let g = cx.op("Div", &[dy, b], &[]);
+            down(cx, n, &g, 0)
+        });
+        let gb = needs[1].then(|| {
+            let t = cx.op("Mul", &[dy, &n.output[0]], &[]);
+            let t = cx.op("Div", &[&t, b], &[]);
+            let g = cx.op("Neg", &[&t], &[]);
+            down(cx, n, &g, 1)
+        });
+        Ok(vec![ga, gb])
+    }
+}
+crate::register_grad_rule!("Div", Div);
+
+/// a₁ + … + aₙ.
+struct Sum;
+impl GradRule for Sum {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        Ok((0..needs.len()).map(|k| needs[k].then(|| down(cx, n, dy, k))).collect())
+    }
+}
+crate::register_grad_rule!("Sum", Sum);
+
+/// (a₁ + … + aₙ)/n.
+struct Mean;
+impl GradRule for Mean {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let inv = cx.scalar(1.0 / needs.len() as f32);
+        let g = cx.op("Mul", &[dy, &inv], &[]);
+        Ok((0..needs.len()).map(|k| needs[k].then(|| down(cx, n, &g, k))).collect())
+    }
+}
+crate::register_grad_rule!("Mean", Mean);
+
+/// Elementwise max or min of n operands: each operand equal to the result
+/// gets dy, split evenly between ties.
+struct Extreme;
+impl GradRule for Extreme {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let y = &n.output[0];
+        let masks: Vec<String> = (0..needs.len())
+            .map(|k| {
+                let eq = cx.op("Equal", &[input(n, k), y], &[]);
+                cx.to_float(&eq)
+            })
+            .collect();
+        let refs: Vec<&str> = masks.iter().map(String::as_str).collect();
+        let count = if refs.len() == 1 { masks[0].clone() } else { cx.op("Sum", &refs, &[]) };
+        let share = cx.op("Div", &[dy, &count], &[]);
+        Ok((0..needs.len())
+            .map(|k| {
+                needs[k].then(|| {
+                    let g = cx.op("Mul", &[&share, &masks[k]], &[]);
+                    down(cx, n, &g, k)
+                })
+            })
+            .collect())
+    }
+}
+crate::register_grad_rule!("Max", Extreme);
+crate::register_grad_rule!("Min", Extreme);

@@ -1,0 +1,50 @@
+//! BatchNormalization in inference mode: running statistics are constants.
+
+use crate::error::Result;
+use crate::graph::{attr_float, attr_int, node_err};
+use crate::pb::NodeProto;
+
+use super::{Ctx, GradRule, input};
+
+struct BatchNorm;
+impl GradRule for BatchNorm {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        if attr_int(n, "training_mode") == Some(1) || n.output.iter().skip(1).any(|o| !o.is_empty())
+        {
+            return Err(node_err(n, "training-mode BatchNormalization has no gradient rule"));
+        }
+        let (x, scale, mean, var) = (input(n, 0), input(n, 1), input(n, 3), input(n, 4));
+        let xs = cx.shape(x);
+        let mut cshape = vec![1; xs.len()];
+        cshape[1] = xs[1];
+        let eps = cx.scalar(attr_float(n, "epsilon").unwrap_or(1e-5));
+        let ve = cx.op("Add", &[var, &eps], &[]);
+        let sd = cx.op("Sqrt", &[&ve], &[]);
+        let others: Vec<usize> = (0..xs.len()).filter(|&a| a != 1).collect();
+        let mut out = vec![None; needs.len()];
+        if needs[0] {
+            let a = cx.op("Div", &[scale, &sd], &[]);
+            let a = cx.reshape(&a, &cshape);
+            out[0] = Some(cx.op("Mul", &[dy, &a], &[]));
+        }
+        if needs[1] {
+            let m = cx.reshape(mean, &cshape);
+            let s = cx.reshape(&sd, &cshape);
+            let c = cx.op("Sub", &[x, &m], &[]);
+            let xhat = cx.op("Div", &[&c, &s], &[]);
+            let g = cx.op("Mul", &[dy, &xhat], &[]);
+            out[1] = Some(cx.reduce_sum(&g, &others, false));
+        }
+        if needs[2] {
+            out[2] = Some(cx.reduce_sum(dy, &others, false));
+        }
+        Ok(out)
+    }
+}
+crate::register_grad_rule!("BatchNormalization", BatchNorm);

@@ -1,0 +1,104 @@
+//! Gemm and MatMul.
+
+use crate::build::Attr;
+use crate::error::Result;
+use crate::graph::{attr_float, attr_int};
+use crate::pb::NodeProto;
+
+use super::{Ctx, GradRule, input};
+
+/// Y = α·A′B′ + β·C, A′ = Aᵀ if transA, B′ = Bᵀ if transB.
+struct Gemm;
+impl GradRule for Gemm {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let (a, b) = (input(n, 0), input(n, 1));
+        let alpha = attr_float(n, "alpha").unwrap_or(1.0);
+        let beta = attr_float(n, "beta").unwrap_or(1.0);
+        let ta = attr_int(n, "transA") == Some(1);
+        let tb = attr_int(n, "transB") == Some(1);
+        let flag = |v: bool| Attr::Int(i64::from(v));
+        let mut out = vec![None; needs.len()];
+        if needs[0] {
+            out[0] = Some(if ta {
+                cx.op(
+                    "Gemm",
+                    &[b, dy],
+                    &[("alpha", Attr::Float(alpha)), ("transA", flag(tb)), ("transB", flag(true))],
+                )
+            } else {
+                cx.op("Gemm", &[dy, b], &[("alpha", Attr::Float(alpha)), ("transB", flag(!tb))])
+            });
+        }
+        if needs[1] {
+            out[1] = Some(if tb {
+                cx.op(
+                    "Gemm",
+                    &[dy, a],
+                    &[("alpha", Attr::Float(alpha)), ("transA", flag(true)), ("transB", flag(ta))],
+                )
+            } else {
+                cx.op("Gemm", &[a, dy], &[("alpha", Attr::Float(alpha)), ("transA", flag(!ta))])
+            });
+        }
+        if needs.len() > 2 && needs[2] {
+            let g = if (beta - 1.0).abs() > 0.0 {
+                let s = cx.scalar(beta);
+                cx.op("Mul", &[dy, &s], &[])
+            } else {
+                dy.to_owned()
+            };
+            let from = cx.shape(&n.output[0]);
+            let to = cx.shape(input(n, 2));
+            out[2] = Some(cx.sum_to(&g, &from, &to));
+        }
+        Ok(out)
+    }
+}
+crate::register_grad_rule!("Gemm", Gemm);
+
+/// Batched, broadcasting matrix product of operands of rank ≥ 2.
+struct MatMul;
+impl GradRule for MatMul {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let (a, b) = (input(n, 0), input(n, 1));
+        let out_shape = cx.shape(&n.output[0]);
+        let swap = |r: usize| -> Vec<usize> {
+            let mut p: Vec<usize> = (0..r).collect();
+            p.swap(r - 2, r - 1);
+            p
+        };
+        let mut grads = vec![None, None];
+        if needs[0] {
+            let bs = cx.shape(b);
+            let bt = cx.transpose(b, &swap(bs.len()));
+            let g = cx.op("MatMul", &[dy, &bt], &[]);
+            let mut from = out_shape[..out_shape.len() - 2].to_vec();
+            let to = cx.shape(a);
+            from.extend(&to[to.len() - 2..]);
+            grads[0] = Some(cx.sum_to(&g, &from, &to));
+        }
+        if needs[1] {
+            let as_ = cx.shape(a);
+            let at = cx.transpose(a, &swap(as_.len()));
+            let g = cx.op("MatMul", &[&at, dy], &[]);
+            let mut from = out_shape[..out_shape.len() - 2].to_vec();
+            let to = cx.shape(b);
+            from.extend(&to[to.len() - 2..]);
+            grads[1] = Some(cx.sum_to(&g, &from, &to));
+        }
+        Ok(grads)
+    }
+}
+crate::register_grad_rule!("MatMul", MatMul);

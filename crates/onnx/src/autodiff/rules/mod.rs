@@ -1,0 +1,86 @@
+//! Gradient rules, one per ONNX op, collected at link time.
+//!
+//! A rule receives the forward node, the gradient of its first output and
+//! which inputs need a gradient, and writes the nodes computing those
+//! gradients through [`Ctx`]. Adding an op is one [`GradRule`] impl and one
+//! [`register_grad_rule!`](crate::register_grad_rule) line, in any crate
+//! linked into the binary.
+
+use crate::error::Result;
+use crate::pb::NodeProto;
+
+use super::emit::Ctx;
+
+mod activation;
+mod arith;
+mod batchnorm;
+mod conv;
+mod layout;
+mod linear;
+mod pool;
+mod reduce;
+mod unary;
+
+/// The reverse-mode rule of one op.
+pub trait GradRule: Sync {
+    /// Gradients of the node's inputs given `dy`, the gradient of its
+    /// first output: one entry per input, `None` where `needs[i]` is false
+    /// or the input has no gradient (indices, running statistics).
+    ///
+    /// # Errors
+    /// When the node uses a form of the op the rule does not cover; the
+    /// error names the node.
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        node: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>>;
+}
+
+/// A registered rule: the op type it differentiates.
+pub struct RuleEntry {
+    /// ONNX op type (default domain).
+    pub op: &'static str,
+    /// The rule.
+    pub rule: &'static dyn GradRule,
+}
+
+inventory::collect!(RuleEntry);
+
+/// Registers a [`GradRule`] for an op type.
+///
+/// ```ignore
+/// struct Softsign;
+/// impl GradRule for Softsign { /* … */ }
+/// motif_onnx::register_grad_rule!("Softsign", Softsign);
+/// ```
+#[macro_export]
+macro_rules! register_grad_rule {
+    ($op:literal, $rule:expr) => {
+        $crate::inventory::submit! {
+            $crate::autodiff::RuleEntry { op: $op, rule: &$rule }
+        }
+    };
+}
+
+/// The rule for `op`, if one is registered.
+#[must_use]
+pub fn rule_for(op: &str) -> Option<&'static dyn GradRule> {
+    inventory::iter::<RuleEntry>.into_iter().find(|e| e.op == op).map(|e| e.rule)
+}
+
+/// Every op type with a gradient rule, sorted.
+#[must_use]
+pub fn supported_ops() -> Vec<&'static str> {
+    let mut v: Vec<_> = inventory::iter::<RuleEntry>.into_iter().map(|e| e.op).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The input names of `n` (empty string for an absent optional input).
+pub(crate) fn input(n: &NodeProto, k: usize) -> &str {
+    n.input.get(k).map_or("", String::as_str)
+}

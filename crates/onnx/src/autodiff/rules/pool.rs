@@ -1,0 +1,252 @@
+//! Pooling: MaxPool, AveragePool (windows of any stride, dilation, padding
+//! and ceil mode), GlobalMaxPool, GlobalAveragePool.
+//!
+//! Windowed pools read their windows from the padded input through a
+//! static index table ((J, K): output position × window offset) and put
+//! the gradient back with the transposed table as a matrix product. A 1-D
+//! pool whose windows tile the input (stride = size, no dilation) takes a
+//! reshape instead. Ties in a max share the gradient evenly.
+
+use crate::error::Result;
+use crate::graph::{attr_int, attr_ints, node_err};
+use crate::pb::NodeProto;
+
+use super::super::shapes::Window;
+use super::{Ctx, GradRule, input};
+
+/// Window geometry over the padded input.
+struct Table {
+    /// N, C.
+    nc: [usize; 2],
+    /// Input spatial dims.
+    spatial: Vec<usize>,
+    /// Padded spatial dims (ceil mode may pad past `pad_end`).
+    padded: Vec<usize>,
+    /// Padding before each axis.
+    begin: Vec<usize>,
+    /// Output positions.
+    j: usize,
+    /// Offsets per window.
+    k: usize,
+    /// Flat padded index of offset k of window j, row-major (j, k).
+    index: Vec<i64>,
+    /// Whether windows tile the padded input from 0 in order.
+    tiled: bool,
+}
+
+impl Table {
+    fn of(cx: &Ctx, n: &NodeProto) -> Result<(Self, Window)> {
+        let xs = cx.shape(input(n, 0));
+        let kernel: Vec<usize> = attr_ints(n, "kernel_shape")
+            .ok_or_else(|| node_err(n, "no `kernel_shape`"))?
+            .into_iter()
+            .map(|v| v as usize)
+            .collect();
+        let win = Window::of(n, &xs[2..], &kernel, attr_int(n, "ceil_mode") == Some(1))?;
+        let r = kernel.len();
+        let padded: Vec<usize> = (0..r)
+            .map(|i| {
+                let need =
+                    (win.out[i] - 1) * win.strides[i] + (kernel[i] - 1) * win.dilations[i] + 1;
+                need.max(xs[2 + i] + win.pad_begin[i] + win.pad_end[i])
+            })
+            .collect();
+        let j: usize = win.out.iter().product();
+        let k: usize = kernel.iter().product();
+        let mut index = Vec::with_capacity(j * k);
+        let unravel = |mut v: usize, dims: &[usize]| -> Vec<usize> {
+            let mut idx = vec![0; dims.len()];
+            for a in (0..dims.len()).rev() {
+                idx[a] = v % dims[a];
+                v /= dims[a];
+            }
+            idx
+        };
+        for jj in 0..j {
+            let oj = unravel(jj, &win.out);
+            for kk in 0..k {
+                let ok = unravel(kk, &kernel);
+                let mut flat = 0;
+                for a in 0..r {
+                    flat = flat * padded[a] + oj[a] * win.strides[a] + ok[a] * win.dilations[a];
+                }
+                index.push(flat as i64);
+            }
+        }
+        let tiled = index.iter().enumerate().all(|(i, &v)| v == i as i64);
+        let table = Self {
+            nc: [xs[0], xs[1]],
+            spatial: xs[2..].to_vec(),
+            padded,
+            begin: win.pad_begin.clone(),
+            j,
+            k,
+            index,
+            tiled,
+        };
+        Ok((table, win))
+    }
+
+    fn flat(&self) -> usize {
+        self.padded.iter().product()
+    }
+
+    fn nc_then(&self, rest: &[usize]) -> Vec<usize> {
+        let mut v = self.nc.to_vec();
+        v.extend(rest);
+        v
+    }
+
+    /// `x` padded with `fill`, as (N, C, J, K) windows.
+    fn windows(&self, cx: &mut Ctx, x: &str, fill: f32) -> String {
+        let mut begin = vec![0, 0];
+        begin.extend(&self.begin);
+        let mut end = vec![0, 0];
+        end.extend(
+            (0..self.spatial.len()).map(|a| self.padded[a] - self.spatial[a] - self.begin[a]),
+        );
+        let xp = cx.pad(x, &begin, &end, fill);
+        let flat = cx.reshape(&xp, &self.nc_then(&[self.flat()]));
+        if self.tiled {
+            let used = cx.slice(&flat, &[2], &[0], &[(self.j * self.k) as i64], &[1]);
+            cx.reshape(&used, &self.nc_then(&[self.j, self.k]))
+        } else {
+            let idx = cx.const_i64_shaped(&[self.j, self.k], &self.index);
+            cx.op("Gather", &[&flat, &idx], &[("axis", crate::build::Attr::Int(2))])
+        }
+    }
+
+    /// Per-window gradients (N, C, J·K) scattered back onto the input.
+    fn scatter(&self, cx: &mut Ctx, g: &str, weights: Option<&[f32]>) -> String {
+        let flat = if self.tiled && weights.is_none() {
+            let mut end = vec![0, 0];
+            end.push(self.flat() - self.j * self.k);
+            cx.pad(g, &[0, 0, 0], &end, 0.0)
+        } else {
+            let p = self.flat();
+            let mut m = vec![0f32; self.j * self.k * p];
+            for (row, &col) in self.index.iter().enumerate() {
+                m[row * p + col as usize] = weights.map_or(1.0, |w| w[row]);
+            }
+            let m = cx.const_f32(&[self.j * self.k, p], &m);
+            cx.op("MatMul", &[g, &m], &[])
+        };
+        let full = cx.reshape(&flat, &self.nc_then(&self.padded));
+        let r = self.spatial.len();
+        let axes: Vec<usize> = (2..r + 2).collect();
+        let starts: Vec<i64> = self.begin.iter().map(|&b| b as i64).collect();
+        let ends: Vec<i64> = (0..r).map(|a| (self.begin[a] + self.spatial[a]) as i64).collect();
+        if self.padded == self.spatial {
+            full
+        } else {
+            cx.slice(&full, &axes, &starts, &ends, &vec![1; r])
+        }
+    }
+}
+
+struct MaxPool;
+impl GradRule for MaxPool {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        _: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let (t, _) = Table::of(cx, n)?;
+        let xw = t.windows(cx, input(n, 0), f32::NEG_INFINITY);
+        let y4 = cx.reshape(&n.output[0], &t.nc_then(&[t.j, 1]));
+        let eq = cx.op("Equal", &[&xw, &y4], &[]);
+        let m = cx.to_float(&eq);
+        let count = cx.reduce_sum(&m, &[3], true);
+        let share = cx.op("Div", &[&m, &count], &[]);
+        let g4 = cx.reshape(dy, &t.nc_then(&[t.j, 1]));
+        let gw = cx.op("Mul", &[&share, &g4], &[]);
+        let gw = cx.reshape(&gw, &t.nc_then(&[t.j * t.k]));
+        Ok(vec![Some(t.scatter(cx, &gw, None))])
+    }
+}
+crate::register_grad_rule!("MaxPool", MaxPool);
+
+struct AveragePool;
+impl GradRule for AveragePool {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        _: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let (t, win) = Table::of(cx, n)?;
+        let include_pad = attr_int(n, "count_include_pad") == Some(1);
+        let r = t.spatial.len();
+        // Divisor of each window: its positions inside the input (or inside
+        // the declared padding with count_include_pad).
+        let mut weights = Vec::with_capacity(t.j * t.k);
+        for jj in 0..t.j {
+            let mut rem = jj;
+            let mut oj = vec![0; r];
+            for a in (0..r).rev() {
+                oj[a] = rem % win.out[a];
+                rem /= win.out[a];
+            }
+            let mut count = 1usize;
+            for (a, &o) in oj.iter().enumerate() {
+                let (lo, hi) = if include_pad {
+                    (0, t.spatial[a] + win.pad_begin[a] + win.pad_end[a])
+                } else {
+                    (win.pad_begin[a], win.pad_begin[a] + t.spatial[a])
+                };
+                count *= (0..win.kernel[a])
+                    .map(|k| o * win.strides[a] + k * win.dilations[a])
+                    .filter(|&p| p >= lo && p < hi)
+                    .count();
+            }
+            let w = 1.0 / count.max(1) as f32;
+            weights.extend(std::iter::repeat_n(w, t.k));
+        }
+        let g4 = cx.reshape(dy, &t.nc_then(&[t.j, 1]));
+        let gw = cx.expand(&g4, &t.nc_then(&[t.j, t.k]));
+        let gw = cx.reshape(&gw, &t.nc_then(&[t.j * t.k]));
+        Ok(vec![Some(t.scatter(cx, &gw, Some(&weights)))])
+    }
+}
+crate::register_grad_rule!("AveragePool", AveragePool);
+
+struct GlobalMaxPool;
+impl GradRule for GlobalMaxPool {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        _: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let x = input(n, 0);
+        let rank = cx.shape(x).len();
+        let eq = cx.op("Equal", &[x, &n.output[0]], &[]);
+        let m = cx.to_float(&eq);
+        let axes: Vec<usize> = (2..rank).collect();
+        let count = cx.reduce_sum(&m, &axes, true);
+        let share = cx.op("Div", &[dy, &count], &[]);
+        Ok(vec![Some(cx.op("Mul", &[&m, &share], &[]))])
+    }
+}
+crate::register_grad_rule!("GlobalMaxPool", GlobalMaxPool);
+
+struct GlobalAveragePool;
+impl GradRule for GlobalAveragePool {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        _: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let xs = cx.shape(input(n, 0));
+        let inv = cx.scalar(1.0 / xs[2..].iter().product::<usize>() as f32);
+        let g = cx.op("Mul", &[dy, &inv], &[]);
+        Ok(vec![Some(cx.expand(&g, &xs))])
+    }
+}
+crate::register_grad_rule!("GlobalAveragePool", GlobalAveragePool);

@@ -1,0 +1,72 @@
+//! Reductions: ReduceMax, ReduceMin (ties share), ReduceMean, ReduceSum.
+
+use crate::error::Result;
+use crate::graph::attr_int;
+use crate::pb::NodeProto;
+
+use super::{Ctx, GradRule, input};
+
+/// The reduced axes and the output's shape with them kept as 1.
+fn geometry(cx: &Ctx, n: &NodeProto) -> Result<(Vec<usize>, Vec<usize>)> {
+    let xs = cx.shape(input(n, 0));
+    let axes = cx.shapes().reduce_axes(n, xs.len())?;
+    let kept = xs.iter().enumerate().map(|(i, &d)| if axes.contains(&i) { 1 } else { d }).collect();
+    Ok((axes, kept))
+}
+
+fn keep(cx: &mut Ctx, n: &NodeProto, t: &str, kept: &[usize]) -> String {
+    if attr_int(n, "keepdims").unwrap_or(1) == 1 { t.to_owned() } else { cx.reshape(t, kept) }
+}
+
+struct Extreme;
+impl GradRule for Extreme {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        _: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let (axes, kept) = geometry(cx, n)?;
+        if axes.is_empty() {
+            return Ok(vec![Some(dy.to_owned())]);
+        }
+        let y = keep(cx, n, &n.output[0], &kept);
+        let g = keep(cx, n, dy, &kept);
+        let eq = cx.op("Equal", &[input(n, 0), &y], &[]);
+        let m = cx.to_float(&eq);
+        let count = cx.reduce_sum(&m, &axes, true);
+        let share = cx.op("Div", &[&g, &count], &[]);
+        Ok(vec![Some(cx.op("Mul", &[&m, &share], &[]))])
+    }
+}
+crate::register_grad_rule!("ReduceMax", Extreme);
+crate::register_grad_rule!("ReduceMin", Extreme);
+
+struct Spread {
+    mean: bool,
+}
+impl GradRule for Spread {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        _: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let (axes, kept) = geometry(cx, n)?;
+        if axes.is_empty() {
+            return Ok(vec![Some(dy.to_owned())]);
+        }
+        let xs = cx.shape(input(n, 0));
+        let mut g = keep(cx, n, dy, &kept);
+        if self.mean {
+            let count: usize = axes.iter().map(|&a| xs[a]).product();
+            let inv = cx.scalar(1.0 / count as f32);
+            g = cx.op("Mul", &[&g, &inv], &[]);
+        }
+        Ok(vec![Some(cx.expand(&g, &xs))])
+    }
+}
+crate::register_grad_rule!("ReduceMean", Spread { mean: true });
+crate::register_grad_rule!("ReduceSum", Spread { mean: false });
