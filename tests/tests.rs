@@ -17,3 +17,5 @@ mod planted;
 mod plugins;
 /// predict/evaluate against expected outputs; tract and ort agree.
 mod predict;
+/// simulate and shuffle.
+mod simulate;

@@ -59,6 +59,16 @@ enum Command {
     Logo(cmd::logo::LogoArgs),
     /// Measure forward throughput (sequences/s) of each usable engine.
     Bench(cmd::bench::BenchArgs),
+    /// Simulated benchmark data with known truth: Deepprune's data sets 1–5
+    /// and Koo & Eddy's 12-TF set
+    #[command(after_help = cmd::simulate::simulate_help())]
+    Simulate(cmd::simulate::SimulateArgs),
+    /// Dinucleotide-shuffled copies of sequences (Altschul–Erickson: exact
+    /// dinucleotide counts), e.g. negatives for ChIP-seq peaks
+    #[command(
+        after_help = "Examples:\n  motiftool shuffle peaks.fa --label 0 -o negatives.fa\n  motiftool shuffle GABPA_AC.seq.gz --copies 2 --seed 7 -o neg.fa"
+    )]
+    Shuffle(cmd::simulate::ShuffleArgs),
 }
 
 /// Engine selection shared by every command that runs a model.
@@ -132,6 +142,8 @@ fn main() -> ExitCode {
         Command::Match(a) => cmd::matching::run(&a),
         Command::Logo(a) => cmd::logo::run(&a),
         Command::Analyze(a) => cmd::analyze::run(&a),
+        Command::Simulate(a) => cmd::simulate::run_simulate(&a),
+        Command::Shuffle(a) => cmd::simulate::run_shuffle(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

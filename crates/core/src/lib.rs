@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod motif;
 pub mod onehot;
 pub mod plugin;
+pub mod rng;
 pub mod seqio;
 
 pub use error::{Error, Result};

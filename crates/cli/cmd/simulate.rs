@@ -1,0 +1,206 @@
+//! `motiftool simulate` and `motiftool shuffle`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use motif_core::motif::{MotifSet, parse_meme, read_motifs, write_meme};
+use motif_core::rng::Rng;
+use motif_core::seqio::SeqReader;
+use motif_sim::{Preset, simulate};
+
+use crate::output::Sink;
+
+/// Arguments of `simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Which data set: `deepprune1` … `deepprune5` (Deepprune's simulated
+    /// sets: 2, 2, 2, 4, 8 motifs; one instance per positive at a random
+    /// position; i.i.d. uniform negatives; train and test of equal size) or
+    /// `koo-eddy` (Koo & Eddy's 12-TF multi-label set: 1–5 instances per
+    /// sequence on either strand, split 70/10/20).
+    #[arg(long)]
+    pub preset: String,
+    /// Motif database to take the motifs from. Default: the bundled JASPAR
+    /// 2024 set (the IDs each preset uses are listed in `--help`).
+    #[arg(long)]
+    pub motifs: Option<PathBuf>,
+    /// Sequences: per split for Deepprune (train and test each), in all for
+    /// Koo & Eddy. Default 10000 / 25000.
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Sequence length. Default 101 (Deepprune) / 200 (Koo & Eddy).
+    #[arg(long)]
+    pub len: Option<usize>,
+    /// Plant Deepprune motifs on a random strand (default: forward only).
+    #[arg(long)]
+    pub both_strands: bool,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output folder.
+    #[arg(short, long)]
+    pub out: PathBuf,
+}
+
+/// Help listing each preset's motifs.
+pub fn simulate_help() -> String {
+    let mut s = String::from(
+        "Presets and their motifs (JASPAR IDs; the newest version in --motifs is used):\n",
+    );
+    for (i, set) in motif_sim::simulate::DEEPPRUNE_MOTIFS.iter().enumerate() {
+        let names: Vec<String> = set.iter().map(|(id, n)| format!("{n} {id}")).collect();
+        s.push_str(&format!("  deepprune{}  {}\n", i + 1, names.join(", ")));
+    }
+    let names: Vec<String> =
+        motif_sim::simulate::KOO_EDDY_MOTIFS.iter().map(|(id, n)| format!("{n} {id}")).collect();
+    s.push_str(&format!("  koo-eddy    {}\n", names.join(", ")));
+    s.push_str(
+        "\nWrites into -o DIR: train.fa, test.fa (and valid.fa for koo-eddy) with labels in the \
+         headers (`>id label` or `>id l1 … l12`), truth.tsv (every planted instance: split, id, \
+         motif, 1-based start and end, strand), motifs.meme (the motifs planted) and \
+         simulate.json.\n\nExamples:\n  motiftool simulate --preset deepprune4 -o sim4/\n  \
+         motiftool simulate --preset koo-eddy --n 25000 --seed 33 -o koo/\n",
+    );
+    s
+}
+
+/// Runs `simulate`.
+pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
+    let preset = Preset::parse(&a.preset)?;
+    let (db, db_name) = load_db(a.motifs.as_deref())?;
+    let n = a.n.unwrap_or(preset.default_n());
+    let len = a.len.unwrap_or(preset.default_len());
+    if n < 2 {
+        bail!("--n must be at least 2");
+    }
+    let ds = simulate(preset, &db, &db_name, n, len, a.seed, a.both_strands)?;
+    for note in &ds.notes {
+        eprintln!("motiftool: note: {note}");
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let mut truth = Sink::open(Some(&a.out.join("truth.tsv")))?;
+    writeln!(truth, "split\tid\tmotif_id\tmotif_name\tstart\tend\tstrand")?;
+    for split in &ds.splits {
+        let mut fa = Sink::open(Some(&a.out.join(format!("{}.fa", split.name))))?;
+        for q in &split.seqs {
+            let labels: Vec<String> = q.labels.iter().map(u8::to_string).collect();
+            writeln!(fa, ">{} {}", q.id, labels.join(" "))?;
+            fa.write_all(&q.seq)?;
+            writeln!(fa)?;
+            for i in &q.instances {
+                let m = &ds.motifs[i.motif];
+                writeln!(
+                    truth,
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    split.name,
+                    q.id,
+                    m.id,
+                    m.name.as_deref().unwrap_or(""),
+                    i.start + 1,
+                    i.start + m.len(),
+                    i.strand
+                )?;
+            }
+        }
+        fa.finish()?;
+    }
+    truth.finish()?;
+    let set = MotifSet {
+        motifs: ds.motifs.clone(),
+        background: [0.25; 4],
+        has_background: true,
+        warnings: vec![],
+    };
+    let mut mf = Sink::open(Some(&a.out.join("motifs.meme")))?;
+    mf.write_all(write_meme(&set).as_bytes())?;
+    mf.finish()?;
+    let manifest = serde_json::json!({
+        "preset": preset.name(),
+        "motif_database": db_name,
+        "motifs": ds.motifs.iter().map(|m| serde_json::json!({"id": m.id, "name": m.name})).collect::<Vec<_>>(),
+        "classes": ds.classes,
+        "n": n,
+        "len": len,
+        "seed": a.seed,
+        "both_strands": a.both_strands || preset == Preset::KooEddy,
+        "splits": ds.splits.iter().map(|s| serde_json::json!({"name": s.name, "sequences": s.seqs.len(),
+            "positives": s.seqs.iter().filter(|q| q.labels.iter().any(|&l| l == 1)).count()})).collect::<Vec<_>>(),
+        "notes": ds.notes,
+        "motiftool": env!("CARGO_PKG_VERSION"),
+    });
+    let mut j = Sink::open(Some(&a.out.join("simulate.json")))?;
+    writeln!(j, "{}", serde_json::to_string_pretty(&manifest)?)?;
+    j.finish()?;
+    let summary: Vec<String> =
+        ds.splits.iter().map(|s| format!("{} {}", s.seqs.len(), s.name)).collect();
+    eprintln!(
+        "motiftool: {} ({}): {} sequences of {len} bp, {} motifs → {}",
+        preset.name(),
+        summary.join(", "),
+        ds.splits.iter().map(|s| s.seqs.len()).sum::<usize>(),
+        ds.motifs.len(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn load_db(path: Option<&Path>) -> Result<(MotifSet, String)> {
+    Ok(match path {
+        Some(p) => (read_motifs(p)?, p.display().to_string()),
+        None => (
+            parse_meme(super::matching::BUNDLED_DB, Path::new(super::matching::BUNDLED_DB_NAME))?,
+            format!("bundled {}", super::matching::BUNDLED_DB_NAME),
+        ),
+    })
+}
+
+/// Arguments of `shuffle`.
+#[derive(Debug, Args)]
+pub struct ShuffleArgs {
+    /// Sequences (FASTA, DeepBind .seq or TSV; .gz fine).
+    pub seqs: PathBuf,
+    /// Shuffled copies per sequence.
+    #[arg(long, default_value_t = 1)]
+    pub copies: usize,
+    /// Label written into each output header (e.g. 0 for negatives).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output FASTA (written atomically); stdout when absent or `-`.
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `shuffle`.
+pub fn run_shuffle(a: &ShuffleArgs) -> Result<()> {
+    let reader = SeqReader::open(&a.seqs, None)?;
+    let mut out = Sink::open(a.out.as_deref())?;
+    let rng = Rng::new(a.seed);
+    let mut n = 0u64;
+    for rec in reader {
+        let rec = rec?;
+        for c in 0..a.copies {
+            // One stream per (sequence, copy): the output does not depend
+            // on how the input is batched.
+            let mut r = rng.fork(n * a.copies as u64 + c as u64);
+            let s = motif_sim::shuffle::dinucleotide_shuffle(&rec.seq, &mut r);
+            let suffix = if a.copies > 1 { format!("_shuf{}", c + 1) } else { "_shuf".into() };
+            match &a.label {
+                Some(l) => writeln!(out, ">{}{suffix} {l}", rec.id)?,
+                None => writeln!(out, ">{}{suffix}", rec.id)?,
+            }
+            out.write_all(&s)?;
+            writeln!(out)?;
+        }
+        n += 1;
+    }
+    if n == 0 {
+        bail!("{}: no sequences", a.seqs.display());
+    }
+    out.finish()?;
+    Ok(())
+}
