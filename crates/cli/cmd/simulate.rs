@@ -126,7 +126,7 @@ pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
         "seed": a.seed,
         "both_strands": a.both_strands || preset == Preset::KooEddy,
         "splits": ds.splits.iter().map(|s| serde_json::json!({"name": s.name, "sequences": s.seqs.len(),
-            "positives": s.seqs.iter().filter(|q| q.labels.iter().any(|&l| l == 1)).count()})).collect::<Vec<_>>(),
+            "positives": s.seqs.iter().filter(|q| q.labels.contains(&1)).count()})).collect::<Vec<_>>(),
         "notes": ds.notes,
         "motiftool": env!("CARGO_PKG_VERSION"),
     });
