@@ -69,6 +69,11 @@ enum Command {
         after_help = "Examples:\n  motiftool shuffle peaks.fa --label 0 -o negatives.fa\n  motiftool shuffle GABPA_AC.seq.gz --copies 2 --seed 7 -o neg.fa"
     )]
     Shuffle(cmd::simulate::ShuffleArgs),
+    /// Train a model (a fresh DeepBind-style net, or continue any ONNX
+    /// model) on labelled sequences through the engines: BCE, Adam, early
+    /// stopping on validation loss
+    #[command(after_help = cmd::train::TRAIN_HELP)]
+    Train(cmd::train::TrainArgs),
 }
 
 /// Engine selection shared by every command that runs a model.
@@ -144,6 +149,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => cmd::analyze::run(&a),
         Command::Simulate(a) => cmd::simulate::run_simulate(&a),
         Command::Shuffle(a) => cmd::simulate::run_shuffle(&a),
+        Command::Train(a) => cmd::train::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -162,6 +168,7 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
         Command::Bench(a) => a.threads,
         Command::Match(a) => a.threads,
         Command::Analyze(a) => a.engine.threads,
+        Command::Train(a) => a.threads,
         _ => None,
     }
 }

@@ -9,6 +9,7 @@ pub mod matching;
 pub mod plugins;
 pub mod predict;
 pub mod simulate;
+pub mod train;
 
 use std::path::Path;
 

@@ -60,6 +60,9 @@ pub struct SeqRecord {
     pub seq: Vec<u8>,
     /// The label, if the file (or a labels file) gives one.
     pub label: Option<f32>,
+    /// Every label the record gives (a FASTA header may carry several,
+    /// `>id 0 1 0`, for multi-label data); `label` is the first.
+    pub labels: Vec<f32>,
     /// 1-based line where the record starts.
     pub line: usize,
 }
@@ -87,7 +90,7 @@ pub struct SeqReader {
     line_no: usize,
     buf: Vec<u8>,
     /// FASTA: a header line read ahead (id, label, line).
-    pending: Option<(String, Option<f32>, usize)>,
+    pending: Option<(String, Vec<f32>, usize)>,
     labels: Option<HashMap<String, f32>>,
     count: usize,
     done: bool,
@@ -197,7 +200,7 @@ impl SeqReader {
     }
 
     fn next_fasta(&mut self) -> Result<Option<SeqRecord>> {
-        let (id, label, line) = match self.pending.take() {
+        let (id, labels, line) = match self.pending.take() {
             Some(h) => h,
             None => loop {
                 if !self.next_line()? {
@@ -236,17 +239,18 @@ impl SeqReader {
                 format!("record `{id}` has an empty sequence"),
             ));
         }
-        Ok(Some(SeqRecord { id, seq, label, line }))
+        let label = labels.first().copied();
+        Ok(Some(SeqRecord { id, seq, label, labels, line }))
     }
 
-    fn parse_header(&self) -> Result<(String, Option<f32>, usize)> {
+    fn parse_header(&self) -> Result<(String, Vec<f32>, usize)> {
         let text = self.line_str()?;
         let mut words = text[1..].split_whitespace();
         let Some(id) = words.next() else {
             return Err(Error::parse(&self.path, self.line_no, "FASTA header without an id"));
         };
-        let label = words.next().and_then(|w| w.parse::<f32>().ok());
-        Ok((id.to_owned(), label, self.line_no))
+        let labels = words.map_while(|w| w.parse::<f32>().ok()).collect();
+        Ok((id.to_owned(), labels, self.line_no))
     }
 
     fn next_table(&mut self) -> Result<Option<SeqRecord>> {
@@ -305,7 +309,8 @@ impl SeqReader {
                 return Err(Error::parse(&self.path, line, "empty sequence"));
             }
             self.check_letters(&id, &seq, 0)?;
-            return Ok(Some(SeqRecord { id, seq, label, line }));
+            let labels = label.into_iter().collect();
+            return Ok(Some(SeqRecord { id, seq, label, labels, line }));
         }
     }
 }
@@ -328,6 +333,7 @@ impl Iterator for SeqReader {
                     && let Some(map) = &self.labels
                 {
                     rec.label = map.get(&rec.id).copied();
+                    rec.labels = rec.label.into_iter().collect();
                 }
                 Some(Ok(rec))
             }

@@ -34,6 +34,12 @@ impl<'s> Ctx<'s> {
         }
     }
 
+    /// The nodes and constants written so far.
+    #[must_use]
+    pub fn into_parts(self) -> (Vec<NodeProto>, Vec<TensorProto>) {
+        (self.nodes, self.consts)
+    }
+
     /// Shapes of the forward graph's tensors.
     #[must_use]
     pub fn shapes(&self) -> &Shapes {

@@ -23,6 +23,7 @@
 mod emit;
 mod rules;
 pub mod shapes;
+pub mod train;
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,0 +1,321 @@
+//! `motiftool train`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use motif_core::rng::Rng;
+use motif_core::seqio::SeqReader;
+use motif_onnx::Model;
+use motif_onnx::build::Activation;
+use motif_train::{Data, Progress, TrainConfig};
+use ndarray::{Array2, Array3};
+use prost::Message;
+
+use crate::output::Sink;
+use crate::{DeviceOpt, EngineOpt};
+
+/// Architectures `--arch` builds.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Arch {
+    /// Deepprune's DeepBind-style net: same-padded conv (--kernels ×
+    /// --width), activation, global max pool, dense, sigmoid.
+    Deepbind,
+}
+
+/// Activations of `--arch deepbind`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ActivationOpt {
+    /// max(0, x).
+    Relu,
+    /// Deepprune's: leaky ReLU (slope 0.5 below 0) clipped at 10.
+    Deepprune,
+}
+
+/// Arguments of `train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Labelled training sequences (FASTA `>id label`, DeepBind .seq, TSV;
+    /// .gz fine). Repeat to combine files, e.g. positives and shuffled
+    /// negatives: several files are shuffled together with --seed.
+    #[arg(long = "train", required = true, value_name = "FILE")]
+    pub train: Vec<PathBuf>,
+    /// Validation sequences. Default: the last --val-fraction of the
+    /// training data, as Keras' validation_split.
+    #[arg(long, value_name = "FILE")]
+    pub valid: Option<PathBuf>,
+    /// Fraction held out for validation when --valid is not given.
+    #[arg(long, default_value_t = 0.1)]
+    pub val_fraction: f64,
+    /// Labelled test sequences (repeatable): the trained model's ROC AUC is
+    /// reported and logged.
+    #[arg(long = "test", value_name = "FILE")]
+    pub test: Vec<PathBuf>,
+    /// Build and train a fresh model of this architecture.
+    #[arg(long, value_enum, conflicts_with = "from")]
+    pub arch: Option<Arch>,
+    /// Continue training an ONNX model (any model whose ops have gradient
+    /// rules).
+    #[arg(long, value_name = "MODEL")]
+    pub from: Option<PathBuf>,
+    /// Kernels of --arch deepbind.
+    #[arg(long, default_value_t = 16)]
+    pub kernels: usize,
+    /// Kernel width of --arch deepbind.
+    #[arg(long, default_value_t = 24)]
+    pub width: usize,
+    /// Activation of --arch deepbind.
+    #[arg(long, value_enum, default_value_t = ActivationOpt::Relu)]
+    pub activation: ActivationOpt,
+    /// Most epochs (early stopping usually ends sooner).
+    #[arg(long, default_value_t = 1000)]
+    pub epochs: usize,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Adam learning rate (other Adam settings: Keras defaults).
+    #[arg(long, default_value_t = 0.001)]
+    pub lr: f64,
+    /// Stop after this many epochs without a lower validation loss; the
+    /// best weights are kept.
+    #[arg(long, default_value_t = 15)]
+    pub patience: usize,
+    /// L1 penalty on the dense weights (Keras `l1()` is 0.01).
+    #[arg(long, default_value_t = 0.0)]
+    pub l1: f32,
+    /// L2 penalty on the dense weights (Keras `l2()` is 0.01).
+    #[arg(long, default_value_t = 0.0)]
+    pub l2: f32,
+    /// Seed of the initial weights and the minibatch order.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Engine: `auto` = ort when its library loads, else tract.
+    #[arg(long, value_enum, default_value_t = EngineOpt::Auto)]
+    pub engine: EngineOpt,
+    /// Device.
+    #[arg(long, value_enum, default_value_t = DeviceOpt::Cpu)]
+    pub device: DeviceOpt,
+    /// Threads (ort intra-op; default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Output folder: model.onnx (the trained model) and training.json
+    /// (settings, per-epoch log, test AUC).
+    #[arg(short, long, default_value = "motiftool-train")]
+    pub out: PathBuf,
+}
+
+/// Help after the options.
+pub const TRAIN_HELP: &str = "Examples:
+  motiftool simulate --preset deepprune4 -o sim4/
+  motiftool train --arch deepbind --kernels 16 --train sim4/train.fa --test sim4/test.fa -o run4/
+  motiftool shuffle GABPA_AC.seq.gz --label 0 -o neg.fa
+  motiftool train --arch deepbind --train GABPA_AC.seq.gz --train neg.fa --test GABPA_B.seq.gz -o gabpa/
+  motiftool train --from model.onnx --train more.fa --lr 1e-4 -o tuned/
+
+The loss is binary cross-entropy (on logits when the model ends in a Sigmoid), Adam with Keras'
+defaults; every output is a label (multi-label FASTA headers `>id 0 1 0 …` give several).";
+
+/// Reads labelled sequences of one length.
+pub fn load(paths: &[PathBuf]) -> Result<(Data, Vec<String>)> {
+    let mut seqs: Vec<Vec<u8>> = Vec::new();
+    let mut labels: Vec<Vec<f32>> = Vec::new();
+    let mut ids = Vec::new();
+    let mut len = None;
+    let mut outs = None;
+    for p in paths {
+        for rec in SeqReader::open(p, None)? {
+            let rec = rec?;
+            let l = *len.get_or_insert(rec.seq.len());
+            if rec.seq.len() != l {
+                bail!(
+                    "{}:{}: sequence `{}` has {} bp, earlier ones {l}",
+                    p.display(),
+                    rec.line,
+                    rec.id,
+                    rec.seq.len()
+                );
+            }
+            if rec.labels.is_empty() {
+                bail!("{}:{}: sequence `{}` has no label", p.display(), rec.line, rec.id);
+            }
+            let k = *outs.get_or_insert(rec.labels.len());
+            if rec.labels.len() != k {
+                bail!(
+                    "{}:{}: sequence `{}` has {} labels, earlier ones {k}",
+                    p.display(),
+                    rec.line,
+                    rec.id,
+                    rec.labels.len()
+                );
+            }
+            ids.push(rec.id);
+            seqs.push(rec.seq);
+            labels.push(rec.labels);
+        }
+    }
+    let (Some(_), Some(outs)) = (len, outs) else {
+        bail!(
+            "{}: no sequences",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    };
+    let x: Array3<f32> = motif_core::onehot::one_hot_batch(&seqs).map_err(|(i, pos, b)| {
+        anyhow::anyhow!(
+            "sequence `{}`: letter `{}` at {} is not A, C, G, T or N",
+            ids[i],
+            char::from(b),
+            pos + 1
+        )
+    })?;
+    let y = Array2::from_shape_fn((labels.len(), outs), |(i, j)| labels[i][j]);
+    Ok((Data { x, y }, ids))
+}
+
+fn auc(pred: &Array2<f32>, y: &Array2<f32>) -> Result<Vec<f64>> {
+    (0..y.ncols())
+        .map(|j| {
+            let s: Vec<f32> = pred.column(j).to_vec();
+            let l: Vec<bool> = y.column(j).iter().map(|&v| v > 0.5).collect();
+            Ok(motif_core::metrics::roc_auc(&s, &l)?)
+        })
+        .collect()
+}
+
+/// Runs `train`.
+pub fn run(a: &TrainArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let (mut data, _) = load(&a.train)?;
+    if a.train.len() > 1 {
+        let mut order: Vec<usize> = (0..data.len()).collect();
+        Rng::new(a.seed).fork(u64::MAX).shuffle(&mut order);
+        data = data.select(&order);
+    }
+    let (train, val) = match &a.valid {
+        Some(v) => (data, load(std::slice::from_ref(v))?.0),
+        None => {
+            if !(0.0..1.0).contains(&a.val_fraction) || a.val_fraction == 0.0 {
+                bail!("--val-fraction must be in (0, 1), got {}", a.val_fraction);
+            }
+            data.split_last(a.val_fraction)
+        }
+    };
+    if val.is_empty() {
+        bail!("the validation set is empty (more data or a larger --val-fraction)");
+    }
+    let len = train.x.shape()[2];
+    let outs = train.y.ncols();
+    let (model, source) = match (&a.arch, &a.from) {
+        (_, Some(p)) => (Model::load(p)?, p.display().to_string()),
+        (Some(Arch::Deepbind), None) | (None, None) => {
+            let act = match a.activation {
+                ActivationOpt::Relu => Activation::Relu,
+                ActivationOpt::Deepprune => Activation::Deepprune,
+            };
+            let proto = motif_train::glorot_deepbind(a.kernels, a.width, outs, act, None, a.seed);
+            let name =
+                format!("deepbind {}×{} ({:?})", a.kernels, a.width, a.activation).to_lowercase();
+            (Model::from_bytes(&proto.encode_to_vec(), Path::new(&name))?, name)
+        }
+    };
+    let declared = model.structure().outputs.first().map(|o| o.dims.clone()).unwrap_or_default();
+    if let Some(motif_onnx::Dim::Fixed(k)) = declared.get(1)
+        && *k != outs
+    {
+        bail!("{}: the model has {k} outputs, the labels {outs}", model.path().display());
+    }
+    let cfg = TrainConfig {
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        lr: a.lr,
+        patience: a.patience,
+        l1: a.l1,
+        l2: a.l2,
+        seed: a.seed,
+        session: crate::EngineArgs {
+            engine: a.engine,
+            device: a.device,
+            threads: a.threads,
+            batch_size: a.batch_size,
+        }
+        .options(vec![]),
+        mask: None,
+        params: None,
+    };
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let bar =
+        if a.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(0) };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "epoch {prefix} {bar:30} {pos}/{len} batches  loss {msg}",
+        )
+        .expect("template"),
+    );
+    let mut last_val = String::new();
+    let mut val_log: Vec<(usize, f64)> = Vec::new();
+    let trained = motif_train::train(&model, &train, &val, &cfg, &mut |p| match p {
+        Progress::Batch { epoch, done, total, loss } => {
+            bar.set_length(total as u64);
+            bar.set_prefix(epoch.to_string());
+            bar.set_position(done as u64);
+            bar.set_message(format!("{loss:.4}{last_val}"));
+        }
+        Progress::Epoch(e) => {
+            val_log.push((e, 0.0));
+            last_val = format!("  (epoch {e} done)");
+        }
+    })?;
+    bar.finish_and_clear();
+    let best = &trained.log[trained.best_epoch - 1];
+    eprintln!(
+        "motiftool: {} epochs on {} ({}): best val_loss {:.4} at epoch {}{}; {:.0} training sequences/s",
+        trained.log.len(),
+        trained.engine,
+        source,
+        best.val_loss,
+        trained.best_epoch,
+        if trained.stopped_early { " (stopped early)" } else { "" },
+        trained.log.iter().map(|l| l.train_seqs_per_s).sum::<f64>() / trained.log.len() as f64,
+    );
+    let bytes = trained.model.encode_to_vec();
+    let out_model = a.out.join("model.onnx");
+    let mut sink = Sink::open(Some(&out_model))?;
+    sink.write_all(&bytes)?;
+    sink.finish()?;
+    let mut test_auc = None;
+    if !a.test.is_empty() {
+        let (test, _) = load(&a.test)?;
+        let m = Model::from_bytes(&bytes, &out_model)?;
+        let pred = motif_train::predict(&m, &test, &cfg)?;
+        let aucs = auc(&pred, &test.y)?;
+        let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
+        eprintln!("motiftool: test ROC AUC {mean:.4} on {} sequences", test.len());
+        test_auc =
+            Some(serde_json::json!({"mean": mean, "per_output": aucs, "sequences": test.len(),
+            "files": a.test.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()}));
+    }
+    let summary = serde_json::json!({
+        "model": source,
+        "engine": trained.engine.to_string(),
+        "train": a.train.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "valid": a.valid.as_ref().map(|p| p.display().to_string()),
+        "sequences": {"train": train.len(), "valid": val.len(), "length": len, "outputs": outs},
+        "settings": {"epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr, "patience": a.patience,
+            "l1": a.l1, "l2": a.l2, "seed": a.seed, "optimizer": "adam (beta1 0.9, beta2 0.999, epsilon 1e-7)",
+            "loss": "binary cross-entropy"},
+        "best_epoch": trained.best_epoch,
+        "stopped_early": trained.stopped_early,
+        "log": trained.log,
+        "test_auc": test_auc,
+        "seconds": t0.elapsed().as_secs_f64(),
+        "motiftool": env!("CARGO_PKG_VERSION"),
+    });
+    let mut j = Sink::open(Some(&a.out.join("training.json")))?;
+    writeln!(j, "{}", serde_json::to_string_pretty(&summary)?)?;
+    j.finish()?;
+    Ok(())
+}

@@ -1,0 +1,505 @@
+//! motif-train: training through the engines.
+//!
+//! [`train`] fits any model whose ops have gradient rules on one-hot
+//! sequences with binary labels: a train-step graph
+//! ([`motif_onnx::autodiff::train`]) per batch shape runs on tract or ort;
+//! the loop shuffles with the seed, holds out a validation set, stops early
+//! on validation loss and returns the best weights as an ordinary inference
+//! model. [`glorot_deepbind`] makes the freshly initialised DeepBind-style
+//! net of the Deepprune paper.
+#![deny(missing_docs)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use motif_core::rng::Rng;
+use motif_engine::{EngineKind, GraphSession, SessionOptions, open_graph};
+use motif_onnx::autodiff::train::{
+    Adam, TrainSpec, default_params, eval_model, names, train_step_model,
+};
+use motif_onnx::build::{Activation, DeepBindSpec, Padding, deepbind};
+use motif_onnx::pb::ModelProto;
+use motif_onnx::{Layout, Model};
+use ndarray::{Array2, Array3, ArrayD, Axis, IxDyn};
+use prost::Message;
+
+/// What can go wrong training.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Building a graph failed (an op without a gradient rule, …).
+    #[error(transparent)]
+    Onnx(#[from] motif_onnx::Error),
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] motif_engine::Error),
+    /// Inconsistent data or settings.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Sequences and labels.
+#[derive(Debug, Clone)]
+pub struct Data {
+    /// One-hot sequences, (N, 4, L).
+    pub x: Array3<f32>,
+    /// Labels, (N, outputs).
+    pub y: Array2<f32>,
+}
+
+impl Data {
+    /// Number of sequences.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.x.len_of(Axis(0))
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows `idx`, in that order.
+    #[must_use]
+    pub fn select(&self, idx: &[usize]) -> Self {
+        Self { x: self.x.select(Axis(0), idx), y: self.y.select(Axis(0), idx) }
+    }
+
+    /// Keras' `validation_split`: the last `fraction` of the rows (as
+    /// given, before any shuffling) is held out.
+    #[must_use]
+    pub fn split_last(&self, fraction: f64) -> (Self, Self) {
+        let n = self.len();
+        let held = ((n as f64) * fraction).floor() as usize;
+        let cut = n - held;
+        let a: Vec<usize> = (0..cut).collect();
+        let b: Vec<usize> = (cut..n).collect();
+        (self.select(&a), self.select(&b))
+    }
+}
+
+/// Settings of a training run.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// Most epochs.
+    pub epochs: usize,
+    /// Minibatch size.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Epochs without a better validation loss before stopping.
+    pub patience: usize,
+    /// L1 strength on the dense weights.
+    pub l1: f32,
+    /// L2 strength on the dense weights.
+    pub l2: f32,
+    /// Seed of the minibatch order.
+    pub seed: u64,
+    /// Engine, device and threads.
+    pub session: SessionOptions,
+    /// A tensor whose channels are multiplied by `mask` (Deepprune's kernel
+    /// mask), with its values.
+    pub mask: Option<(String, Vec<f32>)>,
+    /// Parameters to train; `None`: [`default_params`].
+    pub params: Option<Vec<String>>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 1000,
+            batch_size: 256,
+            lr: 1e-3,
+            patience: 15,
+            l1: 0.0,
+            l2: 0.0,
+            seed: 1,
+            session: SessionOptions::default(),
+            mask: None,
+            params: None,
+        }
+    }
+}
+
+/// One epoch of the log.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EpochLog {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's minibatches (as Keras reports).
+    pub loss: f64,
+    /// Validation loss after the epoch.
+    pub val_loss: f64,
+    /// Wall time of the epoch (training and validation), seconds.
+    pub seconds: f64,
+    /// Training sequences per second (forward, backward, update).
+    pub train_seqs_per_s: f64,
+}
+
+/// What [`train`] returns.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// The model with the best weights (inference graph, loads anywhere).
+    pub model: ModelProto,
+    /// Per-epoch log.
+    pub log: Vec<EpochLog>,
+    /// Epoch of the best validation loss (1-based).
+    pub best_epoch: usize,
+    /// Whether early stopping ended the run.
+    pub stopped_early: bool,
+    /// The engine that ran.
+    pub engine: EngineKind,
+}
+
+/// Progress reports.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress {
+    /// A minibatch finished.
+    Batch {
+        /// 1-based epoch.
+        epoch: usize,
+        /// Minibatches done in this epoch.
+        done: usize,
+        /// Minibatches per epoch.
+        total: usize,
+        /// Running mean loss.
+        loss: f64,
+    },
+    /// An epoch finished.
+    Epoch(usize),
+}
+
+struct Graphs {
+    step: Box<dyn GraphSession>,
+    eval: Box<dyn GraphSession>,
+}
+
+/// A model being trained: its sessions per batch shape and its parameters.
+struct Run<'m> {
+    model: &'m Model,
+    cfg: &'m TrainConfig,
+    params: Vec<String>,
+    dense: Vec<String>,
+    output: String,
+    len: usize,
+    graphs: HashMap<usize, Graphs>,
+    values: Vec<ArrayD<f32>>,
+    m: Vec<ArrayD<f32>>,
+    v: Vec<ArrayD<f32>>,
+    engine: Option<EngineKind>,
+}
+
+impl<'m> Run<'m> {
+    fn spec(&self, n: usize) -> TrainSpec {
+        let input = &self.model.structure().input;
+        let shape = match input.layout {
+            Layout::Ncw => vec![n, 4, self.len],
+            Layout::Nwc => vec![n, self.len, 4],
+        };
+        TrainSpec {
+            input: (input.name.clone(), shape),
+            output: self.output.clone(),
+            params: self.params.clone(),
+            regularized: self.dense.clone(),
+            l1: self.cfg.l1,
+            l2: self.cfg.l2,
+            mask: self.cfg.mask.as_ref().map(|(t, _)| t.clone()),
+            adam: Adam::default(),
+        }
+    }
+
+    fn graphs(&mut self, n: usize) -> Result<&Graphs> {
+        if !self.graphs.contains_key(&n) {
+            let spec = self.spec(n);
+            let path = self.model.path();
+            let step = train_step_model(self.model.proto(), &spec)?.encode_to_vec();
+            let eval = eval_model(self.model.proto(), &spec)?.encode_to_vec();
+            let name = |what: &str| {
+                Path::new(&format!("{} ({what}, batch {n})", path.display())).to_path_buf()
+            };
+            let step = open_graph(&name("train step"), &step, &self.cfg.session)?;
+            let eval = open_graph(&name("evaluation"), &eval, &self.cfg.session)?;
+            self.engine = Some(step.engine());
+            self.graphs.insert(n, Graphs { step, eval });
+        }
+        Ok(&self.graphs[&n])
+    }
+
+    fn x_view(&self, x: &Array3<f32>) -> ArrayD<f32> {
+        match self.model.structure().input.layout {
+            Layout::Ncw => x.clone().into_dyn(),
+            Layout::Nwc => {
+                x.clone().permuted_axes([0, 2, 1]).as_standard_layout().into_owned().into_dyn()
+            }
+        }
+    }
+
+    /// Named inputs shared by step and eval graphs.
+    fn common<'a>(
+        &'a self,
+        x: &'a ArrayD<f32>,
+        y: &'a ArrayD<f32>,
+        mask: &'a Option<ArrayD<f32>>,
+    ) -> Vec<(&'a str, ndarray::ArrayViewD<'a, f32>)> {
+        let mut ins =
+            vec![(self.model.structure().input.name.as_str(), x.view()), (names::LABELS, y.view())];
+        if let Some(m) = mask {
+            ins.push((names::MASK, m.view()));
+        }
+        for (p, v) in self.params.iter().zip(&self.values) {
+            ins.push((p.as_str(), v.view()));
+        }
+        ins
+    }
+
+    fn step(&mut self, batch: &Data, lr_t: f32) -> Result<f64> {
+        let n = batch.len();
+        self.graphs(n)?;
+        let x = self.x_view(&batch.x);
+        let y = batch.y.clone().into_dyn();
+        let mask = self
+            .cfg
+            .mask
+            .as_ref()
+            .map(|(_, v)| ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.clone()).expect("1-D"));
+        let lr = ArrayD::from_elem(IxDyn(&[]), lr_t);
+        let mnames: Vec<String> = self.params.iter().map(|p| names::m(p)).collect();
+        let vnames: Vec<String> = self.params.iter().map(|p| names::v(p)).collect();
+        let outs = {
+            let mut ins = self.common(&x, &y, &mask);
+            ins.push((names::LR, lr.view()));
+            for (k, _) in self.params.iter().enumerate() {
+                ins.push((mnames[k].as_str(), self.m[k].view()));
+                ins.push((vnames[k].as_str(), self.v[k].view()));
+            }
+            self.graphs[&n].step.run(&ins)?
+        };
+        let mut it = outs.into_iter();
+        let loss = f64::from(*it.next().expect("loss").first().expect("scalar"));
+        for k in 0..self.params.len() {
+            self.values[k] = it.next().expect("param");
+            self.m[k] = it.next().expect("m");
+            self.v[k] = it.next().expect("v");
+        }
+        if !loss.is_finite() {
+            return Err(Error::Invalid(format!(
+                "the loss became {loss}; try a smaller learning rate"
+            )));
+        }
+        Ok(loss)
+    }
+
+    fn evaluate(&mut self, data: &Data) -> Result<(f64, Array2<f32>)> {
+        let n = data.len();
+        let b = self.cfg.batch_size.min(n).max(1);
+        let mut total = 0.0;
+        let mut preds = Vec::with_capacity(n);
+        let mut outs_per = 0;
+        for start in (0..n).step_by(b) {
+            let idx: Vec<usize> = (start..(start + b).min(n)).collect();
+            let batch = data.select(&idx);
+            self.graphs(idx.len())?;
+            let x = self.x_view(&batch.x);
+            let y = batch.y.clone().into_dyn();
+            let mask =
+                self.cfg.mask.as_ref().map(|(_, v)| {
+                    ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.clone()).expect("1-D")
+                });
+            let outs = {
+                let ins = self.common(&x, &y, &mask);
+                self.graphs[&idx.len()].eval.run(&ins)?
+            };
+            total += f64::from(*outs[0].first().expect("scalar")) * idx.len() as f64;
+            outs_per = outs[1].len() / idx.len();
+            preds.extend(outs[1].iter().copied());
+        }
+        let preds = Array2::from_shape_vec((n, outs_per), preds)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        Ok((total / n as f64, preds))
+    }
+}
+
+/// Trains `model` on `train`, stopping early on `val`'s loss; see
+/// [`TrainConfig`]. Deterministic given the seed (on one engine).
+///
+/// # Errors
+/// On empty or inconsistent data, a model whose ops lack gradient rules,
+/// an engine failure, or a loss that is not finite.
+pub fn train(
+    model: &Model,
+    train_set: &Data,
+    val: &Data,
+    cfg: &TrainConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Trained> {
+    if train_set.is_empty() || val.is_empty() {
+        return Err(Error::Invalid("the training and validation sets must not be empty".into()));
+    }
+    let len = train_set.x.len_of(Axis(2));
+    if val.x.len_of(Axis(2)) != len {
+        return Err(Error::Invalid(format!(
+            "validation sequences are {} bp, training ones {len}",
+            val.x.len_of(Axis(2))
+        )));
+    }
+    if let Some(l) = model.structure().input.length
+        && l != len
+    {
+        return Err(Error::Invalid(format!(
+            "{}: the model takes {l} bp, the sequences are {len}",
+            model.path().display()
+        )));
+    }
+    let s = model.structure();
+    let output = s
+        .outputs
+        .first()
+        .ok_or_else(|| Error::Invalid("the model has no output".into()))?
+        .name
+        .clone();
+    let (mut params, dense) = default_params(model.proto());
+    if let Some(p) = &cfg.params {
+        params.clone_from(p);
+    }
+    if params.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{}: no trainable weights found",
+            model.path().display()
+        )));
+    }
+    let values: Vec<ArrayD<f32>> =
+        params.iter().map(|p| model.weights(p)).collect::<Result<_, _>>()?;
+    let zeros: Vec<ArrayD<f32>> = values.iter().map(|v| ArrayD::zeros(v.raw_dim())).collect();
+    let mut run = Run {
+        model,
+        cfg,
+        params,
+        dense,
+        output,
+        len,
+        graphs: HashMap::new(),
+        values,
+        m: zeros.clone(),
+        v: zeros,
+        engine: None,
+    };
+    let outs = run.graphs(cfg.batch_size.min(train_set.len()))?.eval.output_names().len();
+    let _ = outs;
+    let adam = Adam::default();
+    let rng = Rng::new(cfg.seed);
+    let mut log = Vec::new();
+    let mut best = (f64::INFINITY, 0usize, run.values.clone());
+    let mut t = 0u64;
+    let mut stopped_early = false;
+    let n = train_set.len();
+    let b = cfg.batch_size.max(1);
+    let batches = n.div_ceil(b);
+    for epoch in 1..=cfg.epochs {
+        let t0 = Instant::now();
+        let mut order: Vec<usize> = (0..n).collect();
+        rng.fork(epoch as u64).shuffle(&mut order);
+        let mut sum = 0.0;
+        for (k, chunk) in order.chunks(b).enumerate() {
+            t += 1;
+            let batch = train_set.select(chunk);
+            let loss = run.step(&batch, adam.lr_t(cfg.lr, t))?;
+            sum += loss;
+            progress(Progress::Batch {
+                epoch,
+                done: k + 1,
+                total: batches,
+                loss: sum / (k + 1) as f64,
+            });
+        }
+        let train_s = t0.elapsed().as_secs_f64();
+        let (val_loss, _) = run.evaluate(val)?;
+        log.push(EpochLog {
+            epoch,
+            loss: sum / batches as f64,
+            val_loss,
+            seconds: t0.elapsed().as_secs_f64(),
+            train_seqs_per_s: n as f64 / train_s,
+        });
+        progress(Progress::Epoch(epoch));
+        if val_loss < best.0 {
+            best = (val_loss, epoch, run.values.clone());
+        } else if epoch - best.1 >= cfg.patience {
+            stopped_early = true;
+            break;
+        }
+    }
+    let mut proto = model.proto().clone();
+    let g = proto.graph.as_mut().expect("graph");
+    for (p, v) in run.params.iter().zip(&best.2) {
+        let t = g.initializer.iter_mut().find(|t| t.name() == p).expect("initializer");
+        let dims: Vec<usize> = v.shape().to_vec();
+        let vals: Vec<f32> = v.iter().copied().collect();
+        *t = motif_onnx::tensor::from_f32(p, &dims, &vals);
+    }
+    Ok(Trained {
+        model: proto,
+        log,
+        best_epoch: best.1,
+        stopped_early,
+        engine: run.engine.unwrap_or(EngineKind::Tract),
+    })
+}
+
+/// Predictions of `model` (its current weights) for `data`, through the
+/// evaluation graph.
+///
+/// # Errors
+/// As [`train`].
+pub fn predict(model: &Model, data: &Data, cfg: &TrainConfig) -> Result<Array2<f32>> {
+    let (params, dense) = default_params(model.proto());
+    let values = params.iter().map(|p| model.weights(p)).collect::<Result<Vec<_>, _>>()?;
+    let output = model.structure().outputs[0].name.clone();
+    let mut run = Run {
+        model,
+        cfg,
+        params,
+        dense,
+        output,
+        len: data.x.len_of(Axis(2)),
+        graphs: HashMap::new(),
+        values,
+        m: vec![],
+        v: vec![],
+        engine: None,
+    };
+    Ok(run.evaluate(data)?.1)
+}
+
+/// The DeepBind-style net of the Deepprune paper, freshly initialised as
+/// Keras does: Glorot-uniform kernels (conv fan-in 4·w, fan-out k·w; dense
+/// fan-in k, fan-out outputs), zero biases; 'same' padding; sigmoid output.
+#[must_use]
+pub fn glorot_deepbind(
+    kernels: usize,
+    width: usize,
+    outputs: usize,
+    activation: Activation,
+    len: Option<usize>,
+    seed: u64,
+) -> ModelProto {
+    let mut rng = Rng::new(seed);
+    let mut uniform = |limit: f64| ((rng.f64() * 2.0 - 1.0) * limit) as f32;
+    let conv_limit = (6.0 / ((4 * width + kernels * width) as f64)).sqrt();
+    let dense_limit = (6.0 / ((kernels + outputs) as f64)).sqrt();
+    let spec = DeepBindSpec {
+        kernels: Array3::from_shape_fn((kernels, 4, width), |_| uniform(conv_limit)),
+        conv_bias: vec![0.0; kernels],
+        dense: Array2::from_shape_fn((outputs, kernels), |_| uniform(dense_limit)),
+        dense_bias: vec![0.0; outputs],
+        activation,
+        padding: Padding::Same,
+        length: len,
+        sigmoid: true,
+    };
+    deepbind(&spec)
+}
