@@ -1,0 +1,213 @@
+//! The train step against independent computations (host BCE, finite
+//! differences of the evaluation loss, Adam recomputed on the host), and the
+//! loop: learns a planted motif, deterministic, same curve on tract and ort.
+
+use std::path::Path;
+
+use motif_core::rng::Rng;
+use motif_engine::{EngineChoice, EngineKind, SessionOptions, open_graph};
+use motif_onnx::Model;
+use motif_onnx::autodiff::train::{
+    Adam, TrainSpec, default_params, eval_model, names, train_step_model,
+};
+use motif_onnx::build::Activation;
+use motif_train::{Data, TrainConfig, glorot_deepbind, train};
+use ndarray::{Array2, Array3, ArrayD, IxDyn};
+use prost::Message;
+
+fn engines() -> Vec<EngineKind> {
+    let mut v = vec![EngineKind::Tract];
+    if motif_engine::engines().iter().any(|e| e.engine == EngineKind::Ort && e.usable) {
+        v.push(EngineKind::Ort);
+    } else {
+        assert!(std::env::var("MOTIFTOOL_REQUIRE_ORT").is_err(), "ort is required");
+    }
+    v
+}
+
+fn opts(kind: EngineKind) -> SessionOptions {
+    SessionOptions { engine: EngineChoice::Exactly(kind), ..Default::default() }
+}
+
+/// Random one-hot sequences; positives carry `GATTACA` at a random place.
+fn planted(n: usize, len: usize, seed: u64) -> Data {
+    let mut r = Rng::new(seed);
+    let mut x = Array3::zeros((n, 4, len));
+    let mut y = Array2::zeros((n, 1));
+    for i in 0..n {
+        let mut s: Vec<usize> = (0..len).map(|_| r.below(4)).collect();
+        if i % 2 == 0 {
+            let at = r.below(len - 7);
+            for (k, b) in b"GATTACA".iter().enumerate() {
+                s[at + k] = b"ACGT".iter().position(|c| c == b).unwrap();
+            }
+            y[(i, 0)] = 1.0;
+        }
+        for (j, &b) in s.iter().enumerate() {
+            x[(i, b, j)] = 1.0;
+        }
+    }
+    Data { x, y }
+}
+
+fn model(kernels: usize, act: Activation, seed: u64) -> Model {
+    let p = glorot_deepbind(kernels, 7, 1, act, None, seed);
+    Model::from_bytes(&p.encode_to_vec(), Path::new("deepbind.onnx")).unwrap()
+}
+
+fn bce(p: &[f32], y: &[f32]) -> f64 {
+    p.iter()
+        .zip(y)
+        .map(|(&p, &y)| {
+            let p = f64::from(p).clamp(1e-7, 1.0 - 1e-7);
+            -(f64::from(y) * p.ln() + (1.0 - f64::from(y)) * (1.0 - p).ln())
+        })
+        .sum::<f64>()
+        / p.len() as f64
+}
+
+#[test]
+fn one_step_matches_host_loss_gradient_and_adam() {
+    let (n, len, k) = (6, 20, 3);
+    let data = planted(n, len, 3);
+    for act in [Activation::Relu, Activation::Deepprune] {
+        let m = model(k, act, 11);
+        let (params, dense) = default_params(m.proto());
+        assert_eq!(params, ["conv.weight", "conv.bias", "dense.weight", "dense.bias"]);
+        assert_eq!(dense, ["dense.weight"]);
+        let (l1, l2) = (0.01f32, 0.02f32);
+        let mask = vec![1.0f32, 0.5, 1.0];
+        let spec = TrainSpec {
+            input: ("x".into(), vec![n, 4, len]),
+            output: "y".into(),
+            params: params.clone(),
+            regularized: dense.clone(),
+            l1,
+            l2,
+            mask: Some("pooled".into()),
+            adam: Adam::default(),
+        };
+        let step = train_step_model(m.proto(), &spec).unwrap().encode_to_vec();
+        let eval = eval_model(m.proto(), &spec).unwrap().encode_to_vec();
+        let values: Vec<ArrayD<f32>> = params.iter().map(|p| m.weights(p).unwrap()).collect();
+        let x = data.x.clone().into_dyn();
+        let y = data.y.clone().into_dyn();
+        let maskv = ArrayD::from_shape_vec(IxDyn(&[k]), mask.clone()).unwrap();
+        for kind in engines() {
+            let es = open_graph(Path::new("eval"), &eval, &opts(kind)).unwrap();
+            let ss = open_graph(Path::new("step"), &step, &opts(kind)).unwrap();
+            let eval_at = |vals: &[ArrayD<f32>]| -> (f64, ArrayD<f32>) {
+                let mut ins =
+                    vec![("x", x.view()), (names::LABELS, y.view()), (names::MASK, maskv.view())];
+                for (p, v) in params.iter().zip(vals) {
+                    ins.push((p.as_str(), v.view()));
+                }
+                let o = es.run(&ins).unwrap();
+                (f64::from(o[0].first().copied().unwrap()), o[1].clone())
+            };
+            // Loss = host BCE of the outputs + the penalties.
+            let (loss, pred) = eval_at(&values);
+            let dw = &values[2];
+            let penalty = f64::from(l1) * dw.iter().map(|v| f64::from(v.abs())).sum::<f64>()
+                + f64::from(l2) * dw.iter().map(|v| f64::from(v * v)).sum::<f64>();
+            let host = bce(pred.as_slice().unwrap(), data.y.as_slice().unwrap()) + penalty;
+            assert!((loss - host).abs() < 1e-5, "{kind}: loss {loss} vs host {host}");
+            // One step from m = v = 0 at t = 1.
+            let lr = 0.01;
+            let lr_t = Adam::default().lr_t(lr, 1);
+            let zeros: Vec<ArrayD<f32>> =
+                values.iter().map(|v| ArrayD::zeros(v.raw_dim())).collect();
+            let lr_a = ArrayD::from_elem(IxDyn(&[]), lr_t);
+            let mnames: Vec<String> = params.iter().map(|p| names::m(p)).collect();
+            let vnames: Vec<String> = params.iter().map(|p| names::v(p)).collect();
+            let mut ins = vec![
+                ("x", x.view()),
+                (names::LABELS, y.view()),
+                (names::MASK, maskv.view()),
+                (names::LR, lr_a.view()),
+            ];
+            for (i, p) in params.iter().enumerate() {
+                ins.push((p.as_str(), values[i].view()));
+                ins.push((mnames[i].as_str(), zeros[i].view()));
+                ins.push((vnames[i].as_str(), zeros[i].view()));
+            }
+            let o = ss.run(&ins).unwrap();
+            assert!((f64::from(o[0].first().copied().unwrap()) - loss).abs() < 1e-6);
+            let mut rng = Rng::new(5);
+            for (i, p) in params.iter().enumerate() {
+                let (pn, mn, vn) = (&o[1 + 3 * i], &o[2 + 3 * i], &o[3 + 3 * i]);
+                // m′ = (1 − β₁)·g, so the step's gradient is g = m′/0.1.
+                let g = mn / 0.1;
+                // v′ = (1 − β₂)·g²
+                for (a, b) in vn.iter().zip(g.iter()) {
+                    assert!((a - 0.001 * b * b).abs() <= 1e-6 * (1.0 + b * b), "{kind} {p}: v");
+                }
+                // p′ = p − lr_t·m′/(√v′ + ε)
+                for ((a, p0), (m1, v1)) in
+                    pn.iter().zip(values[i].iter()).zip(mn.iter().zip(vn.iter()))
+                {
+                    let want = p0 - lr_t * m1 / (v1.sqrt() + 1e-7);
+                    assert!((a - want).abs() < 1e-6, "{kind} {p}: update {a} vs {want}");
+                }
+                // g is the gradient of the evaluation loss: finite differences.
+                let dir =
+                    ArrayD::from_shape_fn(values[i].raw_dim(), |_| (rng.f64() * 2.0 - 1.0) as f32);
+                let an: f64 =
+                    g.iter().zip(dir.iter()).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+                let ok = [1e-3f32, 3e-4, 1e-4].iter().any(|&e| {
+                    let mut plus = values.clone();
+                    plus[i] = &values[i] + &(&dir * e);
+                    let mut minus = values.clone();
+                    minus[i] = &values[i] - &(&dir * e);
+                    let fd = (eval_at(&plus).0 - eval_at(&minus).0) / (2.0 * f64::from(e));
+                    (fd - an).abs() <= 1e-4 + 1e-2 * an.abs().max(fd.abs())
+                });
+                assert!(ok, "{kind} {act:?} {p}: gradient {an} disagrees with finite differences");
+            }
+        }
+    }
+}
+
+#[test]
+fn learns_a_planted_motif_deterministically_on_both_engines() {
+    let data = planted(600, 40, 1);
+    let (tr, va) = data.split_last(0.1);
+    let test = planted(400, 40, 2);
+    let m = model(4, Activation::Relu, 3);
+    let mut curves = Vec::new();
+    for kind in engines() {
+        let cfg = TrainConfig {
+            epochs: 30,
+            batch_size: 64,
+            lr: 0.01,
+            seed: 9,
+            session: opts(kind),
+            ..Default::default()
+        };
+        let t = train(&m, &tr, &va, &cfg, &mut |_| {}).unwrap();
+        assert_eq!(t.engine, kind);
+        let again = train(&m, &tr, &va, &cfg, &mut |_| {}).unwrap();
+        let losses: Vec<f64> = t.log.iter().map(|l| l.loss).collect();
+        assert_eq!(
+            losses,
+            again.log.iter().map(|l| l.loss).collect::<Vec<_>>(),
+            "{kind}: same seed, same run"
+        );
+        assert!(losses.last().unwrap() < &(losses[0] * 0.5), "{kind}: loss {losses:?}");
+        // The written model is an ordinary inference graph: run it as such.
+        let bytes = t.model.encode_to_vec();
+        let trained = Model::from_bytes(&bytes, Path::new("trained.onnx")).unwrap();
+        let s = motif_engine::open(&trained, &opts(kind)).unwrap();
+        let p = s.run(test.x.view()).unwrap().remove(0);
+        let scores: Vec<f32> = p.iter().copied().collect();
+        let labels: Vec<bool> = test.y.iter().map(|&v| v > 0.5).collect();
+        let auc = motif_core::metrics::roc_auc(&scores, &labels).unwrap();
+        assert!(auc > 0.95, "{kind}: test AUC {auc}");
+        curves.push(losses);
+    }
+    if curves.len() == 2 {
+        for (e, (a, b)) in curves[0].iter().zip(&curves[1]).take(5).enumerate() {
+            assert!((a - b).abs() <= 1e-4 * a.abs(), "epoch {}: tract {a} vs ort {b}", e + 1);
+        }
+    }
+}
