@@ -19,3 +19,5 @@ mod plugins;
 mod predict;
 /// simulate and shuffle.
 mod simulate;
+/// train and saliency.
+mod training;

@@ -74,6 +74,10 @@ enum Command {
     /// stopping on validation loss
     #[command(after_help = cmd::train::TRAIN_HELP)]
     Train(cmd::train::TrainArgs),
+    /// Input gradients per sequence: d(output or conv neuron)/d(one-hot
+    /// input), and gradient × input
+    #[command(after_help = cmd::saliency::SALIENCY_HELP)]
+    Saliency(cmd::saliency::SaliencyArgs),
 }
 
 /// Engine selection shared by every command that runs a model.
@@ -150,6 +154,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cmd::simulate::run_simulate(&a),
         Command::Shuffle(a) => cmd::simulate::run_shuffle(&a),
         Command::Train(a) => cmd::train::run(&a),
+        Command::Saliency(a) => cmd::saliency::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -169,6 +174,7 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
         Command::Match(a) => a.threads,
         Command::Analyze(a) => a.engine.threads,
         Command::Train(a) => a.threads,
+        Command::Saliency(a) => a.threads,
         _ => None,
     }
 }

@@ -6,8 +6,11 @@
 //! the loop shuffles with the seed, holds out a validation set, stops early
 //! on validation loss and returns the best weights as an ordinary inference
 //! model. [`glorot_deepbind`] makes the freshly initialised DeepBind-style
-//! net of the Deepprune paper.
+//! net of the Deepprune paper. [`saliency::input_gradients`] gives
+//! d(output or neuron)/d(input) per sequence.
 #![deny(missing_docs)]
+
+pub mod saliency;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,0 +1,139 @@
+//! `motiftool saliency`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use motif_core::seqio::SeqReader;
+use motif_train::saliency::{Target, input_gradients};
+use ndarray::Array2;
+
+use crate::output::Sink;
+use crate::{DeviceOpt, EngineArgs, EngineOpt};
+
+/// Arguments of `saliency`.
+#[derive(Debug, Args)]
+pub struct SaliencyArgs {
+    /// The model (ONNX).
+    pub model: PathBuf,
+    /// Sequences (FASTA, DeepBind .seq or TSV; .gz fine).
+    #[arg(long)]
+    pub seqs: PathBuf,
+    /// Gradient of output column K (default 0).
+    #[arg(long, value_name = "K", conflicts_with = "neuron")]
+    pub output: Option<usize>,
+    /// Gradient of a conv neuron: LAYER:CHANNEL (see `motiftool inspect`);
+    /// the channel's most active position in each sequence.
+    #[arg(long, value_name = "LAYER:CHANNEL")]
+    pub neuron: Option<String>,
+    /// Engine: `auto` = ort when its library loads, else tract.
+    #[arg(long, value_enum, default_value_t = EngineOpt::Auto)]
+    pub engine: EngineOpt,
+    /// Device.
+    #[arg(long, value_enum, default_value_t = DeviceOpt::Cpu)]
+    pub device: DeviceOpt,
+    /// Threads (ort intra-op).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Sequences per engine call.
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Output TSV (written atomically); stdout when absent or `-`.
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Help after the options.
+pub const SALIENCY_HELP: &str =
+    "Writes one row per sequence position: id, pos (1-based), base, the gradient for A, C, G
+and T, and gradient × input (the gradient at the observed base; N spreads 0.25 over all four).
+
+Examples:
+  motiftool saliency model.onnx --seqs test.fa -o saliency.tsv
+  motiftool saliency model.onnx --seqs test.fa --neuron 0:3 -o neuron3.tsv";
+
+fn parse_neuron(s: &str) -> Result<Target> {
+    let Some((l, c)) = s.split_once(':') else {
+        bail!("--neuron `{s}`: expected LAYER:CHANNEL, e.g. 0:3");
+    };
+    let parse = |v: &str, what: &str| {
+        v.trim()
+            .parse::<usize>()
+            .map_err(|_| anyhow::anyhow!("--neuron `{s}`: {what} `{v}` is not a number"))
+    };
+    Ok(Target::Neuron { layer: parse(l, "layer")?, channel: parse(c, "channel")? })
+}
+
+/// Runs `saliency`.
+pub fn run(a: &SaliencyArgs) -> Result<()> {
+    let model = super::load_model(&a.model)?;
+    let target = match &a.neuron {
+        Some(s) => parse_neuron(s)?,
+        None => Target::Output(a.output.unwrap_or(0)),
+    };
+    let mut ids = Vec::new();
+    let mut seqs = Vec::new();
+    for rec in SeqReader::open(&a.seqs, None)? {
+        let rec = rec?;
+        ids.push(rec.id);
+        seqs.push(rec.seq);
+    }
+    if seqs.is_empty() {
+        bail!("{}: no sequences", a.seqs.display());
+    }
+    let opts = EngineArgs {
+        engine: a.engine,
+        device: a.device,
+        threads: a.threads,
+        batch_size: a.batch_size,
+    }
+    .options(vec![]);
+    // Sequences of each length together (the gradient graph has fixed shapes).
+    let mut by_len: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, s) in seqs.iter().enumerate() {
+        by_len.entry(s.len()).or_default().push(i);
+    }
+    let mut grads: Vec<Option<Array2<f32>>> = vec![None; seqs.len()];
+    for idx in by_len.values() {
+        let group: Vec<&[u8]> = idx.iter().map(|&i| seqs[i].as_slice()).collect();
+        let x = motif_core::onehot::one_hot_batch(&group).map_err(|(k, pos, b)| {
+            anyhow::anyhow!(
+                "{}: sequence `{}`: letter `{}` at {}",
+                a.seqs.display(),
+                ids[idx[k]],
+                char::from(b),
+                pos + 1
+            )
+        })?;
+        let g = input_gradients(&model, &x, target, &opts, a.batch_size)?;
+        for (k, &i) in idx.iter().enumerate() {
+            grads[i] = Some(g.index_axis(ndarray::Axis(0), k).to_owned());
+        }
+    }
+    let mut out = Sink::open(a.out.as_deref())?;
+    writeln!(out, "id\tpos\tbase\tA\tC\tG\tT\tgrad_x_input")?;
+    for (i, id) in ids.iter().enumerate() {
+        let g = grads[i].as_ref().expect("every sequence computed");
+        let x = motif_core::onehot::one_hot(&seqs[i]).expect("checked above");
+        for (j, &b) in seqs[i].iter().enumerate() {
+            let gi: Vec<f32> = (0..4).map(|c| g[(c, j)]).collect();
+            let gx: f32 = (0..4).map(|c| g[(c, j)] * x[(c, j)]).sum();
+            writeln!(
+                out,
+                "{id}\t{}\t{}\t{:.6e}\t{:.6e}\t{:.6e}\t{:.6e}\t{:.6e}",
+                j + 1,
+                char::from(b),
+                gi[0],
+                gi[1],
+                gi[2],
+                gi[3],
+                gx
+            )?;
+        }
+    }
+    out.finish()?;
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! Input gradients (saliency) through the engines.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use motif_engine::{GraphSession, SessionOptions, open_graph};
+use motif_onnx::autodiff::gradient_model;
+use motif_onnx::build::{Attr, attr_proto};
+use motif_onnx::pb::{ModelProto, NodeProto, TensorProto, tensor_proto::DataType};
+use motif_onnx::{Layout, Model};
+use ndarray::{Array3, ArrayD, IxDyn, s};
+use prost::Message;
+
+use crate::{Error, Result};
+
+/// What the gradient is taken of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Column `k` of the model's first output.
+    Output(usize),
+    /// Channel `channel` of conv layer `layer` (its post-activation map, or
+    /// the conv output when no activation follows): the maximum over
+    /// positions, i.e. the channel's most active neuron.
+    Neuron {
+        /// Conv layer index (`motiftool inspect`).
+        layer: usize,
+        /// Channel (kernel) index.
+        channel: usize,
+    },
+}
+
+const TARGET: &str = "saliency.target";
+
+fn int_const(name: &str, v: &[i64]) -> TensorProto {
+    TensorProto {
+        name: Some(name.to_owned()),
+        dims: vec![v.len() as i64],
+        data_type: Some(DataType::Int64 as i32),
+        raw_data: Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        ..Default::default()
+    }
+}
+
+/// The model with the target tensor exposed, its name, and its number of
+/// columns per sequence.
+fn with_target(
+    model: &Model,
+    target: Target,
+    input_shape: &[usize],
+) -> Result<(ModelProto, String, usize)> {
+    let s = model.structure();
+    match target {
+        Target::Output(k) => {
+            let out = s
+                .outputs
+                .first()
+                .ok_or_else(|| Error::Invalid("the model has no output".into()))?;
+            let cols = match out.dims.get(1) {
+                Some(motif_onnx::Dim::Fixed(c)) => *c,
+                _ => 1,
+            };
+            if k >= cols {
+                return Err(Error::Invalid(format!(
+                    "--output {k}: the model has {cols} output column(s)"
+                )));
+            }
+            Ok((model.proto().clone(), out.name.clone(), cols))
+        }
+        Target::Neuron { layer, channel } => {
+            let conv = s.convs.get(layer).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "layer {layer}: the model has {} conv layer(s)",
+                    s.convs.len()
+                ))
+            })?;
+            if channel >= conv.out_channels {
+                return Err(Error::Invalid(format!(
+                    "channel {channel}: conv layer {layer} has {} channels",
+                    conv.out_channels
+                )));
+            }
+            let t = conv.activation_output.clone().unwrap_or_else(|| conv.conv_output.clone());
+            let mut proto = model.proto().clone();
+            let g = proto.graph.as_mut().expect("graph");
+            // Channels are on axis 1 (ONNX Conv) unless the exporter moved
+            // them last (NWC activations).
+            let shapes = motif_onnx::autodiff::Shapes::infer(g, &[(&s.input.name, input_shape)])?;
+            let shape = shapes.shape(&t).to_vec();
+            let axis = if shape.get(1) == Some(&conv.out_channels) {
+                1
+            } else if shape.last() == Some(&conv.out_channels) {
+                shape.len() - 1
+            } else {
+                return Err(Error::Invalid(format!(
+                    "`{t}` {shape:?}: no axis of {} channels",
+                    conv.out_channels
+                )));
+            };
+            let c = channel as i64;
+            g.initializer.push(int_const("saliency.starts", &[c]));
+            g.initializer.push(int_const("saliency.ends", &[c + 1]));
+            g.initializer.push(int_const("saliency.axes", &[axis as i64]));
+            let node =
+                |op: &str, ins: &[&str], out: &str, attrs: Vec<motif_onnx::pb::AttributeProto>| {
+                    NodeProto {
+                        name: Some(out.to_owned()),
+                        op_type: Some(op.to_owned()),
+                        input: ins.iter().map(|s| (*s).to_owned()).collect(),
+                        output: vec![out.to_owned()],
+                        attribute: attrs,
+                        ..Default::default()
+                    }
+                };
+            g.node.push(node(
+                "Slice",
+                &[&t, "saliency.starts", "saliency.ends", "saliency.axes"],
+                "saliency.channel",
+                vec![],
+            ));
+            // Max over every position of the channel.
+            g.node.push(node(
+                "Flatten",
+                &["saliency.channel"],
+                "saliency.flat",
+                vec![attr_proto("axis", &Attr::Int(1))],
+            ));
+            let keep = attr_proto("keepdims", &Attr::Int(0));
+            if motif_onnx::autodiff::opset(model.proto()) >= 18 {
+                g.initializer.push(int_const("saliency.reduce", &[1]));
+                g.node.push(node(
+                    "ReduceMax",
+                    &["saliency.flat", "saliency.reduce"],
+                    TARGET,
+                    vec![keep],
+                ));
+            } else {
+                let axes = attr_proto("axes", &Attr::Ints(vec![1]));
+                g.node.push(node("ReduceMax", &["saliency.flat"], TARGET, vec![axes, keep]));
+            }
+            Ok((proto, TARGET.to_owned(), 1))
+        }
+    }
+}
+
+/// d(target)/d(input) for every sequence of `x` ((N, 4, L), one-hot),
+/// returned as (N, 4, L) whatever the model's layout. Runs in batches of
+/// `batch` on the engine `opts` picks.
+///
+/// # Errors
+/// If the target does not exist, an op on the path has no gradient rule,
+/// or the engine fails.
+pub fn input_gradients(
+    model: &Model,
+    x: &Array3<f32>,
+    target: Target,
+    opts: &SessionOptions,
+    batch: usize,
+) -> Result<Array3<f32>> {
+    let input = &model.structure().input;
+    let (n, _, len) = x.dim();
+    let probe = match input.layout {
+        Layout::Ncw => vec![1, 4, len],
+        Layout::Nwc => vec![1, len, 4],
+    };
+    let (proto, tname, cols) = with_target(model, target, &probe)?;
+    let mut out = Array3::zeros((n, 4, len));
+    let mut sessions: HashMap<usize, Box<dyn GraphSession>> = HashMap::new();
+    let b = batch.max(1);
+    for start in (0..n).step_by(b) {
+        let end = (start + b).min(n);
+        let m = end - start;
+        if !sessions.contains_key(&m) {
+            let shape = match input.layout {
+                Layout::Ncw => vec![m, 4, len],
+                Layout::Nwc => vec![m, len, 4],
+            };
+            let g = gradient_model(&proto, &[(&input.name, &shape)], &tname, &[&input.name])?;
+            let name = format!("{} (input gradient)", model.path().display());
+            sessions.insert(m, open_graph(Path::new(&name), &g.encode_to_vec(), opts)?);
+        }
+        let xb = x.slice(s![start..end, .., ..]);
+        let xin: ArrayD<f32> = match input.layout {
+            Layout::Ncw => xb.to_owned().into_dyn(),
+            Layout::Nwc => xb.permuted_axes([0, 2, 1]).as_standard_layout().into_owned().into_dyn(),
+        };
+        let seed_shape: Vec<usize> = match target {
+            Target::Output(_) => vec![m, cols],
+            Target::Neuron { .. } => vec![m],
+        };
+        let mut seed = ArrayD::<f32>::zeros(IxDyn(&seed_shape));
+        match target {
+            Target::Output(k) => seed.slice_mut(s![.., k..k + 1]).fill(1.0),
+            Target::Neuron { .. } => seed.fill(1.0),
+        }
+        let res =
+            sessions[&m].run(&[(input.name.as_str(), xin.view()), ("grad_seed", seed.view())])?;
+        let g =
+            res.into_iter().nth(1).ok_or_else(|| Error::Invalid("no gradient returned".into()))?;
+        let g =
+            g.into_dimensionality::<ndarray::Ix3>().map_err(|e| Error::Invalid(e.to_string()))?;
+        let g = match input.layout {
+            Layout::Ncw => g,
+            Layout::Nwc => g.permuted_axes([0, 2, 1]).to_owned(),
+        };
+        out.slice_mut(s![start..end, .., ..]).assign(&g);
+    }
+    Ok(out)
+}
