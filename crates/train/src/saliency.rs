@@ -169,14 +169,14 @@ pub fn input_gradients(
     for start in (0..n).step_by(b) {
         let end = (start + b).min(n);
         let m = end - start;
-        if !sessions.contains_key(&m) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = sessions.entry(m) {
             let shape = match input.layout {
                 Layout::Ncw => vec![m, 4, len],
                 Layout::Nwc => vec![m, len, 4],
             };
             let g = gradient_model(&proto, &[(&input.name, &shape)], &tname, &[&input.name])?;
             let name = format!("{} (input gradient)", model.path().display());
-            sessions.insert(m, open_graph(Path::new(&name), &g.encode_to_vec(), opts)?);
+            slot.insert(open_graph(Path::new(&name), &g.encode_to_vec(), opts)?);
         }
         let xb = x.slice(s![start..end, .., ..]);
         let xin: ArrayD<f32> = match input.layout {
