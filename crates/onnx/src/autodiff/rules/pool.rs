@@ -5,14 +5,25 @@
 //! static index table ((J, K): output position × window offset) and put
 //! the gradient back with the transposed table as a matrix product. A 1-D
 //! pool whose windows tile the input (stride = size, no dilation) takes a
-//! reshape instead. Ties in a max share the gradient evenly.
+//! reshape instead. Ties in a max share the gradient evenly. An average
+//! pool's gradient is one matrix product with the window weights.
 
 use crate::error::Result;
 use crate::graph::{attr_int, attr_ints, node_err};
 use crate::pb::NodeProto;
 
 use super::super::shapes::Window;
-use super::{Ctx, GradRule, input};
+use super::{Ctx, GradRule, input, share_extreme};
+
+/// The row-major multi-index of flat position `v` in `dims`.
+fn unravel(mut v: usize, dims: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; dims.len()];
+    for a in (0..dims.len()).rev() {
+        idx[a] = v % dims[a];
+        v /= dims[a];
+    }
+    idx
+}
 
 /// Window geometry over the padded input.
 struct Table {
@@ -54,14 +65,6 @@ impl Table {
         let j: usize = win.out.iter().product();
         let k: usize = kernel.iter().product();
         let mut index = Vec::with_capacity(j * k);
-        let unravel = |mut v: usize, dims: &[usize]| -> Vec<usize> {
-            let mut idx = vec![0; dims.len()];
-            for a in (0..dims.len()).rev() {
-                idx[a] = v % dims[a];
-                v /= dims[a];
-            }
-            idx
-        };
         for jj in 0..j {
             let oj = unravel(jj, &win.out);
             for kk in 0..k {
@@ -117,8 +120,8 @@ impl Table {
     }
 
     /// Per-window gradients (N, C, J·K) scattered back onto the input.
-    fn scatter(&self, cx: &mut Ctx, g: &str, weights: Option<&[f32]>) -> String {
-        let flat = if self.tiled && weights.is_none() {
+    fn scatter(&self, cx: &mut Ctx, g: &str) -> String {
+        let flat = if self.tiled {
             let mut end = vec![0, 0];
             end.push(self.flat() - self.j * self.k);
             cx.pad(g, &[0, 0, 0], &end, 0.0)
@@ -126,12 +129,17 @@ impl Table {
             let p = self.flat();
             let mut m = vec![0f32; self.j * self.k * p];
             for (row, &col) in self.index.iter().enumerate() {
-                m[row * p + col as usize] = weights.map_or(1.0, |w| w[row]);
+                m[row * p + col as usize] = 1.0;
             }
             let m = cx.const_f32(&[self.j * self.k, p], &m);
             cx.op("MatMul", &[g, &m], &[])
         };
-        let full = cx.reshape(&flat, &self.nc_then(&self.padded));
+        self.unpad(cx, &flat)
+    }
+
+    /// (N, C, padded positions, flattened) back to the input's shape.
+    fn unpad(&self, cx: &mut Ctx, flat: &str) -> String {
+        let full = cx.reshape(flat, &self.nc_then(&self.padded));
         let r = self.spatial.len();
         let axes: Vec<usize> = (2..r + 2).collect();
         let starts: Vec<i64> = self.begin.iter().map(|&b| b as i64).collect();
@@ -156,14 +164,10 @@ impl GradRule for MaxPool {
         let (t, _) = Table::of(cx, n)?;
         let xw = t.windows(cx, input(n, 0), f32::NEG_INFINITY);
         let y4 = cx.reshape(&n.output[0], &t.nc_then(&[t.j, 1]));
-        let eq = cx.op("Equal", &[&xw, &y4], &[]);
-        let m = cx.to_float(&eq);
-        let count = cx.reduce_sum(&m, &[3], true);
-        let share = cx.op("Div", &[&m, &count], &[]);
         let g4 = cx.reshape(dy, &t.nc_then(&[t.j, 1]));
-        let gw = cx.op("Mul", &[&share, &g4], &[]);
+        let gw = share_extreme(cx, &xw, &y4, &g4, &[3]);
         let gw = cx.reshape(&gw, &t.nc_then(&[t.j * t.k]));
-        Ok(vec![Some(t.scatter(cx, &gw, None))])
+        Ok(vec![Some(t.scatter(cx, &gw))])
     }
 }
 crate::register_grad_rule!("MaxPool", MaxPool);
@@ -179,17 +183,14 @@ impl GradRule for AveragePool {
     ) -> Result<Vec<Option<String>>> {
         let (t, win) = Table::of(cx, n)?;
         let include_pad = attr_int(n, "count_include_pad") == Some(1);
-        let r = t.spatial.len();
-        // Divisor of each window: its positions inside the input (or inside
-        // the declared padding with count_include_pad).
-        let mut weights = Vec::with_capacity(t.j * t.k);
+        // dx = dy (N, C, J) × A (J × padded positions), A holding 1/divisor
+        // at each window's positions. The divisor of a window: its positions
+        // inside the input (or inside the declared padding with
+        // count_include_pad).
+        let p = t.flat();
+        let mut a = vec![0f32; t.j * p];
         for jj in 0..t.j {
-            let mut rem = jj;
-            let mut oj = vec![0; r];
-            for a in (0..r).rev() {
-                oj[a] = rem % win.out[a];
-                rem /= win.out[a];
-            }
+            let oj = unravel(jj, &win.out);
             let mut count = 1usize;
             for (a, &o) in oj.iter().enumerate() {
                 let (lo, hi) = if include_pad {
@@ -203,12 +204,14 @@ impl GradRule for AveragePool {
                     .count();
             }
             let w = 1.0 / count.max(1) as f32;
-            weights.extend(std::iter::repeat_n(w, t.k));
+            for &col in &t.index[jj * t.k..(jj + 1) * t.k] {
+                a[jj * p + col as usize] += w;
+            }
         }
-        let g4 = cx.reshape(dy, &t.nc_then(&[t.j, 1]));
-        let gw = cx.expand(&g4, &t.nc_then(&[t.j, t.k]));
-        let gw = cx.reshape(&gw, &t.nc_then(&[t.j * t.k]));
-        Ok(vec![Some(t.scatter(cx, &gw, Some(&weights)))])
+        let a = cx.const_f32(&[t.j, p], &a);
+        let g3 = cx.reshape(dy, &t.nc_then(&[t.j]));
+        let flat = cx.op("MatMul", &[&g3, &a], &[]);
+        Ok(vec![Some(t.unpad(cx, &flat))])
     }
 }
 crate::register_grad_rule!("AveragePool", AveragePool);
@@ -223,13 +226,8 @@ impl GradRule for GlobalMaxPool {
         _: &[bool],
     ) -> Result<Vec<Option<String>>> {
         let x = input(n, 0);
-        let rank = cx.shape(x).len();
-        let eq = cx.op("Equal", &[x, &n.output[0]], &[]);
-        let m = cx.to_float(&eq);
-        let axes: Vec<usize> = (2..rank).collect();
-        let count = cx.reduce_sum(&m, &axes, true);
-        let share = cx.op("Div", &[dy, &count], &[]);
-        Ok(vec![Some(cx.op("Mul", &[&m, &share], &[]))])
+        let axes: Vec<usize> = (2..cx.shape(x).len()).collect();
+        Ok(vec![Some(share_extreme(cx, x, &n.output[0], dy, &axes))])
     }
 }
 crate::register_grad_rule!("GlobalMaxPool", GlobalMaxPool);
