@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use motif_core::motif::{MotifSet, parse_meme, read_motifs, write_meme};
+use motif_core::motif::{MotifSet, write_meme};
 use motif_core::plugin::{ExtractInput, MotifExtractor};
 use motif_core::seqio::SeqReader;
 use motif_report::{FilterRow, LogoOptions, MatchRow, Report, logo_svg, render_report};
@@ -228,13 +228,7 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
 
     // matching
     let t_m = Instant::now();
-    let (db_set, db_name) = match &a.db {
-        Some(p) => (read_motifs(p)?, p.display().to_string()),
-        None => (
-            parse_meme(super::matching::BUNDLED_DB, Path::new(super::matching::BUNDLED_DB_NAME))?,
-            format!("bundled {}", super::matching::BUNDLED_DB_NAME),
-        ),
-    };
+    let (db_set, db_name) = super::matching::database(a.db.as_deref())?;
     let mcfg = Config { dist: Distance::Pearson, min_overlap: 5, ..Config::default() };
     // A filter that never fired has no sites and a uniform matrix: nothing to match.
     let active: Vec<bool> = motifs.motifs.iter().map(|m| m.nsites != Some(0.0)).collect();

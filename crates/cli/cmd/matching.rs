@@ -99,6 +99,15 @@ fn bundled_db() -> Result<MotifSet> {
     Ok(parse_meme(BUNDLED_DB, Path::new(BUNDLED_DB_NAME))?)
 }
 
+/// The motif database at `path`, or the bundled one, with the name
+/// messages and manifests give it.
+pub fn database(path: Option<&Path>) -> Result<(MotifSet, String)> {
+    Ok(match path {
+        Some(p) => (read_motifs(p)?, p.display().to_string()),
+        None => (bundled_db()?, format!("bundled {BUNDLED_DB_NAME}")),
+    })
+}
+
 /// A MEME background file: `letter frequency` lines, `#` comments.
 fn read_bfile(path: &Path) -> Result<[f64; 4]> {
     let text = std::fs::read_to_string(path)

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use motif_core::seqio::SeqReader;
 use motif_train::saliency::{Target, input_gradients};
-use ndarray::Array2;
+use ndarray::{Array1, Array2, Axis};
 
 use crate::output::Sink;
 use crate::{DeviceOpt, EngineArgs, EngineOpt};
@@ -96,7 +96,8 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
     for (i, s) in seqs.iter().enumerate() {
         by_len.entry(s.len()).or_default().push(i);
     }
-    let mut grads: Vec<Option<Array2<f32>>> = vec![None; seqs.len()];
+    // Per sequence: the gradient (4, L) and gradient × input (L).
+    let mut grads: Vec<Option<(Array2<f32>, Array1<f32>)>> = vec![None; seqs.len()];
     for idx in by_len.values() {
         let group: Vec<&[u8]> = idx.iter().map(|&i| seqs[i].as_slice()).collect();
         let x = motif_core::onehot::one_hot_batch(&group).map_err(|(k, pos, b)| {
@@ -109,18 +110,18 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
             )
         })?;
         let g = input_gradients(&model, &x, target, &opts, a.batch_size)?;
+        let gx = (&g * &x).sum_axis(Axis(1));
         for (k, &i) in idx.iter().enumerate() {
-            grads[i] = Some(g.index_axis(ndarray::Axis(0), k).to_owned());
+            grads[i] = Some((g.index_axis(Axis(0), k).to_owned(), gx.row(k).to_owned()));
         }
     }
     let mut out = Sink::open(a.out.as_deref())?;
     writeln!(out, "id\tpos\tbase\tA\tC\tG\tT\tgrad_x_input")?;
     for (i, id) in ids.iter().enumerate() {
-        let g = grads[i].as_ref().expect("every sequence computed");
-        let x = motif_core::onehot::one_hot(&seqs[i]).expect("checked above");
+        let (g, gx) = grads[i].as_ref().expect("every sequence computed");
         for (j, &b) in seqs[i].iter().enumerate() {
             let gi: Vec<f32> = (0..4).map(|c| g[(c, j)]).collect();
-            let gx: f32 = (0..4).map(|c| g[(c, j)] * x[(c, j)]).sum();
+            let gx = gx[j];
             writeln!(
                 out,
                 "{id}\t{}\t{}\t{:.6e}\t{:.6e}\t{:.6e}\t{:.6e}\t{:.6e}",

@@ -1,11 +1,11 @@
 //! `motiftool simulate` and `motiftool shuffle`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use motif_core::motif::{MotifSet, parse_meme, read_motifs, write_meme};
+use motif_core::motif::{MotifSet, write_meme};
 use motif_core::rng::Rng;
 use motif_core::seqio::SeqReader;
 use motif_sim::{Preset, simulate};
@@ -69,7 +69,7 @@ pub fn simulate_help() -> String {
 /// Runs `simulate`.
 pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
     let preset = Preset::parse(&a.preset)?;
-    let (db, db_name) = load_db(a.motifs.as_deref())?;
+    let (db, db_name) = super::matching::database(a.motifs.as_deref())?;
     let n = a.n.unwrap_or(preset.default_n());
     let len = a.len.unwrap_or(preset.default_len());
     if n < 2 {
@@ -144,16 +144,6 @@ pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
         a.out.display()
     );
     Ok(())
-}
-
-fn load_db(path: Option<&Path>) -> Result<(MotifSet, String)> {
-    Ok(match path {
-        Some(p) => (read_motifs(p)?, p.display().to_string()),
-        None => (
-            parse_meme(super::matching::BUNDLED_DB, Path::new(super::matching::BUNDLED_DB_NAME))?,
-            format!("bundled {}", super::matching::BUNDLED_DB_NAME),
-        ),
-    })
 }
 
 /// Arguments of `shuffle`.

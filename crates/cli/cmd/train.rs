@@ -256,7 +256,6 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         .expect("template"),
     );
     let mut last_val = String::new();
-    let mut val_log: Vec<(usize, f64)> = Vec::new();
     let trained = motif_train::train(&model, &train, &val, &cfg, &mut |p| match p {
         Progress::Batch { epoch, done, total, loss } => {
             bar.set_length(total as u64);
@@ -264,9 +263,8 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             bar.set_position(done as u64);
             bar.set_message(format!("{loss:.4}{last_val}"));
         }
-        Progress::Epoch(e) => {
-            val_log.push((e, 0.0));
-            last_val = format!("  (epoch {e} done)");
+        Progress::Epoch { epoch, val_loss } => {
+            last_val = format!("  (epoch {epoch} val_loss {val_loss:.4})");
         }
     })?;
     bar.finish_and_clear();

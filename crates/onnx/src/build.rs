@@ -57,6 +57,25 @@ pub fn attr_proto(name: &str, a: &Attr) -> AttributeProto {
     p
 }
 
+/// A node `name` running `op` on `inputs` into `outputs`.
+#[must_use]
+pub fn node_proto(
+    name: &str,
+    op: &str,
+    inputs: &[&str],
+    outputs: &[&str],
+    attrs: &[(&str, Attr)],
+) -> NodeProto {
+    NodeProto {
+        name: Some(name.to_owned()),
+        op_type: Some(op.to_owned()),
+        input: inputs.iter().map(|s| (*s).to_owned()).collect(),
+        output: outputs.iter().map(|s| (*s).to_owned()).collect(),
+        attribute: attrs.iter().map(|(n, a)| attr_proto(n, a)).collect(),
+        ..Default::default()
+    }
+}
+
 /// Builds a single-graph ONNX model node by node.
 #[derive(Debug, Clone)]
 pub struct GraphBuilder {
@@ -129,13 +148,7 @@ impl GraphBuilder {
     /// Adds an int64 initializer (axes, pads, shapes).
     pub fn initializer_i64(&mut self, name: &str, dims: &[usize], values: &[i64]) -> &mut Self {
         debug_assert_eq!(dims.iter().product::<usize>(), values.len(), "{name}");
-        self.graph.initializer.push(crate::pb::TensorProto {
-            name: Some(name.to_owned()),
-            dims: dims.iter().map(|&d| d as i64).collect(),
-            data_type: Some(DataType::Int64 as i32),
-            raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
-            ..Default::default()
-        });
+        self.graph.initializer.push(crate::tensor::from_i64(name, dims, values));
         self
     }
 
@@ -147,15 +160,8 @@ impl GraphBuilder {
         outputs: &[&str],
         attrs: &[(&str, Attr)],
     ) -> &mut Self {
-        let attribute = attrs.iter().map(|(name, a)| attr_proto(name, a)).collect();
-        self.graph.node.push(NodeProto {
-            name: outputs.first().map(|o| format!("{op}_{o}")),
-            op_type: Some(op.to_owned()),
-            input: inputs.iter().map(|s| (*s).to_owned()).collect(),
-            output: outputs.iter().map(|s| (*s).to_owned()).collect(),
-            attribute,
-            ..Default::default()
-        });
+        let name = outputs.first().map(|o| format!("{op}_{o}")).unwrap_or_default();
+        self.graph.node.push(node_proto(&name, op, inputs, outputs, attrs));
         self
     }
 

@@ -116,6 +116,18 @@ pub fn from_f32(name: &str, dims: &[usize], values: &[f32]) -> TensorProto {
     }
 }
 
+/// An INT64 tensor proto holding `values` with `dims`.
+#[must_use]
+pub fn from_i64(name: &str, dims: &[usize], values: &[i64]) -> TensorProto {
+    TensorProto {
+        name: Some(name.to_owned()),
+        dims: dims.iter().map(|&d| d as i64).collect(),
+        data_type: Some(DataType::Int64 as i32),
+        raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

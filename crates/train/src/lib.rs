@@ -174,7 +174,12 @@ pub enum Progress {
         loss: f64,
     },
     /// An epoch finished.
-    Epoch(usize),
+    Epoch {
+        /// 1-based epoch.
+        epoch: usize,
+        /// Its validation loss.
+        val_loss: f64,
+    },
 }
 
 struct Graphs {
@@ -194,10 +199,59 @@ struct Run<'m> {
     values: Vec<ArrayD<f32>>,
     m: Vec<ArrayD<f32>>,
     v: Vec<ArrayD<f32>>,
+    /// Graph input names of each parameter's Adam moments.
+    moment_names: Vec<(String, String)>,
+    /// The mask input's values.
+    mask: Option<ArrayD<f32>>,
     engine: Option<EngineKind>,
 }
 
 impl<'m> Run<'m> {
+    /// A run on `model`'s weights (`cfg.params`, else [`default_params`])
+    /// for sequences of `len` bp, with Adam moments at zero.
+    fn new(model: &'m Model, cfg: &'m TrainConfig, len: usize) -> Result<Self> {
+        let output = model
+            .structure()
+            .outputs
+            .first()
+            .ok_or_else(|| Error::Invalid("the model has no output".into()))?
+            .name
+            .clone();
+        let (mut params, dense) = default_params(model.proto());
+        if let Some(p) = &cfg.params {
+            params.clone_from(p);
+        }
+        if params.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{}: no trainable weights found",
+                model.path().display()
+            )));
+        }
+        let values: Vec<ArrayD<f32>> =
+            params.iter().map(|p| model.weights(p)).collect::<Result<_, _>>()?;
+        let zeros: Vec<ArrayD<f32>> = values.iter().map(|v| ArrayD::zeros(v.raw_dim())).collect();
+        let moment_names = params.iter().map(|p| (names::m(p), names::v(p))).collect();
+        let mask = cfg
+            .mask
+            .as_ref()
+            .map(|(_, v)| ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.clone()).expect("1-D"));
+        Ok(Self {
+            model,
+            cfg,
+            params,
+            dense,
+            output,
+            len,
+            graphs: HashMap::new(),
+            values,
+            m: zeros.clone(),
+            v: zeros,
+            moment_names,
+            mask,
+            engine: None,
+        })
+    }
+
     fn spec(&self, n: usize) -> TrainSpec {
         let input = &self.model.structure().input;
         let shape = match input.layout {
@@ -233,13 +287,15 @@ impl<'m> Run<'m> {
         Ok(&self.graphs[&n])
     }
 
-    fn x_view(&self, x: &Array3<f32>) -> ArrayD<f32> {
-        match self.model.structure().input.layout {
-            Layout::Ncw => x.clone().into_dyn(),
+    /// A batch as the graphs take it: x in the model's layout, labels.
+    fn arrays(&self, batch: Data) -> (ArrayD<f32>, ArrayD<f32>) {
+        let x = match self.model.structure().input.layout {
+            Layout::Ncw => batch.x.into_dyn(),
             Layout::Nwc => {
-                x.clone().permuted_axes([0, 2, 1]).as_standard_layout().into_owned().into_dyn()
+                batch.x.permuted_axes([0, 2, 1]).as_standard_layout().into_owned().into_dyn()
             }
-        }
+        };
+        (x, batch.y.into_dyn())
     }
 
     /// Named inputs shared by step and eval graphs.
@@ -247,11 +303,10 @@ impl<'m> Run<'m> {
         &'a self,
         x: &'a ArrayD<f32>,
         y: &'a ArrayD<f32>,
-        mask: &'a Option<ArrayD<f32>>,
     ) -> Vec<(&'a str, ndarray::ArrayViewD<'a, f32>)> {
         let mut ins =
             vec![(self.model.structure().input.name.as_str(), x.view()), (names::LABELS, y.view())];
-        if let Some(m) = mask {
+        if let Some(m) = &self.mask {
             ins.push((names::MASK, m.view()));
         }
         for (p, v) in self.params.iter().zip(&self.values) {
@@ -260,25 +315,17 @@ impl<'m> Run<'m> {
         ins
     }
 
-    fn step(&mut self, batch: &Data, lr_t: f32) -> Result<f64> {
+    fn step(&mut self, batch: Data, lr_t: f32) -> Result<f64> {
         let n = batch.len();
         self.graphs(n)?;
-        let x = self.x_view(&batch.x);
-        let y = batch.y.clone().into_dyn();
-        let mask = self
-            .cfg
-            .mask
-            .as_ref()
-            .map(|(_, v)| ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.clone()).expect("1-D"));
+        let (x, y) = self.arrays(batch);
         let lr = ArrayD::from_elem(IxDyn(&[]), lr_t);
-        let mnames: Vec<String> = self.params.iter().map(|p| names::m(p)).collect();
-        let vnames: Vec<String> = self.params.iter().map(|p| names::v(p)).collect();
         let outs = {
-            let mut ins = self.common(&x, &y, &mask);
+            let mut ins = self.common(&x, &y);
             ins.push((names::LR, lr.view()));
-            for (k, _) in self.params.iter().enumerate() {
-                ins.push((mnames[k].as_str(), self.m[k].view()));
-                ins.push((vnames[k].as_str(), self.v[k].view()));
+            for (k, (mn, vn)) in self.moment_names.iter().enumerate() {
+                ins.push((mn.as_str(), self.m[k].view()));
+                ins.push((vn.as_str(), self.v[k].view()));
             }
             self.graphs[&n].step.run(&ins)?
         };
@@ -305,16 +352,10 @@ impl<'m> Run<'m> {
         let mut outs_per = 0;
         for start in (0..n).step_by(b) {
             let idx: Vec<usize> = (start..(start + b).min(n)).collect();
-            let batch = data.select(&idx);
             self.graphs(idx.len())?;
-            let x = self.x_view(&batch.x);
-            let y = batch.y.clone().into_dyn();
-            let mask =
-                self.cfg.mask.as_ref().map(|(_, v)| {
-                    ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.clone()).expect("1-D")
-                });
+            let (x, y) = self.arrays(data.select(&idx));
             let outs = {
-                let ins = self.common(&x, &y, &mask);
+                let ins = self.common(&x, &y);
                 self.graphs[&idx.len()].eval.run(&ins)?
             };
             total += f64::from(*outs[0].first().expect("scalar")) * idx.len() as f64;
@@ -358,41 +399,7 @@ pub fn train(
             model.path().display()
         )));
     }
-    let s = model.structure();
-    let output = s
-        .outputs
-        .first()
-        .ok_or_else(|| Error::Invalid("the model has no output".into()))?
-        .name
-        .clone();
-    let (mut params, dense) = default_params(model.proto());
-    if let Some(p) = &cfg.params {
-        params.clone_from(p);
-    }
-    if params.is_empty() {
-        return Err(Error::Invalid(format!(
-            "{}: no trainable weights found",
-            model.path().display()
-        )));
-    }
-    let values: Vec<ArrayD<f32>> =
-        params.iter().map(|p| model.weights(p)).collect::<Result<_, _>>()?;
-    let zeros: Vec<ArrayD<f32>> = values.iter().map(|v| ArrayD::zeros(v.raw_dim())).collect();
-    let mut run = Run {
-        model,
-        cfg,
-        params,
-        dense,
-        output,
-        len,
-        graphs: HashMap::new(),
-        values,
-        m: zeros.clone(),
-        v: zeros,
-        engine: None,
-    };
-    let outs = run.graphs(cfg.batch_size.min(train_set.len()))?.eval.output_names().len();
-    let _ = outs;
+    let mut run = Run::new(model, cfg, len)?;
     let adam = Adam::default();
     let rng = Rng::new(cfg.seed);
     let mut log = Vec::new();
@@ -409,8 +416,7 @@ pub fn train(
         let mut sum = 0.0;
         for (k, chunk) in order.chunks(b).enumerate() {
             t += 1;
-            let batch = train_set.select(chunk);
-            let loss = run.step(&batch, adam.lr_t(cfg.lr, t))?;
+            let loss = run.step(train_set.select(chunk), adam.lr_t(cfg.lr, t))?;
             sum += loss;
             progress(Progress::Batch {
                 epoch,
@@ -428,7 +434,7 @@ pub fn train(
             seconds: t0.elapsed().as_secs_f64(),
             train_seqs_per_s: n as f64 / train_s,
         });
-        progress(Progress::Epoch(epoch));
+        progress(Progress::Epoch { epoch, val_loss });
         if val_loss < best.0 {
             best = (val_loss, epoch, run.values.clone());
         } else if epoch - best.1 >= cfg.patience {
@@ -459,22 +465,7 @@ pub fn train(
 /// # Errors
 /// As [`train`].
 pub fn predict(model: &Model, data: &Data, cfg: &TrainConfig) -> Result<Array2<f32>> {
-    let (params, dense) = default_params(model.proto());
-    let values = params.iter().map(|p| model.weights(p)).collect::<Result<Vec<_>, _>>()?;
-    let output = model.structure().outputs[0].name.clone();
-    let mut run = Run {
-        model,
-        cfg,
-        params,
-        dense,
-        output,
-        len: data.x.len_of(Axis(2)),
-        graphs: HashMap::new(),
-        values,
-        m: vec![],
-        v: vec![],
-        engine: None,
-    };
+    let mut run = Run::new(model, cfg, data.x.len_of(Axis(2)))?;
     Ok(run.evaluate(data)?.1)
 }
 

@@ -5,8 +5,9 @@ use std::path::Path;
 
 use motif_engine::{GraphSession, SessionOptions, open_graph};
 use motif_onnx::autodiff::gradient_model;
-use motif_onnx::build::{Attr, attr_proto};
-use motif_onnx::pb::{ModelProto, NodeProto, TensorProto, tensor_proto::DataType};
+use motif_onnx::build::{Attr, node_proto};
+use motif_onnx::pb::ModelProto;
+use motif_onnx::tensor::from_i64;
 use motif_onnx::{Layout, Model};
 use ndarray::{Array3, ArrayD, IxDyn, s};
 use prost::Message;
@@ -30,16 +31,6 @@ pub enum Target {
 }
 
 const TARGET: &str = "saliency.target";
-
-fn int_const(name: &str, v: &[i64]) -> TensorProto {
-    TensorProto {
-        name: Some(name.to_owned()),
-        dims: vec![v.len() as i64],
-        data_type: Some(DataType::Int64 as i32),
-        raw_data: Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-        ..Default::default()
-    }
-}
 
 /// The model with the target tensor exposed, its name, and its number of
 /// columns per sequence.
@@ -97,45 +88,33 @@ fn with_target(
                 )));
             };
             let c = channel as i64;
-            g.initializer.push(int_const("saliency.starts", &[c]));
-            g.initializer.push(int_const("saliency.ends", &[c + 1]));
-            g.initializer.push(int_const("saliency.axes", &[axis as i64]));
-            let node =
-                |op: &str, ins: &[&str], out: &str, attrs: Vec<motif_onnx::pb::AttributeProto>| {
-                    NodeProto {
-                        name: Some(out.to_owned()),
-                        op_type: Some(op.to_owned()),
-                        input: ins.iter().map(|s| (*s).to_owned()).collect(),
-                        output: vec![out.to_owned()],
-                        attribute: attrs,
-                        ..Default::default()
-                    }
-                };
-            g.node.push(node(
-                "Slice",
-                &[&t, "saliency.starts", "saliency.ends", "saliency.axes"],
-                "saliency.channel",
-                vec![],
-            ));
+            g.initializer.push(from_i64("saliency.starts", &[1], &[c]));
+            g.initializer.push(from_i64("saliency.ends", &[1], &[c + 1]));
+            g.initializer.push(from_i64("saliency.axes", &[1], &[axis as i64]));
+            let node = |name: &str, op: &str, ins: &[&str], attrs: &[(&str, Attr)]| {
+                node_proto(name, op, ins, &[name], attrs)
+            };
+            let slice_in = [t.as_str(), "saliency.starts", "saliency.ends", "saliency.axes"];
+            g.node.push(node("saliency.channel", "Slice", &slice_in, &[]));
             // Max over every position of the channel.
             g.node.push(node(
+                "saliency.flat",
                 "Flatten",
                 &["saliency.channel"],
-                "saliency.flat",
-                vec![attr_proto("axis", &Attr::Int(1))],
+                &[("axis", Attr::Int(1))],
             ));
-            let keep = attr_proto("keepdims", &Attr::Int(0));
+            let keep = ("keepdims", Attr::Int(0));
             if motif_onnx::autodiff::opset(model.proto()) >= 18 {
-                g.initializer.push(int_const("saliency.reduce", &[1]));
+                g.initializer.push(from_i64("saliency.reduce", &[1], &[1]));
                 g.node.push(node(
+                    TARGET,
                     "ReduceMax",
                     &["saliency.flat", "saliency.reduce"],
-                    TARGET,
-                    vec![keep],
+                    &[keep],
                 ));
             } else {
-                let axes = attr_proto("axes", &Attr::Ints(vec![1]));
-                g.node.push(node("ReduceMax", &["saliency.flat"], TARGET, vec![axes, keep]));
+                let axes = ("axes", Attr::Ints(vec![1]));
+                g.node.push(node(TARGET, "ReduceMax", &["saliency.flat"], &[axes, keep]));
             }
             Ok((proto, TARGET.to_owned(), 1))
         }

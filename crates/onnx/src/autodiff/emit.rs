@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use crate::build::{Attr, attr_proto};
+use crate::build::{Attr, node_proto};
 use crate::pb::{NodeProto, TensorProto, tensor_proto::DataType};
-use crate::tensor::from_f32;
+use crate::tensor::{from_f32, from_i64};
 
 use super::shapes::Shapes;
 
@@ -67,14 +67,7 @@ impl<'s> Ctx<'s> {
     /// Adds node `op` with one output and returns the output's name.
     pub fn op(&mut self, op: &str, inputs: &[&str], attrs: &[(&str, Attr)]) -> String {
         let out = self.fresh(&op.to_ascii_lowercase());
-        self.nodes.push(NodeProto {
-            name: Some(out.clone()),
-            op_type: Some(op.to_owned()),
-            input: inputs.iter().map(|s| (*s).to_owned()).collect(),
-            output: vec![out.clone()],
-            attribute: attrs.iter().map(|(n, a)| attr_proto(n, a)).collect(),
-            ..Default::default()
-        });
+        self.nodes.push(node_proto(&out, op, inputs, &[&out], attrs));
         out
     }
 
@@ -103,13 +96,7 @@ impl<'s> Ctx<'s> {
     /// An int64 constant of shape `dims`.
     pub fn const_i64_shaped(&mut self, dims: &[usize], values: &[i64]) -> String {
         let name = self.fresh("const");
-        self.consts.push(TensorProto {
-            name: Some(name.clone()),
-            dims: dims.iter().map(|&d| d as i64).collect(),
-            data_type: Some(DataType::Int64 as i32),
-            raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
-            ..Default::default()
-        });
+        self.consts.push(from_i64(&name, dims, values));
         name
     }
 

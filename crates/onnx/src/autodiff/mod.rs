@@ -157,6 +157,11 @@ pub fn append_backward(
     Ok(out)
 }
 
+/// An Identity node naming `src` as `dst`.
+pub(crate) fn identity(src: &str, dst: &str) -> NodeProto {
+    crate::build::node_proto(dst, "Identity", &[src], &[dst], &[])
+}
+
 fn total(cx: &mut Ctx, mut parts: Vec<String>) -> String {
     if parts.len() == 1 {
         return parts.pop().expect("one part");
@@ -197,13 +202,7 @@ pub fn gradient_model(
     graph.output.push(crate::build::value_info(target, &fixed(&tshape)));
     for (w, g) in wrt.iter().zip(&names) {
         let out = format!("grad.{w}");
-        graph.node.push(NodeProto {
-            name: Some(out.clone()),
-            op_type: Some("Identity".into()),
-            input: vec![g.clone()],
-            output: vec![out.clone()],
-            ..Default::default()
-        });
+        graph.node.push(identity(g, &out));
         graph.output.push(crate::build::value_info(&out, &fixed(shapes.shape(w))));
     }
     Ok(model)

@@ -19,7 +19,7 @@
 //! [`eval_model`] is the same graph without the update: `loss` and the
 //! model output for given parameters.
 
-use crate::build::value_info;
+use crate::build::{node_proto, value_info};
 use crate::error::{Error, Result};
 use crate::graph::{attr_float, node_label};
 use crate::pb::{GraphProto, ModelProto, NodeProto};
@@ -27,7 +27,7 @@ use crate::structure::Dim;
 
 use super::emit::Ctx;
 use super::shapes::{Elem, Info, Shapes};
-use super::{append_backward, opset};
+use super::{append_backward, identity, opset};
 
 /// Adam's constants (Keras defaults).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -183,13 +183,7 @@ fn lower_batchnorm(g: &mut GraphProto, shapes: &Shapes, cx: &mut Ctx) -> Result<
         let br = cx.reshape(&n.input[2], &c);
         let centred = cx.op("Sub", &[&n.input[0], &mr], &[]);
         let scaled = cx.op("Mul", &[&centred, &ar], &[]);
-        let mut last = NodeProto {
-            name: Some(node_label(&n)),
-            op_type: Some("Add".into()),
-            input: vec![scaled, br],
-            output: vec![n.output[0].clone()],
-            ..Default::default()
-        };
+        let mut last = node_proto(&node_label(&n), "Add", &[&scaled, &br], &[&n.output[0]], &[]);
         last.doc_string = Some("BatchNormalization (inference) as elementary ops".into());
         out.extend(cx.nodes.drain(before..));
         out.push(last);
@@ -223,13 +217,7 @@ fn insert_mask(g: &mut GraphProto, shapes: &Shapes, t: &str, cx: &mut Ctx) -> Re
     let pos = g.node.iter().position(|n| n.output.iter().any(|o| o == t)).map_or(0, |p| p + 1);
     let before = cx.nodes.len();
     let r = cx.reshape(names::MASK, &shape);
-    let mul = NodeProto {
-        name: Some(masked.clone()),
-        op_type: Some("Mul".into()),
-        input: vec![t.to_owned(), r],
-        output: vec![masked],
-        ..Default::default()
-    };
+    let mul = node_proto(&masked, "Mul", &[t, &r], &[&masked], &[]);
     let mut new: Vec<NodeProto> = cx.nodes.drain(before..).collect();
     new.push(mul);
     for (k, n) in new.into_iter().enumerate() {
@@ -359,16 +347,6 @@ fn loss_nodes(b: &Built, spec: &TrainSpec, cx: &mut Ctx) -> (String, String) {
     let id = identity(&loss, names::LOSS);
     cx.nodes.push(id);
     (names::LOSS.to_owned(), dhead)
-}
-
-fn identity(src: &str, dst: &str) -> NodeProto {
-    NodeProto {
-        name: Some(dst.to_owned()),
-        op_type: Some("Identity".into()),
-        input: vec![src.to_owned()],
-        output: vec![dst.to_owned()],
-        ..Default::default()
-    }
 }
 
 fn all_sum(cx: &mut Ctx, t: &str, rank: usize) -> String {

@@ -80,6 +80,17 @@ pub fn supported_ops() -> Vec<&'static str> {
     v
 }
 
+/// Gradient of a max (or min) reduction of `x` over `axes` to `y`, both
+/// kept rank-aligned (`y`, `dy` with 1 on the reduced axes): `dy` goes to
+/// the elements equal to `y`, shared evenly between ties.
+pub(crate) fn share_extreme(cx: &mut Ctx, x: &str, y: &str, dy: &str, axes: &[usize]) -> String {
+    let eq = cx.op("Equal", &[x, y], &[]);
+    let m = cx.to_float(&eq);
+    let count = cx.reduce_sum(&m, axes, true);
+    let share = cx.op("Div", &[dy, &count], &[]);
+    cx.op("Mul", &[&m, &share], &[])
+}
+
 /// The input names of `n` (empty string for an absent optional input).
 pub(crate) fn input(n: &NodeProto, k: usize) -> &str {
     n.input.get(k).map_or("", String::as_str)

@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::graph::attr_int;
 use crate::pb::NodeProto;
 
-use super::{Ctx, GradRule, input};
+use super::{Ctx, GradRule, input, share_extreme};
 
 /// The reduced axes and the output's shape with them kept as 1.
 fn geometry(cx: &Ctx, n: &NodeProto) -> Result<(Vec<usize>, Vec<usize>)> {
@@ -33,11 +33,7 @@ impl GradRule for Extreme {
         }
         let y = keep(cx, n, &n.output[0], &kept);
         let g = keep(cx, n, dy, &kept);
-        let eq = cx.op("Equal", &[input(n, 0), &y], &[]);
-        let m = cx.to_float(&eq);
-        let count = cx.reduce_sum(&m, &axes, true);
-        let share = cx.op("Div", &[&g, &count], &[]);
-        Ok(vec![Some(cx.op("Mul", &[&m, &share], &[]))])
+        Ok(vec![Some(share_extreme(cx, input(n, 0), &y, &g, &axes))])
     }
 }
 crate::register_grad_rule!("ReduceMax", Extreme);
