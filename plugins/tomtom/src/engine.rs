@@ -188,6 +188,43 @@ fn ev(p: f64, n: f64) -> f64 {
     if p * n < 0.001 { p * n } else { 1.0 - (1.0 - p).powf(n) }
 }
 
+/// Runs `$body` with `$f` bound to the column-score function `j ↦ score(q,
+/// column j)` of a bounded distance (pearson, ed, sandelin): the same
+/// operations as [`Database::score_row`], so the values are identical, but
+/// computed where they are used instead of stored.
+macro_rules! with_fixed_score {
+    ($db:expr, $q:expr, $n:expr, |$f:ident| $body:expr) => {{
+        let [t0, t1, t2, t3] = &$db.by_letter;
+        let n = $n;
+        let (t0, t1, t2, t3) = (&t0[..n], &t1[..n], &t2[..n], &t3[..n]);
+        let q: &Col = $q;
+        match $db.cfg.dist {
+            Distance::Pearson => {
+                let u = pearson_unit(q);
+                let $f = |j: usize| u[0] * t0[j] + u[1] * t1[j] + u[2] * t2[j] + u[3] * t3[j];
+                $body
+            }
+            Distance::Ed => {
+                let $f = |j: usize| -sq_dist(q, t0[j], t1[j], t2[j], t3[j]).sqrt();
+                $body
+            }
+            d => {
+                debug_assert_eq!(d, Distance::Sandelin);
+                let $f = |j: usize| 2.0 - sq_dist(q, t0[j], t1[j], t2[j], t3[j]);
+                $body
+            }
+        }
+    }};
+}
+
+/// Squared Euclidean distance of `q` and (t0, t1, t2, t3), summed in
+/// tomtom's order.
+#[inline(always)]
+fn sq_dist(q: &Col, t0: f64, t1: f64, t2: f64, t3: f64) -> f64 {
+    let d = [q[0] - t0, q[1] - t1, q[2] - t2, q[3] - t3];
+    (((0.0 + d[0] * d[0]) + d[1] * d[1]) + d[2] * d[2]) + d[3] * d[3]
+}
+
 impl Database {
     /// Scores one query against every entry (parallel-safe; q-values are
     /// added by [`crate::finish`], which must see queries in order).
@@ -242,8 +279,8 @@ impl Database {
         // the scores (4 products) are recomputed for quantisation instead of
         // kept: one row of buffer, which stays in cache, instead of w.
         let fixed = cfg.dist.bounds().filter(|_| complete);
-        let kept = if fixed.is_some() { 1 } else { w };
-        let row_of = |i: usize| if fixed.is_some() { 0 } else { i * m4 };
+        let kept = if fixed.is_some() { 0 } else { w };
+        let row_of = |i: usize| i * m4;
         let mut s = std::mem::take(&mut sc.s);
         if s.len() < kept * m4 {
             s.resize(kept * m4, 0.0);
@@ -253,11 +290,12 @@ impl Database {
         let sel = &mut sc.sel;
         let nq = sites(query);
         for (i, q) in qcols.iter().enumerate() {
-            let row = &mut s[row_of(i)..row_of(i) + m4];
-            let range = self.score_row(q, nq, row);
-            let (mn, mx, med) = if let (Some(bounds), None) = (fixed, range) {
-                sel.row_stats(&row[..m], bounds, k1, k2)
+            let (mn, mx, med) = if let Some(bounds) = fixed {
+                // scores computed as keys are, never stored
+                with_fixed_score!(self, q, m, |f| sel.row_stats(m, f, bounds, k1, k2))
             } else {
+                let row = &mut s[row_of(i)..row_of(i) + m4];
+                let range = self.score_row(q, nq, row);
                 // (the padding of a bounded row repeats its last score)
                 let (mn, mx) = range.unwrap_or_else(|| minmax(row));
                 let row = &row[..m];
@@ -292,16 +330,22 @@ impl Database {
         let mut hists: Vec<Vec<(usize, f64)>> = Vec::with_capacity(w);
         let inv_m = 1.0 / m as f64;
         for (i, (&sh, grow)) in shift.iter().zip(g.chunks_exact_mut(stride)).enumerate() {
-            if fixed.is_some() {
-                self.score_row(&qcols[i], nq, &mut s[..m4]);
-            }
-            let row = &s[row_of(i)..row_of(i) + m4];
             // MEME: S' = S + (−median); G = nint((S' − offset)·scale) ∈ 0..=BINS
             grow[..w - 1].fill(0);
             grow[w - 1 + m..].fill(0);
             let grow = &mut grow[w - 1..w - 1 + m];
-            for (o, &v) in grow.iter_mut().zip(&row[..m]) {
-                *o = nint_small(((v + sh) - offset) * scale);
+            if fixed.is_some() {
+                with_fixed_score!(self, &qcols[i], m, |f| {
+                    let grow = &mut grow[..m];
+                    for j in 0..m {
+                        grow[j] = nint_small(((f(j) + sh) - offset) * scale);
+                    }
+                });
+            } else {
+                let row = &s[row_of(i)..row_of(i) + m];
+                for (o, &v) in grow.iter_mut().zip(row) {
+                    *o = nint_small(((v + sh) - offset) * scale);
+                }
             }
             let mut cnt = [[0u32; 256]; 4];
             let mut ch = grow.chunks_exact(4);
@@ -430,11 +474,7 @@ impl Database {
                 let n = out.len();
                 let (t0, t1, t2, t3) = (&t0[..n], &t1[..n], &t2[..n], &t3[..n]);
                 for j in 0..n {
-                    let d0 = q[0] - t0[j];
-                    let d1 = q[1] - t1[j];
-                    let d2 = q[2] - t2[j];
-                    let d3 = q[3] - t3[j];
-                    let sq = (((0.0 + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3;
+                    let sq = sq_dist(q, t0[j], t1[j], t2[j], t3[j]);
                     out[j] = if ed { -sq.sqrt() } else { 2.0 - sq };
                 }
             }
@@ -560,7 +600,8 @@ impl Selector {
     #[inline(always)]
     fn row_stats(
         &mut self,
-        row: &[f64],
+        n: usize,
+        score: impl Fn(usize) -> f64,
         range: (f64, f64),
         k1: usize,
         k2: usize,
@@ -575,8 +616,11 @@ impl Selector {
         let (c2, c3) = rest.split_at_mut(NB);
         // keys computed once (vectorised) and kept for the collecting pass
         let keys = &mut self.keys;
-        keys.clear();
-        keys.extend(row.iter().map(|&v| key(v) as u16));
+        keys.resize(n, 0);
+        let keys = &mut keys[..n];
+        for j in 0..n {
+            keys[j] = key(score(j)) as u16;
+        }
         let mut ch = keys.chunks_exact(4);
         for c in &mut ch {
             c0[usize::from(c[0])] += 1;
@@ -624,12 +668,13 @@ impl Selector {
         let (mut mn, mut mx) = (f64::INFINITY, f64::NEG_INFINITY);
         let [b1, b2, bmin, bmax] = [b1, b2, bmin, bmax].map(|b| b as u16);
         // test 16 keys at a time (vectorised), look closer only at chunks that hit
-        for (rc, kc) in row.chunks(16).zip(self.keys.chunks(16)) {
+        for (ci, kc) in self.keys.chunks(16).enumerate() {
             let hit = kc
                 .iter()
                 .fold(false, |a, &k| a | (k == b1) | (k == b2) | (k == bmin) | (k == bmax));
             if hit {
-                for (&v, &k) in rc.iter().zip(kc) {
+                for (j, &k) in kc.iter().enumerate() {
+                    let v = score(16 * ci + j);
                     if k == b1 || k == b2 {
                         self.scratch.push(v);
                     }
@@ -652,7 +697,7 @@ impl Selector {
     /// (sorted[k1] + sorted[k2]) / 2 of a row with known minimum and maximum.
     #[inline(always)]
     fn low_median(&mut self, row: &[f64], mn: f64, mx: f64, k1: usize, k2: usize) -> f64 {
-        if mn == mx { mn } else { self.row_stats(row, (mn, mx), k1, k2).2 }
+        if mn == mx { mn } else { self.row_stats(row.len(), |j| row[j], (mn, mx), k1, k2).2 }
     }
 }
 
@@ -747,7 +792,8 @@ mod tests {
             s.sort_by(f64::total_cmp);
             let k1 = (m / 2).saturating_sub(1);
             let k2 = m.div_ceil(2).saturating_sub(1).max(k1);
-            let (mn, mx, med) = sel.row_stats(row, Distance::Pearson.bounds().unwrap(), k1, k2);
+            let (mn, mx, med) =
+                sel.row_stats(m, |j| row[j], Distance::Pearson.bounds().unwrap(), k1, k2);
             assert_eq!((mn, mx), (s[0], s[m - 1]), "m={m}");
             assert_eq!(med, (s[k1] + s[k2]) / 2.0, "m={m}");
         }
