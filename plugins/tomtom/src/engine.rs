@@ -336,9 +336,8 @@ impl Database {
             let grow = &mut grow[w - 1..w - 1 + m];
             if fixed.is_some() {
                 with_fixed_score!(self, &qcols[i], m, |f| {
-                    let grow = &mut grow[..m];
-                    for j in 0..m {
-                        grow[j] = nint_small(((f(j) + sh) - offset) * scale);
+                    for (j, o) in grow[..m].iter_mut().enumerate() {
+                        *o = nint_small(((f(j) + sh) - offset) * scale);
                     }
                 });
             } else {
@@ -617,9 +616,8 @@ impl Selector {
         // keys computed once (vectorised) and kept for the collecting pass
         let keys = &mut self.keys;
         keys.resize(n, 0);
-        let keys = &mut keys[..n];
-        for j in 0..n {
-            keys[j] = key(score(j)) as u16;
+        for (j, k) in keys[..n].iter_mut().enumerate() {
+            *k = key(score(j)) as u16;
         }
         let mut ch = keys.chunks_exact(4);
         for c in &mut ch {
