@@ -65,6 +65,14 @@ pub enum Error {
         /// What failed (names the input, output or node).
         msg: String,
     },
+    /// Moving a run's carried state between host and engine failed.
+    #[error("{engine}: carried state: {msg}")]
+    State {
+        /// The engine.
+        engine: EngineKind,
+        /// What failed (names the tensor).
+        msg: String,
+    },
 }
 
 /// Result with [`Error`].

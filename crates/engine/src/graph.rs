@@ -17,12 +17,125 @@ pub trait GraphSession: Send + Sync {
     /// # Errors
     /// If an input is missing, unknown, or the engine fails (naming it).
     fn run(&self, inputs: &[(&str, ArrayViewD<'_, f32>)]) -> Result<Vec<ArrayD<f32>>>;
+    /// Runs with `given` plus every tensor of `state` that the graph takes
+    /// as an input. Where the graph also produces a state tensor's output
+    /// name, that output becomes the tensor's new value (a train step
+    /// updating its parameters); a graph that only reads the state (an
+    /// evaluation) leaves it as it is. Returns the graph's other outputs,
+    /// in order. On ort the state stays in engine memory (IoBinding; on the
+    /// GPU with `--device cuda`) from one run to the next.
+    ///
+    /// # Errors
+    /// As [`GraphSession::run`].
+    fn run_state(
+        &self,
+        given: &[(&str, ArrayViewD<'_, f32>)],
+        state: &mut State,
+    ) -> Result<Vec<ArrayD<f32>>>;
     /// Names of the returned tensors.
     fn output_names(&self) -> &[String];
     /// The engine.
     fn engine(&self) -> EngineKind;
     /// The device.
     fn device(&self) -> Device;
+}
+
+/// Tensors carried from one run of a graph to the next (a train step's
+/// parameters and optimizer moments), each read from a graph input and
+/// replaced by a graph output. They start on the host; the first ort run
+/// moves them into engine memory, where they stay until [`State::read`]
+/// copies one back. One state can be used by several graphs on the same
+/// engine (train steps of different batch sizes, an evaluation graph).
+pub struct State {
+    /// (input name, output name) per tensor.
+    names: Vec<(String, String)>,
+    pub(crate) store: Store,
+}
+
+/// Where a [`State`]'s tensors are.
+pub(crate) enum Store {
+    /// Host arrays (new, or used with tract).
+    Host(Vec<ArrayD<f32>>),
+    /// ONNX Runtime tensors on the session's device.
+    #[cfg_attr(not(feature = "ort"), allow(dead_code))]
+    Ort(ort_backend::OrtState),
+}
+
+impl State {
+    /// A state of `(input name, output name, initial value)` tensors.
+    #[must_use]
+    pub fn new(tensors: Vec<(String, String, ArrayD<f32>)>) -> Self {
+        let (names, values) = tensors.into_iter().map(|(i, o, v)| ((i, o), v)).unzip();
+        Self { names, store: Store::Host(values) }
+    }
+
+    /// The (input, output) names, in order.
+    #[must_use]
+    pub fn names(&self) -> &[(String, String)] {
+        &self.names
+    }
+
+    /// Whether the tensors are held by the engine (after an ort run) rather
+    /// than in host arrays.
+    #[must_use]
+    pub fn in_engine(&self) -> bool {
+        matches!(self.store, Store::Ort(_))
+    }
+
+    /// A copy of tensor `k` on the host.
+    ///
+    /// # Errors
+    /// If copying it from the device fails.
+    ///
+    /// # Panics
+    /// If `k` is out of range.
+    pub fn read(&self, k: usize) -> Result<ArrayD<f32>> {
+        match &self.store {
+            Store::Host(v) => Ok(v[k].clone()),
+            Store::Ort(s) => s.read(k),
+        }
+    }
+
+    /// Moves every tensor to host arrays (what tract runs on).
+    pub(crate) fn host_values(&mut self) -> Result<&mut Vec<ArrayD<f32>>> {
+        if let Store::Ort(s) = &self.store {
+            let v = (0..self.names.len()).map(|k| s.read(k)).collect::<Result<Vec<_>>>()?;
+            self.store = Store::Host(v);
+        }
+        match &mut self.store {
+            Store::Host(v) => Ok(v),
+            Store::Ort(_) => unreachable!("just moved to the host"),
+        }
+    }
+}
+
+/// [`GraphSession::run_state`] with host arrays: the state goes in as
+/// ordinary inputs and the outputs that update it are moved back.
+pub(crate) fn run_state_host(
+    graph: &dyn GraphSession,
+    inputs: &[String],
+    given: &[(&str, ArrayViewD<'_, f32>)],
+    state: &mut State,
+) -> Result<Vec<ArrayD<f32>>> {
+    let names = state.names.clone();
+    let values = state.host_values()?;
+    let outs = {
+        let mut all: Vec<(&str, ArrayViewD<'_, f32>)> = given.to_vec();
+        for ((i, _), v) in names.iter().zip(values.iter()) {
+            if inputs.iter().any(|n| n == i) {
+                all.push((i.as_str(), v.view()));
+            }
+        }
+        graph.run(&all)?
+    };
+    let mut rest = Vec::new();
+    for (name, out) in graph.output_names().iter().zip(outs) {
+        match names.iter().position(|(_, o)| o == name) {
+            Some(k) => values[k] = out,
+            None => rest.push(out),
+        }
+    }
+    Ok(rest)
 }
 
 /// Opens `bytes` (an ONNX model) as a [`GraphSession`]. `path` names the

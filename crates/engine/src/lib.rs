@@ -35,7 +35,7 @@ use ndarray::{ArrayD, ArrayView3};
 use serde::Serialize;
 
 pub use error::{Error, Result};
-pub use graph::{GraphSession, open_graph};
+pub use graph::{GraphSession, State, open_graph};
 pub use locate::find_ort_library;
 
 /// Which engine runs a model.

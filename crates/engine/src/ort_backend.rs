@@ -7,8 +7,11 @@ use std::sync::{Mutex, OnceLock};
 
 use ndarray::{ArrayD, ArrayView3, IxDyn};
 use ort::ep::ExecutionProvider;
+use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType};
 use ort::session::Session as OrtInner;
-use ort::value::TensorRef;
+use ort::value::{Tensor, TensorRef};
+
+use crate::graph::Store;
 
 use crate::error::{Error, Result};
 use crate::{Device, EngineKind, Session, SessionOptions};
@@ -225,6 +228,76 @@ impl crate::GraphSession for OrtGraph {
         extract(&out, &self.outputs).map_err(err)
     }
 
+    fn run_state(
+        &self,
+        given: &[(&str, ndarray::ArrayViewD<'_, f32>)],
+        state: &mut crate::State,
+    ) -> Result<Vec<ArrayD<f32>>> {
+        let err =
+            |msg: String| Error::Graph { path: self.path.clone(), engine: EngineKind::Ort, msg };
+        let names = state.names().to_vec();
+        let carried = |input: &str| names.iter().position(|(i, _)| i == input);
+        let plain: Vec<String> =
+            self.inputs.iter().filter(|n| carried(n).is_none()).cloned().collect();
+        let xs = crate::graph::order_inputs(&self.path, EngineKind::Ort, &plain, given)?;
+        let mut session = self.inner.lock().expect("ort session");
+        if let Store::Host(values) = &mut state.store {
+            let values = std::mem::take(values);
+            state.store = Store::Ort(OrtState::new(&session, self.device, values)?);
+        }
+        let Store::Ort(st) = &mut state.store else { unreachable!("moved into the engine") };
+        if st.device != self.device {
+            return Err(err(format!(
+                "the carried state is on {}, this graph runs on {}",
+                st.device, self.device
+            )));
+        }
+        let ort_err = |what: &str, e: ort::Error| err(format!("{what}: {e}"));
+        let mut binding = session.create_binding().map_err(|e| ort_err("binding", e))?;
+        for (name, x) in plain.iter().zip(xs) {
+            let t =
+                Tensor::from_array((x.shape().to_vec(), x.iter().copied().collect::<Vec<f32>>()))
+                    .map_err(|e| ort_err(name, e))?;
+            binding.bind_input(name.as_str(), &t).map_err(|e| ort_err(name, e))?;
+        }
+        for name in &self.inputs {
+            if let Some(k) = carried(name) {
+                binding.bind_input(name.as_str(), &st.cur[k]).map_err(|e| ort_err(name, e))?;
+            }
+        }
+        let host =
+            MemoryInfo::new(AllocationDevice::CPU, 0, AllocatorType::Device, MemoryType::CPUOutput)
+                .map_err(|e| ort_err("host memory", e))?;
+        let mut written = Vec::new();
+        let mut rest = Vec::new();
+        for name in &self.outputs {
+            if let Some(k) = names.iter().position(|(_, o)| o == name) {
+                let shape: Vec<i64> = st.cur[k].shape().iter().copied().collect();
+                if st.spare[k].is_none() {
+                    st.spare[k] =
+                        Some(Tensor::<f32>::new(&st.alloc, shape).map_err(|e| ort_err(name, e))?);
+                }
+                let out = st.spare[k].as_mut().expect("allocated");
+                binding.bind_output(name.as_str(), out).map_err(|e| ort_err(name, e))?;
+                written.push(k);
+            } else {
+                binding
+                    .bind_output_to_device(name.as_str(), &host)
+                    .map_err(|e| ort_err(name, e))?;
+                rest.push(name.clone());
+            }
+        }
+        let out = session.run_binding(&binding).map_err(|e| err(e.to_string()))?;
+        let rest = extract(&out, &rest).map_err(err)?;
+        drop(out);
+        drop(binding);
+        for k in written {
+            let next = st.spare[k].take().expect("bound");
+            st.spare[k] = Some(std::mem::replace(&mut st.cur[k], next));
+        }
+        Ok(rest)
+    }
+
     fn output_names(&self) -> &[String] {
         &self.outputs
     }
@@ -235,5 +308,67 @@ impl crate::GraphSession for OrtGraph {
 
     fn device(&self) -> Device {
         self.device
+    }
+}
+
+/// A [`crate::State`] in ONNX Runtime memory on one device: `cur` holds
+/// the values, `spare` the buffers the next run writes into (the two swap
+/// after each run, so nothing is copied or allocated per step).
+pub(crate) struct OrtState {
+    device: Device,
+    alloc: Allocator,
+    cur: Vec<Tensor<f32>>,
+    spare: Vec<Option<Tensor<f32>>>,
+}
+
+impl OrtState {
+    /// Copies host `values` into engine tensors on `device`.
+    fn new(session: &OrtInner, device: Device, values: Vec<ArrayD<f32>>) -> Result<Self> {
+        let err = |msg: String| Error::State { engine: EngineKind::Ort, msg };
+        let alloc = match device {
+            Device::Cpu => Allocator::default(),
+            Device::Cuda => MemoryInfo::new(
+                AllocationDevice::CUDA,
+                0,
+                AllocatorType::Device,
+                MemoryType::Default,
+            )
+            .and_then(|m| Allocator::new(session, m))
+            .map_err(|e| err(format!("CUDA allocator: {e}")))?,
+        };
+        let mut cur = Vec::with_capacity(values.len());
+        for (k, v) in values.into_iter().enumerate() {
+            let shape = v.shape().to_vec();
+            let mut t = Tensor::<f32>::new(&alloc, shape.clone())
+                .map_err(|e| err(format!("tensor {k}: {e}")))?;
+            let data: Vec<f32> = v.iter().copied().collect();
+            match device {
+                Device::Cpu => t.extract_tensor_mut().1.copy_from_slice(&data),
+                Device::Cuda => Tensor::from_array((shape, data))
+                    .and_then(|h| h.copy_into(&mut t))
+                    .map_err(|e| err(format!("tensor {k} to the GPU: {e}")))?,
+            }
+            cur.push(t);
+        }
+        let spare = (0..cur.len()).map(|_| None).collect();
+        Ok(Self { device, alloc, cur, spare })
+    }
+
+    /// A host copy of tensor `k`.
+    pub(crate) fn read(&self, k: usize) -> Result<ArrayD<f32>> {
+        let err = |msg: String| Error::State { engine: EngineKind::Ort, msg };
+        let t = &self.cur[k];
+        let host;
+        let t = if t.memory_info().allocation_device() == AllocationDevice::CPU {
+            t
+        } else {
+            host = t
+                .to(AllocationDevice::CPU, 0)
+                .map_err(|e| err(format!("tensor {k} to the host: {e}")))?;
+            &host
+        };
+        let (shape, data) = t.extract_tensor();
+        let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+        ArrayD::from_shape_vec(IxDyn(&dims), data.to_vec()).map_err(|e| err(e.to_string()))
     }
 }

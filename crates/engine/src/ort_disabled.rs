@@ -52,6 +52,15 @@ impl Session for OrtSession {
 
 pub(crate) enum OrtGraph {}
 
+/// Never made without ort.
+pub(crate) enum OrtState {}
+
+impl OrtState {
+    pub(crate) fn read(&self, _k: usize) -> Result<ArrayD<f32>> {
+        match *self {}
+    }
+}
+
 impl OrtGraph {
     pub(crate) fn new(
         _path: &Path,
@@ -66,6 +75,13 @@ impl OrtGraph {
 
 impl crate::GraphSession for OrtGraph {
     fn run(&self, _inputs: &[(&str, ndarray::ArrayViewD<'_, f32>)]) -> Result<Vec<ArrayD<f32>>> {
+        match *self {}
+    }
+    fn run_state(
+        &self,
+        _given: &[(&str, ndarray::ArrayViewD<'_, f32>)],
+        _state: &mut crate::State,
+    ) -> Result<Vec<ArrayD<f32>>> {
         match *self {}
     }
     fn output_names(&self) -> &[String] {

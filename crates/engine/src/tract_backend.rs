@@ -190,6 +190,14 @@ impl crate::GraphSession for TractGraph {
         to_arrays(out).map_err(err)
     }
 
+    fn run_state(
+        &self,
+        given: &[(&str, ndarray::ArrayViewD<'_, f32>)],
+        state: &mut crate::State,
+    ) -> Result<Vec<ArrayD<f32>>> {
+        crate::graph::run_state_host(self, &self.inputs, given, state)
+    }
+
     fn output_names(&self) -> &[String] {
         &self.outputs
     }

@@ -69,3 +69,94 @@ fn named_inputs_on_both_engines() {
         assert_eq!(ran, 2, "ort is required");
     }
 }
+
+/// A step graph: y = Σ x·w (over the last axis), w.next = w + x̄ (the batch
+/// mean); and a read-only graph z = w · 2.
+fn step_graph(n: usize) -> Vec<u8> {
+    let mut g = GraphBuilder::new("step");
+    g.input("x", &[Dim::Fixed(n), Dim::Fixed(3)]);
+    g.input("w", &[Dim::Fixed(3)]);
+    g.output("y", &[Dim::Fixed(n)]);
+    g.output("w.next", &[Dim::Fixed(3)]);
+    g.initializer_i64("axis0", &[1], &[0]);
+    g.initializer_i64("axis1", &[1], &[1]);
+    g.node("Mul", &["x", "w"], &["xw"], &[]);
+    g.node("ReduceSum", &["xw", "axis1"], &["y"], &[("keepdims", Attr::Int(0))]);
+    g.node(
+        "ReduceMean",
+        &["x"],
+        &["xbar"],
+        &[("axes", Attr::Ints(vec![0])), ("keepdims", Attr::Int(0))],
+    );
+    g.node("Add", &["w", "xbar"], &["w.next"], &[]);
+    g.to_bytes()
+}
+
+fn read_graph() -> Vec<u8> {
+    let mut g = GraphBuilder::new("read");
+    g.input("w", &[Dim::Fixed(3)]);
+    g.output("z", &[Dim::Fixed(3)]);
+    g.initializer("two", &[1], &[2.0]);
+    g.node("Mul", &["w", "two"], &["z"], &[]);
+    g.to_bytes()
+}
+
+/// Carried state: updated by each step (also across graphs of two batch
+/// sizes sharing it), only read by a graph without its output, and equal
+/// on both engines to the same arithmetic on the host. On ort it lives in
+/// engine memory after the first run.
+#[test]
+fn carried_state_on_both_engines() {
+    let path = std::path::Path::new("step.onnx");
+    let mut ran = 0;
+    for kind in [EngineKind::Tract, EngineKind::Ort] {
+        let opts = SessionOptions { engine: EngineChoice::Exactly(kind), ..Default::default() };
+        let (big, small, read) = match (
+            open_graph(path, &step_graph(4), &opts),
+            open_graph(path, &step_graph(2), &opts),
+            open_graph(path, &read_graph(), &opts),
+        ) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+            (Err(motif_engine::Error::Unavailable { .. }), ..) if kind == EngineKind::Ort => {
+                continue;
+            }
+            (a, b, c) => panic!("{kind}: {:?} {:?} {:?}", a.err(), b.err(), c.err()),
+        };
+        let w0 = [0.5f32, -1.0, 2.0];
+        let mut state = motif_engine::State::new(vec![(
+            "w".into(),
+            "w.next".into(),
+            ArrayD::from_shape_vec(IxDyn(&[3]), w0.to_vec()).unwrap(),
+        )]);
+        let mut w = w0;
+        for step in 0..5 {
+            let n = if step % 2 == 0 { 4 } else { 2 };
+            let x = ArrayD::from_shape_fn(IxDyn(&[n, 3]), |i| {
+                (i[0] as f32 + 1.0) * 0.25 - i[1] as f32 + step as f32 * 0.5
+            });
+            let g = if n == 4 { &big } else { &small };
+            let out = g.run_state(&[("x", x.view())], &mut state).unwrap();
+            assert_eq!(out.len(), 1, "{kind}: only y comes back");
+            for i in 0..n {
+                let want: f32 = (0..3).map(|k| x[[i, k]] * w[k]).sum();
+                assert!((out[0][[i]] - want).abs() < 1e-5, "{kind} step {step}");
+            }
+            for k in 0..3 {
+                w[k] += (0..n).map(|i| x[[i, k]]).sum::<f32>() / n as f32;
+            }
+            assert_eq!(state.in_engine(), kind == EngineKind::Ort, "{kind}");
+            let z = read.run_state(&[], &mut state).unwrap().remove(0);
+            let now = state.read(0).unwrap();
+            for k in 0..3 {
+                assert!((now[[k]] - w[k]).abs() < 1e-5, "{kind} step {step}: w {now} vs {w:?}");
+                assert!((z[[k]] - 2.0 * w[k]).abs() < 1e-5, "{kind}: read-only graph");
+            }
+        }
+        let e = big.run_state(&[], &mut state).unwrap_err().to_string();
+        assert!(e.contains("input `x` not given"), "{kind}: {e}");
+        ran += 1;
+    }
+    if std::env::var("MOTIFTOOL_REQUIRE_ORT").is_ok() {
+        assert_eq!(ran, 2, "ort is required");
+    }
+}

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use motif_core::rng::Rng;
-use motif_engine::{EngineKind, GraphSession, SessionOptions, open_graph};
+use motif_engine::{EngineKind, GraphSession, SessionOptions, State, open_graph};
 use motif_onnx::autodiff::train::{
     Adam, TrainSpec, default_params, eval_model, names, train_step_model,
 };
@@ -196,11 +196,10 @@ struct Run<'m> {
     output: String,
     len: usize,
     graphs: HashMap<usize, Graphs>,
-    values: Vec<ArrayD<f32>>,
-    m: Vec<ArrayD<f32>>,
-    v: Vec<ArrayD<f32>>,
-    /// Graph input names of each parameter's Adam moments.
-    moment_names: Vec<(String, String)>,
+    /// Parameters, then their Adam first and second moments: carried from
+    /// step to step inside the engine (ort: IoBinding, on the GPU with
+    /// `--device cuda`).
+    state: State,
     /// The mask input's values.
     mask: Option<ArrayD<f32>>,
     engine: Option<EngineKind>,
@@ -229,8 +228,16 @@ impl<'m> Run<'m> {
         }
         let values: Vec<ArrayD<f32>> =
             params.iter().map(|p| model.weights(p)).collect::<Result<_, _>>()?;
-        let zeros: Vec<ArrayD<f32>> = values.iter().map(|v| ArrayD::zeros(v.raw_dim())).collect();
-        let moment_names = params.iter().map(|p| (names::m(p), names::v(p))).collect();
+        let mut tensors = Vec::with_capacity(3 * params.len());
+        for (p, v) in params.iter().zip(&values) {
+            tensors.push((p.clone(), names::next(p), v.clone()));
+        }
+        for moment in [names::m, names::v] {
+            for (p, v) in params.iter().zip(&values) {
+                let name = moment(p);
+                tensors.push((name.clone(), names::next(&name), ArrayD::zeros(v.raw_dim())));
+            }
+        }
         let mask = cfg
             .mask
             .as_ref()
@@ -243,10 +250,7 @@ impl<'m> Run<'m> {
             output,
             len,
             graphs: HashMap::new(),
-            values,
-            m: zeros.clone(),
-            v: zeros,
-            moment_names,
+            state: State::new(tensors),
             mask,
             engine: None,
         })
@@ -298,21 +302,25 @@ impl<'m> Run<'m> {
         (x, batch.y.into_dyn())
     }
 
-    /// Named inputs shared by step and eval graphs.
+    /// Named inputs shared by step and eval graphs (the parameters come
+    /// from the state).
     fn common<'a>(
-        &'a self,
+        model: &'a Model,
+        mask: Option<&'a ArrayD<f32>>,
         x: &'a ArrayD<f32>,
         y: &'a ArrayD<f32>,
     ) -> Vec<(&'a str, ndarray::ArrayViewD<'a, f32>)> {
         let mut ins =
-            vec![(self.model.structure().input.name.as_str(), x.view()), (names::LABELS, y.view())];
-        if let Some(m) = &self.mask {
+            vec![(model.structure().input.name.as_str(), x.view()), (names::LABELS, y.view())];
+        if let Some(m) = mask {
             ins.push((names::MASK, m.view()));
         }
-        for (p, v) in self.params.iter().zip(&self.values) {
-            ins.push((p.as_str(), v.view()));
-        }
         ins
+    }
+
+    /// Host copies of the current parameters.
+    fn values(&self) -> Result<Vec<ArrayD<f32>>> {
+        (0..self.params.len()).map(|k| Ok(self.state.read(k)?)).collect()
     }
 
     fn step(&mut self, batch: Data, lr_t: f32) -> Result<f64> {
@@ -321,21 +329,11 @@ impl<'m> Run<'m> {
         let (x, y) = self.arrays(batch);
         let lr = ArrayD::from_elem(IxDyn(&[]), lr_t);
         let outs = {
-            let mut ins = self.common(&x, &y);
+            let mut ins = Self::common(self.model, self.mask.as_ref(), &x, &y);
             ins.push((names::LR, lr.view()));
-            for (k, (mn, vn)) in self.moment_names.iter().enumerate() {
-                ins.push((mn.as_str(), self.m[k].view()));
-                ins.push((vn.as_str(), self.v[k].view()));
-            }
-            self.graphs[&n].step.run(&ins)?
+            self.graphs[&n].step.run_state(&ins, &mut self.state)?
         };
-        let mut it = outs.into_iter();
-        let loss = f64::from(*it.next().expect("loss").first().expect("scalar"));
-        for k in 0..self.params.len() {
-            self.values[k] = it.next().expect("param");
-            self.m[k] = it.next().expect("m");
-            self.v[k] = it.next().expect("v");
-        }
+        let loss = f64::from(*outs[0].first().expect("scalar loss"));
         if !loss.is_finite() {
             return Err(Error::Invalid(format!(
                 "the loss became {loss}; try a smaller learning rate"
@@ -355,8 +353,8 @@ impl<'m> Run<'m> {
             self.graphs(idx.len())?;
             let (x, y) = self.arrays(data.select(&idx));
             let outs = {
-                let ins = self.common(&x, &y);
-                self.graphs[&idx.len()].eval.run(&ins)?
+                let ins = Self::common(self.model, self.mask.as_ref(), &x, &y);
+                self.graphs[&idx.len()].eval.run_state(&ins, &mut self.state)?
             };
             total += f64::from(*outs[0].first().expect("scalar")) * idx.len() as f64;
             outs_per = outs[1].len() / idx.len();
@@ -403,7 +401,7 @@ pub fn train(
     let adam = Adam::default();
     let rng = Rng::new(cfg.seed);
     let mut log = Vec::new();
-    let mut best = (f64::INFINITY, 0usize, run.values.clone());
+    let mut best = (f64::INFINITY, 0usize, run.values()?);
     let mut t = 0u64;
     let mut stopped_early = false;
     let n = train_set.len();
@@ -436,7 +434,7 @@ pub fn train(
         });
         progress(Progress::Epoch { epoch, val_loss });
         if val_loss < best.0 {
-            best = (val_loss, epoch, run.values.clone());
+            best = (val_loss, epoch, run.values()?);
         } else if epoch - best.1 >= cfg.patience {
             stopped_early = true;
             break;
