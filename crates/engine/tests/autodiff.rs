@@ -696,14 +696,19 @@ fn imported_models_input_gradients() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
             .encode_to_vec();
         let fwd_bytes = m.to_bytes_with_outputs(&[]).unwrap();
-        // One-hot DNA with a little noise, in the model's layout.
+        // One-hot DNA with a little noise, in the model's layout. The noise
+        // keeps repeated windows from tying for a max: at a tie the max has
+        // no derivative (central differences give the mean of the tied
+        // slopes, the rule's gradient goes to the first).
+        let jitter = rng.uniform(&xs, -0.02, 0.02);
         let x = ArrayD::from_shape_fn(IxDyn(&xs), |i| {
             let (pos, ch) = match s.input.layout {
                 motif_onnx::Layout::Ncw => (i[0] * 1000 + i[2], i[1]),
                 motif_onnx::Layout::Nwc => (i[0] * 1000 + i[1], i[2]),
             };
             let base = (pos.wrapping_mul(2_654_435_761) >> 7) % 4;
-            if ch == base { 0.9 } else { 0.03 }
+            let v = if ch == base { 0.9 } else { 0.03 };
+            v + jitter[&i]
         });
         for &kind in &kinds {
             let grad = open(kind, &format!("{} (gradient)", path.display()), &gm);

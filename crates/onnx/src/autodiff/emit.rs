@@ -8,6 +8,28 @@ use crate::tensor::{from_f32, from_i64};
 
 use super::shapes::Shapes;
 
+/// A gradient that is zero except at one position per row along `axis`
+/// (what a max over that axis sends back): the dense tensor is
+/// `ScatterElements(zeros(shape), idx, upd, axis)`, with `idx` and `upd`
+/// shaped like `shape` but 1 along `axis`. Rules that recognise it work on
+/// `idx` and `upd` (a gather, a product, a sum over rows) instead of passes
+/// over the dense tensor, which is then never computed: nodes whose outputs
+/// nothing reads are dropped once the backward pass is written.
+#[derive(Debug, Clone)]
+pub struct Sparse {
+    /// Shape of the dense gradient.
+    pub shape: Vec<usize>,
+    /// The axis holding one nonzero per row.
+    pub axis: usize,
+    /// int64 positions along `axis`.
+    pub idx: String,
+    /// The values there.
+    pub upd: String,
+    /// Forward tensors already read at `idx` (tensor → its values there,
+    /// shaped like `upd`): a max's input is its output there.
+    pub known: Vec<(String, String)>,
+}
+
 /// The gradient graph under construction: rules add nodes and constants
 /// through it and read the forward graph's shapes from it.
 #[derive(Debug)]
@@ -16,6 +38,7 @@ pub struct Ctx<'s> {
     opset: i64,
     pub(crate) nodes: Vec<NodeProto>,
     pub(crate) consts: Vec<TensorProto>,
+    sparse: HashMap<String, Sparse>,
     scalars: HashMap<u32, String>,
     next: usize,
     prefix: String,
@@ -28,6 +51,7 @@ impl<'s> Ctx<'s> {
             opset,
             nodes: Vec::new(),
             consts: Vec::new(),
+            sparse: HashMap::new(),
             scalars: HashMap::new(),
             next: 0,
             prefix: prefix.to_owned(),
@@ -169,6 +193,65 @@ impl<'s> Ctx<'s> {
         let p = self.const_i64(&pads);
         let v = self.scalar(value);
         self.op("Pad", &[x, &p, &v], &[])
+    }
+
+    /// The dense tensor of a [`Sparse`] gradient (recorded, so that rules
+    /// reading it can use [`Ctx::sparse`]).
+    pub fn scatter(&mut self, sp: Sparse) -> String {
+        // (tract reads ConstantOfShape without a value as f64 zeros)
+        let zero = self.scalar(0.0);
+        let zeros = self.expand(&zero, &sp.shape);
+        let axis = ("axis", Attr::Int(sp.axis as i64));
+        let dense = self.op("ScatterElements", &[&zeros, &sp.idx, &sp.upd], &[axis]);
+        self.sparse.insert(dense.clone(), sp);
+        dense
+    }
+
+    /// The sparse form of gradient `name`, if it was made by [`Ctx::scatter`].
+    #[must_use]
+    pub fn sparse(&self, name: &str) -> Option<Sparse> {
+        self.sparse.get(name).cloned()
+    }
+
+    /// An elementwise gradient `f(cx, dy, x)` (x read at the same
+    /// positions as dy): applied to the nonzeros only when `dy` is sparse
+    /// and shaped like `x`.
+    pub fn pointwise(
+        &mut self,
+        dy: &str,
+        x: &str,
+        f: impl FnOnce(&mut Self, &str, &str) -> String,
+    ) -> String {
+        match self.sparse(dy) {
+            Some(sp) if sp.shape == self.shape(x) => {
+                let xg = match sp.known.iter().find(|(t, _)| t == x) {
+                    Some((_, v)) => v.clone(),
+                    None => {
+                        let axis = ("axis", Attr::Int(sp.axis as i64));
+                        self.op("GatherElements", &[x, &sp.idx], &[axis])
+                    }
+                };
+                let upd = f(self, &sp.upd, &xg);
+                self.scatter(Sparse { upd, ..sp })
+            }
+            _ => f(self, dy, x),
+        }
+    }
+
+    /// Drops nodes (and constants) that nothing reads on the way to `keep`
+    /// (dense forms of sparse gradients that every reader took sparse).
+    pub(crate) fn prune(&mut self, keep: &[String]) {
+        let mut needed: std::collections::HashSet<String> = keep.iter().cloned().collect();
+        let mut kept = vec![false; self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate().rev() {
+            if n.output.iter().any(|o| needed.contains(o)) {
+                kept[i] = true;
+                needed.extend(n.input.iter().cloned());
+            }
+        }
+        let mut k = kept.into_iter();
+        self.nodes.retain(|_| k.next().unwrap_or(true));
+        self.consts.retain(|c| needed.contains(c.name()));
     }
 
     /// Sums gradient `g` (shaped like a broadcast result `from`) down to an

@@ -152,6 +152,7 @@ pub fn append_backward(
         };
         out.push(g);
     }
+    cx.prune(&out);
     graph.node.append(&mut cx.nodes);
     graph.initializer.append(&mut cx.consts);
     Ok(out)

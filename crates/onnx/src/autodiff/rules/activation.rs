@@ -16,12 +16,16 @@ impl GradRule for Relu {
         dy: &str,
         _: &[bool],
     ) -> Result<Vec<Option<String>>> {
-        // dy · float(x > 0): ort's Where and Sign kernels take twice as long
-        // as a comparison, a cast and a product together.
-        let zero = cx.scalar(0.0);
-        let pos = cx.op("Greater", &[input(n, 0), &zero], &[]);
-        let m = cx.to_float(&pos);
-        Ok(vec![Some(cx.op("Mul", &[dy, &m], &[]))])
+        // dy · float(y > 0) (y > 0 exactly where x > 0; reading the output
+        // leaves the input to a Conv + Relu fusion): ort's Where and Sign
+        // kernels take twice as long as a comparison, a cast and a product.
+        let g = cx.pointwise(dy, &n.output[0], |cx, dy, y| {
+            let zero = cx.scalar(0.0);
+            let pos = cx.op("Greater", &[y, &zero], &[]);
+            let m = cx.to_float(&pos);
+            cx.op("Mul", &[dy, &m], &[])
+        });
+        Ok(vec![Some(g)])
     }
 }
 crate::register_grad_rule!("Relu", Relu);
@@ -37,10 +41,13 @@ impl GradRule for LeakyRelu {
         _: &[bool],
     ) -> Result<Vec<Option<String>>> {
         let alpha = cx.scalar(attr_float(n, "alpha").unwrap_or(0.01));
-        let zero = cx.scalar(0.0);
-        let pos = cx.op("Greater", &[input(n, 0), &zero], &[]);
-        let neg = cx.op("Mul", &[dy, &alpha], &[]);
-        Ok(vec![Some(cx.op("Where", &[&pos, dy, &neg], &[]))])
+        let g = cx.pointwise(dy, input(n, 0), |cx, dy, x| {
+            let zero = cx.scalar(0.0);
+            let pos = cx.op("Greater", &[x, &zero], &[]);
+            let neg = cx.op("Mul", &[dy, &alpha], &[]);
+            cx.op("Where", &[&pos, dy, &neg], &[])
+        });
+        Ok(vec![Some(g)])
     }
 }
 crate::register_grad_rule!("LeakyRelu", LeakyRelu);
@@ -63,15 +70,27 @@ impl GradRule for Clip {
                 s => Some(s.to_owned()),
             }
         };
-        let mut g = dy.to_owned();
-        if let Some(hi) = bound(cx, 2, "max") {
-            let above = cx.op("Greater", &[x, &hi], &[]);
-            g = cx.op("Where", &[&above, &zero, &g], &[]);
-        }
-        if let Some(lo) = bound(cx, 1, "min") {
-            let below = cx.op("Less", &[x, &lo], &[]);
-            g = cx.op("Where", &[&below, &zero, &g], &[]);
-        }
+        let hi = bound(cx, 2, "max");
+        let lo = bound(cx, 1, "min");
+        let gate = |cx: &mut Ctx, dy: &str, x: &str| {
+            let mut g = dy.to_owned();
+            if let Some(hi) = &hi {
+                let above = cx.op("Greater", &[x, hi], &[]);
+                g = cx.op("Where", &[&above, &zero, &g], &[]);
+            }
+            if let Some(lo) = &lo {
+                let below = cx.op("Less", &[x, lo], &[]);
+                g = cx.op("Where", &[&below, &zero, &g], &[]);
+            }
+            g
+        };
+        // bounds given as tensors: only scalars broadcast against the
+        // gathered nonzeros of a sparse dy
+        let scalar_bounds = [1, 2].iter().all(|&k| match input(n, k) {
+            "" => true,
+            b => cx.shape(b).iter().product::<usize>() == 1,
+        });
+        let g = if scalar_bounds { cx.pointwise(dy, x, gate) } else { gate(cx, dy, x) };
         let mut out = vec![None; needs.len()];
         out[0] = Some(g);
         Ok(out)

@@ -1,14 +1,55 @@
 //! Conv: input gradients as a ConvTranspose with the forward weights,
 //! weight gradients as a Conv over the batch axis (input and output
 //! gradient swapped into channels), bias gradients as a sum.
+//!
+//! When the output gradient is [`Sparse`] (one position per channel, as a
+//! global max pool sends back) and the convolution is 1-D with stride and
+//! dilation 1, the weight gradient reads only those windows: for each
+//! output channel c, Σ_n dy[n, c] · x[n, :, at(n, c) + k], one gather and
+//! one batched product instead of a convolution over the whole batch.
 
 use crate::build::Attr;
 use crate::error::Result;
 use crate::graph::{attr_int, node_err};
 use crate::pb::NodeProto;
 
+use super::super::emit::Sparse;
 use super::super::shapes::Window;
 use super::{Ctx, GradRule, input};
+
+/// The weight gradient of a 1-D, stride-1, undilated Conv from a sparse
+/// output gradient (see the module docs). `xs`, `ws`: input and weight
+/// shapes; `pad`: padding before and after.
+fn sparse_weight_grad(
+    cx: &mut Ctx,
+    x: &str,
+    xs: &[usize],
+    ws: &[usize],
+    pad: (usize, usize),
+    sp: &Sparse,
+) -> String {
+    let (nb, cin, cout, k) = (xs[0], xs[1], ws[0], ws[2]);
+    let lp = xs[2] + pad.0 + pad.1;
+    let ly = lp + 1 - k;
+    let xp = cx.pad(x, &[0, 0, pad.0], &[0, 0, pad.1], 0.0);
+    // every window as a row: (N·Ly, K·Cin), offset-major
+    let xt = cx.transpose(&xp, &[0, 2, 1]);
+    let table: Vec<i64> = (0..ly).flat_map(|j| (j..j + k).map(|p| p as i64)).collect();
+    let table = cx.const_i64_shaped(&[ly, k], &table);
+    let windows = cx.op("Gather", &[&xt, &table], &[("axis", Attr::Int(1))]);
+    let rows = cx.reshape(&windows, &[nb * ly, k * cin]);
+    // the window behind each (c, n): row n·Ly + at(n, c)
+    let at = cx.transpose(&sp.idx, &[1, 0, 2]);
+    let base: Vec<i64> = (0..nb).map(|n| (n * ly) as i64).collect();
+    let base = cx.const_i64_shaped(&[1, nb, 1], &base);
+    let row = cx.op("Add", &[&at, &base], &[]);
+    let row = cx.reshape(&row, &[cout, nb]);
+    let win = cx.op("Gather", &[&rows, &row], &[("axis", Attr::Int(0))]);
+    let upd = cx.transpose(&sp.upd, &[1, 2, 0]);
+    let g = cx.op("MatMul", &[&upd, &win], &[]);
+    let g = cx.reshape(&g, &[cout, k, cin]);
+    cx.transpose(&g, &[0, 2, 1])
+}
 
 fn ints(v: &[usize]) -> Attr {
     Attr::Ints(v.iter().map(|&x| x as i64).collect())
@@ -54,7 +95,13 @@ impl GradRule for Conv {
                 ],
             ));
         }
-        if needs[1] {
+        let sparse = cx.sparse(dy).filter(|sp| {
+            r == 1 && sp.axis == 2 && win.strides == [1] && win.dilations == [1] && sp.shape == ys
+        });
+        if let (true, Some(sp)) = (needs[1], &sparse) {
+            let pad = (win.pad_begin[0], win.pad_end[0]);
+            out[1] = Some(sparse_weight_grad(cx, x, &xs, &ws, pad, sp));
+        } else if needs[1] {
             let mut perm: Vec<usize> = (0..r + 2).collect();
             perm.swap(0, 1);
             let xt = cx.transpose(x, &perm);
@@ -89,7 +136,8 @@ impl GradRule for Conv {
         }
         if needs.len() > 2 && needs[2] {
             let axes: Vec<usize> = std::iter::once(0).chain(2..r + 2).collect();
-            out[2] = Some(cx.reduce_sum(dy, &axes, false));
+            let g = sparse.as_ref().map_or(dy, |sp| sp.upd.as_str());
+            out[2] = Some(cx.reduce_sum(g, &axes, false));
         }
         Ok(out)
     }

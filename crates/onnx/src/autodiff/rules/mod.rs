@@ -9,7 +9,8 @@
 use crate::error::Result;
 use crate::pb::NodeProto;
 
-use super::emit::Ctx;
+use super::emit::{Ctx, Sparse};
+use crate::build::Attr;
 
 mod activation;
 mod arith;
@@ -80,10 +81,33 @@ pub fn supported_ops() -> Vec<&'static str> {
     v
 }
 
+/// Gradient of a max (`max`) or min reduction of `x` (of `shape`) over `axes` to `y`,
+/// both kept rank-aligned (`y`, `dy` with 1 on the reduced axes). Over one
+/// axis, `dy` goes to the first extreme element, as PyTorch and TensorFlow
+/// route max-pool gradients: an ArgMax and a [`Sparse`] scatter, which the
+/// rules before it (activations, Conv weights) take without a pass over
+/// the dense tensor. Over several axes it is shared evenly between ties.
+pub(crate) fn route_extreme(
+    cx: &mut Ctx,
+    x: &str,
+    shape: Vec<usize>,
+    y: &str,
+    dy: &str,
+    axes: &[usize],
+    max: bool,
+) -> String {
+    let &[axis] = axes else { return share_extreme(cx, x, y, dy, axes) };
+    let op = if max { "ArgMax" } else { "ArgMin" };
+    let keep = [("axis", Attr::Int(axis as i64)), ("keepdims", Attr::Int(1))];
+    let idx = cx.op(op, &[x], &keep);
+    let known = vec![(x.to_owned(), y.to_owned())];
+    cx.scatter(Sparse { shape, axis, idx, upd: dy.to_owned(), known })
+}
+
 /// Gradient of a max (or min) reduction of `x` over `axes` to `y`, both
 /// kept rank-aligned (`y`, `dy` with 1 on the reduced axes): `dy` goes to
 /// the elements equal to `y`, shared evenly between ties.
-pub(crate) fn share_extreme(cx: &mut Ctx, x: &str, y: &str, dy: &str, axes: &[usize]) -> String {
+fn share_extreme(cx: &mut Ctx, x: &str, y: &str, dy: &str, axes: &[usize]) -> String {
     let eq = cx.op("Equal", &[x, y], &[]);
     let m = cx.to_float(&eq);
     let count = cx.reduce_sum(&m, axes, true);

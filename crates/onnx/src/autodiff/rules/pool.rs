@@ -5,7 +5,7 @@
 //! static index table ((J, K): output position × window offset) and put
 //! the gradient back with the transposed table as a matrix product. A 1-D
 //! pool whose windows tile the input (stride = size, no dilation) takes a
-//! reshape instead. Ties in a max share the gradient evenly. An average
+//! reshape instead. A max sends the gradient to the first maximal element. An average
 //! pool's gradient is one matrix product with the window weights.
 
 use crate::error::Result;
@@ -13,7 +13,7 @@ use crate::graph::{attr_int, attr_ints, node_err};
 use crate::pb::NodeProto;
 
 use super::super::shapes::Window;
-use super::{Ctx, GradRule, input, share_extreme};
+use super::{Ctx, GradRule, input, route_extreme};
 
 /// The row-major multi-index of flat position `v` in `dims`.
 fn unravel(mut v: usize, dims: &[usize]) -> Vec<usize> {
@@ -165,7 +165,7 @@ impl GradRule for MaxPool {
         let xw = t.windows(cx, input(n, 0), f32::NEG_INFINITY);
         let y4 = cx.reshape(&n.output[0], &t.nc_then(&[t.j, 1]));
         let g4 = cx.reshape(dy, &t.nc_then(&[t.j, 1]));
-        let gw = share_extreme(cx, &xw, &y4, &g4, &[3]);
+        let gw = route_extreme(cx, &xw, t.nc_then(&[t.j, t.k]), &y4, &g4, &[3], true);
         let gw = cx.reshape(&gw, &t.nc_then(&[t.j * t.k]));
         Ok(vec![Some(t.scatter(cx, &gw))])
     }
@@ -226,8 +226,17 @@ impl GradRule for GlobalMaxPool {
         _: &[bool],
     ) -> Result<Vec<Option<String>>> {
         let x = input(n, 0);
-        let axes: Vec<usize> = (2..cx.shape(x).len()).collect();
-        Ok(vec![Some(share_extreme(cx, x, &n.output[0], dy, &axes))])
+        let xs = cx.shape(x);
+        if xs.len() == 3 {
+            return Ok(vec![Some(route_extreme(cx, x, xs, &n.output[0], dy, &[2], true))]);
+        }
+        // several spatial axes: one (N, C, H·W…) axis, then back
+        let flat = [xs[0], xs[1], xs[2..].iter().product()];
+        let xf = cx.reshape(x, &flat);
+        let yf = cx.reshape(&n.output[0], &[xs[0], xs[1], 1]);
+        let gf = cx.reshape(dy, &[xs[0], xs[1], 1]);
+        let g = route_extreme(cx, &xf, flat.to_vec(), &yf, &gf, &[2], true);
+        Ok(vec![Some(cx.reshape(&g, &xs))])
     }
 }
 crate::register_grad_rule!("GlobalMaxPool", GlobalMaxPool);

@@ -1,10 +1,11 @@
-//! Reductions: ReduceMax, ReduceMin (ties share), ReduceMean, ReduceSum.
+//! Reductions: ReduceMax, ReduceMin (over one axis the first extreme gets
+//! the gradient, over several ties share it), ReduceMean, ReduceSum.
 
 use crate::error::Result;
 use crate::graph::attr_int;
 use crate::pb::NodeProto;
 
-use super::{Ctx, GradRule, input, share_extreme};
+use super::{Ctx, GradRule, input, route_extreme};
 
 /// The reduced axes and the output's shape with them kept as 1.
 fn geometry(cx: &Ctx, n: &NodeProto) -> Result<(Vec<usize>, Vec<usize>)> {
@@ -33,7 +34,8 @@ impl GradRule for Extreme {
         }
         let y = keep(cx, n, &n.output[0], &kept);
         let g = keep(cx, n, dy, &kept);
-        Ok(vec![Some(share_extreme(cx, input(n, 0), &y, &g, &axes))])
+        let (x, max) = (input(n, 0), n.op_type() == "ReduceMax");
+        Ok(vec![Some(route_extreme(cx, x, cx.shape(x), &y, &g, &axes, max))])
     }
 }
 crate::register_grad_rule!("ReduceMax", Extreme);
