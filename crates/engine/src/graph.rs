@@ -48,7 +48,7 @@ pub trait GraphSession: Send + Sync {
 /// engine (train steps of different batch sizes, an evaluation graph).
 pub struct State {
     /// (input name, output name) per tensor.
-    names: Vec<(String, String)>,
+    pub(crate) names: Vec<(String, String)>,
     pub(crate) store: Store,
 }
 
@@ -95,16 +95,18 @@ impl State {
             Store::Ort(s) => s.read(k),
         }
     }
+}
 
-    /// Moves every tensor to host arrays (what tract runs on).
-    pub(crate) fn host_values(&mut self) -> Result<&mut Vec<ArrayD<f32>>> {
-        if let Store::Ort(s) = &self.store {
-            let v = (0..self.names.len()).map(|k| s.read(k)).collect::<Result<Vec<_>>>()?;
-            self.store = Store::Host(v);
+impl Store {
+    /// Moves the `n` tensors to host arrays (what tract runs on).
+    fn host_values(&mut self, n: usize) -> Result<&mut Vec<ArrayD<f32>>> {
+        if let Self::Ort(s) = self {
+            let v = (0..n).map(|k| s.read(k)).collect::<Result<Vec<_>>>()?;
+            *self = Self::Host(v);
         }
-        match &mut self.store {
-            Store::Host(v) => Ok(v),
-            Store::Ort(_) => unreachable!("just moved to the host"),
+        match self {
+            Self::Host(v) => Ok(v),
+            Self::Ort(_) => unreachable!("just moved to the host"),
         }
     }
 }
@@ -117,8 +119,8 @@ pub(crate) fn run_state_host(
     given: &[(&str, ArrayViewD<'_, f32>)],
     state: &mut State,
 ) -> Result<Vec<ArrayD<f32>>> {
-    let names = state.names.clone();
-    let values = state.host_values()?;
+    let State { names, store } = state;
+    let values = store.host_values(names.len())?;
     let outs = {
         let mut all: Vec<(&str, ArrayViewD<'_, f32>)> = given.to_vec();
         for ((i, _), v) in names.iter().zip(values.iter()) {

@@ -235,17 +235,17 @@ impl crate::GraphSession for OrtGraph {
     ) -> Result<Vec<ArrayD<f32>>> {
         let err =
             |msg: String| Error::Graph { path: self.path.clone(), engine: EngineKind::Ort, msg };
-        let names = state.names().to_vec();
+        let crate::State { names, store } = state;
         let carried = |input: &str| names.iter().position(|(i, _)| i == input);
         let plain: Vec<String> =
             self.inputs.iter().filter(|n| carried(n).is_none()).cloned().collect();
         let xs = crate::graph::order_inputs(&self.path, EngineKind::Ort, &plain, given)?;
         let mut session = self.inner.lock().expect("ort session");
-        if let Store::Host(values) = &mut state.store {
+        if let Store::Host(values) = store {
             let values = std::mem::take(values);
-            state.store = Store::Ort(OrtState::new(&session, self.device, values)?);
+            *store = Store::Ort(OrtState::new(&session, self.device, values)?);
         }
-        let Store::Ort(st) = &mut state.store else { unreachable!("moved into the engine") };
+        let Store::Ort(st) = store else { unreachable!("moved into the engine") };
         if st.device != self.device {
             return Err(err(format!(
                 "the carried state is on {}, this graph runs on {}",

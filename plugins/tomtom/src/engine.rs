@@ -189,9 +189,10 @@ fn ev(p: f64, n: f64) -> f64 {
 }
 
 /// Runs `$body` with `$f` bound to the column-score function `j ↦ score(q,
-/// column j)` of a bounded distance (pearson, ed, sandelin): the same
-/// operations as [`Database::score_row`], so the values are identical, but
-/// computed where they are used instead of stored.
+/// column j)` of a bounded distance (pearson, ed, sandelin), over the
+/// first `$n` columns of `by_letter`. The one definition of those scores:
+/// [`Database::score_row`] stores them, the complete-scoring passes compute
+/// them where they use them, and both get identical values.
 macro_rules! with_fixed_score {
     ($db:expr, $q:expr, $n:expr, |$f:ident| $body:expr) => {{
         let [t0, t1, t2, t3] = &$db.by_letter;
@@ -276,8 +277,8 @@ impl Database {
         let m4 = m.next_multiple_of(4);
         // With complete scoring and a bounded score, one counting pass over
         // fixed buckets gives the median, minimum and maximum together, and
-        // the scores (4 products) are recomputed for quantisation instead of
-        // kept: one row of buffer, which stays in cache, instead of w.
+        // the scores (4 products) are computed where the median pass and the
+        // quantisation use them instead of kept: no rows of buffer at all.
         let fixed = cfg.dist.bounds().filter(|_| complete);
         let kept = if fixed.is_some() { 0 } else { w };
         let row_of = |i: usize| i * m4;
@@ -456,26 +457,15 @@ impl Database {
     /// (NaN if any score is NaN); the bounded ones cannot be NaN.
     #[inline(always)]
     fn score_row(&self, q: &Col, nq: f64, out: &mut [f64]) -> Option<(f64, f64)> {
-        let [t0, t1, t2, t3] = &self.by_letter;
         // by_letter is padded to a multiple of 4 with copies of the last
         // column, which leave the range unchanged
         match self.cfg.dist {
-            Distance::Pearson => {
-                let u = pearson_unit(q);
-                let n = out.len();
-                let (t0, t1, t2, t3) = (&t0[..n], &t1[..n], &t2[..n], &t3[..n]);
-                for j in 0..n {
-                    out[j] = u[0] * t0[j] + u[1] * t1[j] + u[2] * t2[j] + u[3] * t3[j];
-                }
-            }
-            Distance::Ed | Distance::Sandelin => {
-                let ed = self.cfg.dist == Distance::Ed;
-                let n = out.len();
-                let (t0, t1, t2, t3) = (&t0[..n], &t1[..n], &t2[..n], &t3[..n]);
-                for j in 0..n {
-                    let sq = sq_dist(q, t0[j], t1[j], t2[j], t3[j]);
-                    out[j] = if ed { -sq.sqrt() } else { 2.0 - sq };
-                }
+            Distance::Pearson | Distance::Ed | Distance::Sandelin => {
+                with_fixed_score!(self, q, out.len(), |f| {
+                    for (j, o) in out.iter_mut().enumerate() {
+                        *o = f(j);
+                    }
+                });
             }
             d => {
                 let ctx = |nt| Ctx { bg: self.bg, nq, nt };

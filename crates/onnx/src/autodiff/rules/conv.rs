@@ -55,6 +55,48 @@ fn ints(v: &[usize]) -> Attr {
     Attr::Ints(v.iter().map(|&x| x as i64).collect())
 }
 
+/// The weight gradient as a Conv over the batch axis: input and output
+/// gradient swapped into channels (`shapes`: input, weight, output).
+fn dense_weight_grad(
+    cx: &mut Ctx,
+    x: &str,
+    dy: &str,
+    shapes: [&[usize]; 3],
+    win: &Window,
+) -> String {
+    let [xs, ws, ys] = shapes;
+    let r = xs.len() - 2;
+    let pads: Vec<usize> = win.pad_begin.iter().chain(&win.pad_end).copied().collect();
+    let mut perm: Vec<usize> = (0..r + 2).collect();
+    perm.swap(0, 1);
+    let xt = cx.transpose(x, &perm);
+    let gt = cx.transpose(dy, &perm);
+    let mut c = cx.op(
+        "Conv",
+        &[&xt, &gt],
+        &[
+            ("kernel_shape", ints(&ys[2..])),
+            ("strides", ints(&win.dilations)),
+            ("dilations", ints(&win.strides)),
+            ("pads", ints(&pads)),
+        ],
+    );
+    // A stride remainder leaves extra positions past the kernel.
+    let fits: Vec<usize> = (0..r)
+        .map(|i| {
+            (xs[2 + i] + win.pad_begin[i] + win.pad_end[i] - win.strides[i] * (ys[2 + i] - 1) - 1)
+                / win.dilations[i]
+                + 1
+        })
+        .collect();
+    if fits.iter().zip(&ws[2..]).any(|(f, k)| f != k) {
+        let axes: Vec<usize> = (2..r + 2).collect();
+        let ends: Vec<i64> = ws[2..].iter().map(|&k| k as i64).collect();
+        c = cx.slice(&c, &axes, &vec![0; r], &ends, &vec![1; r]);
+    }
+    cx.transpose(&c, &perm)
+}
+
 struct Conv;
 impl GradRule for Conv {
     fn backward(
@@ -98,41 +140,13 @@ impl GradRule for Conv {
         let sparse = cx.sparse(dy).filter(|sp| {
             r == 1 && sp.axis == 2 && win.strides == [1] && win.dilations == [1] && sp.shape == ys
         });
-        if let (true, Some(sp)) = (needs[1], &sparse) {
-            let pad = (win.pad_begin[0], win.pad_end[0]);
-            out[1] = Some(sparse_weight_grad(cx, x, &xs, &ws, pad, sp));
-        } else if needs[1] {
-            let mut perm: Vec<usize> = (0..r + 2).collect();
-            perm.swap(0, 1);
-            let xt = cx.transpose(x, &perm);
-            let gt = cx.transpose(dy, &perm);
-            let c = cx.op(
-                "Conv",
-                &[&xt, &gt],
-                &[
-                    ("kernel_shape", ints(&ys[2..])),
-                    ("strides", ints(&win.dilations)),
-                    ("dilations", ints(&win.strides)),
-                    ("pads", ints(&pads)),
-                ],
-            );
-            // A stride remainder leaves extra positions past the kernel.
-            let mut c = c;
-            let fits: Vec<usize> = (0..r)
-                .map(|i| {
-                    (xs[2 + i] + win.pad_begin[i] + win.pad_end[i]
-                        - win.strides[i] * (ys[2 + i] - 1)
-                        - 1)
-                        / win.dilations[i]
-                        + 1
-                })
-                .collect();
-            if fits.iter().zip(&ws[2..]).any(|(f, k)| f != k) {
-                let axes: Vec<usize> = (2..r + 2).collect();
-                let ends: Vec<i64> = ws[2..].iter().map(|&k| k as i64).collect();
-                c = cx.slice(&c, &axes, &vec![0; r], &ends, &vec![1; r]);
-            }
-            out[1] = Some(cx.transpose(&c, &perm));
+        if needs[1] {
+            out[1] = Some(match &sparse {
+                Some(sp) => {
+                    sparse_weight_grad(cx, x, &xs, &ws, (win.pad_begin[0], win.pad_end[0]), sp)
+                }
+                None => dense_weight_grad(cx, x, dy, [&xs, &ws, &ys], &win),
+            });
         }
         if needs.len() > 2 && needs[2] {
             let axes: Vec<usize> = std::iter::once(0).chain(2..r + 2).collect();
