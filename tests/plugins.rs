@@ -2,7 +2,16 @@ use crate::util::*;
 
 /// The plugins linked into the binary (crates/cli/plugins.rs); each plugin
 /// issue adds its names here.
-const EXPECTED: [&str; 4] = ["activation-alignment", "kernel-pwm", "tomtom", "top-windows"];
+const EXPECTED: [&str; 8] = [
+    "activation-alignment",
+    "kernel-pwm",
+    "positive-mean",
+    "score",
+    "score-weight",
+    "tomtom",
+    "top-windows",
+    "weight",
+];
 
 #[test]
 fn registered_list_is_what_plugins_rs_links() {
@@ -23,7 +32,10 @@ fn listing_names_every_kind() {
     let t = ok(&["plugins", "--kind", "extractor"]);
     assert!(t.contains("activation-alignment") && !t.contains("tomtom"), "{t}");
     let t = ok(&["plugins", "--kind", "criterion"]);
-    assert!(t.contains("(none registered)"), "{t}");
+    for c in ["weight", "score", "score-weight", "positive-mean"] {
+        assert!(t.contains(c), "{t}");
+    }
+    assert!(!t.contains("tomtom"), "{t}");
     let t = ok(&["plugins", "show", "activation-alignment"]);
     assert!(t.contains("threshold") && t.contains("0.7"), "{t}");
 }

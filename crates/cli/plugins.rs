@@ -5,5 +5,6 @@
 //! `use plugin_crate as _;` line here. `tests/plugins.rs` asserts the
 //! registered list, so a forgotten line fails the tests.
 //!
+use motif_criteria as _;
 use motif_pwm as _;
 use motif_tomtom as _;

@@ -86,7 +86,12 @@ mod registry_tests {
         let k = ndarray::Array3::<f32>::zeros((2, 4, 3));
         let d = ndarray::Array2::<f32>::zeros((1, 2));
         let s =
-            c.score(&CriterionInput { kernels: k.view(), dense: d.view(), pooled: None }).unwrap();
+            c.score(&CriterionInput {
+                kernels: k.view(),
+                dense: d.view(),
+                pooled: None,
+                labels: None,
+            }).unwrap();
         assert_eq!(s.to_vec(), vec![3.0, 3.0]);
         let Err(e) =
             plugin::build::<dyn PruningCriterion>("test-constant", &serde_json::json!({"bins": 3}))

@@ -3,7 +3,7 @@
 //! The inputs are plain data (arrays and motif sets), so plugins depend on
 //! motif-core alone and never on each other or on an engine.
 
-use ndarray::{Array1, ArrayView2, ArrayView3};
+use ndarray::{Array1, ArrayView1, ArrayView2, ArrayView3};
 
 use crate::error::Result;
 use crate::motif::MotifSet;
@@ -16,8 +16,12 @@ pub struct CriterionInput<'a> {
     /// Dense weights applied to the pooled kernel outputs, shape (outputs, kernels).
     pub dense: ArrayView2<'a, f32>,
     /// Pooled activations on a data set, shape (sequences, kernels), when the
-    /// criterion asked for data.
+    /// criterion asked for data (Deepprune: all training sequences, the
+    /// validation part included).
     pub pooled: Option<ArrayView2<'a, f32>>,
+    /// The 0/1 label of each row of [`CriterionInput::pooled`] (the first
+    /// output's), when the criterion asked for data.
+    pub labels: Option<ArrayView1<'a, f32>>,
 }
 
 /// Deepprune kernel-importance criterion: a score per kernel, higher = keep.
