@@ -85,13 +85,14 @@ mod registry_tests {
         .unwrap();
         let k = ndarray::Array3::<f32>::zeros((2, 4, 3));
         let d = ndarray::Array2::<f32>::zeros((1, 2));
-        let s =
-            c.score(&CriterionInput {
+        let s = c
+            .score(&CriterionInput {
                 kernels: k.view(),
                 dense: d.view(),
                 pooled: None,
                 labels: None,
-            }).unwrap();
+            })
+            .unwrap();
         assert_eq!(s.to_vec(), vec![3.0, 3.0]);
         let Err(e) =
             plugin::build::<dyn PruningCriterion>("test-constant", &serde_json::json!({"bins": 3}))

@@ -1,12 +1,73 @@
 //! motif-prune: Deepprune (Luo, Chi, Deng 2019) on DeepBind-style models.
 //!
-//! A pruning step scores the kernels behind the dense layer with a
-//! criterion plugin and keeps those scoring strictly above the median
-//! ([`keep_mask`]), exactly as the original code does: the threshold is
-//! `np.percentile(s, 50)` (linear interpolation) and there is no sort or
-//! top-k, so ties at the median are all dropped and an odd count drops the
-//! median kernel.
+//! A model qualifies when its last conv layer is globally pooled into a
+//! dense layer ([`Head`]). Each pruning step scores the kernels with a
+//! criterion plugin ([`motif_core::plugin::PruningCriterion`]; `weight`,
+//! `score`, `score-weight` live in `plugins/criteria`) and keeps those
+//! scoring strictly above the median ([`keep_mask`]), exactly as the
+//! original code does: the threshold is `np.percentile(s, 50)` (linear
+//! interpolation) and there is no sort or top-k, so ties at the median are
+//! all dropped and an odd count drops the median kernel. The survivors are
+//! cut out physically ([`Head::subset`]: conv kernels, every per-kernel
+//! tensor, dense rows; the dense bias stays) and fine-tuned through the
+//! engines with lr_init / 1.2^i ([`run`]); the variants and the paper's
+//! seeds-by-variants protocol are in [`run`] and [`protocol`]. Every step
+//! is written out (ONNX + JSON) and an interrupted run resumes from the
+//! last finished step.
 #![deny(missing_docs)]
+
+mod eval;
+mod head;
+mod run;
+
+pub use eval::{Scored, auc, check_labels, evaluate};
+pub use head::Head;
+pub use head::param_shapes;
+pub use run::{
+    Event, Inputs, Journal, ProtocolRow, PruneConfig, Record, StepRecord, SummaryRow, Variant,
+    model_path, plan_steps, protocol, rows, run, summarise, write_atomic,
+};
+
+use std::path::PathBuf;
+
+/// What can go wrong pruning.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The model cannot be read or edited.
+    #[error(transparent)]
+    Onnx(#[from] motif_onnx::Error),
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] motif_engine::Error),
+    /// Fine-tuning failed.
+    #[error(transparent)]
+    Train(#[from] motif_train::Error),
+    /// A criterion plugin failed.
+    #[error(transparent)]
+    Criterion(#[from] motif_core::Error),
+    /// The model is not conv → global pooling → dense.
+    #[error("{0}")]
+    Structure(String),
+    /// Inconsistent data or settings.
+    #[error("{0}")]
+    Invalid(String),
+    /// The output folder holds a different run.
+    #[error("{0}")]
+    Resume(String),
+    /// A file could not be written or read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// `np.percentile(scores, 50)`: the median with linear interpolation
 /// between the two middle values. NaN when `scores` is empty or holds a
