@@ -74,6 +74,11 @@ enum Command {
     /// stopping on validation loss
     #[command(after_help = cmd::train::TRAIN_HELP)]
     Train(cmd::train::TrainArgs),
+    /// Deepprune: halve the kernels behind the dense layer with a criterion
+    /// plugin, fine-tuning after each step; variants, the paper's protocol
+    /// over seeds, and a report
+    #[command(after_help = cmd::prune::PRUNE_HELP)]
+    Prune(cmd::prune::PruneArgs),
     /// Input gradients per sequence: d(output or conv neuron)/d(one-hot
     /// input), and gradient × input
     #[command(after_help = cmd::saliency::SALIENCY_HELP)]
@@ -154,6 +159,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cmd::simulate::run_simulate(&a),
         Command::Shuffle(a) => cmd::simulate::run_shuffle(&a),
         Command::Train(a) => cmd::train::run(&a),
+        Command::Prune(a) => cmd::prune::run_cmd(&a),
         Command::Saliency(a) => cmd::saliency::run(&a),
     };
     match result {
@@ -174,6 +180,7 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
         Command::Match(a) => a.threads,
         Command::Analyze(a) => a.engine.threads,
         Command::Train(a) => a.threads,
+        Command::Prune(a) => a.threads,
         Command::Saliency(a) => a.threads,
         _ => None,
     }

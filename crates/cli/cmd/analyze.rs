@@ -148,47 +148,9 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         );
     }
 
-    // activations
-    let t_inf = Instant::now();
-    let tensor = layer.activation_output.clone().unwrap_or_else(|| layer.conv_output.clone());
-    let session = motif_engine::open(&model, &a.engine.options(vec![tensor.clone()]))?;
+    let Extracted { mut motifs, act, engine, device, inference_s, extraction_s } =
+        extract_layer(&model, a.layer, &x, &a.engine, &*extractor)?;
     let f = layer.out_channels;
-    let mut acts: Vec<Array3<f32>> = Vec::new();
-    for chunk in x.axis_chunks_iter(Axis(0), a.engine.batch_size.max(1)) {
-        let out = session.run(chunk)?.remove(0);
-        acts.push(to_nfp(out, f, layer.length_axis, &tensor)?);
-    }
-    let views: Vec<_> = acts.iter().map(|v| v.view()).collect();
-    let act = ndarray::concatenate(Axis(0), &views)?;
-    let inference_s = t_inf.elapsed().as_secs_f64();
-
-    // kernels and geometry
-    let w = model.weights(&layer.weight)?;
-    let kernels = w
-        .to_shape((
-            layer.out_channels,
-            layer.in_channels,
-            w.len() / (layer.out_channels * layer.in_channels),
-        ))
-        .context("kernel shape")?
-        .to_owned();
-    let offset: isize = st
-        .convs
-        .iter()
-        .take(a.layer + 1)
-        .map(|c| -((c.padding[0] * (c.input_stride / c.stride.max(1))) as isize))
-        .sum();
-    let t_ex = Instant::now();
-    let input = ExtractInput {
-        kernels: kernels.view(),
-        x: Some(x.view()),
-        activations: Some(act.view()),
-        receptive_field: layer.receptive_field,
-        stride: layer.input_stride,
-        offset,
-    };
-    let mut motifs: MotifSet = extractor.extract(&input)?;
-    let extraction_s = t_ex.elapsed().as_secs_f64();
 
     // importance: dense weight × mean of the per-sequence maximum
     let mean_max: Vec<f64> = (0..f)
@@ -322,7 +284,7 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         ),
         facts: vec![
             ("model".into(), model_name.clone()),
-            ("engine".into(), format!("{} ({})", session.engine(), session.device())),
+            ("engine".into(), format!("{engine} ({device})")),
             ("sequences".into(), format!("{source}: {nseq} × {len} bp")),
             (
                 "layer".into(),
@@ -359,7 +321,7 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         "command": std::env::args().collect::<Vec<_>>(),
         "motiftool": env!("CARGO_PKG_VERSION"),
         "inputs": inputs,
-        "engine": session.engine().to_string(), "device": session.device().to_string(),
+        "engine": engine.to_string(), "device": device.to_string(),
         "seed": a.seed,
         "plugins": [
             {"name": a.extractor, "kind": "extractor", "version": info.version, "config": cfg},
@@ -374,6 +336,84 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         a.out.display()
     );
     Ok(())
+}
+
+/// Motifs of one conv layer's filters on `x`, and the activation maps.
+pub struct Extracted {
+    /// One motif per filter.
+    pub motifs: MotifSet,
+    /// Activations, (n, filters, positions).
+    pub act: Array3<f32>,
+    /// Engine that ran.
+    pub engine: motif_engine::EngineKind,
+    /// Device.
+    pub device: motif_engine::Device,
+    /// Seconds running the model.
+    pub inference_s: f64,
+    /// Seconds extracting.
+    pub extraction_s: f64,
+}
+
+/// Runs `model` on `x` for conv layer `layer`'s activations and turns its
+/// filters into motifs with `extractor`.
+pub fn extract_layer(
+    model: &motif_onnx::Model,
+    layer_index: usize,
+    x: &Array3<f32>,
+    engine: &EngineArgs,
+    extractor: &dyn MotifExtractor,
+) -> Result<Extracted> {
+    let st = model.structure();
+    let layer = &st.convs[layer_index];
+    // activations
+    let t_inf = Instant::now();
+    let tensor = layer.activation_output.clone().unwrap_or_else(|| layer.conv_output.clone());
+    let session = motif_engine::open(&model, &engine.options(vec![tensor.clone()]))?;
+    let f = layer.out_channels;
+    let mut acts: Vec<Array3<f32>> = Vec::new();
+    for chunk in x.axis_chunks_iter(Axis(0), engine.batch_size.max(1)) {
+        let out = session.run(chunk)?.remove(0);
+        acts.push(to_nfp(out, f, layer.length_axis, &tensor)?);
+    }
+    let views: Vec<_> = acts.iter().map(|v| v.view()).collect();
+    let act = ndarray::concatenate(Axis(0), &views)?;
+    let inference_s = t_inf.elapsed().as_secs_f64();
+
+    // kernels and geometry
+    let w = model.weights(&layer.weight)?;
+    let kernels = w
+        .to_shape((
+            layer.out_channels,
+            layer.in_channels,
+            w.len() / (layer.out_channels * layer.in_channels),
+        ))
+        .context("kernel shape")?
+        .to_owned();
+    let offset: isize = st
+        .convs
+        .iter()
+        .take(layer_index + 1)
+        .map(|c| -((c.padding[0] * (c.input_stride / c.stride.max(1))) as isize))
+        .sum();
+    let t_ex = Instant::now();
+    let input = ExtractInput {
+        kernels: kernels.view(),
+        x: Some(x.view()),
+        activations: Some(act.view()),
+        receptive_field: layer.receptive_field,
+        stride: layer.input_stride,
+        offset,
+    };
+    let motifs: MotifSet = extractor.extract(&input)?;
+    let extraction_s = t_ex.elapsed().as_secs_f64();
+    Ok(Extracted {
+        motifs,
+        act,
+        engine: session.engine(),
+        device: session.device(),
+        inference_s,
+        extraction_s,
+    })
 }
 
 /// The activation tensor as (n, filters, positions).

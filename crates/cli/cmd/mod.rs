@@ -8,6 +8,7 @@ pub mod logo;
 pub mod matching;
 pub mod plugins;
 pub mod predict;
+pub mod prune;
 pub mod saliency;
 pub mod simulate;
 pub mod train;

@@ -134,6 +134,44 @@ pub fn render_report(r: &Report) -> String {
     s
 }
 
+/// A report page: a title, key facts, then sections of ready HTML (figures,
+/// tables), all in one self-contained file.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// Page title.
+    pub title: String,
+    /// Key facts (label, value) at the top.
+    pub facts: Vec<(String, String)>,
+    /// Sections: heading and HTML body (already escaped where needed).
+    pub sections: Vec<(String, String)>,
+}
+
+/// Renders a [`Page`].
+#[must_use]
+pub fn render_page(p: &Page) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{CSS}</style></head><body><h1>{t}</h1><dl>",
+        t = escape(&p.title)
+    );
+    for (k, v) in &p.facts {
+        let _ = write!(s, "<dt>{}</dt><dd>{}</dd>", escape(k), escape(v));
+    }
+    s.push_str("</dl>");
+    for (h, body) in &p.sections {
+        let _ = write!(s, "<h2>{}</h2>{body}", escape(h));
+    }
+    s.push_str("</body></html>\n");
+    s
+}
+
+/// A number as the reports print it (3 decimals, or scientific when tiny).
+#[must_use]
+pub fn format_number(v: f64) -> String {
+    num(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
