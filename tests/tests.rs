@@ -17,6 +17,8 @@ mod planted;
 mod plugins;
 /// predict/evaluate against expected outputs; tract and ort agree.
 mod predict;
+/// prune: steps, files, report, resume, bad input.
+mod pruning;
 /// simulate and shuffle.
 mod simulate;
 /// train and saliency.

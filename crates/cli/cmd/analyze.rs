@@ -368,7 +368,7 @@ pub fn extract_layer(
     // activations
     let t_inf = Instant::now();
     let tensor = layer.activation_output.clone().unwrap_or_else(|| layer.conv_output.clone());
-    let session = motif_engine::open(&model, &engine.options(vec![tensor.clone()]))?;
+    let session = motif_engine::open(model, &engine.options(vec![tensor.clone()]))?;
     let f = layer.out_channels;
     let mut acts: Vec<Array3<f32>> = Vec::new();
     for chunk in x.axis_chunks_iter(Axis(0), engine.batch_size.max(1)) {

@@ -70,8 +70,9 @@ pub struct PruneArgs {
     /// Halvings (k); default log2(kernels / d).
     #[arg(long)]
     pub steps: Option<usize>,
-    /// What to run (repeatable or comma-separated).
-    #[arg(long = "variant", value_enum, value_delimiter = ',', default_value = "deepprune")]
+    /// What to run (repeatable or comma-separated). Default: deepprune (its
+    /// chain also records inter); with --protocol, all four.
+    #[arg(long = "variant", value_enum, value_delimiter = ',')]
     pub variants: Vec<VariantOpt>,
     /// The untrained initial weights of MODEL (the lottery variant).
     #[arg(long, value_name = "MODEL")]
@@ -246,7 +247,15 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
             mask: None,
             params: None,
         },
-        variants: a.variants.iter().map(|&v| variant(v)).collect(),
+        variants: if a.variants.is_empty() {
+            if a.protocol {
+                vec![Variant::Deepprune, Variant::Inter, Variant::Lottery, Variant::Baseline]
+            } else {
+                vec![Variant::Deepprune]
+            }
+        } else {
+            a.variants.iter().map(|&v| variant(v)).collect()
+        },
         eval_batch: 1024,
     };
     let mut settings = json!({
@@ -294,6 +303,10 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
             });
         }
     };
+    // (a protocol's default, every variant, is left out of the settings)
+    if !a.protocol || !a.variants.is_empty() {
+        settings["variants"] = json!(cfg.variants.iter().map(|v| v.name()).collect::<Vec<_>>());
+    }
     let (journals, seeds, source) = if a.protocol {
         let (template, source) = match &a.model {
             Some(p) => {
@@ -341,7 +354,6 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
         let init = a.init.as_deref().map(Model::load).transpose()?;
         settings["model"] = json!({"path": p.display().to_string(), "sha256": sha256(p)?});
         settings["seed"] = json!(a.seed);
-        settings["variants"] = json!(cfg.variants.iter().map(|v| v.name()).collect::<Vec<_>>());
         if let Some(i) = &a.init {
             settings["init"] = json!({"path": i.display().to_string(), "sha256": sha256(i)?});
         }

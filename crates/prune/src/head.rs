@@ -119,7 +119,7 @@ impl Head {
                     per_kernel.push((i.clone(), axes[0]));
                 }
             }
-            let ends = n.output.iter().any(|o| *o == pooled);
+            let ends = n.output.contains(&pooled);
             if !ends {
                 live.extend(n.output.iter().map(String::as_str));
             }
@@ -157,7 +157,7 @@ impl Head {
         let w = model.weights(&self.conv_weight)?;
         let (k, c) = (w.shape()[0], w.shape()[1]);
         let width = w.len() / (k * c);
-        Ok(w.into_shape_clone((k, c, width)).map_err(|e| Error::Invalid(e.to_string()))?)
+        w.into_shape_clone((k, c, width)).map_err(|e| Error::Invalid(e.to_string()))
     }
 
     /// The dense weights as (outputs, kernels).

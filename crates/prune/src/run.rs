@@ -661,7 +661,7 @@ pub fn summarise(rows: &[ProtocolRow]) -> Vec<SummaryRow> {
 
 /// The paper's protocol: for each seed, fresh weights for `template`
 /// (Keras' Glorot initialisation), trained with lr_init into the full
-/// model, then [`run`] with every variant in `out/seed-S/`. Returns the
+/// model, then [`run`] with `cfg.variants` in `out/seed-S/`. Returns the
 /// journals, one per seed. Resumable per seed (the trained full model is
 /// kept as `seed-S/full.onnx`).
 ///
@@ -718,7 +718,6 @@ pub fn protocol(
         };
         let mut c = cfg.clone();
         c.train.seed = seed;
-        c.variants = vec![Variant::Deepprune, Variant::Inter, Variant::Lottery, Variant::Baseline];
         let mut s = settings.clone();
         if let Some(o) = s.as_object_mut() {
             o.insert("seed".into(), seed.into());

@@ -145,3 +145,19 @@ pub(crate) mod testdata {
         }
     }
 }
+
+#[cfg(test)]
+mod readme {
+    /// The README's "Writing a criterion plugin" listing is this crate's
+    /// `positive_mean.rs`, so the worked example is the compiled and tested one.
+    #[test]
+    fn readme_example_is_the_compiled_file() {
+        let readme = include_str!("../../../README.md");
+        let start =
+            readme.find("<!-- criterion-example:start -->\n```rust\n").expect("start marker");
+        let body = &readme[start..];
+        let body = &body[body.find("```rust\n").unwrap() + 8..];
+        let end = body.find("```\n<!-- criterion-example:end -->").expect("end marker");
+        assert_eq!(&body[..end], include_str!("positive_mean.rs"));
+    }
+}
