@@ -115,12 +115,17 @@ impl Head {
                 let Some(dims) = inits.get(i.as_str()) else { continue };
                 let numel: usize = dims.iter().product();
                 let axes: Vec<usize> = (0..dims.len()).filter(|&a| dims[a] == k).collect();
-                if numel == k && axes.len() == 1 && seen.insert(i.as_str()) {
+                let head = *i == dense.weight;
+                if numel == k && axes.len() == 1 && !head && seen.insert(i.as_str()) {
                     per_kernel.push((i.clone(), axes[0]));
                 }
             }
-            let ends = n.output.contains(&pooled);
-            if !ends {
+            // stop at the global pooling (of every branch): what follows is the head
+            let pooling = matches!(
+                n.op_type(),
+                "GlobalMaxPool" | "GlobalAveragePool" | "ReduceMax" | "ReduceMean"
+            );
+            if !pooling && !n.output.contains(&pooled) {
                 live.extend(n.output.iter().map(String::as_str));
             }
         }
@@ -198,7 +203,15 @@ impl Head {
                 .iter_mut()
                 .find(|t| t.name() == name)
                 .ok_or_else(|| Error::Invalid(format!("no initializer `{name}`")))?;
-            let v = to_f32(t)?.select(Axis(axis), keep);
+            let v = to_f32(t)?;
+            if v.shape().get(axis) != Some(&self.kernels) {
+                return Err(Error::Invalid(format!(
+                    "initializer `{name}` has shape {:?}, not {} kernels on axis {axis}",
+                    v.shape(),
+                    self.kernels
+                )));
+            }
+            let v = v.select(Axis(axis), keep);
             let dims = v.shape().to_vec();
             let vals: Vec<f32> = v.iter().copied().collect();
             *t = from_f32(name, &dims, &vals);

@@ -88,6 +88,64 @@ fn subset_computes_what_zeroed_dense_rows_compute() {
     }
 }
 
+/// DeepBind's own layout: the reverse complement through the same conv
+/// weights, pooled and scored by the same dense layer, then the maximum of
+/// both strands.
+#[test]
+fn subset_of_a_two_strand_model() {
+    use motif_onnx::Dim;
+    use motif_onnx::build::{Attr, GraphBuilder};
+    let (k, w) = (6usize, 5usize);
+    let vals =
+        |n: usize, f: f32| (0..n).map(|i| ((i * 37 % 11) as f32 - 5.0) * f).collect::<Vec<_>>();
+    let mut g = GraphBuilder::new("two_strands");
+    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Fixed(30)]);
+    g.output("score", &[Dim::Symbol("N".into()), Dim::Fixed(1)]);
+    g.initializer("conv.weight", &[k, 4, w], &vals(k * 4 * w, 0.1));
+    g.initializer("conv.bias", &[k], &vals(k, 0.01));
+    g.initializer("fc.weight", &[k, 1], &vals(k, 0.2));
+    g.initializer("fc.bias", &[1], &[0.1]);
+    g.initializer_i64("rc_starts", &[2], &[-1, -1]);
+    g.initializer_i64("rc_ends", &[2], &[i64::MIN + 1, i64::MIN + 1]);
+    g.initializer_i64("rc_axes", &[2], &[1, 2]);
+    g.initializer_i64("rc_steps", &[2], &[-1, -1]);
+    let conv = [("kernel_shape", Attr::Ints(vec![w as i64]))];
+    let max = [("axes", Attr::Ints(vec![2])), ("keepdims", Attr::Int(0))];
+    for (p, x) in [("f", "x"), ("r", "x_rc")] {
+        if p == "r" {
+            g.node("Slice", &["x", "rc_starts", "rc_ends", "rc_axes", "rc_steps"], &["x_rc"], &[]);
+        }
+        g.node("Conv", &[x, "conv.weight", "conv.bias"], &[&format!("{p}_conv")], &conv);
+        g.node("Relu", &[&format!("{p}_conv")], &[&format!("{p}_act")], &[]);
+        g.node("ReduceMax", &[&format!("{p}_act")], &[&format!("{p}_max")], &max);
+        g.node("Gemm", &[&format!("{p}_max"), "fc.weight", "fc.bias"], &[&format!("{p}_fc")], &[]);
+    }
+    g.node("Max", &["f_fc", "r_fc"], &["score"], &[]);
+    let m = Model::from_bytes(&g.to_bytes(), Path::new("two_strands.onnx")).unwrap();
+    assert!(m.structure().reverse_complement);
+    let h = Head::recognise(&m).unwrap();
+    assert_eq!(h.per_kernel, [("conv.bias".to_string(), 0)]);
+    let keep = [1usize, 4, 5];
+    let small = h.subset(m.proto(), &keep, Path::new("small.onnx")).unwrap();
+    let mut zeroed = m.proto().clone();
+    let gz = zeroed.graph.as_mut().unwrap();
+    let t = gz.initializer.iter_mut().find(|t| t.name() == "fc.weight").unwrap();
+    let mut fw = vals(k, 0.2);
+    for (i, v) in fw.iter_mut().enumerate() {
+        if !keep.contains(&i) {
+            *v = 0.0;
+        }
+    }
+    *t = motif_onnx::tensor::from_f32("fc.weight", &[k, 1], &fw);
+    let zeroed = Model::from_bytes(&zeroed.encode_to_vec(), Path::new("zeroed.onnx")).unwrap();
+    let data = Data { x: random_x(50, 30, 8), y: Array2::zeros((50, 1)) };
+    let hs = Head::recognise(&small).unwrap();
+    let a = evaluate(&small, &hs, &data, &tract(), 16).unwrap();
+    let b = evaluate(&zeroed, &h, &data, &tract(), 16).unwrap();
+    let diff = (&a.pred - &b.pred).mapv(f32::abs).fold(0.0f32, |m, &v| m.max(v));
+    assert!(diff < 1e-5, "outputs differ by {diff}");
+}
+
 #[test]
 fn models_without_the_structure_are_named_errors() {
     use motif_onnx::Dim;
