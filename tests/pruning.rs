@@ -193,3 +193,76 @@ fn bad_prune_input_fails_before_training() {
     run(base(&model, &train, &test), &["--variant", "lottery"], &["--init"]);
     run(base(&model, &train, &test), &["--criterion", "nope"], &["no plugin named `nope`"]);
 }
+
+#[test]
+fn protocol_runs_every_variant_per_seed_into_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim");
+    ok(&["simulate", "--preset", "deepprune4", "--n", "400", "--seed", "5", "-o", s(&sim)]);
+    let out = dir.path().join("proto");
+    let (train, test, truth) = (sim.join("train.fa"), sim.join("test.fa"), sim.join("motifs.meme"));
+    let args = [
+        "prune",
+        "--protocol",
+        "--seeds",
+        "3,4",
+        "--kernels",
+        "4",
+        "--width",
+        "10",
+        "--target-kernels",
+        "2",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "64",
+        "--train",
+        s(&train),
+        "--test",
+        s(&test),
+        "--truth",
+        s(&truth),
+        "--engine",
+        "tract",
+        "--quiet",
+        "-o",
+        s(&out),
+    ];
+    ok(&args);
+    let csv = std::fs::read_to_string(out.join("protocol.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(csv.lines().next().unwrap(), "seed,variant,step,kernels,test_auc,val_auc,epochs");
+    for seed in ["3", "4"] {
+        let mine: Vec<(&str, &str)> =
+            rows.iter().filter(|r| r[0] == seed).map(|r| (r[1], r[3])).collect();
+        assert_eq!(
+            mine,
+            [
+                ("full", "4"),
+                ("inter", "2"),
+                ("deepprune", "2"),
+                ("lottery", "2"),
+                ("baseline", "2")
+            ],
+            "seed {seed}: {csv}"
+        );
+        // the full model was trained in the run
+        let full = rows.iter().find(|r| r[0] == seed && r[1] == "full").unwrap();
+        assert_eq!(full[6], "2", "{csv}");
+    }
+    let j: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("protocol.json")).unwrap()).unwrap();
+    let summary = j["summary"].as_array().unwrap();
+    let dp = summary.iter().find(|r| r["variant"] == "deepprune" && r["kernels"] == 2).unwrap();
+    assert_eq!(dp["n"], 2);
+    let aucs: Vec<f64> =
+        rows.iter().filter(|r| r[1] == "deepprune").map(|r| r[4].parse().unwrap()).collect();
+    let mean = aucs.iter().sum::<f64>() / 2.0;
+    assert!((dp["mean"].as_f64().unwrap() - mean).abs() < 1e-6);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("min–max over seeds") && html.contains("lottery"), "report");
+    let claim: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(claim["claim"]["seeds"], 2);
+    assert_eq!(claim["claim"]["final_kernels"], 4);
+}

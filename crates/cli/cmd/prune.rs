@@ -363,6 +363,7 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
             train: &train,
             test: &test,
             criterion: &*criterion,
+            trained: None,
         };
         let j = run(&inp, &cfg, settings.clone(), &a.out, &mut progress)?;
         (vec![j], vec![a.seed], p.display().to_string())

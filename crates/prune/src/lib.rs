@@ -24,8 +24,8 @@ pub use eval::{Scored, auc, check_labels, evaluate};
 pub use head::Head;
 pub use head::param_shapes;
 pub use run::{
-    Event, Inputs, Journal, ProtocolRow, PruneConfig, Record, StepRecord, SummaryRow, Variant,
-    model_path, plan_steps, protocol, rows, run, summarise, write_atomic,
+    Event, Inputs, Journal, ProtocolRow, PruneConfig, Record, StepRecord, SummaryRow, Trained,
+    Variant, model_path, plan_steps, protocol, rows, run, summarise, write_atomic,
 };
 
 use std::path::PathBuf;

@@ -91,6 +91,21 @@ pub struct Inputs<'a> {
     pub test: &'a Data,
     /// The criterion.
     pub criterion: &'a dyn PruningCriterion,
+    /// How `model` was trained, when known (the protocol trains it).
+    pub trained: Option<Trained>,
+}
+
+/// How the unpruned model was trained.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Trained {
+    /// Learning rate.
+    pub lr: f64,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Epoch of the best validation loss.
+    pub best_epoch: usize,
+    /// Wall time, seconds.
+    pub seconds: f64,
 }
 
 /// One trained or pruned model.
@@ -438,7 +453,11 @@ pub fn run(
         None => {
             ctx.stage(0, Variant::Full, ctx.head0.kernels);
             let all: Vec<usize> = (0..ctx.head0.kernels).collect();
-            let start = ctx.record(inp.model, Variant::Full, 0, all, None)?;
+            let mut start = ctx.record(inp.model, Variant::Full, 0, all, None)?;
+            if let Some(t) = inp.trained {
+                (start.lr, start.epochs, start.best_epoch, start.train_seconds) =
+                    (Some(t.lr), t.epochs, t.best_epoch, t.seconds);
+            }
             Journal {
                 settings,
                 kernels: ctx.head0.kernels,
@@ -690,6 +709,9 @@ pub fn protocol(
         let init = Head::reinitialise(template, seed, &init_path)?;
         write_atomic(&init_path, &init.proto().encode_to_vec())?;
         let full_path = dir.join("full.onnx");
+        let info_path = dir.join("full.json");
+        let mut trained: Option<Trained> =
+            std::fs::read(&info_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
         let full = if full_path.exists() {
             let m = Model::load(&full_path)?;
             if crate::head::param_shapes(&m) != crate::head::param_shapes(&init) {
@@ -711,7 +733,16 @@ pub fn protocol(
             let mut tc = cfg.train.clone();
             tc.lr = cfg.lr_init;
             tc.seed = mix(seed, 0, Variant::Full);
+            let t0 = Instant::now();
             let t = motif_train::train(&init, &fit, &val, &tc, &mut |p| progress(Event::Train(p)))?;
+            let info = Trained {
+                lr: cfg.lr_init,
+                epochs: t.log.len(),
+                best_epoch: t.best_epoch,
+                seconds: t0.elapsed().as_secs_f64(),
+            };
+            write_atomic(&info_path, &serde_json::to_vec_pretty(&info).expect("serialises"))?;
+            trained = Some(info);
             let bytes = t.model.encode_to_vec();
             write_atomic(&full_path, &bytes)?;
             Model::from_bytes(&bytes, &full_path)?
@@ -722,7 +753,7 @@ pub fn protocol(
         if let Some(o) = s.as_object_mut() {
             o.insert("seed".into(), seed.into());
         }
-        let inp = Inputs { model: &full, init: Some(&init), train, test, criterion };
+        let inp = Inputs { model: &full, init: Some(&init), train, test, criterion, trained };
         journals.push(run(&inp, &c, s, &dir, progress)?);
     }
     Ok(journals)

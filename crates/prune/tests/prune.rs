@@ -261,8 +261,14 @@ fn a_run_writes_every_step_and_resumes_identically() {
     .unwrap();
     let full = Model::from_bytes(&full.model.encode_to_vec(), Path::new("full.onnx")).unwrap();
     let score = criterion("score");
-    let inp =
-        Inputs { model: &full, init: Some(&init), train: &train, test: &test, criterion: &*score };
+    let inp = Inputs {
+        model: &full,
+        init: Some(&init),
+        train: &train,
+        test: &test,
+        criterion: &*score,
+        trained: None,
+    };
     let settings = serde_json::json!({"criterion": "score", "target": 2});
     let j = run(&inp, &cfg, settings.clone(), dir.path(), &mut |_| {}).unwrap();
     assert!(j.finished);
@@ -361,7 +367,14 @@ fn bad_input_is_refused_before_training() {
         assert!(!trained);
         e
     };
-    let base = Inputs { model: &m, init: Some(&m), train: &train, test: &test, criterion: &*w };
+    let base = Inputs {
+        model: &m,
+        init: Some(&m),
+        train: &train,
+        test: &test,
+        criterion: &*w,
+        trained: None,
+    };
     let e = go(&base, &PruneConfig { target: 16, ..cfg.clone() });
     assert!(e.contains("larger than the model's 8 kernels"), "{e}");
     let e = go(&base, &PruneConfig { target: 3, ..cfg.clone() });
