@@ -754,7 +754,8 @@ fn report(
         for k in &fin.rows {
             let _ = write!(
                 f,
-                "<tr class=\"final\"><td>{}</td><td>{}</td><td class=\"n\">{:.3}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td></tr>",
+                "<tr class=\"final\"><td title=\"model {}\">{}</td><td>{}</td><td class=\"n\">{:.3}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td></tr>",
+                motif_report::escape(&fin.model),
                 fin.seed,
                 k.original,
                 k.dense.first().copied().unwrap_or(f32::NAN),
@@ -770,7 +771,6 @@ fn report(
                 k.best_e.map_or("–".into(), format_number)
             );
         }
-        let _ = fin.model.len();
     }
     f.push_str("</tbody></table>");
     sections.push(("Final kernels".to_string(), f));
