@@ -25,7 +25,7 @@ pub use head::Head;
 pub use head::param_shapes;
 pub use run::{
     Event, Inputs, Journal, ProtocolRow, PruneConfig, Record, StepRecord, SummaryRow, Trained,
-    Variant, model_path, plan_steps, protocol, rows, run, summarise, write_atomic,
+    Variant, plan_steps, protocol, rows, run, summarise, write_atomic,
 };
 
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! The Deepprune loop, its variants, checkpoints and the paper's protocol.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use motif_core::plugin::{CriterionInput, PruningCriterion};
@@ -291,7 +291,6 @@ impl Ctx<'_, '_> {
     }
 
     /// Evaluates `model`, writes it, and makes its record.
-    #[allow(clippy::too_many_arguments)]
     fn record(
         &mut self,
         model: &Model,
@@ -470,15 +469,10 @@ pub fn run(
             }
         }
     };
-    let chain_model = |j: &Journal| -> (String, Vec<usize>) {
-        j.done.last().map_or_else(
-            || (j.start.model.clone(), j.start.kept.clone()),
-            |s| {
-                let r = s.records.iter().find(|r| r.variant == Variant::Deepprune);
-                r.map_or_else(|| (String::new(), Vec::new()), |r| (r.model.clone(), r.kept.clone()))
-            },
-        )
-    };
+    // The chain's current model and its kernels' original indices: the
+    // model just fine-tuned, or, when resuming, the last one on disk.
+    let mut chain_at: Option<(Model, Vec<usize>)> =
+        journal.done.is_empty().then(|| (inp.model.clone(), journal.start.kept.clone()));
     for step in journal.done.len() + 1..=steps {
         let t0 = Instant::now();
         let mut train_s = 0.0;
@@ -487,8 +481,22 @@ pub fn run(
         let (mut scores, mut threshold) = (Vec::new(), f64::NAN);
         let mut size = ctx.head0.kernels >> step;
         if chain {
-            let (rel, kept_before) = chain_model(&journal);
-            let current = ctx.load(&rel)?;
+            let (current, kept_before) = match chain_at.take() {
+                Some(c) => c,
+                None => {
+                    let last = journal.done.last().map_or(Some(&journal.start), |s| {
+                        s.records.iter().find(|r| r.variant == Variant::Deepprune)
+                    });
+                    let last = last.ok_or_else(|| {
+                        Error::Resume(format!(
+                            "{}: step {} has no deepprune model to continue from",
+                            journal_path.display(),
+                            step - 1
+                        ))
+                    })?;
+                    (ctx.load(&last.model)?, last.kept.clone())
+                }
+            };
             let head = Head::recognise(&current)?;
             let pooled = if inp.criterion.needs_data() {
                 Some(ctx.scored(&current, &head, inp.train)?.pooled)
@@ -532,7 +540,8 @@ pub fn run(
             ctx.stage(step, Variant::Deepprune, size);
             let (t, secs) = ctx.train(&inter, lr_i, mix(ctx.seed, step, Variant::Deepprune))?;
             train_s += secs;
-            let tuned = Model::from_bytes(&t.model.encode_to_vec(), &path)?;
+            let tuned_path = out.join(format!("step-{step}/deepprune.onnx"));
+            let tuned = Model::from_bytes(&t.model.encode_to_vec(), &tuned_path)?;
             records.push(ctx.record(
                 &tuned,
                 Variant::Deepprune,
@@ -540,6 +549,7 @@ pub fn run(
                 kept.clone(),
                 Some((&t, lr_i, secs)),
             )?);
+            chain_at = Some((tuned, kept.clone()));
             if lottery {
                 let init = inp.init.expect("checked");
                 let path = out.join(format!("step-{step}/lottery.onnx"));
@@ -593,17 +603,12 @@ fn differing_keys(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
     let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
         return vec!["settings".into()];
     };
-    let mut keys: Vec<String> = a
-        .keys()
-        .chain(b.keys())
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let show = |v: Option<&serde_json::Value>| v.map_or("-".into(), ToString::to_string);
+    keys.into_iter()
         .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| {
-            let show = |v: Option<&serde_json::Value>| v.map_or("-".into(), ToString::to_string);
-            format!("{k}: {} then, {} now", show(a.get(k)), show(b.get(k)))
-        })
-        .collect();
-    keys.dedup();
-    keys
+        .map(|k| format!("{k}: {} then, {} now", show(a.get(k)), show(b.get(k))))
+        .collect()
 }
 
 /// One row of the protocol table.
@@ -777,10 +782,4 @@ pub fn rows(journals: &[Journal], seeds: &[u64]) -> Vec<ProtocolRow> {
         }
     }
     out
-}
-
-/// The path of a record's model.
-#[must_use]
-pub fn model_path(run_dir: &Path, r: &Record) -> PathBuf {
-    run_dir.join(&r.model)
 }
