@@ -179,8 +179,8 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
         Command::Bench(a) => a.threads,
         Command::Match(a) => a.threads,
         Command::Analyze(a) => a.engine.threads,
-        Command::Train(a) => a.threads,
-        Command::Prune(a) => a.threads,
+        Command::Train(a) => a.fit.threads,
+        Command::Prune(a) => a.fit.threads,
         Command::Saliency(a) => a.threads,
         _ => None,
     }

@@ -64,7 +64,8 @@ pub const EXAMPLE_MODEL: &[u8] = include_bytes!("../../../data/models/planted_ja
 /// How the bundled example model is named in messages and the report.
 pub const EXAMPLE_MODEL_NAME: &str = "planted_jaspar.onnx";
 
-fn sha256_hex(path: &Path) -> Result<String> {
+/// SHA-256 of a file, hex.
+pub fn sha256_hex(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     Ok(sha256_bytes(&bytes))
 }

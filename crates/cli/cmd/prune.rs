@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use motif_core::motif::{MotifSet, write_meme};
 use motif_core::plugin::{MotifExtractor, PruningCriterion};
@@ -20,13 +20,13 @@ use motif_report::{
     render_page,
 };
 use motif_tomtom::{Config, Database, Distance, MemeRng, compare_with};
-use motif_train::{Data, Progress, TrainConfig};
+use motif_train::{Data, Progress};
 use prost::Message;
 use serde_json::json;
 
 use super::logo::write_file;
-use super::train::{ActivationOpt, load};
-use crate::{DeviceOpt, EngineArgs, EngineOpt};
+use super::train::{ActivationOpt, FitArgs, load};
+use crate::EngineArgs;
 
 /// `--variant`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,24 +101,9 @@ pub struct PruneArgs {
     /// The learning rate is divided by this at every step.
     #[arg(long, default_value_t = 1.2)]
     pub decay: f64,
-    /// Most epochs per training.
-    #[arg(long, default_value_t = 1000)]
-    pub epochs: usize,
-    /// Minibatch size.
-    #[arg(long, default_value_t = 256)]
-    pub batch_size: usize,
-    /// Early-stopping patience (epochs); the best weights are kept.
-    #[arg(long, default_value_t = 15)]
-    pub patience: usize,
     /// Fraction of the training file held out for validation (the last part).
     #[arg(long, default_value_t = 0.1)]
     pub val_fraction: f64,
-    /// L1 penalty on the dense weights.
-    #[arg(long, default_value_t = 0.0)]
-    pub l1: f32,
-    /// L2 penalty on the dense weights.
-    #[arg(long, default_value_t = 0.0)]
-    pub l2: f32,
     /// Seed of minibatch orders and fresh weights (not --protocol).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -130,18 +115,8 @@ pub struct PruneArgs {
     /// --truth. Default: the bundled JASPAR 2024 set.
     #[arg(long)]
     pub db: Option<PathBuf>,
-    /// Engine: `auto` = ort when its library loads, else tract.
-    #[arg(long, value_enum, default_value_t = EngineOpt::Auto)]
-    pub engine: EngineOpt,
-    /// Device.
-    #[arg(long, value_enum, default_value_t = DeviceOpt::Cpu)]
-    pub device: DeviceOpt,
-    /// Threads (ort intra-op; default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Hide the progress bar.
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub fit: FitArgs,
     /// Output folder; a folder holding the same run resumes it.
     #[arg(short, long, default_value = "motiftool-prune")]
     pub out: PathBuf,
@@ -172,16 +147,12 @@ fn variant(v: VariantOpt) -> Variant {
     }
 }
 
-fn sha256(path: &Path) -> Result<String> {
-    use sha2::Digest;
-    let b = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    Ok(format!("{:x}", sha2::Sha256::digest(&b)))
-}
-
 fn files(paths: &[PathBuf]) -> Result<serde_json::Value> {
     paths
         .iter()
-        .map(|p| Ok(json!({"path": p.display().to_string(), "sha256": sha256(p)?})))
+        .map(|p| {
+            Ok(json!({"path": p.display().to_string(), "sha256": super::analyze::sha256_hex(p)?}))
+        })
         .collect::<Result<Vec<_>>>()
         .map(serde_json::Value::from)
 }
@@ -222,31 +193,13 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
         Some(p) => Some((motif_core::motif::read_motifs(p)?, p.display().to_string())),
         None => None,
     };
-    let session = EngineArgs {
-        engine: a.engine,
-        device: a.device,
-        threads: a.threads,
-        batch_size: a.batch_size,
-    }
-    .options(vec![]);
     let cfg = PruneConfig {
         target: a.target_kernels,
         steps: a.steps,
         lr_init: a.lr,
         decay: a.decay,
         val_fraction: a.val_fraction,
-        train: TrainConfig {
-            epochs: a.epochs,
-            batch_size: a.batch_size,
-            lr: a.lr,
-            patience: a.patience,
-            l1: a.l1,
-            l2: a.l2,
-            seed: a.seed,
-            session,
-            mask: None,
-            params: None,
-        },
+        train: a.fit.config(a.lr, a.seed),
         variants: if a.variants.is_empty() {
             if a.protocol {
                 vec![Variant::Deepprune, Variant::Inter, Variant::Lottery, Variant::Baseline]
@@ -261,12 +214,11 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
     let mut settings = json!({
         "criterion": a.criterion, "criterion_config": ccfg,
         "target_kernels": a.target_kernels, "steps": a.steps, "lr": a.lr, "decay": a.decay,
-        "epochs": a.epochs, "batch_size": a.batch_size, "patience": a.patience,
-        "val_fraction": a.val_fraction, "l1": a.l1, "l2": a.l2,
+        "epochs": a.fit.epochs, "batch_size": a.fit.batch_size, "patience": a.fit.patience,
+        "val_fraction": a.val_fraction, "l1": a.fit.l1, "l2": a.fit.l2,
         "train": files(&a.train)?, "test": files(&a.test)?,
     });
-    let bar =
-        if a.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(0) };
+    let bar = a.fit.bar();
     bar.set_style(
         indicatif::ProgressStyle::with_template("{prefix} {bar:24} {pos}/{len} batches  {msg}")
             .expect("template"),
@@ -310,7 +262,7 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
     let (journals, seeds, source) = if a.protocol {
         let (template, source) = match &a.model {
             Some(p) => {
-                settings["model"] = json!({"path": p.display().to_string(), "sha256": sha256(p)?});
+                settings["model"] = json!({"path": p.display().to_string(), "sha256": super::analyze::sha256_hex(p)?});
                 (Model::load(p)?, p.display().to_string())
             }
             None => {
@@ -352,10 +304,12 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
         };
         let model = Model::load(p)?;
         let init = a.init.as_deref().map(Model::load).transpose()?;
-        settings["model"] = json!({"path": p.display().to_string(), "sha256": sha256(p)?});
+        settings["model"] =
+            json!({"path": p.display().to_string(), "sha256": super::analyze::sha256_hex(p)?});
         settings["seed"] = json!(a.seed);
         if let Some(i) = &a.init {
-            settings["init"] = json!({"path": i.display().to_string(), "sha256": sha256(i)?});
+            settings["init"] =
+                json!({"path": i.display().to_string(), "sha256": super::analyze::sha256_hex(i)?});
         }
         let inp = Inputs {
             model: &model,
@@ -397,8 +351,7 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
             (set, name)
         }
     };
-    let engine_args =
-        EngineArgs { engine: a.engine, device: a.device, threads: a.threads, batch_size: 1024 };
+    let engine_args = a.fit.engine_args(1024);
     let mut finals = Vec::new();
     for (j, &seed) in journals.iter().zip(&seeds) {
         let dir = if a.protocol { a.out.join(format!("seed-{seed}")) } else { a.out.clone() };

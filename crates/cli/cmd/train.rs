@@ -15,7 +15,7 @@ use ndarray::{Array2, Array3};
 use prost::Message;
 
 use crate::output::Sink;
-use crate::{DeviceOpt, EngineOpt};
+use crate::{DeviceOpt, EngineArgs, EngineOpt};
 
 /// Architectures `--arch` builds.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -69,15 +69,29 @@ pub struct TrainArgs {
     /// Activation of --arch deepbind.
     #[arg(long, value_enum, default_value_t = ActivationOpt::Relu)]
     pub activation: ActivationOpt,
+    /// Adam learning rate (other Adam settings: Keras defaults).
+    #[arg(long, default_value_t = 0.001)]
+    pub lr: f64,
+    /// Seed of the initial weights and the minibatch order.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub fit: FitArgs,
+    /// Output folder: model.onnx (the trained model) and training.json
+    /// (settings, per-epoch log, test AUC).
+    #[arg(short, long, default_value = "motiftool-train")]
+    pub out: PathBuf,
+}
+
+/// Options of every training run: `train`, and each training of `prune`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
     /// Most epochs (early stopping usually ends sooner).
     #[arg(long, default_value_t = 1000)]
     pub epochs: usize,
     /// Minibatch size.
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
-    /// Adam learning rate (other Adam settings: Keras defaults).
-    #[arg(long, default_value_t = 0.001)]
-    pub lr: f64,
     /// Stop after this many epochs without a lower validation loss; the
     /// best weights are kept.
     #[arg(long, default_value_t = 15)]
@@ -88,9 +102,6 @@ pub struct TrainArgs {
     /// L2 penalty on the dense weights (Keras `l2()` is 0.01).
     #[arg(long, default_value_t = 0.0)]
     pub l2: f32,
-    /// Seed of the initial weights and the minibatch order.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
     /// Engine: `auto` = ort when its library loads, else tract.
     #[arg(long, value_enum, default_value_t = EngineOpt::Auto)]
     pub engine: EngineOpt,
@@ -103,10 +114,34 @@ pub struct TrainArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
-    /// Output folder: model.onnx (the trained model) and training.json
-    /// (settings, per-epoch log, test AUC).
-    #[arg(short, long, default_value = "motiftool-train")]
-    pub out: PathBuf,
+}
+
+impl FitArgs {
+    /// The engine options, running `batch_size` sequences per call.
+    pub fn engine_args(&self, batch_size: usize) -> EngineArgs {
+        EngineArgs { engine: self.engine, device: self.device, threads: self.threads, batch_size }
+    }
+
+    /// The training settings with learning rate `lr` and `seed`.
+    pub fn config(&self, lr: f64, seed: u64) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr,
+            patience: self.patience,
+            l1: self.l1,
+            l2: self.l2,
+            seed,
+            session: self.engine_args(self.batch_size).options(vec![]),
+            mask: None,
+            params: None,
+        }
+    }
+
+    /// A progress bar, hidden with --quiet.
+    pub fn bar(&self) -> indicatif::ProgressBar {
+        if self.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(0) }
+    }
 }
 
 /// Help after the options.
@@ -228,27 +263,9 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     {
         bail!("{}: the model has {k} outputs, the labels {outs}", model.path().display());
     }
-    let cfg = TrainConfig {
-        epochs: a.epochs,
-        batch_size: a.batch_size,
-        lr: a.lr,
-        patience: a.patience,
-        l1: a.l1,
-        l2: a.l2,
-        seed: a.seed,
-        session: crate::EngineArgs {
-            engine: a.engine,
-            device: a.device,
-            threads: a.threads,
-            batch_size: a.batch_size,
-        }
-        .options(vec![]),
-        mask: None,
-        params: None,
-    };
+    let cfg = a.fit.config(a.lr, a.seed);
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let bar =
-        if a.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(0) };
+    let bar = a.fit.bar();
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "epoch {prefix} {bar:30} {pos}/{len} batches  loss {msg}",
@@ -302,8 +319,8 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         "train": a.train.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "valid": a.valid.as_ref().map(|p| p.display().to_string()),
         "sequences": {"train": train.len(), "valid": val.len(), "length": len, "outputs": outs},
-        "settings": {"epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr, "patience": a.patience,
-            "l1": a.l1, "l2": a.l2, "seed": a.seed, "optimizer": "adam (beta1 0.9, beta2 0.999, epsilon 1e-7)",
+        "settings": {"epochs": a.fit.epochs, "batch_size": a.fit.batch_size, "lr": a.lr, "patience": a.fit.patience,
+            "l1": a.fit.l1, "l2": a.fit.l2, "seed": a.seed, "optimizer": "adam (beta1 0.9, beta2 0.999, epsilon 1e-7)",
             "loss": "binary cross-entropy"},
         "best_epoch": trained.best_epoch,
         "stopped_early": trained.stopped_early,
