@@ -286,6 +286,120 @@ pub fn deepbind(spec: &DeepBindSpec) -> ModelProto {
     g.finish()
 }
 
+/// One conv block of [`stack`]: conv → [BatchNorm] → ReLU → [max pool].
+#[derive(Debug, Clone)]
+pub struct StackLayer {
+    /// Kernels, (out, in, width).
+    pub kernels: Array3<f32>,
+    /// Conv bias (none when the block has BatchNorm).
+    pub bias: Option<Vec<f32>>,
+    /// BatchNorm (scale, bias, running mean, running variance), one value per kernel each.
+    pub batchnorm: Option<[Vec<f32>; 4]>,
+    /// Non-overlapping max pool size after the activation (1 = none).
+    pub pool: usize,
+}
+
+/// A stacked CNN: [`StackLayer`]s of 'valid' convs, then global max pool →
+/// dense (→ sigmoid), in the (N, 4, L) layout. NeuronMotif's demo
+/// architectures are of this kind.
+#[derive(Debug, Clone)]
+pub struct StackSpec {
+    /// The conv blocks, input side first.
+    pub layers: Vec<StackLayer>,
+    /// Dense weights, (outputs, last layer's kernels).
+    pub dense: Array2<f32>,
+    /// Dense bias.
+    pub dense_bias: Vec<f32>,
+    /// Fixed input length, or `None` for a symbolic `L`.
+    pub length: Option<usize>,
+    /// Sigmoid on the output.
+    pub sigmoid: bool,
+}
+
+/// Builds the network `spec` describes. Tensor names: input `x`;
+/// `conv{i}.weight`, `conv{i}.bias`, `bn{i}.{scale,bias,mean,var}` for
+/// block i (from 1); `dense.weight` (outputs, k, used with `transB`),
+/// `dense.bias`; output `y`.
+///
+/// # Panics
+/// If the shapes in `spec` disagree.
+#[must_use]
+pub fn stack(spec: &StackSpec) -> ModelProto {
+    let len = spec.length.map_or(Dim::Symbol("L".into()), Dim::Fixed);
+    let (outs, last_k) = spec.dense.dim();
+    let mut g = GraphBuilder::new("stack");
+    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), len]);
+    g.output("y", &[Dim::Symbol("N".into()), Dim::Fixed(outs)]);
+    let mut prev = "x".to_owned();
+    let mut channels = 4;
+    for (i, l) in spec.layers.iter().enumerate() {
+        let b = i + 1;
+        let (k, c, w) = l.kernels.dim();
+        assert_eq!(c, channels, "block {b}: kernels must take {channels} channels");
+        let wname = format!("conv{b}.weight");
+        let values: Vec<f32> = l.kernels.as_standard_layout().iter().copied().collect();
+        g.initializer(&wname, &[k, c, w], &values);
+        let mut ins = vec![prev.clone(), wname];
+        if let Some(bias) = &l.bias {
+            assert_eq!(bias.len(), k, "block {b}: one bias per kernel");
+            let bname = format!("conv{b}.bias");
+            g.initializer(&bname, &[k], bias);
+            ins.push(bname);
+        }
+        let conv = format!("conv{b}");
+        let refs: Vec<&str> = ins.iter().map(String::as_str).collect();
+        g.node("Conv", &refs, &[&conv], &[("kernel_shape", Attr::Ints(vec![w as i64]))]);
+        let mut cur = conv;
+        if let Some(bn) = &l.batchnorm {
+            let names: Vec<String> =
+                ["scale", "bias", "mean", "var"].iter().map(|p| format!("bn{b}.{p}")).collect();
+            for (n, v) in names.iter().zip(bn) {
+                assert_eq!(v.len(), k, "block {b}: one BatchNorm value per kernel");
+                g.initializer(n, &[k], v);
+            }
+            let out = format!("bn{b}");
+            g.node(
+                "BatchNormalization",
+                &[&cur, &names[0], &names[1], &names[2], &names[3]],
+                &[&out],
+                &[("epsilon", Attr::Float(1e-3))],
+            );
+            cur = out;
+        }
+        let act = format!("relu{b}");
+        g.node("Relu", &[&cur], &[&act], &[]);
+        cur = act;
+        if l.pool > 1 {
+            let out = format!("pool{b}");
+            let p = l.pool as i64;
+            g.node(
+                "MaxPool",
+                &[&cur],
+                &[&out],
+                &[("kernel_shape", Attr::Ints(vec![p])), ("strides", Attr::Ints(vec![p]))],
+            );
+            cur = out;
+        }
+        prev = cur;
+        channels = k;
+    }
+    assert_eq!(last_k, channels, "dense weights must be (outputs, last kernels)");
+    g.initializer(
+        "dense.weight",
+        &[outs, last_k],
+        &spec.dense.as_standard_layout().iter().copied().collect::<Vec<_>>(),
+    );
+    g.initializer("dense.bias", &[outs], &spec.dense_bias);
+    g.node("GlobalMaxPool", &[&prev], &["pooled"], &[]);
+    g.node("Flatten", &["pooled"], &["flat"], &[("axis", Attr::Int(1))]);
+    let head = if spec.sigmoid { "logits" } else { "y" };
+    g.node("Gemm", &["flat", "dense.weight", "dense.bias"], &[head], &[("transB", Attr::Int(1))]);
+    if spec.sigmoid {
+        g.node("Sigmoid", &["logits"], &["y"], &[]);
+    }
+    g.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,5 +437,32 @@ mod tests {
             assert_eq!(w.shape(), &[3, 4, 5]);
             assert!((w[[2, 3, 4]] - 0.9).abs() < 1e-6);
         }
+    }
+
+    #[test]
+    fn stack_is_recognised_with_pools_and_batchnorm() {
+        let layer = |k: usize, c: usize, w: usize, pool: usize, bn: bool| StackLayer {
+            kernels: Array3::from_elem((k, c, w), 0.1),
+            bias: (!bn).then(|| vec![0.0; k]),
+            batchnorm: bn.then(|| [vec![1.0; k], vec![0.0; k], vec![0.0; k], vec![1.0; k]]),
+            pool,
+        };
+        let spec = StackSpec {
+            layers: vec![layer(3, 4, 5, 2, true), layer(2, 3, 2, 1, false)],
+            dense: Array2::from_elem((1, 2), 0.5),
+            dense_bias: vec![0.0],
+            length: None,
+            sigmoid: true,
+        };
+        let bytes = stack(&spec).encode_to_vec();
+        let m = Model::from_bytes(&bytes, std::path::Path::new("stack.onnx")).unwrap();
+        let s = m.structure();
+        assert_eq!(s.convs.len(), 2);
+        // NeuronMotif demo1's geometry: RF 5 and 8.
+        assert_eq!(s.convs[0].receptive_field, 5);
+        assert_eq!(s.convs[1].receptive_field, 8);
+        assert_eq!(s.convs[1].input_stride, 2);
+        assert!(matches!(s.convs[0].post[0], crate::PostOp::BatchNorm { .. }));
+        assert_eq!(s.dense.len(), 1);
     }
 }

@@ -495,3 +495,158 @@ pub fn glorot_deepbind(
     };
     deepbind(&spec)
 }
+
+/// One conv block of [`glorot_stack`]: kernels, width, max pool after it (1 = none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Block {
+    /// Kernels.
+    pub kernels: usize,
+    /// Kernel width.
+    pub width: usize,
+    /// Max-pool size (= stride) after the block; 1 = none.
+    pub pool: usize,
+}
+
+impl Block {
+    /// Parses `KxW` or `KxW:P` (e.g. `64x7:2`).
+    ///
+    /// # Errors
+    /// On anything else, or a zero.
+    pub fn parse(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::Invalid(format!(
+                "layer `{s}`: expected KERNELSxWIDTH or KERNELSxWIDTH:POOL, e.g. 64x7:2"
+            ))
+        };
+        let (kw, pool) = match s.split_once(':') {
+            Some((kw, p)) => (kw, p.trim().parse::<usize>().map_err(|_| bad())?),
+            None => (s, 1),
+        };
+        let (k, w) = kw.split_once('x').ok_or_else(bad)?;
+        let kernels = k.trim().parse::<usize>().map_err(|_| bad())?;
+        let width = w.trim().parse::<usize>().map_err(|_| bad())?;
+        if kernels == 0 || width == 0 || pool == 0 {
+            return Err(bad());
+        }
+        Ok(Self { kernels, width, pool })
+    }
+}
+
+/// A stacked CNN ([`motif_onnx::build::stack`]) freshly initialised as
+/// Keras does: Glorot-uniform kernels and dense weights, zero biases;
+/// with `batchnorm`, each block has BatchNorm (scale 1, shift 0, running
+/// mean 0, variance 1) instead of a conv bias; sigmoid output.
+#[must_use]
+pub fn glorot_stack(blocks: &[Block], batchnorm: bool, outputs: usize, seed: u64) -> ModelProto {
+    let mut rng = Rng::new(seed);
+    let mut uniform = |limit: f64| ((rng.f64() * 2.0 - 1.0) * limit) as f32;
+    let mut layers = Vec::with_capacity(blocks.len());
+    let mut c = 4;
+    for b in blocks {
+        let limit = (6.0 / ((c * b.width + b.kernels * b.width) as f64)).sqrt();
+        let kernels = Array3::from_shape_fn((b.kernels, c, b.width), |_| uniform(limit));
+        let k = b.kernels;
+        layers.push(motif_onnx::build::StackLayer {
+            kernels,
+            bias: (!batchnorm).then(|| vec![0.0; k]),
+            batchnorm: batchnorm.then(|| [vec![1.0; k], vec![0.0; k], vec![0.0; k], vec![1.0; k]]),
+            pool: b.pool,
+        });
+        c = k;
+    }
+    let dense_limit = (6.0 / ((c + outputs) as f64)).sqrt();
+    let spec = motif_onnx::build::StackSpec {
+        layers,
+        dense: Array2::from_shape_fn((outputs, c), |_| uniform(dense_limit)),
+        dense_bias: vec![0.0; outputs],
+        length: None,
+        sigmoid: true,
+    };
+    motif_onnx::build::stack(&spec)
+}
+
+/// Sets every inference BatchNormalization's running mean and variance to
+/// the statistics of its input over `x` (one-hot, (N, 4, L)), adjusting its
+/// scale and shift so that the model computes exactly the same function.
+/// Training treats BatchNorm as a per-channel affine map with fixed running
+/// statistics; this gives the trained model the statistics a Keras or
+/// PyTorch model carries, so its BatchNorm inputs are centred and scaled.
+///
+/// # Errors
+/// If the model cannot run or a BatchNorm's parameters are not constants.
+pub fn calibrate_batchnorm(
+    proto: &ModelProto,
+    x: &Array3<f32>,
+    opts: &SessionOptions,
+) -> Result<ModelProto> {
+    let graph = proto.graph.as_ref().ok_or_else(|| Error::Invalid("no graph".into()))?;
+    let bns: Vec<&motif_onnx::pb::NodeProto> =
+        graph.node.iter().filter(|n| n.op_type() == "BatchNormalization").collect();
+    if bns.is_empty() {
+        return Ok(proto.clone());
+    }
+    let model = Model::from_bytes(&proto.encode_to_vec(), Path::new("calibration"))?;
+    let mut o = opts.clone();
+    o.outputs = bns.iter().map(|n| n.input[0].clone()).collect();
+    let session = motif_engine::open(&model, &o)?;
+    let n = x.shape()[0];
+    let mut sums: Vec<(Vec<f64>, Vec<f64>, f64)> = Vec::new();
+    for start in (0..n).step_by(1024) {
+        let end = (start + 1024).min(n);
+        let outs = session.run(x.slice(ndarray::s![start..end, .., ..]))?;
+        for (k, t) in outs.iter().enumerate() {
+            let c = t.shape()[1];
+            if sums.len() <= k {
+                sums.push((vec![0.0; c], vec![0.0; c], 0.0));
+            }
+            let t3 = t
+                .view()
+                .into_shape_with_order((t.shape()[0], c, t.len() / (t.shape()[0] * c)))
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+            let (s1, s2, cnt) = &mut sums[k];
+            for ch in 0..c {
+                let col = t3.index_axis(Axis(1), ch);
+                s1[ch] += col.iter().map(|&v| f64::from(v)).sum::<f64>();
+                s2[ch] += col.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>();
+            }
+            *cnt += (t3.shape()[0] * t3.shape()[2]) as f64;
+        }
+    }
+    let mut out = proto.clone();
+    let g = out.graph.as_mut().expect("graph");
+    for (bn, (s1, s2, cnt)) in bns.iter().zip(&sums) {
+        let eps = f64::from(
+            bn.attribute.iter().find(|a| a.name() == "epsilon").and_then(|a| a.f).unwrap_or(1e-5),
+        );
+        let get = |name: &str| -> Result<Vec<f64>> {
+            let t = graph.initializer.iter().find(|t| t.name() == name).ok_or_else(|| {
+                Error::Invalid(format!("BatchNorm parameter `{name}` is not an initializer"))
+            })?;
+            Ok(motif_onnx::tensor::to_f32(t)?.iter().map(|&v| f64::from(v)).collect())
+        };
+        let (scale, bias, mean, var) =
+            (get(&bn.input[1])?, get(&bn.input[2])?, get(&bn.input[3])?, get(&bn.input[4])?);
+        let c = scale.len();
+        let (mut ns, mut nb, mut nm, mut nv) =
+            (vec![0f32; c], vec![0f32; c], vec![0f32; c], vec![0f32; c]);
+        for ch in 0..c {
+            // y = a·x + b with a = scale/sd_old, b = bias − a·mean_old.
+            let a = scale[ch] / (var[ch] + eps).sqrt();
+            let b = bias[ch] - a * mean[ch];
+            let mu = s1[ch] / cnt;
+            let v = (s2[ch] / cnt - mu * mu).max(0.0);
+            let sd = (v + eps).sqrt();
+            nm[ch] = mu as f32;
+            nv[ch] = v as f32;
+            ns[ch] = (a * sd) as f32;
+            nb[ch] = (b + a * mu) as f32;
+        }
+        for (k, vals) in [(1, ns), (2, nb), (3, nm), (4, nv)] {
+            let name = bn.input[k].clone();
+            let t = g.initializer.iter_mut().find(|t| t.name() == name).expect("found above");
+            let dims: Vec<usize> = t.dims.iter().map(|&d| d as usize).collect();
+            *t = motif_onnx::tensor::from_f32(&name, &dims, &vals);
+        }
+    }
+    Ok(out)
+}

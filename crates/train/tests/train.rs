@@ -211,3 +211,56 @@ fn learns_a_planted_motif_deterministically_on_both_engines() {
         }
     }
 }
+
+/// BatchNorm calibration keeps the function and sets the running
+/// statistics to the data's (checked against a numpy-style recomputation
+/// of each channel's mean and variance here).
+#[test]
+fn batchnorm_calibration_keeps_the_function() {
+    use motif_train::{Block, calibrate_batchnorm, glorot_stack};
+    let blocks = [Block::parse("4x5:2").unwrap(), Block::parse("3x3").unwrap()];
+    assert!(Block::parse("4x5:").is_err() && Block::parse("0x5").is_err());
+    let mut proto = glorot_stack(&blocks, true, 1, 3);
+    // Non-trivial trained-looking BatchNorm parameters.
+    for t in &mut proto.graph.as_mut().unwrap().initializer {
+        if t.name() == "bn1.scale" {
+            *t = motif_onnx::tensor::from_f32("bn1.scale", &[4], &[0.5, 2.0, -1.0, 1.5]);
+        }
+        if t.name() == "bn2.bias" {
+            *t = motif_onnx::tensor::from_f32("bn2.bias", &[3], &[0.3, -0.2, 0.1]);
+        }
+    }
+    let mut rng = Rng::new(5);
+    let x = Array3::from_shape_fn((300, 4, 30), |_| 0.0f32);
+    let mut x = x;
+    for i in 0..300 {
+        for j in 0..30 {
+            x[[i, rng.below(4), j]] = 1.0;
+        }
+    }
+    let opts =
+        SessionOptions { engine: EngineChoice::Exactly(EngineKind::Tract), ..Default::default() };
+    let cal = calibrate_batchnorm(&proto, &x, &opts).unwrap();
+    let run = |p: &motif_onnx::pb::ModelProto, outs: Vec<String>| {
+        let m = Model::from_bytes(&p.encode_to_vec(), Path::new("m.onnx")).unwrap();
+        let s = motif_engine::open(&m, &SessionOptions { outputs: outs, ..opts.clone() }).unwrap();
+        s.run(x.view()).unwrap()
+    };
+    let before = run(&proto, vec![]);
+    let after = run(&cal, vec![]);
+    let diff = (&before[0] - &after[0]).mapv(f32::abs).fold(0.0f32, |a, &b| a.max(b));
+    assert!(diff < 1e-5, "output changed by {diff}");
+    // The stored mean/variance are the conv output's per-channel statistics.
+    let conv1 = &run(&cal, vec!["conv1".into()])[0];
+    let m = Model::from_bytes(&cal.encode_to_vec(), Path::new("m.onnx")).unwrap();
+    let mean = m.weights("bn1.mean").unwrap();
+    let var = m.weights("bn1.var").unwrap();
+    for c in 0..4 {
+        let v: Vec<f64> =
+            conv1.index_axis(ndarray::Axis(1), c).iter().map(|&a| f64::from(a)).collect();
+        let mu = v.iter().sum::<f64>() / v.len() as f64;
+        let var_c = v.iter().map(|a| (a - mu).powi(2)).sum::<f64>() / v.len() as f64;
+        assert!((f64::from(mean[[c]]) - mu).abs() < 1e-4, "channel {c}");
+        assert!((f64::from(var[[c]]) - var_c).abs() < 1e-3 * var_c.max(1.0), "channel {c}");
+    }
+}
