@@ -19,7 +19,8 @@ pub struct SimulateArgs {
     /// sets: 2, 2, 2, 4, 8 motifs; one instance per positive at a random
     /// position; i.i.d. uniform negatives; train and test of equal size) or
     /// `koo-eddy` (Koo & Eddy's 12-TF multi-label set: 1–5 instances per
-    /// sequence on either strand, split 70/10/20).
+    /// sequence on either strand, split 70/10/20), or NeuronMotif's checks
+    /// `nm-shift` and `nm-grammar` (see below).
     #[arg(long)]
     pub preset: String,
     /// Motif database to take the motifs from. Default: the bundled JASPAR
@@ -56,6 +57,15 @@ pub fn simulate_help() -> String {
     let names: Vec<String> =
         motif_sim::simulate::KOO_EDDY_MOTIFS.iter().map(|(id, n)| format!("{n} {id}")).collect();
     s.push_str(&format!("  koo-eddy    {}\n", names.join(", ")));
+    let (id, name) = motif_sim::simulate::NM_SHIFT_MOTIF;
+    s.push_str(&format!(
+        "  nm-shift    {name} {id} at one of two starts 1 bp apart (default 8 bp, 4000 per split)\n"
+    ));
+    let [(ia, na), (ib, nb)] = motif_sim::simulate::NM_GRAMMAR_MOTIFS;
+    s.push_str(&format!(
+        "  nm-grammar  {na} {ia} then {nb} {ib}, {} bp apart (default 82 bp); decoys: one motif, the reverse order, or a gap ≥ 4 bp off\n",
+        motif_sim::simulate::NM_GRAMMAR_GAP
+    ));
     s.push_str(
         "\nWrites into -o DIR: train.fa, test.fa (and valid.fa for koo-eddy) with labels in the \
          headers (`>id label` or `>id l1 … l12`), truth.tsv (every planted instance: split, id, \

@@ -43,6 +43,16 @@ pub const KOO_EDDY_MOTIFS: [(&str, &str); 12] = [
     ("MA0095.2", "YY1"),
 ];
 
+/// NeuronMotif check 1 (`nm-shift`): ZEB1 (as in NeuronMotif's demo1) at
+/// one of two starts 1 bp apart.
+pub const NM_SHIFT_MOTIF: (&str, &str) = ("MA0103", "ZEB1");
+
+/// NeuronMotif check 2 (`nm-grammar`): motif A, then motif B after a fixed gap.
+pub const NM_GRAMMAR_MOTIFS: [(&str, &str); 2] = [("MA0035", "GATA1"), ("MA0871", "TFEC")];
+
+/// The gap (bp between the end of A and the start of B) of `nm-grammar` positives.
+pub const NM_GRAMMAR_GAP: usize = 6;
+
 /// A data-set recipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
@@ -50,6 +60,14 @@ pub enum Preset {
     Deepprune(u8),
     /// Koo & Eddy's 12-TF multi-label set.
     KooEddy,
+    /// NeuronMotif check 1: positives hold ZEB1 starting at one of two
+    /// positions 1 bp apart (the middle of the sequence); negatives are
+    /// uniform background.
+    NmShift,
+    /// NeuronMotif check 2: positives hold GATA1 then TFEC with a gap of
+    /// [`NM_GRAMMAR_GAP`] bp; negatives hold GATA1 alone, TFEC alone, TFEC
+    /// then GATA1, or GATA1 then TFEC at a gap at least 4 bp off.
+    NmGrammar,
 }
 
 impl Preset {
@@ -60,10 +78,12 @@ impl Preset {
     pub fn parse(s: &str) -> Result<Self, Error> {
         match s {
             "koo-eddy" => Ok(Self::KooEddy),
+            "nm-shift" => Ok(Self::NmShift),
+            "nm-grammar" => Ok(Self::NmGrammar),
             _ => match s.strip_prefix("deepprune").and_then(|d| d.parse::<u8>().ok()) {
                 Some(d @ 1..=5) => Ok(Self::Deepprune(d)),
                 _ => Err(Error::Invalid(format!(
-                    "unknown preset `{s}` (one of: deepprune1 … deepprune5, koo-eddy)"
+                    "unknown preset `{s}` (one of: deepprune1 … deepprune5, koo-eddy, nm-shift, nm-grammar)"
                 ))),
             },
         }
@@ -75,6 +95,8 @@ impl Preset {
         match self {
             Self::Deepprune(_) => 101,
             Self::KooEddy => 200,
+            Self::NmShift => 8,
+            Self::NmGrammar => 82,
         }
     }
 
@@ -83,8 +105,9 @@ impl Preset {
     #[must_use]
     pub fn default_n(self) -> usize {
         match self {
-            Self::Deepprune(_) => 10_000,
+            Self::Deepprune(_) | Self::NmGrammar => 10_000,
             Self::KooEddy => 25_000,
+            Self::NmShift => 4_000,
         }
     }
 
@@ -94,6 +117,8 @@ impl Preset {
         match self {
             Self::Deepprune(d) => format!("deepprune{d}"),
             Self::KooEddy => "koo-eddy".into(),
+            Self::NmShift => "nm-shift".into(),
+            Self::NmGrammar => "nm-grammar".into(),
         }
     }
 }
@@ -268,6 +293,20 @@ pub fn simulate(
             let classes = vec!["bound".to_owned()];
             Ok(Dataset { splits, motifs, classes, notes })
         }
+        Preset::NmShift => {
+            let (id, name) = NM_SHIFT_MOTIF;
+            let motifs = vec![find(db, db_name, id, name, &mut notes)?];
+            let splits = nm_shift(&motifs[0], len, n, &mut rng)?;
+            Ok(Dataset { splits, motifs, classes: vec!["bound".to_owned()], notes })
+        }
+        Preset::NmGrammar => {
+            let motifs = NM_GRAMMAR_MOTIFS
+                .iter()
+                .map(|(id, name)| find(db, db_name, id, name, &mut notes))
+                .collect::<Result<Vec<_>, _>>()?;
+            let splits = nm_grammar(&motifs, len, n, &mut rng)?;
+            Ok(Dataset { splits, motifs, classes: vec!["grammar".to_owned()], notes })
+        }
         Preset::KooEddy => {
             let motifs = KOO_EDDY_MOTIFS
                 .iter()
@@ -299,6 +338,112 @@ pub fn simulate(
             Ok(Dataset { splits, motifs, classes, notes })
         }
     }
+}
+
+/// Train and test splits of `n` sequences each, half of them positive, made by `make(positive, rng)`.
+fn two_splits(
+    n: usize,
+    rng: &mut Rng,
+    make: &dyn Fn(bool, &mut Rng) -> (Vec<u8>, Vec<Instance>),
+) -> Vec<Split> {
+    let mut splits = Vec::new();
+    for name in ["train", "test"] {
+        let mut seqs: Vec<SimSeq> = (0..n)
+            .map(|i| {
+                let mut r = rng.fork(i as u64);
+                let positive = i < n / 2;
+                let (seq, instances) = make(positive, &mut r);
+                SimSeq { id: String::new(), seq, labels: vec![u8::from(positive)], instances }
+            })
+            .collect();
+        rng.shuffle(&mut seqs);
+        for (i, s) in seqs.iter_mut().enumerate() {
+            s.id = format!("{name}_{:06}", i + 1);
+        }
+        splits.push(Split { name, seqs });
+        *rng = rng.fork(0x5eed);
+    }
+    splits
+}
+
+/// `nm-shift`: the motif at start `s0` or `s0 + 1`, `s0 = (len − w − 1) / 2`.
+fn nm_shift(motif: &Motif, len: usize, n: usize, rng: &mut Rng) -> Result<Vec<Split>, Error> {
+    let w = motif.len();
+    if len < w + 1 {
+        return Err(Error::Invalid(format!(
+            "nm-shift needs --len ≥ {} (the motif {} is {w} bp, at two starts)",
+            w + 1,
+            motif.id
+        )));
+    }
+    let s0 = (len - w - 1) / 2;
+    Ok(two_splits(n, rng, &|positive, r| {
+        let mut seq = background(len, r);
+        let mut inst = Vec::new();
+        if positive {
+            let start = s0 + r.below(2);
+            let site = sample_site(motif, '+', r);
+            seq[start..start + w].copy_from_slice(&site);
+            inst.push(Instance { motif: 0, start, strand: '+' });
+        }
+        (seq, inst)
+    }))
+}
+
+/// `nm-grammar`: A then B at [`NM_GRAMMAR_GAP`] (positives), or the decoys.
+fn nm_grammar(motifs: &[Motif], len: usize, n: usize, rng: &mut Rng) -> Result<Vec<Split>, Error> {
+    let (wa, wb) = (motifs[0].len(), motifs[1].len());
+    let max_gap = NM_GRAMMAR_GAP + 12;
+    if len < wa + wb + max_gap + 1 {
+        return Err(Error::Invalid(format!(
+            "nm-grammar needs --len ≥ {} (two motifs of {wa} and {wb} bp, gaps up to {max_gap})",
+            wa + wb + max_gap + 1
+        )));
+    }
+    Ok(two_splits(n, rng, &|positive, r| {
+        let mut seq = background(len, r);
+        let mut inst = Vec::new();
+        let mut plant = |m: usize, start: usize, seq: &mut Vec<u8>, r: &mut Rng| {
+            let site = sample_site(&motifs[m], '+', r);
+            seq[start..start + site.len()].copy_from_slice(&site);
+            inst.push(Instance { motif: m, start, strand: '+' });
+        };
+        // (first, second, gap) or a single motif.
+        let pair = |first: usize, gap: usize, r: &mut Rng| {
+            let span = motifs[first].len() + gap + motifs[1 - first].len();
+            let a = r.below(len - span + 1);
+            (a, a + motifs[first].len() + gap)
+        };
+        let kind = if positive { 0 } else { 1 + r.below(4) };
+        match kind {
+            0 => {
+                let (a, b) = pair(0, NM_GRAMMAR_GAP, r);
+                plant(0, a, &mut seq, r);
+                plant(1, b, &mut seq, r);
+            }
+            1 | 2 => {
+                let m = kind - 1;
+                let start = r.below(len - motifs[m].len() + 1);
+                plant(m, start, &mut seq, r);
+            }
+            3 => {
+                let (b, a) = pair(1, NM_GRAMMAR_GAP, r);
+                plant(1, b, &mut seq, r);
+                plant(0, a, &mut seq, r);
+            }
+            _ => {
+                // A gap at least 4 bp off: 0..=gap−4 or gap+4..=gap+12.
+                let choices: Vec<usize> = (0..=max_gap)
+                    .filter(|g| g.abs_diff(NM_GRAMMAR_GAP) >= 4)
+                    .collect();
+                let gap = choices[r.below(choices.len())];
+                let (a, b) = pair(0, gap, r);
+                plant(0, a, &mut seq, r);
+                plant(1, b, &mut seq, r);
+            }
+        }
+        (seq, inst)
+    }))
 }
 
 /// One sequence of Koo & Eddy's protocol: 1–5 motifs (P = .50, .25, .17,
@@ -357,6 +502,10 @@ mod tests {
             let w = 6 + i % 6;
             let m =
                 Array2::from_shape_fn((4, w), |(b, j)| if b == (i + j) % 4 { 0.97 } else { 0.01 });
+            motifs.push(Motif::from_matrix(format!("{id}.9"), m).unwrap());
+        }
+        for (id, w) in [("MA0103", 6), ("MA0871", 8)] {
+            let m = Array2::from_shape_fn((4, w), |(b, j)| if b == (j * 3) % 4 { 0.97 } else { 0.01 });
             motifs.push(Motif::from_matrix(format!("{id}.9"), m).unwrap());
         }
         MotifSet { motifs, background: [0.25; 4], has_background: false, warnings: vec![] }
@@ -436,6 +585,35 @@ mod tests {
         assert!((counts[1] as f64 / 2000.0 - 0.5).abs() < 0.045, "{counts:?}");
         assert!(counts[5] > 0 && counts[0] == 0);
         assert!(minus > 0);
+    }
+
+    #[test]
+    fn neuronmotif_presets_plant_what_they_say() {
+        let db = db();
+        let ds = simulate(Preset::NmShift, &db, "db", 400, 8, 2, false).unwrap();
+        let starts: std::collections::BTreeSet<usize> = ds.splits[0]
+            .seqs
+            .iter()
+            .flat_map(|q| q.instances.iter().map(|i| i.start))
+            .collect();
+        assert_eq!(starts.into_iter().collect::<Vec<_>>(), vec![0, 1]);
+        for q in &ds.splits[0].seqs {
+            assert_eq!(q.instances.len(), usize::from(q.labels[0]));
+            assert_eq!(q.seq.len(), 8);
+        }
+        let ds = simulate(Preset::NmGrammar, &db, "db", 400, 82, 2, false).unwrap();
+        let wa = ds.motifs[0].len();
+        for q in &ds.splits[1].seqs {
+            let i = &q.instances;
+            let pair_gap = (i.len() == 2 && i[0].motif == 0 && i[1].motif == 1)
+                .then(|| i[1].start - (i[0].start + wa));
+            if q.labels[0] == 1 {
+                assert_eq!(pair_gap, Some(NM_GRAMMAR_GAP));
+            } else if let Some(g) = pair_gap {
+                assert!(g.abs_diff(NM_GRAMMAR_GAP) >= 4, "decoy gap {g}");
+            }
+        }
+        assert!(simulate(Preset::NmShift, &db, "db", 10, 5, 2, false).is_err());
     }
 
     #[test]

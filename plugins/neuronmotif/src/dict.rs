@@ -1,0 +1,269 @@
+//! A neuron's motif dictionary (NeuronMotif's `build_dict.py`), grown with
+//! the matcher plugin comparing forward strands only (`-norc`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use motif_core::motif::{Motif, MotifSet};
+use motif_core::plugin::{Match, MatcherInput, MotifMatcher};
+use serde::{Deserialize, Serialize};
+
+use crate::segment::{Segment, dictionary_segments};
+use crate::{Crm, Error, Result};
+
+/// One dictionary motif.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The segment that represents it.
+    pub segment: Segment,
+    /// Its PPM rows.
+    pub ppm: Vec<[f64; 4]>,
+    /// Segments of the neuron's CRMs matching it (q < 1e-3).
+    pub matched: usize,
+}
+
+/// The dictionary and what it explains.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dictionary {
+    /// The motifs.
+    pub entries: Vec<Entry>,
+    /// Every dictionary segment of every CRM.
+    pub segments: Vec<Segment>,
+    /// CRMs with a segment matching an entry at q < 1e-3.
+    pub explained: Vec<usize>,
+    /// Rounds run.
+    pub rounds: usize,
+}
+
+/// A motif set of `segs` (PPMs from `crms`).
+#[must_use]
+pub fn motif_set(segs: &[&Segment], crms: &[Crm]) -> MotifSet {
+    MotifSet {
+        motifs: segs
+            .iter()
+            .map(|s| {
+                let mut m = Motif::from_matrix(s.id.clone(), s.ppm(&crms[s.crm]))
+                    .expect("segments are non-empty PPMs");
+                m.nsites = Some(crms[s.crm].size.max(1) as f64);
+                m
+            })
+            .collect(),
+        background: [0.25; 4],
+        has_background: true,
+        warnings: Vec::new(),
+    }
+}
+
+fn compare(
+    matcher: &dyn MotifMatcher,
+    q: &[&Segment],
+    t: &[&Segment],
+    crms: &[Crm],
+) -> Result<Vec<Match>> {
+    if q.is_empty() || t.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (qs, ts) = (motif_set(q, crms), motif_set(t, crms));
+    let m = matcher.compare(MatcherInput { queries: &qs, targets: &ts })?;
+    Ok(m.into_iter().filter(|m| !m.reverse).collect())
+}
+
+/// Groups `dict` (indices into `segs`) whose members match each other at
+/// q < 0.01; each group is represented by its longest segment.
+fn dedupe(
+    matcher: &dyn MotifMatcher,
+    dict: &[usize],
+    segs: &[Segment],
+    crms: &[Crm],
+) -> Result<Vec<usize>> {
+    let d: Vec<&Segment> = dict.iter().map(|&i| &segs[i]).collect();
+    let m = compare(matcher, &d, &d, crms)?;
+    let mut parent: Vec<usize> = (0..d.len()).collect();
+    fn find(p: &mut [usize], i: usize) -> usize {
+        let mut r = i;
+        while p[r] != r {
+            r = p[r];
+        }
+        p[i] = r;
+        r
+    }
+    for x in m.iter().filter(|x| x.q_value < 0.01 && x.query_index != x.target_index) {
+        let (a, b) = (find(&mut parent, x.query_index), find(&mut parent, x.target_index));
+        parent[a.max(b)] = a.min(b);
+    }
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..d.len() {
+        let r = find(&mut parent, i);
+        groups.entry(r).or_default().push(dict[i]);
+    }
+    Ok(groups
+        .into_values()
+        .map(|g| {
+            *g.iter()
+                .max_by(|&&a, &&b| {
+                    (segs[a].end - segs[a].start)
+                        .cmp(&(segs[b].end - segs[b].start))
+                        .then(segs[b].id.cmp(&segs[a].id))
+                })
+                .expect("non-empty group")
+        })
+        .collect())
+}
+
+/// Builds the dictionary of one neuron's CRMs (`crms`, in index order)
+/// with `matcher` (which must compare forward strands only, tomtom's
+/// `-norc`):
+/// 1. score each CRM: (segment IC − background IC)/max + conact/max act +
+///    max act/max over CRMs;
+/// 2. start from the best CRM's segments, merging those that match each
+///    other (q < 0.01) into their longest;
+/// 3. drop entries matched by at most one segment (q < 1e-4); a CRM is
+///    explained when one of its segments matches an entry (q < 1e-3);
+/// 4. add the best unexplained CRM's segments while each round explains at
+///    least 3 more CRMs;
+/// 5. among never-matched segments of explained CRMs, greedily add the one
+///    matching (q < 1e-5) the most, while it matches ≥ 30 % of the CRMs.
+///
+/// # Errors
+/// If the matcher fails.
+pub fn dictionary(crms: &[Crm], matcher: &dyn MotifMatcher) -> Result<Dictionary> {
+    if crms.iter().enumerate().any(|(i, c)| c.index != i) {
+        return Err(Error::Invalid("CRMs must be in index order".into()));
+    }
+    let mut segs: Vec<Segment> = Vec::new();
+    let mut bg = vec![0.0; crms.len()];
+    for c in crms {
+        let (s, b) = dictionary_segments(c);
+        bg[c.index] = b;
+        segs.extend(s);
+    }
+    let mut out = Dictionary { segments: segs.clone(), ..Dictionary::default() };
+    if segs.is_empty() {
+        return Ok(out);
+    }
+    // 1. Scores.
+    let seg_ic: Vec<Option<f64>> = crms
+        .iter()
+        .map(|c| {
+            let v: Vec<f64> = segs.iter().filter(|s| s.crm == c.index).map(|s| s.ic).collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64 - bg[c.index])
+        })
+        .collect();
+    let max_ic = seg_ic.iter().flatten().copied().fold(f64::MIN, f64::max).max(1e-12);
+    let max_act = crms.iter().map(|c| f64::from(c.max_act)).fold(0.0, f64::max).max(1e-12);
+    let score: Vec<f64> = crms
+        .iter()
+        .map(|c| match seg_ic[c.index] {
+            None => f64::NEG_INFINITY,
+            Some(s) => {
+                let m = f64::from(c.max_act).max(1e-12);
+                s / max_ic + f64::from(c.conact) / m + m / max_act
+            }
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..crms.len()).filter(|&i| seg_ic[i].is_some()).collect();
+    order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
+    let of_crm = |c: usize| -> Vec<usize> { (0..segs.len()).filter(|&i| segs[i].crm == c).collect() };
+    let all: Vec<&Segment> = segs.iter().collect();
+    // 2–4.
+    let mut dict = dedupe(matcher, &of_crm(order[0]), &segs, crms)?;
+    let mut explained: BTreeSet<usize> = BTreeSet::new();
+    let mut matched_segs: BTreeSet<usize> = BTreeSet::new();
+    loop {
+        out.rounds += 1;
+        let d: Vec<&Segment> = dict.iter().map(|&i| &segs[i]).collect();
+        let m = compare(matcher, &all, &d, crms)?;
+        let strong: Vec<usize> =
+            (0..dict.len()).map(|t| m.iter().filter(|x| x.target_index == t && x.q_value < 1e-4).count()).collect();
+        let keep: Vec<usize> = (0..dict.len()).filter(|&t| strong[t] > 1).collect();
+        let mut now: BTreeSet<usize> = BTreeSet::new();
+        let mut now_segs: BTreeSet<usize> = BTreeSet::new();
+        for x in m.iter().filter(|x| x.q_value < 1e-3 && keep.contains(&x.target_index)) {
+            now.insert(segs[x.query_index].crm);
+            now_segs.insert(x.query_index);
+        }
+        let new = now.difference(&explained).count();
+        if out.rounds > 1 && new < 3 {
+            break;
+        }
+        dict = keep.iter().map(|&t| dict[t]).collect();
+        explained = now;
+        matched_segs = now_segs;
+        out.entries = dict
+            .iter()
+            .enumerate()
+            .map(|(t, &i)| Entry {
+                segment: segs[i].clone(),
+                ppm: segs[i].ppm(&crms[segs[i].crm]).columns().into_iter().map(|c| [c[0], c[1], c[2], c[3]]).collect(),
+                matched: m.iter().filter(|x| x.target_index == keep[t] && x.q_value < 1e-3).count(),
+            })
+            .collect();
+        let Some(&next) = order.iter().find(|c| !explained.contains(c)) else { break };
+        let mut grown = dict.clone();
+        grown.extend(of_crm(next));
+        dict = dedupe(matcher, &grown, &segs, crms)?;
+        if dict.is_empty() {
+            break;
+        }
+    }
+    // 5. Never-matched segments of explained CRMs.
+    let rest: Vec<usize> = (0..segs.len())
+        .filter(|i| explained.contains(&segs[*i].crm) && !matched_segs.contains(i))
+        .collect();
+    if !rest.is_empty() {
+        let r: Vec<&Segment> = rest.iter().map(|&i| &segs[i]).collect();
+        let m = compare(matcher, &r, &r, crms)?;
+        let mut used: BTreeSet<usize> = BTreeSet::new();
+        loop {
+            let best = (0..rest.len())
+                .filter(|t| !used.contains(t))
+                .map(|t| {
+                    let crm_hits: BTreeSet<usize> = m
+                        .iter()
+                        .filter(|x| x.target_index == t && x.q_value < 1e-5 && !used.contains(&x.query_index))
+                        .map(|x| segs[rest[x.query_index]].crm)
+                        .collect();
+                    (t, crm_hits.len())
+                })
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+            let Some((t, hits)) = best else { break };
+            if (hits as f64) < 0.3 * crms.len() as f64 {
+                break;
+            }
+            for x in m.iter().filter(|x| x.target_index == t && x.q_value < 1e-5) {
+                used.insert(x.query_index);
+            }
+            used.insert(t);
+            let s = &segs[rest[t]];
+            out.entries.push(Entry {
+                segment: s.clone(),
+                ppm: s.ppm(&crms[s.crm]).columns().into_iter().map(|c| [c[0], c[1], c[2], c[3]]).collect(),
+                matched: hits,
+            });
+        }
+    }
+    out.explained = explained.into_iter().collect();
+    Ok(out)
+}
+
+impl Dictionary {
+    /// The entries as motifs (ids `D1`, `D2`, … in order).
+    #[must_use]
+    pub fn motifs(&self) -> MotifSet {
+        MotifSet {
+            motifs: self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let p = ndarray::Array2::from_shape_fn((4, e.ppm.len()), |(b, j)| e.ppm[j][b]);
+                    let mut m = Motif::from_matrix(format!("D{}", i + 1), p).expect("non-empty");
+                    m.name = Some(e.segment.id.clone());
+                    m
+                })
+                .collect(),
+            background: [0.25; 4],
+            has_background: true,
+            warnings: Vec::new(),
+        }
+    }
+}
