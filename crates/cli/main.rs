@@ -79,6 +79,11 @@ enum Command {
     /// over seeds, and a report
     #[command(after_help = cmd::prune::PRUNE_HELP)]
     Prune(cmd::prune::PruneArgs),
+    /// NeuronMotif: decouple a deeper conv layer's neurons into motifs, a
+    /// motif dictionary and motif syntax (sampling, demixing per max-pool
+    /// shift, PPMs, matching)
+    #[command(after_help = cmd::decouple::DECOUPLE_HELP)]
+    Decouple(cmd::decouple::DecoupleArgs),
     /// Input gradients per sequence: d(output or conv neuron)/d(one-hot
     /// input), and gradient × input
     #[command(after_help = cmd::saliency::SALIENCY_HELP)]
@@ -160,6 +165,7 @@ fn main() -> ExitCode {
         Command::Shuffle(a) => cmd::simulate::run_shuffle(&a),
         Command::Train(a) => cmd::train::run(&a),
         Command::Prune(a) => cmd::prune::run_cmd(&a),
+        Command::Decouple(a) => cmd::decouple::run(&a),
         Command::Saliency(a) => cmd::saliency::run(&a),
     };
     match result {
@@ -181,6 +187,7 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
         Command::Analyze(a) => a.engine.threads,
         Command::Train(a) => a.fit.threads,
         Command::Prune(a) => a.fit.threads,
+        Command::Decouple(a) => a.engine.threads,
         Command::Saliency(a) => a.threads,
         _ => None,
     }

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod bench;
+pub mod decouple;
 pub mod engines;
 pub mod inspect;
 pub mod logo;

@@ -81,6 +81,11 @@ pub struct TrainArgs {
     /// after training, leaving the function unchanged).
     #[arg(long)]
     pub bn: bool,
+    /// No dense layer in --arch stack: the last block has one kernel per
+    /// output and its (global max pooled) outputs are the logits, with no
+    /// activation after it (NeuronMotif's demo1 ends this way).
+    #[arg(long)]
+    pub no_dense: bool,
     /// Activation of --arch deepbind.
     #[arg(long, value_enum, default_value_t = ActivationOpt::Relu)]
     pub activation: ActivationOpt,
@@ -167,7 +172,7 @@ pub const TRAIN_HELP: &str = "Examples:
   motiftool train --arch deepbind --train GABPA_AC.seq.gz --train neg.fa --test GABPA_B.seq.gz -o gabpa/
   motiftool train --from model.onnx --train more.fa --lr 1e-4 -o tuned/
   motiftool simulate --preset nm-shift -o shift/
-  motiftool train --arch stack --layers 3x5:2,1x2 --train shift/train.fa --test shift/test.fa -o demo1/
+  motiftool train --arch stack --layers 3x5:2,1x2 --no-dense --train shift/train.fa --test shift/test.fa -o demo1/
 
 The loss is binary cross-entropy (on logits when the model ends in a Sigmoid), Adam with Keras'
 defaults; every output is a label (multi-label FASTA headers `>id 0 1 0 …` give several).";
@@ -279,7 +284,13 @@ pub fn run(a: &TrainArgs) -> Result<()> {
                 .split(',')
                 .map(motif_train::Block::parse)
                 .collect::<Result<Vec<_>, _>>()?;
-            let proto = motif_train::glorot_stack(&blocks, a.bn, outs, a.seed);
+            if a.no_dense && blocks.last().is_some_and(|b| b.kernels != outs) {
+                bail!(
+                    "--no-dense: the last block of --layers needs one kernel per output ({outs}), not {}",
+                    blocks.last().map_or(0, |b| b.kernels)
+                );
+            }
+            let proto = motif_train::glorot_stack(&blocks, a.bn, !a.no_dense, outs, a.seed);
             let name = format!("stack {}{}", a.layers, if a.bn { " with BatchNorm" } else { "" });
             let m = Model::from_bytes(&proto.encode_to_vec(), Path::new(&name))?;
             let rf = m.structure().convs.last().map_or(0, |c| c.receptive_field);

@@ -306,10 +306,10 @@ pub struct StackLayer {
 pub struct StackSpec {
     /// The conv blocks, input side first.
     pub layers: Vec<StackLayer>,
-    /// Dense weights, (outputs, last layer's kernels).
-    pub dense: Array2<f32>,
-    /// Dense bias.
-    pub dense_bias: Vec<f32>,
+    /// Dense weights, (outputs, last layer's kernels), and bias. Without a
+    /// dense layer the last block's conv outputs are the logits: no
+    /// activation after it, global max pool, then the output (NeuronMotif's demo1).
+    pub dense: Option<(Array2<f32>, Vec<f32>)>,
     /// Fixed input length, or `None` for a symbolic `L`.
     pub length: Option<usize>,
     /// Sigmoid on the output.
@@ -326,7 +326,8 @@ pub struct StackSpec {
 #[must_use]
 pub fn stack(spec: &StackSpec) -> ModelProto {
     let len = spec.length.map_or(Dim::Symbol("L".into()), Dim::Fixed);
-    let (outs, last_k) = spec.dense.dim();
+    let last_k = spec.layers.last().map_or(4, |l| l.kernels.dim().0);
+    let outs = spec.dense.as_ref().map_or(last_k, |d| d.0.dim().0);
     let mut g = GraphBuilder::new("stack");
     g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), len]);
     g.output("y", &[Dim::Symbol("N".into()), Dim::Fixed(outs)]);
@@ -366,9 +367,11 @@ pub fn stack(spec: &StackSpec) -> ModelProto {
             );
             cur = out;
         }
-        let act = format!("relu{b}");
-        g.node("Relu", &[&cur], &[&act], &[]);
-        cur = act;
+        if spec.dense.is_some() || b < spec.layers.len() {
+            let act = format!("relu{b}");
+            g.node("Relu", &[&cur], &[&act], &[]);
+            cur = act;
+        }
         if l.pool > 1 {
             let out = format!("pool{b}");
             let p = l.pool as i64;
@@ -383,17 +386,18 @@ pub fn stack(spec: &StackSpec) -> ModelProto {
         prev = cur;
         channels = k;
     }
-    assert_eq!(last_k, channels, "dense weights must be (outputs, last kernels)");
-    g.initializer(
-        "dense.weight",
-        &[outs, last_k],
-        &spec.dense.as_standard_layout().iter().copied().collect::<Vec<_>>(),
-    );
-    g.initializer("dense.bias", &[outs], &spec.dense_bias);
     g.node("GlobalMaxPool", &[&prev], &["pooled"], &[]);
-    g.node("Flatten", &["pooled"], &["flat"], &[("axis", Attr::Int(1))]);
     let head = if spec.sigmoid { "logits" } else { "y" };
-    g.node("Gemm", &["flat", "dense.weight", "dense.bias"], &[head], &[("transB", Attr::Int(1))]);
+    if let Some((dense, bias)) = &spec.dense {
+        assert_eq!(dense.dim().1, channels, "dense weights must be (outputs, last kernels)");
+        let w: Vec<f32> = dense.as_standard_layout().iter().copied().collect();
+        g.initializer("dense.weight", &[outs, channels], &w);
+        g.initializer("dense.bias", &[outs], bias);
+        g.node("Flatten", &["pooled"], &["flat"], &[("axis", Attr::Int(1))]);
+        g.node("Gemm", &["flat", "dense.weight", "dense.bias"], &[head], &[("transB", Attr::Int(1))]);
+    } else {
+        g.node("Flatten", &["pooled"], &[head], &[("axis", Attr::Int(1))]);
+    }
     if spec.sigmoid {
         g.node("Sigmoid", &["logits"], &["y"], &[]);
     }
@@ -449,8 +453,7 @@ mod tests {
         };
         let spec = StackSpec {
             layers: vec![layer(3, 4, 5, 2, true), layer(2, 3, 2, 1, false)],
-            dense: Array2::from_elem((1, 2), 0.5),
-            dense_bias: vec![0.0],
+            dense: Some((Array2::from_elem((1, 2), 0.5), vec![0.0])),
             length: None,
             sigmoid: true,
         };

@@ -535,9 +535,16 @@ impl Block {
 /// A stacked CNN ([`motif_onnx::build::stack`]) freshly initialised as
 /// Keras does: Glorot-uniform kernels and dense weights, zero biases;
 /// with `batchnorm`, each block has BatchNorm (scale 1, shift 0, running
-/// mean 0, variance 1) instead of a conv bias; sigmoid output.
+/// mean 0, variance 1) instead of a conv bias; sigmoid output. With
+/// `dense` false, the last block's kernels (one per output) are the logits.
 #[must_use]
-pub fn glorot_stack(blocks: &[Block], batchnorm: bool, outputs: usize, seed: u64) -> ModelProto {
+pub fn glorot_stack(
+    blocks: &[Block],
+    batchnorm: bool,
+    dense: bool,
+    outputs: usize,
+    seed: u64,
+) -> ModelProto {
     let mut rng = Rng::new(seed);
     let mut uniform = |limit: f64| ((rng.f64() * 2.0 - 1.0) * limit) as f32;
     let mut layers = Vec::with_capacity(blocks.len());
@@ -557,8 +564,9 @@ pub fn glorot_stack(blocks: &[Block], batchnorm: bool, outputs: usize, seed: u64
     let dense_limit = (6.0 / ((c + outputs) as f64)).sqrt();
     let spec = motif_onnx::build::StackSpec {
         layers,
-        dense: Array2::from_shape_fn((outputs, c), |_| uniform(dense_limit)),
-        dense_bias: vec![0.0; outputs],
+        dense: dense.then(|| {
+            (Array2::from_shape_fn((outputs, c), |_| uniform(dense_limit)), vec![0.0; outputs])
+        }),
         length: None,
         sigmoid: true,
     };

@@ -220,7 +220,7 @@ fn batchnorm_calibration_keeps_the_function() {
     use motif_train::{Block, calibrate_batchnorm, glorot_stack};
     let blocks = [Block::parse("4x5:2").unwrap(), Block::parse("3x3").unwrap()];
     assert!(Block::parse("4x5:").is_err() && Block::parse("0x5").is_err());
-    let mut proto = glorot_stack(&blocks, true, 1, 3);
+    let mut proto = glorot_stack(&blocks, true, true, 1, 3);
     // Non-trivial trained-looking BatchNorm parameters.
     for t in &mut proto.graph.as_mut().unwrap().initializer {
         if t.name() == "bn1.scale" {
