@@ -19,6 +19,8 @@ mod plugins;
 mod predict;
 /// prune: steps, files, report, resume, bad input.
 mod pruning;
+// NeuronMotif (decouple)
+mod neuronmotif;
 /// simulate and shuffle.
 mod simulate;
 /// train and saliency.

@@ -10,6 +10,7 @@ use clap::Args;
 use motif_core::motif::{Motif, MotifSet, write_meme};
 use motif_core::plugin::{MatcherInput, MotifExtractor, MotifMatcher};
 use motif_core::rng::Rng;
+use motif_neuronmotif::Crm;
 use motif_neuronmotif::demix::{DemixConfig, accept, demix, ratio};
 use motif_neuronmotif::dict::{Dictionary, dictionary};
 use motif_neuronmotif::net::Network;
@@ -17,7 +18,6 @@ use motif_neuronmotif::sample::{Method, SampleConfig, Samples, sample};
 use motif_neuronmotif::segment::{Segment, selected_segments};
 use motif_neuronmotif::store::{decode_samples, encode_samples, write_atomic};
 use motif_neuronmotif::tree::{Node, Syntax, syntax};
-use motif_neuronmotif::Crm;
 use motif_report::{LogoOptions, Page, escape, format_number, logo_svg, render_page};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -157,7 +157,10 @@ fn parse_list(s: &str, n: usize) -> Result<Vec<usize>> {
 fn parse_shard(s: &str) -> Result<(usize, usize)> {
     let bad = || anyhow::anyhow!("--shard `{s}`: expected i/n with 1 ≤ i ≤ n, e.g. 2/4");
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n) = (i.trim().parse::<usize>().map_err(|_| bad())?, n.trim().parse::<usize>().map_err(|_| bad())?);
+    let (i, n) = (
+        i.trim().parse::<usize>().map_err(|_| bad())?,
+        n.trim().parse::<usize>().map_err(|_| bad())?,
+    );
     if i == 0 || n == 0 || i > n {
         return Err(bad());
     }
@@ -211,9 +214,9 @@ fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
     match std::fs::read(path) {
-        Ok(b) => Ok(Some(
-            serde_json::from_slice(&b).with_context(|| format!("{}: not a valid result file (delete it to recompute)", path.display()))?,
-        )),
+        Ok(b) => Ok(Some(serde_json::from_slice(&b).with_context(|| {
+            format!("{}: not a valid result file (delete it to recompute)", path.display())
+        })?)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
@@ -244,7 +247,8 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
         "tomtom",
         &json!({"norc": true, "dist": "pearson", "thresh": 1.0}),
     )?;
-    let both = motif_core::plugin::build::<dyn MotifMatcher>("tomtom", &json!({"dist": "pearson"}))?;
+    let both =
+        motif_core::plugin::build::<dyn MotifMatcher>("tomtom", &json!({"dist": "pearson"}))?;
     let dir = a.out.join(format!("layer-{}", a.layer));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 
@@ -266,7 +270,9 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
                 .expect("object")
                 .iter()
                 .filter(|(k, v)| old.get(k.as_str()) != Some(*v))
-                .map(|(k, v)| format!("{k}: was {}, now {v}", old.get(k.as_str()).unwrap_or(&json!(null))))
+                .map(|(k, v)| {
+                    format!("{k}: was {}, now {v}", old.get(k.as_str()).unwrap_or(&json!(null)))
+                })
                 .collect();
             bail!(
                 "{} holds a run with other settings ({}); use another -o folder or delete it",
@@ -351,9 +357,19 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
         let s = load(k)?;
         let mut rng = Rng::new(a.seed).fork(1_000_000 + k as u64).fork(u64::from(m));
         let t = Instant::now();
-        let c = demix(&net, k, &s.seqs, &s.v, &DemixConfig { motifs: m, ..DemixConfig::default() }, &mut rng)?;
+        let c = demix(
+            &net,
+            k,
+            &s.seqs,
+            &s.v,
+            &DemixConfig { motifs: m, ..DemixConfig::default() },
+            &mut rng,
+        )?;
         write_json(&p, &c)?;
-        write_json(&ndir(k).join(format!("m{m}")).join("time.json"), &json!({"seconds": t.elapsed().as_secs_f64()}))?;
+        write_json(
+            &ndir(k).join(format!("m{m}")).join("time.json"),
+            &json!({"seconds": t.elapsed().as_secs_f64()}),
+        )?;
         Ok(c)
     };
     let pools_below = net.layers()[..a.layer].iter().any(|l| l.pool > 1);
@@ -422,13 +438,15 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
             continue;
         }
         let s = load(k)?;
-        let t_d = Instant::now();
         let crms = demix_m(k, m)?;
-        let demix_s = t_d.elapsed().as_secs_f64();
+        let demix_s =
+            read_json::<serde_json::Value>(&ndir(k).join(format!("m{m}")).join("time.json"))?
+                .and_then(|v| v["seconds"].as_f64());
         let t_x = Instant::now();
         let segments: Vec<Segment> = crms.iter().flat_map(selected_segments).collect();
         let crm_set = crm_motifs(&crms, "");
-        let seg_set = motif_neuronmotif::dict::motif_set(&segments.iter().collect::<Vec<_>>(), &crms);
+        let seg_set =
+            motif_neuronmotif::dict::motif_set(&segments.iter().collect::<Vec<_>>(), &crms);
         let crm_matches = best_matches(&*both, &crm_set, &db)?;
         let segment_matches = best_matches(&*both, &seg_set, &db)?;
         let dict = dictionary(&crms, &*norc)?;
@@ -459,15 +477,26 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
         write_atomic(&nd.join("crms.meme"), write_meme(&crm_set).as_bytes())?;
         write_atomic(&nd.join("segments.meme"), write_meme(&seg_set).as_bytes())?;
         write_atomic(&nd.join("dict.meme"), write_meme(&dict_set).as_bytes())?;
-        let align = extractor_motifs.as_ref().and_then(|(set, src)| set.motifs.get(k).map(|mm| (mm, src.as_str())));
+        let align = extractor_motifs
+            .as_ref()
+            .and_then(|(set, src)| set.motifs.get(k).map(|mm| (mm, src.as_str())));
         let align_match = match align {
             Some((mm, _)) => {
-                let q = MotifSet { motifs: vec![mm.clone()], background: [0.25; 4], has_background: true, warnings: vec![] };
+                let q = MotifSet {
+                    motifs: vec![mm.clone()],
+                    background: [0.25; 4],
+                    has_background: true,
+                    warnings: vec![],
+                };
+                write_atomic(&nd.join("aligned.meme"), write_meme(&q).as_bytes())?;
                 best_matches(&*both, &q, &db)?.pop()
             }
             None => None,
         };
-        write_atomic(&nd.join("neuron.html"), neuron_page(&res, &db_name, align, align_match.as_ref(), &sampling).as_bytes())?;
+        write_atomic(
+            &nd.join("neuron.html"),
+            neuron_page(&res, &db_name, align, align_match.as_ref(), &sampling).as_bytes(),
+        )?;
         write_json(&out_json, &res)?;
         bar.inc(1);
     }
@@ -492,7 +521,10 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
         "geometry": net.layers(),
     });
     write_json(&dir.join("layer.json"), &layer_json)?;
-    write_atomic(&dir.join("index.html"), layer_page(a.layer, &top.node, net.window(), m, &rows, &db_name).as_bytes())?;
+    write_atomic(
+        &dir.join("index.html"),
+        layer_page(a.layer, &top.node, net.window(), m, &rows, &db_name).as_bytes(),
+    )?;
     let manifest = json!({
         "command": std::env::args().collect::<Vec<_>>(),
         "motiftool": env!("CARGO_PKG_VERSION"),
@@ -528,13 +560,26 @@ fn align_motifs(
     }
     let Some(len) = v.first().map(Vec::len) else { bail!("{}: no sequences", path.display()) };
     if let Some(bad) = v.iter().find(|s| s.len() != len) {
-        bail!("{}: sequences of {len} and {} bp; --align needs one length", path.display(), bad.len());
+        bail!(
+            "{}: sequences of {len} and {} bp; --align needs one length",
+            path.display(),
+            bad.len()
+        );
     }
     let x = motif_core::onehot::one_hot_batch(&v).map_err(|(i, j, b)| {
-        anyhow::anyhow!("{}: sequence {}: letter `{}` at {}", path.display(), i + 1, char::from(b), j + 1)
+        anyhow::anyhow!(
+            "{}: sequence {}: letter `{}` at {}",
+            path.display(),
+            i + 1,
+            char::from(b),
+            j + 1
+        )
     })?;
     let info = motif_core::plugin::find("activation-alignment")?;
-    let ex = motif_core::plugin::build::<dyn MotifExtractor>("activation-alignment", &info.default_config)?;
+    let ex = motif_core::plugin::build::<dyn MotifExtractor>(
+        "activation-alignment",
+        &info.default_config,
+    )?;
     let e = super::analyze::extract_layer(model, layer, &x, engine, &*ex)?;
     Ok((e.motifs, path.display().to_string()))
 }
@@ -586,7 +631,9 @@ fn neuron_page(
     let crm_set = crm_motifs(&r.crms, "");
     let dict_set = r.dictionary.motifs();
     let mut sections = Vec::new();
-    let mut s = String::from("<table><tr><th>CRM</th><th>shifts</th><th>samples</th><th>max v</th><th>conact</th><th>logo</th><th>best match</th></tr>");
+    let mut s = String::from(
+        "<table><tr><th>CRM</th><th>shifts</th><th>samples</th><th>max v</th><th>conact</th><th>logo</th><th>best match</th></tr>",
+    );
     let mut order: Vec<usize> = (0..r.crms.len()).collect();
     order.sort_by(|&a, &b| r.crms[b].max_act.total_cmp(&r.crms[a].max_act));
     for i in order {
@@ -604,7 +651,10 @@ fn neuron_page(
         );
     }
     s.push_str("</table>");
-    sections.push((format!("CRMs: {} clusters (one per combination of max-pool shifts)", r.crms.len()), s));
+    sections.push((
+        format!("CRMs: {} clusters (one per combination of max-pool shifts)", r.crms.len()),
+        s,
+    ));
     if let Some((m, src)) = align {
         let s = format!(
             "<p>The same neuron's plain activation alignment on {}: every window whose activation passes half the neuron's maximum, stacked without separating pooling shifts.</p>{}<p>Best match: {}</p>",
@@ -614,7 +664,9 @@ fn neuron_page(
         );
         sections.push(("Activation alignment (Koo & Eddy), for comparison".into(), s));
     }
-    let mut s = String::from("<table><tr><th>motif</th><th>from segment</th><th>segments matched</th><th>logo</th><th>best match</th></tr>");
+    let mut s = String::from(
+        "<table><tr><th>motif</th><th>from segment</th><th>segments matched</th><th>logo</th><th>best match</th></tr>",
+    );
     for (i, e) in r.dictionary.entries.iter().enumerate() {
         let _ = write!(
             s,
@@ -627,7 +679,12 @@ fn neuron_page(
         );
     }
     s.push_str("</table>");
-    let _ = write!(s, "<p>{} of {} CRMs explained by the dictionary.</p>", r.dictionary.explained.len(), r.crms.len());
+    let _ = write!(
+        s,
+        "<p>{} of {} CRMs explained by the dictionary.</p>",
+        r.dictionary.explained.len(),
+        r.crms.len()
+    );
     sections.push(("Motif dictionary".into(), s));
     let mut s = String::new();
     if r.syntax.groups.is_empty() {
@@ -642,25 +699,61 @@ fn neuron_page(
     }
     sections.push(("Syntax".into(), format!("<style>.tree .join{{display:inline-block;border-top:2px solid #888;margin:4px;padding:4px;text-align:center}}.kids{{display:flex;gap:8px}}.leaf{{display:inline-block}}</style>{s}")));
     let mut s = String::from("<table><tr><th>segment</th><th>logo</th><th>best match</th></tr>");
-    let seg_set = motif_neuronmotif::dict::motif_set(&r.segments.iter().collect::<Vec<_>>(), &r.crms);
+    let seg_set =
+        motif_neuronmotif::dict::motif_set(&r.segments.iter().collect::<Vec<_>>(), &r.crms);
     for (i, m) in seg_set.motifs.iter().enumerate() {
-        let _ = write!(s, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", escape(&m.id), logo(m), match_cell(r.segment_matches.get(i)));
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&m.id),
+            logo(m),
+            match_cell(r.segment_matches.get(i))
+        );
     }
     s.push_str("</table>");
     sections.push((format!("Segments matched against {}", db_name), s));
     let facts = vec![
-        ("samples".to_owned(), format!("{} ({:?}, {} GA iterations)", r.samples, r.method, sampling.get("iterations").and_then(serde_json::Value::as_u64).unwrap_or(0))),
+        (
+            "samples".to_owned(),
+            format!(
+                "{} ({:?}, {} GA iterations)",
+                r.samples,
+                r.method,
+                sampling.get("iterations").and_then(serde_json::Value::as_u64).unwrap_or(0)
+            ),
+        ),
         ("largest activation".to_owned(), format!("{:.4}", r.max_act)),
         ("motifs per neuron m".to_owned(), r.motifs.to_string()),
         ("r = max conact / max v".to_owned(), r.r.map_or("–".into(), |v| format!("{v:.3}"))),
         ("database".to_owned(), db_name.to_owned()),
-        ("seconds".to_owned(), r.seconds.to_string()),
+        ("seconds".to_owned(), {
+            let f = |k: &str| r.seconds[k].as_f64().map_or("–".into(), |v| format!("{v:.2}"));
+            format!(
+                "sampling {}, demixing {}, dictionary and syntax {}",
+                f("sampling"),
+                f("demixing"),
+                f("dictionary_and_syntax")
+            )
+        }),
     ];
-    render_page(&Page { title: format!("NeuronMotif: layer {} neuron {}", r.layer, r.neuron), facts, sections })
+    render_page(&Page {
+        title: format!("NeuronMotif: layer {} neuron {}", r.layer, r.neuron),
+        facts,
+        sections,
+    })
 }
 
-fn layer_page(layer: usize, node: &str, window: usize, m: u32, rows: &[NeuronResult], db_name: &str) -> String {
-    let mut s = String::from("<table><tr><th>neuron</th><th>samples</th><th>CRMs</th><th>dictionary</th><th>syntax</th><th>top dictionary match</th></tr>");
+fn layer_page(
+    layer: usize,
+    node: &str,
+    window: usize,
+    m: u32,
+    rows: &[NeuronResult],
+    db_name: &str,
+) -> String {
+    let mut s = String::from(
+        "<table><tr><th>neuron</th><th>samples</th><th>CRMs</th><th>dictionary</th><th>syntax</th><th>top dictionary match</th></tr>",
+    );
     for r in rows {
         let syn: Vec<String> = r
             .syntax
@@ -669,7 +762,8 @@ fn layer_page(layer: usize, node: &str, window: usize, m: u32, rows: &[NeuronRes
             .take(2)
             .map(|g| {
                 let names: Vec<String> = g.motifs.iter().map(|m| format!("D{}", m + 1)).collect();
-                let gaps: Vec<String> = g.pairs.iter().map(motif_neuronmotif::tree::Pair::label).collect();
+                let gaps: Vec<String> =
+                    g.pairs.iter().map(motif_neuronmotif::tree::Pair::label).collect();
                 format!("{} [{}]", names.join("→"), gaps.join("; "))
             })
             .collect();

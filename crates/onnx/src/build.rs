@@ -394,7 +394,12 @@ pub fn stack(spec: &StackSpec) -> ModelProto {
         g.initializer("dense.weight", &[outs, channels], &w);
         g.initializer("dense.bias", &[outs], bias);
         g.node("Flatten", &["pooled"], &["flat"], &[("axis", Attr::Int(1))]);
-        g.node("Gemm", &["flat", "dense.weight", "dense.bias"], &[head], &[("transB", Attr::Int(1))]);
+        g.node(
+            "Gemm",
+            &["flat", "dense.weight", "dense.bias"],
+            &[head],
+            &[("transB", Attr::Int(1))],
+        );
     } else {
         g.node("Flatten", &["pooled"], &[head], &[("axis", Attr::Int(1))]);
     }

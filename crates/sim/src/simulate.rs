@@ -433,9 +433,8 @@ fn nm_grammar(motifs: &[Motif], len: usize, n: usize, rng: &mut Rng) -> Result<V
             }
             _ => {
                 // A gap at least 4 bp off: 0..=gap−4 or gap+4..=gap+12.
-                let choices: Vec<usize> = (0..=max_gap)
-                    .filter(|g| g.abs_diff(NM_GRAMMAR_GAP) >= 4)
-                    .collect();
+                let choices: Vec<usize> =
+                    (0..=max_gap).filter(|g| g.abs_diff(NM_GRAMMAR_GAP) >= 4).collect();
                 let gap = choices[r.below(choices.len())];
                 let (a, b) = pair(0, gap, r);
                 plant(0, a, &mut seq, r);
@@ -505,7 +504,8 @@ mod tests {
             motifs.push(Motif::from_matrix(format!("{id}.9"), m).unwrap());
         }
         for (id, w) in [("MA0103", 6), ("MA0871", 8)] {
-            let m = Array2::from_shape_fn((4, w), |(b, j)| if b == (j * 3) % 4 { 0.97 } else { 0.01 });
+            let m =
+                Array2::from_shape_fn((4, w), |(b, j)| if b == (j * 3) % 4 { 0.97 } else { 0.01 });
             motifs.push(Motif::from_matrix(format!("{id}.9"), m).unwrap());
         }
         MotifSet { motifs, background: [0.25; 4], has_background: false, warnings: vec![] }
@@ -591,11 +591,8 @@ mod tests {
     fn neuronmotif_presets_plant_what_they_say() {
         let db = db();
         let ds = simulate(Preset::NmShift, &db, "db", 400, 8, 2, false).unwrap();
-        let starts: std::collections::BTreeSet<usize> = ds.splits[0]
-            .seqs
-            .iter()
-            .flat_map(|q| q.instances.iter().map(|i| i.start))
-            .collect();
+        let starts: std::collections::BTreeSet<usize> =
+            ds.splits[0].seqs.iter().flat_map(|q| q.instances.iter().map(|i| i.start)).collect();
         assert_eq!(starts.into_iter().collect::<Vec<_>>(), vec![0, 1]);
         for q in &ds.splits[0].seqs {
             assert_eq!(q.instances.len(), usize::from(q.labels[0]));

@@ -162,7 +162,8 @@ pub fn dictionary(crms: &[Crm], matcher: &dyn MotifMatcher) -> Result<Dictionary
         .collect();
     let mut order: Vec<usize> = (0..crms.len()).filter(|&i| seg_ic[i].is_some()).collect();
     order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
-    let of_crm = |c: usize| -> Vec<usize> { (0..segs.len()).filter(|&i| segs[i].crm == c).collect() };
+    let of_crm =
+        |c: usize| -> Vec<usize> { (0..segs.len()).filter(|&i| segs[i].crm == c).collect() };
     let all: Vec<&Segment> = segs.iter().collect();
     // 2–4.
     let mut dict = dedupe(matcher, &of_crm(order[0]), &segs, crms)?;
@@ -172,8 +173,9 @@ pub fn dictionary(crms: &[Crm], matcher: &dyn MotifMatcher) -> Result<Dictionary
         out.rounds += 1;
         let d: Vec<&Segment> = dict.iter().map(|&i| &segs[i]).collect();
         let m = compare(matcher, &all, &d, crms)?;
-        let strong: Vec<usize> =
-            (0..dict.len()).map(|t| m.iter().filter(|x| x.target_index == t && x.q_value < 1e-4).count()).collect();
+        let strong: Vec<usize> = (0..dict.len())
+            .map(|t| m.iter().filter(|x| x.target_index == t && x.q_value < 1e-4).count())
+            .collect();
         let keep: Vec<usize> = (0..dict.len()).filter(|&t| strong[t] > 1).collect();
         let mut now: BTreeSet<usize> = BTreeSet::new();
         let mut now_segs: BTreeSet<usize> = BTreeSet::new();
@@ -193,7 +195,12 @@ pub fn dictionary(crms: &[Crm], matcher: &dyn MotifMatcher) -> Result<Dictionary
             .enumerate()
             .map(|(t, &i)| Entry {
                 segment: segs[i].clone(),
-                ppm: segs[i].ppm(&crms[segs[i].crm]).columns().into_iter().map(|c| [c[0], c[1], c[2], c[3]]).collect(),
+                ppm: segs[i]
+                    .ppm(&crms[segs[i].crm])
+                    .columns()
+                    .into_iter()
+                    .map(|c| [c[0], c[1], c[2], c[3]])
+                    .collect(),
                 matched: m.iter().filter(|x| x.target_index == keep[t] && x.q_value < 1e-3).count(),
             })
             .collect();
@@ -219,7 +226,11 @@ pub fn dictionary(crms: &[Crm], matcher: &dyn MotifMatcher) -> Result<Dictionary
                 .map(|t| {
                     let crm_hits: BTreeSet<usize> = m
                         .iter()
-                        .filter(|x| x.target_index == t && x.q_value < 1e-5 && !used.contains(&x.query_index))
+                        .filter(|x| {
+                            x.target_index == t
+                                && x.q_value < 1e-5
+                                && !used.contains(&x.query_index)
+                        })
                         .map(|x| segs[rest[x.query_index]].crm)
                         .collect();
                     (t, crm_hits.len())
@@ -236,7 +247,12 @@ pub fn dictionary(crms: &[Crm], matcher: &dyn MotifMatcher) -> Result<Dictionary
             let s = &segs[rest[t]];
             out.entries.push(Entry {
                 segment: s.clone(),
-                ppm: s.ppm(&crms[s.crm]).columns().into_iter().map(|c| [c[0], c[1], c[2], c[3]]).collect(),
+                ppm: s
+                    .ppm(&crms[s.crm])
+                    .columns()
+                    .into_iter()
+                    .map(|c| [c[0], c[1], c[2], c[3]])
+                    .collect(),
                 matched: hits,
             });
         }

@@ -83,7 +83,10 @@ pub struct Network {
 
 impl std::fmt::Debug for Network {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Network").field("name", &self.name).field("window", &self.win.window).finish()
+        f.debug_struct("Network")
+            .field("name", &self.name)
+            .field("window", &self.win.window)
+            .finish()
     }
 }
 

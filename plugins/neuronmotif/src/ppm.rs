@@ -70,7 +70,13 @@ pub fn consensus(ppm: &Array2<f64>) -> Vec<u8> {
 #[must_use]
 pub fn ic_bits(ppm: &Array2<f64>) -> Vec<f64> {
     (0..ppm.ncols())
-        .map(|j| 2.0 + (0..4).map(|b| ppm[[b, j]]).filter(|&p| p > 0.0).map(|p| p * p.log2()).sum::<f64>())
+        .map(|j| {
+            2.0 + (0..4)
+                .map(|b| ppm[[b, j]])
+                .filter(|&p| p > 0.0)
+                .map(|p| p * p.log2())
+                .sum::<f64>()
+        })
         .collect()
 }
 
@@ -79,7 +85,9 @@ pub fn ic_bits(ppm: &Array2<f64>) -> Vec<f64> {
 #[must_use]
 pub fn ic_nats(ppm: &Array2<f64>) -> Vec<f64> {
     (0..ppm.ncols())
-        .map(|j| 2.0 + (0..4).map(|b| ppm[[b, j]]).filter(|&p| p > 0.0).map(|p| p * p.ln()).sum::<f64>())
+        .map(|j| {
+            2.0 + (0..4).map(|b| ppm[[b, j]]).filter(|&p| p > 0.0).map(|p| p * p.ln()).sum::<f64>()
+        })
         .collect()
 }
 
@@ -122,7 +130,8 @@ mod tests {
 
     #[test]
     fn information_content() {
-        let p = Array2::from_shape_vec((4, 2), vec![1.0, 0.25, 0.0, 0.25, 0.0, 0.25, 0.0, 0.25]).unwrap();
+        let p = Array2::from_shape_vec((4, 2), vec![1.0, 0.25, 0.0, 0.25, 0.0, 0.25, 0.0, 0.25])
+            .unwrap();
         assert_eq!(ic_bits(&p), vec![2.0, 0.0]);
         assert!((ic_nats(&p)[1] - (2.0 - 4f64.ln())).abs() < 1e-12);
         assert!((smooth(&p, 20, 80.0)[[0, 0]] - (20.0 + 20.0) / 100.0).abs() < 1e-12);

@@ -31,7 +31,13 @@ pub struct SampleConfig {
 
 impl Default for SampleConfig {
     fn default() -> Self {
-        Self { exhaustive_below: 11, max_iter: 200, patience: 10, pool_cap: 100_000, population: None }
+        Self {
+            exhaustive_below: 11,
+            max_iter: 200,
+            patience: 10,
+            pool_cap: 100_000,
+            population: None,
+        }
     }
 }
 
@@ -180,13 +186,7 @@ fn core(ppm: &Array2<f64>) -> Option<(usize, usize)> {
 
 /// The seeded initial population (NeuronMotif's seeding from the previous
 /// layer's motifs), or `None` when the neuron cannot fire.
-fn seeded(
-    net: &Network,
-    k: usize,
-    prev: &[Vec<Crm>],
-    size: usize,
-    rng: &mut Rng,
-) -> Option<Seqs> {
+fn seeded(net: &Network, k: usize, prev: &[Vec<Crm>], size: usize, rng: &mut Rng) -> Option<Seqs> {
     let layers = net.layers();
     let l = layers.len() - 1;
     let (lower, top) = (&layers[l - 1], &layers[l]);
@@ -271,10 +271,14 @@ struct Wheel(Vec<f64>);
 impl Wheel {
     fn new(w: &[f64]) -> Self {
         let mut acc = 0.0;
-        Self(w.iter().map(|x| {
-            acc += x;
-            acc
-        }).collect())
+        Self(
+            w.iter()
+                .map(|x| {
+                    acc += x;
+                    acc
+                })
+                .collect(),
+        )
     }
     fn draw(&self, rng: &mut Rng) -> usize {
         let total = *self.0.last().unwrap_or(&0.0);
@@ -308,7 +312,11 @@ pub fn sample(
         Some(prev) if layers.len() > 1 => match seeded(net, k, prev, size, rng) {
             Some(p) => p,
             None => {
-                return Ok(Samples { seqs: Seqs::new(rf), method: Method::NeverFires, ..Samples::default() });
+                return Ok(Samples {
+                    seqs: Seqs::new(rf),
+                    method: Method::NeverFires,
+                    ..Samples::default()
+                });
             }
         },
         _ => {
@@ -361,8 +369,10 @@ pub fn sample(
             }
         }
         // Selection.
-        let fitness: Vec<f64> =
-            v.iter().map(|&a| if a >= 0.0 { f64::from(a) + 1.0 } else { f64::from(a).exp() }).collect();
+        let fitness: Vec<f64> = v
+            .iter()
+            .map(|&a| if a >= 0.0 { f64::from(a) + 1.0 } else { f64::from(a).exp() })
+            .collect();
         let wheel = Wheel::new(&fitness);
         let mut order: Vec<usize> = (0..v.len()).collect();
         order.sort_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
@@ -404,7 +414,8 @@ pub fn sample(
         pop = next;
         if iter % 5 == 0 && pool.samples.v.len() > cfg.pool_cap {
             cap_pool(&mut pool.samples, cfg.pool_cap, rng);
-            pool.seen = (0..pool.samples.seqs.n()).map(|i| pool.samples.seqs.get(i).to_vec()).collect();
+            pool.seen =
+                (0..pool.samples.seqs.n()).map(|i| pool.samples.seqs.get(i).to_vec()).collect();
         }
     }
     let mut out = pool.samples;

@@ -89,7 +89,8 @@ pub fn dictionary_segments(crm: &Crm) -> (Vec<Segment>, f64) {
         .filter(|&j| !segs.iter().any(|s| (s.start..s.end).contains(&j)))
         .map(|j| ic1[j])
         .collect();
-    let bg = if outside.is_empty() { 0.0 } else { outside.iter().sum::<f64>() / outside.len() as f64 };
+    let bg =
+        if outside.is_empty() { 0.0 } else { outside.iter().sum::<f64>() / outside.len() as f64 };
     (segs, bg)
 }
 
@@ -115,7 +116,15 @@ mod tests {
         // Columns: a base index (sharp) or 4 (uniform).
         let ppm = cols
             .iter()
-            .map(|&b| if b < 4 { let mut r = [0.0; 4]; r[b] = 1.0; r } else { [0.25; 4] })
+            .map(|&b| {
+                if b < 4 {
+                    let mut r = [0.0; 4];
+                    r[b] = 1.0;
+                    r
+                } else {
+                    [0.25; 4]
+                }
+            })
             .collect();
         Crm { index: 3, path: vec![], size: 1000, max_act: 1.0, conact: 1.0, ppm }
     }

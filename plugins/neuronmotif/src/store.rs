@@ -61,13 +61,18 @@ pub fn decode_samples(bytes: &[u8], path: &Path) -> Result<Samples> {
     if bytes.len() < 24 || &bytes[..8] != MAGIC {
         return Err(file_err(path, "not a motiftool sample pool (bad header)"));
     }
-    let u = |k: usize| u32::from_le_bytes(bytes[8 + 4 * k..12 + 4 * k].try_into().expect("4 bytes")) as usize;
+    let u = |k: usize| {
+        u32::from_le_bytes(bytes[8 + 4 * k..12 + 4 * k].try_into().expect("4 bytes")) as usize
+    };
     let (len, n, method, iterations) = (u(0), u(1), u(2), u(3));
     let need = 24 + n * len + 4 * n;
     if bytes.len() != need {
         return Err(file_err(
             path,
-            format!("truncated: {} bytes, expected {need} for {n} sequences of {len} bp", bytes.len()),
+            format!(
+                "truncated: {} bytes, expected {need} for {n} sequences of {len} bp",
+                bytes.len()
+            ),
         ));
     }
     let bases = bytes[24..24 + n * len].to_vec();
@@ -93,7 +98,12 @@ mod tests {
 
     #[test]
     fn samples_round_trip_and_truncation_is_caught() {
-        let mut s = Samples { seqs: Seqs::new(3), method: Method::Genetic, iterations: 7, ..Samples::default() };
+        let mut s = Samples {
+            seqs: Seqs::new(3),
+            method: Method::Genetic,
+            iterations: 7,
+            ..Samples::default()
+        };
         s.seqs.push(&[0, 1, 2]);
         s.seqs.push(&[3, 3, 0]);
         s.v = vec![0.5, 2.25];

@@ -103,7 +103,13 @@ fn is_subsequence(short: &[usize], long: &[usize]) -> bool {
 }
 
 /// All increasing embeddings of `short` into `long` (matching entries).
-fn embeddings(short: &[usize], long: &[usize], from: usize, acc: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+fn embeddings(
+    short: &[usize],
+    long: &[usize],
+    from: usize,
+    acc: &mut Vec<usize>,
+    out: &mut Vec<Vec<usize>>,
+) {
     if acc.len() == short.len() {
         out.push(acc.clone());
         return;
@@ -139,9 +145,10 @@ pub fn syntax(crms: &[Crm], dict: &Dictionary, matcher: &dyn MotifMatcher) -> Re
     let lens: Vec<usize> = dict.entries.iter().map(|e| e.ppm.len()).collect();
     // Best match per segment.
     let mut best: BTreeMap<usize, &motif_core::plugin::Match> = BTreeMap::new();
-    for x in m.iter().filter(|x| {
-        !x.reverse && x.q_value <= 1e-3 && 2 * x.overlap >= lens[x.target_index]
-    }) {
+    for x in m
+        .iter()
+        .filter(|x| !x.reverse && x.q_value <= 1e-3 && 2 * x.overlap >= lens[x.target_index])
+    {
         let e = best.entry(x.query_index).or_insert(x);
         if x.q_value < e.q_value {
             *e = x;
@@ -204,11 +211,13 @@ pub fn syntax(crms: &[Crm], dict: &Dictionary, matcher: &dyn MotifMatcher) -> Re
                 let mut d: Vec<i64> =
                     aligned.iter().filter_map(|r| Some(r[i + 1]? - r[i]?)).collect();
                 let mu = d.iter().sum::<i64>() as f64 / d.len().max(1) as f64;
-                let near: Vec<i64> = d.iter().copied().filter(|&x| (x as f64 - mu).abs() <= 4.0).collect();
+                let near: Vec<i64> =
+                    d.iter().copied().filter(|&x| (x as f64 - mu).abs() <= 4.0).collect();
                 if !d.is_empty() && near.len() as f64 > 0.8 * d.len() as f64 {
                     d = near;
                 }
-                let (min, max) = (d.iter().copied().min().unwrap_or(0), d.iter().copied().max().unwrap_or(0));
+                let (min, max) =
+                    (d.iter().copied().min().unwrap_or(0), d.iter().copied().max().unwrap_or(0));
                 let left_len = lens[key[i]] as i64;
                 Pair {
                     left: key[i],
@@ -237,7 +246,12 @@ pub fn syntax(crms: &[Crm], dict: &Dictionary, matcher: &dyn MotifMatcher) -> Re
             let left = nodes.remove(i);
             nodes.insert(
                 i,
-                Node::Join { gap: pair.label(), pair, left: Box::new(left), right: Box::new(right) },
+                Node::Join {
+                    gap: pair.label(),
+                    pair,
+                    left: Box::new(left),
+                    right: Box::new(right),
+                },
             );
         }
         out.groups.push(Group {
@@ -265,7 +279,8 @@ mod tests {
 
     #[test]
     fn labels() {
-        let p = Pair { left: 0, right: 1, min: 10, max: 10, mean: 10.0, n: 3, gap_min: 3, gap_max: 3 };
+        let p =
+            Pair { left: 0, right: 1, min: 10, max: 10, mean: 10.0, n: 3, gap_min: 3, gap_max: 3 };
         assert_eq!(p.label(), "Gap size: 3 bp");
         let p = Pair { gap_max: 5, ..p };
         assert_eq!(p.label(), "Gap range: 3~5 bp");

@@ -1,0 +1,159 @@
+//! `motiftool decouple` (NeuronMotif) on models trained here.
+
+use std::path::Path;
+
+use crate::util::{fails, fixture, ok, s};
+
+fn ppm(rows: &serde_json::Value) -> Vec<[f64; 4]> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let v: Vec<f64> = r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+            [v[0], v[1], v[2], v[3]]
+        })
+        .collect()
+}
+
+/// Largest information content (bits) of any `w`-column window.
+fn best_window_ic(p: &[[f64; 4]], w: usize) -> f64 {
+    let ic: Vec<f64> = p
+        .iter()
+        .map(|c| 2.0 + c.iter().filter(|&&x| x > 0.0).map(|&x| x * x.log2()).sum::<f64>())
+        .collect();
+    ic.windows(w).map(|x| x.iter().sum::<f64>()).fold(0.0, f64::max)
+}
+
+/// Check (a): conv → max pool 2 → conv trained on ZEB1 at two starts 1 bp
+/// apart. The layer-1 neuron decouples into two CRMs, one per pooling
+/// shift, each matching the planted PWM (E < 0.05) at offsets 1 bp apart,
+/// while plain activation alignment of the same neuron stacks both shifts
+/// into a less informative motif. Resuming rewrites nothing.
+#[test]
+fn shifted_copies_are_demixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("shift");
+    ok(&["simulate", "--preset", "nm-shift", "--seed", "1", "-o", s(&sim)]);
+    let model_dir = dir.path().join("demo1");
+    ok(&[
+        "train",
+        "--arch",
+        "stack",
+        "--layers",
+        "8x5:2,1x2",
+        "--no-dense",
+        "--lr",
+        "0.01",
+        "--train",
+        s(&sim.join("train.fa")),
+        "--engine",
+        "tract",
+        "--quiet",
+        "-o",
+        s(&model_dir),
+    ]);
+    let model = model_dir.join("model.onnx");
+    let out = dir.path().join("nm");
+    let truth = sim.join("motifs.meme");
+    let test_fa = sim.join("test.fa");
+    let args = [
+        "decouple",
+        s(&model),
+        "--layer",
+        "1",
+        "--align",
+        s(&test_fa),
+        "--db",
+        s(&truth),
+        "--engine",
+        "tract",
+        "--quiet",
+        "-o",
+        s(&out),
+    ];
+    ok(&args);
+    let nd = out.join("layer-1/neuron-0");
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(nd.join("neuron.json")).unwrap()).unwrap();
+    assert_eq!(r["motifs"], 1, "one shift variable per pool: m = 1");
+    let crms = r["crms"].as_array().unwrap();
+    assert_eq!(crms.len(), 2, "pool 2 → two CRMs: {crms:?}");
+    let mut offsets = Vec::new();
+    for (c, m) in crms.iter().zip(r["crm_matches"].as_array().unwrap()) {
+        assert!(m["target"].as_str().unwrap().starts_with("MA0103"), "{m}");
+        assert!(m["e"].as_f64().unwrap() < 0.05, "{m}");
+        assert_eq!(m["reverse"], false);
+        offsets.push(m["offset"].as_i64().unwrap());
+        assert!(c["conact"].as_f64().unwrap() > 0.0);
+    }
+    offsets.sort_unstable();
+    assert_eq!(offsets[1] - offsets[0], 1, "the two copies sit 1 bp apart: {offsets:?}");
+    // The activation alignment of the same neuron is a blur of both shifts.
+    let html = std::fs::read_to_string(nd.join("neuron.html")).unwrap();
+    assert!(html.contains("Activation alignment (Koo &amp; Eddy)"));
+    assert_eq!(html.matches("<svg").count() >= 3, true);
+    let meme = std::fs::read_to_string(nd.join("crms.meme")).unwrap();
+    assert_eq!(meme.matches("MOTIF").count(), 2);
+    let w = 6;
+    let crm_ic: Vec<f64> = crms.iter().map(|c| best_window_ic(&ppm(&c["ppm"]), w)).collect();
+    let aligned = motif_core::motif::read_motifs(&nd.join("aligned.meme")).unwrap();
+    let a = &aligned.motifs[0].probs;
+    let a_rows: Vec<[f64; 4]> =
+        (0..a.ncols()).map(|j| [a[(0, j)], a[(1, j)], a[(2, j)], a[(3, j)]]).collect();
+    let a_ic = best_window_ic(&a_rows, w);
+    assert!(crm_ic.iter().all(|&c| c > a_ic + 1.0), "CRMs {crm_ic:?} vs alignment {a_ic}");
+    // Resume: nothing is recomputed, outputs are identical.
+    let before = std::fs::read(nd.join("neuron.json")).unwrap();
+    let stamp = std::fs::metadata(nd.join("samples.bin")).unwrap().modified().unwrap();
+    ok(&args);
+    assert_eq!(std::fs::read(nd.join("neuron.json")).unwrap(), before);
+    assert_eq!(std::fs::metadata(nd.join("samples.bin")).unwrap().modified().unwrap(), stamp);
+    // Shards write mergeable per-neuron outputs; other settings are refused.
+    let mut other = args.to_vec();
+    other.extend(["--seed", "9"]);
+    fails(&other, &["other settings", "seed"]);
+}
+
+/// Bad input names what is wrong before any work.
+#[test]
+fn decouple_refuses_what_the_method_does_not_cover() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let m = fixture("bn_two_block.onnx");
+    fails(&["decouple", s(&m), "--layer", "5", "-o", s(&out)], &["layer 5", "2 conv layer"]);
+    fails(
+        &["decouple", s(&m), "--layer", "1", "--neurons", "9", "-o", s(&out)],
+        &["--neurons", "9"],
+    );
+    fails(&["decouple", s(&m), "--layer", "1", "--shard", "3/2", "-o", s(&out)], &["--shard"]);
+    // Layer 1 (11 bp: the genetic algorithm) needs layer 0's motifs for seeding.
+    let chain = chain_model(dir.path(), 2);
+    fails(&["decouple", s(&chain), "--layer", "1", "-o", s(&out)], &["allppm.json", "layer 0"]);
+    // An overlapping pool.
+    let bad = chain_model(dir.path(), 3);
+    fails(&["decouple", s(&bad), "--layer", "1", "-o", s(&out)], &["overlapping pool", "MaxPool"]);
+}
+
+/// conv (width 7) → ReLU → max pool (size `pool`, stride 2) → conv (width 3).
+fn chain_model(dir: &Path, pool: i64) -> std::path::PathBuf {
+    use motif_onnx::Dim;
+    use motif_onnx::build::{Attr, GraphBuilder};
+    let mut g = GraphBuilder::new("overlap");
+    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Symbol("L".into())]);
+    g.initializer("w1", &[3, 4, 7], &[0.1; 84]);
+    g.initializer("w2", &[2, 3, 3], &[0.1; 18]);
+    g.node("Conv", &["x", "w1"], &["c1"], &[("kernel_shape", Attr::Ints(vec![7]))]);
+    g.node("Relu", &["c1"], &["r1"], &[]);
+    g.node(
+        "MaxPool",
+        &["r1"],
+        &["p1"],
+        &[("kernel_shape", Attr::Ints(vec![pool])), ("strides", Attr::Ints(vec![2]))],
+    );
+    g.node("Conv", &["p1", "w2"], &["c2"], &[("kernel_shape", Attr::Ints(vec![3]))]);
+    g.node("GlobalMaxPool", &["c2"], &["y"], &[]);
+    g.output_any("y");
+    let p = dir.join(format!("chain{pool}.onnx"));
+    std::fs::write(&p, g.to_bytes()).unwrap();
+    p
+}
