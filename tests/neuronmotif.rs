@@ -91,7 +91,7 @@ fn shifted_copies_are_demixed() {
     // The activation alignment of the same neuron is a blur of both shifts.
     let html = std::fs::read_to_string(nd.join("neuron.html")).unwrap();
     assert!(html.contains("Activation alignment (Koo &amp; Eddy)"));
-    assert_eq!(html.matches("<svg").count() >= 3, true);
+    assert!(html.matches("<svg").count() >= 3);
     let meme = std::fs::read_to_string(nd.join("crms.meme")).unwrap();
     assert_eq!(meme.matches("MOTIF").count(), 2);
     let w = 6;

@@ -506,10 +506,10 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
     let mut all: Vec<Vec<Crm>> = vec![Vec::new(); top.channels];
     let mut rows = Vec::new();
     let mut done = 0;
-    for k in 0..top.channels {
+    for (k, slot) in all.iter_mut().enumerate() {
         if let Some(r) = read_json::<NeuronResult>(&ndir(k).join("neuron.json"))? {
             done += 1;
-            all[k].clone_from(&r.crms);
+            slot.clone_from(&r.crms);
             rows.push(r);
         }
     }
@@ -607,7 +607,7 @@ fn tree_html(n: &Node, dict: &MotifSet) -> String {
         Node::Motif { motif } => format!(
             "<div class=\"leaf\"><b>D{}</b>{}</div>",
             motif + 1,
-            dict.motifs.get(*motif).map(|m| logo(m)).unwrap_or_default()
+            dict.motifs.get(*motif).map(logo).unwrap_or_default()
         ),
         Node::Join { gap, left, right, pair } => format!(
             "<div class=\"join\"><div class=\"gap\">{} <small>(D{}→D{}, {} CRMs)</small></div><div class=\"kids\">{}{}</div></div>",

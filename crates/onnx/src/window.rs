@@ -99,8 +99,7 @@ fn value_tensor(index: &GraphIndex<'_>, conv_output: &str) -> String {
     let graph = index.graph;
     let mut t = conv_output.to_owned();
     let mut last_value = t.clone();
-    loop {
-        let Some([i]) = index.consumers.get(t.as_str()).map(Vec::as_slice) else { break };
+    while let Some([i]) = index.consumers.get(t.as_str()).map(Vec::as_slice) {
         let n = &graph.node[*i];
         let op = n.op_type();
         let keep = op == "BatchNormalization" || is_affine(index, n);

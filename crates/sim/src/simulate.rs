@@ -340,12 +340,11 @@ pub fn simulate(
     }
 }
 
+/// Makes one sequence and its planted instances, given whether it is positive.
+type MakeSeq<'a> = &'a dyn Fn(bool, &mut Rng) -> (Vec<u8>, Vec<Instance>);
+
 /// Train and test splits of `n` sequences each, half of them positive, made by `make(positive, rng)`.
-fn two_splits(
-    n: usize,
-    rng: &mut Rng,
-    make: &dyn Fn(bool, &mut Rng) -> (Vec<u8>, Vec<Instance>),
-) -> Vec<Split> {
+fn two_splits(n: usize, rng: &mut Rng, make: MakeSeq<'_>) -> Vec<Split> {
     let mut splits = Vec::new();
     for name in ["train", "test"] {
         let mut seqs: Vec<SimSeq> = (0..n)

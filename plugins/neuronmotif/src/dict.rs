@@ -91,9 +91,9 @@ fn dedupe(
         parent[a.max(b)] = a.min(b);
     }
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for i in 0..d.len() {
+    for (i, &seg) in dict.iter().enumerate() {
         let r = find(&mut parent, i);
-        groups.entry(r).or_default().push(dict[i]);
+        groups.entry(r).or_default().push(seg);
     }
     Ok(groups
         .into_values()

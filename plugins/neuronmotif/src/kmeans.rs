@@ -91,9 +91,9 @@ pub fn weighted_kmeans(x: ArrayView2<'_, f32>, w: &[f64], k: usize, rng: &mut Rn
                     *s += w[i] * f64::from(v);
                 }
             }
-            for j in 0..k {
-                if mass[j] > 0.0 {
-                    c.row_mut(j).assign(&sum.row(j).mapv(|v| (v / mass[j]) as f32));
+            for (j, &mj) in mass.iter().enumerate() {
+                if mj > 0.0 {
+                    c.row_mut(j).assign(&sum.row(j).mapv(|v| (v / mj) as f32));
                 }
             }
         }

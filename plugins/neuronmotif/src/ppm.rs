@@ -108,12 +108,11 @@ mod tests {
         // bins of width 0.5; A's bin has mean 1, C's mean 10, 18 empty bins
         // reuse the previous frequencies at their midpoints.
         let mut s = Seqs::new(1);
-        let mut v = Vec::new();
         for _ in 0..9 {
             s.push(&[0]);
-            v.push(1.0);
         }
         s.push(&[1]);
+        let mut v = vec![1.0; 9];
         v.push(10.0);
         let idx: Vec<usize> = (0..10).collect();
         let p = binned_ppm(&s, &v, &idx);

@@ -184,6 +184,9 @@ fn core(ppm: &Array2<f64>) -> Option<(usize, usize)> {
     (hits.len() > 3).then(|| (hits[0], *hits.last().expect("non-empty")))
 }
 
+/// A previous-layer PPM ready for seeding: consensus, core, whether its consensus fires.
+type SeedPpm = (Vec<u8>, Option<(usize, usize)>, bool);
+
 /// The seeded initial population (NeuronMotif's seeding from the previous
 /// layer's motifs), or `None` when the neuron cannot fire.
 fn seeded(net: &Network, k: usize, prev: &[Vec<Crm>], size: usize, rng: &mut Rng) -> Option<Seqs> {
@@ -208,7 +211,7 @@ fn seeded(net: &Network, k: usize, prev: &[Vec<Crm>], size: usize, rng: &mut Rng
     let dist = equal_mass(&m);
     let probs: Vec<f64> = dist.iter().map(|d| d.1).collect();
     let rf = net.window();
-    let ppms: Vec<Vec<(Vec<u8>, Option<(usize, usize)>, bool)>> = prev
+    let ppms: Vec<Vec<SeedPpm>> = prev
         .iter()
         .map(|cl| {
             cl.iter()
