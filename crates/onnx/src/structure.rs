@@ -272,7 +272,8 @@ fn norm_axis(a: i64, rank: usize) -> usize {
     if a < 0 { (a + rank as i64).max(0) as usize } else { a as usize }
 }
 
-const ACTIVATIONS: &[&str] = &[
+/// Elementwise activation ops.
+pub(crate) const ACTIVATIONS: &[&str] = &[
     "Relu",
     "LeakyRelu",
     "PRelu",

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::graph::{GraphIndex, attr_int, attr_ints, attr_str, node_err, node_label};
 use crate::model::Model;
 use crate::pb::{ModelProto, NodeProto};
-use crate::structure::{Dim, Layout};
+use crate::structure::{ACTIVATIONS, Dim, Layout};
 
 /// One conv layer of the chain below (and including) the target layer.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -66,25 +66,6 @@ pub struct Windowed {
 /// BatchNormalization and constant affines).
 const PASS: &[&str] =
     &["Identity", "Dropout", "Cast", "Transpose", "Unsqueeze", "Squeeze", "Reshape"];
-
-const ACTIVATIONS: &[&str] = &[
-    "Relu",
-    "LeakyRelu",
-    "PRelu",
-    "Sigmoid",
-    "HardSigmoid",
-    "Tanh",
-    "Elu",
-    "Selu",
-    "Celu",
-    "Softplus",
-    "Softsign",
-    "Exp",
-    "Gelu",
-    "Clip",
-    "HardSwish",
-    "Mish",
-];
 
 fn is_affine(index: &GraphIndex<'_>, n: &NodeProto) -> bool {
     matches!(n.op_type(), "Add" | "Mul" | "Sub" | "Div")
@@ -256,8 +237,7 @@ impl Windowed {
                         return Err(unsupported(n, "a second pool after one conv"));
                     }
                     pools[c] = size;
-                    m.attribute.retain(|a| a.name() != "pads" && a.name() != "auto_pad");
-                    m.attribute.retain(|a| a.name() != "ceil_mode");
+                    m.attribute.retain(|a| !matches!(a.name(), "pads" | "auto_pad" | "ceil_mode"));
                 }
                 "AveragePool" | "LpPool" => {
                     return Err(unsupported(n, "average pooling"));
@@ -277,8 +257,8 @@ impl Windowed {
                         return Err(unsupported(n, "training-mode BatchNormalization"));
                     }
                 }
+                // Elementwise ops with one computed input (more were refused above).
                 o if ACTIVATIONS.contains(&o) || PASS.contains(&o) => {}
-                _ if is_affine(&index, n) => {}
                 "Add" | "Mul" | "Sub" | "Div" => {}
                 o => {
                     return Err(unsupported(n, &format!("op `{o}` on the path to layer {layer}")));

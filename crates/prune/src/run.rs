@@ -255,17 +255,8 @@ pub fn plan_steps(kernels: usize, target: usize, steps: Option<usize>) -> Result
 /// # Errors
 /// [`Error::Io`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |e| Error::Io { path: path.to_path_buf(), source: e };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name().map_or("out".into(), |n| n.to_string_lossy()),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    motif_core::fsio::write_atomic(path, bytes)
+        .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })
 }
 
 fn mix(seed: u64, step: usize, v: Variant) -> u64 {

@@ -195,12 +195,7 @@ pub fn dictionary(crms: &[Crm], matcher: &dyn MotifMatcher) -> Result<Dictionary
             .enumerate()
             .map(|(t, &i)| Entry {
                 segment: segs[i].clone(),
-                ppm: segs[i]
-                    .ppm(&crms[segs[i].crm])
-                    .columns()
-                    .into_iter()
-                    .map(|c| [c[0], c[1], c[2], c[3]])
-                    .collect(),
+                ppm: Crm::rows(&segs[i].ppm(&crms[segs[i].crm])),
                 matched: m.iter().filter(|x| x.target_index == keep[t] && x.q_value < 1e-3).count(),
             })
             .collect();
@@ -247,12 +242,7 @@ pub fn dictionary(crms: &[Crm], matcher: &dyn MotifMatcher) -> Result<Dictionary
             let s = &segs[rest[t]];
             out.entries.push(Entry {
                 segment: s.clone(),
-                ppm: s
-                    .ppm(&crms[s.crm])
-                    .columns()
-                    .into_iter()
-                    .map(|c| [c[0], c[1], c[2], c[3]])
-                    .collect(),
+                ppm: Crm::rows(&s.ppm(&crms[s.crm])),
                 matched: hits,
             });
         }

@@ -1,6 +1,5 @@
 //! Files of a decoupling run: atomic writes and the binary sample pool.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::net::Seqs;
@@ -13,21 +12,12 @@ fn file_err(path: &Path, msg: impl Into<String>) -> Error {
     Error::File { path: path.into(), msg: msg.into() }
 }
 
-/// Writes `bytes` to `path` atomically (a temporary file in the same
-/// folder, then a rename), creating the folder.
+/// Writes `bytes` to `path` atomically ([`motif_core::fsio::write_atomic`]).
 ///
 /// # Errors
-/// If the folder or file cannot be written.
+/// If the folder or file cannot be written (naming the file).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| file_err(dir, e.to_string()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| file_err(&tmp, e.to_string()))?;
-    f.write_all(bytes).map_err(|e| file_err(&tmp, e.to_string()))?;
-    f.sync_all().map_err(|e| file_err(&tmp, e.to_string()))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| file_err(path, e.to_string()))
+    motif_core::fsio::write_atomic(path, bytes).map_err(|e| file_err(path, e.to_string()))
 }
 
 /// The sample pool as bytes: magic, window length, count, method,
