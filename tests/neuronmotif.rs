@@ -114,6 +114,75 @@ fn shifted_copies_are_demixed() {
     fails(&other, &["other settings", "seed"]);
 }
 
+/// Layer by layer with the genetic algorithm seeded from the layer below;
+/// two shards then a merging run give exactly the single run's results,
+/// and the merge reuses the shards' samples.
+#[test]
+fn seeded_layers_and_shards_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = chain_model(dir.path(), 2);
+    let run = |out: &Path, layer: &str, extra: &[&str]| {
+        let mut a = vec![
+            "decouple",
+            s(&model),
+            "--layer",
+            layer,
+            "--engine",
+            "tract",
+            "--population",
+            "300",
+            "--max-iter",
+            "6",
+            "--quiet",
+            "-o",
+            s(out),
+        ];
+        a.extend(extra);
+        ok(&a);
+    };
+    let (one, sharded) = (dir.path().join("one"), dir.path().join("sharded"));
+    for out in [&one, &sharded] {
+        run(out, "0", &[]);
+    }
+    run(&one, "1", &[]);
+    run(&sharded, "1", &["--shard", "1/2"]);
+    run(&sharded, "1", &["--shard", "2/2"]);
+    let read = |p: std::path::PathBuf| {
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let json =
+        |p: std::path::PathBuf| -> serde_json::Value { serde_json::from_slice(&read(p)).unwrap() };
+    let l1 = |out: &Path, k: usize| out.join(format!("layer-1/neuron-{k}"));
+    for k in 0..2 {
+        assert!(l1(&sharded, k).join("m1/crms.json").exists(), "shards demix their neurons");
+        assert!(!l1(&sharded, k).join("neuron.json").exists(), "m is chosen over all neurons");
+        let sj = json(l1(&one, k).join("sampling.json"));
+        assert_eq!(sj["method"], "genetic", "11 bp window: {sj}");
+        assert_eq!(sj["seeded"], true, "seeded from layer 0: {sj}");
+    }
+    let stamp = std::fs::metadata(l1(&sharded, 1).join("samples.bin")).unwrap().modified().unwrap();
+    run(&sharded, "1", &[]);
+    assert_eq!(
+        std::fs::metadata(l1(&sharded, 1).join("samples.bin")).unwrap().modified().unwrap(),
+        stamp,
+        "the merge reuses the shards' samples"
+    );
+    for k in 0..2 {
+        assert_eq!(
+            read(l1(&one, k).join("samples.bin")),
+            read(l1(&sharded, k).join("samples.bin"))
+        );
+        let (mut a, mut b) =
+            (json(l1(&one, k).join("neuron.json")), json(l1(&sharded, k).join("neuron.json")));
+        a["seconds"] = serde_json::Value::Null;
+        b["seconds"] = serde_json::Value::Null;
+        assert_eq!(a, b, "neuron {k}");
+    }
+    assert_eq!(json(one.join("layer-1/allppm.json")), json(sharded.join("layer-1/allppm.json")));
+    let layer = json(sharded.join("layer-1/layer.json"));
+    assert_eq!(layer["finished"], 2);
+}
+
 /// Bad input names what is wrong before any work.
 #[test]
 fn decouple_refuses_what_the_method_does_not_cover() {
@@ -140,8 +209,10 @@ fn chain_model(dir: &Path, pool: i64) -> std::path::PathBuf {
     use motif_onnx::build::{Attr, GraphBuilder};
     let mut g = GraphBuilder::new("overlap");
     g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Symbol("L".into())]);
-    g.initializer("w1", &[3, 4, 7], &[0.1; 84]);
-    g.initializer("w2", &[2, 3, 3], &[0.1; 18]);
+    // Varied weights (a fixed sine pattern), so channels differ.
+    let w = |n: usize, k: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * k).sin() * 0.5).collect() };
+    g.initializer("w1", &[3, 4, 7], &w(84, 1.7));
+    g.initializer("w2", &[2, 3, 3], &w(18, 2.3));
     g.node("Conv", &["x", "w1"], &["c1"], &[("kernel_shape", Attr::Ints(vec![7]))]);
     g.node("Relu", &["c1"], &["r1"], &[]);
     g.node(

@@ -17,7 +17,9 @@ use motif_neuronmotif::net::Network;
 use motif_neuronmotif::sample::{Method, SampleConfig, Samples, sample};
 use motif_neuronmotif::segment::{Segment, selected_segments};
 use motif_neuronmotif::store::{decode_samples, encode_samples, write_atomic};
-use motif_neuronmotif::tree::{Node, Syntax, syntax};
+use motif_neuronmotif::tree::{
+    Anchor, Node, Occurrence, Syntax, lower_matches, occurrences, syntax,
+};
 use motif_report::{LogoOptions, Page, escape, format_number, logo_svg, render_page};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -130,8 +132,103 @@ pub struct NeuronResult {
     pub dictionary_matches: Vec<serde_json::Value>,
     /// The syntax.
     pub syntax: Syntax,
+    /// Per syntax pair, the gap between the database motifs its dictionary
+    /// motifs match on the forward strand (E < 0.05): the gap in the
+    /// database motifs' own coordinates, free of segment padding.
+    #[serde(default)]
+    pub database_gaps: Vec<DatabaseGap>,
+    /// Per syntax group, where each tree node's motifs first occur together
+    /// in one neuron of a lower layer decoupled into the same folder.
+    #[serde(default)]
+    pub occurs: Vec<Vec<Occurrence>>,
     /// Seconds: sampling, demixing, dictionary and syntax.
     pub seconds: serde_json::Value,
+}
+
+/// A syntax pair's gap measured between matched database motifs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseGap {
+    /// Syntax group.
+    pub group: usize,
+    /// Left dictionary entry (0-based).
+    pub left: usize,
+    /// Right dictionary entry.
+    pub right: usize,
+    /// The left entry's database motif (id and name).
+    pub left_motif: String,
+    /// The right entry's database motif.
+    pub right_motif: String,
+    /// Smallest gap (bp between the end of the left and the start of the right motif).
+    pub min: i64,
+    /// Largest gap.
+    pub max: i64,
+}
+
+/// The gaps between database motifs behind `syn`'s pairs: each dictionary
+/// entry's best forward-strand match with E < 0.05 anchors it.
+fn database_gaps(
+    matcher: &dyn MotifMatcher,
+    syn: &Syntax,
+    dict: &MotifSet,
+    db: &MotifSet,
+) -> Result<Vec<DatabaseGap>> {
+    if dict.motifs.is_empty() || syn.groups.is_empty() {
+        return Ok(vec![]);
+    }
+    let m = matcher.compare(MatcherInput { queries: dict, targets: db })?;
+    let anchor = |e: usize| {
+        m.iter()
+            .filter(|x| x.query_index == e && !x.reverse && x.e_value < 0.05)
+            .min_by(|a, b| a.e_value.total_cmp(&b.e_value))
+            .map(|x| {
+                let t = &db.motifs[x.target_index];
+                let name =
+                    format!("{} {}", t.id, t.name.as_deref().unwrap_or("")).trim().to_owned();
+                (Anchor::of_match(x.offset, t.len()), name)
+            })
+    };
+    let mut out = Vec::new();
+    for (gi, g) in syn.groups.iter().enumerate() {
+        for p in &g.pairs {
+            if let (Some((la, ln)), Some((ra, rn))) = (anchor(p.left), anchor(p.right)) {
+                let (min, max) = p.gap_between(la, ra);
+                out.push(DatabaseGap {
+                    group: gi,
+                    left: p.left,
+                    right: p.right,
+                    left_motif: ln,
+                    right_motif: rn,
+                    min,
+                    max,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Dictionary segments and CRMs of every finished neuron of layers below
+/// `layer` in `out`: (layer, neuron, segments, CRMs).
+type Lower = Vec<(usize, usize, Vec<Segment>, Vec<Crm>)>;
+
+fn lower_layers(out: &Path, layer: usize) -> Result<Lower> {
+    let mut v = Vec::new();
+    for l in 0..layer {
+        let dir = out.join(format!("layer-{l}"));
+        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let mut ns: Vec<usize> = rd
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("neuron-")?.parse().ok())
+            .collect();
+        ns.sort_unstable();
+        for n in ns {
+            if let Some(r) =
+                read_json::<NeuronResult>(&dir.join(format!("neuron-{n}")).join("neuron.json"))?
+            {
+                v.push((l, n, r.dictionary.segments, r.crms));
+            }
+        }
+    }
+    Ok(v)
 }
 
 fn parse_list(s: &str, n: usize) -> Result<Vec<usize>> {
@@ -335,7 +432,7 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
         write_atomic(&path, &encode_samples(&s))?;
         write_json(
             &ndir(k).join("sampling.json"),
-            &json!({"method": s.method, "samples": s.v.len(), "iterations": s.iterations,
+            &json!({"method": s.method, "samples": s.v.len(), "iterations": s.iterations, "seeded": s.seeded,
                 "mean_activation_per_iteration": s.trace, "seconds": secs, "engine": net.engine().to_string()}),
         )?;
         sample_s.insert(k, secs);
@@ -427,6 +524,7 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
         Some(p) => Some(align_motifs(&model, a.layer, p, &a.engine)?),
         None => None,
     };
+    let lower = lower_layers(&a.out, a.layer)?;
     let bar = crate::run::progress_bar(mine.len() as u64, show);
     bar.set_message("dictionaries and syntax");
     for &k in &mine {
@@ -453,6 +551,14 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
         let dict_set = dict.motifs();
         let dictionary_matches = best_matches(&*both, &dict_set, &db)?;
         let syn = syntax(&crms, &dict, &*norc)?;
+        let database_gaps = database_gaps(&*norc, &syn, &dict_set, &db)?;
+        let sets = lower_matches(
+            &lower.iter().map(|(_, _, s, c)| (&s[..], &c[..])).collect::<Vec<_>>(),
+            &dict,
+            &*norc,
+        )?;
+        let found: Vec<_> = lower.iter().zip(sets).map(|((l, n, _, _), m)| (*l, *n, m)).collect();
+        let occurs = syn.groups.iter().map(|g| occurrences(&g.tree, &found)).collect();
         let dict_s = t_x.elapsed().as_secs_f64();
         let sampling: serde_json::Value =
             read_json(&ndir(k).join("sampling.json"))?.unwrap_or(json!({}));
@@ -471,6 +577,8 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
             dictionary: dict,
             dictionary_matches,
             syntax: syn,
+            database_gaps,
+            occurs,
             seconds: json!({"sampling": sampling.get("seconds"), "demixing": demix_s, "dictionary_and_syntax": dict_s}),
         };
         let nd = ndir(k);
@@ -602,22 +710,55 @@ fn match_cell(v: Option<&serde_json::Value>) -> String {
     }
 }
 
-fn tree_html(n: &Node, dict: &MotifSet) -> String {
+fn tree_html(n: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> String {
+    let occurs = |n: &Node| {
+        let ms = n.motifs();
+        r.occurs
+            .get(gi)
+            .and_then(|o| o.iter().find(|o| o.motifs == ms))
+            .map(|o| {
+                format!(
+                    "<div class=\"occ\">occurs in layer {} (neuron {})</div>",
+                    o.layer, o.neuron
+                )
+            })
+            .unwrap_or_default()
+    };
+    let range = |a: i64, b: i64| if a == b { format!("{a} bp") } else { format!("{a}~{b} bp") };
     match n {
         Node::Motif { motif } => format!(
-            "<div class=\"leaf\"><b>D{}</b>{}</div>",
+            "<div class=\"leaf\"><b>D{}</b>{}{}</div>",
             motif + 1,
-            dict.motifs.get(*motif).map(logo).unwrap_or_default()
+            dict.motifs.get(*motif).map(logo).unwrap_or_default(),
+            occurs(n)
         ),
-        Node::Join { gap, left, right, pair } => format!(
-            "<div class=\"join\"><div class=\"gap\">{} <small>(D{}→D{}, {} CRMs)</small></div><div class=\"kids\">{}{}</div></div>",
-            escape(gap),
-            pair.left + 1,
-            pair.right + 1,
-            pair.n,
-            tree_html(left, dict),
-            tree_html(right, dict)
-        ),
+        Node::Join { gap, left, right, pair } => {
+            let db = r
+                .database_gaps
+                .iter()
+                .find(|d| d.group == gi && d.left == pair.left && d.right == pair.right)
+                .map(|d| {
+                    format!(
+                        "<br>{} between {} and {}",
+                        range(d.min, d.max),
+                        escape(&d.left_motif),
+                        escape(&d.right_motif)
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "<div class=\"join\"><div class=\"gap\">{} <small>(D{}→D{}, {} CRMs; {} between the informative cores{})</small>{}</div><div class=\"kids\">{}{}</div></div>",
+                escape(gap),
+                pair.left + 1,
+                pair.right + 1,
+                pair.n,
+                range(pair.core_gap_min, pair.core_gap_max),
+                db,
+                occurs(n),
+                tree_html(left, dict, gi, r),
+                tree_html(right, dict, gi, r)
+            )
+        }
     }
 }
 
@@ -690,13 +831,14 @@ fn neuron_page(
     if r.syntax.groups.is_empty() {
         s.push_str("<p>No dictionary motif was placed in a CRM.</p>");
     }
-    for g in &r.syntax.groups {
+    for (gi, g) in r.syntax.groups.iter().enumerate() {
         let names: Vec<String> = g.motifs.iter().map(|m| format!("D{}", m + 1)).collect();
         let _ = write!(s, "<h3>{} ({} CRMs)</h3>", escape(&names.join(" → ")), g.crms.len());
         s.push_str("<div class=\"tree\">");
-        s.push_str(&tree_html(&g.tree, &dict_set));
+        s.push_str(&tree_html(&g.tree, &dict_set, gi, r));
         s.push_str("</div>");
     }
+    s.push_str("<p>Gap labels follow NeuronMotif: the distance between the dictionary motifs' starts minus the left motif's length, so they include the segments' padding. The core gap counts between the columns above 1 bit; the database gap between the matched database motifs' aligned columns. \"Occurs in layer\": the first lower layer (decoupled into the same folder) with one neuron whose segments match all of the node's motifs (q < 1e-5).</p>");
     sections.push(("Syntax".into(), format!("<style>.tree .join{{display:inline-block;border-top:2px solid #888;margin:4px;padding:4px;text-align:center}}.kids{{display:flex;gap:8px}}.leaf{{display:inline-block}}</style>{s}")));
     let mut s = String::from("<table><tr><th>segment</th><th>logo</th><th>best match</th></tr>");
     let seg_set =
@@ -759,11 +901,38 @@ fn layer_page(
             .syntax
             .groups
             .iter()
+            .enumerate()
             .take(2)
-            .map(|g| {
+            .map(|(gi, g)| {
                 let names: Vec<String> = g.motifs.iter().map(|m| format!("D{}", m + 1)).collect();
-                let gaps: Vec<String> =
-                    g.pairs.iter().map(motif_neuronmotif::tree::Pair::label).collect();
+                let gaps: Vec<String> = g
+                    .pairs
+                    .iter()
+                    .map(|p| {
+                        let db = r
+                            .database_gaps
+                            .iter()
+                            .find(|d| d.group == gi && d.left == p.left && d.right == p.right);
+                        match db {
+                            Some(d) if d.min == d.max => format!(
+                                "{}; {} bp between {} and {}",
+                                p.label(),
+                                d.min,
+                                d.left_motif,
+                                d.right_motif
+                            ),
+                            Some(d) => format!(
+                                "{}; {}~{} bp between {} and {}",
+                                p.label(),
+                                d.min,
+                                d.max,
+                                d.left_motif,
+                                d.right_motif
+                            ),
+                            None => p.label(),
+                        }
+                    })
+                    .collect();
                 format!("{} [{}]", names.join("→"), gaps.join("; "))
             })
             .collect();

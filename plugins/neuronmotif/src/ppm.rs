@@ -80,6 +80,15 @@ pub fn ic_bits(ppm: &Array2<f64>) -> Vec<f64> {
         .collect()
 }
 
+/// The first and last column with more than `bits` of information, if any.
+#[must_use]
+pub fn informative_span(ppm: &Array2<f64>, bits: f64) -> Option<(usize, usize)> {
+    let ic = ic_bits(ppm);
+    let first = ic.iter().position(|&v| v > bits)?;
+    let last = ic.iter().rposition(|&v| v > bits)?;
+    Some((first, last))
+}
+
 /// NeuronMotif's segmentation "IC": 2 − H in nats (the natural log, as the
 /// original's `tochen.py` and `segment.py` compute it).
 #[must_use]

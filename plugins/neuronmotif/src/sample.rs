@@ -10,7 +10,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::net::{Network, Seqs};
-use crate::ppm::{consensus, ic_bits};
+use crate::ppm::{consensus, ic_bits, informative_span};
 use crate::{Crm, Result};
 
 /// Sampling settings (the original's values by default).
@@ -54,6 +54,8 @@ pub struct Samples {
     pub iterations: usize,
     /// Mean activation of the population per GA iteration.
     pub trace: Vec<f64>,
+    /// Whether the GA started from the previous layer's motifs.
+    pub seeded: bool,
 }
 
 /// How samples were found.
@@ -179,9 +181,8 @@ pub fn equal_mass(values: &[f64]) -> Vec<(usize, f64)> {
 
 /// The first and last position with IC > 1 bit, when more than 3 positions have it.
 fn core(ppm: &Array2<f64>) -> Option<(usize, usize)> {
-    let ic = ic_bits(ppm);
-    let hits: Vec<usize> = (0..ic.len()).filter(|&j| ic[j] > 1.0).collect();
-    (hits.len() > 3).then(|| (hits[0], *hits.last().expect("non-empty")))
+    let hits = ic_bits(ppm).iter().filter(|&&v| v > 1.0).count();
+    if hits > 3 { informative_span(ppm, 1.0) } else { None }
 }
 
 /// A previous-layer PPM ready for seeding: consensus, core, whether its consensus fires.
@@ -311,6 +312,7 @@ pub fn sample(
     }
     let size = cfg.population.unwrap_or_else(|| population(rf));
     let layers = net.layers();
+    let from_prev = prev.is_some() && layers.len() > 1;
     let mut pop = match prev {
         Some(prev) if layers.len() > 1 => match seeded(net, k, prev, size, rng) {
             Some(p) => p,
@@ -318,6 +320,7 @@ pub fn sample(
                 return Ok(Samples {
                     seqs: Seqs::new(rf),
                     method: Method::NeverFires,
+                    seeded: true,
                     ..Samples::default()
                 });
             }
@@ -330,7 +333,12 @@ pub fn sample(
     };
     let jump = net.top().jump;
     let mut pool = Pool {
-        samples: Samples { seqs: Seqs::new(rf), method: Method::Genetic, ..Samples::default() },
+        samples: Samples {
+            seqs: Seqs::new(rf),
+            method: Method::Genetic,
+            seeded: from_prev,
+            ..Samples::default()
+        },
         seen: HashSet::new(),
     };
     let (mut best, mut stall) = (f64::NEG_INFINITY, 0usize);

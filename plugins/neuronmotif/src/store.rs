@@ -79,7 +79,7 @@ pub fn decode_samples(bytes: &[u8], path: &Path) -> Result<Samples> {
         2 => Method::NeverFires,
         m => return Err(file_err(path, format!("unknown sampling method code {m}"))),
     };
-    Ok(Samples { seqs: Seqs { len, bases }, v, method, iterations, trace: Vec::new() })
+    Ok(Samples { seqs: Seqs { len, bases }, v, method, iterations, ..Samples::default() })
 }
 
 #[cfg(test)]

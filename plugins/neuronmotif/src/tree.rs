@@ -39,9 +39,55 @@ pub struct Pair {
     pub gap_min: i64,
     /// Largest gap.
     pub gap_max: i64,
+    /// Smallest gap between the two motifs' informative cores (first to
+    /// last column above 1 bit), independent of segment padding.
+    #[serde(default)]
+    pub core_gap_min: i64,
+    /// Largest core gap.
+    #[serde(default)]
+    pub core_gap_max: i64,
+}
+
+/// Columns of a dictionary motif that another motif occupies: a database
+/// match's aligned target, or the informative core. `start` may be
+/// negative when it begins before the dictionary motif.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Anchor {
+    /// First column, relative to the dictionary motif's first column.
+    pub start: i64,
+    /// Length.
+    pub len: i64,
+}
+
+impl Anchor {
+    /// The informative core of `ppm` (rows A, C, G, T per column): first to
+    /// last column above 1 bit, or the whole motif when none is.
+    #[must_use]
+    pub fn core(ppm: &[[f64; 4]]) -> Self {
+        let a = ndarray::Array2::from_shape_fn((4, ppm.len()), |(b, j)| ppm[j][b]);
+        match crate::ppm::informative_span(&a, 1.0) {
+            Some((f, l)) => Self { start: f as i64, len: (l - f + 1) as i64 },
+            None => Self { start: 0, len: ppm.len() as i64 },
+        }
+    }
+
+    /// Where a matched target sits in the query: its column 0 faces query
+    /// column −offset (the matcher's `target column = query column + offset`).
+    #[must_use]
+    pub fn of_match(offset: i32, target_len: usize) -> Self {
+        Self { start: -i64::from(offset), len: target_len as i64 }
+    }
 }
 
 impl Pair {
+    /// Smallest and largest gap between `left` (inside the left motif) and
+    /// `right` (inside the right motif) over the pair's distances.
+    #[must_use]
+    pub fn gap_between(&self, left: Anchor, right: Anchor) -> (i64, i64) {
+        let f = |d: i64| d + right.start - (left.start + left.len);
+        (f(self.min), f(self.max))
+    }
+
     /// "Gap size: N bp" or "Gap range: a~b bp".
     #[must_use]
     pub fn label(&self) -> String {
@@ -73,6 +119,32 @@ pub enum Node {
         /// Right sub-tree.
         right: Box<Node>,
     },
+}
+
+impl Node {
+    /// The dictionary entries of this sub-tree, left to right.
+    #[must_use]
+    pub fn motifs(&self) -> Vec<usize> {
+        match self {
+            Self::Motif { motif } => vec![*motif],
+            Self::Join { left, right, .. } => {
+                let mut v = left.motifs();
+                v.extend(right.motifs());
+                v
+            }
+        }
+    }
+
+    /// Every sub-tree, root first.
+    #[must_use]
+    pub fn nodes(&self) -> Vec<&Node> {
+        let mut out = vec![self];
+        if let Self::Join { left, right, .. } = self {
+            out.extend(left.nodes());
+            out.extend(right.nodes());
+        }
+        out
+    }
 }
 
 /// CRMs sharing one motif order.
@@ -143,6 +215,7 @@ pub fn syntax(crms: &[Crm], dict: &Dictionary, matcher: &dyn MotifMatcher) -> Re
     let ts = dict.motifs();
     let m = matcher.compare(MatcherInput { queries: &qs, targets: &ts })?;
     let lens: Vec<usize> = dict.entries.iter().map(|e| e.ppm.len()).collect();
+    let cores: Vec<Anchor> = dict.entries.iter().map(|e| Anchor::core(&e.ppm)).collect();
     // Best match per segment.
     let mut best: BTreeMap<usize, &motif_core::plugin::Match> = BTreeMap::new();
     for x in m
@@ -219,7 +292,7 @@ pub fn syntax(crms: &[Crm], dict: &Dictionary, matcher: &dyn MotifMatcher) -> Re
                 let (min, max) =
                     (d.iter().copied().min().unwrap_or(0), d.iter().copied().max().unwrap_or(0));
                 let left_len = lens[key[i]] as i64;
-                Pair {
+                let mut p = Pair {
                     left: key[i],
                     right: key[i + 1],
                     min,
@@ -228,7 +301,11 @@ pub fn syntax(crms: &[Crm], dict: &Dictionary, matcher: &dyn MotifMatcher) -> Re
                     n: d.len(),
                     gap_min: min - left_len,
                     gap_max: max - left_len,
-                }
+                    core_gap_min: 0,
+                    core_gap_max: 0,
+                };
+                (p.core_gap_min, p.core_gap_max) = p.gap_between(cores[key[i]], cores[key[i + 1]]);
+                p
             })
             .collect();
         // Merge adjacent pairs, tightest range first (ties: smallest mean).
@@ -264,6 +341,75 @@ pub fn syntax(crms: &[Crm], dict: &Dictionary, matcher: &dyn MotifMatcher) -> Re
     Ok(out)
 }
 
+/// Lower-layer segments place a dictionary motif at q below this
+/// (NeuronMotif's "occurs in layer").
+pub const OCCURS_Q: f64 = 1e-5;
+
+/// Where a tree node's motifs first occur together: the first lower layer
+/// with one neuron whose segments match all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Occurrence {
+    /// The node's dictionary entries, left to right.
+    pub motifs: Vec<usize>,
+    /// The layer.
+    pub layer: usize,
+    /// The first such neuron of that layer.
+    pub neuron: usize,
+}
+
+/// The dictionary entries each lower-layer neuron's segments match on the
+/// forward strand at q < [`OCCURS_Q`]. `lower` holds each neuron's
+/// segments and the CRMs they cut.
+///
+/// # Errors
+/// If the matcher fails.
+pub fn lower_matches(
+    lower: &[(&[Segment], &[Crm])],
+    dict: &Dictionary,
+    matcher: &dyn MotifMatcher,
+) -> Result<Vec<std::collections::BTreeSet<usize>>> {
+    let mut out = vec![std::collections::BTreeSet::new(); lower.len()];
+    let mut owner = Vec::new();
+    let mut qs = motif_set(&[], &[]);
+    for (i, (segs, crms)) in lower.iter().enumerate() {
+        let set = motif_set(&segs.iter().collect::<Vec<_>>(), crms);
+        owner.extend(std::iter::repeat_n(i, set.motifs.len()));
+        qs.motifs.extend(set.motifs);
+    }
+    if qs.motifs.is_empty() || dict.entries.is_empty() {
+        return Ok(out);
+    }
+    let ts = dict.motifs();
+    for x in matcher.compare(MatcherInput { queries: &qs, targets: &ts })? {
+        if !x.reverse && x.q_value < OCCURS_Q {
+            out[owner[x.query_index]].insert(x.target_index);
+        }
+    }
+    Ok(out)
+}
+
+/// For every node of `tree` (root first), the first `(layer, neuron)` of
+/// `lower` (in layer order) whose matched entries include all the node's
+/// motifs; nodes found nowhere are left out.
+#[must_use]
+pub fn occurrences(
+    tree: &Node,
+    lower: &[(usize, usize, std::collections::BTreeSet<usize>)],
+) -> Vec<Occurrence> {
+    let mut order: Vec<&(usize, usize, _)> = lower.iter().collect();
+    order.sort_by_key(|(l, n, _)| (*l, *n));
+    tree.nodes()
+        .into_iter()
+        .filter_map(|node| {
+            let motifs = node.motifs();
+            order
+                .iter()
+                .find(|(_, _, m)| motifs.iter().all(|e| m.contains(e)))
+                .map(|(l, n, _)| Occurrence { motifs: motifs.clone(), layer: *l, neuron: *n })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,8 +425,18 @@ mod tests {
 
     #[test]
     fn labels() {
-        let p =
-            Pair { left: 0, right: 1, min: 10, max: 10, mean: 10.0, n: 3, gap_min: 3, gap_max: 3 };
+        let p = Pair {
+            left: 0,
+            right: 1,
+            min: 10,
+            max: 10,
+            mean: 10.0,
+            n: 3,
+            gap_min: 3,
+            gap_max: 3,
+            core_gap_min: 0,
+            core_gap_max: 0,
+        };
         assert_eq!(p.label(), "Gap size: 3 bp");
         let p = Pair { gap_max: 5, ..p };
         assert_eq!(p.label(), "Gap range: 3~5 bp");
