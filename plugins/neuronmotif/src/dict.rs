@@ -69,6 +69,12 @@ fn compare(
 
 /// Groups `dict` (indices into `segs`) whose members match each other at
 /// q < 0.01; each group is represented by its longest segment.
+///
+/// Departure from the original: a pair is grouped only when each matches
+/// the other (tomtom's q-values are not symmetric). One-way matches merged
+/// a motif into a longer segment of another motif that shares a few
+/// columns with it (GATA1's `ATCT` in `CACGTGATCT`), losing it from the
+/// dictionary.
 fn dedupe(
     matcher: &dyn MotifMatcher,
     dict: &[usize],
@@ -86,8 +92,13 @@ fn dedupe(
         p[i] = r;
         r
     }
-    for x in m.iter().filter(|x| x.q_value < 0.01 && x.query_index != x.target_index) {
-        let (a, b) = (find(&mut parent, x.query_index), find(&mut parent, x.target_index));
+    let hits: BTreeSet<(usize, usize)> = m
+        .iter()
+        .filter(|x| x.q_value < 0.01 && x.query_index != x.target_index)
+        .map(|x| (x.query_index, x.target_index))
+        .collect();
+    for &(q, t) in hits.iter().filter(|(q, t)| hits.contains(&(*t, *q))) {
+        let (a, b) = (find(&mut parent, q), find(&mut parent, t));
         parent[a.max(b)] = a.min(b);
     }
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -115,7 +126,7 @@ fn dedupe(
 /// 1. score each CRM: (segment IC − background IC)/max + conact/max act +
 ///    max act/max over CRMs;
 /// 2. start from the best CRM's segments, merging those that match each
-///    other (q < 0.01) into their longest;
+///    other (q < 0.01, both ways) into their longest;
 /// 3. drop entries matched by at most one segment (q < 1e-4); a CRM is
 ///    explained when one of its segments matches an entry (q < 1e-3);
 /// 4. add the best unexplained CRM's segments while each round explains at

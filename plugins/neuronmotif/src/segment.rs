@@ -69,11 +69,43 @@ fn make(crm: &Crm, runs: Vec<(usize, usize)>, min_len: usize) -> Vec<Segment> {
         .collect()
 }
 
+/// Informative columns a motif core needs before [`split_cores`] cuts
+/// between two of them.
+pub const MIN_CORE: usize = 4;
+
+/// Cuts a run `(a, b)` between motif cores: where non-informative columns
+/// (`ic` ≤ 1) separate informative ones with at least [`MIN_CORE`]
+/// informative columns on each side (counted to the previous cut and to
+/// the run's end). Inner ends keep one flanking column, so the cut column
+/// belongs to both pieces when the cores are 1 bp apart.
+fn split_cores(ic: &[f64], (a, b): (usize, usize)) -> Vec<(usize, usize)> {
+    let info: Vec<usize> = (a..b).filter(|&j| ic[j] > 1.0).collect();
+    let mut out = Vec::new();
+    let (mut start, mut since) = (a, 0usize);
+    for (i, &j) in info.iter().enumerate() {
+        since += 1;
+        let Some(&next) = info.get(i + 1) else { break };
+        let right = info.len() - i - 1;
+        if next > j + 1 && since >= MIN_CORE && right >= MIN_CORE {
+            out.push((start, j + 2));
+            start = next - 1;
+            since = 0;
+        }
+    }
+    out.push((start, b));
+    out
+}
+
 /// Dictionary segments (`ppm_segment`, flank 1, 30 pseudo-samples): IC of
 /// the smoothed PPM, a 3-position moving average with both ends 0,
 /// positions above 1, runs extended by 1 on each side, runs shorter than
 /// 4 dropped. Also returns the background IC (mean over positions outside
 /// every segment, 1-pseudocount PPM; 0 when there are none).
+///
+/// Departure from the original: a run holding two motif cores 1–2 bp
+/// apart (which the moving average and the extension join) is cut between
+/// them ([`split_cores`]), so that a chimera of two motifs does not enter
+/// the dictionary in place of both.
 #[must_use]
 pub fn dictionary_segments(crm: &Crm) -> (Vec<Segment>, f64) {
     let ic = ic_nats(&smooth(&crm.ppm_array(), crm.size, 30.0));
@@ -83,7 +115,9 @@ pub fn dictionary_segments(crm: &Crm) -> (Vec<Segment>, f64) {
         ma[j] = (ic[j - 1] + ic[j] + ic[j + 1]) / 3.0;
     }
     let mark: Vec<bool> = ma.iter().map(|&v| v > 1.0).collect();
-    let segs = make(crm, runs(&mark, 1), 4);
+    let cut: Vec<(usize, usize)> =
+        runs(&mark, 1).into_iter().flat_map(|r| split_cores(&ic, r)).collect();
+    let segs = make(crm, cut, 4);
     let ic1 = ic_nats(&smooth(&crm.ppm_array(), crm.size, 1.0));
     let outside: Vec<f64> = (0..n)
         .filter(|&j| !segs.iter().any(|s| (s.start..s.end).contains(&j)))
@@ -147,6 +181,23 @@ mod tests {
         assert_eq!(segs.len(), 2, "{segs:?}");
         assert!(bg < 0.7 && segs[0].ic > 1.0);
         let sel = selected_segments(&crm(&cols));
+        // Two cores 1 bp apart (and 2 bp apart) are cut into two segments
+        // sharing the column between them; a core of 3 stays joined.
+        for gap in [1, 2] {
+            let mut cols = vec![4; 5];
+            cols.extend([0, 1, 2, 3, 0, 1, 2]);
+            cols.extend(vec![4; gap]);
+            cols.extend([3, 2, 1, 0, 3]);
+            cols.extend([4; 5]);
+            let (segs, _) = dictionary_segments(&crm(&cols));
+            let spans: Vec<(usize, usize)> = segs.iter().map(|s| (s.start, s.end)).collect();
+            assert_eq!(spans, vec![(3, 13), (11 + gap, 19 + gap)], "gap {gap}");
+        }
+        let mut cols = vec![4; 5];
+        cols.extend([0, 1, 2, 3, 0, 1, 2, 4, 3, 2, 1]);
+        cols.extend([4; 5]);
+        let (segs, _) = dictionary_segments(&crm(&cols));
+        assert_eq!(segs.len(), 1, "{segs:?}");
         assert_eq!(sel.len(), 1);
         assert_eq!((sel[0].start, sel[0].end), (4, 15));
     }
