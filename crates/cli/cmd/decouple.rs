@@ -692,8 +692,10 @@ fn align_motifs(
     Ok((e.motifs, path.display().to_string()))
 }
 
+/// A logo at most about 560 px wide (long CRMs get narrower columns).
 fn logo(m: &Motif) -> String {
-    logo_svg(m, &LogoOptions { col_width: 14.0, height: 56.0, ..Default::default() })
+    let col_width = (560.0 / m.len().max(1) as f32).clamp(6.0, 14.0);
+    logo_svg(m, &LogoOptions { col_width, height: 56.0, ..Default::default() })
 }
 
 fn match_cell(v: Option<&serde_json::Value>) -> String {
