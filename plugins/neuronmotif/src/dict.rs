@@ -68,13 +68,18 @@ fn compare(
 }
 
 /// Groups `dict` (indices into `segs`) whose members match each other at
-/// q < 0.01; each group is represented by its longest segment.
+/// q < 0.01; each group is represented by one segment.
 ///
-/// Departure from the original: a pair is grouped only when each matches
-/// the other (tomtom's q-values are not symmetric). One-way matches merged
-/// a motif into a longer segment of another motif that shares a few
-/// columns with it (GATA1's `ATCT` in `CACGTGATCT`), losing it from the
-/// dictionary.
+/// Departures from the original (single-linkage groups of one-way matches,
+/// represented by their longest segment), which let a chimera of two
+/// motifs (TFEC's last base starting GATA1: `CACGTGACTAATCT`) join both
+/// motifs' groups and then stand for them in the dictionary:
+/// - a pair counts only when each matches the other (tomtom's q-values are
+///   not symmetric);
+/// - groups are complete-linkage: merged, strongest pair first, only when
+///   every member pair across them matches;
+/// - the representative is the member most similar to the rest (largest
+///   sum of −log10 q over its matches in the group), then the longest.
 fn dedupe(
     matcher: &dyn MotifMatcher,
     dict: &[usize],
@@ -83,39 +88,61 @@ fn dedupe(
 ) -> Result<Vec<usize>> {
     let d: Vec<&Segment> = dict.iter().map(|&i| &segs[i]).collect();
     let m = compare(matcher, &d, &d, crms)?;
-    let mut parent: Vec<usize> = (0..d.len()).collect();
-    fn find(p: &mut [usize], i: usize) -> usize {
-        let mut r = i;
-        while p[r] != r {
-            r = p[r];
-        }
-        p[i] = r;
-        r
+    let n = d.len();
+    let mut q = vec![f64::INFINITY; n * n];
+    for x in m.iter().filter(|x| x.query_index != x.target_index) {
+        let c = &mut q[x.query_index * n + x.target_index];
+        *c = c.min(x.q_value);
     }
-    let hits: BTreeSet<(usize, usize)> = m
-        .iter()
-        .filter(|x| x.q_value < 0.01 && x.query_index != x.target_index)
-        .map(|x| (x.query_index, x.target_index))
+    // Strength of a mutual match: the weaker direction's −log10 q.
+    let strength = |a: usize, b: usize| -> Option<f64> {
+        let w = q[a * n + b].max(q[b * n + a]);
+        (w < 0.01).then(|| -w.max(1e-300).log10())
+    };
+    let mut pairs: Vec<(usize, usize, f64)> = (0..n)
+        .flat_map(|a| ((a + 1)..n).map(move |b| (a, b)))
+        .filter_map(|(a, b)| strength(a, b).map(|s| (a, b, s)))
         .collect();
-    for &(q, t) in hits.iter().filter(|(q, t)| hits.contains(&(*t, *q))) {
-        let (a, b) = (find(&mut parent, q), find(&mut parent, t));
-        parent[a.max(b)] = a.min(b);
+    pairs.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+    let mut group: Vec<usize> = (0..n).collect();
+    for (a, b, _) in pairs {
+        let (ga, gb) = (group[a], group[b]);
+        if ga == gb {
+            continue;
+        }
+        let (ma, mb): (Vec<usize>, Vec<usize>) = (
+            (0..n).filter(|&i| group[i] == ga).collect(),
+            (0..n).filter(|&i| group[i] == gb).collect(),
+        );
+        if ma.iter().all(|&x| mb.iter().all(|&y| strength(x, y).is_some())) {
+            for g in &mut group {
+                if *g == gb {
+                    *g = ga;
+                }
+            }
+        }
     }
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (i, &seg) in dict.iter().enumerate() {
-        let r = find(&mut parent, i);
-        groups.entry(r).or_default().push(seg);
+    for (i, &g) in group.iter().enumerate() {
+        groups.entry(g).or_default().push(i);
     }
     Ok(groups
         .into_values()
         .map(|g| {
-            *g.iter()
+            let score = |i: usize| -> f64 {
+                g.iter().filter(|&&j| j != i).filter_map(|&j| strength(i, j)).sum()
+            };
+            let len = |i: usize| d[i].end - d[i].start;
+            let best = *g
+                .iter()
                 .max_by(|&&a, &&b| {
-                    (segs[a].end - segs[a].start)
-                        .cmp(&(segs[b].end - segs[b].start))
-                        .then(segs[b].id.cmp(&segs[a].id))
+                    score(a)
+                        .total_cmp(&score(b))
+                        .then(len(a).cmp(&len(b)))
+                        .then(d[b].id.cmp(&d[a].id))
                 })
-                .expect("non-empty group")
+                .expect("non-empty group");
+            dict[best]
         })
         .collect())
 }
@@ -125,8 +152,8 @@ fn dedupe(
 /// `-norc`):
 /// 1. score each CRM: (segment IC − background IC)/max + conact/max act +
 ///    max act/max over CRMs;
-/// 2. start from the best CRM's segments, merging those that match each
-///    other (q < 0.01, both ways) into their longest;
+/// 2. start from the best CRM's segments, grouping those that match each
+///    other (q < 0.01; see `dedupe` for how this departs from the original);
 /// 3. drop entries matched by at most one segment (q < 1e-4); a CRM is
 ///    explained when one of its segments matches an entry (q < 1e-3);
 /// 4. add the best unexplained CRM's segments while each round explains at
