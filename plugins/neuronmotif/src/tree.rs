@@ -201,7 +201,9 @@ fn embeddings(
 /// Builds the syntax of `crms` from their dictionary `dict`, with
 /// `matcher` comparing forward strands (`-norc`): a segment places a
 /// dictionary motif when it matches it at q ≤ 1e-3 over at least half the
-/// motif's length, at start = segment start − offset.
+/// motif's length, at start = segment start − offset; a segment places
+/// every such motif whose informative core overlaps no better one's by
+/// more than a column (the original places only the best).
 ///
 /// # Errors
 /// If the matcher fails.
@@ -216,23 +218,36 @@ pub fn syntax(crms: &[Crm], dict: &Dictionary, matcher: &dyn MotifMatcher) -> Re
     let m = matcher.compare(MatcherInput { queries: &qs, targets: &ts })?;
     let lens: Vec<usize> = dict.entries.iter().map(|e| e.ppm.len()).collect();
     let cores: Vec<Anchor> = dict.entries.iter().map(|e| Anchor::core(&e.ppm)).collect();
-    // Best match per segment.
-    let mut best: BTreeMap<usize, &motif_core::plugin::Match> = BTreeMap::new();
+    // Per segment, its matches best first, each kept unless its core
+    // overlaps a kept one's by more than a column. Departure from the
+    // original (one motif per segment): a segment holding two abutting
+    // motifs places both.
+    let mut per_seg: BTreeMap<usize, Vec<&motif_core::plugin::Match>> = BTreeMap::new();
     for x in m
         .iter()
         .filter(|x| !x.reverse && x.q_value <= 1e-3 && 2 * x.overlap >= lens[x.target_index])
     {
-        let e = best.entry(x.query_index).or_insert(x);
-        if x.q_value < e.q_value {
-            *e = x;
-        }
+        per_seg.entry(x.query_index).or_default().push(x);
     }
-    for (&qi, x) in &best {
+    for (&qi, xs) in &mut per_seg {
+        xs.sort_by(|a, b| {
+            a.q_value.total_cmp(&b.q_value).then(a.target_index.cmp(&b.target_index))
+        });
         let s = segs[qi];
-        let p = Placed { entry: x.target_index, start: s.start as i64 - i64::from(x.offset) };
-        let list = out.placed.entry(s.crm).or_default();
-        if !list.contains(&p) {
-            list.push(p);
+        let mut kept: Vec<(i64, i64)> = Vec::new();
+        for x in xs.iter() {
+            let start = s.start as i64 - i64::from(x.offset);
+            let c = cores[x.target_index];
+            let span = (start + c.start, start + c.start + c.len);
+            if kept.iter().any(|k| span.1.min(k.1) - span.0.max(k.0) > 1) {
+                continue;
+            }
+            kept.push(span);
+            let p = Placed { entry: x.target_index, start };
+            let list = out.placed.entry(s.crm).or_default();
+            if !list.contains(&p) {
+                list.push(p);
+            }
         }
     }
     for list in out.placed.values_mut() {
