@@ -712,6 +712,11 @@ fn match_cell(v: Option<&serde_json::Value>) -> String {
     }
 }
 
+/// "N bp" or "a~b bp".
+fn bp_range(a: i64, b: i64) -> String {
+    if a == b { format!("{a} bp") } else { format!("{a}~{b} bp") }
+}
+
 fn tree_html(n: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> String {
     let occurs = |n: &Node| {
         let ms = n.motifs();
@@ -726,7 +731,6 @@ fn tree_html(n: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> String {
             })
             .unwrap_or_default()
     };
-    let range = |a: i64, b: i64| if a == b { format!("{a} bp") } else { format!("{a}~{b} bp") };
     match n {
         Node::Motif { motif } => format!(
             "<div class=\"leaf\"><b>D{}</b>{}{}</div>",
@@ -742,7 +746,7 @@ fn tree_html(n: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> String {
                 .map(|d| {
                     format!(
                         "<br>{} between {} and {}",
-                        range(d.min, d.max),
+                        bp_range(d.min, d.max),
                         escape(&d.left_motif),
                         escape(&d.right_motif)
                     )
@@ -754,7 +758,7 @@ fn tree_html(n: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> String {
                 pair.left + 1,
                 pair.right + 1,
                 pair.n,
-                range(pair.core_gap_min, pair.core_gap_max),
+                bp_range(pair.core_gap_min, pair.core_gap_max),
                 db,
                 occurs(n),
                 tree_html(left, dict, gi, r),
@@ -916,18 +920,10 @@ fn layer_page(
                             .iter()
                             .find(|d| d.group == gi && d.left == p.left && d.right == p.right);
                         match db {
-                            Some(d) if d.min == d.max => format!(
-                                "{}; {} bp between {} and {}",
-                                p.label(),
-                                d.min,
-                                d.left_motif,
-                                d.right_motif
-                            ),
                             Some(d) => format!(
-                                "{}; {}~{} bp between {} and {}",
+                                "{}; {} between {} and {}",
                                 p.label(),
-                                d.min,
-                                d.max,
+                                bp_range(d.min, d.max),
                                 d.left_motif,
                                 d.right_motif
                             ),

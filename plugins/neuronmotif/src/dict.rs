@@ -299,8 +299,8 @@ impl Dictionary {
                 .iter()
                 .enumerate()
                 .map(|(i, e)| {
-                    let p = ndarray::Array2::from_shape_fn((4, e.ppm.len()), |(b, j)| e.ppm[j][b]);
-                    let mut m = Motif::from_matrix(format!("D{}", i + 1), p).expect("non-empty");
+                    let mut m = Motif::from_matrix(format!("D{}", i + 1), Crm::array(&e.ppm))
+                        .expect("non-empty");
                     m.name = Some(e.segment.id.clone());
                     m
                 })

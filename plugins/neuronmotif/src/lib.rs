@@ -102,9 +102,15 @@ impl Crm {
         (0..p.ncols()).map(|j| [p[[0, j]], p[[1, j]], p[[2, j]], p[[3, j]]]).collect()
     }
 
+    /// Rows (A, C, G, T per column) as a (4, len) PPM; the inverse of [`Crm::rows`].
+    #[must_use]
+    pub fn array(rows: &[[f64; 4]]) -> Array2<f64> {
+        Array2::from_shape_fn((4, rows.len()), |(b, j)| rows[j][b])
+    }
+
     /// The PPM as (4, len).
     #[must_use]
     pub fn ppm_array(&self) -> Array2<f64> {
-        Array2::from_shape_fn((4, self.ppm.len()), |(b, j)| self.ppm[j][b])
+        Self::array(&self.ppm)
     }
 }

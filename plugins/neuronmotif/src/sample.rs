@@ -10,7 +10,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::net::{Network, Seqs};
-use crate::ppm::{consensus, ic_bits, informative_span};
+use crate::ppm::{consensus, ic_bits};
 use crate::{Crm, Result};
 
 /// Sampling settings (the original's values by default).
@@ -181,8 +181,9 @@ pub fn equal_mass(values: &[f64]) -> Vec<(usize, f64)> {
 
 /// The first and last position with IC > 1 bit, when more than 3 positions have it.
 fn core(ppm: &Array2<f64>) -> Option<(usize, usize)> {
-    let hits = ic_bits(ppm).iter().filter(|&&v| v > 1.0).count();
-    if hits > 3 { informative_span(ppm, 1.0) } else { None }
+    let ic = ic_bits(ppm);
+    let hits: Vec<usize> = (0..ic.len()).filter(|&j| ic[j] > 1.0).collect();
+    (hits.len() > 3).then(|| (hits[0], *hits.last().expect("non-empty")))
 }
 
 /// A previous-layer PPM ready for seeding: consensus, core, whether its consensus fires.

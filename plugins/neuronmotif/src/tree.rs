@@ -64,8 +64,7 @@ impl Anchor {
     /// last column above 1 bit, or the whole motif when none is.
     #[must_use]
     pub fn core(ppm: &[[f64; 4]]) -> Self {
-        let a = ndarray::Array2::from_shape_fn((4, ppm.len()), |(b, j)| ppm[j][b]);
-        match crate::ppm::informative_span(&a, 1.0) {
+        match crate::ppm::informative_span(&Crm::array(ppm), 1.0) {
             Some((f, l)) => Self { start: f as i64, len: (l - f + 1) as i64 },
             None => Self { start: 0, len: ppm.len() as i64 },
         }

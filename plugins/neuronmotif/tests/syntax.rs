@@ -48,8 +48,7 @@ fn crm(index: usize, a: Option<usize>, b: Option<usize>, rng: &mut Rng) -> Crm {
 fn truth() -> MotifSet {
     let m = |id: &str, s: &[u8]| {
         let rows: Vec<[f64; 4]> = s.iter().map(|&b| col(b, 0.85)).collect();
-        let a = ndarray::Array2::from_shape_fn((4, rows.len()), |(b, j)| rows[j][b]);
-        Motif::from_matrix(id.to_owned(), a).expect("motif")
+        Motif::from_matrix(id.to_owned(), Crm::array(&rows)).expect("motif")
     };
     MotifSet {
         motifs: vec![m("A", A), m("B", B)],
