@@ -11,6 +11,9 @@ use crate::score::{Col, Distance, pearson_unit};
 pub const DEFAULT_SITES: f64 = 20.0;
 /// Queries wider than this are skipped (memory is cubic in the width).
 pub const MAX_QUERY_WIDTH: usize = 100;
+/// Targets wider than this are refused (an alignment's configuration
+/// number must fit the 20 bits the engine packs it in).
+pub const MAX_TARGET_WIDTH: usize = 1 << 19;
 /// Fewer targets than this make p-values unreliable (a warning).
 pub const MIN_TARGETS: usize = 50;
 
@@ -121,6 +124,12 @@ pub struct Database {
     pub warnings: Vec<String>,
     /// Per target: its rank in byte order of ids (tomtom's last tie-break).
     pub(crate) id_rank: Vec<u32>,
+    /// Distinct entry widths, ascending.
+    pub(crate) widths: Vec<usize>,
+    /// Per entry: its width's index in `widths`.
+    pub(crate) width_slot: Vec<u32>,
+    /// Entry indices grouped by width (then in list order).
+    pub(crate) by_width: Vec<u32>,
 }
 
 impl Database {
@@ -145,6 +154,13 @@ impl Database {
                     index + 1
                 ));
                 continue;
+            }
+            if m.len() > MAX_TARGET_WIDTH {
+                return Err(Error::Invalid(format!(
+                    "target motif `{}` is {} columns wide; at most {MAX_TARGET_WIDTH} are supported",
+                    m.id,
+                    m.len()
+                )));
             }
             let fwd = pseudocounted(m, &bg, cfg.motif_pseudo);
             if cfg.dist == Distance::Allr && fwd.iter().flatten().any(|&v| v == 0.0) {
@@ -194,8 +210,18 @@ impl Database {
         for (r, &t) in order.iter().enumerate() {
             id_rank[t] = r as u32;
         }
+        let mut widths: Vec<usize> = entries.iter().map(|e| e.len).collect();
+        widths.sort_unstable();
+        widths.dedup();
+        let width_slot: Vec<u32> =
+            entries.iter().map(|e| widths.binary_search(&e.len).unwrap_or(0) as u32).collect();
+        let mut by_width: Vec<u32> = (0..entries.len() as u32).collect();
+        by_width.sort_by_key(|&e| width_slot[e as usize]);
         Ok(Self {
             id_rank,
+            widths,
+            width_slot,
+            by_width,
             cfg: cfg.clone(),
             bg,
             targets: kept,

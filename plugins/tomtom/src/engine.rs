@@ -20,10 +20,53 @@ struct Scratch {
     blocks: Vec<f64>,
     conv: Vec<f64>,
     next: Vec<f64>,
+    confs: Vec<Conf>,
+    nulls: Vec<Null>,
 }
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// Bits of a packed best-configuration key below the score: the overlap
+/// (`OV_MASK`, ≤ the query width) above `C_BITS` bits of `C_MASK − c`.
+const C_BITS: u32 = 20;
+const C_MASK: i64 = (1 << C_BITS) - 1;
+const OV_MASK: i64 = (1 << (32 - C_BITS)) - 1;
+
+/// One allowed configuration of a target width: the aligned query rows
+/// `a..b` (×16, the diagonal block's row stride), the overlap's share of
+/// the complete score, and the tie-break bits of its key.
+#[derive(Clone, Copy)]
+struct Conf {
+    a: usize,
+    b: usize,
+    ovkk: i64,
+    tie: i64,
+}
+
+/// One configuration's null survival function in [`Blocks::data`], read at
+/// complete score `v` as `data[off + clamp(v − shift, 0, len)]`.
+#[derive(Clone, Copy)]
+struct Null {
+    off: usize,
+    shift: i64,
+    len: i64,
+}
+
+/// P(max over all configurations and strands ≥ `best`) for complete
+/// scoring, with the configurations' null scores independent:
+/// `1 − Π_c (1 − S_c)^strands`, accumulated as a union `u ← u + S_c·(1 − u)`
+/// (then `1 − (1 − u)² = u·(2 − u)` for two strands), which keeps full
+/// relative precision for small p-values without logarithms.
+#[inline(always)]
+fn union_pvalue(data: &[f64], nulls: &[Null], best: i64, norient: usize) -> f64 {
+    let mut u = 0.0f64;
+    for nl in nulls {
+        let s = data[nl.off + (best - nl.shift).clamp(0, nl.len) as usize];
+        u += s * (1.0 - u);
+    }
+    if norient == 2 { u * (2.0 - u) } else { u }
 }
 
 /// Quantisation range (`BINS`).
@@ -86,7 +129,8 @@ impl Blocks {
             for e in s..w {
                 len += spans[e];
                 index[s * w + e] = (total, 0, len);
-                total += len;
+                // each survival function is followed by a 0 (P(X ≥ max + 1))
+                total += len + 1;
             }
         }
         let mut data = std::mem::take(&mut sc.blocks);
@@ -133,6 +177,7 @@ impl Blocks {
                     *o = run;
                 }
                 data.extend_from_slice(sf);
+                data.push(0.0);
                 index[s * w + e].1 = base as i64;
             }
             buf[pad..pad + len].fill(0.0);
@@ -144,13 +189,8 @@ impl Blocks {
     #[inline]
     fn sf(&self, s: usize, e: usize, k: i64) -> f64 {
         let (off, base, len) = self.index[s * self.w + e];
-        if k <= base {
-            self.data[off]
-        } else if k >= base + len as i64 {
-            0.0
-        } else {
-            self.data[off + (k - base) as usize]
-        }
+        // below the smallest value: the first entry; above the largest: the 0
+        self.data[off + (k - base).clamp(0, len as i64) as usize]
     }
 }
 
@@ -368,22 +408,38 @@ impl Database {
             );
         }
         sc.s = s;
-        let diag = Diagonals::build(w, m, &g, stride, std::mem::take(&mut sc.diag));
-        sc.g = g;
-
+        let diag = std::mem::take(&mut sc.diag);
         // 4. null distributions of every block
         let blocks = Blocks::build(w, &hists, sc);
         let kk = (offset * scale) as i64; // K = lo·σ ≤ 0 in complete mode
-        let norient = self.strands();
-        let ntargets = self.targets.len();
 
-        // 5. best configuration per entry
-        let mut hits = Vec::with_capacity(self.entries.len());
-        for en in &self.entries {
-            let l = en.len;
-            let (start, end) = self.allowed(w, l);
-            let (best_c, best_ov, p, e) = if cfg.incomplete_scores {
-                // smallest p-value; ties → larger overlap, then first
+        // 5. best configuration and p-value per entry
+        let (hits, diag) = if cfg.incomplete_scores {
+            let diag = Diagonals::build(w, m, &g, stride, diag);
+            (self.best_incomplete(w, &diag, &blocks), diag.q)
+        } else {
+            let lmax = self.widths.last().copied().unwrap_or(1);
+            let mut ring = DiagRing::new(w, lmax, &g, stride, diag);
+            (self.best_complete(w, &mut ring, &blocks, kk, sc), ring.q)
+        };
+        sc.g = g;
+        sc.diag = diag;
+        sc.blocks = blocks.data;
+        Ok(Scored { id: query.id.clone(), consensus: consensus(&qcols), hits })
+    }
+
+    /// Incomplete scoring: per entry the configuration with the smallest
+    /// p-value (ties → larger overlap, then first), corrected for the
+    /// number of configurations tried.
+    #[inline(always)]
+    fn best_incomplete(&self, w: usize, diag: &Diagonals, blocks: &Blocks) -> Vec<Hit> {
+        let norient = self.strands();
+        let ntargets = self.targets.len() as f64;
+        self.entries
+            .iter()
+            .map(|en| {
+                let l = en.len;
+                let (start, end) = self.allowed(w, l);
                 let mut best = (0usize, 0usize, f64::INFINITY);
                 for c in start..=end {
                     let (qs, _, ov) = config(c, w, l);
@@ -394,43 +450,106 @@ impl Database {
                     }
                 }
                 let p = ev(best.2, ((end - start + 1) * norient) as f64);
-                (best.0, best.1, p, p * ntargets as f64)
-            } else {
-                // largest shifted score; ties → larger overlap, then first.
-                // Configurations c ≤ w align the query's last c columns with
-                // the target's first; c > w the query's first with the
-                // target's columns from c − w (see `config`).
-                let mut best = (0usize, 0usize, i64::MIN);
-                let mut consider = |c: usize, qs: usize, ov: usize| {
-                    let z = diag.sum(en.col0 + c - 1, qs, qs + ov);
-                    let v = i64::from(z) + ov as i64 * kk;
-                    if v > best.2 || (v == best.2 && best.1 < ov) {
-                        best = (c, ov, v);
-                    }
-                };
-                for c in start..=end.min(w) {
-                    consider(c, w - c, c.min(l));
+                Hit {
+                    target: en.target,
+                    reverse: en.reverse,
+                    offset: best.0 as i32 - w as i32,
+                    overlap: best.1,
+                    p_value: p,
+                    e_value: p * ntargets,
+                    q_value: 1.0,
                 }
-                for c in start.max(w + 1)..=end {
-                    consider(c, 0, w.min(l + w - c));
-                }
-                let p = complete_pvalue(&blocks, w, l, best.2, kk, norient) as f32;
-                let e = (p * self.entries.len() as f32) / norient as f32;
-                (best.0, best.1, f64::from(p), f64::from(e))
-            };
+            })
+            .collect()
+    }
+
+    /// Complete scoring: per entry the configuration with the largest
+    /// complete score (ties → larger overlap, then first), and the p-value
+    /// of that score as the maximum over all configurations of both
+    /// strands.
+    ///
+    /// Everything that depends only on the target width is prepared once
+    /// per width: the allowed configurations' diagonal rows, and every
+    /// configuration's null survival function with its shift. The best
+    /// configuration is then a branch-free maximum of packed keys, and the
+    /// p-value `1 − Π_c (1 − S_c)^strands` accumulates as a union,
+    /// `u ← u + S_c·(1 − u)`, which keeps full relative precision for small
+    /// p-values without logarithms.
+    #[inline(always)]
+    fn best_complete(
+        &self,
+        w: usize,
+        ring: &mut DiagRing<'_>,
+        blocks: &Blocks,
+        kk: i64,
+        sc: &mut Scratch,
+    ) -> Vec<Hit> {
+        let (confs, nulls) = (&mut sc.confs, &mut sc.nulls);
+        confs.clear();
+        nulls.clear();
+        // per width: (allowed configurations, first allowed c, null functions)
+        let mut plans = Vec::with_capacity(self.widths.len());
+        for &l in &self.widths {
+            let (start, end) = self.allowed(w, l);
+            let c0 = confs.len();
+            for c in start..=end {
+                let (qs, _, ov) = config(c, w, l);
+                confs.push(Conf {
+                    a: qs * 16,
+                    b: (qs + ov) * 16,
+                    ovkk: ov as i64 * kk,
+                    tie: ((ov as i64) << C_BITS) | (C_MASK - c as i64),
+                });
+            }
+            let n0 = nulls.len();
+            // the null maximum is over all w + l − 1 configurations
+            for c in 1..w + l {
+                let (qs, _, ov) = config(c, w, l);
+                let (off, base, len) = blocks.index[qs * w + qs + ov - 1];
+                nulls.push(Null { off, shift: base + ov as i64 * kk, len: len as i64 });
+            }
+            plans.push((c0..confs.len(), start, n0..nulls.len()));
+        }
+        // best keys, entries in column order: the diagonals are built into
+        // the ring just before they are first read
+        // (a plain loop: iterator adapters' closures may be compiled
+        // outside this function's AVX2 context)
+        let mut hits: Vec<Hit> = Vec::with_capacity(self.entries.len());
+        for (en, &slot) in self.entries.iter().zip(&self.width_slot) {
+            let (confs_l, start, _) = &plans[slot as usize];
+            let mut best = i64::MIN;
+            let dd0 = en.col0 + start - 1;
+            ring.ensure(dd0 + confs_l.len() - 1);
+            let q = &ring.q;
+            for (dd, cf) in (dd0..).zip(&confs[confs_l.clone()]) {
+                let base = ring.base(dd);
+                let z = i64::from(q[base + cf.b] - q[base + cf.a]);
+                best = best.max(((z + cf.ovkk) << 32) | cf.tie);
+            }
+            let c = C_MASK - (best & C_MASK);
             hits.push(Hit {
                 target: en.target,
                 reverse: en.reverse,
-                offset: best_c as i32 - w as i32,
-                overlap: best_ov,
-                p_value: p,
-                e_value: e,
+                offset: c as i32 - w as i32,
+                overlap: ((best >> C_BITS) & OV_MASK) as usize,
+                // the best complete score, until its p-value replaces it
+                p_value: (best >> 32) as f64,
+                e_value: 0.0,
                 q_value: 1.0,
             });
         }
-        sc.diag = diag.q;
-        sc.blocks = blocks.data;
-        Ok(Scored { id: query.id.clone(), consensus: consensus(&qcols), hits })
+        // p-values, entries grouped by width (one set of null functions)
+        let norient = self.strands();
+        let per_strand = self.entries.len() as f32 / norient as f32;
+        let data = &blocks.data;
+        for &ei in &self.by_width {
+            let h = &mut hits[ei as usize];
+            let (_, _, nulls_l) = &plans[self.width_slot[ei as usize] as usize];
+            let p = union_pvalue(data, &nulls[nulls_l.clone()], h.p_value as i64, norient) as f32;
+            h.p_value = f64::from(p);
+            h.e_value = f64::from(p * per_strand);
+        }
+        hits
     }
 
     /// Consensus of a hit's target as aligned (reverse-complemented for `-`).
@@ -527,6 +646,61 @@ impl Diagonals {
     }
 }
 
+/// [`Diagonals`] for complete scoring, built block by block into a ring
+/// as the entries (in column order) first need them, so the prefix sums
+/// stay in cache between being written and read.
+struct DiagRing<'a> {
+    g: &'a [u8],
+    stride: usize,
+    w: usize,
+    /// One block: (w + 1) rows of 16 lanes.
+    block: usize,
+    /// Ring size − 1 (a power of two, in blocks).
+    mask: usize,
+    /// Blocks built so far.
+    built: usize,
+    q: Vec<u16>,
+}
+
+impl<'a> DiagRing<'a> {
+    /// `g` as for [`Diagonals::build`]; `lmax`: the widest target. An entry
+    /// reads diagonals from at most `w + lmax − 1` consecutive ones, which
+    /// the ring holds while later blocks are added.
+    fn new(w: usize, lmax: usize, g: &'a [u8], stride: usize, mut q: Vec<u16>) -> Self {
+        let blocks = ((w + lmax).div_ceil(16) + 2).next_power_of_two();
+        let block = (w + 1) * 16;
+        q.clear();
+        q.resize(blocks * block, 0);
+        Self { g, stride, w, block, mask: blocks - 1, built: 0, q }
+    }
+
+    /// Builds every block up to the one holding diagonal `dd`.
+    #[inline(always)]
+    fn ensure(&mut self, dd: usize) {
+        while self.built <= dd >> 4 {
+            let b = self.built;
+            let out = &mut self.q[(b & self.mask) * self.block..][..self.block];
+            let mut acc = [0u16; 16];
+            // row 0 stays 0 (never written)
+            for i in 0..self.w {
+                // row i, padded column of diagonal 16b + k: 16b + k + i
+                let src = &self.g[i * self.stride + 16 * b + i..][..16];
+                for k in 0..16 {
+                    acc[k] += u16::from(src[k]);
+                }
+                out[(i + 1) * 16..][..16].copy_from_slice(&acc);
+            }
+            self.built += 1;
+        }
+    }
+
+    /// Index of row 0 of diagonal `dd` (rows are 16 apart).
+    #[inline(always)]
+    fn base(&self, dd: usize) -> usize {
+        ((dd >> 4) & self.mask) * self.block + (dd & 15)
+    }
+}
+
 #[inline(always)]
 fn minmax(v: &[f64]) -> (f64, f64) {
     // compare-and-select (not f64::min) so the loop vectorises; NaN is
@@ -579,7 +753,6 @@ struct Selector {
 
 impl Selector {
     const NB: usize = 4096;
-
     /// Minimum, maximum and (sorted[k1] + sorted[k2]) / 2 of a row whose
     /// values all lie in `range` (lo < hi): counts into buckets over the
     /// range (round-to-nearest via the magic constant, monotone in v, so
@@ -689,38 +862,122 @@ impl Selector {
     }
 }
 
-/// P(max over all configurations and strands ≥ `best`) for complete
-/// scoring: the configurations' null scores are independent, so the
-/// maximum's survival is 1 − Π(1 − S_c)^strands, evaluated through
-/// log1p/expm1 when it is small so tiny p-values keep their digits.
-#[inline(always)]
-fn complete_pvalue(blocks: &Blocks, w: usize, l: usize, best: i64, kk: i64, norient: usize) -> f64 {
-    // the aligned query block of every configuration, as in `config`:
-    // c ≤ w: the last min(c, l) columns from w − c; c > w: the first
-    // min(w, l + w − c)
-    let block_sf = |c: usize| {
-        let (qs, ov) = if c <= w { (w - c, c.min(l)) } else { (0, w.min(l + w - c)) };
-        blocks.sf(qs, qs + ov - 1, best - ov as i64 * kk)
-    };
-    let nconf = w + l - 1;
-    let mut prod = 1.0f64;
-    for c in 1..=nconf {
-        prod *= 1.0 - block_sf(c);
-    }
-    let prod = prod.powi(norient as i32);
-    if prod < 0.9 {
-        return 1.0 - prod;
-    }
-    let mut sum = 0.0f64;
-    for c in 1..=nconf {
-        sum += (-block_sf(c)).ln_1p();
-    }
-    -(sum * norient as f64).exp_m1()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// P(max over all configurations and strands ≥ `best`) for complete
+    /// scoring: the configurations' null scores are independent, so the
+    /// maximum's survival is 1 − Π(1 − S_c)^strands, evaluated through
+    /// log1p/expm1 when it is small so tiny p-values keep their digits.
+    fn complete_pvalue_log(
+        blocks: &Blocks,
+        w: usize,
+        l: usize,
+        best: i64,
+        kk: i64,
+        norient: usize,
+    ) -> f64 {
+        // the aligned query block of every configuration, as in `config`:
+        // c ≤ w: the last min(c, l) columns from w − c; c > w: the first
+        // min(w, l + w − c)
+        let block_sf = |c: usize| {
+            let (qs, ov) = if c <= w { (w - c, c.min(l)) } else { (0, w.min(l + w - c)) };
+            blocks.sf(qs, qs + ov - 1, best - ov as i64 * kk)
+        };
+        let nconf = w + l - 1;
+        let mut prod = 1.0f64;
+        for c in 1..=nconf {
+            prod *= 1.0 - block_sf(c);
+        }
+        let prod = prod.powi(norient as i32);
+        if prod < 0.9 {
+            return 1.0 - prod;
+        }
+        let mut sum = 0.0f64;
+        for c in 1..=nconf {
+            sum += (-block_sf(c)).ln_1p();
+        }
+        -(sum * norient as f64).exp_m1()
+    }
+
+    /// The union form of the complete p-value against the product/log form
+    /// it replaced, over random block distributions, every target width,
+    /// score and strand count (p from ~1 down to ~1e-60).
+    #[test]
+    fn union_pvalue_matches_product_form() {
+        let mut rng = crate::MemeRng::new();
+        for w in [1usize, 3, 7, 12] {
+            let hists: Vec<Vec<(usize, f64)>> = (0..w)
+                .map(|_| {
+                    let lo = (rng.ldrand() * 10.0) as usize;
+                    let n = 2 + (rng.ldrand() * 40.0) as usize;
+                    let raw: Vec<f64> = (0..n).map(|_| rng.ldrand() + 0.01).collect();
+                    let tot: f64 = raw.iter().sum();
+                    raw.iter().enumerate().map(|(i, p)| (lo + i, p / tot)).collect()
+                })
+                .collect();
+            let blocks = Blocks::build(w, &hists, &mut Scratch::default());
+            for kk in [0i64, -3, -17] {
+                for l in [1usize, 2, w, w + 5] {
+                    let nulls: Vec<Null> = (1..w + l)
+                        .map(|c| {
+                            let (qs, _, ov) = config(c, w, l);
+                            let (off, base, len) = blocks.index[qs * w + qs + ov - 1];
+                            Null { off, shift: base + ov as i64 * kk, len: len as i64 }
+                        })
+                        .collect();
+                    let hi = hists.iter().map(|h| h[h.len() - 1].0).sum::<usize>() as i64;
+                    for best in (-60..=hi + 5).step_by(3) {
+                        for norient in [1usize, 2] {
+                            let want = complete_pvalue_log(&blocks, w, l, best, kk, norient);
+                            let got = union_pvalue(&blocks.data, &nulls, best, norient);
+                            let tol = 1e-13 * want.max(f64::MIN_POSITIVE);
+                            assert!(
+                                (got - want).abs() <= tol,
+                                "w={w} l={l} kk={kk} best={best}: {got:e} vs {want:e}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The ring of diagonal blocks gives the same prefix sums as the full
+    /// array, for every diagonal and row pair, in entry-like order.
+    #[test]
+    fn diagonal_ring_equals_full_prefix_sums() {
+        let mut rng = crate::MemeRng::new();
+        for (w, m, lmax) in [(1usize, 5usize, 3usize), (4, 40, 6), (13, 300, 25), (20, 90, 90)] {
+            let stride = m + 2 * w + 32;
+            let mut g = vec![0u8; w * stride];
+            for i in 0..w {
+                for j in 0..m {
+                    g[i * stride + w - 1 + j] = (rng.ldrand() * 101.0) as u8;
+                }
+            }
+            let full = Diagonals::build(w, m, &g, stride, Vec::new());
+            let mut ring = DiagRing::new(w, lmax, &g, stride, Vec::new());
+            // entries of widths up to lmax, in column order
+            let mut col0 = 0;
+            while col0 < m {
+                let l = (1 + (col0 * 7) % lmax).min(m - col0);
+                let last = col0 + w + l - 2;
+                ring.ensure(last);
+                for dd in col0..=last {
+                    for a in 0..=w {
+                        for b in a..=w {
+                            let base = ring.base(dd);
+                            let got = ring.q[base + 16 * b] - ring.q[base + 16 * a];
+                            assert_eq!(got, full.sum(dd, a, b), "w={w} dd={dd} {a}..{b}");
+                        }
+                    }
+                }
+                col0 += l;
+            }
+        }
+    }
 
     #[test]
     fn configurations_cover_every_offset() {

@@ -179,14 +179,28 @@ impl QueryResult {
 /// bootstrap from `rng` (MEME's stream carries across queries in order).
 pub fn finish(db: &Database, mut scored: Scored, rng: &mut MemeRng) -> QueryResult {
     // p ascending (non-negative, so its bits sort the same way), overlap
-    // descending, `+` first, then target id bytes (ranked once per database)
+    // descending, `+` first, then target id bytes (ranked once per database).
+    // Complete scoring's p-values are single precision: then the key fits
+    // in 64 bits (p: 31, overlap ≤ 100: 7, strand: 1, rank: 25), which
+    // sorts faster than the general 128-bit key.
     let rank = &db.id_rank;
-    scored.hits.sort_unstable_by_key(|h| {
-        (u128::from(h.p_value.to_bits()) << 64)
-            | (u128::from(u32::MAX - h.overlap as u32) << 32)
-            | (u128::from(h.reverse) << 31)
-            | u128::from(rank[h.target])
-    });
+    let narrow = rank.len() < 1 << 25
+        && scored.hits.iter().all(|h| h.overlap < 128 && f64::from(h.p_value as f32) == h.p_value);
+    if narrow {
+        scored.hits.sort_unstable_by_key(|h| {
+            (u64::from((h.p_value as f32).to_bits()) << 33)
+                | (u64::from(127 - h.overlap as u32) << 26)
+                | (u64::from(h.reverse) << 25)
+                | u64::from(rank[h.target])
+        });
+    } else {
+        scored.hits.sort_unstable_by_key(|h| {
+            (u128::from(h.p_value.to_bits()) << 64)
+                | (u128::from(u32::MAX - h.overlap as u32) << 32)
+                | (u128::from(h.reverse) << 31)
+                | u128::from(rank[h.target])
+        });
+    }
     let mut q: Vec<f64> = scored.hits.iter().map(|h| h.p_value).collect();
     qvalue::p_to_q(&mut q, rng);
     for (h, q) in scored.hits.iter_mut().zip(q) {

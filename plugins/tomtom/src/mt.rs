@@ -78,18 +78,18 @@ impl MemeRng {
     }
 
     /// The recurrence alone (no tempering): enough when skipping a block.
+    /// In place, as in the reference code: new[k] reads old[k + 1] and
+    /// old[k + M] (not yet overwritten) or new[k + M − N] (already).
     #[inline(always)]
     fn twist_block(&mut self) {
-        let old = self.mt;
         let mt = &mut self.mt;
-        // new[k] uses old[k], old[k+1] and old[k+M] (k < N−M) or new[k+M−N]
         for k in 0..N - M {
-            mt[k] = twist(old[k], old[k + 1], old[k + M]);
+            mt[k] = twist(mt[k], mt[k + 1], mt[k + M]);
         }
         for k in N - M..N - 1 {
-            mt[k] = twist(old[k], old[k + 1], mt[k + M - N]);
+            mt[k] = twist(mt[k], mt[k + 1], mt[k + M - N]);
         }
-        mt[N - 1] = twist(old[N - 1], mt[0], mt[M - 1]);
+        mt[N - 1] = twist(mt[N - 1], mt[0], mt[M - 1]);
     }
 
     #[inline]
@@ -144,19 +144,24 @@ impl MemeRng {
             let avail = ((N - self.pos) / 2).min(out.len() - i);
             let words = &self.out[self.pos..self.pos + 2 * avail];
             let n64 = n as u64;
+            // ⌊(hi·2³² + lo)·2⁻⁶⁴·n⌋ is ⌊hi·n / 2³²⌋ unless hi·n sits within
+            // n of the next multiple of 2³² (p ≈ n/2³²): those are flagged
+            // (branch-free, so the loop vectorises) and redone below
+            let near = (1u64 << 32) - n64 - 2;
+            let mut any_near = false;
             for (o, w) in out[i..i + avail].iter_mut().zip(words.chunks_exact(2)) {
-                // ⌊(hi·2³² + lo)·2⁻⁶⁴·n⌋ is ⌊hi·n / 2³²⌋ unless hi·n sits
-                // within n of the next multiple of 2³² (p ≈ n/2³²): then
-                // compute it in floating point exactly as MEME does
                 let t = u64::from(w[0]) * n64;
-                let rem = t & 0xFFFF_FFFF;
-                *o = if rem < (1u64 << 32) - n64 - 2 {
-                    (t >> 32) as u32
-                } else {
-                    // hi·2³² + lo rounds once, exactly as converting the u64 would
-                    let v = f64::from(w[0]) * 4_294_967_296.0 + f64::from(w[1]);
-                    ((v * (1.0 / 18_446_744_073_709_551_616.0)) * nf) as u32
-                };
+                any_near |= (t & 0xFFFF_FFFF) >= near;
+                *o = (t >> 32) as u32;
+            }
+            if any_near {
+                for (o, w) in out[i..i + avail].iter_mut().zip(words.chunks_exact(2)) {
+                    if (u64::from(w[0]) * n64) & 0xFFFF_FFFF >= near {
+                        // hi·2³² + lo rounds once, exactly as converting the u64 would
+                        let v = f64::from(w[0]) * 4_294_967_296.0 + f64::from(w[1]);
+                        *o = ((v * (1.0 / 18_446_744_073_709_551_616.0)) * nf) as u32;
+                    }
+                }
             }
             self.pos += 2 * avail;
             i += avail;
