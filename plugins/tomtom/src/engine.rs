@@ -136,52 +136,62 @@ impl Blocks {
         let mut data = std::mem::take(&mut sc.blocks);
         data.clear();
         data.reserve(total);
-        // cur, zero-padded by the largest span on the left and right
+        // the current and next pmf, ping-ponged, each zero-padded by the
+        // largest span on the left and more than LANES on the right, and
+        // zero except where the current start has written
         let pad = spans.iter().copied().max().unwrap_or(0) + LANES;
         let maxlen = 1 + spans.iter().sum::<usize>();
-        let (buf, next) = (&mut sc.conv, &mut sc.next);
-        next.resize(maxlen + LANES, 0.0);
-        // zero except what each start writes, which it clears again
-        buf.clear();
-        buf.resize(pad + maxlen + pad, 0.0);
+        let size = pad + maxlen + pad;
+        let (mut cur, mut next) = (std::mem::take(&mut sc.conv), std::mem::take(&mut sc.next));
+        for b in [&mut cur, &mut next] {
+            b.clear();
+            b.resize(size, 0.0);
+        }
         for s in 0..w {
-            buf[pad] = 1.0;
+            cur[pad] = 1.0;
             let mut len = 1;
             let mut base = 0usize;
             for e in s..w {
                 let h = &hists[e];
                 let hmin = h[0].0;
-                let span = spans[e];
-                let out_len = len + span;
-                // next[t] = Σ_(v, p) p · cur[t − (v − hmin)]
+                let out_len = len + spans[e];
+                // next[t] = Σ_(v, p) p · cur[t − (v − hmin)]; past out_len
+                // this reads only zeros, so whole LANES are written
                 for tb in (0..out_len).step_by(LANES) {
                     let mut acc = [0.0f64; LANES];
                     for &(v, p) in h {
-                        let src = &buf[pad + tb - (v - hmin)..][..LANES];
+                        let src = &cur[pad + tb - (v - hmin)..][..LANES];
                         for k in 0..LANES {
                             acc[k] += p * src[k];
                         }
                     }
-                    next[tb..tb + LANES].copy_from_slice(&acc);
+                    next[pad + tb..][..LANES].copy_from_slice(&acc);
                 }
-                buf[pad..pad + out_len].copy_from_slice(&next[..out_len]);
+                std::mem::swap(&mut cur, &mut next);
                 len = out_len;
                 base += hmin;
-                // survival from the top, clamped at 1 as MEME does
                 let (off, _, n) = index[s * w + e];
                 debug_assert!(n == len && off == data.len());
-                let sf = &mut next[..len];
-                let mut run = sf[len - 1];
-                for o in sf.iter_mut().rev().skip(1) {
-                    run = (*o + run).min(1.0);
-                    *o = run;
-                }
-                data.extend_from_slice(sf);
+                data.extend_from_slice(&cur[pad..pad + len]);
                 data.push(0.0);
                 index[s * w + e].1 = base as i64;
             }
-            buf[pad..pad + len].fill(0.0);
+            // survival functions of this start's blocks, four at a time
+            for e0 in (s..w).step_by(4) {
+                let mut group = [(0, 0); 4];
+                let g = (w - e0).min(4);
+                for (k, slot) in group[..g].iter_mut().enumerate() {
+                    let (off, _, len) = index[s * w + e0 + k];
+                    *slot = (off, len);
+                }
+                survival_from_top(&mut data, &group[..g]);
+            }
+            let written = (pad + len.next_multiple_of(LANES) + LANES).min(size);
+            cur[pad..written].fill(0.0);
+            next[pad..written].fill(0.0);
         }
+        sc.conv = cur;
+        sc.next = next;
         Self { w, index, data }
     }
 
@@ -191,6 +201,36 @@ impl Blocks {
         let (off, base, len) = self.index[s * self.w + e];
         // below the smallest value: the first entry; above the largest: the 0
         self.data[off + (k - base).clamp(0, len as i64) as usize]
+    }
+}
+
+/// Turns the pmfs `data[off..off + len]` of each `(off, len)` in `group`
+/// (at most 4) into survival functions, summed from the top and clamped at
+/// 1 as MEME does. Each keeps MEME's sequential order; interleaving the
+/// independent running sums hides the add's latency.
+#[inline(always)]
+fn survival_from_top(data: &mut [f64], group: &[(usize, usize)]) {
+    let g = group.len();
+    let mut run = [0.0f64; 4];
+    let mut top = [0usize; 4];
+    for (b, &(off, len)) in group.iter().enumerate() {
+        top[b] = off + len - 1;
+        run[b] = data[top[b]];
+    }
+    let common = group.iter().map(|&(_, len)| len).min().unwrap_or(1) - 1;
+    for _ in 0..common {
+        for b in 0..g {
+            top[b] -= 1;
+            run[b] = (data[top[b]] + run[b]).min(1.0);
+            data[top[b]] = run[b];
+        }
+    }
+    for (b, &(off, _)) in group.iter().enumerate() {
+        while top[b] > off {
+            top[b] -= 1;
+            run[b] = (data[top[b]] + run[b]).min(1.0);
+            data[top[b]] = run[b];
+        }
     }
 }
 
