@@ -764,20 +764,19 @@ fn minmax(v: &[f64]) -> (f64, f64) {
     )
 }
 
-/// 2^52 + 2^51: adding it to a double in [0, 2^51) leaves the value
-/// rounded to an integer in the low mantissa bits.
-const MAGIC: f64 = 6_755_399_441_055_744.0;
+/// 2^23 + 2^22: adding it to a float in [0, 2^22) leaves the value rounded
+/// to an integer in the low mantissa bits.
+const MAGIC32: f32 = 12_582_912.0;
 
 /// MEME's `nint` (round half away from zero) for x in [0, BINS + 0.5],
-/// branch-free so the quantisation loop vectorises: floor(x + 0.5) from
-/// the round-to-nearest result of the magic-constant addition.
+/// branch-free so the quantisation loop vectorises: floor(x + 0.5) in
+/// double precision (one rounding instruction), then the integer, exact
+/// in single precision, read from the low bits after the magic-constant
+/// addition (narrowing 32-bit lanes to bytes is cheaper than 64-bit ones).
 #[inline]
 fn nint_small(x: f64) -> u8 {
-    let t = x + 0.5;
-    let r = (t + MAGIC) - MAGIC;
-    let f = if r > t { r - 1.0 } else { r };
-    let q = ((f + MAGIC).to_bits() & 0xFF) as u8;
-    q.min(BINS as u8)
+    let f = (x + 0.5).floor().min(BINS as f64);
+    ((f as f32 + MAGIC32).to_bits() & 0xFF) as u8
 }
 
 /// Finds (sorted[k1] + sorted[k2]) / 2 without sorting the row: counts
@@ -811,7 +810,14 @@ impl Selector {
         const NB: usize = Selector::NB;
         let (lo, hi) = range;
         let inv = (NB - 1) as f64 / (hi - lo);
-        let key = |v: f64| (((v - lo) * inv + MAGIC).to_bits() as usize) & (NB - 1);
+        // in single precision after the (monotone) conversion: ranks carry
+        // over, and 32-bit lanes narrow to u16 cheaply; the bounds' margin
+        // keeps the top key below NB − 1/2 despite the coarser rounding
+        let (lo32, inv32, top) = (lo as f32, inv as f32, (NB - 1) as f32);
+        let key = |v: f64| {
+            let x = ((v as f32 - lo32) * inv32).min(top);
+            ((x + MAGIC32).to_bits() as usize) & (NB - 1)
+        };
         self.cnt.resize(4 * NB, 0);
         let (c0, rest) = self.cnt.split_at_mut(NB);
         let (c1, rest) = rest.split_at_mut(NB);
