@@ -56,16 +56,29 @@ struct Null {
 
 /// P(max over all configurations and strands ≥ `best`) for complete
 /// scoring, with the configurations' null scores independent:
-/// `1 − Π_c (1 − S_c)^strands`, accumulated as a union `u ← u + S_c·(1 − u)`
-/// (then `1 − (1 − u)² = u·(2 − u)` for two strands), which keeps full
+/// `1 − Π_c (1 − S_c)^strands`, accumulated as unions `u ← u + S_c·(1 − u)`
+/// (then `1 − (1 − u)² = u·(2 − u)` for two strands), which keep full
 /// relative precision for small p-values without logarithms.
 #[inline(always)]
 fn union_pvalue(data: &[f64], nulls: &[Null], best: i64, norient: usize) -> f64 {
-    let mut u = 0.0f64;
-    for nl in nulls {
-        let s = data[nl.off + (best - nl.shift).clamp(0, nl.len) as usize];
-        u += s * (1.0 - u);
+    let sf = |nl: &Null| data[nl.off + (best - nl.shift).clamp(0, nl.len) as usize];
+    // four independent running unions (the update's latency is the cost),
+    // then merged the same way
+    let mut u = [0.0f64; 4];
+    let mut ch = nulls.chunks_exact(4);
+    for c in &mut ch {
+        for k in 0..4 {
+            let s = sf(&c[k]);
+            u[k] += s * (1.0 - u[k]);
+        }
     }
+    for nl in ch.remainder() {
+        let s = sf(nl);
+        u[0] += s * (1.0 - u[0]);
+    }
+    let a = u[0] + u[1] * (1.0 - u[0]);
+    let b = u[2] + u[3] * (1.0 - u[2]);
+    let u = a + b * (1.0 - a);
     if norient == 2 { u * (2.0 - u) } else { u }
 }
 
