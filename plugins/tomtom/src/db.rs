@@ -124,6 +124,8 @@ pub struct Database {
     pub warnings: Vec<String>,
     /// Per target: its rank in byte order of ids (tomtom's last tie-break).
     pub(crate) id_rank: Vec<u32>,
+    /// Per rank: its target (the inverse of `id_rank`).
+    pub(crate) by_rank: Vec<u32>,
     /// Distinct entry widths, ascending.
     pub(crate) widths: Vec<usize>,
     /// Per entry: its width's index in `widths`.
@@ -217,8 +219,10 @@ impl Database {
             entries.iter().map(|e| widths.binary_search(&e.len).unwrap_or(0) as u32).collect();
         let mut by_width: Vec<u32> = (0..entries.len() as u32).collect();
         by_width.sort_by_key(|&e| width_slot[e as usize]);
+        let by_rank: Vec<u32> = order.iter().map(|&t| t as u32).collect();
         Ok(Self {
             id_rank,
+            by_rank,
             widths,
             width_slot,
             by_width,

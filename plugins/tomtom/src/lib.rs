@@ -184,15 +184,37 @@ pub fn finish(db: &Database, mut scored: Scored, rng: &mut MemeRng) -> QueryResu
     // in 64 bits (p: 31, overlap ≤ 100: 7, strand: 1, rank: 25), which
     // sorts faster than the general 128-bit key.
     let rank = &db.id_rank;
-    let narrow = rank.len() < 1 << 25
+    // hits straight from `score_query` (one per entry, in entry order): a
+    // key's strand and rank name its entry, so the keys alone are sorted
+    let in_entry_order = scored.hits.len() == db.entries.len()
+        && scored
+            .hits
+            .iter()
+            .zip(&db.entries)
+            .all(|(h, e)| h.target == e.target && h.reverse == e.reverse);
+    let narrow = in_entry_order
+        && rank.len() < 1 << 25
         && scored.hits.iter().all(|h| h.overlap < 128 && f64::from(h.p_value as f32) == h.p_value);
     if narrow {
-        scored.hits.sort_unstable_by_key(|h| {
-            (u64::from((h.p_value as f32).to_bits()) << 33)
-                | (u64::from(127 - h.overlap as u32) << 26)
-                | (u64::from(h.reverse) << 25)
-                | u64::from(rank[h.target])
-        });
+        let mut keys: Vec<u64> = scored
+            .hits
+            .iter()
+            .map(|h| {
+                (u64::from((h.p_value as f32).to_bits()) << 33)
+                    | (u64::from(127 - h.overlap as u32) << 26)
+                    | (u64::from(h.reverse) << 25)
+                    | u64::from(rank[h.target])
+            })
+            .collect();
+        radix_sort(&mut keys);
+        let strands = db.strands();
+        scored.hits = keys
+            .iter()
+            .map(|&k| {
+                let target = db.by_rank[(k & ((1 << 25) - 1)) as usize] as usize;
+                scored.hits[target * strands + ((k >> 25) & 1) as usize]
+            })
+            .collect();
     } else {
         scored.hits.sort_unstable_by_key(|h| {
             (u128::from(h.p_value.to_bits()) << 64)
@@ -207,6 +229,39 @@ pub fn finish(db: &Database, mut scored: Scored, rng: &mut MemeRng) -> QueryResu
         h.q_value = q;
     }
     QueryResult { scored }
+}
+
+/// Sorts `keys` ascending: least-significant-digit radix sort, 11 bits a
+/// pass, skipping digits every key shares (a few passes of two linear
+/// sweeps instead of a comparison sort's unpredictable branches).
+fn radix_sort(keys: &mut Vec<u64>) {
+    const BITS: u32 = 11;
+    const NB: usize = 1 << BITS;
+    let n = keys.len();
+    let mut tmp = vec![0u64; n];
+    let mut shift = 0;
+    while shift < 64 {
+        let digit = |k: u64| ((k >> shift) as usize) & (NB - 1);
+        let mut cnt = [0u32; NB];
+        for &k in keys.iter() {
+            cnt[digit(k)] += 1;
+        }
+        if cnt.iter().any(|&c| c as usize == n) {
+            shift += BITS;
+            continue;
+        }
+        let mut sum = 0;
+        for c in &mut cnt {
+            (*c, sum) = (sum, sum + *c);
+        }
+        for &k in keys.iter() {
+            let d = digit(k);
+            tmp[cnt[d] as usize] = k;
+            cnt[d] += 1;
+        }
+        std::mem::swap(keys, &mut tmp);
+        shift += BITS;
+    }
 }
 
 /// Compares every query with every target: scoring in parallel, q-values
@@ -252,4 +307,28 @@ pub fn compare_with(
     let scored = scored?;
     *rng = end;
     Ok(scored.into_par_iter().zip(starts).map(|(s, mut r)| finish(db, s, &mut r)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_sort_matches_sort() {
+        let mut rng = MemeRng::new();
+        for n in [0usize, 1, 2, 7, 1758, 5000] {
+            let mut v: Vec<u64> = (0..n)
+                .map(|i| {
+                    let r = (rng.ldrand() * 2f64.powi(40)) as u64;
+                    // shared high bits, ties and a few large keys
+                    if i % 5 == 0 { r << 20 } else { (r & 0xFFFF) | (1 << 50) }
+                })
+                .collect();
+            v.extend_from_slice(&v.clone()[..n / 10]);
+            let mut want = v.clone();
+            want.sort_unstable();
+            radix_sort(&mut v);
+            assert_eq!(v, want, "n={n}");
+        }
+    }
 }
