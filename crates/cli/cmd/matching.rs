@@ -12,6 +12,8 @@ use motif_tomtom::{
     tsv_rows,
 };
 
+use rayon::prelude::*;
+
 use crate::output::Sink;
 
 /// The bundled database: JASPAR 2024 CORE vertebrates (non-redundant).
@@ -184,8 +186,9 @@ pub fn run(a: &MatchArgs) -> Result<()> {
     let n = queries.motifs.len();
     let bar = crate::run::progress_bar(n as u64, a.verbose && a.out.is_some());
     for chunk in queries.motifs.chunks(CHUNK) {
-        for r in compare_with(&db, chunk, &mut rng)? {
-            if a.json {
+        let results = compare_with(&db, chunk, &mut rng)?;
+        if a.json {
+            for r in &results {
                 for h in r.reported(&cfg) {
                     let t = &db.targets[h.target];
                     let v = serde_json::json!({
@@ -197,15 +200,19 @@ pub fn run(a: &MatchArgs) -> Result<()> {
                         "q_value": f64::from(h.q_value as f32),
                         "overlap": h.overlap,
                         "query_consensus": r.scored.consensus,
-                        "target_consensus": db.target_consensus(h),
+                        "target_consensus": db.entry_consensus(h),
                         "orientation": if h.reverse { "-" } else { "+" },
                     });
                     sink.write_all(if first { b"\n" } else { b",\n" })?;
                     first = false;
                     serde_json::to_writer(&mut sink, &v)?;
                 }
-            } else {
-                sink.write_all(tsv_rows(&db, &r, &cfg).as_bytes())?;
+            }
+        } else {
+            // rows formatted in parallel, written in query order
+            let texts: Vec<String> = results.par_iter().map(|r| tsv_rows(&db, r, &cfg)).collect();
+            for t in &texts {
+                sink.write_all(t.as_bytes())?;
             }
         }
         bar.inc(chunk.len() as u64);

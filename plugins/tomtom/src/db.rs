@@ -124,6 +124,8 @@ pub struct Database {
     pub warnings: Vec<String>,
     /// Per target: its rank in byte order of ids (tomtom's last tie-break).
     pub(crate) id_rank: Vec<u32>,
+    /// Per entry: its consensus (as aligned).
+    pub(crate) consensus_strs: Vec<String>,
     /// Per rank: its target (the inverse of `id_rank`).
     pub(crate) by_rank: Vec<u32>,
     /// Distinct entry widths, ascending.
@@ -220,7 +222,10 @@ impl Database {
         let mut by_width: Vec<u32> = (0..entries.len() as u32).collect();
         by_width.sort_by_key(|&e| width_slot[e as usize]);
         let by_rank: Vec<u32> = order.iter().map(|&t| t as u32).collect();
+        let consensus_strs =
+            entries.iter().map(|e| consensus(&cols[e.col0..e.col0 + e.len])).collect();
         Ok(Self {
+            consensus_strs,
             id_rank,
             by_rank,
             widths,

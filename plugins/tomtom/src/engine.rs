@@ -608,7 +608,13 @@ impl Database {
     /// Consensus of a hit's target as aligned (reverse-complemented for `-`).
     #[must_use]
     pub fn target_consensus(&self, hit: &Hit) -> String {
-        consensus(self.entry_cols(hit.target * self.strands() + usize::from(hit.reverse)))
+        self.entry_consensus(hit).to_owned()
+    }
+
+    /// [`Database::target_consensus`], prepared once per entry.
+    #[must_use]
+    pub fn entry_consensus(&self, hit: &Hit) -> &str {
+        &self.consensus_strs[hit.target * self.strands() + usize::from(hit.reverse)]
     }
 
     /// Allowed configurations (1-based, inclusive) for widths `w`, `l`.

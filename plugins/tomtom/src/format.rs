@@ -12,35 +12,46 @@ pub const TSV_HEADER: &str = "Query_ID\tTarget_ID\tOptimal_offset\tp-value\tE-va
 /// from 1e6, trailing zeros removed, exponent of at least two digits.
 #[must_use]
 pub fn format_g(x: f64) -> String {
+    let mut out = String::new();
+    push_g(&mut out, &mut String::new(), x);
+    out
+}
+
+/// [`format_g`] appended to `out`, with `scratch` for the intermediate
+/// digits (no allocation once both have grown).
+fn push_g(out: &mut String, scratch: &mut String, x: f64) {
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
+        out.push_str(if x.is_sign_negative() { "-0" } else { "0" });
+        return;
     }
     if x.is_nan() {
-        return "nan".into();
+        out.push_str("nan");
+        return;
     }
     if x.is_infinite() {
-        return if x < 0.0 { "-inf".into() } else { "inf".into() };
+        out.push_str(if x < 0.0 { "-inf" } else { "inf" });
+        return;
     }
-    let e = format!("{x:.5e}");
-    let (mant, exp) = e.split_once('e').expect("`{:e}` has an exponent");
-    let exp: i32 = exp.parse().expect("exponent is an integer");
-    let trim = |s: &str| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_owned()
-        } else {
-            s.to_owned()
-        }
+    let trim = |s: &str| -> usize {
+        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').len() } else { s.len() }
     };
+    scratch.clear();
+    let _ = write!(scratch, "{x:.5e}");
+    let (mant, exp) = scratch.split_once('e').expect("`{:e}` has an exponent");
+    let exp: i32 = exp.parse().expect("exponent is an integer");
     if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", trim(mant), exp.abs())
+        out.push_str(&mant[..trim(mant)]);
+        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
     } else {
         let prec = (5 - exp) as usize;
-        trim(&format!("{x:.prec$}"))
+        scratch.clear();
+        let _ = write!(scratch, "{x:.prec$}");
+        out.push_str(&scratch[..trim(scratch)]);
     }
 }
 
 /// `%g` of a value after conversion to `float`, as tomtom prints p, E, q.
+#[cfg(test)]
 fn g32(x: f64) -> String {
     format_g(f64::from(x as f32))
 }
@@ -49,21 +60,21 @@ fn g32(x: f64) -> String {
 #[must_use]
 pub fn tsv_rows(db: &Database, result: &QueryResult, cfg: &Config) -> String {
     let mut out = String::new();
+    let mut scratch = String::new();
     let s = &result.scored;
     for h in result.reported(cfg) {
         let t = &db.targets[h.target];
+        let _ = write!(out, "{}\t{}\t{}\t", s.id, t.id, h.offset);
+        for v in [h.p_value, h.e_value, h.q_value] {
+            push_g(&mut out, &mut scratch, f64::from(v as f32));
+            out.push('\t');
+        }
         let _ = writeln!(
             out,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            s.id,
-            t.id,
-            h.offset,
-            g32(h.p_value),
-            g32(h.e_value),
-            g32(h.q_value),
+            "{}\t{}\t{}\t{}",
             h.overlap,
             s.consensus,
-            db.target_consensus(h),
+            db.entry_consensus(h),
             if h.reverse { '-' } else { '+' }
         );
     }
