@@ -96,20 +96,22 @@ fn nearest_rows(
     from: usize,
     to: usize,
 ) -> Vec<(usize, f64)> {
-    (from..to)
-        .map(|i| {
-            let xi = x.row(i);
-            let xi = xi.as_slice().expect("standard layout");
-            let mut best = (0, f64::INFINITY);
-            for (k, ck) in c.axis_iter(Axis(0)).enumerate() {
-                let d = dist2(xi, ck.as_slice().expect("standard layout"));
-                if d < best.1 {
-                    best = (k, d);
-                }
+    // a plain loop: an iterator adapter's closure is compiled outside the
+    // caller's target features, which would lose the AVX2 copy below
+    let mut out = Vec::with_capacity(to - from);
+    for i in from..to {
+        let xi = x.row(i);
+        let xi = xi.as_slice().expect("standard layout");
+        let mut best = (0, f64::INFINITY);
+        for (k, ck) in c.axis_iter(Axis(0)).enumerate() {
+            let d = dist2(xi, ck.as_slice().expect("standard layout"));
+            if d < best.1 {
+                best = (k, d);
             }
-            best
-        })
-        .collect()
+        }
+        out.push(best);
+    }
+    out
 }
 
 /// [`nearest_rows`] compiled for AVX2: the same operations in the same
