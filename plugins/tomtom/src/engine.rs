@@ -467,14 +467,14 @@ impl Database {
         let kk = (offset * scale) as i64; // K = lo·σ ≤ 0 in complete mode
 
         // 5. best configuration and p-value per entry
-        let (hits, diag) = if cfg.incomplete_scores {
-            let diag = Diagonals::build(w, m, &g, stride, diag);
-            (self.best_incomplete(w, &diag, &blocks), diag.q)
+        let lmax = self.widths.last().copied().unwrap_or(1);
+        let mut ring = DiagRing::new(w, lmax, &g, stride, diag);
+        let hits = if cfg.incomplete_scores {
+            self.best_incomplete(w, &mut ring, &blocks)
         } else {
-            let lmax = self.widths.last().copied().unwrap_or(1);
-            let mut ring = DiagRing::new(w, lmax, &g, stride, diag);
-            (self.best_complete(w, &mut ring, &blocks, kk, sc), ring.q)
+            self.best_complete(w, &mut ring, &blocks, kk, sc)
         };
+        let diag = ring.q;
         sc.g = g;
         sc.diag = diag;
         sc.blocks = blocks.data;
@@ -485,7 +485,7 @@ impl Database {
     /// p-value (ties → larger overlap, then first), corrected for the
     /// number of configurations tried.
     #[inline(always)]
-    fn best_incomplete(&self, w: usize, diag: &Diagonals, blocks: &Blocks) -> Vec<Hit> {
+    fn best_incomplete(&self, w: usize, ring: &mut DiagRing<'_>, blocks: &Blocks) -> Vec<Hit> {
         let norient = self.strands();
         let ntargets = self.targets.len() as f64;
         self.entries
@@ -493,10 +493,11 @@ impl Database {
             .map(|en| {
                 let l = en.len;
                 let (start, end) = self.allowed(w, l);
+                ring.ensure(en.col0 + end - 1);
                 let mut best = (0usize, 0usize, f64::INFINITY);
                 for c in start..=end {
                     let (qs, _, ov) = config(c, w, l);
-                    let z = diag.sum(en.col0 + c - 1, qs, qs + ov);
+                    let z = ring.sum(en.col0 + c - 1, qs, qs + ov);
                     let v = blocks.sf(qs, qs + ov - 1, i64::from(z));
                     if v < best.2 || (v == best.2 && best.1 < ov) {
                         best = (c, ov, v);
@@ -574,6 +575,7 @@ impl Database {
             let dd0 = en.col0 + start - 1;
             ring.ensure(dd0 + confs_l.len() - 1);
             let q = &ring.q;
+            // (`DiagRing::sum` with the rows' offsets precomputed)
             for (dd, cf) in (dd0..).zip(&confs[confs_l.clone()]) {
                 let base = ring.base(dd);
                 let z = i64::from(q[base + cf.b] - q[base + cf.a]);
@@ -661,53 +663,14 @@ impl Database {
     }
 }
 
-/// Prefix sums of the quantised scores along every diagonal of the
-/// w × m score matrix: an alignment's raw score is a difference of two.
+/// Prefix sums of the quantised scores along the diagonals of the w × m
+/// score matrix: an alignment's raw score is a difference of two.
 ///
 /// Diagonal `dd` (0-based, = target column − query column + w − 1) holds
-/// `Q[dd][i] = Σ_{k<i} G[k][dd − (w − 1) + k]` for i in 0..=w, stored in
-/// blocks of 16 diagonals (`[block][i][lane]`) so that one 16-wide add per
-/// query row builds a block.
-struct Diagonals {
-    w1: usize,
-    q: Vec<u16>,
-}
-
-impl Diagonals {
-    /// `g`: w rows of `stride` bytes, each with w − 1 zero columns before
-    /// the m scores and at least 16 + w − 1 zero columns after.
-    #[inline(always)]
-    fn build(w: usize, m: usize, g: &[u8], stride: usize, mut q: Vec<u16>) -> Self {
-        let w1 = w + 1;
-        let nblocks = (m + w - 1).div_ceil(16);
-        q.clear();
-        q.reserve(nblocks * w1 * 16);
-        for b in 0..nblocks {
-            let mut acc = [0u16; 16];
-            q.extend_from_slice(&acc);
-            for i in 0..w {
-                // row i, padded column of diagonal 16b + k: 16b + k + i
-                let src = &g[i * stride + 16 * b + i..][..16];
-                for k in 0..16 {
-                    acc[k] += u16::from(src[k]);
-                }
-                q.extend_from_slice(&acc);
-            }
-        }
-        Self { w1, q }
-    }
-
-    /// Σ G[i][dd − (w − 1) + i] over i in `a..b`.
-    #[inline(always)]
-    fn sum(&self, dd: usize, a: usize, b: usize) -> u16 {
-        let base = (dd / 16) * self.w1 * 16 + dd % 16;
-        self.q[base + b * 16] - self.q[base + a * 16]
-    }
-}
-
-/// [`Diagonals`] for complete scoring, built block by block into a ring
-/// as the entries (in column order) first need them, so the prefix sums
-/// stay in cache between being written and read.
+/// `Q[dd][i] = Σ_{k<i} G[k][dd − (w − 1) + k]` for i in 0..=w, in blocks of
+/// 16 diagonals (`[block][i][lane]`, one 16-wide add per query row). The
+/// blocks are built into a ring as the entries (in column order) first need
+/// them, so the prefix sums stay in cache between being written and read.
 struct DiagRing<'a> {
     g: &'a [u8],
     stride: usize,
@@ -722,7 +685,9 @@ struct DiagRing<'a> {
 }
 
 impl<'a> DiagRing<'a> {
-    /// `g` as for [`Diagonals::build`]; `lmax`: the widest target. An entry
+    /// `g`: w rows of `stride` bytes, each with w − 1 zero columns before
+    /// the m scores and at least 16 + w − 1 zero columns after; `lmax`: the
+    /// widest target. An entry
     /// reads diagonals from at most `w + lmax − 1` consecutive ones, which
     /// the ring holds while later blocks are added.
     fn new(w: usize, lmax: usize, g: &'a [u8], stride: usize, mut q: Vec<u16>) -> Self {
@@ -757,6 +722,13 @@ impl<'a> DiagRing<'a> {
     #[inline(always)]
     fn base(&self, dd: usize) -> usize {
         ((dd >> 4) & self.mask) * self.block + (dd & 15)
+    }
+
+    /// Σ G[i][dd − (w − 1) + i] over i in `a..b` (diagonal `dd` built).
+    #[inline(always)]
+    fn sum(&self, dd: usize, a: usize, b: usize) -> u16 {
+        let base = self.base(dd);
+        self.q[base + b * 16] - self.q[base + a * 16]
     }
 }
 
@@ -1009,10 +981,10 @@ mod tests {
         }
     }
 
-    /// The ring of diagonal blocks gives the same prefix sums as the full
-    /// array, for every diagonal and row pair, in entry-like order.
+    /// The ring of diagonal blocks gives every diagonal's partial sums,
+    /// against summing the padded rows directly, in entry-like order.
     #[test]
-    fn diagonal_ring_equals_full_prefix_sums() {
+    fn diagonal_ring_equals_direct_sums() {
         let mut rng = crate::MemeRng::new();
         for (w, m, lmax) in [(1usize, 5usize, 3usize), (4, 40, 6), (13, 300, 25), (20, 90, 90)] {
             let stride = m + 2 * w + 32;
@@ -1022,7 +994,10 @@ mod tests {
                     g[i * stride + w - 1 + j] = (rng.ldrand() * 101.0) as u8;
                 }
             }
-            let full = Diagonals::build(w, m, &g, stride, Vec::new());
+            // row i of diagonal dd is padded column dd + i
+            let direct = |dd: usize, a: usize, b: usize| -> u16 {
+                (a..b).map(|i| u16::from(g[i * stride + dd + i])).sum()
+            };
             let mut ring = DiagRing::new(w, lmax, &g, stride, Vec::new());
             // entries of widths up to lmax, in column order
             let mut col0 = 0;
@@ -1033,9 +1008,11 @@ mod tests {
                 for dd in col0..=last {
                     for a in 0..=w {
                         for b in a..=w {
-                            let base = ring.base(dd);
-                            let got = ring.q[base + 16 * b] - ring.q[base + 16 * a];
-                            assert_eq!(got, full.sum(dd, a, b), "w={w} dd={dd} {a}..{b}");
+                            assert_eq!(
+                                ring.sum(dd, a, b),
+                                direct(dd, a, b),
+                                "w={w} dd={dd} {a}..{b}"
+                            );
                         }
                     }
                 }
