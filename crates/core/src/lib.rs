@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod fdcheck;
 pub mod fsio;
 pub mod metrics;
 pub mod motif;

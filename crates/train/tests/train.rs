@@ -154,15 +154,16 @@ fn one_step_matches_host_loss_gradient_and_adam() {
                     ArrayD::from_shape_fn(values[i].raw_dim(), |_| (rng.f64() * 2.0 - 1.0) as f32);
                 let an: f64 =
                     g.iter().zip(dir.iter()).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
-                let ok = [1e-3f32, 3e-4, 1e-4].iter().any(|&e| {
-                    let mut plus = values.clone();
-                    plus[i] = &values[i] + &(&dir * e);
-                    let mut minus = values.clone();
-                    minus[i] = &values[i] - &(&dir * e);
-                    let fd = (eval_at(&plus).0 - eval_at(&minus).0) / (2.0 * f64::from(e));
-                    (fd - an).abs() <= 1e-4 + 1e-2 * an.abs().max(fd.abs())
-                });
-                assert!(ok, "{kind} {act:?} {p}: gradient {an} disagrees with finite differences");
+                let line = |t: f64| {
+                    let mut at = values.clone();
+                    at[i] = &values[i] + &(&dir * t as f32);
+                    eval_at(&at).0
+                };
+                if let Err(d) = motif_core::fdcheck::directional(an, line, 1e-4, 1e-2) {
+                    panic!(
+                        "{kind} {act:?} {p}: gradient {an} disagrees with finite differences: {d}"
+                    );
+                }
             }
         }
     }
