@@ -90,6 +90,21 @@ enum Command {
     Saliency(cmd::saliency::SaliencyArgs),
 }
 
+/// A count flag that must be at least 1 (`--epochs 0`, `--batch-size 0` …
+/// are refused by name rather than dividing by zero later).
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(v) => Ok(v),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Like [`at_least_one`], for `u32` flags.
+pub fn at_least_one_u32(s: &str) -> Result<u32, String> {
+    at_least_one(s).and_then(|v| u32::try_from(v).map_err(|e| e.to_string()))
+}
+
 /// Engine selection shared by every command that runs a model.
 #[derive(Debug, Clone, Args)]
 pub struct EngineArgs {
@@ -103,7 +118,7 @@ pub struct EngineArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Sequences per batch.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 512, value_parser = at_least_one)]
     pub batch_size: usize,
 }
 
@@ -147,7 +162,16 @@ impl EngineArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // SIGINT, SIGTERM, SIGHUP: remove this run's temp files, then exit as a
+    // killed process would (128 + SIGINT). Finished outputs are untouched.
+    let _ = ctrlc::set_handler(|| {
+        motif_core::fsio::remove_live_temps();
+        std::process::exit(130);
+    });
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return flag_error(&e),
+    };
     if let Some(t) = cli_threads(&cli) {
         let _ = rayon::ThreadPoolBuilder::new().num_threads(t).build_global();
     }
@@ -173,6 +197,31 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("motiftool: {}", one_line(&format!("{e:#}")));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Help and version go to stdout as clap prints them; a bad flag or value
+/// is one line, `motiftool: …`, exit code 2.
+fn flag_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            let text = e.render().to_string();
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            let first = first.trim().trim_start_matches("error: ");
+            eprintln!("motiftool: {first} (see --help)");
             ExitCode::from(2)
         }
     }

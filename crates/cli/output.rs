@@ -5,6 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use motif_core::fsio;
 
 /// Where results go: a file (atomically) or stdout.
 pub enum Sink {
@@ -15,23 +16,24 @@ pub enum Sink {
 }
 
 impl Sink {
-    /// `None` or `-` is stdout.
-    pub fn open(path: Option<&Path>) -> Result<Self> {
+    /// `None` or `-` is stdout. A file that is one of `inputs` (by real
+    /// path) is refused before anything is written.
+    pub fn open(path: Option<&Path>, inputs: &[&Path]) -> Result<Self> {
         match path {
             None => Ok(Sink::Stdout(BufWriter::new(std::io::stdout()))),
             Some(p) if p.as_os_str() == "-" => Ok(Sink::Stdout(BufWriter::new(std::io::stdout()))),
             Some(p) => {
-                let dir = match p.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d,
-                    _ => Path::new("."),
-                };
+                refuse_overwrite(p, inputs)?;
+                let dir = fsio::parent_dir(p);
+                fsio::clean_stale_temps(dir);
                 let tmp = tempfile::Builder::new()
-                    .prefix(".motiftool-")
+                    .prefix(&fsio::temp_prefix())
                     .suffix(".tmp")
                     .tempfile_in(dir)
                     .with_context(|| {
                         format!("{}: cannot create a file in {}", p.display(), dir.display())
                     })?;
+                fsio::register_temp(tmp.path());
                 Ok(Sink::File { tmp: BufWriter::new(tmp), target: p.to_path_buf() })
             }
         }
@@ -50,13 +52,26 @@ impl Sink {
                     use std::os::unix::fs::PermissionsExt;
                     let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
                 }
-                tmp.persist(&target)
-                    .map_err(|e| e.error)
-                    .with_context(|| format!("writing {}", target.display()))?;
+                let path = tmp.path().to_path_buf();
+                let r = tmp.persist(&target);
+                fsio::unregister_temp(&path);
+                r.map_err(|e| e.error).with_context(|| format!("writing {}", target.display()))?;
                 Ok(())
             }
         }
     }
+}
+
+/// Refuses an output path that is one of the inputs (same real file).
+pub fn refuse_overwrite(out: &Path, inputs: &[&Path]) -> Result<()> {
+    if let Some(i) = fsio::overwritten_input(out, inputs) {
+        anyhow::bail!(
+            "-o {}: that is the input {}; refusing to overwrite an input (choose another output)",
+            out.display(),
+            i.display()
+        );
+    }
+    Ok(())
 }
 
 impl Write for Sink {

@@ -1,6 +1,106 @@
-//! Atomic file output.
+//! Atomic file output, temp-file bookkeeping, and the check that an output
+//! is not one of the inputs.
+//!
+//! Every temp file motiftool writes is named `.motiftool-<pid>-<rest>.tmp`
+//! and sits beside its target until a rename moves it into place. Live
+//! temp files are registered here, so a signal handler can remove them
+//! ([`remove_live_temps`]); one left by a process that no longer runs (a
+//! `kill -9`, a power cut) is removed by the next run writing into that
+//! folder ([`clean_stale_temps`]).
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Temp files of this process not yet renamed into place.
+static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+/// The prefix of every temp file this process creates.
+pub fn temp_prefix() -> String {
+    format!(".motiftool-{}-", std::process::id())
+}
+
+/// Records `path` as a live temp file (removed by [`remove_live_temps`]).
+pub fn register_temp(path: &Path) {
+    LIVE.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(path.to_path_buf());
+}
+
+/// Forgets `path` (it was renamed into place or removed).
+pub fn unregister_temp(path: &Path) {
+    LIVE.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(path);
+}
+
+/// Removes every live temp file of this process; for signal handlers.
+pub fn remove_live_temps() {
+    let live = std::mem::take(&mut *LIVE.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    for p in live {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// Removes temp files in `dir` left by motiftool processes that no longer
+/// run (on Linux, where `/proc` tells; elsewhere ones older than a day).
+pub fn clean_stale_temps(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let me = std::process::id();
+    for e in rd.filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(".motiftool-") else { continue };
+        if !name.ends_with(".tmp") {
+            continue;
+        }
+        let pid: Option<u32> = rest.split('-').next().and_then(|p| p.parse().ok());
+        let stale = match pid {
+            Some(p) if p == me => false,
+            Some(p) if Path::new("/proc/self").exists() => {
+                !Path::new(&format!("/proc/{p}")).exists()
+            }
+            _ => e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 86_400),
+        };
+        if stale {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The folder a file `path` lives in (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Whether `a` and `b` are the same file (same device and inode on Unix,
+/// same canonical path elsewhere); false when either does not exist.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match (a.canonicalize(), b.canonicalize()) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        }
+    }
+}
+
+/// The first of `inputs` that `out` would overwrite (the same file, by
+/// real path: links and `..` do not hide it).
+pub fn overwritten_input<'a>(out: &Path, inputs: &[&'a Path]) -> Option<&'a Path> {
+    inputs.iter().copied().find(|i| same_file(out, i))
+}
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and
 /// a rename, creating the folder, so a reader never sees a half-written file.
@@ -8,27 +108,72 @@ use std::path::Path;
 /// # Errors
 /// The underlying I/O error.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name().map_or("out".into(), |n| n.to_string_lossy()),
-        std::process::id()
+    let dir = parent_dir(path);
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        "{}{}.tmp",
+        temp_prefix(),
+        path.file_name().map_or("out".into(), |n| n.to_string_lossy())
     ));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    register_temp(&tmp);
+    let r = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    unregister_temp(&tmp);
+    r
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn writes_whole_files_and_creates_folders() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a/b.txt");
-        super::write_atomic(&p, b"one").unwrap();
-        super::write_atomic(&p, b"two").unwrap();
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(dir.path().join("a")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temps_of_dead_processes_are_removed_live_ones_kept() {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // A pid far above any pid_max, so never running.
+        let dead = dir.path().join(".motiftool-4294967295-x.tsv.tmp");
+        let mine = dir.path().join(format!("{}y.tmp", temp_prefix()));
+        let other = dir.path().join("keep.tmp");
+        for p in [&dead, &mine, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        clean_stale_temps(dir.path());
+        assert!(!dead.exists());
+        assert!(mine.exists() && other.exists());
+        register_temp(&mine);
+        remove_live_temps();
+        assert!(!mine.exists());
+    }
+
+    #[test]
+    fn outputs_equal_to_an_input_are_found_through_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.fa");
+        std::fs::write(&a, b">s\nACGT\n").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let dotted = dir.path().join("sub/../a.fa");
+        let fresh = dir.path().join("b.fa");
+        assert_eq!(overwritten_input(&dotted, &[&fresh, &a]), Some(a.as_path()));
+        assert_eq!(overwritten_input(&fresh, &[&a]), None);
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.fa");
+            std::os::unix::fs::symlink(&a, &link).unwrap();
+            assert_eq!(overwritten_input(&link, &[&a]), Some(a.as_path()));
+        }
     }
 }
