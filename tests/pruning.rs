@@ -186,7 +186,7 @@ fn bad_prune_input_fails_before_training() {
     run(
         base(&model, &three, &test),
         &[],
-        &["training set", "sequence 6 has label 2", "0/1 labels"],
+        &["three.fa:11", "sequence `test_000006` has label 2", "labels 0 or 1"],
     );
     let ones = labels("ones.fa", &|_| "1");
     run(base(&model, &train, &ones), &[], &["test set", "are labelled 1"]);

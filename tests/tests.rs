@@ -7,6 +7,8 @@ mod util;
 mod bad_input;
 /// report.html in headless Chromium.
 mod browser;
+/// Hostile input across every command, table-driven.
+mod hostile;
 /// inspect on every fixture kind.
 mod inspect;
 /// match: tomtom's output format, JSON, the bundled database, bad motif input.

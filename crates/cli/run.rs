@@ -26,6 +26,8 @@ type Batch = Vec<(usize, SeqRecord)>;
 /// Runs every record of `records` through `session`, calling `emit` in input order.
 pub fn stream(
     session: &dyn Session,
+    model: &motif_onnx::Model,
+    source: &std::path::Path,
     records: impl Iterator<Item = motif_core::Result<SeqRecord>>,
     batch_size: usize,
     mut emit: impl FnMut(Scored) -> Result<()>,
@@ -42,6 +44,7 @@ pub fn stream(
     let mut done: BTreeMap<usize, Scored> = BTreeMap::new();
     let mut next = 0usize;
     let mut total = 0usize;
+    let mut checked = std::collections::HashSet::new();
     let mut flush = |ready: &mut Vec<Batch>,
                      done: &mut BTreeMap<usize, Scored>,
                      next: &mut usize|
@@ -65,6 +68,11 @@ pub fn stream(
     };
     for (i, rec) in records.enumerate() {
         let rec = rec?;
+        if !buckets.contains_key(&rec.seq.len()) && checked.insert(rec.seq.len()) {
+            model.check_length(rec.seq.len()).with_context(|| {
+                format!("{}:{}: sequence `{}`", source.display(), rec.line, rec.id)
+            })?;
+        }
         total += 1;
         let b = buckets.entry(rec.seq.len()).or_default();
         b.push((i, rec));

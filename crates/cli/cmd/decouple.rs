@@ -59,10 +59,10 @@ pub struct DecoupleArgs {
     /// Motifs per neuron m (each pool of size P splits clusters into P^m).
     /// Default: NeuronMotif's rule, m = 1, 2, … until the t-test over the
     /// layer's neurons accepts (r = conact/max act against 0.95).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::at_least_one_u32)]
     pub motifs: Option<u32>,
     /// Largest m the rule tries.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = crate::at_least_one_u32)]
     pub max_motifs: u32,
     /// This process's share of the neurons: i/n (1-based).
     #[arg(long, value_name = "i/n")]
@@ -80,13 +80,13 @@ pub struct DecoupleArgs {
     #[arg(long)]
     pub no_seed: bool,
     /// Most GA iterations.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = crate::at_least_one)]
     pub max_iter: usize,
     /// GA population (default clamp(⌊RF/20⌋·1000, 2000, 5000)).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::at_least_one)]
     pub population: Option<usize>,
     /// Most samples kept per neuron.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, value_parser = crate::at_least_one)]
     pub pool: usize,
     /// Random seed.
     #[arg(long, default_value_t = 1)]

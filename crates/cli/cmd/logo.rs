@@ -53,7 +53,7 @@ pub fn file_stem(id: &str) -> String {
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut sink = Sink::open(Some(path))?;
+    let mut sink = Sink::open(Some(path), &[])?;
     sink.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
     sink.finish()
 }

@@ -175,7 +175,10 @@ pub fn run(a: &MatchArgs) -> Result<()> {
     warn(&db.warnings);
     let t_load = t0.elapsed();
 
-    let mut sink = Sink::open(a.out.as_deref())?;
+    let mut sink = Sink::open(
+        a.out.as_deref(),
+        &[a.query.as_path(), a.db.as_deref().unwrap_or(a.query.as_path())],
+    )?;
     if a.json {
         sink.write_all(b"[")?;
     } else {

@@ -51,7 +51,8 @@ pub struct PredictArgs {
     /// by name (see `motiftool inspect --tensors`). Repeat for several.
     #[arg(long = "output", value_name = "TENSOR")]
     pub outputs: Vec<String>,
-    /// Output TSV (written atomically); stdout when absent or `-`.
+    /// Output file (written atomically): predict's TSV, evaluate's report;
+    /// stdout when absent or `-`.
     #[arg(short = 'o', long = "out")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
@@ -84,51 +85,66 @@ fn reader(a: &PredictArgs) -> Result<SeqReader> {
     Ok(r)
 }
 
-fn session(a: &PredictArgs) -> Result<Box<dyn motif_engine::Session>> {
+/// The files `predict` reads (an output equal to one is refused).
+fn inputs(a: &PredictArgs) -> Vec<&std::path::Path> {
+    let mut v = vec![a.model.as_path(), a.seqs.as_path()];
+    v.extend(a.labels.as_deref());
+    v
+}
+
+fn session(a: &PredictArgs) -> Result<(motif_onnx::Model, Box<dyn motif_engine::Session>)> {
     let model = super::load_model(&a.model)?;
-    Ok(motif_engine::open(&model, &a.engine.options(a.outputs.clone()))?)
+    let session = motif_engine::open(&model, &a.engine.options(a.outputs.clone()))?;
+    Ok((model, session))
 }
 
 /// Runs `predict`.
 pub fn run_predict(a: &PredictArgs) -> Result<()> {
-    let session = session(a)?;
+    let (model, session) = session(a)?;
     let records = reader(a)?;
-    let mut sink = Sink::open(a.out.as_deref())?;
+    let mut sink = Sink::open(a.out.as_deref(), &inputs(a))?;
     let names: Vec<String> = session.output_names().to_vec();
     let mut header_done = false;
     let mut widths: Vec<usize> = Vec::new();
-    let n = crate::run::stream(session.as_ref(), records, a.engine.batch_size, |s| {
-        if !header_done {
-            widths = s.outputs.iter().map(Vec::len).collect();
-            let mut cols = vec!["id".to_owned(), "label".to_owned()];
-            for (name, &w) in names.iter().zip(&widths) {
-                if w == 1 {
-                    cols.push(name.clone());
-                } else {
-                    cols.extend((0..w).map(|j| format!("{name}:{j}")));
+    let n = crate::run::stream(
+        session.as_ref(),
+        &model,
+        &a.seqs,
+        records,
+        a.engine.batch_size,
+        |s| {
+            if !header_done {
+                widths = s.outputs.iter().map(Vec::len).collect();
+                let mut cols = vec!["id".to_owned(), "label".to_owned()];
+                for (name, &w) in names.iter().zip(&widths) {
+                    if w == 1 {
+                        cols.push(name.clone());
+                    } else {
+                        cols.extend((0..w).map(|j| format!("{name}:{j}")));
+                    }
+                }
+                writeln!(sink, "{}", cols.join("\t"))?;
+                header_done = true;
+            }
+            let mut line = s.id;
+            line.push('\t');
+            line.push_str(&s.label.map_or_else(|| "NA".to_owned(), |l| l.to_string()));
+            for (o, &w) in s.outputs.iter().zip(&widths) {
+                if o.len() != w {
+                    bail!(
+                        "output sizes differ between sequences ({} vs {w}); write one length per file",
+                        o.len()
+                    );
+                }
+                for v in o {
+                    line.push('\t');
+                    line.push_str(&v.to_string());
                 }
             }
-            writeln!(sink, "{}", cols.join("\t"))?;
-            header_done = true;
-        }
-        let mut line = s.id;
-        line.push('\t');
-        line.push_str(&s.label.map_or_else(|| "NA".to_owned(), |l| l.to_string()));
-        for (o, &w) in s.outputs.iter().zip(&widths) {
-            if o.len() != w {
-                bail!(
-                    "output sizes differ between sequences ({} vs {w}); write one length per file",
-                    o.len()
-                );
-            }
-            for v in o {
-                line.push('\t');
-                line.push_str(&v.to_string());
-            }
-        }
-        writeln!(sink, "{line}")?;
-        Ok(())
-    })?;
+            writeln!(sink, "{line}")?;
+            Ok(())
+        },
+    )?;
     sink.finish()?;
     eprintln!("motiftool: scored {n} sequences with {} on {}", session.engine(), session.device());
     Ok(())
@@ -137,26 +153,36 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
 /// Runs `evaluate`.
 pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
     let p = &a.predict;
-    let session = session(p)?;
+    let (model, session) = session(p)?;
     let records = reader(p)?;
+    // -o writes the report to a file (atomically) instead of stdout.
+    let mut out = Sink::open(p.out.as_deref(), &inputs(p))?;
     let (mut scores, mut labels) = (Vec::new(), Vec::new());
     let mut missing = None;
-    let n = crate::run::stream(session.as_ref(), records, p.engine.batch_size, |s| {
-        let Some(y) = s.label else {
-            missing.get_or_insert(s.id);
-            return Ok(());
-        };
-        let Some(&v) = s.outputs[0].get(a.score_index) else {
-            bail!(
-                "--score-index {} but the output has {} values",
-                a.score_index,
-                s.outputs[0].len()
-            );
-        };
-        scores.push(v);
-        labels.push(y > 0.5);
-        Ok(())
-    })?;
+    let n =
+        crate::run::stream(session.as_ref(), &model, &p.seqs, records, p.engine.batch_size, |s| {
+            let Some(y) = s.label else {
+                missing.get_or_insert(s.id);
+                return Ok(());
+            };
+            let Some(&v) = s.outputs[0].get(a.score_index) else {
+                bail!(
+                    "--score-index {} but the output has {} values",
+                    a.score_index,
+                    s.outputs[0].len()
+                );
+            };
+            if y != 0.0 && y != 1.0 {
+                bail!(
+                    "{}: sequence `{}` has label {y}; evaluate needs labels 0 or 1",
+                    p.seqs.display(),
+                    s.id
+                );
+            }
+            scores.push(v);
+            labels.push(y == 1.0);
+            Ok(())
+        })?;
     if let Some(id) = missing {
         bail!(
             "{}: sequence `{id}` has no label (give `>id label` headers, a labelled .seq/.tsv, or --labels FILE)",
@@ -166,7 +192,6 @@ pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
     let roc = motif_core::metrics::roc_auc(&scores, &labels)?;
     let pr = motif_core::metrics::pr_auc(&scores, &labels)?;
     let pos = labels.iter().filter(|&&y| y).count();
-    let mut out = std::io::stdout().lock();
     if a.json {
         let v = serde_json::json!({
             "model": p.model.display().to_string(),
@@ -183,5 +208,5 @@ pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
         writeln!(out, "PR AUC     {pr:.4}")?;
         writeln!(out, "engine     {} on {}", session.engine(), session.device())?;
     }
-    Ok(())
+    out.finish()
 }

@@ -115,7 +115,7 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
             grads[i] = Some((g.index_axis(Axis(0), k).to_owned(), gx.row(k).to_owned()));
         }
     }
-    let mut out = Sink::open(a.out.as_deref())?;
+    let mut out = Sink::open(a.out.as_deref(), &[a.model.as_path(), a.seqs.as_path()])?;
     writeln!(out, "id\tpos\tbase\tA\tC\tG\tT\tgrad_x_input")?;
     for (i, id) in ids.iter().enumerate() {
         let (g, gx) = grads[i].as_ref().expect("every sequence computed");

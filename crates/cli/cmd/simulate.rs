@@ -85,15 +85,28 @@ pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
     if n < 2 {
         bail!("--n must be at least 2");
     }
+    // Everything is held in memory (a few bytes per base): refuse sizes
+    // that cannot fit rather than abort allocating them.
+    const MAX_BASES: u128 = 2_000_000_000;
+    let bases = n as u128 * len as u128 * 2;
+    if len == 0 {
+        bail!("--len must be at least 1");
+    }
+    if bases > MAX_BASES {
+        bail!(
+            "--n {n} × --len {len}: {bases} bases in all is more than the {MAX_BASES} simulate holds in memory; use a smaller --n or --len"
+        );
+    }
     let ds = simulate(preset, &db, &db_name, n, len, a.seed, a.both_strands)?;
     for note in &ds.notes {
         eprintln!("motiftool: note: {note}");
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let mut truth = Sink::open(Some(&a.out.join("truth.tsv")))?;
+    let inputs: Vec<&std::path::Path> = a.motifs.iter().map(PathBuf::as_path).collect();
+    let mut truth = Sink::open(Some(&a.out.join("truth.tsv")), &inputs)?;
     writeln!(truth, "split\tid\tmotif_id\tmotif_name\tstart\tend\tstrand")?;
     for split in &ds.splits {
-        let mut fa = Sink::open(Some(&a.out.join(format!("{}.fa", split.name))))?;
+        let mut fa = Sink::open(Some(&a.out.join(format!("{}.fa", split.name))), &inputs)?;
         for q in &split.seqs {
             let labels: Vec<String> = q.labels.iter().map(u8::to_string).collect();
             writeln!(fa, ">{} {}", q.id, labels.join(" "))?;
@@ -123,7 +136,7 @@ pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
         has_background: true,
         warnings: vec![],
     };
-    let mut mf = Sink::open(Some(&a.out.join("motifs.meme")))?;
+    let mut mf = Sink::open(Some(&a.out.join("motifs.meme")), &inputs)?;
     mf.write_all(write_meme(&set).as_bytes())?;
     mf.finish()?;
     let manifest = serde_json::json!({
@@ -140,7 +153,7 @@ pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
         "notes": ds.notes,
         "motiftool": env!("CARGO_PKG_VERSION"),
     });
-    let mut j = Sink::open(Some(&a.out.join("simulate.json")))?;
+    let mut j = Sink::open(Some(&a.out.join("simulate.json")), &inputs)?;
     writeln!(j, "{}", serde_json::to_string_pretty(&manifest)?)?;
     j.finish()?;
     let summary: Vec<String> =
@@ -161,8 +174,8 @@ pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
 pub struct ShuffleArgs {
     /// Sequences (FASTA, DeepBind .seq or TSV; .gz fine).
     pub seqs: PathBuf,
-    /// Shuffled copies per sequence.
-    #[arg(long, default_value_t = 1)]
+    /// Shuffled copies per sequence (1 to 1000).
+    #[arg(long, default_value_t = 1, value_parser = copies)]
     pub copies: usize,
     /// Label written into each output header (e.g. 0 for negatives).
     #[arg(long)]
@@ -175,10 +188,18 @@ pub struct ShuffleArgs {
     pub out: Option<PathBuf>,
 }
 
+/// `--copies`: 1 to 1000.
+fn copies(s: &str) -> Result<usize, String> {
+    match crate::at_least_one(s)? {
+        v if v > 1000 => Err(format!("{v} copies per sequence; at most 1000")),
+        v => Ok(v),
+    }
+}
+
 /// Runs `shuffle`.
 pub fn run_shuffle(a: &ShuffleArgs) -> Result<()> {
     let reader = SeqReader::open(&a.seqs, None)?;
-    let mut out = Sink::open(a.out.as_deref())?;
+    let mut out = Sink::open(a.out.as_deref(), &[a.seqs.as_path()])?;
     let rng = Rng::new(a.seed);
     let mut n = 0u64;
     for rec in reader {

@@ -65,10 +65,10 @@ pub struct TrainArgs {
     #[arg(long, value_name = "MODEL")]
     pub from: Option<PathBuf>,
     /// Kernels of --arch deepbind.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = crate::at_least_one)]
     pub kernels: usize,
     /// Kernel width of --arch deepbind.
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 24, value_parser = crate::at_least_one)]
     pub width: usize,
     /// Conv blocks of --arch stack, input side first: KERNELSxWIDTH[:POOL],
     /// comma-separated. `3x5:2,1x2` is NeuronMotif's demo1 (receptive
@@ -107,10 +107,10 @@ pub struct TrainArgs {
 #[derive(Debug, Args)]
 pub struct FitArgs {
     /// Most epochs (early stopping usually ends sooner).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::at_least_one)]
     pub epochs: usize,
     /// Minibatch size.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = crate::at_least_one)]
     pub batch_size: usize,
     /// Stop after this many epochs without a lower validation loss; the
     /// best weights are kept.
@@ -210,6 +210,14 @@ pub fn load(paths: &[PathBuf]) -> Result<(Data, Vec<String>)> {
                     rec.labels.len()
                 );
             }
+            if let Some(bad) = rec.labels.iter().find(|&&v| v != 0.0 && v != 1.0) {
+                bail!(
+                    "{}:{}: sequence `{}` has label {bad}; training needs labels 0 or 1",
+                    p.display(),
+                    rec.line,
+                    rec.id
+                );
+            }
             ids.push(rec.id);
             seqs.push(rec.seq);
             labels.push(rec.labels);
@@ -246,6 +254,9 @@ fn auc(pred: &Array2<f32>, y: &Array2<f32>) -> Result<Vec<f64>> {
 /// Runs `train`.
 pub fn run(a: &TrainArgs) -> Result<()> {
     let t0 = Instant::now();
+    for f in ["model.onnx", "training.json"] {
+        crate::output::refuse_overwrite(&a.out.join(f), &train_inputs(a))?;
+    }
     let (mut data, _) = load(&a.train)?;
     if a.train.len() > 1 {
         let mut order: Vec<usize> = (0..data.len()).collect();
@@ -266,6 +277,31 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     }
     let len = train.x.shape()[2];
     let outs = train.y.ncols();
+    for j in 0..outs {
+        let pos = train.y.column(j).iter().filter(|&&v| v == 1.0).count();
+        if pos == 0 || pos == train.len() {
+            bail!(
+                "{}: every training label{} is {}; training needs both classes",
+                a.train.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                if outs > 1 { format!(" of output {j}") } else { String::new() },
+                u8::from(pos > 0)
+            );
+        }
+    }
+    // The test set is read (and checked) before hours of training.
+    let test = if a.test.is_empty() {
+        None
+    } else {
+        let (test, _) = load(&a.test)?;
+        let names = a.test.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+        if test.x.shape()[2] != len {
+            bail!("{names}: test sequences have {} bp, training ones {len}", test.x.shape()[2]);
+        }
+        if test.y.ncols() != outs {
+            bail!("{names}: test sequences have {} labels, training ones {outs}", test.y.ncols());
+        }
+        Some(test)
+    };
     let (model, source) = match (&a.arch, &a.from) {
         (_, Some(p)) => (Model::load(p)?, p.display().to_string()),
         (Some(Arch::Deepbind), None) | (None, None) => {
@@ -310,7 +346,6 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         bail!("{}: the model has {k} outputs, the labels {outs}", model.path().display());
     }
     let cfg = a.fit.config(a.lr, a.seed);
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let bar = a.fit.bar();
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -348,13 +383,13 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         trained.model.clone()
     };
     let bytes = final_model.encode_to_vec();
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let out_model = a.out.join("model.onnx");
-    let mut sink = Sink::open(Some(&out_model))?;
+    let mut sink = Sink::open(Some(&out_model), &train_inputs(a))?;
     sink.write_all(&bytes)?;
     sink.finish()?;
     let mut test_auc = None;
-    if !a.test.is_empty() {
-        let (test, _) = load(&a.test)?;
+    if let Some(test) = test {
         let m = Model::from_bytes(&bytes, &out_model)?;
         let pred = motif_train::predict(&m, &test, &cfg)?;
         let aucs = auc(&pred, &test.y)?;
@@ -380,8 +415,17 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         "seconds": t0.elapsed().as_secs_f64(),
         "motiftool": env!("CARGO_PKG_VERSION"),
     });
-    let mut j = Sink::open(Some(&a.out.join("training.json")))?;
+    let mut j = Sink::open(Some(&a.out.join("training.json")), &train_inputs(a))?;
     writeln!(j, "{}", serde_json::to_string_pretty(&summary)?)?;
     j.finish()?;
     Ok(())
+}
+
+/// The files `train` reads (an output equal to one is refused).
+fn train_inputs(a: &TrainArgs) -> Vec<&std::path::Path> {
+    let mut v: Vec<&std::path::Path> = a.train.iter().map(PathBuf::as_path).collect();
+    v.extend(a.valid.as_deref());
+    v.extend(a.test.iter().map(PathBuf::as_path));
+    v.extend(a.from.as_deref());
+    v
 }

@@ -28,8 +28,13 @@ fn env() -> std::result::Result<&'static Env, String> {
         let lib = crate::locate::find_ort_library()?;
         let builder =
             ort::init_from(&lib).map_err(|e| format!("loading {}: {e}", lib.display()))?;
+        // ONNX Runtime's own log lines never reach the user's terminal:
+        // its errors come back as values and become motiftool's one line.
         let env = builder
             .with_name("motiftool")
+            .with_logger(std::sync::Arc::new(|level, category, _id, location, message| {
+                tracing::debug!(target: "onnxruntime", "{level:?} {category} {location}: {message}");
+            }))
             .build()
             .map_err(|e| format!("{}: {e}", lib.display()))?;
         Ok(Env { env, lib })

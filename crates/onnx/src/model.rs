@@ -53,7 +53,12 @@ impl Model {
                 external = true;
             }
         }
-        let structure = Structure::recognise(&proto, path)?;
+        check_finite(graph, path)?;
+        let structure = Structure::recognise(&proto, path).map_err(|e| match e {
+            // Name the file too: the user may be juggling several models.
+            Error::Node { .. } => Error::Model { path: path.into(), msg: e.to_string() },
+            e => e,
+        })?;
         Ok(Self { path: path.into(), proto, structure, external })
     }
 
@@ -79,6 +84,57 @@ impl Model {
     #[must_use]
     pub fn structure(&self) -> &Structure {
         &self.structure
+    }
+
+    /// Checks that sequences of `len` bp fit the model: every conv and
+    /// pooling window fits its (padded) input and no tensor ends up with
+    /// zero positions. Engines would panic or give −∞ otherwise.
+    ///
+    /// Shapes are inferred for one sequence; a model whose ops the
+    /// inference does not cover passes unchecked (only a failure that a
+    /// long sequence does not share is blamed on the length).
+    ///
+    /// # Errors
+    /// Naming the length, the file and the node where the length runs out.
+    pub fn check_length(&self, len: usize) -> Result<()> {
+        let Some(graph) = self.proto.graph.as_ref() else { return Ok(()) };
+        let input = &self.structure.input;
+        if input.length.is_some_and(|l| l != len) {
+            // A fixed-length model: the engines name the mismatch.
+            return Ok(());
+        }
+        let shape = |l: usize| match input.layout {
+            crate::Layout::Ncw => [1, 4, l],
+            crate::Layout::Nwc => [1, l, 4],
+        };
+        let too_short = |why: String| Error::Model {
+            path: self.path.clone(),
+            msg: format!("sequences of {len} bp are too short for this model: {why}"),
+        };
+        match crate::autodiff::Shapes::infer(graph, &[(input.name.as_str(), &shape(len))]) {
+            Ok(shapes) => {
+                for n in &graph.node {
+                    for o in &n.output {
+                        if shapes.get(o).is_some_and(|i| i.shape.contains(&0)) {
+                            return Err(too_short(format!(
+                                "node `{}` ({}) leaves {o} with shape {:?}",
+                                n.name(),
+                                n.op_type(),
+                                shapes.shape(o)
+                            )));
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let long = input.length.unwrap_or(len.max(1).saturating_mul(16).max(4096));
+                let long_ok =
+                    crate::autodiff::Shapes::infer(graph, &[(input.name.as_str(), &shape(long))])
+                        .is_ok();
+                if long_ok && long != len { Err(too_short(e.to_string())) } else { Ok(()) }
+            }
+        }
     }
 
     /// The initializer named `name`.
@@ -155,6 +211,33 @@ impl Model {
     }
 }
 
+/// Refuses NaN or infinite weights: engines disagree on them and every
+/// number computed from them would be meaningless.
+fn check_finite(graph: &crate::pb::GraphProto, path: &Path) -> Result<()> {
+    use crate::pb::tensor_proto::DataType;
+    let constants = graph
+        .node
+        .iter()
+        .filter(|n| n.op_type() == "Constant")
+        .flat_map(|n| n.attribute.iter().filter_map(|a| a.t.as_ref()));
+    for t in graph.initializer.iter().chain(constants) {
+        if !matches!(DataType::try_from(t.data_type()), Ok(DataType::Float | DataType::Double)) {
+            continue;
+        }
+        let Ok(v) = crate::tensor::to_f32(t) else { continue };
+        if let Some((i, x)) = v.iter().copied().enumerate().find(|(_, x)| !x.is_finite()) {
+            return Err(Error::Model {
+                path: path.into(),
+                msg: format!(
+                    "initializer `{}` holds {x} at element {i}; weights must be finite",
+                    t.name()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn inline_external(t: &mut TensorProto, dir: &Path, model: &Path) -> Result<()> {
     let name = t.name().to_owned();
     let err = |msg: String| Error::ExternalData { path: model.into(), tensor: name.clone(), msg };
@@ -167,6 +250,20 @@ fn inline_external(t: &mut TensorProto, dir: &Path, model: &Path) -> Result<()> 
         )));
     }
     let file = dir.join(rel);
+    // Links may not lead out of the model's folder, and only a regular
+    // file is read (a FIFO or device would block or never end).
+    let real = file.canonicalize().map_err(|e| err(format!("{}: {e}", file.display())))?;
+    let real_dir = dir.canonicalize().map_err(|e| err(format!("{}: {e}", dir.display())))?;
+    if !real.starts_with(&real_dir) {
+        return Err(err(format!(
+            "{} leads to {}, outside the model's folder",
+            file.display(),
+            real.display()
+        )));
+    }
+    if !std::fs::metadata(&real).is_ok_and(|m| m.is_file()) {
+        return Err(err(format!("{} is not a regular file", file.display())));
+    }
     let parse = |k: &str| -> Result<Option<u64>> {
         get(k)
             .map(|v| v.parse::<u64>().map_err(|_| err(format!("`{k}` = `{v}` is not a number"))))

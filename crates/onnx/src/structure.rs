@@ -349,6 +349,17 @@ impl Structure {
             )));
         };
         let dims = dims_of(input);
+        // Lengths past this overflow engines' buffers (tract computes
+        // sizes in usize products of every axis).
+        const MAX_LENGTH: usize = 1 << 26;
+        if let Some((i, d)) =
+            dims.iter().enumerate().find(|(_, d)| matches!(d, Dim::Fixed(n) if *n > MAX_LENGTH))
+        {
+            return Err(model_err(format!(
+                "input `{}` declares dimension {i} as {d}: more than the {MAX_LENGTH} motiftool handles",
+                input.name()
+            )));
+        }
         let (layout, length) = match dims.as_slice() {
             [_, Dim::Fixed(4), l] => {
                 (Layout::Ncw, if let Dim::Fixed(n) = l { Some(*n) } else { None })
@@ -690,11 +701,24 @@ impl Structure {
             }
         }
         let width = wd[2 + spatial];
-        let at = |name: &str, default: i64| -> usize {
-            attr_ints(node, name).and_then(|v| v.get(spatial).copied()).unwrap_or(default) as usize
+        if wd[0] == 0 || width == 0 || wd[1] == 0 {
+            return Err(node_err(
+                node,
+                format!("weights of shape {wd:?}: a conv needs at least one kernel of width ≥ 1"),
+            ));
+        }
+        let at = |name: &str, default: i64| -> Result<usize> {
+            let v = attr_ints(node, name).and_then(|v| v.get(spatial).copied()).unwrap_or(default);
+            usize::try_from(v)
+                .ok()
+                .filter(|&v| v >= 1)
+                .ok_or_else(|| node_err(node, format!("`{name}` = {v}: must be at least 1")))
         };
-        let stride = at("strides", 1);
-        let dilation = at("dilations", 1);
+        let stride = at("strides", 1)?;
+        let dilation = at("dilations", 1)?;
+        if let Some(p) = attr_ints(node, "pads").filter(|p| p.iter().any(|&v| v < 0)) {
+            return Err(node_err(node, format!("`pads` = {p:?}: negative padding")));
+        }
         let nsp = st.rank - 2;
         let mut padding = match attr_str(node, "auto_pad").as_deref() {
             Some("SAME_UPPER") | Some("SAME_LOWER") => {

@@ -1,0 +1,415 @@
+//! Hostile input, table-driven: every case must exit 2 with one stderr line
+//! naming the culprit (file, sequence, node or flag), without a panic,
+//! leave no output and no temp file, and leave its inputs byte-identical.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use motif_onnx::Dim;
+use motif_onnx::build::{Attr, GraphBuilder};
+
+use crate::util::*;
+
+/// One case: the arguments (with `{dir}` standing for its scratch folder,
+/// `{fx}` for `data/models`), the text the error line must contain, and the
+/// paths (relative to the scratch folder) that must not exist afterwards.
+struct Case {
+    name: &'static str,
+    args: Vec<String>,
+    needles: Vec<String>,
+    absent: Vec<&'static str>,
+}
+
+fn case(name: &'static str, args: &str, needles: &[&str], absent: &[&'static str]) -> Case {
+    Case {
+        name,
+        args: args.split_whitespace().map(str::to_owned).collect(),
+        needles: needles.iter().map(|s| (*s).to_owned()).collect(),
+        absent: absent.to_vec(),
+    }
+}
+
+/// Every file under `dir`, with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().filter_map(Result::ok) {
+            let p = e.path();
+            let ft = std::fs::symlink_metadata(&p).unwrap().file_type();
+            if ft.is_dir() {
+                stack.push(p);
+            } else if ft.is_file() {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn model_with(dir: &Path, name: &str, edit: impl FnOnce(&mut GraphBuilder, &mut Vec<f32>)) {
+    let mut w = vec![0.1f32; 3 * 4 * 5];
+    let mut g = GraphBuilder::new("hostile");
+    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Symbol("L".into())]);
+    g.output("y", &[Dim::Symbol("N".into()), Dim::Fixed(3), Dim::Fixed(1)]);
+    edit(&mut g, &mut w);
+    let dims = if w.is_empty() { [0, 4, 5] } else { [3, 4, w.len() / 12] };
+    g.initializer("w", &dims, &w);
+    g.node("Conv", &["x", "w"], &["c"], &[]);
+    g.node("Relu", &["c"], &["a"], &[]);
+    g.node("GlobalMaxPool", &["a"], &["y"], &[]);
+    std::fs::write(dir.join(name), g.to_bytes()).unwrap();
+}
+
+/// The scratch folder's inputs: sequence files, models, motifs.
+fn prepare(dir: &Path) {
+    let seq = "ACGTACGTTGCAACGTAGCTAGCTAGGATCCGATCGATCGTAGCTAGCTAGCTTTAGCGCG";
+    let w = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
+    w("seqs.fa", format!(">a 1\n{seq}\n>b 0\n{seq}\n"));
+    w("frac.fa", format!(">a 1\n{seq}\n>b 0.7\n{seq}\n"));
+    w("nan.fa", format!(">a 1\n{seq}\n>b NaN\n{seq}\n"));
+    w("two.fa", format!(">a 1\n{seq}\n>b 2\n{seq}\n"));
+    w("onecls.fa", (0..40).map(|i| format!(">s{i} 1\n{seq}\n")).collect());
+    w("short.fa", format!(">a 1\n{}\n", &seq[..10]));
+    w("train.fa", (0..40).map(|i| format!(">s{i} {}\n{seq}\n", i % 2)).collect());
+    w("test40.fa", (0..4).map(|i| format!(">t{i} {}\n{}\n", i % 2, &seq[..40])).collect());
+    std::fs::copy(fixture("torch_legacy_ncw.onnx"), dir.join("model.onnx")).unwrap();
+    w(
+        "q.meme",
+        std::fs::read_to_string(root().join("data/tomtom/reference_queries.meme")).unwrap(),
+    );
+    model_with(dir, "nan_w.onnx", |_, w| w[7] = f32::NAN);
+    model_with(dir, "inf_w.onnx", |_, w| w[0] = f32::INFINITY);
+    model_with(dir, "zero_kernels.onnx", |_, w| w.clear());
+    // width 0: dims [3, 4, 0]
+    let mut g = GraphBuilder::new("w0");
+    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Symbol("L".into())]);
+    g.output("y", &[Dim::Symbol("N".into()), Dim::Fixed(3), Dim::Fixed(1)]);
+    g.initializer("w", &[3, 4, 0], &[]);
+    g.node("Conv", &["x", "w"], &["c"], &[]);
+    g.node("GlobalMaxPool", &["c"], &["y"], &[]);
+    std::fs::write(dir.join("zero_width.onnx"), g.to_bytes()).unwrap();
+    let mut g = GraphBuilder::new("huge");
+    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Fixed(1 << 40)]);
+    g.output("y", &[Dim::Symbol("N".into()), Dim::Fixed(3), Dim::Fixed(1)]);
+    g.initializer("w", &[3, 4, 5], &[0.1; 60]);
+    g.node("Conv", &["x", "w"], &["c"], &[]);
+    g.node("GlobalMaxPool", &["c"], &["y"], &[]);
+    std::fs::write(dir.join("huge.onnx"), g.to_bytes()).unwrap();
+    // External data that is a FIFO (reading it would block), or a link
+    // leading out of the model's folder.
+    for sub in ["fifo", "link"] {
+        std::fs::create_dir(dir.join(sub)).unwrap();
+        std::fs::copy(
+            fixture("torch_dynamo_ncw.onnx"),
+            dir.join(sub).join("torch_dynamo_ncw.onnx"),
+        )
+        .unwrap();
+    }
+    let data = dir.join("fifo/torch_dynamo_ncw.onnx.data");
+    let made = std::process::Command::new("mkfifo").arg(&data).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        fixture("torch_dynamo_ncw.onnx.data"),
+        dir.join("link/torch_dynamo_ncw.onnx.data"),
+    )
+    .unwrap();
+    let mut g = GraphBuilder::new("stride0");
+    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Symbol("L".into())]);
+    g.output("y", &[Dim::Symbol("N".into()), Dim::Fixed(3), Dim::Fixed(1)]);
+    g.initializer("w", &[3, 4, 5], &[0.1; 60]);
+    g.node("Conv", &["x", "w"], &["c"], &[("strides", Attr::Ints(vec![0]))]);
+    g.node("GlobalMaxPool", &["c"], &["y"], &[]);
+    std::fs::write(dir.join("stride0.onnx"), g.to_bytes()).unwrap();
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        // -o equal to an input (by real path)
+        case(
+            "predict -o = seqs",
+            "predict {dir}/model.onnx --seqs {dir}/seqs.fa -o {dir}/seqs.fa",
+            &["seqs.fa", "refusing to overwrite"],
+            &[],
+        ),
+        case(
+            "predict -o = model via ..",
+            "predict {dir}/model.onnx --seqs {dir}/seqs.fa -o {dir}/./model.onnx",
+            &["model.onnx", "refusing to overwrite"],
+            &[],
+        ),
+        case(
+            "evaluate -o = seqs",
+            "evaluate {dir}/model.onnx --seqs {dir}/seqs.fa -o {dir}/seqs.fa",
+            &["seqs.fa", "refusing to overwrite"],
+            &[],
+        ),
+        case(
+            "shuffle -o = input",
+            "shuffle {dir}/seqs.fa -o {dir}/seqs.fa",
+            &["seqs.fa", "refusing to overwrite"],
+            &[],
+        ),
+        case(
+            "saliency -o = seqs",
+            "saliency {dir}/model.onnx --seqs {dir}/seqs.fa -o {dir}/seqs.fa",
+            &["seqs.fa", "refusing to overwrite"],
+            &[],
+        ),
+        case(
+            "match -o = query",
+            "match {dir}/q.meme -o {dir}/q.meme",
+            &["q.meme", "refusing to overwrite"],
+            &[],
+        ),
+        case(
+            "train --from in -o its folder",
+            "train --from {dir}/model.onnx --train {dir}/train.fa -o {dir}",
+            &["model.onnx", "refusing to overwrite"],
+            &["training.json"],
+        ),
+        // labels
+        case(
+            "evaluate label 0.7",
+            "evaluate {dir}/model.onnx --seqs {dir}/frac.fa",
+            &["frac.fa", "`b`", "0.7"],
+            &[],
+        ),
+        case(
+            "evaluate label NaN",
+            "evaluate {dir}/model.onnx --seqs {dir}/nan.fa",
+            &["nan.fa", "`b`", "NaN"],
+            &[],
+        ),
+        case(
+            "evaluate label 2",
+            "evaluate {dir}/model.onnx --seqs {dir}/two.fa",
+            &["two.fa", "`b`", "label 2"],
+            &[],
+        ),
+        case(
+            "train label 0.7",
+            "train --train {dir}/frac.fa -o {dir}/t",
+            &["frac.fa:3", "`b`", "0.7"],
+            &["t"],
+        ),
+        case(
+            "train one class",
+            "train --train {dir}/onecls.fa -o {dir}/t",
+            &["onecls.fa", "both classes"],
+            &["t"],
+        ),
+        case(
+            "train test of another length",
+            "train --train {dir}/train.fa --test {dir}/test40.fa --epochs 1 -o {dir}/t",
+            &["test40.fa", "40 bp"],
+            &["t"],
+        ),
+        // counts that must be at least 1
+        case(
+            "train --epochs 0",
+            "train --train {dir}/train.fa --epochs 0 -o {dir}/t",
+            &["--epochs", "at least 1"],
+            &["t"],
+        ),
+        case(
+            "train --kernels 0",
+            "train --train {dir}/train.fa --kernels 0 -o {dir}/t",
+            &["--kernels", "at least 1"],
+            &["t"],
+        ),
+        case(
+            "train --width 0",
+            "train --train {dir}/train.fa --width 0 -o {dir}/t",
+            &["--width", "at least 1"],
+            &["t"],
+        ),
+        case(
+            "train --batch-size 0",
+            "train --train {dir}/train.fa --batch-size 0 -o {dir}/t",
+            &["--batch-size", "at least 1"],
+            &["t"],
+        ),
+        case(
+            "predict --batch-size 0",
+            "predict {dir}/model.onnx --seqs {dir}/seqs.fa --batch-size 0 -o {dir}/p.tsv",
+            &["--batch-size", "at least 1"],
+            &["p.tsv"],
+        ),
+        case(
+            "decouple --population 0",
+            "decouple {fx}/bn_two_block.onnx --layer 0 --population 0 -o {dir}/d",
+            &["--population", "at least 1"],
+            &["d"],
+        ),
+        case(
+            "decouple --pool 0",
+            "decouple {fx}/bn_two_block.onnx --layer 0 --pool 0 -o {dir}/d",
+            &["--pool", "at least 1"],
+            &["d"],
+        ),
+        case(
+            "decouple --motifs 0",
+            "decouple {fx}/bn_two_block.onnx --layer 0 --motifs 0 -o {dir}/d",
+            &["--motifs", "at least 1"],
+            &["d"],
+        ),
+        case(
+            "simulate --n huge",
+            "simulate --preset deepprune1 --n 99999999999 -o {dir}/s",
+            &["--n 99999999999", "smaller"],
+            &["s"],
+        ),
+        case(
+            "shuffle --copies 0",
+            "shuffle {dir}/seqs.fa --copies 0 -o {dir}/sh.fa",
+            &["--copies", "at least 1"],
+            &["sh.fa"],
+        ),
+        case(
+            "shuffle --copies huge",
+            "shuffle {dir}/seqs.fa --copies 1000000000 -o {dir}/sh.fa",
+            &["--copies", "at most 1000"],
+            &["sh.fa"],
+        ),
+        case(
+            "unknown flag",
+            "predict {dir}/model.onnx --seqs {dir}/seqs.fa --frobnicate",
+            &["--frobnicate"],
+            &[],
+        ),
+        // models
+        case("NaN weight: inspect", "inspect {dir}/nan_w.onnx", &["nan_w.onnx", "`w`", "NaN"], &[]),
+        case(
+            "NaN weight: predict",
+            "predict {dir}/nan_w.onnx --seqs {dir}/seqs.fa -o {dir}/p.tsv",
+            &["nan_w.onnx", "`w`", "NaN"],
+            &["p.tsv"],
+        ),
+        case(
+            "Inf weight: analyze",
+            "analyze {dir}/inf_w.onnx -o {dir}/an",
+            &["inf_w.onnx", "`w`", "inf"],
+            &["an"],
+        ),
+        case(
+            "zero kernels",
+            "inspect {dir}/zero_kernels.onnx",
+            &["zero_kernels.onnx", "Conv", "at least one kernel"],
+            &[],
+        ),
+        case(
+            "zero-width kernel",
+            "predict {dir}/zero_width.onnx --seqs {dir}/seqs.fa -o {dir}/p.tsv",
+            &["zero_width.onnx", "Conv", "width"],
+            &["p.tsv"],
+        ),
+        case(
+            "huge declared length",
+            "predict {dir}/huge.onnx --seqs {dir}/seqs.fa -o {dir}/p.tsv",
+            &["huge.onnx", "`x`", "1099511627776"],
+            &["p.tsv"],
+        ),
+        case(
+            "external data FIFO",
+            "inspect {dir}/fifo/torch_dynamo_ncw.onnx",
+            &["torch_dynamo_ncw.onnx.data", "not a regular file"],
+            &[],
+        ),
+        case(
+            "external data link out",
+            "predict {dir}/link/torch_dynamo_ncw.onnx --seqs {dir}/seqs.fa -o {dir}/p.tsv",
+            &["torch_dynamo_ncw.onnx.data", "outside the model's folder"],
+            &["p.tsv"],
+        ),
+        case(
+            "predict too short",
+            "predict {dir}/model.onnx --seqs {dir}/short.fa -o {dir}/p.tsv",
+            &["short.fa:1", "`a`", "10 bp are too short", "Conv"],
+            &["p.tsv"],
+        ),
+        case(
+            "evaluate too short for pools",
+            "evaluate {fx}/bn_two_block.onnx --seqs {dir}/short.fa",
+            &["short.fa:1", "`a`", "too short"],
+            &[],
+        ),
+        case(
+            "stride 0",
+            "inspect {dir}/stride0.onnx",
+            &["stride0.onnx", "strides", "at least 1"],
+            &[],
+        ),
+    ]
+}
+
+#[test]
+fn hostile_inputs_are_one_line_errors_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    prepare(dir.path());
+    let fx = root().join("data/models");
+    let before = snapshot(dir.path());
+    let mut failures = Vec::new();
+    let all = cases();
+    for c in &all {
+        let args: Vec<String> = c
+            .args
+            .iter()
+            .map(|a| a.replace("{dir}", s(dir.path())).replace("{fx}", s(&fx)))
+            .collect();
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = motiftool(&refs);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let mut why = Vec::new();
+        if out.status.code() != Some(2) {
+            why.push(format!("exit {:?}", out.status.code()));
+        }
+        if err.trim_end().lines().count() != 1 || !err.starts_with("motiftool: ") {
+            why.push("not one `motiftool: …` line".to_owned());
+        }
+        if err.contains("panicked") {
+            why.push("panicked".to_owned());
+        }
+        for n in &c.needles {
+            if !err.contains(n.as_str()) {
+                why.push(format!("`{n}` not named"));
+            }
+        }
+        for a in &c.absent {
+            if dir.path().join(a).exists() {
+                why.push(format!("{a} was written"));
+                let _ = std::fs::remove_dir_all(dir.path().join(a));
+                let _ = std::fs::remove_file(dir.path().join(a));
+            }
+        }
+        let after = snapshot(dir.path());
+        if after != before {
+            let changed: Vec<String> = after
+                .keys()
+                .chain(before.keys())
+                .filter(|p| after.get(*p) != before.get(*p))
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect();
+            why.push(format!("files changed or left: {changed:?}"));
+            // Put the folder back for the next case.
+            for p in after.keys().filter(|p| !before.contains_key(*p)) {
+                let _ = std::fs::remove_file(p);
+            }
+            for (p, bytes) in &before {
+                std::fs::write(p, bytes).unwrap();
+            }
+        }
+        if !why.is_empty() {
+            failures.push(format!("{}: {} — stderr: {}", c.name, why.join(", "), err.trim_end()));
+        }
+    }
+    assert!(all.len() >= 30);
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
+}
