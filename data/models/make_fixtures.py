@@ -21,6 +21,54 @@ and both engines against an independent computation. Written to expected_outputs
 Needs: torch (with onnxscript) for the PyTorch fixtures, tensorflow-cpu 2.15 + tf2onnx 1.16
 for the Keras one, numpy and onnx. Run with --only torch|keras|hand to make a subset
 (they usually live in separate virtual environments).
+
+Model families in families/ (one fixture each, mirroring export shapes that published DNA models have).
+Each writes <name>.onnx, its own sequences <name>.seqs.fa (8 random uppercase ACGT
+sequences of the fixture's input length, `>id label` with labels 0/1 alternating; the
+dynamic-length models get 2 more of a second length) and <name>.expected.tsv
+(`id<TAB>out0<TAB>out1...`, one column per output element, flattened row-major, %.7g),
+computed by the framework itself (PyTorch eval() under no_grad, Keras model(x, training=False)),
+one sequence at a time. The script also runs each export with onnxruntime and checks it
+against the framework to 1e-4 (max abs difference printed). Weights are seeded random,
+biases non-zero, BatchNorm gamma/beta/running statistics non-trivial.
+  torch_pad_pool_multitask.onnx  PyTorch legacy exporter (TorchScript, dynamo=False), opset 17, NCW
+                            input x (N, 4, L), N and L dynamic; output y (N, 12). Conv1d(4,8,19)
+                            → BatchNorm1d → ReLU → F.pad(h, (left, right)) with TF-"same" pads for
+                            the pool computed from L' = h.shape[-1] at run time (total =
+                            ((L'+1)//2 - 1)*2 + 50 - L', left = total//2, right = total - left:
+                            24/24 for even L', 24/25 for odd), so the Pad's pads input is
+                            Shape → Gather → arithmetic → Concat, not an initializer →
+                            MaxPool1d(50, stride 2) (overlapping) → Conv1d(8,8,5) → ReLU
+                            → global max → Linear(8,12) → Sigmoid (12 tasks).
+                            Sequences: 8 of 200 bp, 2 of 151 bp.
+  keras_softmax_flatten.onnx     Keras through tf2onnx, opset 13, NWC input x (N, 200, 4), fixed length;
+                            Conv1D(8,11,valid) → MaxPool1D(4,4) → Conv1D(8,5,valid) → Flatten
+                            → Dense(16, relu) → Dense(2, softmax). Sequences: 8 of 200 bp.
+  keras_avgpool_multitask.onnx   Keras through tf2onnx, opset 13, NWC input x (N, 220, 4), fixed length;
+                            Conv1D(8,9,relu) → Conv1D(8,5,relu) → AveragePooling1D(180, strides 1)
+                            → Flatten → Dense(8, relu) → Dense(3, sigmoid). Sequences: 8 of 220 bp.
+  torch_bpnet.onnx          PyTorch legacy exporter (dynamo=False), opset 17, NCW input x (N, 4, L),
+                            N and L dynamic; BPNet-style: Conv1d(4,8,21,pad 10) → ReLU, 9 residual
+                            blocks x = x + ReLU(Conv1d(8,8,3,dilation d,pad d)(x)) for d = 2..512,
+                            profile head Conv1d(8,2,75,pad 37) cropped to the central 200 positions
+                            with trim = (h.shape[-1] - 200)//2 computed at run time (Shape/Gather/
+                            arithmetic → Slice), count head mean over length → Linear(8,2).
+                            Outputs profile (N, 2, 200) and counts (N, 2). Sequences: 8 of 300 bp
+                            (narrower than the last blocks' padding of 512), 2 of 260 bp.
+                            <name>.expected.tsv holds counts; profile (400 columns, channel-major)
+                            is in torch_bpnet.profile.tsv.
+  keras_neuronmotif5.onnx   Keras through tf2onnx, opset 13, NWC input x (N, 132, 4), fixed length;
+                            NeuronMotif-style: 5 blocks of Conv1D(8, w, valid) → BatchNormalization
+                            → ReLU → MaxPool1D(2) with w = 7,3,3,3,3 (length 132 → 63 → 30 → 14 → 6
+                            → 2), then Flatten → Dense(1, sigmoid). Sequences: 8 of 132 bp.
+Run alone with --only pad_pool|softmax_flatten|avgpool|bpnet|neuronmotif (or the groups
+torch_families / keras_families); these choices leave fixture_seqs.fa and expected_outputs.tsv
+alone. The family fixtures were made with (pip, PyPI) in two virtual environments:
+  torch venv: torch 2.15.0 (run on CPU), onnx 1.23.2, onnxscript 0.7.2, onnxruntime 1.32.0, numpy 2.4.6
+  keras venv: tensorflow-cpu 2.15.1 (keras 2.15.0), tf2onnx 1.16.1, onnx 1.17.0, onnxruntime 1.26.0,
+              numpy 1.26.4, protobuf 3.20.3
+  e.g. python make_fixtures.py --only torch_families   (torch venv)
+       TF_CPP_MIN_LOG_LEVEL=2 python make_fixtures.py --only keras_families   (keras venv)
 """
 import argparse
 import os
@@ -29,6 +77,9 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The model families real users export (one folder, so tests over data/models/*.onnx
+# take them in when each command supports them).
+FAMILY_DIR = os.path.join(HERE, "families")
 SEED = 7
 
 
@@ -215,11 +266,243 @@ def hand_model(seqs):
     return {"bn_two_block": rows0, "bn_two_block:1": rows1}
 
 
+# ---------------------------------------------------------------------------------------
+# Model families: each fixture has its own sequences and expected outputs.
+
+def family_seqs(seed, length, second_length=None):
+    """8 uppercase ACGT sequences of `length` (+2 of `second_length`), labels 0/1 alternating."""
+    rng = np.random.default_rng(seed)
+    lengths = [length] * 8 + ([second_length] * 2 if second_length else [])
+    return [(f"s{i}", "".join(rng.choice(list("ACGT"), size=n)), i % 2) for i, n in enumerate(lengths)]
+
+
+def write_family(name, seqs, outputs, extra=None):
+    """outputs: one flat float vector per sequence → <name>.expected.tsv; extra: {suffix: rows}."""
+    with open(os.path.join(FAMILY_DIR, f"{name}.seqs.fa"), "w") as f:
+        for i, s, y in seqs:
+            f.write(f">{i} {y}\n{s}\n")
+    for suffix, rows in [("expected", outputs), *sorted((extra or {}).items())]:
+        width = len(rows[0])
+        assert all(len(r) == width for r in rows)
+        with open(os.path.join(FAMILY_DIR, f"{name}.{suffix}.tsv"), "w") as f:
+            f.write("id\t" + "\t".join(f"out{k}" for k in range(width)) + "\n")
+            for (i, _, _), r in zip(seqs, rows):
+                f.write(i + "\t" + "\t".join(f"{float(v):.7g}" for v in r) + "\n")
+
+
+def check_ort(name, seqs, framework, layout):
+    """Runs <name>.onnx with onnxruntime one sequence at a time; framework: per-output lists of
+    arrays (one per sequence, with the batch axis). Returns the max abs difference."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(os.path.join(FAMILY_DIR, f"{name}.onnx"), providers=["CPUExecutionProvider"])
+    iname = sess.get_inputs()[0].name
+    worst = 0.0
+    for k, (_, s, _) in enumerate(seqs):
+        x = one_hot(s)[None]
+        if layout == "NWC":
+            x = np.ascontiguousarray(x.transpose(0, 2, 1))
+        got = sess.run(None, {iname: x})
+        for g, want in zip(got, framework):
+            assert g.shape == want[k].shape, (name, g.shape, want[k].shape)
+            worst = max(worst, float(np.abs(g - want[k]).max()))
+    print(f"{name}: onnxruntime vs framework max abs diff {worst:.3g}", file=sys.stderr)
+    assert worst < 1e-4, (name, worst)
+    return worst
+
+
+def randomize_keras(model, rng, dense_gain):
+    """Seeded weights for every layer: scaled normal kernels, non-zero biases, non-trivial BN."""
+    import tensorflow as tf
+
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if not ws:
+            continue
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            c = ws[0].shape[0]
+            layer.set_weights([rng.uniform(0.5, 1.5, c), rng.uniform(-0.2, 0.2, c),
+                               rng.uniform(-0.3, 0.3, c), rng.uniform(0.5, 2.0, c)])
+            continue
+        kernel, bias = ws
+        fan_in = int(np.prod(kernel.shape[:-1]))
+        gain = dense_gain if isinstance(layer, tf.keras.layers.Dense) else 1.2
+        layer.set_weights([rng.normal(0, gain / np.sqrt(fan_in), kernel.shape).astype(np.float32),
+                           rng.normal(0, 0.1, bias.shape).astype(np.float32)])
+
+
+def keras_family(name, model, seqs, rng, dense_gain=1.2):
+    import tensorflow as tf
+    import tf2onnx
+
+    randomize_keras(model, rng, dense_gain)
+    length = model.input_shape[1]
+    spec = (tf.TensorSpec((None, length, 4), tf.float32, name="x"),)
+    tf2onnx.convert.from_keras(model, input_signature=spec, opset=13, output_path=os.path.join(FAMILY_DIR, f"{name}.onnx"))
+    outs = [model(one_hot(s).T[None], training=False).numpy() for _, s, _ in seqs]
+    check_ort(name, seqs, [outs], "NWC")
+    write_family(name, seqs, [o.reshape(-1) for o in outs])
+
+
+def keras_softmax_flatten():
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    tf.random.set_seed(SEED)
+    inp = tf.keras.Input(shape=(200, 4), name="x")
+    h = L.Conv1D(8, 11, padding="valid", name="conv1")(inp)
+    h = L.MaxPool1D(pool_size=4, strides=4, name="pool1")(h)
+    h = L.Conv1D(8, 5, padding="valid", name="conv2")(h)
+    h = L.Flatten(name="flatten")(h)
+    h = L.Dense(16, activation="relu", name="dense1")(h)
+    out = L.Dense(2, activation="softmax", name="dense2")(h)
+    keras_family("keras_softmax_flatten", tf.keras.Model(inp, out), family_seqs(SEED * 100 + 2, 200),
+                 np.random.default_rng(SEED * 100 + 2))
+
+
+def keras_avgpool_multitask():
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    tf.random.set_seed(SEED)
+    inp = tf.keras.Input(shape=(220, 4), name="x")
+    h = L.Conv1D(8, 9, activation="relu", name="conv1")(inp)
+    h = L.Conv1D(8, 5, activation="relu", name="conv2")(h)
+    h = L.AveragePooling1D(pool_size=180, strides=1, name="avgpool")(h)
+    h = L.Flatten(name="flatten")(h)
+    h = L.Dense(8, activation="relu", name="dense1")(h)
+    out = L.Dense(3, activation="sigmoid", name="dense2")(h)
+    keras_family("keras_avgpool_multitask", tf.keras.Model(inp, out), family_seqs(SEED * 100 + 3, 220),
+                 np.random.default_rng(SEED * 100 + 3), dense_gain=3.0)  # spread the outputs across sequences
+
+
+def keras_neuronmotif5():
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    tf.random.set_seed(SEED)
+    inp = tf.keras.Input(shape=(132, 4), name="x")
+    h = inp
+    for b, w in enumerate([7, 3, 3, 3, 3], start=1):
+        h = L.Conv1D(8, w, padding="valid", name=f"conv{b}")(h)
+        h = L.BatchNormalization(name=f"bn{b}")(h)
+        h = L.ReLU(name=f"relu{b}")(h)
+        h = L.MaxPool1D(2, name=f"pool{b}")(h)
+    assert h.shape[1] == 2, h.shape
+    h = L.Flatten(name="flatten")(h)
+    out = L.Dense(1, activation="sigmoid", name="dense")(h)
+    keras_family("keras_neuronmotif5", tf.keras.Model(inp, out), family_seqs(SEED * 100 + 5, 132),
+                 np.random.default_rng(SEED * 100 + 5), dense_gain=3.0)
+
+
+def torch_family(name, model, seqs, output_names, dynamic_axes):
+    import torch
+
+    x = torch.from_numpy(np.stack([one_hot(s) for _, s, _ in seqs[:8]]))
+    torch.onnx.export(model, (x,), os.path.join(FAMILY_DIR, f"{name}.onnx"), dynamo=False, opset_version=17,
+                      input_names=["x"], output_names=output_names, dynamic_axes=dynamic_axes)
+    outs = []
+    with torch.no_grad():
+        for _, s, _ in seqs:
+            y = model(torch.from_numpy(one_hot(s)[None]))
+            outs.append([t.numpy() for t in (y if isinstance(y, tuple) else (y,))])
+    framework = [[o[j] for o in outs] for j in range(len(output_names))]
+    check_ort(name, seqs, framework, "NCW")
+    return framework
+
+
+def torch_pad_pool_multitask():
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    torch.manual_seed(SEED * 100 + 1)
+
+    class PadPoolMultitask(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv1d(4, 8, 19)
+            self.bn1 = nn.BatchNorm1d(8)
+            self.pool = nn.MaxPool1d(50, stride=2)
+            self.conv2 = nn.Conv1d(8, 8, 5)
+            self.fc = nn.Linear(8, 12)
+
+        def forward(self, x):
+            h = torch.relu(self.bn1(self.conv1(x)))
+            # TF-"same" padding for the pool, from the run-time length (as ported Keras models do)
+            n = h.shape[-1]
+            total = ((n + 1) // 2 - 1) * 2 + 50 - n
+            left = total // 2
+            h = self.pool(F.pad(h, (left, total - left)))
+            h = torch.relu(self.conv2(h))
+            return torch.sigmoid(self.fc(torch.amax(h, dim=2)))
+
+    m = PadPoolMultitask()
+    with torch.no_grad():
+        m.bn1.running_mean.uniform_(-0.5, 0.5)
+        m.bn1.running_var.uniform_(0.5, 2.0)
+        m.bn1.weight.uniform_(0.5, 1.5)
+        m.bn1.bias.uniform_(-0.2, 0.2)
+    m.eval()
+    seqs = family_seqs(SEED * 100 + 1, 200, 151)
+    (y,) = torch_family("torch_pad_pool_multitask", m, seqs, ["y"], {"x": {0: "N", 2: "L"}, "y": {0: "N"}})
+    write_family("torch_pad_pool_multitask", seqs, [o.reshape(-1) for o in y])
+
+
+def torch_bpnet():
+    import torch
+    from torch import nn
+
+    torch.manual_seed(SEED * 100 + 4)
+    out_len = 200
+
+    class BPNetLike(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.iconv = nn.Conv1d(4, 8, 21, padding=10)
+            self.rconvs = nn.ModuleList([nn.Conv1d(8, 8, 3, dilation=2 ** i, padding=2 ** i) for i in range(1, 10)])
+            self.fconv = nn.Conv1d(8, 2, 75, padding=37)
+            self.linear = nn.Linear(8, 2)
+
+        def forward(self, x):
+            h = torch.relu(self.iconv(x))
+            for conv in self.rconvs:
+                h = h + torch.relu(conv(h))
+            p = self.fconv(h)
+            trim = (p.shape[-1] - out_len) // 2
+            profile = p[:, :, trim:trim + out_len]
+            counts = self.linear(torch.mean(h, dim=2))
+            return profile, counts
+
+    m = BPNetLike().eval()
+    seqs = family_seqs(SEED * 100 + 4, 300, 260)
+    profile, counts = torch_family("torch_bpnet", m, seqs, ["profile", "counts"],
+                                   {"x": {0: "N", 2: "L"}, "profile": {0: "N"}, "counts": {0: "N"}})
+    write_family("torch_bpnet", seqs, [c.reshape(-1) for c in counts],
+                 extra={"profile": [p.reshape(-1) for p in profile]})
+
+
+FAMILIES = {
+    "pad_pool": ("torch_families", torch_pad_pool_multitask),
+    "softmax_flatten": ("keras_families", keras_softmax_flatten),
+    "avgpool": ("keras_families", keras_avgpool_multitask),
+    "bpnet": ("torch_families", torch_bpnet),
+    "neuronmotif": ("keras_families", keras_neuronmotif5),
+}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=["torch", "keras", "hand"], action="append")
+    groups = sorted({g for g, _ in FAMILIES.values()})
+    ap.add_argument("--only", choices=["torch", "keras", "hand", *FAMILIES, *groups], action="append")
     args = ap.parse_args()
-    only = set(args.only or ["torch", "keras", "hand"])
+    os.makedirs(FAMILY_DIR, exist_ok=True)
+    only = set(args.only or ["torch", "keras", "hand", *FAMILIES])
+    for fam, (group, make) in FAMILIES.items():
+        if fam in only or group in only:
+            make()
+    if not only & {"torch", "keras", "hand"}:
+        return
     seqs = fixture_seqs()
     write_seqs(seqs)
     path = os.path.join(HERE, "expected_outputs.tsv")
