@@ -413,3 +413,68 @@ fn hostile_inputs_are_one_line_errors_and_change_nothing() {
         failures.join("\n")
     );
 }
+
+/// Temp files in `dir` (`.motiftool-*.tmp`).
+fn temps(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".motiftool-") && n.ends_with(".tmp"))
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn interrupted_runs_leave_no_temp_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let seq: String = "ACGTTGCAAGCT".repeat(25);
+    let text: String = (0..2000).map(|i| format!(">s{i}\n{seq}\n")).collect();
+    let input = dir.path().join("many.fa");
+    std::fs::write(&input, text).unwrap();
+    for signal in ["INT", "TERM"] {
+        let out = dir.path().join("shuffled.fa");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_motiftool"))
+            .args(["shuffle", s(&input), "--copies", "1000", "-o", s(&out)])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until its temp file exists, then signal it.
+        let t0 = std::time::Instant::now();
+        while temps(dir.path()).is_empty() && t0.elapsed().as_secs() < 20 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!temps(dir.path()).is_empty(), "no temp file seen");
+        std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "SIG{signal}: {status:?}");
+        assert!(temps(dir.path()).is_empty(), "SIG{signal} left {:?}", temps(dir.path()));
+        assert!(!out.exists(), "SIG{signal}: a partial output was moved into place");
+    }
+}
+
+#[test]
+fn a_rerun_removes_stale_temps_of_dead_processes() {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join(".motiftool-4294967295-abc.tmp");
+    std::fs::write(&stale, b"half a file").unwrap();
+    let out = dir.path().join("p.tsv");
+    ok(&[
+        "predict",
+        s(&fixture("torch_legacy_ncw.onnx")),
+        "--seqs",
+        s(&fixture("fixture_seqs.fa")),
+        "--engine",
+        "tract",
+        "-o",
+        s(&out),
+    ]);
+    assert!(out.exists());
+    assert!(temps(dir.path()).is_empty(), "{:?}", temps(dir.path()));
+}
