@@ -199,3 +199,55 @@ fn evaluate_fixture_prints_aucs() {
     ]);
     assert!(out.contains("ROC AUC") && out.contains("PR AUC"), "{out}");
 }
+
+/// The model families real users export (data/models/families, made by
+/// PyTorch and Keras + tf2onnx): predict on every engine gives the
+/// framework's own outputs.
+#[test]
+fn model_families_predict_the_frameworks_outputs() {
+    let dir = root().join("data/models/families");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".onnx").map(str::to_owned))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    let table = |p: &std::path::Path| -> Vec<Vec<f64>> {
+        let text = std::fs::read_to_string(p).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| l.split('\t').skip(1).map(|v| v.parse().unwrap()).collect())
+            .collect()
+    };
+    for name in &names {
+        let model = dir.join(format!("{name}.onnx"));
+        let seqs = dir.join(format!("{name}.seqs.fa"));
+        // Outputs in graph order: the profile (when there is one) then the rest.
+        let mut want: Vec<Vec<f64>> = table(&dir.join(format!("{name}.expected.tsv")));
+        let profile = dir.join(format!("{name}.profile.tsv"));
+        if profile.exists() {
+            want = table(&profile)
+                .into_iter()
+                .zip(want)
+                .map(|(mut p, c)| {
+                    p.extend(c);
+                    p
+                })
+                .collect();
+        }
+        for engine in engines() {
+            let (_, rows) = predict(&model, &seqs, engine, &[]);
+            assert_eq!(rows.len(), want.len(), "{name} on {engine}");
+            for ((id, got), w) in rows.iter().zip(&want) {
+                assert_eq!(got.len(), w.len(), "{name} on {engine}: {id}");
+                for (k, (a, b)) in got.iter().zip(w).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-4 + 1e-4 * b.abs(),
+                        "{name} on {engine}: {id} value {k}: {a} vs the framework's {b}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -21,6 +21,7 @@
 pub mod autodiff;
 pub mod build;
 pub mod error;
+pub mod fold;
 pub mod graph;
 mod model;
 pub mod structure;

@@ -54,11 +54,20 @@ impl Model {
             }
         }
         check_finite(graph, path)?;
-        let structure = Structure::recognise(&proto, path).map_err(|e| match e {
+        // Structure is recognised on the normalised graph: shape arithmetic
+        // folded into constants (at the declared length, else 1000 bp).
+        let (normal, folded) = normalised(&proto);
+        let mut structure = Structure::recognise(&normal, path).map_err(|e| match e {
             // Name the file too: the user may be juggling several models.
             Error::Node { .. } => Error::Model { path: path.into(), msg: e.to_string() },
             e => e,
         })?;
+        if let Some((len, f)) = folded.filter(|(_, f)| !f.tensors.is_empty()) {
+            structure.notes.push(format!(
+                "{} shape-computed tensors (pads, reshape targets, slice bounds) evaluated for a {len} bp input",
+                f.tensors.len()
+            ));
+        }
         Ok(Self { path: path.into(), proto, structure, external })
     }
 
@@ -209,6 +218,34 @@ impl Model {
         }
         Ok(proto.encode_to_vec())
     }
+}
+
+/// `proto` with its integer shape arithmetic folded for one sequence of
+/// the declared length (1000 bp when the length is symbolic).
+fn normalised(proto: &ModelProto) -> (ModelProto, Option<(usize, crate::fold::Folded)>) {
+    let Some(g) = proto.graph.as_ref() else { return (proto.clone(), None) };
+    if !g.node.iter().any(|n| matches!(n.op_type(), "Shape" | "Size")) {
+        return (proto.clone(), None);
+    }
+    let inits: std::collections::HashSet<&str> = g.initializer.iter().map(|t| t.name()).collect();
+    let inputs: Vec<_> = g.input.iter().filter(|v| !inits.contains(v.name())).collect();
+    let [input] = inputs.as_slice() else { return (proto.clone(), None) };
+    let dims = crate::structure::declared_dims(input);
+    if dims.len() != 3 {
+        return (proto.clone(), None);
+    }
+    let len_axis = if matches!(dims[1], crate::Dim::Fixed(4)) { 2 } else { 1 };
+    let shape: Vec<usize> = dims
+        .iter()
+        .enumerate()
+        .map(|(i, d)| match d {
+            crate::Dim::Fixed(n) => *n,
+            _ if i == len_axis => 1000,
+            _ => 1,
+        })
+        .collect();
+    let (m, f) = crate::fold::fold_shape_arithmetic(proto, input.name(), &shape);
+    (m, Some((shape[len_axis], f)))
 }
 
 /// Refuses NaN or infinite weights: engines disagree on them and every

@@ -246,6 +246,11 @@ struct AxisState {
     channels: usize,
 }
 
+/// The declared dims of a graph input or output.
+pub(crate) fn declared_dims(v: &ValueInfoProto) -> Vec<Dim> {
+    dims_of(v)
+}
+
 fn dims_of(v: &ValueInfoProto) -> Vec<Dim> {
     let Some(tt) = v.r#type.as_ref().and_then(|t| match &t.value {
         Some(crate::pb::type_proto::Value::TensorType(tt)) => Some(tt),

@@ -467,11 +467,17 @@ impl Shapes {
                 if perm.len() != rank {
                     return Err(node_err(n, format!("perm {perm:?} does not fit rank {rank}")));
                 }
-                let shape = perm
-                    .iter()
-                    .map(|&p| axis(n, p, rank).map(|a| x.shape[a]))
-                    .collect::<Result<_>>()?;
-                self.out(n, 0, Info { shape, ints: None, ..x });
+                let axes: Vec<usize> =
+                    perm.iter().map(|&p| axis(n, p, rank)).collect::<Result<_>>()?;
+                let shape: Vec<usize> = axes.iter().map(|&a| x.shape[a]).collect();
+                // Integer values follow the permutation (exporters transpose
+                // pad pairs this way).
+                let ints = x.ints.as_ref().and_then(|v| {
+                    let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&x.shape), v.clone())
+                        .ok()?;
+                    Some(a.permuted_axes(ndarray::IxDyn(&axes)).iter().copied().collect())
+                });
+                self.out(n, 0, Info { shape, ints, ..x });
             }
             "Squeeze" => {
                 let x = self.input(n, 0)?.clone();
@@ -556,14 +562,28 @@ impl Shapes {
                 for (j, &a) in sl.axes.iter().enumerate() {
                     shape[a] = sl.len(j);
                 }
-                let ints = match (&x.ints, x.shape.len()) {
-                    (Some(v), 1) if !sl.axes.is_empty() => Some(
-                        (0..sl.len(0))
-                            .map(|i| v[(sl.starts[0] + i as i64 * sl.steps[0]) as usize])
-                            .collect(),
-                    ),
-                    _ => None,
-                };
+                // Integer values of any rank: each output index maps back to
+                // start + i·step on the sliced axes.
+                let ints = x.ints.as_ref().map(|v| {
+                    let strides: Vec<usize> =
+                        (0..x.shape.len()).map(|a| x.shape[a + 1..].iter().product()).collect();
+                    let total: usize = shape.iter().product();
+                    (0..total)
+                        .map(|flat| {
+                            let (mut rest, mut at) = (flat, 0usize);
+                            for a in (0..shape.len()).rev() {
+                                let i = rest % shape[a].max(1);
+                                rest /= shape[a].max(1);
+                                let src = match sl.axes.iter().position(|&b| b == a) {
+                                    Some(j) => (sl.starts[j] + i as i64 * sl.steps[j]) as usize,
+                                    None => i,
+                                };
+                                at += src * strides[a];
+                            }
+                            v[at]
+                        })
+                        .collect()
+                });
                 self.out(n, 0, Info { shape, ints, ..x });
             }
             "Shape" => {
@@ -626,7 +646,19 @@ impl Shapes {
                     .find(|a| a.name() == "value")
                     .and_then(|a| a.t.as_ref())
                     .map_or(Elem::Float, |t| elem_of(t.data_type()));
-                self.out(n, 0, Info::of(shape, elem));
+                let fill = n
+                    .attribute
+                    .iter()
+                    .find(|a| a.name() == "value")
+                    .and_then(|a| a.t.as_ref())
+                    .and_then(|t| crate::tensor::to_i64(t).ok())
+                    .and_then(|v| v.first().copied());
+                let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                let ints = match (elem, count) {
+                    (Elem::Int, Some(c)) if c <= 1 << 16 => Some(vec![fill.unwrap_or(0); c]),
+                    _ => None,
+                };
+                self.out(n, 0, Info { shape, elem, ints });
             }
             "Expand" => {
                 let x = self.input(n, 0)?.clone();
