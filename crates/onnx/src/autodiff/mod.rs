@@ -109,7 +109,9 @@ pub fn append_backward(
         .node
         .iter()
         .filter(|n| {
-            n.output.iter().any(|o| needed.contains(o.as_str()))
+            // A node whose outputs are all integers (Shape, Size) reads a
+            // live tensor's shape, not its values: no gradient flows.
+            n.output.iter().any(|o| needed.contains(o.as_str()) && live.contains(o.as_str()))
                 && n.input.iter().any(|i| live.contains(i.as_str()))
         })
         .collect();

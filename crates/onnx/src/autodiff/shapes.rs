@@ -322,7 +322,7 @@ impl Shapes {
         match op {
             "Relu" | "LeakyRelu" | "Clip" | "Sigmoid" | "Tanh" | "Identity" | "Neg" | "Exp"
             | "Log" | "Abs" | "Sqrt" | "Softplus" | "Sign" | "Reciprocal" | "Erf" | "Not"
-            | "Softmax" | "BatchNormalization" => {
+            | "Softmax" | "LogSoftmax" | "BatchNormalization" => {
                 let i = self.input(n, 0)?.clone();
                 self.out(n, 0, i);
             }

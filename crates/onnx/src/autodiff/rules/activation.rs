@@ -1,4 +1,4 @@
-//! Activations: Relu, LeakyRelu, Clip, Sigmoid, Tanh.
+//! Activations: Relu, LeakyRelu, Clip, Sigmoid, Tanh, Softmax, LogSoftmax.
 
 use crate::error::Result;
 use crate::graph::attr_float;
@@ -135,3 +135,55 @@ impl GradRule for Tanh {
     }
 }
 crate::register_grad_rule!("Tanh", Tanh);
+
+/// The axes a (Log)Softmax normalises over: `axis` alone from opset 13,
+/// every axis from `axis` on before (the input flattened to 2-D there).
+fn softmax_axes(cx: &Ctx, n: &NodeProto) -> Result<Vec<usize>> {
+    let rank = cx.shape(&n.input[0]).len();
+    let default = if cx.opset() >= 13 { -1 } else { 1 };
+    let a = crate::autodiff::shapes::axis(
+        n,
+        crate::graph::attr_int(n, "axis").unwrap_or(default),
+        rank,
+    )?;
+    Ok(if cx.opset() >= 13 { vec![a] } else { (a..rank).collect() })
+}
+
+/// softmax(x): y·(dy − Σ dy·y) over the normalised axes.
+struct Softmax;
+impl GradRule for Softmax {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        _: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let axes = softmax_axes(cx, n)?;
+        let y = &n.output[0];
+        let gy = cx.op("Mul", &[dy, y], &[]);
+        let s = cx.reduce_sum(&gy, &axes, true);
+        let d = cx.op("Sub", &[dy, &s], &[]);
+        Ok(vec![Some(cx.op("Mul", &[y, &d], &[]))])
+    }
+}
+crate::register_grad_rule!("Softmax", Softmax);
+
+/// log softmax(x): dy − exp(y)·Σ dy over the normalised axes.
+struct LogSoftmax;
+impl GradRule for LogSoftmax {
+    fn backward(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        _: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let axes = softmax_axes(cx, n)?;
+        let p = cx.op("Exp", &[&n.output[0]], &[]);
+        let s = cx.reduce_sum(dy, &axes, true);
+        let ps = cx.op("Mul", &[&p, &s], &[]);
+        Ok(vec![Some(cx.op("Sub", &[dy, &ps], &[]))])
+    }
+}
+crate::register_grad_rule!("LogSoftmax", LogSoftmax);
