@@ -47,15 +47,21 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-fn model_with(dir: &Path, name: &str, edit: impl FnOnce(&mut GraphBuilder, &mut Vec<f32>)) {
-    let mut w = vec![0.1f32; 3 * 4 * 5];
+/// x (N, 4, `len`) → Conv(`w` of shape `w_dims`, `attrs`) → Relu →
+/// GlobalMaxPool → y, written to `dir/name`.
+fn conv_model(
+    dir: &Path,
+    name: &str,
+    len: Dim,
+    w_dims: &[usize],
+    w: &[f32],
+    attrs: Vec<(&str, Attr)>,
+) {
     let mut g = GraphBuilder::new("hostile");
-    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Symbol("L".into())]);
+    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), len]);
     g.output("y", &[Dim::Symbol("N".into()), Dim::Fixed(3), Dim::Fixed(1)]);
-    edit(&mut g, &mut w);
-    let dims = if w.is_empty() { [0, 4, 5] } else { [3, 4, w.len() / 12] };
-    g.initializer("w", &dims, &w);
-    g.node("Conv", &["x", "w"], &["c"], &[]);
+    g.initializer("w", w_dims, w);
+    g.node("Conv", &["x", "w"], &["c"], &attrs);
     g.node("Relu", &["c"], &["a"], &[]);
     g.node("GlobalMaxPool", &["a"], &["y"], &[]);
     std::fs::write(dir.join(name), g.to_bytes()).unwrap();
@@ -78,24 +84,18 @@ fn prepare(dir: &Path) {
         "q.meme",
         std::fs::read_to_string(root().join("data/tomtom/reference_queries.meme")).unwrap(),
     );
-    model_with(dir, "nan_w.onnx", |_, w| w[7] = f32::NAN);
-    model_with(dir, "inf_w.onnx", |_, w| w[0] = f32::INFINITY);
-    model_with(dir, "zero_kernels.onnx", |_, w| w.clear());
-    // width 0: dims [3, 4, 0]
-    let mut g = GraphBuilder::new("w0");
-    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Symbol("L".into())]);
-    g.output("y", &[Dim::Symbol("N".into()), Dim::Fixed(3), Dim::Fixed(1)]);
-    g.initializer("w", &[3, 4, 0], &[]);
-    g.node("Conv", &["x", "w"], &["c"], &[]);
-    g.node("GlobalMaxPool", &["c"], &["y"], &[]);
-    std::fs::write(dir.join("zero_width.onnx"), g.to_bytes()).unwrap();
-    let mut g = GraphBuilder::new("huge");
-    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Fixed(1 << 40)]);
-    g.output("y", &[Dim::Symbol("N".into()), Dim::Fixed(3), Dim::Fixed(1)]);
-    g.initializer("w", &[3, 4, 5], &[0.1; 60]);
-    g.node("Conv", &["x", "w"], &["c"], &[]);
-    g.node("GlobalMaxPool", &["c"], &["y"], &[]);
-    std::fs::write(dir.join("huge.onnx"), g.to_bytes()).unwrap();
+    let l = || Dim::Symbol("L".into());
+    let mut w = vec![0.1f32; 60];
+    w[7] = f32::NAN;
+    conv_model(dir, "nan_w.onnx", l(), &[3, 4, 5], &w, vec![]);
+    w[7] = 0.1;
+    w[0] = f32::INFINITY;
+    conv_model(dir, "inf_w.onnx", l(), &[3, 4, 5], &w, vec![]);
+    conv_model(dir, "zero_kernels.onnx", l(), &[0, 4, 5], &[], vec![]);
+    conv_model(dir, "zero_width.onnx", l(), &[3, 4, 0], &[], vec![]);
+    conv_model(dir, "huge.onnx", Dim::Fixed(1 << 40), &[3, 4, 5], &[0.1; 60], vec![]);
+    let stride0 = vec![("strides", Attr::Ints(vec![0]))];
+    conv_model(dir, "stride0.onnx", l(), &[3, 4, 5], &[0.1; 60], stride0);
     // External data that is a FIFO (reading it would block), or a link
     // leading out of the model's folder.
     for sub in ["fifo", "link"] {
@@ -115,13 +115,6 @@ fn prepare(dir: &Path) {
         dir.join("link/torch_dynamo_ncw.onnx.data"),
     )
     .unwrap();
-    let mut g = GraphBuilder::new("stride0");
-    g.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Symbol("L".into())]);
-    g.output("y", &[Dim::Symbol("N".into()), Dim::Fixed(3), Dim::Fixed(1)]);
-    g.initializer("w", &[3, 4, 5], &[0.1; 60]);
-    g.node("Conv", &["x", "w"], &["c"], &[("strides", Attr::Ints(vec![0]))]);
-    g.node("GlobalMaxPool", &["c"], &["y"], &[]);
-    std::fs::write(dir.join("stride0.onnx"), g.to_bytes()).unwrap();
 }
 
 fn cases() -> Vec<Case> {
