@@ -87,3 +87,11 @@ fn deepbind_models_both_layouts() {
         assert_eq!(v["convs"][0]["pad_value"], 0.25);
     }
 }
+
+/// The Keras Flatten → softmax family: the head is shown as a softmax, not linear.
+#[test]
+fn softmax_heads_are_shown() {
+    let out = ok(&["inspect", s(&fixture("families/keras_softmax_flatten.onnx"))]);
+    let head = out.lines().skip_while(|l| !l.starts_with("dense head")).nth(2).unwrap_or("");
+    assert!(head.contains("16 → 2") && head.contains("Softmax"), "{out}");
+}

@@ -822,7 +822,11 @@ impl Structure {
                 output = n.output[0].clone();
             }
             let mut activation = None;
-            if let Some(n) = single(&output).filter(|n| ACTIVATIONS.contains(&n.op_type())) {
+            // A dense layer's activation: elementwise, or a (log-)softmax
+            // over its outputs (a classification head).
+            let head =
+                |op: &str| ACTIVATIONS.contains(&op) || matches!(op, "Softmax" | "LogSoftmax");
+            if let Some(n) = single(&output).filter(|n| head(n.op_type())) {
                 activation = Some(n.op_type().to_owned());
                 output = n.output[0].clone();
             }
