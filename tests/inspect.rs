@@ -95,3 +95,57 @@ fn softmax_heads_are_shown() {
     let head = out.lines().skip_while(|l| !l.starts_with("dense head")).nth(2).unwrap_or("");
     assert!(head.contains("16 → 2") && head.contains("Softmax"), "{out}");
 }
+
+/// inspect follows every family as its framework exported it: residual
+/// adds and dilations (BPNet), tf2onnx's reshaped pools, average pooling.
+#[test]
+fn model_families_are_followed_to_the_last_conv() {
+    let json = |name: &str| -> serde_json::Value {
+        let p = fixture(&format!("families/{name}.onnx"));
+        serde_json::from_str(&ok(&["inspect", "--json", s(&p)])).unwrap()
+    };
+    let posts = |c: &serde_json::Value| -> Vec<String> {
+        c["post"].as_array().unwrap().iter().map(|p| p["op"].as_str().unwrap().to_owned()).collect()
+    };
+    // BPNet: 21 bp conv, 9 dilated residual blocks (d = 2 … 512), the
+    // profile conv of 75: RF 21 + Σ 2d + 74.
+    let v = json("torch_bpnet");
+    let convs = v["convs"].as_array().unwrap();
+    assert_eq!(convs.len(), 11);
+    for (i, c) in convs.iter().enumerate().skip(1).take(9) {
+        assert_eq!(c["dilation"], 1 << i, "{c}");
+        assert_eq!(c["post"][1]["op"], "residual", "{c}");
+        assert_eq!(c["post"][1]["skip_from"], i - 1, "{c}");
+    }
+    assert_eq!(convs[9]["receptive_field"], 21 + 2 * (1022));
+    assert_eq!(convs[10]["receptive_field"], 21 + 2 * 1022 + 74);
+    assert_eq!(convs[9]["post"].as_array().unwrap().last().unwrap()["op"], "global-avg-pool");
+    // NeuronMotif's kind: five blocks, each pooled by 2 (tf2onnx's reshape
+    // around the pool followed).
+    let v = json("keras_neuronmotif5");
+    let convs = v["convs"].as_array().unwrap();
+    assert_eq!(convs.len(), 5);
+    for c in convs {
+        assert!(posts(c).contains(&"max-pool".to_owned()), "{c}");
+    }
+    assert_eq!(convs[4]["receptive_field"], 82);
+    assert_eq!(convs[4]["input_stride"], 16);
+    // Average pooling of 180.
+    let v = json("keras_avgpool_multitask");
+    let post = &v["convs"][1]["post"];
+    assert!(
+        post.as_array().unwrap().iter().any(|p| p["op"] == "avg-pool" && p["size"] == 180),
+        "{post}"
+    );
+    // The overlapping pool after run-time pads.
+    let v = json("torch_pad_pool_multitask");
+    let p = &v["convs"][0]["post"];
+    assert!(
+        p.as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["op"] == "max-pool" && p["size"] == 50 && p["stride"] == 2),
+        "{p}"
+    );
+    assert_eq!(v["convs"][1]["receptive_field"], 76);
+}

@@ -417,7 +417,10 @@ pub fn extract_layer(
     })
 }
 
-/// The activation tensor as (n, filters, positions).
+/// The activation tensor as (n, filters, positions). `length_axis` is the
+/// conv output's; an activation after an exporter's Squeeze or Transpose
+/// (tf2onnx) may have its own, found as the one non-unit axis besides the
+/// channels.
 fn to_nfp(
     t: ndarray::ArrayD<f32>,
     f: usize,
@@ -425,14 +428,33 @@ fn to_nfp(
     name: &str,
 ) -> Result<Array3<f32>> {
     let shape = t.shape().to_vec();
-    let ch = (1..shape.len())
-        .find(|&ax| ax != length_axis && shape[ax] == f)
-        .with_context(|| format!("tensor `{name}` has shape {shape:?}: no axis of {f} channels"))?;
-    if shape.iter().enumerate().any(|(ax, &d)| ax != 0 && ax != ch && ax != length_axis && d != 1) {
-        bail!("tensor `{name}` has shape {shape:?}: not (n, channels, length) with unit axes");
-    }
+    let rank = shape.len();
+    let fits = |ch: usize, la: usize| {
+        ch != la
+            && la < rank
+            && shape[ch] == f
+            && (1..rank).all(|ax| ax == ch || ax == la || shape[ax] == 1)
+    };
+    let pick =
+        (1..rank).filter(|&ch| fits(ch, length_axis)).map(|ch| (ch, length_axis)).next().or_else(
+            || {
+                let found: Vec<(usize, usize)> = (1..rank)
+                    .flat_map(|ch| (1..rank).map(move |la| (ch, la)))
+                    .filter(|&(ch, la)| fits(ch, la) && (shape[la] != 1 || rank == 3))
+                    .collect();
+                match found.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                }
+            },
+        );
+    let Some((ch, length_axis)) = pick else {
+        bail!(
+            "tensor `{name}` has shape {shape:?}: cannot tell its {f} channels and its positions apart"
+        );
+    };
     let mut perm: Vec<usize> = vec![0, ch, length_axis];
-    perm.extend((1..shape.len()).filter(|&ax| ax != ch && ax != length_axis));
+    perm.extend((1..rank).filter(|&ax| ax != ch && ax != length_axis));
     let p = t.permuted_axes(perm);
     let (n, l) = (shape[0], shape[length_axis]);
     Ok(p.as_standard_layout().to_shape((n, f, l))?.into_dimensionality::<Ix3>()?.to_owned())

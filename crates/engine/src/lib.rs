@@ -132,7 +132,8 @@ pub fn open(model: &motif_onnx::Model, opts: &SessionOptions) -> Result<Box<dyn 
         opts.outputs.clone()
     };
     let extra: Vec<&str> = outputs.iter().map(String::as_str).collect();
-    let bytes = model.to_bytes_with_outputs(&extra)?;
+    // Only the subgraph computing the requested tensors is run.
+    let bytes = model.to_bytes_for_outputs(&extra)?;
     let input = model.structure().input.clone();
     match choose(opts)? {
         EngineKind::Tract => {

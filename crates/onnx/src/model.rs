@@ -180,6 +180,21 @@ impl Model {
     /// # Errors
     /// If a name is not produced by any node.
     pub fn to_bytes_with_outputs(&self, extra: &[&str]) -> Result<Vec<u8>> {
+        self.with_outputs(extra, false).map(|p| p.encode_to_vec())
+    }
+
+    /// The graph cut down to what computes `outputs`: those become its only
+    /// outputs and every node, initializer and input they do not need is
+    /// dropped, so an engine asked for a first-layer activation runs one
+    /// conv, not the whole network.
+    ///
+    /// # Errors
+    /// If no tensor has one of the names.
+    pub fn to_bytes_for_outputs(&self, outputs: &[&str]) -> Result<Vec<u8>> {
+        self.with_outputs(outputs, true).map(|p| p.encode_to_vec())
+    }
+
+    fn with_outputs(&self, extra: &[&str], only: bool) -> Result<ModelProto> {
         let mut proto = self.proto.clone();
         let graph = proto.graph.as_mut().expect("loaded model has a graph");
         // Exporters annotate intermediate shapes with their own symbols (N, L);
@@ -216,7 +231,25 @@ impl Model {
                 ..Default::default()
             });
         }
-        Ok(proto.encode_to_vec())
+        if only {
+            graph.output.retain(|o| extra.contains(&o.name()));
+            let mut needed: std::collections::HashSet<String> =
+                extra.iter().map(|s| (*s).to_owned()).collect();
+            let mut keep = vec![false; graph.node.len()];
+            for (i, n) in graph.node.iter().enumerate().rev() {
+                if n.output.iter().any(|o| needed.contains(o)) {
+                    keep[i] = true;
+                    needed.extend(n.input.iter().filter(|s| !s.is_empty()).cloned());
+                }
+            }
+            let mut k = keep.into_iter();
+            graph.node.retain(|_| k.next().unwrap_or(false));
+            graph.initializer.retain(|t| needed.contains(t.name()));
+            // The sequence input stays even if unused (engines feed it).
+            let seq_input = self.structure.input.name.clone();
+            graph.input.retain(|i| needed.contains(i.name()) || i.name() == seq_input);
+        }
+        Ok(proto)
     }
 }
 

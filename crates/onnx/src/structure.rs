@@ -125,6 +125,12 @@ pub enum PostOp {
     Dropout,
     /// Flatten / Reshape to features.
     Flatten,
+    /// A residual connection: the layer's output plus an earlier tensor
+    /// (the output of conv layer `skip_from`, or the input).
+    Residual {
+        /// The layer whose output the skip connection carries.
+        skip_from: Option<usize>,
+    },
 }
 
 impl std::fmt::Display for PostOp {
@@ -139,6 +145,8 @@ impl std::fmt::Display for PostOp {
             PostOp::GlobalAvgPool => f.write_str("GlobalAvgPool"),
             PostOp::Dropout => f.write_str("Dropout"),
             PostOp::Flatten => f.write_str("Flatten"),
+            PostOp::Residual { skip_from: Some(l) } => write!(f, "+ layer {l} (residual)"),
+            PostOp::Residual { skip_from: None } => f.write_str("+ input (residual)"),
         }
     }
 }
@@ -303,14 +311,26 @@ pub(crate) const ACTIVATIONS: &[&str] = &[
 fn reshape_axes(st: &mut AxisState, shape: Option<&[i64]>) -> bool {
     let Some(shape) = shape else { return false };
     let (mut len, mut ch) = (None, None);
+    let ch_first = st.ch_axis < st.len_axis;
     for (i, &v) in shape.iter().enumerate() {
         let what = match v {
+            // the batch, copied (0) or inferred (-1)
+            0 | -1 if i == 0 => 'B',
             0 if i == st.ch_axis => 'C',
             0 if i == st.len_axis => 'L',
-            0 if i == 0 => 'B',
             -1 => 'L',
             1 => '1',
-            v if v > 1 && v as usize == st.channels => 'C',
+            // A literal size (tf2onnx writes them for fixed lengths): the
+            // channels or the length, in the order the tensor has them.
+            v if v > 1
+                && v as usize == st.channels
+                && ch.is_none()
+                && (ch_first || len.is_some()) =>
+            {
+                'C'
+            }
+            v if v > 1 && len.is_none() => 'L',
+            v if v > 1 && v as usize == st.channels && ch.is_none() => 'C',
             _ => return false,
         };
         match what {
@@ -321,7 +341,9 @@ fn reshape_axes(st: &mut AxisState, shape: Option<&[i64]>) -> bool {
         }
     }
     let (Some(l), Some(c)) = (len, ch) else { return false };
-    if shape.first().is_some_and(|&v| v != 0) {
+    // Moving singleton axes keeps the data in place only if the channels
+    // and positions keep their order.
+    if (c < l) != ch_first {
         return false;
     }
     (st.rank, st.len_axis, st.ch_axis) = (shape.len(), l, c);
@@ -439,6 +461,33 @@ impl Structure {
             };
             let stateful_inputs =
                 node.input.iter().filter(|i| states.contains_key(i.as_str())).count();
+            // A residual connection x + f(x): the skip and the branch come
+            // from different convs; the path goes on from the deeper one.
+            if matches!(node.op_type(), "Add" | "Sum") && stateful_inputs == 2 {
+                let both: Vec<&AxisState> =
+                    node.input.iter().filter_map(|i| states.get(i.as_str())).collect();
+                let (a, b) = (both[0], both[1]);
+                if a.conv != b.conv
+                    && a.rank == b.rank
+                    && a.len_axis == b.len_axis
+                    && a.channels == b.channels
+                    && a.primary
+                    && b.primary
+                {
+                    let deeper = if a.conv.unwrap_or(0) >= b.conv.unwrap_or(0) && a.conv.is_some() {
+                        a.clone()
+                    } else {
+                        b.clone()
+                    };
+                    let skip = if deeper.conv == a.conv { b.conv } else { a.conv };
+                    let out = node.output.first().map(String::as_str).unwrap_or("");
+                    s.post(&deeper, PostOp::Residual { skip_from: skip }, out);
+                    for o in &node.output {
+                        states.insert(o.clone(), deeper.clone());
+                    }
+                    continue;
+                }
+            }
             if let Some(next) = s.step(node, k, st, stateful_inputs, &index, &mut conv_by_weight)? {
                 for o in &node.output {
                     states.insert(o.clone(), next.clone());
