@@ -22,7 +22,9 @@ pub struct SaliencyArgs {
     /// Sequences (FASTA, DeepBind .seq or TSV; .gz fine).
     #[arg(long)]
     pub seqs: PathBuf,
-    /// Gradient of output column K (default 0).
+    /// Gradient of output column K (default 0), counted as `predict` writes
+    /// them: every output flattened per sequence, in order (BPNet: the
+    /// profile's positions, then the counts).
     #[arg(long, value_name = "K", conflicts_with = "neuron")]
     pub output: Option<usize>,
     /// Gradient of a conv neuron: LAYER:CHANNEL (see `motiftool inspect`);

@@ -17,7 +17,9 @@ use crate::{Error, Result};
 /// What the gradient is taken of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// Column `k` of the model's first output.
+    /// Column `k` of the model's outputs as `predict` writes them: each
+    /// output flattened per sequence, in graph order (a profile head's
+    /// `profile:k`, then the next output's columns).
     Output(usize),
     /// Channel `channel` of conv layer `layer` (its post-activation map, or
     /// the conv output when no activation follows): the maximum over
@@ -42,20 +44,40 @@ fn with_target(
     let s = model.structure();
     match target {
         Target::Output(k) => {
-            let out = s
-                .outputs
-                .first()
-                .ok_or_else(|| Error::Invalid("the model has no output".into()))?;
-            let cols = match out.dims.get(1) {
-                Some(motif_onnx::Dim::Fixed(c)) => *c,
-                _ => 1,
-            };
+            if s.outputs.is_empty() {
+                return Err(Error::Invalid("the model has no output".into()));
+            }
+            let mut proto = model.proto().clone();
+            let g = proto.graph.as_mut().expect("graph");
+            let shapes = motif_onnx::autodiff::Shapes::infer(g, &[(&s.input.name, input_shape)])?;
+            let widths: Vec<usize> =
+                s.outputs.iter().map(|o| shapes.shape(&o.name).iter().skip(1).product()).collect();
+            let cols: usize = widths.iter().sum();
             if k >= cols {
                 return Err(Error::Invalid(format!(
                     "--output {k}: the model has {cols} output column(s)"
                 )));
             }
-            Ok((model.proto().clone(), out.name.clone(), cols))
+            // One output of shape (n, cols): the model's own when it is one,
+            // else every output flattened and concatenated.
+            if s.outputs.len() == 1 && shapes.shape(&s.outputs[0].name).len() == 2 {
+                return Ok((proto, s.outputs[0].name.clone(), cols));
+            }
+            let mut flat = Vec::new();
+            for (i, o) in s.outputs.iter().enumerate() {
+                let name = format!("saliency.flat{i}");
+                g.node.push(node_proto(
+                    &name,
+                    "Flatten",
+                    &[o.name.as_str()],
+                    &[name.as_str()],
+                    &[("axis", Attr::Int(1))],
+                ));
+                flat.push(name);
+            }
+            let ins: Vec<&str> = flat.iter().map(String::as_str).collect();
+            g.node.push(node_proto(TARGET, "Concat", &ins, &[TARGET], &[("axis", Attr::Int(1))]));
+            Ok((proto, TARGET.to_owned(), cols))
         }
         Target::Neuron { layer, channel } => {
             let conv = s.convs.get(layer).ok_or_else(|| {
