@@ -328,6 +328,38 @@ fn cases() -> Vec<Case> {
             &["short.fa:1", "`a`", "too short"],
             &[],
         ),
+        // Real model families: each command either works or names the node
+        // that breaks the pattern its method needs.
+        case(
+            "prune BPNet (no global pool → dense)",
+            "prune {fx}/families/torch_bpnet.onnx --train {dir}/train.fa --test {dir}/train.fa --target-kernels 2 -o {dir}/pr",
+            &["torch_bpnet.onnx", "`/fconv/Conv`", "global pooling"],
+            &["pr"],
+        ),
+        case(
+            "prune Keras Flatten head",
+            "prune {fx}/families/keras_softmax_flatten.onnx --train {dir}/train.fa --test {dir}/train.fa --target-kernels 2 -o {dir}/pr",
+            &["keras_softmax_flatten.onnx", "`model/conv2/Conv1D`", "global pooling"],
+            &["pr"],
+        ),
+        case(
+            "decouple past a dilated residual block",
+            "decouple {fx}/families/torch_bpnet.onnx --layer 2 -o {dir}/dc",
+            &["`/rconvs.0/Conv`", "dilation 2"],
+            &["dc"],
+        ),
+        case(
+            "decouple past an overlapping pool",
+            "decouple {fx}/families/torch_pad_pool_multitask.onnx --layer 1 -o {dir}/dc",
+            &["`/pool/MaxPool`", "overlapping pool"],
+            &["dc"],
+        ),
+        case(
+            "train a 12-task model on one label",
+            "train --from {fx}/families/torch_pad_pool_multitask.onnx --train {dir}/train.fa -o {dir}/tr",
+            &["torch_pad_pool_multitask.onnx", "12 outputs", "labels 1"],
+            &["tr"],
+        ),
         case(
             "stride 0",
             "inspect {dir}/stride0.onnx",

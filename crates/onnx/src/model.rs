@@ -15,6 +15,8 @@ use crate::structure::Structure;
 pub struct Model {
     path: PathBuf,
     proto: ModelProto,
+    /// The graph with its shape arithmetic folded, when that changed it.
+    normal: Option<ModelProto>,
     structure: Structure,
     external: bool,
 }
@@ -62,13 +64,15 @@ impl Model {
             Error::Node { .. } => Error::Model { path: path.into(), msg: e.to_string() },
             e => e,
         })?;
+        let changed = folded.as_ref().is_some_and(|(_, f)| !f.tensors.is_empty());
         if let Some((len, f)) = folded.filter(|(_, f)| !f.tensors.is_empty()) {
             structure.notes.push(format!(
                 "{} shape-computed tensors (pads, reshape targets, slice bounds) evaluated for a {len} bp input",
                 f.tensors.len()
             ));
         }
-        Ok(Self { path: path.into(), proto, structure, external })
+        let normal = changed.then_some(normal);
+        Ok(Self { path: path.into(), proto, normal, structure, external })
     }
 
     /// The file it was loaded from.
@@ -87,6 +91,14 @@ impl Model {
     #[must_use]
     pub fn proto(&self) -> &ModelProto {
         &self.proto
+    }
+
+    /// The graph as structure recognition saw it: shape arithmetic folded
+    /// into constants at the declared length (1000 bp when symbolic). For
+    /// methods that walk the graph; engines run [`Model::proto`].
+    #[must_use]
+    pub fn normalised(&self) -> &ModelProto {
+        self.normal.as_ref().unwrap_or(&self.proto)
     }
 
     /// The recognised structure.

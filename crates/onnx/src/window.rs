@@ -137,7 +137,7 @@ impl Windowed {
         let s = model.structure();
         let path = model.path();
         let model_err = |msg: String| Error::Model { path: path.into(), msg };
-        let graph = model.proto().graph.as_ref().expect("loaded model has a graph");
+        let graph = model.normalised().graph.as_ref().expect("loaded model has a graph");
         let index = GraphIndex::new(graph);
         let Some(target) = s.convs.get(layer) else {
             if let Some(e) = beyond_chain(&index, model) {
@@ -307,7 +307,7 @@ impl Windowed {
         }
         let window = layers[layer].receptive_field;
 
-        let mut proto = model.proto().clone();
+        let mut proto = model.normalised().clone();
         let g = proto.graph.as_mut().expect("graph");
         g.node = nodes;
         let used: HashSet<String> = g.node.iter().flat_map(|n| n.input.iter().cloned()).collect();
