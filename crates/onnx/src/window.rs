@@ -173,6 +173,7 @@ impl Windowed {
         let mut pools = vec![1usize; layer + 1];
         let mut conv_seen = 0usize;
         let mut current: Option<usize> = None;
+        let mut window_consts = Vec::new();
         for (i, n) in graph.node.iter().enumerate() {
             if !keep[i] || n.op_type() == "Constant" {
                 if keep[i] {
@@ -264,12 +265,34 @@ impl Windowed {
                     return Err(unsupported(n, &format!("op `{o}` on the path to layer {layer}")));
                 }
             }
-            if op == "Reshape" {
-                // Reshapes that fix a length would break on windows.
-                if let Some(shape) = index.const_i64(n, 1)
-                    && s.input.length.is_some_and(|l| shape.iter().any(|&v| v as usize == l))
-                {
-                    return Err(unsupported(n, "a reshape to the model's fixed length"));
+            if op == "Reshape"
+                && let Some(shape) = index.const_i64(n, 1)
+            {
+                // A reshape that only moves singleton axes (tf2onnx around
+                // its pools) names the batch and the full-length positions
+                // as literals; on a window, the batch is copied (0) and the
+                // positions inferred (-1). Anything else that fixes a
+                // length would break on windows.
+                let channels = current.map_or(4, |c| s.convs[c].out_channels) as i64;
+                let mut t = shape.clone();
+                if t.first() == Some(&-1) {
+                    t[0] = 0;
+                }
+                let positions: Vec<usize> = (1..t.len())
+                    .filter(|&i| t[i] == -1 || (t[i] > 1 && t[i] != channels))
+                    .collect();
+                let chans = (1..t.len()).filter(|&i| t[i] == channels).count();
+                match positions.as_slice() {
+                    [p] if chans <= 1 => {
+                        t[*p] = -1;
+                        let name = format!("{}.window_shape", node_label(n));
+                        window_consts.push(crate::tensor::from_i64(&name, &[t.len()], &t));
+                        m.input[1] = name;
+                    }
+                    _ if s.input.length.is_some_and(|l| shape.iter().any(|&v| v as usize == l)) => {
+                        return Err(unsupported(n, "a reshape to the model's fixed length"));
+                    }
+                    _ => {}
                 }
             }
             if attr_str(n, "auto_pad").is_some_and(|p| p != "NOTSET" && p != "VALID")
@@ -310,6 +333,7 @@ impl Windowed {
         let mut proto = model.normalised().clone();
         let g = proto.graph.as_mut().expect("graph");
         g.node = nodes;
+        g.initializer.extend(window_consts);
         let used: HashSet<String> = g.node.iter().flat_map(|n| n.input.iter().cloned()).collect();
         g.initializer.retain(|t| used.contains(t.name()));
         g.value_info.clear();

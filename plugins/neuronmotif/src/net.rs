@@ -99,7 +99,12 @@ impl Network {
     pub fn open(model: &Model, layer: usize, opts: &SessionOptions) -> Result<Self> {
         let win = Windowed::new(model, layer)?;
         let name = format!("{} (layer {layer}, {} bp windows)", model.path().display(), win.window);
-        let kernel = model.weights(&win.layers[layer].weight)?;
+        // (out, in, width): 2-D convs (tf2onnx) carry a unit axis.
+        let top = &win.layers[layer];
+        let kernel = model
+            .weights(&top.weight)?
+            .into_shape_with_order(ndarray::IxDyn(&[top.channels, top.in_channels, top.width]))
+            .map_err(|e| Error::Invalid(format!("kernel `{}`: {e}", top.weight)))?;
         let mut opts = opts.clone();
         opts.outputs.clear();
         let net = Self {
