@@ -228,3 +228,48 @@ fn chain_model(dir: &Path, pool: i64) -> std::path::PathBuf {
     std::fs::write(&p, g.to_bytes()).unwrap();
     p
 }
+
+/// NeuronMotif's own kind of model, as Keras + tf2onnx export it (5 blocks
+/// of valid conv, BatchNorm as Mul/Add, ReLU and max pool 2; NWC input):
+/// layers 0–4 decouple end to end, each seeded from the one below, with
+/// CRMs as wide as each layer's receptive field.
+#[test]
+fn keras_five_block_model_decouples_layers_0_to_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture("families/keras_neuronmotif5.onnx");
+    let out = dir.path().join("nm");
+    for (layer, window) in [(0, 7), (1, 12), (2, 22), (3, 42), (4, 82)] {
+        let l = layer.to_string();
+        ok(&[
+            "decouple",
+            s(&model),
+            "--layer",
+            &l,
+            "--neurons",
+            "0,1",
+            "--engine",
+            "tract",
+            "--population",
+            "300",
+            "--max-iter",
+            "5",
+            "--pool",
+            "3000",
+            "--quiet",
+            "-o",
+            s(&out),
+        ]);
+        let mut widths = Vec::new();
+        for n in [0, 1] {
+            let p = out.join(format!("layer-{layer}/neuron-{n}/neuron.json"));
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            assert_eq!(v["layer"], layer);
+            for c in v["crms"].as_array().unwrap() {
+                widths.push(c["ppm"].as_array().unwrap().len());
+            }
+        }
+        assert!(!widths.is_empty(), "layer {layer}: no CRM");
+        assert!(widths.iter().all(|&w| w == window), "layer {layer}: {widths:?}");
+    }
+}
