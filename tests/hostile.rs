@@ -72,6 +72,7 @@ fn prepare(dir: &Path) {
     let seq = "ACGTACGTTGCAACGTAGCTAGCTAGGATCCGATCGATCGTAGCTAGCTAGCTTTAGCGCG";
     let w = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
     w("seqs.fa", format!(">a 1\n{seq}\n>b 0\n{seq}\n"));
+    w("peaks.csv", format!("id,sequence,label\na,{seq},1\nb,{seq},0\n"));
     w("frac.fa", format!(">a 1\n{seq}\n>b 0.7\n{seq}\n"));
     w("nan.fa", format!(">a 1\n{seq}\n>b NaN\n{seq}\n"));
     w("two.fa", format!(">a 1\n{seq}\n>b 2\n{seq}\n"));
@@ -359,6 +360,18 @@ fn cases() -> Vec<Case> {
             "train --from {fx}/families/torch_pad_pool_multitask.onnx --train {dir}/train.fa -o {dir}/tr",
             &["torch_pad_pool_multitask.onnx", "12 outputs", "labels 1"],
             &["tr"],
+        ),
+        case(
+            "a label column that is not there",
+            "evaluate {dir}/model.onnx --seqs {dir}/peaks.csv --label-col bound",
+            &["peaks.csv:1", "--label-col bound", "id, sequence, label"],
+            &[],
+        ),
+        case(
+            "column flags on a FASTA file",
+            "predict {dir}/model.onnx --seqs {dir}/seqs.fa --seq-col sequence -o {dir}/p.tsv",
+            &["seqs.fa", "--seq-col", "FASTA"],
+            &["p.tsv"],
         ),
         case(
             "stride 0",

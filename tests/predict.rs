@@ -251,3 +251,47 @@ fn model_families_predict_the_frameworks_outputs() {
         }
     }
 }
+
+/// A CSV with a header row (columns by name, any order) gives the same
+/// scores as the FASTA holding the same sequences; evaluate reads the
+/// label column it is told to.
+#[test]
+fn tables_with_headers_read_like_fasta() {
+    let dir = tempfile::tempdir().unwrap();
+    let fasta = std::fs::read_to_string(fixture("fixture_seqs.fa")).unwrap();
+    let lines: Vec<&str> = fasta.lines().collect();
+    let mut csv = String::from("chrom,peak,bound,sequence\n");
+    for pair in lines.chunks(2) {
+        let mut h = pair[0][1..].split_whitespace();
+        let (id, label) = (h.next().unwrap(), h.next().unwrap());
+        csv.push_str(&format!("chr1,{id},{label},{}\n", pair[1]));
+    }
+    let table = dir.path().join("peaks.csv");
+    std::fs::write(&table, csv).unwrap();
+    let model = fixture("torch_legacy_ncw.onnx");
+    let (_, a) = predict(&model, &fixture("fixture_seqs.fa"), "tract", &[]);
+    let (_, b) = predict(&model, &table, "tract", &["--id-col", "peak"]);
+    assert_eq!(a, b);
+    let e1 = ok(&[
+        "evaluate",
+        s(&model),
+        "--seqs",
+        s(&fixture("fixture_seqs.fa")),
+        "--engine",
+        "tract",
+        "--json",
+    ]);
+    let e2 = ok(&[
+        "evaluate",
+        s(&model),
+        "--seqs",
+        s(&table),
+        "--label-col",
+        "bound",
+        "--engine",
+        "tract",
+        "--json",
+    ]);
+    let auc = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap()["roc_auc"].clone();
+    assert_eq!(auc(&e1), auc(&e2));
+}

@@ -105,6 +105,39 @@ pub fn at_least_one_u32(s: &str) -> Result<u32, String> {
     at_least_one(s).and_then(|v| u32::try_from(v).map_err(|e| e.to_string()))
 }
 
+/// Columns of a sequence table with a header row (TSV or CSV).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ColumnArgs {
+    /// Table column holding the sequences (default: the one named `seq` or
+    /// `sequence`).
+    #[arg(long, value_name = "NAME")]
+    pub seq_col: Option<String>,
+    /// Table column holding a 0/1 label; repeat for several tasks (default:
+    /// the one named `label`, `y`, `target`, `bound` or `class`).
+    #[arg(long = "label-col", value_name = "NAME")]
+    pub label_cols: Vec<String>,
+    /// Table column holding the sequence ids (default: `id` or `name`).
+    #[arg(long, value_name = "NAME")]
+    pub id_col: Option<String>,
+}
+
+impl ColumnArgs {
+    /// As the reader's settings.
+    #[must_use]
+    pub fn columns(&self) -> motif_core::seqio::Columns {
+        motif_core::seqio::Columns {
+            seq: self.seq_col.clone(),
+            labels: self.label_cols.clone(),
+            id: self.id_col.clone(),
+        }
+    }
+
+    /// Opens `path` with these columns.
+    pub fn open(&self, path: &std::path::Path) -> anyhow::Result<motif_core::seqio::SeqReader> {
+        Ok(motif_core::seqio::SeqReader::open(path, None)?.with_columns(self.columns())?)
+    }
+}
+
 /// Engine selection shared by every command that runs a model.
 #[derive(Debug, Clone, Args)]
 pub struct EngineArgs {

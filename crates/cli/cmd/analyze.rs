@@ -8,7 +8,6 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use motif_core::motif::{MotifSet, write_meme};
 use motif_core::plugin::{ExtractInput, MotifExtractor};
-use motif_core::seqio::SeqReader;
 use motif_report::{FilterRow, LogoOptions, MatchRow, Report, logo_svg, render_report};
 use motif_tomtom::{
     Config, Database, Distance, MemeRng, TSV_HEADER, compare_with, tsv_footer, tsv_rows,
@@ -31,6 +30,8 @@ pub struct AnalyzeArgs {
     /// (--len when the model takes any length), seeded by --seed.
     #[arg(long)]
     pub seqs: Option<PathBuf>,
+    #[command(flatten)]
+    pub columns: crate::ColumnArgs,
     /// Motif database. Default: the bundled JASPAR 2024 CORE vertebrates set.
     #[arg(long)]
     pub db: Option<PathBuf>,
@@ -115,7 +116,7 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     let seq_len = st.input.length;
     let (x, source) = if let Some(p) = &a.seqs {
         let mut v = Vec::new();
-        for r in SeqReader::open(p, None)? {
+        for r in a.columns.open(p)? {
             v.push(r?.seq);
             if a.n.is_some_and(|n| v.len() >= n) {
                 break;

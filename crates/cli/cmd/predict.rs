@@ -15,8 +15,11 @@ pub const SEQ_HELP: &str = "\
 Sequence files (gzip or not, detected from content):
   FASTA       `>id label` headers (the label is optional), sequence on one or more lines
   DeepBind    `.seq` table: FoldID EventID seq Bound (header optional)
-  TSV         seq<TAB>label per line (a `seq` header line is skipped)
-The format follows the file name (.fa/.fasta, .seq, .tsv/.txt) or is sniffed; --format overrides.
+  TSV / CSV   seq<TAB>label per line, or a table with a header row: the sequence column is the
+              one named seq/sequence (--seq-col NAME), labels `label`, `y`, `target`, `bound`
+              or `class` (--label-col NAME, repeatable for several tasks), ids `id`/`name`
+              (--id-col NAME)
+The format follows the file name (.fa/.fasta, .seq, .tsv/.txt, .csv) or is sniffed; --format overrides.
 Letters A, C, G, T (any case) are one-hot encoded in that order; N becomes 0.25 in every channel;
 any other letter is an error naming the file and line. Sequences of different lengths are fine:
 they are grouped by length into batches (each batch one length), and results keep input order.
@@ -29,8 +32,10 @@ pub enum FormatOpt {
     Fasta,
     /// DeepBind `.seq`.
     Seq,
-    /// seq<TAB>label.
+    /// seq<TAB>label, or a table with a header row.
     Tsv,
+    /// Comma-separated table with a header row.
+    Csv,
 }
 
 /// Arguments of `predict`.
@@ -51,6 +56,8 @@ pub struct PredictArgs {
     /// by name (see `motiftool inspect --tensors`). Repeat for several.
     #[arg(long = "output", value_name = "TENSOR")]
     pub outputs: Vec<String>,
+    #[command(flatten)]
+    pub columns: crate::ColumnArgs,
     /// Output file (written atomically): predict's TSV, evaluate's report;
     /// stdout when absent or `-`.
     #[arg(short = 'o', long = "out")]
@@ -77,8 +84,9 @@ fn reader(a: &PredictArgs) -> Result<SeqReader> {
         FormatOpt::Fasta => SeqFormat::Fasta,
         FormatOpt::Seq => SeqFormat::DeepBind,
         FormatOpt::Tsv => SeqFormat::Tsv,
+        FormatOpt::Csv => SeqFormat::Csv,
     });
-    let mut r = SeqReader::open(&a.seqs, format)?;
+    let mut r = SeqReader::open(&a.seqs, format)?.with_columns(a.columns.columns())?;
     if let Some(l) = &a.labels {
         r = r.with_labels(motif_core::seqio::read_labels(l)?);
     }

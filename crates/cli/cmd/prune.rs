@@ -58,6 +58,8 @@ pub struct PruneArgs {
     /// Labelled test sequences (repeatable).
     #[arg(long = "test", required = true, value_name = "FILE")]
     pub test: Vec<PathBuf>,
+    #[command(flatten)]
+    pub columns: crate::ColumnArgs,
     /// Pruning criterion plugin (`motiftool plugins --kind criterion`).
     #[arg(long, default_value = "weight")]
     pub criterion: String,
@@ -171,13 +173,13 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
     if !(a.lr > 0.0 && a.decay > 0.0) {
         bail!("--lr and --decay must be positive");
     }
-    let (mut train, _) = load(&a.train)?;
+    let (mut train, _) = load(&a.train, &a.columns)?;
     if a.train.len() > 1 {
         let mut order: Vec<usize> = (0..train.len()).collect();
         Rng::new(a.seed).fork(u64::MAX).shuffle(&mut order);
         train = train.select(&order);
     }
-    let (test, _) = load(&a.test)?;
+    let (test, _) = load(&a.test, &a.columns)?;
     let len = train.x.shape()[2];
     if test.x.shape()[2] != len {
         bail!("test sequences are {} bp, training sequences {len} bp", test.x.shape()[2]);

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use motif_core::seqio::SeqReader;
 use motif_train::saliency::{Target, input_gradients};
 use ndarray::{Array1, Array2, Axis};
 
@@ -22,6 +21,8 @@ pub struct SaliencyArgs {
     /// Sequences (FASTA, DeepBind .seq or TSV; .gz fine).
     #[arg(long)]
     pub seqs: PathBuf,
+    #[command(flatten)]
+    pub columns: crate::ColumnArgs,
     /// Gradient of output column K (default 0), counted as `predict` writes
     /// them: every output flattened per sequence, in order (BPNet: the
     /// profile's positions, then the counts).
@@ -78,7 +79,7 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
     };
     let mut ids = Vec::new();
     let mut seqs = Vec::new();
-    for rec in SeqReader::open(&a.seqs, None)? {
+    for rec in a.columns.open(&a.seqs)? {
         let rec = rec?;
         ids.push(rec.id);
         seqs.push(rec.seq);

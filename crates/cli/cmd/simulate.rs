@@ -7,7 +7,6 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use motif_core::motif::{MotifSet, write_meme};
 use motif_core::rng::Rng;
-use motif_core::seqio::SeqReader;
 use motif_sim::{Preset, simulate};
 
 use crate::output::Sink;
@@ -172,8 +171,10 @@ pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
 /// Arguments of `shuffle`.
 #[derive(Debug, Args)]
 pub struct ShuffleArgs {
-    /// Sequences (FASTA, DeepBind .seq or TSV; .gz fine).
+    /// Sequences (FASTA, DeepBind .seq, TSV or CSV; .gz fine).
     pub seqs: PathBuf,
+    #[command(flatten)]
+    pub columns: crate::ColumnArgs,
     /// Shuffled copies per sequence (1 to 1000).
     #[arg(long, default_value_t = 1, value_parser = copies)]
     pub copies: usize,
@@ -198,7 +199,7 @@ fn copies(s: &str) -> Result<usize, String> {
 
 /// Runs `shuffle`.
 pub fn run_shuffle(a: &ShuffleArgs) -> Result<()> {
-    let reader = SeqReader::open(&a.seqs, None)?;
+    let reader = a.columns.open(&a.seqs)?;
     let mut out = Sink::open(a.out.as_deref(), &[a.seqs.as_path()])?;
     let rng = Rng::new(a.seed);
     let mut n = 0u64;

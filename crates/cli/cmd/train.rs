@@ -7,7 +7,6 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use motif_core::rng::Rng;
-use motif_core::seqio::SeqReader;
 use motif_onnx::Model;
 use motif_onnx::build::Activation;
 use motif_train::{Data, Progress, TrainConfig};
@@ -57,6 +56,8 @@ pub struct TrainArgs {
     /// reported and logged.
     #[arg(long = "test", value_name = "FILE")]
     pub test: Vec<PathBuf>,
+    #[command(flatten)]
+    pub columns: crate::ColumnArgs,
     /// Build and train a fresh model of this architecture.
     #[arg(long, value_enum, conflicts_with = "from")]
     pub arch: Option<Arch>,
@@ -178,14 +179,14 @@ The loss is binary cross-entropy (on logits when the model ends in a Sigmoid), A
 defaults; every output is a label (multi-label FASTA headers `>id 0 1 0 …` give several).";
 
 /// Reads labelled sequences of one length.
-pub fn load(paths: &[PathBuf]) -> Result<(Data, Vec<String>)> {
+pub fn load(paths: &[PathBuf], columns: &crate::ColumnArgs) -> Result<(Data, Vec<String>)> {
     let mut seqs: Vec<Vec<u8>> = Vec::new();
     let mut labels: Vec<Vec<f32>> = Vec::new();
     let mut ids = Vec::new();
     let mut len = None;
     let mut outs = None;
     for p in paths {
-        for rec in SeqReader::open(p, None)? {
+        for rec in columns.open(p)? {
             let rec = rec?;
             let l = *len.get_or_insert(rec.seq.len());
             if rec.seq.len() != l {
@@ -257,14 +258,14 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     for f in ["model.onnx", "training.json"] {
         crate::output::refuse_overwrite(&a.out.join(f), &train_inputs(a))?;
     }
-    let (mut data, _) = load(&a.train)?;
+    let (mut data, _) = load(&a.train, &a.columns)?;
     if a.train.len() > 1 {
         let mut order: Vec<usize> = (0..data.len()).collect();
         Rng::new(a.seed).fork(u64::MAX).shuffle(&mut order);
         data = data.select(&order);
     }
     let (train, val) = match &a.valid {
-        Some(v) => (data, load(std::slice::from_ref(v))?.0),
+        Some(v) => (data, load(std::slice::from_ref(v), &a.columns)?.0),
         None => {
             if !(0.0..1.0).contains(&a.val_fraction) || a.val_fraction == 0.0 {
                 bail!("--val-fraction must be in (0, 1), got {}", a.val_fraction);
@@ -292,7 +293,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     let test = if a.test.is_empty() {
         None
     } else {
-        let (test, _) = load(&a.test)?;
+        let (test, _) = load(&a.test, &a.columns)?;
         let names = a.test.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
         if test.x.shape()[2] != len {
             bail!("{names}: test sequences have {} bp, training ones {len}", test.x.shape()[2]);

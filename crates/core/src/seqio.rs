@@ -21,8 +21,43 @@ pub enum SeqFormat {
     Fasta,
     /// DeepBind's whitespace table `FoldID EventID seq Bound` (header optional).
     DeepBind,
-    /// `seq<TAB>label` (or a bare `seq` per line); a `seq`/`sequence` header is skipped.
+    /// `seq<TAB>label` (or a bare `seq` per line), or a table with a header
+    /// row naming its columns (see [`Columns`]).
     Tsv,
+    /// Comma-separated table with a header row (fields may be quoted).
+    Csv,
+}
+
+/// Which columns of a table with a header row hold the sequence, the
+/// label(s) and the id. Unset: the sequence column is the one named `seq`,
+/// `sequence` (any case) or else the only column of DNA letters; labels are
+/// the columns named `label`, `labels`, `y`, `target`, `bound` or `class`;
+/// the id is the column named `id`, `name` or `seq_id`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Columns {
+    /// Sequence column name.
+    pub seq: Option<String>,
+    /// Label column names (several for multi-task data).
+    pub labels: Vec<String>,
+    /// Id column name.
+    pub id: Option<String>,
+}
+
+impl Columns {
+    /// Whether any column was named.
+    #[must_use]
+    pub fn is_set(&self) -> bool {
+        self.seq.is_some() || !self.labels.is_empty() || self.id.is_some()
+    }
+}
+
+/// Column positions resolved from a header row.
+#[derive(Debug, Clone)]
+struct Layout {
+    seq: usize,
+    labels: Vec<usize>,
+    id: Option<usize>,
+    width: usize,
 }
 
 impl SeqFormat {
@@ -36,6 +71,7 @@ impl SeqFormat {
             "fa" | "fasta" | "fna" | "fas" => Some(Self::Fasta),
             "seq" => Some(Self::DeepBind),
             "tsv" | "txt" => Some(Self::Tsv),
+            "csv" => Some(Self::Csv),
             _ => None,
         }
     }
@@ -47,6 +83,7 @@ impl SeqFormat {
             Self::Fasta => "FASTA",
             Self::DeepBind => "DeepBind .seq",
             Self::Tsv => "TSV",
+            Self::Csv => "CSV",
         }
     }
 }
@@ -92,6 +129,9 @@ pub struct SeqReader {
     /// FASTA: a header line read ahead (id, label, line).
     pending: Option<(String, Vec<f32>, usize)>,
     labels: Option<HashMap<String, f32>>,
+    columns: Columns,
+    layout: Option<Layout>,
+    header_checked: bool,
     count: usize,
     done: bool,
 }
@@ -129,9 +169,31 @@ impl SeqReader {
             buf: Vec::new(),
             pending: None,
             labels: None,
+            columns: Columns::default(),
+            layout: None,
+            header_checked: false,
             count: 0,
             done: false,
         })
+    }
+
+    /// Names the table columns to read (`--seq-col`, `--label-col`,
+    /// `--id-col`); the file must then be a TSV or CSV with a header row.
+    ///
+    /// # Errors
+    /// If the file is not a table.
+    pub fn with_columns(mut self, columns: Columns) -> Result<Self> {
+        if columns.is_set() && !matches!(self.format, SeqFormat::Tsv | SeqFormat::Csv) {
+            return Err(Error::Format {
+                path: self.path.clone(),
+                msg: format!(
+                    "--seq-col/--label-col/--id-col name table columns, but this is read as {}",
+                    self.format.name()
+                ),
+            });
+        }
+        self.columns = columns;
+        Ok(self)
     }
 
     /// Supplies labels by record id (used where the file itself has none).
@@ -263,10 +325,22 @@ impl SeqReader {
             if text.trim().is_empty() || text.starts_with('#') {
                 continue;
             }
-            let fields: Vec<&str> = match self.format {
-                SeqFormat::Tsv => text.split('\t').map(str::trim).collect(),
-                _ => text.split_whitespace().collect(),
+            let fields: Vec<String> = match self.format {
+                SeqFormat::Tsv => text.split('\t').map(|f| f.trim().to_owned()).collect(),
+                SeqFormat::Csv => split_csv(text),
+                _ => text.split_whitespace().map(str::to_owned).collect(),
             };
+            if !self.header_checked && matches!(self.format, SeqFormat::Tsv | SeqFormat::Csv) {
+                self.header_checked = true;
+                if let Some(layout) = self.header(&fields, line)? {
+                    self.layout = Some(layout);
+                    continue;
+                }
+            }
+            if let Some(lay) = self.layout.clone() {
+                return self.table_record(&fields, &lay, line).map(Some);
+            }
+            let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
             let (id, seq, label) = match self.format {
                 SeqFormat::DeepBind => {
                     if line == 1 && fields.first() == Some(&"FoldID") {
@@ -313,6 +387,127 @@ impl SeqReader {
             return Ok(Some(SeqRecord { id, seq, label, labels, line }));
         }
     }
+}
+
+impl SeqReader {
+    /// The first row of a table: a header (columns resolved) or data.
+    fn header(&self, fields: &[String], line: usize) -> Result<Option<Layout>> {
+        let is_data = |f: &str| {
+            f.is_empty()
+                || f.parse::<f64>().is_ok()
+                || f.bytes().all(|b| b.is_ascii_alphabetic())
+                    && f.bytes().all(|b| b"ACGTNacgtn".contains(&b))
+        };
+        // A header has a field that is neither a number nor DNA, and no
+        // field that reads as a sequence (4 or more of A, C, G, T, N).
+        let dna = |f: &str| f.len() >= 4 && f.bytes().all(|b| b"ACGTNacgtn".contains(&b));
+        let looks_header = fields.iter().any(|f| !is_data(f)) && !fields.iter().any(|f| dna(f))
+            || fields
+                .first()
+                .is_some_and(|f| matches!(f.to_ascii_lowercase().as_str(), "seq" | "sequence"));
+        if !looks_header {
+            if self.columns.is_set() {
+                return Err(Error::parse(
+                    &self.path,
+                    line,
+                    "--seq-col/--label-col/--id-col need a header row naming the columns",
+                ));
+            }
+            if self.format == SeqFormat::Csv {
+                return Err(Error::parse(&self.path, line, "a CSV file needs a header row"));
+            }
+            return Ok(None);
+        }
+        let names: Vec<String> = fields.iter().map(|f| f.to_ascii_lowercase()).collect();
+        let find = |flag: &str, name: &str| -> Result<usize> {
+            names.iter().position(|n| *n == name.to_ascii_lowercase()).ok_or_else(|| {
+                Error::parse(
+                    &self.path,
+                    line,
+                    format!(
+                        "{flag} {name}: no such column (the header has: {})",
+                        fields.join(", ")
+                    ),
+                )
+            })
+        };
+        let named = |set: &[&str]| names.iter().position(|n| set.contains(&n.as_str()));
+        let seq = match &self.columns.seq {
+            Some(n) => find("--seq-col", n)?,
+            None => match named(&["seq", "sequence", "sequences", "dna"]) {
+                Some(i) => i,
+                None => {
+                    return Err(Error::parse(
+                        &self.path,
+                        line,
+                        format!(
+                            "no sequence column (named seq or sequence); name it with --seq-col (the header has: {})",
+                            fields.join(", ")
+                        ),
+                    ));
+                }
+            },
+        };
+        let labels = if self.columns.labels.is_empty() {
+            named(&["label", "labels", "y", "target", "bound", "class"]).into_iter().collect()
+        } else {
+            self.columns
+                .labels
+                .iter()
+                .map(|n| find("--label-col", n))
+                .collect::<Result<Vec<_>>>()?
+        };
+        let id = match &self.columns.id {
+            Some(n) => Some(find("--id-col", n)?),
+            None => named(&["id", "name", "seq_id", "peak", "peak_id"]),
+        };
+        Ok(Some(Layout { seq, labels, id, width: fields.len() }))
+    }
+
+    /// One data row of a table with a header.
+    fn table_record(&self, fields: &[String], lay: &Layout, line: usize) -> Result<SeqRecord> {
+        if fields.len() != lay.width {
+            return Err(Error::parse(
+                &self.path,
+                line,
+                format!("{} fields, the header has {}", fields.len(), lay.width),
+            ));
+        }
+        let seq = fields[lay.seq].as_bytes().to_vec();
+        let id = lay.id.map_or_else(|| format!("seq{line}"), |i| fields[i].clone());
+        if seq.is_empty() {
+            return Err(Error::parse(&self.path, line, "empty sequence"));
+        }
+        self.check_letters(&id, &seq, 0)?;
+        let labels: Vec<f32> = lay
+            .labels
+            .iter()
+            .map(|&i| self.parse_label(&fields[i], "label"))
+            .collect::<Result<_>>()?;
+        Ok(SeqRecord { id, seq, label: labels.first().copied(), labels, line })
+    }
+}
+
+/// Splits one CSV line: commas separate fields, double quotes enclose
+/// fields that hold commas (`""` is a quote).
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur).trim().to_owned()),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur.trim().to_owned());
+    out
 }
 
 impl Iterator for SeqReader {
@@ -393,6 +588,8 @@ fn sniff(head: &[u8]) -> SeqFormat {
         SeqFormat::Fasta
     } else if first.starts_with("FoldID") || first.split_whitespace().count() == 4 {
         SeqFormat::DeepBind
+    } else if first.contains(',') && !first.contains('\t') {
+        SeqFormat::Csv
     } else {
         SeqFormat::Tsv
     }
@@ -454,6 +651,61 @@ mod tests {
         let (_d2, p2) = write("y.tsv", b"ACGT\tyes\n");
         let e = read_all(&p2).unwrap_err().to_string();
         assert!(e.contains("y.tsv:1:") && e.contains("`yes`"), "{e}");
+    }
+
+    #[test]
+    fn tables_with_a_header_find_their_columns() {
+        // By name, any column order, CSV with quotes, several labels.
+        let (_d, p) = write(
+            "peaks.csv",
+            b"chrom,\"name, long\",Sequence,ctcf,rest\nchr1,p1,ACGTAC,1,0\nchr2,p2,acgtNN,0,1\n",
+        );
+        let r = SeqReader::open(&p, None).unwrap().with_columns(Columns {
+            labels: vec!["ctcf".into(), "REST".into()],
+            id: Some("name, long".into()),
+            ..Columns::default()
+        });
+        let recs: Vec<SeqRecord> = r.unwrap().collect::<Result<_>>().unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[1].id, "p2");
+        assert_eq!(recs[1].seq, b"acgtNN");
+        assert_eq!(recs[1].labels, [0.0, 1.0]);
+        assert_eq!(recs[1].line, 3);
+        // Found by name without flags: `label` and `id`.
+        let (_d, p) = write("t.tsv", b"id\tlabel\tsequence\nx\t1\tACGT\n");
+        let recs = read_all(&p).unwrap();
+        assert_eq!(
+            (recs[0].id.as_str(), recs[0].label, recs[0].seq.as_slice()),
+            ("x", Some(1.0), &b"ACGT"[..])
+        );
+        // A named column that is missing lists the header.
+        let (_d, p) = write("t.tsv", b"id\tlabel\tsequence\nx\t1\tACGT\n");
+        let e = SeqReader::open(&p, None)
+            .unwrap()
+            .with_columns(Columns { labels: vec!["bound".into()], ..Columns::default() })
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t.tsv:1")
+                && e.contains("--label-col bound")
+                && e.contains("id, label, sequence"),
+            "{e}"
+        );
+        // No sequence column by name: say how to name it.
+        let (_d, p) = write("t.csv", b"a,b\nACGT,1\n");
+        let e = read_all(&p).unwrap_err().to_string();
+        assert!(e.contains("--seq-col"), "{e}");
+        // A ragged row names its line.
+        let (_d, p) = write("t.tsv", b"seq\tlabel\nACGT\t1\nACGT\n");
+        let e = read_all(&p).unwrap_err().to_string();
+        assert!(e.contains("t.tsv:3") && e.contains("1 fields"), "{e}");
+        // Headerless TSV still reads, and a bad letter still names line and position.
+        let (_d, p) = write("t.tsv", b"ACGT\t1\nACGR\t0\n");
+        let e = read_all(&p).unwrap_err().to_string();
+        assert!(e.contains("t.tsv:2"), "{e}");
     }
 
     #[test]
