@@ -295,3 +295,69 @@ fn tables_with_headers_read_like_fasta() {
     let auc = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap()["roc_auc"].clone();
     assert_eq!(auc(&e1), auc(&e2));
 }
+
+/// Peaks cut from an indexed genome (`--bed` narrowPeak, `--genome`,
+/// `--width`, centred on the summit) score like the same windows written
+/// out as FASTA; the - strand is reverse-complemented.
+#[test]
+fn bed_intervals_from_an_indexed_genome() {
+    let dir = tempfile::tempdir().unwrap();
+    let chrom: String =
+        (0..700u64).map(|i| b"ACGT"[((i * 2_654_435_761) >> 9) as usize % 4] as char).collect();
+    let mut fa = String::from(">chr7\n");
+    for c in chrom.as_bytes().chunks(50) {
+        fa.push_str(std::str::from_utf8(c).unwrap());
+        fa.push('\n');
+    }
+    std::fs::write(dir.path().join("g.fa"), &fa).unwrap();
+    std::fs::write(dir.path().join("g.fa.fai"), "chr7\t700\t6\t50\t51\n").unwrap();
+    let peaks = "chr7\t100\t400\tpA\t0\t.\t5\t1\t1\t150\nchr7\t300\t600\tpB\t0\t-\t5\t1\t1\t-1\n";
+    std::fs::write(dir.path().join("p.narrowPeak"), peaks).unwrap();
+    let rc = |s: &str| -> String {
+        s.chars()
+            .rev()
+            .map(|c| match c {
+                'A' => 'T',
+                'C' => 'G',
+                'G' => 'C',
+                _ => 'A',
+            })
+            .collect()
+    };
+    // pA: summit 100 + 150 = 250 → [200, 301); pB: middle 450 → [400, 501), reversed.
+    let want = format!(">pA\n{}\n>pB\n{}\n", &chrom[200..301], rc(&chrom[400..501]));
+    std::fs::write(dir.path().join("want.fa"), want).unwrap();
+    let model = fixture("torch_legacy_ncw.onnx");
+    let (_, a) = predict(&model, &dir.path().join("want.fa"), "tract", &[]);
+    let (np, genome) = (dir.path().join("p.narrowPeak"), dir.path().join("g.fa"));
+    let args = [
+        "predict",
+        s(&model),
+        "--bed",
+        s(&np),
+        "--genome",
+        s(&genome),
+        "--width",
+        "101",
+        "--engine",
+        "tract",
+    ];
+    let (_, b) = parse_tsv(&ok(&args));
+    assert_eq!(a, b);
+    // A window off the chromosome names the BED line.
+    std::fs::write(dir.path().join("off.bed"), "chr7\t650\t700\n").unwrap();
+    fails(
+        &[
+            "predict",
+            s(&model),
+            "--bed",
+            s(&dir.path().join("off.bed")),
+            "--genome",
+            s(&dir.path().join("g.fa")),
+            "--width",
+            "101",
+        ],
+        &["off.bed:1", "runs off chr7"],
+    );
+    fails(&["predict", s(&model), "--bed", s(&dir.path().join("off.bed"))], &["--genome"]);
+}

@@ -121,6 +121,26 @@ pub struct ColumnArgs {
     pub id_col: Option<String>,
 }
 
+/// Sequences cut from a genome: `--bed` intervals from an indexed `--genome`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GenomeArgs {
+    /// Intervals (BED or narrowPeak, gzip ok) to cut from --genome instead
+    /// of a sequence file.
+    #[arg(long, value_name = "FILE", requires = "genome")]
+    pub bed: Option<std::path::PathBuf>,
+    /// Indexed genome FASTA for --bed (`.fai` beside it; bgzipped: `.gzi` too).
+    #[arg(long, value_name = "FASTA", requires = "bed")]
+    pub genome: Option<std::path::PathBuf>,
+    /// Window width for --bed: centred on the narrowPeak summit, else on the
+    /// interval's middle (default: each interval as it is).
+    #[arg(long, value_name = "BP", requires = "bed", value_parser = at_least_one)]
+    pub width: Option<usize>,
+}
+
+/// A stream of sequence records, whatever their source.
+pub type Records =
+    Box<dyn Iterator<Item = motif_core::Result<motif_core::seqio::SeqRecord>> + Send>;
+
 impl ColumnArgs {
     /// As the reader's settings.
     #[must_use]
@@ -129,6 +149,32 @@ impl ColumnArgs {
             seq: self.seq_col.clone(),
             labels: self.label_cols.clone(),
             id: self.id_col.clone(),
+        }
+    }
+
+    /// The records of `--bed` cut from `--genome`, if given, else `seqs`
+    /// read with these columns (and `format`), and the file they come from.
+    pub fn records(
+        &self,
+        genome: &GenomeArgs,
+        seqs: Option<&std::path::Path>,
+        format: Option<motif_core::seqio::SeqFormat>,
+    ) -> anyhow::Result<(Records, std::path::PathBuf)> {
+        match (&genome.bed, &genome.genome, seqs) {
+            (Some(bed), Some(fasta), None) => {
+                let peaks = motif_genome::Peaks::open(bed, fasta, genome.width)?;
+                let recs = peaks.map(|r| r.map_err(|e| motif_core::Error::Invalid(e.to_string())));
+                Ok((Box::new(recs), bed.clone()))
+            }
+            (Some(_), _, Some(s)) => {
+                anyhow::bail!("--bed and --seqs {} both give sequences; choose one", s.display())
+            }
+            (None, _, Some(s)) => {
+                let r =
+                    motif_core::seqio::SeqReader::open(s, format)?.with_columns(self.columns())?;
+                Ok((Box::new(r), s.to_path_buf()))
+            }
+            _ => anyhow::bail!("no sequences: give --seqs FILE, or --bed FILE with --genome FASTA"),
         }
     }
 
@@ -251,10 +297,21 @@ fn flag_error(e: &clap::Error) -> ExitCode {
             }
         }
         _ => {
+            // clap's message, up to its usage or tip, on one line (a
+            // missing argument is named on the line after the first).
             let text = e.render().to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
-            let first = first.trim().trim_start_matches("error: ");
-            eprintln!("motiftool: {first} (see --help)");
+            let lines: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .skip_while(|l| l.is_empty())
+                .take_while(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("tip:"))
+                .collect();
+            let msg = lines.join(" ");
+            let msg = msg.trim_start_matches("error: ");
+            eprintln!(
+                "motiftool: {} (see --help)",
+                if msg.is_empty() { "invalid arguments" } else { msg }
+            );
             ExitCode::from(2)
         }
     }
@@ -285,4 +342,15 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Error messages are one line: engines sometimes put newlines in theirs.
 fn one_line(s: &str) -> String {
     s.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every subcommand's flags are well formed (unique names, valid
+    /// requirements): clap checks this when a command is built.
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -32,6 +32,8 @@ pub struct AnalyzeArgs {
     pub seqs: Option<PathBuf>,
     #[command(flatten)]
     pub columns: crate::ColumnArgs,
+    #[command(flatten)]
+    pub genome: crate::GenomeArgs,
     /// Motif database. Default: the bundled JASPAR 2024 CORE vertebrates set.
     #[arg(long)]
     pub db: Option<PathBuf>,
@@ -114,9 +116,10 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
 
     // sequences, one-hot
     let seq_len = st.input.length;
-    let (x, source) = if let Some(p) = &a.seqs {
+    let (x, source) = if a.seqs.is_some() || a.genome.bed.is_some() {
+        let (recs, p) = a.columns.records(&a.genome, a.seqs.as_deref(), None)?;
         let mut v = Vec::new();
-        for r in a.columns.open(p)? {
+        for r in recs {
             v.push(r?.seq);
             if a.n.is_some_and(|n| v.len() >= n) {
                 break;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
-use motif_core::seqio::{SeqFormat, SeqReader};
+use motif_core::seqio::SeqFormat;
 
 use crate::EngineArgs;
 use crate::output::Sink;
@@ -43,9 +43,10 @@ pub enum FormatOpt {
 pub struct PredictArgs {
     /// The ONNX model.
     pub model: PathBuf,
-    /// Sequences (FASTA, DeepBind .seq or TSV; .gz fine).
-    #[arg(long)]
-    pub seqs: PathBuf,
+    /// Sequences (FASTA, DeepBind .seq, TSV or CSV; .gz fine); or --bed
+    /// with --genome.
+    #[arg(long, required_unless_present = "bed")]
+    pub seqs: Option<PathBuf>,
     /// Labels by id (`id label` per line) for files whose records carry none.
     #[arg(long)]
     pub labels: Option<PathBuf>,
@@ -58,6 +59,8 @@ pub struct PredictArgs {
     pub outputs: Vec<String>,
     #[command(flatten)]
     pub columns: crate::ColumnArgs,
+    #[command(flatten)]
+    pub genome: crate::GenomeArgs,
     /// Output file (written atomically): predict's TSV, evaluate's report;
     /// stdout when absent or `-`.
     #[arg(short = 'o', long = "out")]
@@ -79,24 +82,37 @@ pub struct EvaluateArgs {
     pub json: bool,
 }
 
-fn reader(a: &PredictArgs) -> Result<SeqReader> {
+fn reader(a: &PredictArgs) -> Result<crate::Records> {
     let format = a.format.map(|f| match f {
         FormatOpt::Fasta => SeqFormat::Fasta,
         FormatOpt::Seq => SeqFormat::DeepBind,
         FormatOpt::Tsv => SeqFormat::Tsv,
         FormatOpt::Csv => SeqFormat::Csv,
     });
-    let mut r = SeqReader::open(&a.seqs, format)?.with_columns(a.columns.columns())?;
-    if let Some(l) = &a.labels {
-        r = r.with_labels(motif_core::seqio::read_labels(l)?);
-    }
-    Ok(r)
+    let (r, _) = a.columns.records(&a.genome, a.seqs.as_deref(), format)?;
+    let Some(l) = &a.labels else { return Ok(r) };
+    let labels = motif_core::seqio::read_labels(l)?;
+    Ok(Box::new(r.map(move |rec| {
+        rec.map(|mut rec| {
+            if rec.label.is_none() {
+                rec.label = labels.get(&rec.id).copied();
+                rec.labels = rec.label.into_iter().collect();
+            }
+            rec
+        })
+    })))
+}
+
+/// The file the sequences come from (`--seqs`, else `--bed`).
+fn source(a: &PredictArgs) -> &std::path::Path {
+    a.seqs.as_deref().or(a.genome.bed.as_deref()).unwrap_or(std::path::Path::new("-"))
 }
 
 /// The files `predict` reads (an output equal to one is refused).
 fn inputs(a: &PredictArgs) -> Vec<&std::path::Path> {
-    let mut v = vec![a.model.as_path(), a.seqs.as_path()];
+    let mut v = vec![a.model.as_path(), source(a)];
     v.extend(a.labels.as_deref());
+    v.extend(a.genome.genome.as_deref());
     v
 }
 
@@ -117,7 +133,7 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
     let n = crate::run::stream(
         session.as_ref(),
         &model,
-        &a.seqs,
+        source(a),
         records,
         a.engine.batch_size,
         |s| {
@@ -167,8 +183,13 @@ pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
     let mut out = Sink::open(p.out.as_deref(), &inputs(p))?;
     let (mut scores, mut labels) = (Vec::new(), Vec::new());
     let mut missing = None;
-    let n =
-        crate::run::stream(session.as_ref(), &model, &p.seqs, records, p.engine.batch_size, |s| {
+    let n = crate::run::stream(
+        session.as_ref(),
+        &model,
+        source(p),
+        records,
+        p.engine.batch_size,
+        |s| {
             let Some(y) = s.label else {
                 missing.get_or_insert(s.id);
                 return Ok(());
@@ -183,18 +204,19 @@ pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
             if y != 0.0 && y != 1.0 {
                 bail!(
                     "{}: sequence `{}` has label {y}; evaluate needs labels 0 or 1",
-                    p.seqs.display(),
+                    source(p).display(),
                     s.id
                 );
             }
             scores.push(v);
             labels.push(y == 1.0);
             Ok(())
-        })?;
+        },
+    )?;
     if let Some(id) = missing {
         bail!(
             "{}: sequence `{id}` has no label (give `>id label` headers, a labelled .seq/.tsv, or --labels FILE)",
-            p.seqs.display()
+            source(p).display()
         );
     }
     let roc = motif_core::metrics::roc_auc(&scores, &labels)?;
@@ -203,7 +225,7 @@ pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
     if a.json {
         let v = serde_json::json!({
             "model": p.model.display().to_string(),
-            "seqs": p.seqs.display().to_string(),
+            "seqs": source(p).display().to_string(),
             "engine": session.engine(),
             "device": session.device(),
             "n": n, "positives": pos, "negatives": n - pos,
