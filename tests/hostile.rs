@@ -72,6 +72,7 @@ fn prepare(dir: &Path) {
     let seq = "ACGTACGTTGCAACGTAGCTAGCTAGGATCCGATCGATCGTAGCTAGCTAGCTTTAGCGCG";
     let w = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
     w("seqs.fa", format!(">a 1\n{seq}\n>b 0\n{seq}\n"));
+    w("letters.fa", ">a 1\nACGTRACGTACGTACGTACGTACGTACGTACGTACGTACGTACGTACGT\n".to_owned());
     w("peaks.csv", format!("id,sequence,label\na,{seq},1\nb,{seq},0\n"));
     w("frac.fa", format!(">a 1\n{seq}\n>b 0.7\n{seq}\n"));
     w("nan.fa", format!(">a 1\n{seq}\n>b NaN\n{seq}\n"));
@@ -372,6 +373,24 @@ fn cases() -> Vec<Case> {
             "predict {dir}/model.onnx --seqs {dir}/seqs.fa --seq-col sequence -o {dir}/p.tsv",
             &["seqs.fa", "--seq-col", "FASTA"],
             &["p.tsv"],
+        ),
+        case(
+            "decouple --align that cannot be read",
+            "decouple {fx}/bn_two_block.onnx --layer 0 --align {dir}/nope.fa -o {dir}/dc",
+            &["nope.fa"],
+            &["dc"],
+        ),
+        case(
+            "decouple --align with a bad letter",
+            "decouple {fx}/bn_two_block.onnx --layer 0 --align {dir}/letters.fa -o {dir}/dc",
+            &["letters.fa:2", "`R`"],
+            &["dc"],
+        ),
+        case(
+            "decouple a layer without the one below",
+            "decouple {fx}/families/keras_neuronmotif5.onnx --layer 2 -o {dir}/dc",
+            &["layer-1", "allppm.json", "--no-seed"],
+            &["dc"],
         ),
         case(
             "stride 0",

@@ -346,17 +346,49 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
     )?;
     let both =
         motif_core::plugin::build::<dyn MotifMatcher>("tomtom", &json!({"dist": "pearson"}))?;
-    let dir = a.out.join(format!("layer-{}", a.layer));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-
-    // Settings: a different command in the same folder is refused.
-    let model_sha = super::analyze::sha256_hex(&a.model)?;
     let cfg = SampleConfig {
         max_iter: a.max_iter,
         pool_cap: a.pool,
         population: a.population,
         ..SampleConfig::default()
     };
+    // The previous layer's motifs seed the GA.
+    let needs_ga = net.window() >= cfg.exhaustive_below;
+    let prev: Option<Vec<Vec<Crm>>> = if a.layer > 0 && needs_ga && !a.no_seed {
+        let p = a.out.join(format!("layer-{}", a.layer - 1)).join("allppm.json");
+        let Some(v) = read_json::<Vec<Vec<Crm>>>(&p)? else {
+            bail!(
+                "{} not found: decouple layer {} into {} first (NeuronMotif seeds layer {} from it), or pass --no-seed",
+                p.display(),
+                a.layer - 1,
+                a.out.display(),
+                a.layer
+            );
+        };
+        let channels = net.layers()[a.layer].in_channels;
+        if v.len() != channels {
+            bail!(
+                "{}: {} neurons, but layer {} reads {channels} channels from layer {}; was it decoupled from another model?",
+                p.display(),
+                v.len(),
+                a.layer,
+                a.layer - 1
+            );
+        }
+        Some(v)
+    } else {
+        None
+    };
+    // --align is read and run before hours of sampling, so a bad file fails now.
+    let extractor_motifs = match &a.align {
+        Some(p) => Some(align_motifs(&model, a.layer, p, &a.engine)?),
+        None => None,
+    };
+    let dir = a.out.join(format!("layer-{}", a.layer));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+
+    // Settings: a different command in the same folder is refused.
+    let model_sha = super::analyze::sha256_hex(&a.model)?;
     let settings = json!({"model_sha256": model_sha, "layer": a.layer, "seed": a.seed, "sampling": cfg,
         "seeded": !a.no_seed, "window": net.window()});
     let settings_path = dir.join("settings.json");
@@ -381,23 +413,6 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
         None => write_json(&settings_path, &settings)?,
     }
 
-    // The previous layer's motifs seed the GA.
-    let needs_ga = net.window() >= cfg.exhaustive_below;
-    let prev: Option<Vec<Vec<Crm>>> = if a.layer > 0 && needs_ga && !a.no_seed {
-        let p = a.out.join(format!("layer-{}", a.layer - 1)).join("allppm.json");
-        let Some(v) = read_json::<Vec<Vec<Crm>>>(&p)? else {
-            bail!(
-                "{} not found: decouple layer {} into {} first (NeuronMotif seeds layer {} from it), or pass --no-seed",
-                p.display(),
-                a.layer - 1,
-                a.out.display(),
-                a.layer
-            );
-        };
-        Some(v)
-    } else {
-        None
-    };
     let show = !a.quiet;
     if show {
         eprintln!(
@@ -520,10 +535,6 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
     };
 
     // 3. Per-neuron results.
-    let extractor_motifs = match &a.align {
-        Some(p) => Some(align_motifs(&model, a.layer, p, &a.engine)?),
-        None => None,
-    };
     let lower = lower_layers(&a.out, a.layer)?;
     let bar = crate::run::progress_bar(mine.len() as u64, show);
     bar.set_message("dictionaries and syntax");
