@@ -73,6 +73,11 @@ fn prepare(dir: &Path) {
     let w = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
     w("seqs.fa", format!(">a 1\n{seq}\n>b 0\n{seq}\n"));
     w("letters.fa", ">a 1\nACGTRACGTACGTACGTACGTACGTACGTACGTACGTACGTACGTACGT\n".to_owned());
+    w("garbage.meme", "garbage\u{1}\n".to_owned());
+    w("empty.meme", String::new());
+    w("empty.fa", String::new());
+    w("nolab.fa", format!(">a\n{seq}\n>b\n{seq}\n"));
+    w("bad.seq", "FoldID EventID seq\n".to_owned());
     w("peaks.csv", format!("id,sequence,label\na,{seq},1\nb,{seq},0\n"));
     w("frac.fa", format!(">a 1\n{seq}\n>b 0.7\n{seq}\n"));
     w("nan.fa", format!(">a 1\n{seq}\n>b NaN\n{seq}\n"));
@@ -393,6 +398,129 @@ fn cases() -> Vec<Case> {
             &["dc"],
         ),
         case(
+            "match: query not motifs",
+            "match {dir}/garbage.meme",
+            &["garbage.meme", "not a motif file"],
+            &[],
+        ),
+        case(
+            "match: --db missing",
+            "match {dir}/q.meme --db {dir}/nope.meme",
+            &["nope.meme", "No such file"],
+            &[],
+        ),
+        case("match: unknown distance", "match {dir}/q.meme --dist nope", &["--dist", "nope"], &[]),
+        case(
+            "logo: empty motif file",
+            "logo {dir}/empty.meme -o {dir}/lg",
+            &["empty.meme", "no motifs"],
+            &["lg"],
+        ),
+        case(
+            "logo: unknown format",
+            "logo {dir}/q.meme -o {dir}/lg --format gif",
+            &["--format", "gif"],
+            &["lg"],
+        ),
+        case(
+            "analyze: layer out of range",
+            "analyze {dir}/model.onnx --layer 9 -o {dir}/an",
+            &["model.onnx", "--layer 9"],
+            &["an"],
+        ),
+        case(
+            "analyze: unknown extractor",
+            "analyze {dir}/model.onnx --extractor nope -o {dir}/an",
+            &["`nope`", "plugins"],
+            &["an"],
+        ),
+        case(
+            "analyze: unknown --set key",
+            "analyze {dir}/model.onnx --set nope=1 -o {dir}/an",
+            &["`nope`", "threshold"],
+            &["an"],
+        ),
+        case(
+            "saliency: neuron layer out of range",
+            "saliency {dir}/model.onnx --seqs {dir}/seqs.fa --neuron 5:0 -o {dir}/g.tsv",
+            &["layer 5", "1 conv layer"],
+            &["g.tsv"],
+        ),
+        case(
+            "saliency: output column out of range",
+            "saliency {dir}/model.onnx --seqs {dir}/seqs.fa --output 99 -o {dir}/g.tsv",
+            &["--output 99", "1 output column"],
+            &["g.tsv"],
+        ),
+        case(
+            "predict: unknown tensor",
+            "predict {dir}/model.onnx --seqs {dir}/seqs.fa --output nosuch -o {dir}/p.tsv",
+            &["model.onnx", "`nosuch`"],
+            &["p.tsv"],
+        ),
+        case(
+            "evaluate: unlabelled sequences",
+            "evaluate {dir}/model.onnx --seqs {dir}/nolab.fa",
+            &["nolab.fa", "`a`", "no label"],
+            &[],
+        ),
+        case(
+            "simulate: unknown preset",
+            "simulate --preset nope -o {dir}/s",
+            &["`nope`", "deepprune1"],
+            &["s"],
+        ),
+        case(
+            "simulate: --len 0",
+            "simulate --preset deepprune1 --len 0 -o {dir}/s",
+            &["--len", "at least 1"],
+            &["s"],
+        ),
+        case(
+            "train: --val-fraction 1.5",
+            "train --train {dir}/train.fa --val-fraction 1.5 -o {dir}/t",
+            &["--val-fraction", "1.5"],
+            &["t"],
+        ),
+        case(
+            "decouple: bad shard",
+            "decouple {fx}/bn_two_block.onnx --layer 0 --shard 3/2 -o {dir}/dc",
+            &["--shard", "3/2"],
+            &["dc"],
+        ),
+        case(
+            "decouple: neuron out of range",
+            "decouple {fx}/bn_two_block.onnx --layer 0 --neurons 99 -o {dir}/dc",
+            &["--neurons", "99"],
+            &["dc"],
+        ),
+        case("bench: --n 0", "bench {dir}/model.onnx --n 0", &["--n", "at least 1"], &[]),
+        case(
+            "bench: too short for the model",
+            "bench {dir}/model.onnx --len 5 --n 5",
+            &["model.onnx", "5 bp are too short"],
+            &[],
+        ),
+        case(
+            "predict: .seq without its columns",
+            "predict {dir}/model.onnx --seqs {dir}/bad.seq -o {dir}/p.tsv",
+            &["bad.seq", "no sequences"],
+            &["p.tsv"],
+        ),
+        case(
+            "shuffle: empty file",
+            "shuffle {dir}/empty.fa -o {dir}/sh.fa",
+            &["empty.fa", "no sequences"],
+            &["sh.fa"],
+        ),
+        case("inspect: a folder", "inspect {dir}/fifo", &["fifo", "Is a directory"], &[]),
+        case(
+            "prune: --target-kernels 0",
+            "prune {dir}/model.onnx --train {dir}/train.fa --test {dir}/train.fa --target-kernels 0 -o {dir}/pr",
+            &["--target-kernels", "at least 1"],
+            &["pr"],
+        ),
+        case(
             "stride 0",
             "inspect {dir}/stride0.onnx",
             &["stride0.onnx", "strides", "at least 1"],
@@ -461,7 +589,7 @@ fn hostile_inputs_are_one_line_errors_and_change_nothing() {
             failures.push(format!("{}: {} — stderr: {}", c.name, why.join(", "), err.trim_end()));
         }
     }
-    assert!(all.len() >= 30);
+    assert!(all.len() >= 60, "{} cases", all.len());
     assert!(
         failures.is_empty(),
         "{} of {} cases:\n{}",

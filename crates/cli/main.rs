@@ -275,7 +275,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("motiftool: {}", one_line(&format!("{e:#}")));
+            eprintln!("motiftool: {}", one_line(&chain_text(&e)));
             ExitCode::from(2)
         }
     }
@@ -337,6 +337,23 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// An error and its causes, `outer: inner`, leaving out a cause whose text
+/// the message already holds (library errors often print their source).
+fn chain_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for c in e.chain() {
+        let t = c.to_string();
+        if out.contains(&t) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&t);
+    }
+    out
 }
 
 /// Error messages are one line: engines sometimes put newlines in theirs.

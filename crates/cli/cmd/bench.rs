@@ -20,16 +20,16 @@ pub struct BenchArgs {
     /// The ONNX model.
     pub model: PathBuf,
     /// Number of random sequences.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = crate::at_least_one)]
     pub n: usize,
     /// Sequence length.
-    #[arg(long, default_value_t = 101)]
+    #[arg(long, default_value_t = 101, value_parser = crate::at_least_one)]
     pub len: usize,
     /// Sequences per batch.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::at_least_one)]
     pub batch_size: usize,
     /// Timed repetitions (the best is reported).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = crate::at_least_one)]
     pub repeats: usize,
     /// Threads (default: all cores).
     #[arg(long)]
@@ -45,6 +45,7 @@ pub struct BenchArgs {
 /// Runs `bench`.
 pub fn run(a: &BenchArgs) -> Result<()> {
     let model = super::load_model(&a.model)?;
+    model.check_length(a.len)?;
     let x = super::random_onehot(a.n, a.len, a.seed);
     let mut rows = Vec::new();
     for st in motif_engine::engines() {
