@@ -47,6 +47,12 @@ impl Model {
         if graph.node.is_empty() {
             return Err(Error::Decode { path: path.into(), msg: "the graph has no nodes".into() });
         }
+        if let Some(n) = graph.node.iter().find(|n| n.output.iter().all(String::is_empty)) {
+            return Err(Error::Decode {
+                path: path.into(),
+                msg: format!("node `{}` ({}) has no output", n.name(), n.op_type()),
+            });
+        }
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut external = false;
         for t in &mut graph.initializer {
@@ -370,4 +376,30 @@ fn inline_external(t: &mut TensorProto, dir: &Path, model: &Path) -> Result<()> 
     t.external_data.clear();
     t.data_location = Some(0);
     Ok(())
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    /// Inputs the fuzzer (`fuzz/run.sh`) found panicking, kept in
+    /// `data/fuzz/`: each must load or fail with an error, and a loaded one
+    /// must answer the length check.
+    #[test]
+    fn fuzzed_models_load_or_fail_cleanly() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/fuzz");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap().filter_map(Result::ok) {
+            let p = e.path();
+            if p.extension().is_none_or(|x| x != "onnx") {
+                continue;
+            }
+            let bytes = std::fs::read(&p).unwrap();
+            if let Ok(m) = super::Model::from_bytes(&bytes, &p) {
+                for len in [1, 7, 101, 1000] {
+                    let _ = m.check_length(len);
+                }
+            }
+            n += 1;
+        }
+        assert!(n >= 3, "{n} regression inputs");
+    }
 }

@@ -671,6 +671,12 @@ impl Structure {
                 })? as usize;
                 let stride = attr_ints(node, "strides").and_then(|s| s.get(i).copied()).unwrap_or(1)
                     as usize;
+                if !(1..=1 << 24).contains(&size) || !(1..=1 << 24).contains(&stride) {
+                    return Err(node_err(
+                        node,
+                        format!("pool size {size} and stride {stride}: both must be at least 1"),
+                    ));
+                }
                 let p = if op == "MaxPool" {
                     PostOp::MaxPool { size, stride }
                 } else {
@@ -896,14 +902,14 @@ impl Structure {
     fn receptive_fields(&mut self) {
         let (mut rf, mut jump) = (1usize, 1usize);
         for c in &mut self.convs {
-            rf += (c.width - 1) * c.dilation * jump;
-            jump *= c.stride;
+            rf = rf.saturating_add((c.width - 1).saturating_mul(c.dilation).saturating_mul(jump));
+            jump = jump.saturating_mul(c.stride);
             c.receptive_field = rf;
             c.input_stride = jump;
             for p in &c.post {
                 if let PostOp::MaxPool { size, stride } | PostOp::AvgPool { size, stride } = p {
-                    rf += (size - 1) * jump;
-                    jump *= stride;
+                    rf = rf.saturating_add(size.saturating_sub(1).saturating_mul(jump));
+                    jump = jump.saturating_mul(*stride);
                 }
             }
         }

@@ -14,10 +14,16 @@ fn err(t: &TensorProto, msg: impl Into<String>) -> Error {
 /// # Errors
 /// On negative dims.
 pub fn dims(t: &TensorProto) -> Result<Vec<usize>> {
-    t.dims
+    let d: Vec<usize> = t
+        .dims
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| err(t, format!("negative dim {d}"))))
-        .collect()
+        .collect::<Result<_>>()?;
+    // Every product of these dims must fit: no tensor has 2^48 elements.
+    if d.iter().try_fold(1usize, |p, &x| p.checked_mul(x)).is_none_or(|n| n > 1 << 48) {
+        return Err(err(t, format!("dims {d:?}: too many elements")));
+    }
+    Ok(d)
 }
 
 /// The tensor as f32 (from FLOAT, DOUBLE, FLOAT16, INT32 or INT64 data).

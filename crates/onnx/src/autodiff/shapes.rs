@@ -134,6 +134,20 @@ impl Window {
         };
         let strides = get("strides")?;
         let dilations = get("dilations")?;
+        // Spans from the file: a zero kernel or one overflowing with its
+        // dilation is refused rather than wrapped.
+        let spans: Vec<usize> = (0..r)
+            .map(|i| {
+                kernel[i]
+                    .checked_sub(1)
+                    .and_then(|k| k.checked_mul(dilations[i]))
+                    .and_then(|k| k.checked_add(1))
+                    .filter(|&s| s <= 1 << 40)
+                    .ok_or_else(|| {
+                        node_err(n, format!("kernel {kernel:?} with dilations {dilations:?}"))
+                    })
+            })
+            .collect::<Result<_>>()?;
         let auto = attr_str(n, "auto_pad").unwrap_or_else(|| "NOTSET".into());
         let (mut pad_begin, mut pad_end) = (vec![0; r], vec![0; r]);
         match auto.as_str() {
@@ -154,8 +168,12 @@ impl Window {
             "SAME_UPPER" | "SAME_LOWER" => {
                 for i in 0..r {
                     let out = spatial[i].div_ceil(strides[i]);
-                    let span = (kernel[i] - 1) * dilations[i] + 1;
-                    let total = ((out - 1) * strides[i] + span).saturating_sub(spatial[i]);
+                    let span = spans[i];
+                    let total = out
+                        .saturating_sub(1)
+                        .saturating_mul(strides[i])
+                        .saturating_add(span)
+                        .saturating_sub(spatial[i]);
                     let small = total / 2;
                     let (b, e) = if auto == "SAME_UPPER" {
                         (small, total - small)
@@ -170,8 +188,8 @@ impl Window {
         }
         let mut out = Vec::with_capacity(r);
         for i in 0..r {
-            let span = (kernel[i] - 1) * dilations[i] + 1;
-            let padded = spatial[i] + pad_begin[i] + pad_end[i];
+            let span = spans[i];
+            let padded = spatial[i].saturating_add(pad_begin[i]).saturating_add(pad_end[i]);
             if padded < span {
                 return Err(node_err(
                     n,
@@ -225,10 +243,32 @@ impl Shapes {
                     });
                 }
             };
+            if shape.iter().try_fold(1usize, |p, &d| p.checked_mul(d)).is_none_or(|c| c > 1 << 48) {
+                return Err(crate::Error::Node {
+                    node: vi.name().to_owned(),
+                    op: "input".into(),
+                    msg: format!("shape {shape:?}: too many elements"),
+                });
+            }
             s.map.insert(vi.name().to_owned(), Info::of(shape, elem));
         }
         for n in &graph.node {
             s.node(n)?;
+            // Shapes come from the file: refuse any whose element count
+            // would overflow the products taken of it.
+            for o in &n.output {
+                if let Some(i) = s.map.get(o.as_str())
+                    && i.shape
+                        .iter()
+                        .try_fold(1usize, |p, &d| p.checked_mul(d))
+                        .is_none_or(|c| c > 1 << 48)
+                {
+                    return Err(node_err(
+                        n,
+                        format!("output `{o}` of shape {:?}: too many elements", i.shape),
+                    ));
+                }
+            }
         }
         Ok(s)
     }
@@ -547,7 +587,10 @@ impl Shapes {
                 }
                 let mut shape = x.shape.clone();
                 for (j, &a) in axes.iter().enumerate() {
-                    let d = shape[a] as i64 + pads[j] + pads[axes.len() + j];
+                    let d = (shape[a] as i64)
+                        .checked_add(pads[j])
+                        .and_then(|d| d.checked_add(pads[axes.len() + j]))
+                        .ok_or_else(|| node_err(n, format!("pads {pads:?} overflow")))?;
                     if d < 0 {
                         return Err(node_err(n, format!("padding leaves axis {a} negative")));
                     }
@@ -719,7 +762,7 @@ fn declared(vi: &crate::pb::ValueInfoProto) -> (Option<Vec<usize>>, Elem) {
 
 fn int_arith(op: &str, a: Option<&[i64]>, b: Option<&[i64]>, shape: &[usize]) -> Option<Vec<i64>> {
     let (a, b) = (a?, b?);
-    let n: usize = shape.iter().product();
+    let n = shape.iter().try_fold(1usize, |p, &d| p.checked_mul(d))?;
     if shape.len() > 1 || !(a.len() == n || a.len() == 1) || !(b.len() == n || b.len() == 1) {
         return None;
     }
@@ -728,10 +771,11 @@ fn int_arith(op: &str, a: Option<&[i64]>, b: Option<&[i64]>, shape: &[usize]) ->
         .map(|i| {
             let (x, y) = (at(a, i), at(b, i));
             match op {
-                "Add" => Some(x + y),
-                "Sub" => Some(x - y),
-                "Mul" => Some(x * y),
-                "Div" if y != 0 => Some(x.div_euclid(y)),
+                // Values a model could not have meant (overflow) stay unknown.
+                "Add" => x.checked_add(y),
+                "Sub" => x.checked_sub(y),
+                "Mul" => x.checked_mul(y),
+                "Div" => x.checked_div_euclid(y),
                 "Max" => Some(x.max(y)),
                 "Min" => Some(x.min(y)),
                 _ => None,
@@ -760,7 +804,10 @@ pub(crate) fn reshape_target(n: &NodeProto, from: &[usize], spec: &[i64]) -> Res
             d => return Err(node_err(n, format!("bad dim {d} in the target shape {spec:?}"))),
         }
     }
-    let known: usize = shape.iter().product();
+    let known = shape
+        .iter()
+        .try_fold(1usize, |p, &d| p.checked_mul(d))
+        .ok_or_else(|| node_err(n, format!("target shape {spec:?}: too many elements")))?;
     if let Some(i) = infer {
         if known == 0 || !total.is_multiple_of(known) {
             return Err(node_err(n, format!("cannot reshape {from:?} to {spec:?}")));
@@ -810,9 +857,12 @@ impl SliceSpec {
             if step == 0 {
                 return Err(node_err(n, "step 0"));
             }
-            let norm = |v: i64| if v < 0 { v + d } else { v };
+            let norm = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
             let (st, en) = if step > 0 {
                 (norm(starts[j]).clamp(0, d), norm(ends[j]).clamp(0, d))
+            } else if d == 0 {
+                // An empty axis read backwards: nothing to take.
+                (0, 0)
             } else {
                 (norm(starts[j]).clamp(0, d - 1), norm(ends[j]).clamp(-1, d - 1))
             };
@@ -824,7 +874,9 @@ impl SliceSpec {
 
     /// Elements kept along entry `j`.
     pub(crate) fn len(&self, j: usize) -> usize {
-        let (s, e, st) = (self.starts[j], self.ends[j], self.steps[j]);
+        // In i128: steps from the file may be near i64's limits.
+        let (s, e, st) =
+            (i128::from(self.starts[j]), i128::from(self.ends[j]), i128::from(self.steps[j]));
         if st > 0 {
             if e > s { ((e - s + st - 1) / st) as usize } else { 0 }
         } else if s > e {
