@@ -9,10 +9,21 @@ fn err(t: &TensorProto, msg: impl Into<String>) -> Error {
     Error::Tensor { name: t.name().to_owned(), msg: msg.into() }
 }
 
+/// Most elements a tensor may have: element counts (and every product of
+/// some of a shape's dims) stay far from overflowing.
+pub const MAX_ELEMENTS: usize = 1 << 48;
+
+/// The element count of `dims`, `None` past [`MAX_ELEMENTS`] or on overflow
+/// (dims come from files, and files can say anything).
+#[must_use]
+pub fn numel(dims: &[usize]) -> Option<usize> {
+    dims.iter().try_fold(1usize, |p, &d| p.checked_mul(d)).filter(|&n| n <= MAX_ELEMENTS)
+}
+
 /// The tensor's dims as `usize`.
 ///
 /// # Errors
-/// On negative dims.
+/// On negative dims, or more than [`MAX_ELEMENTS`] elements.
 pub fn dims(t: &TensorProto) -> Result<Vec<usize>> {
     let d: Vec<usize> = t
         .dims
@@ -20,7 +31,7 @@ pub fn dims(t: &TensorProto) -> Result<Vec<usize>> {
         .map(|&d| usize::try_from(d).map_err(|_| err(t, format!("negative dim {d}"))))
         .collect::<Result<_>>()?;
     // Every product of these dims must fit: no tensor has 2^48 elements.
-    if d.iter().try_fold(1usize, |p, &x| p.checked_mul(x)).is_none_or(|n| n > 1 << 48) {
+    if numel(&d).is_none() {
         return Err(err(t, format!("dims {d:?}: too many elements")));
     }
     Ok(d)

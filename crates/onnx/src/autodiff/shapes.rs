@@ -243,7 +243,7 @@ impl Shapes {
                     });
                 }
             };
-            if shape.iter().try_fold(1usize, |p, &d| p.checked_mul(d)).is_none_or(|c| c > 1 << 48) {
+            if crate::tensor::numel(&shape).is_none() {
                 return Err(crate::Error::Node {
                     node: vi.name().to_owned(),
                     op: "input".into(),
@@ -258,10 +258,7 @@ impl Shapes {
             // would overflow the products taken of it.
             for o in &n.output {
                 if let Some(i) = s.map.get(o.as_str())
-                    && i.shape
-                        .iter()
-                        .try_fold(1usize, |p, &d| p.checked_mul(d))
-                        .is_none_or(|c| c > 1 << 48)
+                    && crate::tensor::numel(&i.shape).is_none()
                 {
                     return Err(node_err(
                         n,
@@ -696,7 +693,7 @@ impl Shapes {
                     .and_then(|a| a.t.as_ref())
                     .and_then(|t| crate::tensor::to_i64(t).ok())
                     .and_then(|v| v.first().copied());
-                let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                let count = crate::tensor::numel(&shape);
                 let ints = match (elem, count) {
                     (Elem::Int, Some(c)) if c <= 1 << 16 => Some(vec![fill.unwrap_or(0); c]),
                     _ => None,
@@ -762,7 +759,7 @@ fn declared(vi: &crate::pb::ValueInfoProto) -> (Option<Vec<usize>>, Elem) {
 
 fn int_arith(op: &str, a: Option<&[i64]>, b: Option<&[i64]>, shape: &[usize]) -> Option<Vec<i64>> {
     let (a, b) = (a?, b?);
-    let n = shape.iter().try_fold(1usize, |p, &d| p.checked_mul(d))?;
+    let n = crate::tensor::numel(shape)?;
     if shape.len() > 1 || !(a.len() == n || a.len() == 1) || !(b.len() == n || b.len() == 1) {
         return None;
     }
@@ -804,9 +801,7 @@ pub(crate) fn reshape_target(n: &NodeProto, from: &[usize], spec: &[i64]) -> Res
             d => return Err(node_err(n, format!("bad dim {d} in the target shape {spec:?}"))),
         }
     }
-    let known = shape
-        .iter()
-        .try_fold(1usize, |p, &d| p.checked_mul(d))
+    let known = crate::tensor::numel(&shape)
         .ok_or_else(|| node_err(n, format!("target shape {spec:?}: too many elements")))?;
     if let Some(i) = infer {
         if known == 0 || !total.is_multiple_of(known) {
