@@ -99,7 +99,8 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub fit: FitArgs,
     /// Output folder: model.onnx (the trained model) and training.json
-    /// (settings, per-epoch log, test AUC).
+    /// (settings, per-epoch log, test AUC); while training, training.ckpt
+    /// (the last finished epoch: rerun the same command to resume).
     #[arg(short, long, default_value = "motiftool-train")]
     pub out: PathBuf,
 }
@@ -156,6 +157,7 @@ impl FitArgs {
             session: self.engine_args(self.batch_size).options(vec![]),
             mask: None,
             params: None,
+            checkpoint: None,
         }
     }
 
@@ -346,7 +348,13 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     {
         bail!("{}: the model has {k} outputs, the labels {outs}", model.path().display());
     }
-    let cfg = a.fit.config(a.lr, a.seed);
+    // After every epoch the run's state goes to training.ckpt in -o; the
+    // same command resumes an interrupted run from it.
+    let ckpt = a.out.join("training.ckpt");
+    if ckpt.exists() {
+        eprintln!("motiftool: resuming from {} (the last finished epoch)", ckpt.display());
+    }
+    let cfg = motif_train::TrainConfig { checkpoint: Some(ckpt), ..a.fit.config(a.lr, a.seed) };
     let bar = a.fit.bar();
     bar.set_style(
         indicatif::ProgressStyle::with_template(

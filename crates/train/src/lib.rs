@@ -110,6 +110,11 @@ pub struct TrainConfig {
     pub mask: Option<(String, Vec<f32>)>,
     /// Parameters to train; `None`: [`default_params`].
     pub params: Option<Vec<String>>,
+    /// A file holding the run's state after each finished epoch
+    /// (parameters, Adam moments, step count, log, best weights): a run
+    /// given the same model, data and settings resumes from it and ends
+    /// as the uninterrupted run would. Removed when training ends.
+    pub checkpoint: Option<std::path::PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -125,12 +130,63 @@ impl Default for TrainConfig {
             session: SessionOptions::default(),
             mask: None,
             params: None,
+            checkpoint: None,
         }
     }
 }
 
+/// A run's state after a finished epoch (see [`TrainConfig::checkpoint`]).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Checkpoint {
+    /// What the run depends on: model, data, settings.
+    fingerprint: u64,
+    epoch: usize,
+    steps: u64,
+    log: Vec<EpochLog>,
+    best_loss: f64,
+    best_epoch: usize,
+    /// Best parameters, then the current state (parameters and moments),
+    /// each as (shape, values).
+    best: Vec<(Vec<usize>, Vec<f32>)>,
+    state: Vec<(Vec<usize>, Vec<f32>)>,
+}
+
+/// FNV-1a over what a training run depends on.
+fn fingerprint(model: &Model, train: &Data, val: &Data, cfg: &TrainConfig) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    };
+    eat(&model.proto().encode_to_vec());
+    for d in [train, val] {
+        for v in d.x.iter().chain(d.y.iter()) {
+            eat(&v.to_bits().to_le_bytes());
+        }
+        eat(&(d.len() as u64).to_le_bytes());
+    }
+    eat(&(cfg.batch_size as u64).to_le_bytes());
+    eat(&cfg.lr.to_bits().to_le_bytes());
+    eat(&(cfg.patience as u64).to_le_bytes());
+    eat(&cfg.l1.to_bits().to_le_bytes());
+    eat(&cfg.l2.to_bits().to_le_bytes());
+    eat(&cfg.seed.to_le_bytes());
+    eat(format!("{:?}{:?}", cfg.mask, cfg.params).as_bytes());
+    h
+}
+
+fn flat(a: &ArrayD<f32>) -> (Vec<usize>, Vec<f32>) {
+    (a.shape().to_vec(), a.iter().copied().collect())
+}
+
+fn unflat((shape, v): (Vec<usize>, Vec<f32>)) -> Result<ArrayD<f32>> {
+    ArrayD::from_shape_vec(IxDyn(&shape), v)
+        .map_err(|e| Error::Invalid(format!("checkpoint tensor: {e}")))
+}
+
 /// One epoch of the log.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EpochLog {
     /// 1-based epoch.
     pub epoch: usize,
@@ -318,6 +374,22 @@ impl<'m> Run<'m> {
         ins
     }
 
+    /// Host copies of every state tensor (parameters, then moments).
+    fn state_values(&self) -> Result<Vec<ArrayD<f32>>> {
+        (0..self.state.names().len()).map(|k| Ok(self.state.read(k)?)).collect()
+    }
+
+    /// Replaces the state (parameters, then moments) with `values`.
+    fn restore(&mut self, values: Vec<ArrayD<f32>>) -> Result<()> {
+        let names = self.state.names().to_vec();
+        if values.len() != names.len() {
+            return Err(Error::Invalid("checkpoint: wrong number of tensors".into()));
+        }
+        let tensors = names.into_iter().zip(values).map(|((i, o), v)| (i, o, v)).collect();
+        self.state = State::new(tensors);
+        Ok(())
+    }
+
     /// Host copies of the current parameters.
     fn values(&self) -> Result<Vec<ArrayD<f32>>> {
         (0..self.params.len()).map(|k| Ok(self.state.read(k)?)).collect()
@@ -407,7 +479,29 @@ pub fn train(
     let n = train_set.len();
     let b = cfg.batch_size.max(1);
     let batches = n.div_ceil(b);
-    for epoch in 1..=cfg.epochs {
+    let print = fingerprint(model, train_set, val, cfg);
+    let mut first = 1;
+    if let Some(path) = &cfg.checkpoint
+        && let Ok(bytes) = std::fs::read(path)
+    {
+        let c: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Invalid(format!("{}: not a training checkpoint: {e}", path.display()))
+        })?;
+        if c.fingerprint != print {
+            return Err(Error::Invalid(format!(
+                "{} is the checkpoint of another run (model, data or settings differ); delete it or use another folder",
+                path.display()
+            )));
+        }
+        run.restore(c.state.into_iter().map(unflat).collect::<Result<_>>()?)?;
+        best = (c.best_loss, c.best_epoch, c.best.into_iter().map(unflat).collect::<Result<_>>()?);
+        (first, t, log) = (c.epoch + 1, c.steps, c.log);
+        stopped_early = c.epoch - c.best_epoch >= cfg.patience;
+    }
+    for epoch in first..=cfg.epochs {
+        if stopped_early {
+            break;
+        }
         let t0 = Instant::now();
         let mut order: Vec<usize> = (0..n).collect();
         rng.fork(epoch as u64).shuffle(&mut order);
@@ -432,13 +526,31 @@ pub fn train(
             seconds: t0.elapsed().as_secs_f64(),
             train_seqs_per_s: n as f64 / train_s,
         });
-        progress(Progress::Epoch { epoch, val_loss });
         if val_loss < best.0 {
             best = (val_loss, epoch, run.values()?);
         } else if epoch - best.1 >= cfg.patience {
             stopped_early = true;
-            break;
         }
+        if let Some(path) = &cfg.checkpoint {
+            let c = Checkpoint {
+                fingerprint: print,
+                epoch,
+                steps: t,
+                log: log.clone(),
+                best_loss: best.0,
+                best_epoch: best.1,
+                best: best.2.iter().map(flat).collect(),
+                state: run.state_values()?.iter().map(flat).collect(),
+            };
+            let bytes = serde_json::to_vec(&c).expect("serialises");
+            motif_core::fsio::write_atomic(path, &bytes)
+                .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        }
+        // After the checkpoint: an interruption from here on loses nothing.
+        progress(Progress::Epoch { epoch, val_loss });
+    }
+    if let Some(path) = &cfg.checkpoint {
+        let _ = std::fs::remove_file(path);
     }
     let mut proto = model.proto().clone();
     let g = proto.graph.as_mut().expect("graph");

@@ -265,3 +265,69 @@ fn batchnorm_calibration_keeps_the_function() {
         assert!((f64::from(var[[c]]) - var_c).abs() < 1e-3 * var_c.max(1.0), "channel {c}");
     }
 }
+
+/// A run interrupted after epoch 2 resumes from its checkpoint on every
+/// engine and ends exactly as the uninterrupted run: same weights, same
+/// log; the checkpoint is gone at the end.
+#[test]
+fn an_interrupted_run_resumes_to_the_same_result() {
+    let data = planted(300, 40, 5);
+    let (tr, va) = data.split_last(0.2);
+    let m = model(4, Activation::Relu, 6);
+    for kind in engines() {
+        let dir =
+            std::env::temp_dir().join(format!("motif-train-resume-{}-{kind}", std::process::id()));
+        let ck = dir.join("training.ckpt");
+        let _ = std::fs::remove_dir_all(&dir);
+        let cfg = TrainConfig {
+            epochs: 5,
+            batch_size: 64,
+            lr: 0.01,
+            patience: 100,
+            seed: 4,
+            session: opts(kind),
+            checkpoint: Some(ck.clone()),
+            ..Default::default()
+        };
+        let whole =
+            train(&m, &tr, &va, &TrainConfig { checkpoint: None, ..cfg.clone() }, &mut |_| {})
+                .unwrap();
+        let cut = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            train(&m, &tr, &va, &cfg, &mut |p| {
+                if let motif_train::Progress::Epoch { epoch: 2, .. } = p {
+                    panic!("interrupted");
+                }
+            })
+        }));
+        assert!(cut.is_err());
+        assert!(ck.exists(), "{kind}: no checkpoint after epoch 2");
+        let mut seen = Vec::new();
+        let resumed = train(&m, &tr, &va, &cfg, &mut |p| {
+            if let motif_train::Progress::Epoch { epoch, .. } = p {
+                seen.push(epoch);
+            }
+        })
+        .unwrap();
+        assert_eq!(seen, [3, 4, 5], "{kind}");
+        assert_eq!(resumed.model, whole.model, "{kind}: weights differ");
+        let losses = |t: &motif_train::Trained| -> Vec<(f64, f64)> {
+            t.log.iter().map(|l| (l.loss, l.val_loss)).collect()
+        };
+        assert_eq!(losses(&resumed), losses(&whole), "{kind}");
+        assert_eq!(resumed.best_epoch, whole.best_epoch);
+        assert!(!ck.exists(), "{kind}: the checkpoint stayed");
+        // A checkpoint of another run is refused, not silently used.
+        std::fs::create_dir_all(&dir).unwrap();
+        let other = TrainConfig { seed: 5, ..cfg.clone() };
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            train(&m, &tr, &va, &cfg, &mut |p| {
+                if let motif_train::Progress::Epoch { epoch: 1, .. } = p {
+                    panic!("interrupted");
+                }
+            })
+        }));
+        let e = train(&m, &tr, &va, &other, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("checkpoint of another run"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
