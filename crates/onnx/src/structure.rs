@@ -751,7 +751,10 @@ impl Structure {
                 format!("weights of rank {} on an input of rank {}", wd.len(), st.rank),
             ));
         }
-        let spatial = st.len_axis - 2;
+        let spatial = st
+            .len_axis
+            .checked_sub(2)
+            .ok_or_else(|| node_err(node, "the sequence axis is not a spatial axis of the conv"))?;
         for (i, &d) in wd[2..].iter().enumerate() {
             if i != spatial && d != 1 {
                 return Err(node_err(
