@@ -169,18 +169,18 @@ impl ColumnArgs {
             (Some(_), _, Some(s)) => {
                 anyhow::bail!("--bed and --seqs {} both give sequences; choose one", s.display())
             }
-            (None, _, Some(s)) => {
-                let r =
-                    motif_core::seqio::SeqReader::open(s, format)?.with_columns(self.columns())?;
-                Ok((Box::new(r), s.to_path_buf()))
-            }
+            (None, _, Some(s)) => Ok((Box::new(self.open(s, format)?), s.to_path_buf())),
             _ => anyhow::bail!("no sequences: give --seqs FILE, or --bed FILE with --genome FASTA"),
         }
     }
 
-    /// Opens `path` with these columns.
-    pub fn open(&self, path: &std::path::Path) -> anyhow::Result<motif_core::seqio::SeqReader> {
-        Ok(motif_core::seqio::SeqReader::open(path, None)?.with_columns(self.columns())?)
+    /// Opens `path` with these columns (`format`: else from the name or content).
+    pub fn open(
+        &self,
+        path: &std::path::Path,
+        format: Option<motif_core::seqio::SeqFormat>,
+    ) -> anyhow::Result<motif_core::seqio::SeqReader> {
+        Ok(motif_core::seqio::SeqReader::open(path, format)?.with_columns(self.columns())?)
     }
 }
 

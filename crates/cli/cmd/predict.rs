@@ -94,10 +94,7 @@ fn reader(a: &PredictArgs) -> Result<crate::Records> {
     let labels = motif_core::seqio::read_labels(l)?;
     Ok(Box::new(r.map(move |rec| {
         rec.map(|mut rec| {
-            if rec.label.is_none() {
-                rec.label = labels.get(&rec.id).copied();
-                rec.labels = rec.label.into_iter().collect();
-            }
+            motif_core::seqio::fill_label(&mut rec, &labels);
             rec
         })
     })))

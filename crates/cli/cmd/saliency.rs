@@ -79,7 +79,7 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
     };
     let mut ids = Vec::new();
     let mut seqs = Vec::new();
-    for rec in a.columns.open(&a.seqs)? {
+    for rec in a.columns.open(&a.seqs, None)? {
         let rec = rec?;
         ids.push(rec.id);
         seqs.push(rec.seq);

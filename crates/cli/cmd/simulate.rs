@@ -199,7 +199,7 @@ fn copies(s: &str) -> Result<usize, String> {
 
 /// Runs `shuffle`.
 pub fn run_shuffle(a: &ShuffleArgs) -> Result<()> {
-    let reader = a.columns.open(&a.seqs)?;
+    let reader = a.columns.open(&a.seqs, None)?;
     let mut out = Sink::open(a.out.as_deref(), &[a.seqs.as_path()])?;
     let rng = Rng::new(a.seed);
     let mut n = 0u64;

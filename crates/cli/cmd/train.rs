@@ -188,7 +188,7 @@ pub fn load(paths: &[PathBuf], columns: &crate::ColumnArgs) -> Result<(Data, Vec
     let mut len = None;
     let mut outs = None;
     for p in paths {
-        for rec in columns.open(p)? {
+        for rec in columns.open(p, None)? {
             let rec = rec?;
             let l = *len.get_or_insert(rec.seq.len());
             if rec.seq.len() != l {

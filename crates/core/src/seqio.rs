@@ -524,11 +524,8 @@ impl Iterator for SeqReader {
         match r {
             Ok(Some(mut rec)) => {
                 self.count += 1;
-                if rec.label.is_none()
-                    && let Some(map) = &self.labels
-                {
-                    rec.label = map.get(&rec.id).copied();
-                    rec.labels = rec.label.into_iter().collect();
+                if let Some(map) = &self.labels {
+                    fill_label(&mut rec, map);
                 }
                 Some(Ok(rec))
             }
@@ -547,6 +544,14 @@ impl Iterator for SeqReader {
                 Some(Err(e))
             }
         }
+    }
+}
+
+/// Gives `rec` its label from `labels` (by id) when its file gave none.
+pub fn fill_label(rec: &mut SeqRecord, labels: &HashMap<String, f32>) {
+    if rec.label.is_none() {
+        rec.label = labels.get(&rec.id).copied();
+        rec.labels = rec.label.into_iter().collect();
     }
 }
 
