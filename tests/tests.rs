@@ -7,6 +7,8 @@ mod util;
 mod bad_input;
 /// report.html in headless Chromium.
 mod browser;
+/// Sequences cut from a plain and a bgzipped genome by every command.
+mod genome;
 /// Hostile input across every command, table-driven.
 mod hostile;
 /// inspect on every fixture kind.

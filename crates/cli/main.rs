@@ -137,6 +137,110 @@ pub struct GenomeArgs {
     pub width: Option<usize>,
 }
 
+/// Labelled training data cut from a genome: bound intervals (label 1) and
+/// background intervals (label 0), split into sets by chromosome.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PeakArgs {
+    /// Bound intervals (BED or narrowPeak, gzip ok) cut from --genome with
+    /// label 1; repeatable. Add background with --nonpeaks or --train.
+    #[arg(long, value_name = "FILE", requires = "genome")]
+    pub peaks: Vec<std::path::PathBuf>,
+    /// Background intervals (e.g. GC-matched regions without a peak) cut
+    /// from --genome with label 0; repeatable.
+    #[arg(long, value_name = "FILE", requires = "genome")]
+    pub nonpeaks: Vec<std::path::PathBuf>,
+    /// Indexed genome FASTA for --peaks/--nonpeaks (`.fai` beside it;
+    /// bgzipped: `.gzi` too).
+    #[arg(long, value_name = "FASTA")]
+    pub genome: Option<std::path::PathBuf>,
+    /// Window width: centred on the narrowPeak summit, else on the
+    /// interval's middle (default: each interval as it is; all must then
+    /// have one length). `--width` of predict and analyze; here named apart
+    /// from the kernel width.
+    #[arg(long, value_name = "BP", requires = "genome", value_parser = at_least_one)]
+    pub peak_width: Option<usize>,
+    /// Chromosomes whose intervals form the validation set instead
+    /// (comma-separated, e.g. chr8,chr9).
+    #[arg(long, value_name = "CHROMS", value_delimiter = ',', requires = "genome")]
+    pub valid_chroms: Vec<String>,
+    /// Chromosomes whose intervals form the test set instead
+    /// (comma-separated, e.g. chr1,chr2).
+    #[arg(long, value_name = "CHROMS", value_delimiter = ',', requires = "genome")]
+    pub test_chroms: Vec<String>,
+}
+
+/// Which set of [`PeakArgs`]' intervals: the chromosomes left for training,
+/// or those held out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Every chromosome not held out.
+    Train,
+    /// `--valid-chroms`.
+    Valid,
+    /// `--test-chroms`.
+    Test,
+}
+
+/// Labelled records and the file they come from.
+pub type Source = (std::path::PathBuf, Records);
+
+impl PeakArgs {
+    /// The labelled records of `split`: each --peaks file (label 1), then
+    /// each --nonpeaks file (label 0). Empty for a held-out split whose
+    /// chromosomes were not given.
+    pub fn sources(&self, split: Split) -> anyhow::Result<Vec<Source>> {
+        use motif_genome::Chroms;
+        let Some(fasta) = &self.genome else {
+            return Ok(Vec::new());
+        };
+        if self.peaks.is_empty() && self.nonpeaks.is_empty() {
+            anyhow::bail!("--genome {} without --peaks or --nonpeaks", fasta.display());
+        }
+        let set = |v: &[String]| v.iter().cloned().collect::<std::collections::HashSet<_>>();
+        let chroms = match split {
+            Split::Train => Chroms::Except(&set(&self.valid_chroms) | &set(&self.test_chroms)),
+            Split::Valid if self.valid_chroms.is_empty() => return Ok(Vec::new()),
+            Split::Valid => Chroms::Only(set(&self.valid_chroms)),
+            Split::Test if self.test_chroms.is_empty() => return Ok(Vec::new()),
+            Split::Test => Chroms::Only(set(&self.test_chroms)),
+        };
+        let labelled =
+            self.peaks.iter().map(|p| (p, 1.0)).chain(self.nonpeaks.iter().map(|p| (p, 0.0)));
+        let mut out: Vec<Source> = Vec::new();
+        for (bed, label) in labelled {
+            let peaks =
+                motif_genome::Peaks::open(bed, fasta, self.peak_width)?.chroms(chroms.clone());
+            let recs = peaks.map(move |r| {
+                let mut rec = r.map_err(|e| motif_core::Error::Invalid(e.to_string()))?;
+                rec.labels = vec![label];
+                rec.label = Some(label);
+                Ok(rec)
+            });
+            out.push((bed.clone(), Box::new(recs)));
+        }
+        Ok(out)
+    }
+
+    /// The files these flags read.
+    #[must_use]
+    pub fn inputs(&self) -> Vec<&std::path::Path> {
+        self.peaks
+            .iter()
+            .chain(&self.nonpeaks)
+            .chain(&self.genome)
+            .map(std::path::PathBuf::as_path)
+            .collect()
+    }
+}
+
+impl GenomeArgs {
+    /// The files these flags read (an output equal to one is refused).
+    #[must_use]
+    pub fn inputs(&self) -> Vec<&std::path::Path> {
+        self.bed.iter().chain(&self.genome).map(std::path::PathBuf::as_path).collect()
+    }
+}
+
 /// A stream of sequence records, whatever their source.
 pub type Records =
     Box<dyn Iterator<Item = motif_core::Result<motif_core::seqio::SeqRecord>> + Send>;

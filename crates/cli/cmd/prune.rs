@@ -25,8 +25,8 @@ use prost::Message;
 use serde_json::json;
 
 use super::logo::write_file;
-use super::train::{ActivationOpt, FitArgs, load};
-use crate::EngineArgs;
+use super::train::{ActivationOpt, FitArgs, files as files_of, load_sources};
+use crate::{EngineArgs, Split};
 
 /// `--variant`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,13 +53,15 @@ pub struct PruneArgs {
     /// Labelled training sequences (FASTA `>id label`, DeepBind .seq, TSV;
     /// .gz fine); several files are shuffled together with --seed. The last
     /// --val-fraction is the validation set; the data criteria see all of it.
-    #[arg(long = "train", required = true, value_name = "FILE")]
+    #[arg(long = "train", required_unless_present = "peaks", value_name = "FILE")]
     pub train: Vec<PathBuf>,
-    /// Labelled test sequences (repeatable).
-    #[arg(long = "test", required = true, value_name = "FILE")]
+    /// Labelled test sequences (repeatable); or --test-chroms.
+    #[arg(long = "test", required_unless_present = "test_chroms", value_name = "FILE")]
     pub test: Vec<PathBuf>,
     #[command(flatten)]
     pub columns: crate::ColumnArgs,
+    #[command(flatten)]
+    pub peaks: crate::PeakArgs,
     /// Pruning criterion plugin (`motiftool plugins --kind criterion`).
     #[arg(long, default_value = "weight")]
     pub criterion: String,
@@ -173,13 +175,21 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
     if !(a.lr > 0.0 && a.decay > 0.0) {
         bail!("--lr and --decay must be positive");
     }
-    let (mut train, _) = load(&a.train, &a.columns)?;
-    if a.train.len() > 1 {
+    if !a.peaks.valid_chroms.is_empty() {
+        bail!("--valid-chroms: prune validates on the last --val-fraction of the training data");
+    }
+    let mut sources = files_of(&a.train, &a.columns)?;
+    sources.extend(a.peaks.sources(Split::Train)?);
+    let several = sources.len() > 1;
+    let (mut train, _) = load_sources(sources)?;
+    if several {
         let mut order: Vec<usize> = (0..train.len()).collect();
         Rng::new(a.seed).fork(u64::MAX).shuffle(&mut order);
         train = train.select(&order);
     }
-    let (test, _) = load(&a.test, &a.columns)?;
+    let mut test_sources = files_of(&a.test, &a.columns)?;
+    test_sources.extend(a.peaks.sources(Split::Test)?);
+    let (test, _) = load_sources(test_sources)?;
     let len = train.x.shape()[2];
     if test.x.shape()[2] != len {
         bail!("test sequences are {} bp, training sequences {len} bp", test.x.shape()[2]);
@@ -219,6 +229,7 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
         "epochs": a.fit.epochs, "batch_size": a.fit.batch_size, "patience": a.fit.patience,
         "val_fraction": a.val_fraction, "l1": a.fit.l1, "l2": a.fit.l2,
         "train": files(&a.train)?, "test": files(&a.test)?,
+        "genome": super::train::genome_summary(&a.peaks),
     });
     let bar = a.fit.bar();
     bar.set_style(

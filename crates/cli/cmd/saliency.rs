@@ -18,11 +18,14 @@ use crate::{DeviceOpt, EngineArgs, EngineOpt};
 pub struct SaliencyArgs {
     /// The model (ONNX).
     pub model: PathBuf,
-    /// Sequences (FASTA, DeepBind .seq or TSV; .gz fine).
-    #[arg(long)]
-    pub seqs: PathBuf,
+    /// Sequences (FASTA, DeepBind .seq, TSV or CSV; .gz fine); or --bed
+    /// with --genome.
+    #[arg(long, required_unless_present = "bed")]
+    pub seqs: Option<PathBuf>,
     #[command(flatten)]
     pub columns: crate::ColumnArgs,
+    #[command(flatten)]
+    pub genome: crate::GenomeArgs,
     /// Gradient of output column K (default 0), counted as `predict` writes
     /// them: every output flattened per sequence, in order (BPNet: the
     /// profile's positions, then the counts).
@@ -79,13 +82,14 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
     };
     let mut ids = Vec::new();
     let mut seqs = Vec::new();
-    for rec in a.columns.open(&a.seqs, None)? {
+    let (records, source) = a.columns.records(&a.genome, a.seqs.as_deref(), None)?;
+    for rec in records {
         let rec = rec?;
         ids.push(rec.id);
         seqs.push(rec.seq);
     }
     if seqs.is_empty() {
-        bail!("{}: no sequences", a.seqs.display());
+        bail!("{}: no sequences", source.display());
     }
     let opts = EngineArgs {
         engine: a.engine,
@@ -106,7 +110,7 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
         let x = motif_core::onehot::one_hot_batch(&group).map_err(|(k, pos, b)| {
             anyhow::anyhow!(
                 "{}: sequence `{}`: letter `{}` at {}",
-                a.seqs.display(),
+                source.display(),
                 ids[idx[k]],
                 char::from(b),
                 pos + 1
@@ -118,7 +122,10 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
             grads[i] = Some((g.index_axis(Axis(0), k).to_owned(), gx.row(k).to_owned()));
         }
     }
-    let mut out = Sink::open(a.out.as_deref(), &[a.model.as_path(), a.seqs.as_path()])?;
+    let mut inputs = vec![a.model.as_path()];
+    inputs.extend(a.seqs.as_deref());
+    inputs.extend(a.genome.inputs());
+    let mut out = Sink::open(a.out.as_deref(), &inputs)?;
     writeln!(out, "id\tpos\tbase\tA\tC\tG\tT\tgrad_x_input")?;
     for (i, id) in ids.iter().enumerate() {
         let (g, gx) = grads[i].as_ref().expect("every sequence computed");

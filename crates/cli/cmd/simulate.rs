@@ -171,10 +171,14 @@ pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
 /// Arguments of `shuffle`.
 #[derive(Debug, Args)]
 pub struct ShuffleArgs {
-    /// Sequences (FASTA, DeepBind .seq, TSV or CSV; .gz fine).
-    pub seqs: PathBuf,
+    /// Sequences (FASTA, DeepBind .seq, TSV or CSV; .gz fine); or --bed
+    /// with --genome.
+    #[arg(required_unless_present = "bed")]
+    pub seqs: Option<PathBuf>,
     #[command(flatten)]
     pub columns: crate::ColumnArgs,
+    #[command(flatten)]
+    pub genome: crate::GenomeArgs,
     /// Shuffled copies per sequence (1 to 1000).
     #[arg(long, default_value_t = 1, value_parser = copies)]
     pub copies: usize,
@@ -199,8 +203,10 @@ fn copies(s: &str) -> Result<usize, String> {
 
 /// Runs `shuffle`.
 pub fn run_shuffle(a: &ShuffleArgs) -> Result<()> {
-    let reader = a.columns.open(&a.seqs, None)?;
-    let mut out = Sink::open(a.out.as_deref(), &[a.seqs.as_path()])?;
+    let (reader, source) = a.columns.records(&a.genome, a.seqs.as_deref(), None)?;
+    let mut inputs: Vec<&std::path::Path> = a.seqs.iter().map(PathBuf::as_path).collect();
+    inputs.extend(a.genome.inputs());
+    let mut out = Sink::open(a.out.as_deref(), &inputs)?;
     let rng = Rng::new(a.seed);
     let mut n = 0u64;
     for rec in reader {
@@ -221,7 +227,7 @@ pub fn run_shuffle(a: &ShuffleArgs) -> Result<()> {
         n += 1;
     }
     if n == 0 {
-        bail!("{}: no sequences", a.seqs.display());
+        bail!("{}: no sequences", source.display());
     }
     out.finish()?;
     Ok(())

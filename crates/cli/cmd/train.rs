@@ -14,7 +14,7 @@ use ndarray::{Array2, Array3};
 use prost::Message;
 
 use crate::output::Sink;
-use crate::{DeviceOpt, EngineArgs, EngineOpt};
+use crate::{DeviceOpt, EngineArgs, EngineOpt, Split};
 
 /// Architectures `--arch` builds.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -43,11 +43,11 @@ pub struct TrainArgs {
     /// Labelled training sequences (FASTA `>id label`, DeepBind .seq, TSV;
     /// .gz fine). Repeat to combine files, e.g. positives and shuffled
     /// negatives: several files are shuffled together with --seed.
-    #[arg(long = "train", required = true, value_name = "FILE")]
+    #[arg(long = "train", required_unless_present = "peaks", value_name = "FILE")]
     pub train: Vec<PathBuf>,
-    /// Validation sequences. Default: the last --val-fraction of the
-    /// training data, as Keras' validation_split.
-    #[arg(long, value_name = "FILE")]
+    /// Validation sequences. Default: --valid-chroms, else the last
+    /// --val-fraction of the training data, as Keras' validation_split.
+    #[arg(long, value_name = "FILE", conflicts_with = "valid_chroms")]
     pub valid: Option<PathBuf>,
     /// Fraction held out for validation when --valid is not given.
     #[arg(long, default_value_t = 0.1)]
@@ -58,6 +58,8 @@ pub struct TrainArgs {
     pub test: Vec<PathBuf>,
     #[command(flatten)]
     pub columns: crate::ColumnArgs,
+    #[command(flatten)]
+    pub peaks: crate::PeakArgs,
     /// Build and train a fresh model of this architecture.
     #[arg(long, value_enum, conflicts_with = "from")]
     pub arch: Option<Arch>,
@@ -180,15 +182,29 @@ pub const TRAIN_HELP: &str = "Examples:
 The loss is binary cross-entropy (on logits when the model ends in a Sigmoid), Adam with Keras'
 defaults; every output is a label (multi-label FASTA headers `>id 0 1 0 …` give several).";
 
+/// The records of labelled sequence files, each with its path.
+pub fn files(paths: &[PathBuf], columns: &crate::ColumnArgs) -> Result<Vec<crate::Source>> {
+    paths
+        .iter()
+        .map(|p| -> Result<crate::Source> { Ok((p.clone(), Box::new(columns.open(p, None)?))) })
+        .collect()
+}
+
 /// Reads labelled sequences of one length.
 pub fn load(paths: &[PathBuf], columns: &crate::ColumnArgs) -> Result<(Data, Vec<String>)> {
+    load_sources(files(paths, columns)?)
+}
+
+/// Reads labelled sequences of one length from several sources.
+pub fn load_sources(sources: Vec<crate::Source>) -> Result<(Data, Vec<String>)> {
     let mut seqs: Vec<Vec<u8>> = Vec::new();
     let mut labels: Vec<Vec<f32>> = Vec::new();
     let mut ids = Vec::new();
     let mut len = None;
     let mut outs = None;
-    for p in paths {
-        for rec in columns.open(p, None)? {
+    let names = sources.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    for (p, records) in sources {
+        for rec in records {
             let rec = rec?;
             let l = *len.get_or_insert(rec.seq.len());
             if rec.seq.len() != l {
@@ -227,10 +243,7 @@ pub fn load(paths: &[PathBuf], columns: &crate::ColumnArgs) -> Result<(Data, Vec
         }
     }
     let (Some(_), Some(outs)) = (len, outs) else {
-        bail!(
-            "{}: no sequences",
-            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-        );
+        bail!("{}: no sequences", if names.is_empty() { "training data" } else { &names });
     };
     let x: Array3<f32> = motif_core::onehot::one_hot_batch(&seqs).map_err(|(i, pos, b)| {
         anyhow::anyhow!(
@@ -260,14 +273,21 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     for f in ["model.onnx", "training.json"] {
         crate::output::refuse_overwrite(&a.out.join(f), &train_inputs(a))?;
     }
-    let (mut data, _) = load(&a.train, &a.columns)?;
-    if a.train.len() > 1 {
+    let mut sources = files(&a.train, &a.columns)?;
+    sources.extend(a.peaks.sources(Split::Train)?);
+    let names = source_names(&sources);
+    let several = sources.len() > 1;
+    let (mut data, _) = load_sources(sources)?;
+    if several {
         let mut order: Vec<usize> = (0..data.len()).collect();
         Rng::new(a.seed).fork(u64::MAX).shuffle(&mut order);
         data = data.select(&order);
     }
     let (train, val) = match &a.valid {
         Some(v) => (data, load(std::slice::from_ref(v), &a.columns)?.0),
+        None if !a.peaks.valid_chroms.is_empty() => {
+            (data, load_sources(a.peaks.sources(Split::Valid)?)?.0)
+        }
         None => {
             if !(0.0..1.0).contains(&a.val_fraction) || a.val_fraction == 0.0 {
                 bail!("--val-fraction must be in (0, 1), got {}", a.val_fraction);
@@ -284,19 +304,20 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         let pos = train.y.column(j).iter().filter(|&&v| v == 1.0).count();
         if pos == 0 || pos == train.len() {
             bail!(
-                "{}: every training label{} is {}; training needs both classes",
-                a.train.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                "{names}: every training label{} is {}; training needs both classes",
                 if outs > 1 { format!(" of output {j}") } else { String::new() },
                 u8::from(pos > 0)
             );
         }
     }
     // The test set is read (and checked) before hours of training.
-    let test = if a.test.is_empty() {
+    let mut test_sources = files(&a.test, &a.columns)?;
+    test_sources.extend(a.peaks.sources(Split::Test)?);
+    let test = if test_sources.is_empty() {
         None
     } else {
-        let (test, _) = load(&a.test, &a.columns)?;
-        let names = a.test.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+        let names = source_names(&test_sources);
+        let (test, _) = load_sources(test_sources)?;
         if test.x.shape()[2] != len {
             bail!("{names}: test sequences have {} bp, training ones {len}", test.x.shape()[2]);
         }
@@ -413,6 +434,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         "engine": trained.engine.to_string(),
         "train": a.train.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "valid": a.valid.as_ref().map(|p| p.display().to_string()),
+        "genome": genome_summary(&a.peaks),
         "sequences": {"train": train.len(), "valid": val.len(), "length": len, "outputs": outs},
         "settings": {"epochs": a.fit.epochs, "batch_size": a.fit.batch_size, "lr": a.lr, "patience": a.fit.patience,
             "l1": a.fit.l1, "l2": a.fit.l2, "seed": a.seed, "optimizer": "adam (beta1 0.9, beta2 0.999, epsilon 1e-7)",
@@ -431,8 +453,26 @@ pub fn run(a: &TrainArgs) -> Result<()> {
 }
 
 /// The files `train` reads (an output equal to one is refused).
+/// What `training.json` records of --peaks/--nonpeaks/--genome.
+pub fn genome_summary(p: &crate::PeakArgs) -> serde_json::Value {
+    let paths = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+    match &p.genome {
+        None => serde_json::Value::Null,
+        Some(g) => serde_json::json!({
+            "fasta": g.display().to_string(), "peaks": paths(&p.peaks), "nonpeaks": paths(&p.nonpeaks),
+            "width": p.peak_width, "valid_chroms": p.valid_chroms, "test_chroms": p.test_chroms,
+        }),
+    }
+}
+
+/// The files of `sources`, comma-separated.
+pub fn source_names(sources: &[crate::Source]) -> String {
+    sources.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
 fn train_inputs(a: &TrainArgs) -> Vec<&std::path::Path> {
     let mut v: Vec<&std::path::Path> = a.train.iter().map(PathBuf::as_path).collect();
+    v.extend(a.peaks.inputs());
     v.extend(a.valid.as_deref());
     v.extend(a.test.iter().map(PathBuf::as_path));
     v.extend(a.from.as_deref());

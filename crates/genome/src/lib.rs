@@ -66,6 +66,33 @@ pub struct Peaks {
     width: Option<usize>,
     reader: noodles_fasta::io::IndexedReader<noodles_fasta::io::BufReader<std::fs::File>>,
     lengths: std::collections::HashMap<String, u64>,
+    chroms: Chroms,
+}
+
+/// Which chromosomes' intervals [`Peaks`] yields (e.g. to hold chromosomes
+/// out for validation and testing). Intervals on a chromosome the genome
+/// lacks are an error whatever the filter.
+#[derive(Debug, Clone, Default)]
+pub enum Chroms {
+    /// Every interval.
+    #[default]
+    All,
+    /// Only intervals on these chromosomes.
+    Only(std::collections::HashSet<String>),
+    /// Every interval except those on these chromosomes.
+    Except(std::collections::HashSet<String>),
+}
+
+impl Chroms {
+    /// Whether intervals on `chrom` are kept.
+    #[must_use]
+    pub fn keeps(&self, chrom: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(s) => s.contains(chrom),
+            Self::Except(s) => !s.contains(chrom),
+        }
+    }
 }
 
 impl std::fmt::Debug for Peaks {
@@ -114,14 +141,23 @@ impl Peaks {
             width,
             reader,
             lengths,
+            chroms: Chroms::All,
         })
+    }
+
+    /// Yields only the intervals on the chromosomes `chroms` keeps.
+    #[must_use]
+    pub fn chroms(mut self, chroms: Chroms) -> Self {
+        self.chroms = chroms;
+        self
     }
 
     fn err(&self, msg: String) -> Error {
         Error::Line { path: self.bed.clone(), line: self.line_no, msg }
     }
 
-    fn record(&mut self, text: &str) -> Result<SeqRecord> {
+    /// The record of one BED line; `None` when its chromosome is filtered out.
+    fn record(&mut self, text: &str) -> Result<Option<SeqRecord>> {
         let f: Vec<&str> = text.split('\t').map(str::trim).collect();
         if f.len() < 3 {
             return Err(self.err(format!("{} fields; BED needs chrom, start and end", f.len())));
@@ -138,6 +174,9 @@ impl Peaks {
                 self.err(format!("chromosome `{chrom}` is not in {}", self.genome.display()))
             );
         };
+        if !self.chroms.keeps(chrom) {
+            return Ok(None);
+        }
         let (from, to) = match self.width {
             None => (start as i64, end as i64),
             Some(w) => {
@@ -189,7 +228,7 @@ impl Peaks {
             Some(n) if !n.is_empty() && *n != "." => (*n).to_owned(),
             _ => format!("{chrom}:{from}-{to}"),
         };
-        Ok(SeqRecord { id, seq, label: None, labels: Vec::new(), line: self.line_no })
+        Ok(Some(SeqRecord { id, seq, label: None, labels: Vec::new(), line: self.line_no }))
     }
 }
 
@@ -211,7 +250,10 @@ impl Iterator for Peaks {
             {
                 continue;
             }
-            return Some(self.record(t));
+            match self.record(t) {
+                Ok(None) => continue,
+                r => return r.transpose(),
+            }
         }
     }
 }
@@ -269,6 +311,26 @@ mod tests {
         let r = r.unwrap();
         assert_eq!(r[0].seq, &chr1[55..65]);
         assert_eq!(r[1].seq, &chr1[65..75]);
+    }
+
+    #[test]
+    fn chromosome_filters() {
+        let d = tempfile::tempdir().unwrap();
+        let g = genome(d.path());
+        let b = d.path().join("p.bed");
+        std::fs::write(&b, "chr1\t0\t5\ta\nchr2\t0\t5\tb\nchr1\t5\t9\tc\n").unwrap();
+        let ids = |c: Chroms| -> Vec<String> {
+            let p = Peaks::open(&b, &g, None).unwrap().chroms(c);
+            p.map(|r| r.unwrap().id).collect()
+        };
+        let set = |s: &str| std::iter::once(s.to_owned()).collect();
+        assert_eq!(ids(Chroms::All), ["a", "b", "c"]);
+        assert_eq!(ids(Chroms::Only(set("chr2"))), ["b"]);
+        assert_eq!(ids(Chroms::Except(set("chr2"))), ["a", "c"]);
+        // An unknown chromosome is an error even when filtered out.
+        std::fs::write(&b, "chr7\t0\t5\n").unwrap();
+        let mut p = Peaks::open(&b, &g, None).unwrap().chroms(Chroms::Only(set("chr2")));
+        assert!(p.next().unwrap().unwrap_err().to_string().contains("`chr7`"));
     }
 
     #[test]
