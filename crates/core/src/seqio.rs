@@ -54,7 +54,11 @@ impl Columns {
 /// Column positions resolved from a header row.
 #[derive(Debug, Clone)]
 struct Layout {
-    seq: usize,
+    /// `None` until the first data row when no column is named for it:
+    /// then the one column holding DNA.
+    seq: Option<usize>,
+    /// The header's column names.
+    names: Vec<String>,
     labels: Vec<usize>,
     id: Option<usize>,
     width: usize,
@@ -337,7 +341,11 @@ impl SeqReader {
                     continue;
                 }
             }
-            if let Some(lay) = self.layout.clone() {
+            if let Some(mut lay) = self.layout.clone() {
+                if lay.seq.is_none() {
+                    lay.seq = Some(self.seq_by_content(&fields, &lay, line)?);
+                    self.layout = Some(lay.clone());
+                }
                 return self.table_record(&fields, &lay, line).map(Some);
             }
             let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
@@ -433,20 +441,9 @@ impl SeqReader {
         };
         let named = |set: &[&str]| names.iter().position(|n| set.contains(&n.as_str()));
         let seq = match &self.columns.seq {
-            Some(n) => find("--seq-col", n)?,
-            None => match named(&["seq", "sequence", "sequences", "dna"]) {
-                Some(i) => i,
-                None => {
-                    return Err(Error::parse(
-                        &self.path,
-                        line,
-                        format!(
-                            "no sequence column (named seq or sequence); name it with --seq-col (the header has: {})",
-                            fields.join(", ")
-                        ),
-                    ));
-                }
-            },
+            Some(n) => Some(find("--seq-col", n)?),
+            // Else found by content in the first data row.
+            None => named(&["seq", "sequence", "sequences", "dna"]),
         };
         let labels = if self.columns.labels.is_empty() {
             named(&["label", "labels", "y", "target", "bound", "class"]).into_iter().collect()
@@ -461,7 +458,39 @@ impl SeqReader {
             Some(n) => Some(find("--id-col", n)?),
             None => named(&["id", "name", "seq_id", "peak", "peak_id"]),
         };
-        Ok(Some(Layout { seq, labels, id, width: fields.len() }))
+        Ok(Some(Layout { seq, names: fields.to_vec(), labels, id, width: fields.len() }))
+    }
+
+    /// The sequence column of a header that names none: the one column of
+    /// the first data row (other than the label and id columns) holding
+    /// DNA, at least 4 letters of A, C, G, T and N.
+    fn seq_by_content(&self, fields: &[String], lay: &Layout, line: usize) -> Result<usize> {
+        let dna: Vec<usize> = (0..fields.len())
+            .filter(|&i| !lay.labels.contains(&i) && lay.id != Some(i))
+            .filter(|&i| {
+                let f = fields[i].as_bytes();
+                f.len() >= 4 && f.iter().all(|b| b"ACGTNacgtn".contains(b))
+            })
+            .collect();
+        match dna.as_slice() {
+            [i] => Ok(*i),
+            [] => Err(Error::parse(
+                &self.path,
+                line,
+                format!(
+                    "no sequence column: none is named seq or sequence and none of this row holds DNA; name it with --seq-col (the header has: {})",
+                    lay.names.join(", ")
+                ),
+            )),
+            many => Err(Error::parse(
+                &self.path,
+                line,
+                format!(
+                    "columns {} all hold DNA; choose one with --seq-col",
+                    many.iter().map(|&i| lay.names[i].as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        }
     }
 
     /// One data row of a table with a header.
@@ -473,7 +502,14 @@ impl SeqReader {
                 format!("{} fields, the header has {}", fields.len(), lay.width),
             ));
         }
-        let seq = fields[lay.seq].as_bytes().to_vec();
+        let Some(seq_col) = lay.seq else {
+            return Err(Error::parse(
+                &self.path,
+                line,
+                "no sequence column; name it with --seq-col",
+            ));
+        };
+        let seq = fields[seq_col].as_bytes().to_vec();
         let id = lay.id.map_or_else(|| format!("seq{line}"), |i| fields[i].clone());
         if seq.is_empty() {
             return Err(Error::parse(&self.path, line, "empty sequence"));
@@ -699,10 +735,20 @@ mod tests {
                 && e.contains("id, label, sequence"),
             "{e}"
         );
-        // No sequence column by name: say how to name it.
-        let (_d, p) = write("t.csv", b"a,b\nACGT,1\n");
+        // No sequence column by name: the one column holding DNA.
+        let (_d, p) = write("t.tsv", b"peak\tbases\tbound\np1\tACGTAC\t1\np2\tGGGG\t0\n");
+        let recs = read_all(&p).unwrap();
+        assert_eq!(
+            (recs[1].id.as_str(), recs[1].label, recs[1].seq.as_slice()),
+            ("p2", Some(0.0), &b"GGGG"[..])
+        );
+        // None, or two: say how to name it.
+        let (_d, p) = write("t.csv", b"a,b\nfoo,1\n");
         let e = read_all(&p).unwrap_err().to_string();
-        assert!(e.contains("--seq-col"), "{e}");
+        assert!(e.contains("t.csv:2") && e.contains("--seq-col") && e.contains("a, b"), "{e}");
+        let (_d, p) = write("t.csv", b"fwd,rev,y\nACGT,ACGT,1\n");
+        let e = read_all(&p).unwrap_err().to_string();
+        assert!(e.contains("fwd, rev") && e.contains("--seq-col"), "{e}");
         // A ragged row names its line.
         let (_d, p) = write("t.tsv", b"seq\tlabel\nACGT\t1\nACGT\n");
         let e = read_all(&p).unwrap_err().to_string();

@@ -128,4 +128,47 @@ mod tests {
         assert_eq!(crate::tensor::to_i64(pads).unwrap(), [0, 0, 24, 0, 0, 24], "{what:?}");
         assert!(!g.node.iter().any(|n| n.op_type() == "Shape"));
     }
+
+    /// A crop by `Gather(x, Range(start, L - start, 1))` on the length axis,
+    /// its bounds computed from the input's shape: the indices fold.
+    #[test]
+    fn range_of_shape_values_folds() {
+        use crate::build::GraphBuilder;
+        use crate::structure::Dim;
+        let mut b = GraphBuilder::new("crop");
+        b.input("x", &[Dim::Symbol("N".into()), Dim::Fixed(4), Dim::Symbol("L".into())]);
+        b.initializer_i64("two", &[1], &[2]);
+        b.initializer_i64("start", &[], &[3]);
+        b.initializer_i64("step", &[], &[1]);
+        b.node("Shape", &["x"], &["shape"], &[]);
+        b.node("Gather", &["shape", "two"], &["len1"], &[]);
+        b.node("Squeeze", &["len1"], &["len"], &[]);
+        b.node("Sub", &["len", "start"], &["limit"], &[]);
+        b.node("Range", &["start", "limit", "step"], &["idx"], &[]);
+        b.node("Gather", &["x", "idx"], &["y"], &[("axis", crate::build::Attr::Int(2))]);
+        b.output_any("y");
+        let m = b.finish();
+        let (f, what) = fold_shape_arithmetic(&m, "x", &[1, 4, 10]);
+        let g = f.graph.as_ref().unwrap();
+        let idx = g.initializer.iter().find(|t| t.name() == "idx").expect("Range folded");
+        assert_eq!(crate::tensor::to_i64(idx).unwrap(), [3, 4, 5, 6], "{what:?}");
+        assert!(!g.node.iter().any(|n| n.op_type() == "Range" || n.op_type() == "Shape"));
+        let shapes = Shapes::infer(g, &[("x", &[1, 4, 10])]).unwrap();
+        assert_eq!(shapes.get("y").unwrap().shape, [1, 4, 4]);
+        // Counting down, and an empty range.
+        for (start, limit, step, want) in
+            [(5i64, 1i64, -2i64, vec![5i64, 3]), (1, 1, 1, vec![]), (4, 1, 1, vec![])]
+        {
+            let mut b = GraphBuilder::new("r");
+            b.input("x", &[Dim::Fixed(1)]);
+            b.initializer_i64("a", &[], &[start]);
+            b.initializer_i64("l", &[], &[limit]);
+            b.initializer_i64("d", &[], &[step]);
+            b.node("Range", &["a", "l", "d"], &["r"], &[]);
+            b.output_any("r");
+            let m = b.finish();
+            let s = Shapes::infer(m.graph.as_ref().unwrap(), &[("x", &[1])]).unwrap();
+            assert_eq!(s.get("r").unwrap().ints.as_deref(), Some(want.as_slice()));
+        }
+    }
 }

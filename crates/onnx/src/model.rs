@@ -275,7 +275,8 @@ impl Model {
 /// the declared length (1000 bp when the length is symbolic).
 fn normalised(proto: &ModelProto) -> (ModelProto, Option<(usize, crate::fold::Folded)>) {
     let Some(g) = proto.graph.as_ref() else { return (proto.clone(), None) };
-    if !g.node.iter().any(|n| matches!(n.op_type(), "Shape" | "Size")) {
+    if !g.node.iter().any(|n| matches!(n.op_type(), "Shape" | "Size" | "Range" | "ConstantOfShape"))
+    {
         return (proto.clone(), None);
     }
     let inits: std::collections::HashSet<&str> = g.initializer.iter().map(|t| t.name()).collect();

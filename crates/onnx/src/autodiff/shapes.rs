@@ -700,6 +700,36 @@ impl Shapes {
                 };
                 self.out(n, 0, Info { shape, elem, ints });
             }
+            "Range" => {
+                // start, limit, delta: scalars whose values must be known
+                // (constants, or computed from shapes).
+                let elem = self.input(n, 0)?.elem;
+                let scalar = |k: usize| -> Result<i64> {
+                    match self.ints_of(n, k)?.as_slice() {
+                        [v] => Ok(*v),
+                        v => Err(node_err(n, format!("input {k} has {} values, not 1", v.len()))),
+                    }
+                };
+                let (start, limit, delta) = (scalar(0)?, scalar(1)?, scalar(2)?);
+                if delta == 0 {
+                    return Err(node_err(n, "delta is 0"));
+                }
+                // max(ceil((limit - start) / delta), 0), without overflow.
+                let span = i128::from(limit) - i128::from(start);
+                let d = i128::from(delta);
+                let count = if (span > 0) == (d > 0) && span != 0 {
+                    (span.abs() + d.abs() - 1) / d.abs()
+                } else {
+                    0
+                };
+                let count = usize::try_from(count)
+                    .ok()
+                    .filter(|&c| crate::tensor::numel(&[c]).is_some())
+                    .ok_or_else(|| node_err(n, format!("{count} values")))?;
+                let ints = (elem == Elem::Int && count <= 1 << 16)
+                    .then(|| (0..count as i64).map(|i| start + i * delta).collect());
+                self.out(n, 0, Info { shape: vec![count], elem, ints });
+            }
             "Expand" => {
                 let x = self.input(n, 0)?.clone();
                 let spec: Vec<usize> =
