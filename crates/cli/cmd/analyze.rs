@@ -15,7 +15,9 @@ use motif_tomtom::{
 use ndarray::{Array3, Axis, Ix3};
 use serde_json::json;
 
-use super::logo::{file_stem, write_file};
+use motif_core::rundir::RunDir;
+
+use super::logo::file_stem;
 use crate::EngineArgs;
 
 /// Arguments of `analyze`.
@@ -67,27 +69,15 @@ pub const EXAMPLE_MODEL: &[u8] = include_bytes!("../../../data/models/planted_ja
 /// How the bundled example model is named in messages and the report.
 pub const EXAMPLE_MODEL_NAME: &str = "planted_jaspar.onnx";
 
-/// SHA-256 of a file, hex.
-pub fn sha256_hex(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    Ok(sha256_bytes(&bytes))
-}
-
-fn sha256_bytes(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(bytes))
-}
-
 /// Runs `analyze`.
 #[allow(clippy::too_many_lines)]
 pub fn run(a: &AnalyzeArgs) -> Result<()> {
     let t0 = Instant::now();
-    let (model, model_path, model_sha) = match &a.model {
-        Some(p) => (super::load_model(p)?, p.clone(), sha256_hex(p)?),
+    let (model, model_path) = match &a.model {
+        Some(p) => (super::load_model(p)?, p.clone()),
         None => (
             motif_onnx::Model::from_bytes(EXAMPLE_MODEL, Path::new(EXAMPLE_MODEL_NAME))?,
             PathBuf::from(format!("bundled {EXAMPLE_MODEL_NAME}")),
-            sha256_bytes(EXAMPLE_MODEL),
         ),
     };
     let model_name = model_path.display().to_string();
@@ -221,21 +211,34 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
 
     // outputs
     let t_r = Instant::now();
-    std::fs::create_dir_all(a.out.join("logos"))
-        .with_context(|| format!("{}: cannot create the folder", a.out.display()))?;
-    write_file(&a.out.join("filters.meme"), write_meme(&matched).as_bytes())?;
+    let mut run = RunDir::create(&a.out, "analyze")?.started_at(t0);
+    match &a.model {
+        Some(p) => run.input("model", p)?,
+        None => run.input_bytes("model", &model_name, EXAMPLE_MODEL),
+    }
+    for (role, p) in [("sequences", &a.seqs), ("database", &a.db)] {
+        if let Some(p) = p {
+            run.input(role, p)?;
+        }
+    }
+    for (role, p) in [("peaks", &a.genome.bed), ("genome", &a.genome.genome)] {
+        if let Some(p) = p {
+            run.input(role, p)?;
+        }
+    }
+    run.write("filters.meme", write_meme(&matched).as_bytes())?;
     let mut tsv = String::from(TSV_HEADER);
     for r in results.iter().flatten() {
         tsv.push_str(&tsv_rows(&db, r, &mcfg));
     }
     tsv.push_str(&tsv_footer(&format!("motiftool analyze {model_name}")));
-    write_file(&a.out.join("tomtom.tsv"), tsv.as_bytes())?;
+    run.write("tomtom.tsv", tsv.as_bytes())?;
     let small = LogoOptions { col_width: 14.0, height: 50.0, ..Default::default() };
     let mut rows = Vec::new();
     let mut summary = Vec::new();
     for (k, (m, r)) in motifs.motifs.iter().zip(&results).enumerate() {
         let svg = logo_svg(m, &LogoOptions { col_width: 16.0, height: 60.0, ..Default::default() });
-        write_file(&a.out.join("logos").join(format!("{}.svg", file_stem(&m.id))), svg.as_bytes())?;
+        run.write(&format!("logos/{}.svg", file_stem(&m.id)), svg.as_bytes())?;
         // the three best targets in tomtom's order (its better strand)
         let mut seen = std::collections::HashSet::new();
         let mut matches = Vec::new();
@@ -311,30 +314,21 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         importance_label,
         filters: rows,
     };
-    write_file(&a.out.join("report.html"), render_report(&report).as_bytes())?;
+    run.write("report.html", render_report(&report).as_bytes())?;
     let rendering_s = t_r.elapsed().as_secs_f64();
-    write_file(&a.out.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-    let mut inputs = vec![json!({"role": "model", "path": model_name, "sha256": model_sha})];
-    for (role, p) in [("sequences", &a.seqs), ("database", &a.db)] {
-        if let Some(p) = p {
-            inputs.push(
-                json!({"role": role, "path": p.display().to_string(), "sha256": sha256_hex(p)?}),
-            );
-        }
+    run.set_engine(&engine.to_string(), &device.to_string());
+    run.set_seed(a.seed);
+    run.plugin("extractor", &a.extractor, info.version, &cfg)?;
+    run.plugin("matcher", "tomtom", env!("CARGO_PKG_VERSION"), &mcfg)?;
+    for (stage, secs) in [
+        ("inference", inference_s),
+        ("extraction", extraction_s),
+        ("matching", matching_s),
+        ("rendering", rendering_s),
+    ] {
+        run.time(stage, secs);
     }
-    let manifest = json!({
-        "command": std::env::args().collect::<Vec<_>>(),
-        "motiftool": env!("CARGO_PKG_VERSION"),
-        "inputs": inputs,
-        "engine": engine.to_string(), "device": device.to_string(),
-        "seed": a.seed,
-        "plugins": [
-            {"name": a.extractor, "kind": "extractor", "version": info.version, "config": cfg},
-            {"name": "tomtom", "kind": "matcher", "version": env!("CARGO_PKG_VERSION"), "config": serde_json::to_value(&mcfg)?},
-        ],
-        "timings_s": {"inference": inference_s, "extraction": extraction_s, "matching": matching_s, "rendering": rendering_s, "total": t0.elapsed().as_secs_f64()},
-    });
-    write_file(&a.out.join("run.json"), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+    run.finish(&summary)?;
     eprintln!(
         "motiftool: {} filters → {} (report.html); inference {inference_s:.2} s, extraction {extraction_s:.2} s, matching {matching_s:.2} s, rendering {rendering_s:.2} s",
         f,

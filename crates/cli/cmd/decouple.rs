@@ -388,7 +388,7 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 
     // Settings: a different command in the same folder is refused.
-    let model_sha = super::analyze::sha256_hex(&a.model)?;
+    let model_sha = motif_core::rundir::sha256_file(&a.model)?;
     let settings = json!({"model_sha256": model_sha, "layer": a.layer, "seed": a.seed, "sampling": cfg,
         "seeded": !a.no_seed, "window": net.window()});
     let settings_path = dir.join("settings.json");

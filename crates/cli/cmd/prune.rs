@@ -155,7 +155,7 @@ fn files(paths: &[PathBuf]) -> Result<serde_json::Value> {
     paths
         .iter()
         .map(|p| {
-            Ok(json!({"path": p.display().to_string(), "sha256": super::analyze::sha256_hex(p)?}))
+            Ok(json!({"path": p.display().to_string(), "sha256": motif_core::rundir::sha256_file(p)?}))
         })
         .collect::<Result<Vec<_>>>()
         .map(serde_json::Value::from)
@@ -275,7 +275,7 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
     let (journals, seeds, source) = if a.protocol {
         let (template, source) = match &a.model {
             Some(p) => {
-                settings["model"] = json!({"path": p.display().to_string(), "sha256": super::analyze::sha256_hex(p)?});
+                settings["model"] = json!({"path": p.display().to_string(), "sha256": motif_core::rundir::sha256_file(p)?});
                 (Model::load(p)?, p.display().to_string())
             }
             None => {
@@ -318,11 +318,10 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
         let model = Model::load(p)?;
         let init = a.init.as_deref().map(Model::load).transpose()?;
         settings["model"] =
-            json!({"path": p.display().to_string(), "sha256": super::analyze::sha256_hex(p)?});
+            json!({"path": p.display().to_string(), "sha256": motif_core::rundir::sha256_file(p)?});
         settings["seed"] = json!(a.seed);
         if let Some(i) = &a.init {
-            settings["init"] =
-                json!({"path": i.display().to_string(), "sha256": super::analyze::sha256_hex(i)?});
+            settings["init"] = json!({"path": i.display().to_string(), "sha256": motif_core::rundir::sha256_file(i)?});
         }
         let inp = Inputs {
             model: &model,

@@ -29,6 +29,7 @@ pub mod motif;
 pub mod onehot;
 pub mod plugin;
 pub mod rng;
+pub mod rundir;
 pub mod seqio;
 
 pub use error::{Error, Result};

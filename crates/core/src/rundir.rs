@@ -1,0 +1,497 @@
+//! A run's output folder, the one way workflows write results.
+//!
+//! [`RunDir`] owns what every long job needs from its folder:
+//! - every file is written atomically (through [`crate::fsio::write_atomic`]),
+//!   and a file that is one of the run's inputs is never overwritten;
+//! - temp files left by dead runs are removed when the folder is opened;
+//! - `run.json` is the typed [`Manifest`]: the workflow, the command line,
+//!   the inputs with their SHA-256, engine and device, every plugin with its
+//!   version and the config it ran with, the seed, the workflow's config,
+//!   timings and motiftool's version;
+//! - `summary.json` is the workflow's typed result, serialised by
+//!   [`RunDir::finish`];
+//! - a [`Journal`] records finished units of work (an epoch, a prune step, a
+//!   neuron) so a rerun of the same command resumes after the last one.
+//!
+//! # Example
+//! ```
+//! # let dir = tempfile::tempdir().unwrap();
+//! use motif_core::rundir::RunDir;
+//! let mut run = RunDir::create(&dir.path().join("out"), "example")?;
+//! run.set_seed(7);
+//! let mut journal = run.journal("steps", "settings-v1")?;
+//! for step in 0..3u32 {
+//!     if journal.get::<f64>(&step.to_string()).is_some() {
+//!         continue; // finished by an earlier, interrupted run
+//!     }
+//!     journal.record(&step.to_string(), &(f64::from(step) * 0.5))?;
+//! }
+//! run.write("table.tsv", b"step\tvalue\n")?;
+//! let manifest = run.finish(&serde_json::json!({"steps": 3}))?;
+//! assert_eq!(manifest.seed, Some(7));
+//! # Ok::<(), motif_core::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fsio;
+
+/// `run.json`: what ran, on what, with which settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The workflow (`analyze`, `prune`, `decouple` …).
+    pub workflow: String,
+    /// The command line.
+    pub command: Vec<String>,
+    /// motiftool's version.
+    pub motiftool: String,
+    /// Every file read, with its SHA-256.
+    pub inputs: Vec<Input>,
+    /// Inference engine (`tract`, `ort`), when a model ran.
+    pub engine: Option<String>,
+    /// Device (`cpu`, `cuda`), when a model ran.
+    pub device: Option<String>,
+    /// Random seed, when the workflow draws.
+    pub seed: Option<u64>,
+    /// Every plugin used, with the config it ran with.
+    pub plugins: Vec<PluginUse>,
+    /// The workflow's own config, as run.
+    pub config: serde_json::Value,
+    /// Seconds per stage, and `total`.
+    pub timings_s: BTreeMap<String, f64>,
+}
+
+/// One input file of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    /// What it is to the run (`model`, `sequences`, `database` …).
+    pub role: String,
+    /// Where it was read from (or the bundled file's name).
+    pub path: String,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+}
+
+/// A plugin a run used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginUse {
+    /// Registered name.
+    pub name: String,
+    /// Plugin kind (`extractor`, `matcher` …).
+    pub kind: String,
+    /// Its version.
+    pub version: String,
+    /// The config it ran with (defaults filled in).
+    pub config: serde_json::Value,
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of the file at `path`, lowercase hex.
+///
+/// # Errors
+/// If the file cannot be read.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    Ok(sha256_hex(&std::fs::read(path).map_err(|e| Error::io(path, e))?))
+}
+
+/// A run's output folder; see the module documentation.
+#[derive(Debug)]
+pub struct RunDir {
+    root: PathBuf,
+    manifest: Manifest,
+    input_paths: Vec<PathBuf>,
+    t0: Instant,
+}
+
+impl RunDir {
+    /// Creates (or reopens, for a resumed run) the folder `root` for
+    /// `workflow`, removing temp files left there by dead runs.
+    ///
+    /// # Errors
+    /// If the folder cannot be created, or `root` is an existing file.
+    pub fn create(root: &Path, workflow: &str) -> Result<Self> {
+        if root.is_file() {
+            return Err(Error::Invalid(format!(
+                "{}: is a file; the output must be a folder",
+                root.display()
+            )));
+        }
+        std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        fsio::clean_stale_temps(root);
+        Ok(Self {
+            root: root.to_path_buf(),
+            manifest: Manifest {
+                workflow: workflow.to_owned(),
+                command: std::env::args().collect(),
+                motiftool: env!("CARGO_PKG_VERSION").to_owned(),
+                inputs: Vec::new(),
+                engine: None,
+                device: None,
+                seed: None,
+                plugins: Vec::new(),
+                config: serde_json::Value::Null,
+                timings_s: BTreeMap::new(),
+            },
+            input_paths: Vec::new(),
+            t0: Instant::now(),
+        })
+    }
+
+    /// Counts the run's total time from `t0` (when the workflow started
+    /// before its folder was needed) rather than from [`RunDir::create`].
+    #[must_use]
+    pub fn started_at(mut self, t0: Instant) -> Self {
+        self.t0 = t0;
+        self
+    }
+
+    /// The folder.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `rel` inside the folder.
+    #[must_use]
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// The manifest so far.
+    #[must_use]
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Records the input file `path` as `role`, with its SHA-256; the run
+    /// will refuse to write over it.
+    ///
+    /// # Errors
+    /// If the file cannot be read.
+    pub fn input(&mut self, role: &str, path: &Path) -> Result<()> {
+        let sha256 = sha256_file(path)?;
+        self.manifest.inputs.push(Input {
+            role: role.to_owned(),
+            path: path.display().to_string(),
+            sha256,
+        });
+        self.input_paths.push(path.to_path_buf());
+        Ok(())
+    }
+
+    /// Records an input that is not a file of the user's (a bundled model
+    /// or database), by name and bytes.
+    pub fn input_bytes(&mut self, role: &str, name: &str, bytes: &[u8]) {
+        self.manifest.inputs.push(Input {
+            role: role.to_owned(),
+            path: name.to_owned(),
+            sha256: sha256_hex(bytes),
+        });
+    }
+
+    /// Records the engine and device a model ran on.
+    pub fn set_engine(&mut self, engine: &str, device: &str) {
+        self.manifest.engine = Some(engine.to_owned());
+        self.manifest.device = Some(device.to_owned());
+    }
+
+    /// Records the seed.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.manifest.seed = Some(seed);
+    }
+
+    /// Records the workflow's config, as it ran.
+    ///
+    /// # Errors
+    /// If it does not serialise.
+    pub fn set_config<T: Serialize>(&mut self, config: &T) -> Result<()> {
+        self.manifest.config = to_value(config)?;
+        Ok(())
+    }
+
+    /// Records a plugin with the config it ran with.
+    ///
+    /// # Errors
+    /// If the config does not serialise.
+    pub fn plugin<T: Serialize>(
+        &mut self,
+        kind: &str,
+        name: &str,
+        version: &str,
+        config: &T,
+    ) -> Result<()> {
+        self.manifest.plugins.push(PluginUse {
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+            version: version.to_owned(),
+            config: to_value(config)?,
+        });
+        Ok(())
+    }
+
+    /// Adds `seconds` to stage `stage`'s time.
+    pub fn time(&mut self, stage: &str, seconds: f64) {
+        *self.manifest.timings_s.entry(stage.to_owned()).or_default() += seconds;
+    }
+
+    /// Writes `bytes` to `rel` atomically.
+    ///
+    /// # Errors
+    /// If `rel` is one of the run's inputs, or on I/O failure.
+    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        let p = self.path(rel);
+        let inputs: Vec<&Path> = self.input_paths.iter().map(PathBuf::as_path).collect();
+        if let Some(i) = fsio::overwritten_input(&p, &inputs) {
+            return Err(Error::Invalid(format!(
+                "{}: is an input of this run; refusing to overwrite it",
+                i.display()
+            )));
+        }
+        fsio::write_atomic(&p, bytes).map_err(|e| Error::io(&p, e))
+    }
+
+    /// Writes `value` as pretty JSON to `rel` atomically.
+    ///
+    /// # Errors
+    /// As [`RunDir::write`], or if it does not serialise.
+    pub fn write_json<T: Serialize>(&self, rel: &str, value: &T) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(value)
+            .map_err(|e| Error::Invalid(format!("{rel}: {e}")))?;
+        text.push('\n');
+        self.write(rel, text.as_bytes())
+    }
+
+    /// Opens the resume journal `name` (`<name>.journal` in the folder) for
+    /// a run whose settings give `fingerprint`.
+    ///
+    /// # Errors
+    /// If an existing journal belongs to a run with other settings, or
+    /// cannot be read.
+    pub fn journal(&self, name: &str, fingerprint: &str) -> Result<Journal> {
+        Journal::open(&self.path(&format!("{name}.journal")), fingerprint)
+    }
+
+    /// Writes `summary.json` (the typed result) and `run.json` (with the
+    /// total time), and returns the manifest.
+    ///
+    /// # Errors
+    /// As [`RunDir::write_json`].
+    pub fn finish<T: Serialize>(mut self, summary: &T) -> Result<Manifest> {
+        self.write_json("summary.json", summary)?;
+        self.manifest.timings_s.insert("total".into(), self.t0.elapsed().as_secs_f64());
+        self.write_json("run.json", &self.manifest)?;
+        Ok(self.manifest)
+    }
+}
+
+fn to_value<T: Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| Error::Invalid(format!("config: {e}")))
+}
+
+/// Finished units of work of a run, one JSON line each, so that an
+/// interrupted run resumes after the last one. The first line holds the
+/// fingerprint of the run's settings: a journal of other settings is an
+/// error, never silently mixed in. A line cut short by a crash is ignored.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    done: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Line {
+    key: String,
+    value: serde_json::Value,
+}
+
+impl Journal {
+    /// Opens (or starts) the journal at `path` for settings `fingerprint`.
+    ///
+    /// # Errors
+    /// If the journal holds another fingerprint, or on I/O failure.
+    pub fn open(path: &Path, fingerprint: &str) -> Result<Self> {
+        let mut done = BTreeMap::new();
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let mut lines = text.lines();
+                let head = lines.next().unwrap_or_default();
+                let theirs: Option<String> = serde_json::from_str::<Line>(head)
+                    .ok()
+                    .filter(|l| l.key == "fingerprint")
+                    .and_then(|l| l.value.as_str().map(str::to_owned));
+                if theirs.as_deref() != Some(fingerprint) {
+                    return Err(Error::Invalid(format!(
+                        "{}: the journal of a run with other inputs or settings; remove it to start afresh, or choose another output folder",
+                        path.display()
+                    )));
+                }
+                for l in lines {
+                    // A torn last line (the process died mid-write) is skipped.
+                    if let Ok(Line { key, value }) = serde_json::from_str(l) {
+                        done.insert(key, value);
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let head = Line { key: "fingerprint".into(), value: fingerprint.into() };
+                let text =
+                    serde_json::to_string(&head).map_err(|e| Error::Invalid(e.to_string()))?;
+                fsio::write_atomic(path, format!("{text}\n").as_bytes())
+                    .map_err(|e| Error::io(path, e))?;
+            }
+            Err(e) => return Err(Error::io(path, e)),
+        }
+        Ok(Self { path: path.to_path_buf(), done })
+    }
+
+    /// The value recorded for `key`, if that unit finished.
+    #[must_use]
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.done.get(key).and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    /// How many units finished.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.done.len()
+    }
+
+    /// Whether none finished.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.done.is_empty()
+    }
+
+    /// Records that `key` finished with `value`; on disk (flushed and
+    /// synced) before this returns.
+    ///
+    /// # Errors
+    /// On I/O failure or if `value` does not serialise.
+    pub fn record<T: Serialize>(&mut self, key: &str, value: &T) -> Result<()> {
+        let value = to_value(value)?;
+        let line = serde_json::to_string(&Line { key: key.to_owned(), value: value.clone() })
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| Error::io(&self.path, e))?;
+        // A torn line from a crash would glue onto this one: start afresh.
+        f.write_all(format!("\n{line}\n").as_bytes())
+            .and_then(|()| f.sync_data())
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.done.insert(key.to_owned(), value);
+        Ok(())
+    }
+
+    /// Removes the journal (the run finished).
+    ///
+    /// # Errors
+    /// On I/O failure.
+    pub fn remove(self) -> Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(&self.path, e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_and_summary_are_typed_and_round_trip() {
+        let d = tempfile::tempdir().unwrap();
+        let model = d.path().join("m.onnx");
+        std::fs::write(&model, b"abc").unwrap();
+        let mut run = RunDir::create(&d.path().join("out"), "analyze").unwrap();
+        run.input("model", &model).unwrap();
+        run.set_engine("tract", "cpu");
+        run.set_seed(3);
+        run.plugin("matcher", "tomtom", "0.1.0", &serde_json::json!({"dist": "pearson"})).unwrap();
+        run.time("inference", 0.5);
+        run.time("inference", 0.25);
+        let m = run.finish(&serde_json::json!({"filters": 8})).unwrap();
+        // SHA-256("abc"), FIPS 180-2's example.
+        assert_eq!(
+            m.inputs[0].sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!((m.timings_s["inference"] - 0.75).abs() < 1e-12);
+        assert!(m.timings_s.contains_key("total"));
+        let back: Manifest =
+            serde_json::from_str(&std::fs::read_to_string(d.path().join("out/run.json")).unwrap())
+                .unwrap();
+        assert_eq!(back, m);
+        let s = std::fs::read_to_string(d.path().join("out/summary.json")).unwrap();
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&s).unwrap()["filters"], 8);
+    }
+
+    #[test]
+    fn inputs_are_never_overwritten_and_stale_temps_go() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let seqs = out.join("seqs.fa");
+        std::fs::write(&seqs, b">a\nACGT\n").unwrap();
+        let stale = out.join(".motiftool-4294967295-x.tmp");
+        std::fs::write(&stale, b"x").unwrap();
+        let mut run = RunDir::create(&out, "w").unwrap();
+        if Path::new("/proc/self").exists() {
+            assert!(!stale.exists());
+        }
+        run.input("sequences", &seqs).unwrap();
+        let e = run.write("seqs.fa", b"gone").unwrap_err().to_string();
+        assert!(e.contains("seqs.fa") && e.contains("input"), "{e}");
+        assert_eq!(std::fs::read(&seqs).unwrap(), b">a\nACGT\n");
+        run.write("other.tsv", b"x").unwrap();
+        // A file where the folder should be.
+        let e = RunDir::create(&seqs, "w").unwrap_err().to_string();
+        assert!(e.contains("is a file"), "{e}");
+    }
+
+    #[test]
+    fn journal_resumes_refuses_other_settings_and_survives_a_torn_line() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("steps.journal");
+        let mut j = Journal::open(&p, "fp1").unwrap();
+        assert!(j.is_empty());
+        j.record("0", &1.5f64).unwrap();
+        j.record("1", &vec![1u32, 2]).unwrap();
+        // A crash mid-write leaves half a line.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"{\"key\":\"2\",\"val")
+            .unwrap();
+        let mut j = Journal::open(&p, "fp1").unwrap();
+        assert_eq!(j.len(), 2);
+        assert_eq!(j.get::<f64>("0"), Some(1.5));
+        assert_eq!(j.get::<Vec<u32>>("1"), Some(vec![1, 2]));
+        assert_eq!(j.get::<f64>("2"), None);
+        j.record("2", &2.5f64).unwrap();
+        let j = Journal::open(&p, "fp1").unwrap();
+        assert_eq!(j.get::<f64>("2"), Some(2.5));
+        let e = Journal::open(&p, "fp2").unwrap_err().to_string();
+        assert!(e.contains("steps.journal") && e.contains("other"), "{e}");
+        j.remove().unwrap();
+        assert!(!p.exists());
+    }
+}
