@@ -96,6 +96,19 @@ fn prune_writes_smaller_models_metrics_and_a_report_and_resumes() {
     assert!(html.contains("Dense weights of the surviving kernels"), "no weight figure");
     assert_eq!(html.matches("class=\"final\"").count(), 2, "final kernels");
     assert!(html.matches("<svg").count() >= 4);
+    // run.json: the typed manifest, with every input hashed
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["workflow"], "prune");
+    let roles: Vec<&str> =
+        run["inputs"].as_array().unwrap().iter().map(|i| i["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["model", "truth", "train", "test"]);
+    assert!(
+        run["inputs"].as_array().unwrap().iter().all(|i| i["sha256"].as_str().unwrap().len() == 64)
+    );
+    assert_eq!(run["plugins"][0]["name"], "score");
+    assert_eq!(run["engine"], "tract");
+    assert!(run["timings_s"]["total"].as_f64().unwrap() > 0.0);
     // the same command again: nothing is retrained
     let again = crate::util::motiftool(&args);
     assert!(again.status.success());

@@ -24,6 +24,8 @@ use motif_train::{Data, Progress};
 use prost::Message;
 use serde_json::json;
 
+use motif_core::rundir::RunDir;
+
 use super::logo::write_file;
 use super::train::{ActivationOpt, FitArgs, files as files_of, load_sources};
 use crate::{EngineArgs, Split};
@@ -337,6 +339,28 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
     bar.finish_and_clear();
     let table = rows(&journals, &seeds);
     let summary = summarise(&table);
+    let mut run = RunDir::create(&a.out, "prune")?.started_at(t0);
+    for (role, p) in
+        [("model", &a.model), ("init", &a.init), ("truth", &a.truth), ("database", &a.db)]
+    {
+        if let Some(p) = p {
+            run.input(role, p)?;
+        }
+    }
+    for (role, files) in [("train", &a.train), ("test", &a.test)] {
+        for p in files {
+            run.input(role, p)?;
+        }
+    }
+    for p in a.peaks.inputs() {
+        run.input("genome", p)?;
+    }
+    if let Some(j) = journals.first() {
+        run.set_engine(&j.engine, &format!("{:?}", a.fit.device).to_lowercase());
+    }
+    if !a.protocol {
+        run.set_seed(a.seed);
+    }
     if a.protocol {
         let mut csv = String::from("seed,variant,step,kernels,test_auc,val_auc,epochs\n");
         for r in &table {
@@ -346,13 +370,10 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
                 r.seed, r.variant, r.step, r.kernels, r.test_auc, r.val_auc, r.epochs
             );
         }
-        write_file(&a.out.join("protocol.csv"), csv.as_bytes())?;
-        write_file(
-            &a.out.join("protocol.json"),
-            serde_json::to_string_pretty(
-                &json!({"settings": settings, "seeds": seeds, "rows": table, "summary": summary}),
-            )?
-            .as_bytes(),
+        run.write("protocol.csv", csv.as_bytes())?;
+        run.write_json(
+            "protocol.json",
+            &json!({"settings": settings, "seeds": seeds, "rows": table, "summary": summary}),
         )?;
     }
     // final kernels: motifs and matches
@@ -389,18 +410,18 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
         claim.as_ref(),
         (steps_s, train_s),
     );
-    write_file(&a.out.join("report.html"), report.as_bytes())?;
-    write_file(
-        &a.out.join("summary.json"),
-        serde_json::to_string_pretty(&json!({
+    run.set_config(&settings)?;
+    run.plugin("criterion", &a.criterion, info.version, &ccfg)?;
+    run.time("steps", steps_s);
+    run.time("training", train_s);
+    run.write("report.html", report.as_bytes())?;
+    run.finish(&json!({
             "summary": summary, "claim": claim,
             "final_kernels": finals.iter().map(|f| json!({"seed": f.seed, "kernels": f.rows.iter().map(|k| json!({
                 "kernel": k.original, "dense": k.dense, "consensus": k.consensus, "best": k.best_target, "E": k.best_e})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
             "engine": journals.first().map(|j| j.engine.clone()),
             "seconds": {"steps": steps_s, "training": train_s, "command": t_total},
-        }))?
-        .as_bytes(),
-    )?;
+        }))?;
     print_summary(&summary);
     eprintln!(
         "motiftool: {} → {} (report.html{}); steps {steps_s:.1} s, of which fine-tuning and training {train_s:.1} s ({:.0} %)",

@@ -107,7 +107,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// # Errors
 /// If the file cannot be read.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    Ok(sha256_hex(&std::fs::read(path).map_err(|e| Error::io(path, e))?))
+    use sha2::Digest;
+    // Streamed: a genome FASTA need not fit in memory.
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A run's output folder; see the module documentation.
@@ -433,6 +438,7 @@ mod tests {
             m.inputs[0].sha256,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+        assert_eq!(sha256_hex(b"abc"), m.inputs[0].sha256);
         assert!((m.timings_s["inference"] - 0.75).abs() < 1e-12);
         assert!(m.timings_s.contains_key("total"));
         let back: Manifest =
