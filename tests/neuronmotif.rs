@@ -181,6 +181,21 @@ fn seeded_layers_and_shards_merge() {
     assert_eq!(json(one.join("layer-1/allppm.json")), json(sharded.join("layer-1/allppm.json")));
     let layer = json(sharded.join("layer-1/layer.json"));
     assert_eq!(layer["finished"], 2);
+    // summary.json is the layer's result; run.json records the matchers as
+    // built: both strands for database matches, forward only for the
+    // dictionary and syntax.
+    assert_eq!(json(sharded.join("layer-1/summary.json")), layer);
+    let run = json(sharded.join("layer-1/run.json"));
+    assert_eq!(run["workflow"], "decouple");
+    let norc: Vec<bool> = run["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["config"]["norc"].as_bool().unwrap())
+        .collect();
+    assert_eq!(norc, [false, true]);
+    assert_eq!(run["plugins"][1]["config"]["thresh"], 1.0);
+    assert_eq!(run["plugins"][0]["config"]["dist"], "pearson");
 }
 
 /// Bad input names what is wrong before any work.

@@ -325,6 +325,17 @@ pub enum DeviceOpt {
     Cuda,
 }
 
+impl DeviceOpt {
+    /// As run.json records it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+        }
+    }
+}
+
 impl EngineArgs {
     fn options(&self, outputs: Vec<String>) -> motif_engine::SessionOptions {
         use motif_engine::{Device, EngineChoice, EngineKind};

@@ -10,6 +10,7 @@ use clap::Args;
 use motif_core::motif::{Motif, MotifSet, write_meme};
 use motif_core::plugin::{MatcherInput, MotifExtractor, MotifMatcher};
 use motif_core::rng::Rng;
+use motif_core::rundir::RunDir;
 use motif_neuronmotif::Crm;
 use motif_neuronmotif::demix::{DemixConfig, accept, demix, ratio};
 use motif_neuronmotif::dict::{Dictionary, dictionary};
@@ -340,12 +341,10 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
         None => neurons_all.clone(),
     };
     let (db, db_name) = super::matching::database(a.db.as_deref())?;
-    let norc = motif_core::plugin::build::<dyn MotifMatcher>(
-        "tomtom",
-        &json!({"norc": true, "dist": "pearson", "thresh": 1.0}),
-    )?;
-    let both =
-        motif_core::plugin::build::<dyn MotifMatcher>("tomtom", &json!({"dist": "pearson"}))?;
+    let norc_cfg = json!({"norc": true, "dist": "pearson", "thresh": 1.0});
+    let both_cfg = json!({"dist": "pearson"});
+    let norc = motif_core::plugin::build::<dyn MotifMatcher>("tomtom", &norc_cfg)?;
+    let both = motif_core::plugin::build::<dyn MotifMatcher>("tomtom", &both_cfg)?;
     let cfg = SampleConfig {
         max_iter: a.max_iter,
         pool_cap: a.pool,
@@ -385,7 +384,7 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
         None => None,
     };
     let dir = a.out.join(format!("layer-{}", a.layer));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut run = RunDir::create(&dir, "decouple")?.started_at(t0);
 
     // Settings: a different command in the same folder is refused.
     let model_sha = motif_core::rundir::sha256_file(&a.model)?;
@@ -644,17 +643,24 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
         &dir.join("index.html"),
         layer_page(a.layer, &top.node, net.window(), m, &rows, &db_name).as_bytes(),
     )?;
-    let manifest = json!({
-        "command": std::env::args().collect::<Vec<_>>(),
-        "motiftool": env!("CARGO_PKG_VERSION"),
-        "inputs": [{"role": "model", "path": a.model.display().to_string(), "sha256": model_sha}],
-        "engine": net.engine().to_string(),
-        "seed": a.seed,
-        "plugins": [{"name": "tomtom", "kind": "matcher", "config": {"dist": "pearson", "norc": "dictionary and syntax only"}}],
-        "seconds": t0.elapsed().as_secs_f64(),
-        "sampling_seconds": sample_s,
-    });
-    write_json(&dir.join("run.json"), &manifest)?;
+    run.input("model", &a.model)?;
+    if let Some(p) = &a.align {
+        run.input("align", p)?;
+    }
+    if let Some(p) = &a.db {
+        run.input("database", p)?;
+    }
+    run.set_engine(&net.engine().to_string(), a.engine.device.name());
+    run.set_seed(a.seed);
+    run.set_config(&settings)?;
+    // The matchers as built: both strands for database matches, forward
+    // only (every p-value reported) for the dictionary and syntax.
+    for cfg in [&both_cfg, &norc_cfg] {
+        let full = motif_core::plugin::effective_config("tomtom", cfg)?;
+        run.plugin("matcher", "tomtom", env!("CARGO_PKG_VERSION"), &full)?;
+    }
+    run.time("sampling", sample_s.values().sum());
+    run.finish(&layer_json)?;
     if show {
         eprintln!(
             "motiftool: layer {}: {done}/{} neurons decoupled (m = {m}) → {}",

@@ -254,6 +254,27 @@ where
     (reg.build)(&mut de)
 }
 
+/// The config plugin `name` runs with given `overrides`: its defaults with
+/// the overrides merged in (nested tables key by key), as run.json records it.
+///
+/// # Errors
+/// If no plugin is registered under `name`.
+pub fn effective_config(name: &str, overrides: &serde_json::Value) -> Result<serde_json::Value> {
+    fn merge(base: &mut serde_json::Value, over: &serde_json::Value) {
+        match (base, over) {
+            (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+                for (k, v) in o {
+                    merge(b.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+                }
+            }
+            (b, o) => *b = o.clone(),
+        }
+    }
+    let mut cfg = find(name)?.default_config;
+    merge(&mut cfg, overrides);
+    Ok(cfg)
+}
+
 /// Deserialises a plugin config, mapping serde's message into [`Error::Config`].
 ///
 /// # Errors
