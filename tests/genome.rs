@@ -244,6 +244,16 @@ fn train_and_prune_split_peaks_by_chromosome() {
         log["log"]
     );
     assert_eq!(log["genome"]["test_chroms"][0], "chr3");
+    // The run folder: training.json is its summary; run.json hashes the
+    // interval files and the genome.
+    let read = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(f)).unwrap()).unwrap()
+    };
+    assert_eq!(read("summary.json"), log);
+    let run = read("run.json");
+    assert_eq!(run["workflow"], "train");
+    assert_eq!(run["inputs"].as_array().unwrap().len(), 3, "{run}");
+    assert!(run["inputs"][2]["path"].as_str().unwrap().ends_with("g.fa.gz"));
 
     // prune: the same flags; its validation set is always --val-fraction.
     let model = out.join("model.onnx");

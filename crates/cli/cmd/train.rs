@@ -1,10 +1,9 @@
 //! `motiftool train`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use motif_core::rng::Rng;
 use motif_onnx::Model;
@@ -13,8 +12,8 @@ use motif_train::{Data, Progress, TrainConfig};
 use ndarray::{Array2, Array3};
 use prost::Message;
 
-use crate::output::Sink;
 use crate::{DeviceOpt, EngineArgs, EngineOpt, Split};
+use motif_core::rundir::RunDir;
 
 /// Architectures `--arch` builds.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -413,11 +412,16 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         trained.model.clone()
     };
     let bytes = final_model.encode_to_vec();
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let out_model = a.out.join("model.onnx");
-    let mut sink = Sink::open(Some(&out_model), &train_inputs(a))?;
-    sink.write_all(&bytes)?;
-    sink.finish()?;
+    let mut run = RunDir::create(&a.out, "train")?.started_at(t0);
+    let roles = a.train.iter().map(|p| ("train", p.as_path()));
+    let roles = roles.chain(a.valid.iter().map(|p| ("valid", p.as_path())));
+    let roles = roles.chain(a.test.iter().map(|p| ("test", p.as_path())));
+    let roles = roles.chain(a.from.iter().map(|p| ("model", p.as_path())));
+    for (role, p) in roles.chain(a.peaks.inputs().into_iter().map(|p| ("genome", p))) {
+        run.input(role, p)?;
+    }
+    let out_model = run.path("model.onnx");
+    run.write("model.onnx", &bytes)?;
     let mut test_auc = None;
     if let Some(test) = test {
         let m = Model::from_bytes(&bytes, &out_model)?;
@@ -446,13 +450,14 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         "seconds": t0.elapsed().as_secs_f64(),
         "motiftool": env!("CARGO_PKG_VERSION"),
     });
-    let mut j = Sink::open(Some(&a.out.join("training.json")), &train_inputs(a))?;
-    writeln!(j, "{}", serde_json::to_string_pretty(&summary)?)?;
-    j.finish()?;
+    run.write_json("training.json", &summary)?;
+    run.set_engine(&trained.engine.to_string(), a.fit.device.name());
+    run.set_seed(a.seed);
+    run.set_config(&summary["settings"])?;
+    run.finish(&summary)?;
     Ok(())
 }
 
-/// The files `train` reads (an output equal to one is refused).
 /// What `training.json` records of --peaks/--nonpeaks/--genome.
 pub fn genome_summary(p: &crate::PeakArgs) -> serde_json::Value {
     let paths = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
@@ -470,6 +475,7 @@ pub fn source_names(sources: &[crate::Source]) -> String {
     sources.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>().join(", ")
 }
 
+/// The files `train` reads (an output equal to one is refused).
 fn train_inputs(a: &TrainArgs) -> Vec<&std::path::Path> {
     let mut v: Vec<&std::path::Path> = a.train.iter().map(PathBuf::as_path).collect();
     v.extend(a.peaks.inputs());
