@@ -12,9 +12,10 @@ mod output;
 mod plugins;
 mod run;
 
-/// Open up trained DNA-sequence CNNs: import any ONNX export, see its
-/// structure, predict and evaluate; motif extraction, matching and pruning
-/// build on this.
+/// Open up trained DNA-sequence CNNs: import any ONNX export and see its
+/// structure; predict, evaluate, train and take saliency; extract filter
+/// motifs and match them (tomtom's statistics); prune kernels (Deepprune);
+/// decouple deeper neurons into motifs (NeuronMotif).
 #[derive(Debug, Parser)]
 #[command(name = "motiftool", version, propagate_version = true, max_term_width = 100)]
 struct Cli {
