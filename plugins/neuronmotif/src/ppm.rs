@@ -50,34 +50,16 @@ pub fn binned_ppm(seqs: &Seqs, v: &[f32], idx: &[usize]) -> Array2<f64> {
     ppm / total
 }
 
-/// The argmax base of each column.
+/// The argmax base of each column (ties: the first).
 #[must_use]
 pub fn consensus(ppm: &Array2<f64>) -> Vec<u8> {
-    (0..ppm.ncols())
-        .map(|j| {
-            let mut best = 0;
-            for b in 1..4 {
-                if ppm[[b, j]] > ppm[[best, j]] {
-                    best = b;
-                }
-            }
-            best as u8
-        })
-        .collect()
+    motif_core::motif::argmax_bases(ppm)
 }
 
 /// Per-column information content in bits, 2 − H₂.
 #[must_use]
 pub fn ic_bits(ppm: &Array2<f64>) -> Vec<f64> {
-    (0..ppm.ncols())
-        .map(|j| {
-            2.0 + (0..4)
-                .map(|b| ppm[[b, j]])
-                .filter(|&p| p > 0.0)
-                .map(|p| p * p.log2())
-                .sum::<f64>()
-        })
-        .collect()
+    ppm.columns().into_iter().map(|c| motif_core::motif::column_ic(c.iter().copied())).collect()
 }
 
 /// The first and last column with more than `bits` of information, if any.

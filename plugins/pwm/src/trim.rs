@@ -42,7 +42,7 @@ pub fn information_content(m: &Motif) -> Vec<f64> {
     m.probs
         .columns()
         .into_iter()
-        .map(|c| 2.0 + c.iter().map(|&p| p * (p + 1e-7).log2()).sum::<f64>())
+        .map(|c| motif_core::motif::column_ic_koo(c.iter().copied()))
         .collect()
 }
 

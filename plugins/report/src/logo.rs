@@ -35,7 +35,7 @@ impl Default for LogoOptions {
 /// Information content per column, 2 − H in bits (H: Shannon entropy).
 #[must_use]
 pub fn column_ic(col: &[f64; 4]) -> f64 {
-    2.0 + col.iter().filter(|&&p| p > 0.0).map(|&p| p * p.log2()).sum::<f64>()
+    motif_core::motif::column_ic(col.iter().copied())
 }
 
 /// Reverse complement of a motif's columns (columns reversed, A↔T, C↔G).

@@ -91,21 +91,52 @@ impl Motif {
         self.len() == 0
     }
 
-    /// The IUPAC-free consensus: the most probable letter at each position.
+    /// The IUPAC-free consensus: the most probable letter at each position
+    /// (ties: the first of A, C, G, T).
     #[must_use]
     pub fn consensus(&self) -> String {
-        self.probs
-            .columns()
-            .into_iter()
-            .map(|c| {
-                let (i, _) = c
-                    .iter()
-                    .enumerate()
-                    .fold((0, f64::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best });
-                b"ACGT"[i] as char
-            })
-            .collect()
+        argmax_bases(&self.probs).into_iter().map(|b| b"ACGT"[usize::from(b)] as char).collect()
     }
+
+    /// Information content per position in bits ([`column_ic`]).
+    #[must_use]
+    pub fn information_content(&self) -> Vec<f64> {
+        self.probs.columns().into_iter().map(|c| column_ic(c.iter().copied())).collect()
+    }
+}
+
+/// Information content of one column of probabilities in bits, 2 − H₂
+/// (H₂: Shannon entropy in bits, 0·log 0 = 0). The one IC of logos,
+/// NeuronMotif's segments and reports.
+#[must_use]
+pub fn column_ic(col: impl IntoIterator<Item = f64>) -> f64 {
+    2.0 + col.into_iter().filter(|&p| p > 0.0).map(|p| p * p.log2()).sum::<f64>()
+}
+
+/// Koo & Eddy's variant of [`column_ic`], 2 + Σ p·log2(p + 10⁻⁷), which
+/// their trimming of filter motifs uses (kept so trimming matches theirs).
+#[must_use]
+pub fn column_ic_koo(col: impl IntoIterator<Item = f64>) -> f64 {
+    2.0 + col.into_iter().map(|p| p * (p + 1e-7).log2()).sum::<f64>()
+}
+
+/// The index (A, C, G, T = 0…3) of each column's most probable base of a
+/// (4, L) matrix; ties go to the first.
+#[must_use]
+pub fn argmax_bases(probs: &Array2<f64>) -> Vec<u8> {
+    probs
+        .columns()
+        .into_iter()
+        .map(|c| {
+            let mut best = 0;
+            for b in 1..c.len() {
+                if c[b] > c[best] {
+                    best = b;
+                }
+            }
+            best as u8
+        })
+        .collect()
 }
 
 /// A set of motifs with the background letter frequencies of their source.
@@ -271,6 +302,27 @@ mod tests {
         assert_eq!(m.consensus(), "AT");
         assert!(Motif::from_matrix("y", Array2::zeros((3, 2))).is_err());
         assert!(Motif::from_matrix("z", Array2::zeros((4, 2))).is_err());
+    }
+
+    #[test]
+    fn information_content_and_argmax() {
+        assert_eq!(column_ic([1.0, 0.0, 0.0, 0.0]), 2.0);
+        assert!(column_ic([0.25; 4]).abs() < 1e-15);
+        // Half A, half C: one bit.
+        assert!((column_ic([0.5, 0.5, 0.0, 0.0]) - 1.0).abs() < 1e-15);
+        // Koo's variant: within 10⁻⁶ bits of the exact one.
+        for col in [[1.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0], [0.1, 0.2, 0.3, 0.4]] {
+            let (k, e) = (column_ic_koo(col), column_ic(col));
+            assert!(k != e && (k - e).abs() < 1e-6, "{k} {e}");
+        }
+        let m = Motif::from_matrix(
+            "x",
+            ndarray::array![[1.0, 0.5], [1.0, 0.0], [0.0, 0.0], [0.0, 0.5]],
+        )
+        .unwrap();
+        assert_eq!(argmax_bases(&m.probs), [0, 0]); // ties: the first
+        assert_eq!(m.consensus(), "AA");
+        assert_eq!(m.information_content(), [1.0, 1.0]);
     }
 
     #[test]
