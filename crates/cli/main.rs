@@ -289,9 +289,10 @@ impl ColumnArgs {
     }
 }
 
-/// Engine selection shared by every command that runs a model.
-#[derive(Debug, Clone, Args)]
-pub struct EngineArgs {
+/// `--engine`, `--device`, `--threads`: the one set of engine flags,
+/// flattened into every command that runs a model.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct EngineSelect {
     /// Inference engine: `auto` = ort when its library loads, else tract.
     #[arg(long, value_enum, default_value_t = EngineOpt::Auto)]
     pub engine: EngineOpt,
@@ -301,7 +302,15 @@ pub struct EngineArgs {
     /// Threads (ort intra-op threads; tract runs batches in parallel). Default: all cores.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Sequences per batch.
+}
+
+/// The engine flags and `--batch-size`, sequences per engine call.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// `--engine`, `--device`, `--threads`.
+    #[command(flatten)]
+    pub on: EngineSelect,
+    /// Sequences per engine call.
     #[arg(long, default_value_t = 512, value_parser = at_least_one)]
     pub batch_size: usize,
 }
@@ -341,17 +350,17 @@ impl EngineArgs {
     fn options(&self, outputs: Vec<String>) -> motif_engine::SessionOptions {
         use motif_engine::{Device, EngineChoice, EngineKind};
         motif_engine::SessionOptions {
-            engine: match self.engine {
+            engine: match self.on.engine {
                 EngineOpt::Auto => EngineChoice::Auto,
                 EngineOpt::Tract => EngineChoice::Exactly(EngineKind::Tract),
                 EngineOpt::Ort => EngineChoice::Exactly(EngineKind::Ort),
             },
-            device: match self.device {
+            device: match self.on.device {
                 DeviceOpt::Cpu => Device::Cpu,
                 DeviceOpt::Cuda => Device::Cuda,
             },
             outputs,
-            threads: self.threads,
+            threads: self.on.threads,
         }
     }
 }
@@ -435,15 +444,15 @@ fn flag_error(e: &clap::Error) -> ExitCode {
 
 fn cli_threads(cli: &Cli) -> Option<usize> {
     match &cli.command {
-        Command::Predict(a) => a.engine.threads,
-        Command::Evaluate(a) => a.predict.engine.threads,
+        Command::Predict(a) => a.engine.on.threads,
+        Command::Evaluate(a) => a.predict.engine.on.threads,
         Command::Bench(a) => a.threads,
         Command::Match(a) => a.threads,
-        Command::Analyze(a) => a.engine.threads,
-        Command::Train(a) => a.fit.threads,
-        Command::Prune(a) => a.fit.threads,
-        Command::Decouple(a) => a.engine.threads,
-        Command::Saliency(a) => a.threads,
+        Command::Analyze(a) => a.engine.on.threads,
+        Command::Train(a) => a.fit.on.threads,
+        Command::Prune(a) => a.fit.on.threads,
+        Command::Decouple(a) => a.engine.on.threads,
+        Command::Saliency(a) => a.engine.on.threads,
         _ => None,
     }
 }

@@ -650,7 +650,7 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
     if let Some(p) = &a.db {
         run.input("database", p)?;
     }
-    run.set_engine(&net.engine().to_string(), a.engine.device.name());
+    run.set_engine(&net.engine().to_string(), a.engine.on.device.name());
     run.set_seed(a.seed);
     run.set_config(&settings)?;
     // The matchers as built: both strands for database matches, forward

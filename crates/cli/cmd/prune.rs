@@ -356,7 +356,7 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
         run.input("genome", p)?;
     }
     if let Some(j) = journals.first() {
-        run.set_engine(&j.engine, a.fit.device.name());
+        run.set_engine(&j.engine, a.fit.on.device.name());
     }
     if !a.protocol {
         run.set_seed(a.seed);

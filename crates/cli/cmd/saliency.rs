@@ -10,8 +10,8 @@ use clap::Args;
 use motif_train::saliency::{Target, input_gradients};
 use ndarray::{Array1, Array2, Axis};
 
+use crate::EngineArgs;
 use crate::output::Sink;
-use crate::{DeviceOpt, EngineArgs, EngineOpt};
 
 /// Arguments of `saliency`.
 #[derive(Debug, Args)]
@@ -35,18 +35,8 @@ pub struct SaliencyArgs {
     /// the channel's most active position in each sequence.
     #[arg(long, value_name = "LAYER:CHANNEL")]
     pub neuron: Option<String>,
-    /// Engine: `auto` = ort when its library loads, else tract.
-    #[arg(long, value_enum, default_value_t = EngineOpt::Auto)]
-    pub engine: EngineOpt,
-    /// Device.
-    #[arg(long, value_enum, default_value_t = DeviceOpt::Cpu)]
-    pub device: DeviceOpt,
-    /// Threads (ort intra-op).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Sequences per engine call.
-    #[arg(long, default_value_t = 256)]
-    pub batch_size: usize,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Output TSV (written atomically); stdout when absent or `-`.
     #[arg(short, long)]
     pub out: Option<PathBuf>,
@@ -91,13 +81,7 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
     if seqs.is_empty() {
         bail!("{}: no sequences", source.display());
     }
-    let opts = EngineArgs {
-        engine: a.engine,
-        device: a.device,
-        threads: a.threads,
-        batch_size: a.batch_size,
-    }
-    .options(vec![]);
+    let opts = a.engine.options(vec![]);
     // Sequences of each length together (the gradient graph has fixed shapes).
     let mut by_len: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, s) in seqs.iter().enumerate() {
@@ -116,7 +100,7 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
                 pos + 1
             )
         })?;
-        let g = input_gradients(&model, &x, target, &opts, a.batch_size)?;
+        let g = input_gradients(&model, &x, target, &opts, a.engine.batch_size)?;
         let gx = (&g * &x).sum_axis(Axis(1));
         for (k, &i) in idx.iter().enumerate() {
             grads[i] = Some((g.index_axis(Axis(0), k).to_owned(), gx.row(k).to_owned()));

@@ -12,7 +12,7 @@ use motif_train::{Data, Progress, TrainConfig};
 use ndarray::{Array2, Array3};
 use prost::Message;
 
-use crate::{DeviceOpt, EngineArgs, EngineOpt, Split};
+use crate::{EngineArgs, Split};
 use motif_core::rundir::RunDir;
 
 /// Architectures `--arch` builds.
@@ -125,15 +125,8 @@ pub struct FitArgs {
     /// L2 penalty on the dense weights (Keras `l2()` is 0.01).
     #[arg(long, default_value_t = 0.0)]
     pub l2: f32,
-    /// Engine: `auto` = ort when its library loads, else tract.
-    #[arg(long, value_enum, default_value_t = EngineOpt::Auto)]
-    pub engine: EngineOpt,
-    /// Device.
-    #[arg(long, value_enum, default_value_t = DeviceOpt::Cpu)]
-    pub device: DeviceOpt,
-    /// Threads (ort intra-op; default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub on: crate::EngineSelect,
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -142,7 +135,7 @@ pub struct FitArgs {
 impl FitArgs {
     /// The engine options, running `batch_size` sequences per call.
     pub fn engine_args(&self, batch_size: usize) -> EngineArgs {
-        EngineArgs { engine: self.engine, device: self.device, threads: self.threads, batch_size }
+        EngineArgs { on: self.on, batch_size }
     }
 
     /// The training settings with learning rate `lr` and `seed`.
@@ -451,7 +444,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         "motiftool": env!("CARGO_PKG_VERSION"),
     });
     run.write_json("training.json", &summary)?;
-    run.set_engine(&trained.engine.to_string(), a.fit.device.name());
+    run.set_engine(&trained.engine.to_string(), a.fit.on.device.name());
     run.set_seed(a.seed);
     run.set_config(&summary["settings"])?;
     run.finish(&summary)?;
