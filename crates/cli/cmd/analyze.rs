@@ -10,7 +10,7 @@ use motif_core::motif::{MotifSet, write_meme};
 use motif_core::plugin::{ExtractInput, MotifExtractor};
 use motif_report::{FilterRow, LogoOptions, MatchRow, Report, logo_svg, render_report};
 use motif_tomtom::{
-    Config, Database, Distance, MemeRng, TSV_HEADER, compare_with, tsv_footer, tsv_rows,
+    Database, FILTER_MATCHES, MemeRng, TSV_HEADER, compare_with, tsv_footer, tsv_rows,
 };
 use ndarray::{Array3, Axis, Ix3};
 use serde_json::json;
@@ -186,7 +186,7 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     // matching
     let t_m = Instant::now();
     let (db_set, db_name) = super::matching::database(a.db.as_deref())?;
-    let mcfg = Config { dist: Distance::Pearson, min_overlap: 5, ..Config::default() };
+    let mcfg = FILTER_MATCHES.config();
     // A filter that never fired has no sites and a uniform matrix: nothing to match.
     let active: Vec<bool> = motifs.motifs.iter().map(|m| m.nsites != Some(0.0)).collect();
     for m in &mut motifs.motifs {
@@ -305,8 +305,9 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
             (
                 "database".into(),
                 format!(
-                    "{db_name} ({} motifs); tomtom statistics, pearson, min overlap 5",
-                    db.targets.len()
+                    "{db_name} ({} motifs); tomtom statistics, {}",
+                    db.targets.len(),
+                    FILTER_MATCHES.describe()
                 ),
             ),
         ],
@@ -320,6 +321,7 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     run.set_seed(a.seed);
     run.plugin("extractor", &a.extractor, info.version, &cfg)?;
     run.plugin("matcher", "tomtom", env!("CARGO_PKG_VERSION"), &mcfg)?;
+    run.set_match_policy(&FILTER_MATCHES)?;
     for (stage, secs) in [
         ("inference", inference_s),
         ("extraction", extraction_s),

@@ -19,7 +19,7 @@ use motif_report::{
     ChartOptions, LogoOptions, Page, Series, format_number, line_chart, logo_svg, palette,
     render_page,
 };
-use motif_tomtom::{Config, Database, Distance, MemeRng, compare_with};
+use motif_tomtom::{Database, FILTER_MATCHES, MemeRng, compare_with};
 use motif_train::{Data, Progress};
 use prost::Message;
 use serde_json::json;
@@ -412,6 +412,8 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
     );
     run.set_config(&settings)?;
     run.plugin("criterion", &a.criterion, info.version, &ccfg)?;
+    run.plugin("matcher", "tomtom", env!("CARGO_PKG_VERSION"), &FILTER_MATCHES.config())?;
+    run.set_match_policy(&FILTER_MATCHES)?;
     run.time("steps", steps_s);
     run.time("training", train_s);
     run.write("report.html", report.as_bytes())?;
@@ -481,7 +483,7 @@ fn final_kernels(
         m.id = format!("kernel{k}");
     }
     write_file(&dir.join("final_kernels.meme"), write_meme(&motifs).as_bytes())?;
-    let mcfg = Config { dist: Distance::Pearson, min_overlap: 5, ..Config::default() };
+    let mcfg = FILTER_MATCHES.config();
     let active: Vec<_> = motifs.motifs.iter().filter(|m| m.nsites != Some(0.0)).cloned().collect();
     let database = Database::new(db, mcfg.background_for(&motifs), &mcfg)?;
     let results = compare_with(&database, &active, &mut MemeRng::new())?;
@@ -518,8 +520,11 @@ fn claim(
     let at = |v: Variant| summary.iter().find(|s| s.variant == v && s.kernels == d);
     let (dp, base) = (at(Variant::Deepprune)?, at(Variant::Baseline)?);
     let kernels: usize = finals.iter().map(|f| f.rows.len()).sum();
-    let matched: usize =
-        finals.iter().flat_map(|f| &f.rows).filter(|k| k.best_e.is_some_and(|e| e < 0.05)).count();
+    let matched: usize = finals
+        .iter()
+        .flat_map(|f| &f.rows)
+        .filter(|k| k.best_e.is_some_and(|e| FILTER_MATCHES.calls(e)))
+        .count();
     let auc_held = dp.mean > base.mean;
     // distinct planted motifs matched (E < 0.05) by each seed's final kernels
     let recovered: Vec<serde_json::Value> = finals
@@ -528,7 +533,7 @@ fn claim(
             let mut ids: Vec<&str> = f
                 .rows
                 .iter()
-                .filter(|k| k.best_e.is_some_and(|e| e < 0.05))
+                .filter(|k| k.best_e.is_some_and(|e| FILTER_MATCHES.calls(e)))
                 .filter_map(|k| k.best_target.as_deref())
                 .collect();
             ids.sort_unstable();
@@ -733,8 +738,9 @@ fn report(
     }
     // final kernels
     let mut f = format!(
-        "<p>Activation-aligned motifs of the final kernels on the test sequences (Koo &amp; Eddy, threshold 0.5, trimmed), matched against {} with tomtom statistics (pearson, min overlap 5).</p><table><thead><tr><th>seed</th><th>kernel</th><th>dense weight</th><th>logo</th><th>consensus</th><th>best match</th><th>E-value</th></tr></thead><tbody>",
-        motif_report::escape(db_name)
+        "<p>Activation-aligned motifs of the final kernels on the test sequences (Koo &amp; Eddy, threshold 0.5, trimmed), matched against {} with tomtom statistics ({}).</p><table><thead><tr><th>seed</th><th>kernel</th><th>dense weight</th><th>logo</th><th>consensus</th><th>best match</th><th>E-value</th></tr></thead><tbody>",
+        motif_report::escape(db_name),
+        FILTER_MATCHES.describe()
     );
     for fin in finals {
         for k in &fin.rows {

@@ -67,6 +67,10 @@ pub struct Manifest {
     pub config: serde_json::Value,
     /// Seconds per stage, and `total`.
     pub timings_s: BTreeMap<String, f64>,
+    /// When a database hit counts as a match, for workflows that name
+    /// motifs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_policy: Option<serde_json::Value>,
 }
 
 /// One input file of a run.
@@ -152,6 +156,7 @@ impl RunDir {
                 plugins: Vec::new(),
                 config: serde_json::Value::Null,
                 timings_s: BTreeMap::new(),
+                match_policy: None,
             },
             input_paths: Vec::new(),
             t0: Instant::now(),
@@ -227,6 +232,15 @@ impl RunDir {
     /// If it does not serialise.
     pub fn set_config<T: Serialize>(&mut self, config: &T) -> Result<()> {
         self.manifest.config = to_value(config)?;
+        Ok(())
+    }
+
+    /// Records the match policy the run called matches by.
+    ///
+    /// # Errors
+    /// If it does not serialise.
+    pub fn set_match_policy<T: Serialize>(&mut self, policy: &T) -> Result<()> {
+        self.manifest.match_policy = Some(to_value(policy)?);
         Ok(())
     }
 
