@@ -212,7 +212,7 @@ impl PeakArgs {
             let peaks =
                 motif_genome::Peaks::open(bed, fasta, self.peak_width)?.chroms(chroms.clone());
             let recs = peaks.map(move |r| {
-                let mut rec = r.map_err(|e| motif_core::Error::Invalid(e.to_string()))?;
+                let mut rec = r?;
                 rec.labels = vec![label];
                 rec.label = Some(label);
                 Ok(rec)
@@ -268,7 +268,7 @@ impl ColumnArgs {
         match (&genome.bed, &genome.genome, seqs) {
             (Some(bed), Some(fasta), None) => {
                 let peaks = motif_genome::Peaks::open(bed, fasta, genome.width)?;
-                let recs = peaks.map(|r| r.map_err(|e| motif_core::Error::Invalid(e.to_string())));
+                let recs = peaks.map(|r| r.map_err(motif_core::Error::from));
                 Ok((Box::new(recs), bed.clone()))
             }
             (Some(_), _, Some(s)) => {
@@ -346,22 +346,29 @@ impl DeviceOpt {
     }
 }
 
-impl EngineArgs {
+impl EngineSelect {
+    /// Session options computing `outputs` (empty: the graph's).
     fn options(&self, outputs: Vec<String>) -> motif_engine::SessionOptions {
         use motif_engine::{Device, EngineChoice, EngineKind};
         motif_engine::SessionOptions {
-            engine: match self.on.engine {
+            engine: match self.engine {
                 EngineOpt::Auto => EngineChoice::Auto,
                 EngineOpt::Tract => EngineChoice::Exactly(EngineKind::Tract),
                 EngineOpt::Ort => EngineChoice::Exactly(EngineKind::Ort),
             },
-            device: match self.on.device {
+            device: match self.device {
                 DeviceOpt::Cpu => Device::Cpu,
                 DeviceOpt::Cuda => Device::Cuda,
             },
             outputs,
-            threads: self.on.threads,
+            threads: self.threads,
         }
+    }
+}
+
+impl EngineArgs {
+    fn options(&self, outputs: Vec<String>) -> motif_engine::SessionOptions {
+        self.on.options(outputs)
     }
 }
 

@@ -213,15 +213,18 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     let t_r = Instant::now();
     let mut run = RunDir::create(&a.out, "analyze")?.started_at(t0);
     match &a.model {
-        Some(p) => run.input("model", p)?,
+        Some(p) => {
+            run.input("model", p)?;
+        }
         None => run.input_bytes("model", &model_name, EXAMPLE_MODEL),
     }
-    for (role, p) in [("sequences", &a.seqs), ("database", &a.db)] {
-        if let Some(p) = p {
-            run.input(role, p)?;
-        }
-    }
-    for (role, p) in [("peaks", &a.genome.bed), ("genome", &a.genome.genome)] {
+    let files = [
+        ("sequences", &a.seqs),
+        ("database", &a.db),
+        ("peaks", &a.genome.bed),
+        ("genome", &a.genome.genome),
+    ];
+    for (role, p) in files {
         if let Some(p) = p {
             run.input(role, p)?;
         }

@@ -387,7 +387,7 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
     let mut run = RunDir::create(&dir, "decouple")?.started_at(t0);
 
     // Settings: a different command in the same folder is refused.
-    let model_sha = motif_core::rundir::sha256_file(&a.model)?;
+    let model_sha = run.input("model", &a.model)?;
     let settings = json!({"model_sha256": model_sha, "layer": a.layer, "seed": a.seed, "sampling": cfg,
         "seeded": !a.no_seed, "window": net.window()});
     let settings_path = dir.join("settings.json");
@@ -643,7 +643,6 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
         &dir.join("index.html"),
         layer_page(a.layer, &top.node, net.window(), m, &rows, &db_name).as_bytes(),
     )?;
-    run.input("model", &a.model)?;
     if let Some(p) = &a.align {
         run.input("align", p)?;
     }

@@ -9,7 +9,6 @@ use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use motif_core::motif::{MotifSet, write_meme};
 use motif_core::plugin::{MotifExtractor, PruningCriterion};
-use motif_core::rng::Rng;
 use motif_onnx::Model;
 use motif_prune::{
     Event, Inputs, Journal, PruneConfig, Record, SummaryRow, Variant, protocol, rows, run,
@@ -27,7 +26,7 @@ use serde_json::json;
 use motif_core::rundir::RunDir;
 
 use super::logo::write_file;
-use super::train::{ActivationOpt, FitArgs, files as files_of, load_sources};
+use super::train::{ActivationOpt, FitArgs, load_sources, load_training, split_sources};
 use crate::{EngineArgs, Split};
 
 /// `--variant`.
@@ -180,18 +179,10 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
     if !a.peaks.valid_chroms.is_empty() {
         bail!("--valid-chroms: prune validates on the last --val-fraction of the training data");
     }
-    let mut sources = files_of(&a.train, &a.columns)?;
-    sources.extend(a.peaks.sources(Split::Train)?);
-    let several = sources.len() > 1;
-    let (mut train, _) = load_sources(sources)?;
-    if several {
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        Rng::new(a.seed).fork(u64::MAX).shuffle(&mut order);
-        train = train.select(&order);
-    }
-    let mut test_sources = files_of(&a.test, &a.columns)?;
-    test_sources.extend(a.peaks.sources(Split::Test)?);
-    let (test, _) = load_sources(test_sources)?;
+    let sources = split_sources(&a.train, &a.columns, &a.peaks, Split::Train)?;
+    let (train, _) = load_training(sources, a.seed)?;
+    let sources = split_sources(&a.test, &a.columns, &a.peaks, Split::Test)?;
+    let (test, _) = load_sources(sources)?;
     let len = train.x.shape()[2];
     if test.x.shape()[2] != len {
         bail!("test sequences are {} bp, training sequences {len} bp", test.x.shape()[2]);

@@ -148,7 +148,7 @@ impl FitArgs {
             l1: self.l1,
             l2: self.l2,
             seed,
-            session: self.engine_args(self.batch_size).options(vec![]),
+            session: self.on.options(vec![]),
             mask: None,
             params: None,
             checkpoint: None,
@@ -175,11 +175,38 @@ The loss is binary cross-entropy (on logits when the model ends in a Sigmoid), A
 defaults; every output is a label (multi-label FASTA headers `>id 0 1 0 …` give several).";
 
 /// The records of labelled sequence files, each with its path.
-pub fn files(paths: &[PathBuf], columns: &crate::ColumnArgs) -> Result<Vec<crate::Source>> {
+fn files(paths: &[PathBuf], columns: &crate::ColumnArgs) -> Result<Vec<crate::Source>> {
     paths
         .iter()
         .map(|p| -> Result<crate::Source> { Ok((p.clone(), Box::new(columns.open(p, None)?))) })
         .collect()
+}
+
+/// The labelled data of `split`: `paths` read with `columns`, then the
+/// --peaks/--nonpeaks intervals on that split's chromosomes.
+pub fn split_sources(
+    paths: &[PathBuf],
+    columns: &crate::ColumnArgs,
+    peaks: &crate::PeakArgs,
+    split: Split,
+) -> Result<Vec<crate::Source>> {
+    let mut sources = files(paths, columns)?;
+    sources.extend(peaks.sources(split)?);
+    Ok(sources)
+}
+
+/// Training data from `sources` (several are shuffled together with
+/// `seed`), and their file names for messages.
+pub fn load_training(sources: Vec<crate::Source>, seed: u64) -> Result<(Data, String)> {
+    let names = source_names(&sources);
+    let several = sources.len() > 1;
+    let (mut data, _) = load_sources(sources)?;
+    if several {
+        let mut order: Vec<usize> = (0..data.len()).collect();
+        Rng::new(seed).fork(u64::MAX).shuffle(&mut order);
+        data = data.select(&order);
+    }
+    Ok((data, names))
 }
 
 /// Reads labelled sequences of one length.
@@ -194,7 +221,7 @@ pub fn load_sources(sources: Vec<crate::Source>) -> Result<(Data, Vec<String>)> 
     let mut ids = Vec::new();
     let mut len = None;
     let mut outs = None;
-    let names = sources.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    let names = source_names(&sources);
     for (p, records) in sources {
         for rec in records {
             let rec = rec?;
@@ -262,19 +289,12 @@ fn auc(pred: &Array2<f32>, y: &Array2<f32>) -> Result<Vec<f64>> {
 /// Runs `train`.
 pub fn run(a: &TrainArgs) -> Result<()> {
     let t0 = Instant::now();
+    let inputs: Vec<&Path> = train_inputs(a).into_iter().map(|(_, p)| p).collect();
     for f in ["model.onnx", "training.json"] {
-        crate::output::refuse_overwrite(&a.out.join(f), &train_inputs(a))?;
+        crate::output::refuse_overwrite(&a.out.join(f), &inputs)?;
     }
-    let mut sources = files(&a.train, &a.columns)?;
-    sources.extend(a.peaks.sources(Split::Train)?);
-    let names = source_names(&sources);
-    let several = sources.len() > 1;
-    let (mut data, _) = load_sources(sources)?;
-    if several {
-        let mut order: Vec<usize> = (0..data.len()).collect();
-        Rng::new(a.seed).fork(u64::MAX).shuffle(&mut order);
-        data = data.select(&order);
-    }
+    let sources = split_sources(&a.train, &a.columns, &a.peaks, Split::Train)?;
+    let (data, names) = load_training(sources, a.seed)?;
     let (train, val) = match &a.valid {
         Some(v) => (data, load(std::slice::from_ref(v), &a.columns)?.0),
         None if !a.peaks.valid_chroms.is_empty() => {
@@ -303,8 +323,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         }
     }
     // The test set is read (and checked) before hours of training.
-    let mut test_sources = files(&a.test, &a.columns)?;
-    test_sources.extend(a.peaks.sources(Split::Test)?);
+    let test_sources = split_sources(&a.test, &a.columns, &a.peaks, Split::Test)?;
     let test = if test_sources.is_empty() {
         None
     } else {
@@ -406,11 +425,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     };
     let bytes = final_model.encode_to_vec();
     let mut run = RunDir::create(&a.out, "train")?.started_at(t0);
-    let roles = a.train.iter().map(|p| ("train", p.as_path()));
-    let roles = roles.chain(a.valid.iter().map(|p| ("valid", p.as_path())));
-    let roles = roles.chain(a.test.iter().map(|p| ("test", p.as_path())));
-    let roles = roles.chain(a.from.iter().map(|p| ("model", p.as_path())));
-    for (role, p) in roles.chain(a.peaks.inputs().into_iter().map(|p| ("genome", p))) {
+    for (role, p) in train_inputs(a) {
         run.input(role, p)?;
     }
     let out_model = run.path("model.onnx");
@@ -469,11 +484,11 @@ pub fn source_names(sources: &[crate::Source]) -> String {
 }
 
 /// The files `train` reads (an output equal to one is refused).
-fn train_inputs(a: &TrainArgs) -> Vec<&std::path::Path> {
-    let mut v: Vec<&std::path::Path> = a.train.iter().map(PathBuf::as_path).collect();
-    v.extend(a.peaks.inputs());
-    v.extend(a.valid.as_deref());
-    v.extend(a.test.iter().map(PathBuf::as_path));
-    v.extend(a.from.as_deref());
-    v
+/// Each with its role in run.json.
+fn train_inputs(a: &TrainArgs) -> Vec<(&'static str, &Path)> {
+    let roles = a.train.iter().map(|p| ("train", p.as_path()));
+    let roles = roles.chain(a.valid.iter().map(|p| ("valid", p.as_path())));
+    let roles = roles.chain(a.test.iter().map(|p| ("test", p.as_path())));
+    let roles = roles.chain(a.from.iter().map(|p| ("model", p.as_path())));
+    roles.chain(a.peaks.inputs().into_iter().map(|p| ("genome", p))).collect()
 }

@@ -103,7 +103,7 @@ pub struct PluginUse {
 #[must_use]
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
 /// SHA-256 of the file at `path`, lowercase hex.
@@ -116,7 +116,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut h = sha2::Sha256::new();
     std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(format!("{:x}", h.finalize()))
 }
 
 /// A run's output folder; see the module documentation.
@@ -171,38 +171,27 @@ impl RunDir {
         self
     }
 
-    /// The folder.
-    #[must_use]
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// `rel` inside the folder.
     #[must_use]
     pub fn path(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
     }
 
-    /// The manifest so far.
-    #[must_use]
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-
-    /// Records the input file `path` as `role`, with its SHA-256; the run
-    /// will refuse to write over it.
+    /// Records the input file `path` as `role`, with its SHA-256, which it
+    /// returns (read once, for settings that need it too); the run will
+    /// refuse to write over the file.
     ///
     /// # Errors
     /// If the file cannot be read.
-    pub fn input(&mut self, role: &str, path: &Path) -> Result<()> {
+    pub fn input(&mut self, role: &str, path: &Path) -> Result<String> {
         let sha256 = sha256_file(path)?;
         self.manifest.inputs.push(Input {
             role: role.to_owned(),
             path: path.display().to_string(),
-            sha256,
+            sha256: sha256.clone(),
         });
         self.input_paths.push(path.to_path_buf());
-        Ok(())
+        Ok(sha256)
     }
 
     /// Records an input that is not a file of the user's (a bundled model

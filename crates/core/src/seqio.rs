@@ -341,12 +341,16 @@ impl SeqReader {
                     continue;
                 }
             }
-            if let Some(mut lay) = self.layout.clone() {
-                if lay.seq.is_none() {
-                    lay.seq = Some(self.seq_by_content(&fields, &lay, line)?);
-                    self.layout = Some(lay.clone());
-                }
-                return self.table_record(&fields, &lay, line).map(Some);
+            // A header naming no sequence column: find it in the first row.
+            let found = match self.layout.as_ref().filter(|l| l.seq.is_none()) {
+                Some(lay) => Some(self.seq_by_content(&fields, lay, line)?),
+                None => None,
+            };
+            if let (Some(col), Some(lay)) = (found, self.layout.as_mut()) {
+                lay.seq = Some(col);
+            }
+            if let Some(lay) = &self.layout {
+                return self.table_record(&fields, lay, line).map(Some);
             }
             let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
             let (id, seq, label) = match self.format {
@@ -407,9 +411,8 @@ impl SeqReader {
                     && f.bytes().all(|b| b"ACGTNacgtn".contains(&b))
         };
         // A header has a field that is neither a number nor DNA, and no
-        // field that reads as a sequence (4 or more of A, C, G, T, N).
-        let dna = |f: &str| f.len() >= 4 && f.bytes().all(|b| b"ACGTNacgtn".contains(&b));
-        let looks_header = fields.iter().any(|f| !is_data(f)) && !fields.iter().any(|f| dna(f))
+        // field that reads as a sequence.
+        let looks_header = fields.iter().any(|f| !is_data(f)) && !fields.iter().any(|f| is_dna(f))
             || fields
                 .first()
                 .is_some_and(|f| matches!(f.to_ascii_lowercase().as_str(), "seq" | "sequence"));
@@ -463,14 +466,10 @@ impl SeqReader {
 
     /// The sequence column of a header that names none: the one column of
     /// the first data row (other than the label and id columns) holding
-    /// DNA, at least 4 letters of A, C, G, T and N.
+    /// DNA ([`is_dna`]).
     fn seq_by_content(&self, fields: &[String], lay: &Layout, line: usize) -> Result<usize> {
         let dna: Vec<usize> = (0..fields.len())
-            .filter(|&i| !lay.labels.contains(&i) && lay.id != Some(i))
-            .filter(|&i| {
-                let f = fields[i].as_bytes();
-                f.len() >= 4 && f.iter().all(|b| b"ACGTNacgtn".contains(b))
-            })
+            .filter(|&i| !lay.labels.contains(&i) && lay.id != Some(i) && is_dna(&fields[i]))
             .collect();
         match dna.as_slice() {
             [i] => Ok(*i),
@@ -581,6 +580,11 @@ impl Iterator for SeqReader {
             }
         }
     }
+}
+
+/// Whether a table field reads as a sequence: 4 or more of A, C, G, T, N.
+fn is_dna(f: &str) -> bool {
+    f.len() >= 4 && f.bytes().all(|b| b"ACGTNacgtn".contains(&b))
 }
 
 /// Gives `rec` its label from `labels` (by id) when its file gave none.

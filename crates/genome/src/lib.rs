@@ -54,6 +54,17 @@ pub enum Error {
     },
 }
 
+/// As motif-core's error, file and line kept, so peaks stream wherever
+/// sequence records do.
+impl From<Error> for motif_core::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Io { path, source } => Self::Io { path, source },
+            Error::Line { path, line, msg } => Self::Parse { path, line, msg },
+        }
+    }
+}
+
 /// Result with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
