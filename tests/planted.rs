@@ -16,7 +16,7 @@ const PLANTED: [&str; 8] = [
 fn top_hits(out: &Path) -> Vec<(String, String, f64)> {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    let mut rows: Vec<(String, String, f64)> = summary
+    let mut rows: Vec<(String, String, f64)> = summary["filters"]
         .as_array()
         .unwrap()
         .iter()

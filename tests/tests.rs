@@ -29,3 +29,5 @@ mod neuronmotif;
 mod simulate;
 /// train and saliency.
 mod training;
+/// Workflows as typed configs and results: --config, extract, report.
+mod workflows;

@@ -6,10 +6,12 @@
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use motif_workflow::engine::EngineConfig;
 
 mod cmd;
 mod output;
 mod plugins;
+mod progress;
 mod run;
 
 /// Open up trained DNA-sequence CNNs: import any ONNX export and see its
@@ -53,6 +55,16 @@ enum Command {
         after_help = "Writes report.html, filters.meme, tomtom.tsv, logos/, summary.json and run.json into -o DIR (default motiftool-analyze/).\n\nExamples:\n  motiftool analyze                                  # the bundled example model, bundled JASPAR\n  motiftool analyze model.onnx -o out/\n  motiftool analyze model.onnx --seqs test.fa --db db.meme --layer 0 -o out/\n  motiftool analyze model.onnx --extractor top-windows -o out/\n  motiftool analyze model.onnx --set threshold=0.7 -o out/"
     )]
     Analyze(cmd::analyze::AnalyzeArgs),
+    /// Extract each conv filter's motif (no matching): filters.meme for
+    /// `motiftool match`, tomtom or any MEME-format tool.
+    #[command(
+        after_help = "Writes filters.meme, summary.json and run.json into -o DIR (default motiftool-extract/).\n\nExamples:\n  motiftool extract model.onnx --seqs test.fa -o filters/\n  motiftool extract model.onnx --layer 1 --extractor top-windows --set windows=200 -o filters/"
+    )]
+    Extract(cmd::analyze::ExtractCmdArgs),
+    /// Redraw a run's HTML report from its summary.json, without
+    /// recomputing anything (after a motiftool upgrade, or to restyle).
+    #[command(after_help = "Example:\n  motiftool report motiftool-analyze/")]
+    Report(cmd::report::ReportArgs),
     /// Draw information-content logos (SVG or PNG), one file per motif.
     #[command(
         after_help = "Examples:\n  motiftool logo filters.meme -o logos/\n  motiftool logo db.meme -o logos/ --rc --format png"
@@ -243,8 +255,7 @@ impl GenomeArgs {
 }
 
 /// A stream of sequence records, whatever their source.
-pub type Records =
-    Box<dyn Iterator<Item = motif_core::Result<motif_core::seqio::SeqRecord>> + Send>;
+pub type Records = motif_workflow::input::Records;
 
 impl ColumnArgs {
     /// As the reader's settings.
@@ -265,18 +276,34 @@ impl ColumnArgs {
         seqs: Option<&std::path::Path>,
         format: Option<motif_core::seqio::SeqFormat>,
     ) -> anyhow::Result<(Records, std::path::PathBuf)> {
-        match (&genome.bed, &genome.genome, seqs) {
-            (Some(bed), Some(fasta), None) => {
-                let peaks = motif_genome::Peaks::open(bed, fasta, genome.width)?;
-                let recs = peaks.map(|r| r.map_err(motif_core::Error::from));
-                Ok((Box::new(recs), bed.clone()))
-            }
-            (Some(_), _, Some(s)) => {
-                anyhow::bail!("--bed and --seqs {} both give sequences; choose one", s.display())
-            }
-            (None, _, Some(s)) => Ok((Box::new(self.open(s, format)?), s.to_path_buf())),
-            _ => anyhow::bail!("no sequences: give --seqs FILE, or --bed FILE with --genome FASTA"),
+        Ok(self.over(genome, seqs, motif_workflow::input::SeqInput::default()).records(format)?)
+    }
+
+    /// These flags, `--bed/--genome/--width` and `--seqs` laid over `base`
+    /// (a config file's input): a source given here replaces the file's.
+    #[must_use]
+    pub fn over(
+        &self,
+        genome: &GenomeArgs,
+        seqs: Option<&std::path::Path>,
+        mut base: motif_workflow::input::SeqInput,
+    ) -> motif_workflow::input::SeqInput {
+        if seqs.is_some() || genome.bed.is_some() {
+            base.seqs = seqs.map(std::path::Path::to_path_buf);
+            base.bed.clone_from(&genome.bed);
+            base.genome.clone_from(&genome.genome);
+            base.width = genome.width;
         }
+        if self.seq_col.is_some() {
+            base.seq_col.clone_from(&self.seq_col);
+        }
+        if !self.label_cols.is_empty() {
+            base.label_cols.clone_from(&self.label_cols);
+        }
+        if self.id_col.is_some() {
+            base.id_col.clone_from(&self.id_col);
+        }
+        base
     }
 
     /// Opens `path` with these columns (`format`: else from the name or content).
@@ -290,29 +317,32 @@ impl ColumnArgs {
 }
 
 /// `--engine`, `--device`, `--threads`: the one set of engine flags,
-/// flattened into every command that runs a model.
-#[derive(Debug, Clone, Copy, Args)]
+/// flattened into every command that runs a model. Unset flags keep the
+/// config's value (`--config`), else its default.
+#[derive(Debug, Clone, Copy, Default, Args)]
 pub struct EngineSelect {
-    /// Inference engine: `auto` = ort when its library loads, else tract.
-    #[arg(long, value_enum, default_value_t = EngineOpt::Auto)]
-    pub engine: EngineOpt,
-    /// Device: `cuda` needs the ort engine with onnxruntime-gpu; never falls back to CPU silently.
-    #[arg(long, value_enum, default_value_t = DeviceOpt::Cpu)]
-    pub device: DeviceOpt,
+    /// Inference engine: `auto` = ort when its library loads, else tract
+    /// [default: auto].
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineOpt>,
+    /// Device: `cuda` needs the ort engine with onnxruntime-gpu; never falls
+    /// back to CPU silently [default: cpu].
+    #[arg(long, value_enum)]
+    pub device: Option<DeviceOpt>,
     /// Threads (ort intra-op threads; tract runs batches in parallel). Default: all cores.
     #[arg(long)]
     pub threads: Option<usize>,
 }
 
 /// The engine flags and `--batch-size`, sequences per engine call.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct EngineArgs {
     /// `--engine`, `--device`, `--threads`.
     #[command(flatten)]
     pub on: EngineSelect,
-    /// Sequences per engine call.
-    #[arg(long, default_value_t = 512, value_parser = at_least_one)]
-    pub batch_size: usize,
+    /// Sequences per engine call [default: 512].
+    #[arg(long, value_parser = at_least_one)]
+    pub batch_size: Option<usize>,
 }
 
 /// `--engine`.
@@ -335,38 +365,65 @@ pub enum DeviceOpt {
     Cuda,
 }
 
-impl DeviceOpt {
-    /// As run.json records it.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Cpu => "cpu",
-            Self::Cuda => "cuda",
-        }
-    }
-}
-
 impl EngineSelect {
+    /// These flags laid over `base`.
+    #[must_use]
+    pub fn over(&self, mut base: EngineConfig) -> EngineConfig {
+        use motif_workflow::engine::{DeviceName, EngineName};
+        if let Some(e) = self.engine {
+            base.engine = match e {
+                EngineOpt::Auto => EngineName::Auto,
+                EngineOpt::Tract => EngineName::Tract,
+                EngineOpt::Ort => EngineName::Ort,
+            };
+        }
+        if let Some(d) = self.device {
+            base.device = match d {
+                DeviceOpt::Cpu => DeviceName::Cpu,
+                DeviceOpt::Cuda => DeviceName::Cuda,
+            };
+        }
+        if self.threads.is_some() {
+            base.threads = self.threads;
+        }
+        base
+    }
+
+    /// The device asked for, as run.json records it.
+    #[must_use]
+    pub fn device_name(&self) -> &'static str {
+        self.over(EngineConfig::default()).device.name()
+    }
+
     /// Session options computing `outputs` (empty: the graph's).
     fn options(&self, outputs: Vec<String>) -> motif_engine::SessionOptions {
-        use motif_engine::{Device, EngineChoice, EngineKind};
-        motif_engine::SessionOptions {
-            engine: match self.engine {
-                EngineOpt::Auto => EngineChoice::Auto,
-                EngineOpt::Tract => EngineChoice::Exactly(EngineKind::Tract),
-                EngineOpt::Ort => EngineChoice::Exactly(EngineKind::Ort),
-            },
-            device: match self.device {
-                DeviceOpt::Cpu => Device::Cpu,
-                DeviceOpt::Cuda => Device::Cuda,
-            },
-            outputs,
-            threads: self.threads,
-        }
+        self.over(EngineConfig::default()).options(outputs)
     }
 }
 
 impl EngineArgs {
+    /// These flags laid over `base`.
+    #[must_use]
+    pub fn over(&self, base: EngineConfig) -> EngineConfig {
+        let mut c = self.on.over(base);
+        if let Some(b) = self.batch_size {
+            c.batch_size = b;
+        }
+        c
+    }
+
+    /// As a config over the defaults.
+    #[must_use]
+    pub fn config(&self) -> EngineConfig {
+        self.over(EngineConfig::default())
+    }
+
+    /// Sequences per engine call.
+    #[must_use]
+    pub fn batch(&self) -> usize {
+        self.config().batch()
+    }
+
     fn options(&self, outputs: Vec<String>) -> motif_engine::SessionOptions {
         self.on.options(outputs)
     }
@@ -396,6 +453,8 @@ fn main() -> ExitCode {
         Command::Match(a) => cmd::matching::run(&a),
         Command::Logo(a) => cmd::logo::run(&a),
         Command::Analyze(a) => cmd::analyze::run(&a),
+        Command::Extract(a) => cmd::analyze::run_extract(&a),
+        Command::Report(a) => cmd::report::run(&a),
         Command::Simulate(a) => cmd::simulate::run_simulate(&a),
         Command::Shuffle(a) => cmd::simulate::run_shuffle(&a),
         Command::Train(a) => cmd::train::run(&a),
@@ -455,7 +514,8 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
         Command::Evaluate(a) => a.predict.engine.on.threads,
         Command::Bench(a) => a.threads,
         Command::Match(a) => a.threads,
-        Command::Analyze(a) => a.engine.on.threads,
+        Command::Analyze(a) => a.x.engine.on.threads,
+        Command::Extract(a) => a.x.engine.on.threads,
         Command::Train(a) => a.fit.on.threads,
         Command::Prune(a) => a.fit.on.threads,
         Command::Decouple(a) => a.engine.on.threads,

@@ -649,7 +649,7 @@ pub fn run(a: &DecoupleArgs) -> Result<()> {
     if let Some(p) = &a.db {
         run.input("database", p)?;
     }
-    run.set_engine(&net.engine().to_string(), a.engine.on.device.name());
+    run.set_engine(&net.engine().to_string(), a.engine.on.device_name());
     run.set_seed(a.seed);
     run.set_config(&settings)?;
     // The matchers as built: both strands for database matches, forward
@@ -704,7 +704,14 @@ fn align_motifs(
         "activation-alignment",
         &info.default_config,
     )?;
-    let e = super::analyze::extract_layer(model, layer, &x, engine, &*ex)?;
+    let e = motif_workflow::extract::motifs_of_layer(
+        model,
+        layer,
+        &x,
+        &engine.config(),
+        &*ex,
+        &mut |_| {},
+    )?;
     Ok((e.motifs, path.display().to_string()))
 }
 

@@ -41,16 +41,6 @@ pub enum Format {
     Png,
 }
 
-/// A file name for a motif id: letters, digits, `.`, `-`, `_` kept, the
-/// rest `_`.
-pub fn file_stem(id: &str) -> String {
-    let s: String = id
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
-        .collect();
-    if s.is_empty() || s.starts_with('.') { format!("motif{s}") } else { s }
-}
-
 /// Writes `bytes` to `path` atomically.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut sink = Sink::open(Some(path), &[])?;
@@ -76,7 +66,7 @@ pub fn run(a: &LogoArgs) -> Result<()> {
         LogoOptions { col_width: a.col_width, height: a.height, rc: a.rc, ..Default::default() };
     let mut seen = std::collections::HashMap::new();
     for m in &set.motifs {
-        let mut stem = file_stem(&m.id);
+        let mut stem = motif_report::file_stem(&m.id);
         let n = seen.entry(stem.clone()).or_insert(0usize);
         *n += 1;
         if *n > 1 {

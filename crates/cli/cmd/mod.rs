@@ -10,6 +10,7 @@ pub mod matching;
 pub mod plugins;
 pub mod predict;
 pub mod prune;
+pub mod report;
 pub mod saliency;
 pub mod simulate;
 pub mod train;

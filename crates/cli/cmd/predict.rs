@@ -132,7 +132,7 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
         &model,
         source(a),
         records,
-        a.engine.batch_size,
+        a.engine.batch(),
         |s| {
             if !header_done {
                 widths = s.outputs.iter().map(Vec::len).collect();
@@ -180,13 +180,8 @@ pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
     let mut out = Sink::open(p.out.as_deref(), &inputs(p))?;
     let (mut scores, mut labels) = (Vec::new(), Vec::new());
     let mut missing = None;
-    let n = crate::run::stream(
-        session.as_ref(),
-        &model,
-        source(p),
-        records,
-        p.engine.batch_size,
-        |s| {
+    let n =
+        crate::run::stream(session.as_ref(), &model, source(p), records, p.engine.batch(), |s| {
             let Some(y) = s.label else {
                 missing.get_or_insert(s.id);
                 return Ok(());
@@ -208,8 +203,7 @@ pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
             scores.push(v);
             labels.push(y == 1.0);
             Ok(())
-        },
-    )?;
+        })?;
     if let Some(id) = missing {
         bail!(
             "{}: sequence `{id}` has no label (give `>id label` headers, a labelled .seq/.tsv, or --labels FILE)",

@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use motif_core::motif::{MotifSet, write_meme};
+use motif_core::plugin::FILTER_MATCHES;
 use motif_core::plugin::{MotifExtractor, PruningCriterion};
 use motif_onnx::Model;
 use motif_prune::{
@@ -18,7 +19,6 @@ use motif_report::{
     ChartOptions, LogoOptions, Page, Series, format_number, line_chart, logo_svg, palette,
     render_page,
 };
-use motif_tomtom::{Database, FILTER_MATCHES, MemeRng, compare_with};
 use motif_train::{Data, Progress};
 use prost::Message;
 use serde_json::json;
@@ -347,7 +347,7 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
         run.input("genome", p)?;
     }
     if let Some(j) = journals.first() {
-        run.set_engine(&j.engine, a.fit.on.device.name());
+        run.set_engine(&j.engine, a.fit.on.device_name());
     }
     if !a.protocol {
         run.set_seed(a.seed);
@@ -403,7 +403,6 @@ pub fn run_cmd(a: &PruneArgs) -> Result<()> {
     );
     run.set_config(&settings)?;
     run.plugin("criterion", &a.criterion, info.version, &ccfg)?;
-    run.plugin("matcher", "tomtom", env!("CARGO_PKG_VERSION"), &FILTER_MATCHES.config())?;
     run.set_match_policy(&FILTER_MATCHES)?;
     run.time("steps", steps_s);
     run.time("training", train_s);
@@ -468,29 +467,35 @@ fn final_kernels(
     let mut cfg = motif_core::plugin::find("activation-alignment")?.default_config.clone();
     cfg["trim"]["enabled"] = json!(true);
     let ex = motif_core::plugin::build::<dyn MotifExtractor>("activation-alignment", &cfg)?;
-    let got = super::analyze::extract_layer(&model, layer, &test.x, engine, &*ex)?;
+    let got = motif_workflow::extract::motifs_of_layer(
+        &model,
+        layer,
+        &test.x,
+        &engine.config(),
+        &*ex,
+        &mut |_| {},
+    )?;
     let mut motifs = got.motifs;
     for (m, &k) in motifs.motifs.iter_mut().zip(&r.kept) {
         m.id = format!("kernel{k}");
     }
     write_file(&dir.join("final_kernels.meme"), write_meme(&motifs).as_bytes())?;
-    let mcfg = FILTER_MATCHES.config();
-    let active: Vec<_> = motifs.motifs.iter().filter(|m| m.nsites != Some(0.0)).cloned().collect();
-    let database = Database::new(db, mcfg.background_for(&motifs), &mcfg)?;
-    let results = compare_with(&database, &active, &mut MemeRng::new())?;
+    let active = motif_workflow::extract::active_set(&motifs);
+    let results =
+        FILTER_MATCHES.matcher()?.prepare(db, motifs.background)?.compare(&active.motifs)?;
     let mut rows = Vec::new();
     let mut it = results.into_iter();
     for (k, m) in motifs.motifs.iter().enumerate() {
         let res = if m.nsites == Some(0.0) { None } else { it.next() };
-        let best = res.as_ref().and_then(|q| q.scored.hits.first().cloned());
+        let best = res.as_ref().and_then(|q| q.hits.first().copied());
         rows.push(KernelRow {
             original: r.kept[k],
             dense: r.dense[k].clone(),
             consensus: m.consensus(),
             logo: logo_svg(m, &LogoOptions { col_width: 14.0, height: 50.0, ..Default::default() }),
             best_target: best.as_ref().map(|h| {
-                let t = &database.targets[h.target];
-                let name = db.motifs[t.index].name.clone().unwrap_or_default();
+                let t = &db.motifs[h.target];
+                let name = t.name.clone().unwrap_or_default();
                 if name.is_empty() { t.id.clone() } else { format!("{} {name}", t.id) }
             }),
             best_e: best.as_ref().map(|h| h.e_value),

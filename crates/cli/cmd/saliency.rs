@@ -100,7 +100,7 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
                 pos + 1
             )
         })?;
-        let g = input_gradients(&model, &x, target, &opts, a.engine.batch_size)?;
+        let g = input_gradients(&model, &x, target, &opts, a.engine.batch())?;
         let gx = (&g * &x).sum_axis(Axis(1));
         for (k, &i) in idx.iter().enumerate() {
             grads[i] = Some((g.index_axis(Axis(0), k).to_owned(), gx.row(k).to_owned()));

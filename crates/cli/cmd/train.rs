@@ -135,7 +135,7 @@ pub struct FitArgs {
 impl FitArgs {
     /// The engine options, running `batch_size` sequences per call.
     pub fn engine_args(&self, batch_size: usize) -> EngineArgs {
-        EngineArgs { on: self.on, batch_size }
+        EngineArgs { on: self.on, batch_size: Some(batch_size) }
     }
 
     /// The training settings with learning rate `lr` and `seed`.
@@ -459,7 +459,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         "motiftool": env!("CARGO_PKG_VERSION"),
     });
     run.write_json("training.json", &summary)?;
-    run.set_engine(&trained.engine.to_string(), a.fit.on.device.name());
+    run.set_engine(&trained.engine.to_string(), a.fit.on.device_name());
     run.set_seed(a.seed);
     run.set_config(&summary["settings"])?;
     run.finish(&summary)?;

@@ -129,11 +129,13 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates (or reopens, for a resumed run) the folder `root` for
-    /// `workflow`, removing temp files left there by dead runs.
+    /// The run folder `root` for `workflow` (reopened, for a resumed run),
+    /// with temp files left there by dead runs removed. The folder itself
+    /// is made by the first write, so a run that fails before writing
+    /// anything leaves nothing behind.
     ///
     /// # Errors
-    /// If the folder cannot be created, or `root` is an existing file.
+    /// If `root` is an existing file.
     pub fn create(root: &Path, workflow: &str) -> Result<Self> {
         if root.is_file() {
             return Err(Error::Invalid(format!(
@@ -141,8 +143,9 @@ impl RunDir {
                 root.display()
             )));
         }
-        std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
-        fsio::clean_stale_temps(root);
+        if root.is_dir() {
+            fsio::clean_stale_temps(root);
+        }
         Ok(Self {
             root: root.to_path_buf(),
             manifest: Manifest {
@@ -224,13 +227,17 @@ impl RunDir {
         Ok(())
     }
 
-    /// Records the match policy the run called matches by.
+    /// Records the match policy the run called matches by, and its matcher
+    /// plugin with the config the policy gives it.
     ///
     /// # Errors
-    /// If it does not serialise.
-    pub fn set_match_policy<T: Serialize>(&mut self, policy: &T) -> Result<()> {
+    /// If the matcher is not registered.
+    pub fn set_match_policy(&mut self, policy: &crate::plugin::MatchPolicy) -> Result<()> {
+        use crate::plugin::{self, MatchPolicy};
         self.manifest.match_policy = Some(to_value(policy)?);
-        Ok(())
+        let config = plugin::effective_config(MatchPolicy::MATCHER, &policy.matcher_config())?;
+        let version = plugin::find(MatchPolicy::MATCHER)?.version;
+        self.plugin("matcher", MatchPolicy::MATCHER, version, &config)
     }
 
     /// Records a plugin with the config it ran with.
@@ -292,6 +299,7 @@ impl RunDir {
     /// If an existing journal belongs to a run with other settings, or
     /// cannot be read.
     pub fn journal(&self, name: &str, fingerprint: &str) -> Result<Journal> {
+        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
         Journal::open(&self.path(&format!("{name}.journal")), fingerprint)
     }
 

@@ -925,5 +925,6 @@ impl Structure {
     }
 }
 
+mod summary;
 #[cfg(test)]
 mod tests;

@@ -338,6 +338,14 @@ mod tests {
     /// third of the pairs at q = 1e-6, the rest not at all), counting calls.
     struct Scrambled(AtomicUsize, u64);
     impl MotifMatcher for Scrambled {
+        fn prepare(
+            &self,
+            _: &motif_core::motif::MotifSet,
+            _: [f64; 4],
+        ) -> motif_core::Result<Box<dyn motif_core::plugin::PreparedTargets>> {
+            Err(motif_core::Error::Invalid("this test matcher only compares".into()))
+        }
+
         fn compare(&self, input: MatcherInput<'_>) -> motif_core::Result<Vec<Match>> {
             self.0.fetch_add(1, Ordering::Relaxed);
             let h = |a: &str, b: &str| {

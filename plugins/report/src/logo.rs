@@ -32,6 +32,17 @@ impl Default for LogoOptions {
     }
 }
 
+/// A motif id as a file name: letters, digits, `.`, `-` and `_` kept, anything
+/// else `_`; never empty or hidden (`motif…`).
+#[must_use]
+pub fn file_stem(id: &str) -> String {
+    let s: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    if s.is_empty() || s.starts_with('.') { format!("motif{s}") } else { s }
+}
+
 /// Information content per column, 2 − H in bits (H: Shannon entropy).
 #[must_use]
 pub fn column_ic(col: &[f64; 4]) -> f64 {

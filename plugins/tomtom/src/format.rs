@@ -60,25 +60,45 @@ fn g32(x: f64) -> String {
 #[must_use]
 pub fn tsv_rows(db: &Database, result: &QueryResult, cfg: &Config) -> String {
     let mut out = String::new();
-    let mut scratch = String::new();
     let s = &result.scored;
     for h in result.reported(cfg) {
         let t = &db.targets[h.target];
-        let _ = write!(out, "{}\t{}\t{}\t", s.id, t.id, h.offset);
-        for v in [h.p_value, h.e_value, h.q_value] {
-            push_g(&mut out, &mut scratch, f64::from(v as f32));
-            out.push('\t');
-        }
-        let _ = writeln!(
-            out,
-            "{}\t{}\t{}\t{}",
-            h.overlap,
-            s.consensus,
-            db.entry_consensus(h),
-            if h.reverse { '-' } else { '+' }
-        );
+        let hit = motif_core::plugin::Hit {
+            target: t.index,
+            reverse: h.reverse,
+            offset: h.offset,
+            overlap: h.overlap,
+            p_value: h.p_value,
+            e_value: h.e_value,
+            q_value: h.q_value,
+            reported: true,
+        };
+        push_row(&mut out, &s.id, &t.id, &hit, &s.consensus, db.entry_consensus(h));
     }
     out
+}
+
+/// One TSV row (p, E and q printed from single precision, as tomtom does).
+pub(crate) fn push_row(
+    out: &mut String,
+    query: &str,
+    target: &str,
+    h: &motif_core::plugin::Hit,
+    query_consensus: &str,
+    target_consensus: &str,
+) {
+    let mut scratch = String::new();
+    let _ = write!(out, "{query}\t{target}\t{}\t", h.offset);
+    for v in [h.p_value, h.e_value, h.q_value] {
+        push_g(out, &mut scratch, f64::from(v as f32));
+        out.push('\t');
+    }
+    let _ = writeln!(
+        out,
+        "{}\t{query_consensus}\t{target_consensus}\t{}",
+        h.overlap,
+        if h.reverse { '-' } else { '+' }
+    );
 }
 
 /// The footer: a blank line and three comment lines (program, format

@@ -54,47 +54,6 @@ pub use mt::MemeRng;
 pub use plugin::TomtomMatcher;
 pub use score::Distance;
 
-/// When a workflow calls a filter or kernel "matched" to a database motif:
-/// the column score, the fewest aligned columns, and the E-value below
-/// which the best hit counts. analyze and prune share [`FILTER_MATCHES`] and
-/// record it in run.json; NeuronMotif's dictionary and syntax keep
-/// tomtom's own defaults, as its authors ran them.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct MatchPolicy {
-    /// Column similarity.
-    pub dist: Distance,
-    /// Fewest aligned columns of a hit.
-    pub min_overlap: usize,
-    /// A best hit with E below this is a match.
-    pub max_evalue: f64,
-}
-
-/// The policy of analyze and prune: Pearson column scores (as Koo & Eddy
-/// and Deepprune compared filters), at least 5 aligned columns, E < 0.05.
-pub const FILTER_MATCHES: MatchPolicy =
-    MatchPolicy { dist: Distance::Pearson, min_overlap: 5, max_evalue: 0.05 };
-
-impl MatchPolicy {
-    /// The tomtom options that score under this policy.
-    #[must_use]
-    pub fn config(&self) -> Config {
-        Config { dist: self.dist, min_overlap: self.min_overlap, ..Config::default() }
-    }
-
-    /// In words, for reports: `pearson, min overlap 5`.
-    #[must_use]
-    pub fn describe(&self) -> String {
-        format!("{}, min overlap {}", self.dist.name(), self.min_overlap)
-    }
-
-    /// Whether a best hit with E-value `e` is a match.
-    #[must_use]
-    pub fn calls(&self, e: f64) -> bool {
-        e < self.max_evalue
-    }
-}
-
 /// Tomtom's options (names as tomtom's, in kebab-case).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]

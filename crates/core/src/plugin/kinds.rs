@@ -6,7 +6,7 @@
 use ndarray::{Array1, ArrayView1, ArrayView2, ArrayView3};
 
 use crate::error::Result;
-use crate::motif::MotifSet;
+use crate::motif::{Motif, MotifSet};
 
 /// What a pruning criterion sees of one conv layer and the dense layer after it.
 #[derive(Debug, Clone)]
@@ -102,14 +102,175 @@ pub struct Match {
     pub q_value: f64,
 }
 
+/// One target entry's best alignment with a query: a typed hit of a
+/// prepared comparison ([`PreparedTargets::compare`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Hit {
+    /// Index of the target in the set given to [`MotifMatcher::prepare`].
+    pub target: usize,
+    /// True when the target was reverse-complemented (orientation `-`).
+    pub reverse: bool,
+    /// Target column = query column + offset, in this strand's orientation.
+    pub offset: i32,
+    /// Number of aligned columns.
+    pub overlap: usize,
+    /// p-value.
+    pub p_value: f64,
+    /// E-value.
+    pub e_value: f64,
+    /// q-value.
+    pub q_value: f64,
+    /// Whether the matcher reports this hit under its own threshold (as
+    /// tomtom prints it: the better strand of a target, q ≤ thresh).
+    pub reported: bool,
+}
+
+/// One query compared with every entry of a prepared database.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QueryMatches {
+    /// Query id.
+    pub query: String,
+    /// The query's consensus as the matcher scored it.
+    pub consensus: String,
+    /// Every target entry (each strand), best first.
+    pub hits: Vec<Hit>,
+}
+
+impl QueryMatches {
+    /// The hits the matcher reports, best first.
+    pub fn reported(&self) -> impl Iterator<Item = &Hit> {
+        self.hits.iter().filter(|h| h.reported)
+    }
+
+    /// The best hit of each target (its better strand), best first.
+    pub fn best_per_target(&self) -> impl Iterator<Item = &Hit> {
+        let mut seen = std::collections::HashSet::new();
+        self.hits.iter().filter(move |h| seen.insert(h.target))
+    }
+}
+
+/// A database prepared once by [`MotifMatcher::prepare`], compared with any
+/// number of query sets.
+pub trait PreparedTargets: Send + Sync {
+    /// Compares each query with every target, in query order. A matcher
+    /// whose statistics draw random numbers (tomtom's q-values) continues
+    /// its stream from one call to the next, so comparing a set in chunks
+    /// gives what comparing it at once gives.
+    ///
+    /// # Errors
+    /// If a query cannot be scored.
+    fn compare(&mut self, queries: &[Motif]) -> Result<Vec<QueryMatches>>;
+
+    /// The targets kept (an index of [`Hit::target`] may be missing when the
+    /// matcher dropped a target, e.g. a duplicate id).
+    fn len(&self) -> usize;
+
+    /// Whether no target was kept.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Problems repaired while preparing (dropped duplicates …).
+    fn warnings(&self) -> &[String];
+
+    /// A hit's target consensus as aligned (its strand).
+    fn target_consensus(&self, hit: &Hit) -> String;
+
+    /// The reported hits of `results` as MEME tomtom's `-text` TSV: header,
+    /// rows, and a footer naming `command`. Target ids come from `targets`,
+    /// the set that was prepared.
+    fn tsv(&self, results: &[QueryMatches], targets: &MotifSet, command: &str) -> String;
+}
+
+/// When a workflow calls a filter, kernel or neuron motif "matched" to a
+/// database motif: the matcher and its column score, the fewest aligned
+/// columns, and the E-value below which a best hit counts. Workflows build
+/// their matcher from it ([`MatchPolicy::matcher`]) and record it in
+/// run.json, so a report's "matched" always means one stated thing.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MatchPolicy {
+    /// Column similarity (the `tomtom` matcher's `dist`).
+    pub dist: std::borrow::Cow<'static, str>,
+    /// Fewest aligned columns of a hit.
+    pub min_overlap: usize,
+    /// A best hit with E below this is a match.
+    pub max_evalue: f64,
+}
+
+/// The policy of analyze and prune: Pearson column scores (as Koo & Eddy
+/// and Deepprune compared filters), at least 5 aligned columns, E < 0.05.
+pub const FILTER_MATCHES: MatchPolicy =
+    MatchPolicy { dist: std::borrow::Cow::Borrowed("pearson"), min_overlap: 5, max_evalue: 0.05 };
+
+impl MatchPolicy {
+    /// The matcher plugin that scores under this policy.
+    pub const MATCHER: &'static str = "tomtom";
+
+    /// The matcher's config under this policy (its other settings default).
+    #[must_use]
+    pub fn matcher_config(&self) -> serde_json::Value {
+        serde_json::json!({ "dist": self.dist, "min-overlap": self.min_overlap })
+    }
+
+    /// The matcher, from the registry.
+    ///
+    /// # Errors
+    /// If the matcher plugin is not linked in.
+    pub fn matcher(&self) -> Result<Box<dyn MotifMatcher>> {
+        super::build::<dyn MotifMatcher>(Self::MATCHER, &self.matcher_config())
+    }
+
+    /// In words, for reports: `pearson, min overlap 5`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        format!("{}, min overlap {}", self.dist, self.min_overlap)
+    }
+
+    /// Whether a best hit with E-value `e` is a match.
+    #[must_use]
+    pub fn calls(&self, e: f64) -> bool {
+        e < self.max_evalue
+    }
+}
+
 /// Compares motifs against a database.
 pub trait MotifMatcher: Send + Sync {
-    /// All matches passing the matcher's threshold, grouped by query in
-    /// query order, best first within a query.
+    /// Prepares `targets` once for queries whose letter background is
+    /// `background` (A, C, G, T; the matcher's own setting may override it).
+    ///
+    /// # Errors
+    /// If no target is usable.
+    fn prepare(&self, targets: &MotifSet, background: [f64; 4])
+    -> Result<Box<dyn PreparedTargets>>;
+
+    /// The reported matches of `input.queries` against `input.targets`,
+    /// grouped by query in query order, best first within a query.
     ///
     /// # Errors
     /// If a motif cannot be scored.
-    fn compare(&self, input: MatcherInput<'_>) -> Result<Vec<Match>>;
+    fn compare(&self, input: MatcherInput<'_>) -> Result<Vec<Match>> {
+        let mut prepared = self.prepare(input.targets, input.queries.background)?;
+        let results = prepared.compare(&input.queries.motifs)?;
+        let mut out = Vec::new();
+        for (qi, r) in results.iter().enumerate() {
+            for h in r.reported() {
+                out.push(Match {
+                    query: r.query.clone(),
+                    query_index: qi,
+                    target: input.targets.motifs[h.target].id.clone(),
+                    target_index: h.target,
+                    offset: h.offset,
+                    overlap: h.overlap,
+                    reverse: h.reverse,
+                    p_value: h.p_value,
+                    e_value: h.e_value,
+                    q_value: h.q_value,
+                });
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// What a decoupler sees: samples of sequences that activate one neuron.

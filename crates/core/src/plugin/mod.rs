@@ -16,8 +16,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 pub use kinds::{
-    CriterionInput, DecoupleInput, ExtractInput, Figure, Match, MatcherInput, MotifExtractor,
-    MotifMatcher, NeuronDecoupler, PruningCriterion,
+    CriterionInput, DecoupleInput, ExtractInput, FILTER_MATCHES, Figure, Hit, Match, MatchPolicy,
+    MatcherInput, MotifExtractor, MotifMatcher, NeuronDecoupler, PreparedTargets, PruningCriterion,
+    QueryMatches,
 };
 
 /// The kinds of plugin.
@@ -260,19 +261,21 @@ where
 /// # Errors
 /// If no plugin is registered under `name`.
 pub fn effective_config(name: &str, overrides: &serde_json::Value) -> Result<serde_json::Value> {
-    fn merge(base: &mut serde_json::Value, over: &serde_json::Value) {
-        match (base, over) {
-            (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
-                for (k, v) in o {
-                    merge(b.entry(k.clone()).or_insert(serde_json::Value::Null), v);
-                }
-            }
-            (b, o) => *b = o.clone(),
-        }
-    }
     let mut cfg = find(name)?.default_config;
-    merge(&mut cfg, overrides);
+    merge_config(&mut cfg, overrides);
     Ok(cfg)
+}
+
+/// Lays `over` onto `base`: objects merge key by key, anything else replaces.
+pub fn merge_config(base: &mut serde_json::Value, over: &serde_json::Value) {
+    match (base, over) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+            for (k, v) in o {
+                merge_config(b.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
 }
 
 /// Deserialises a plugin config, mapping serde's message into [`Error::Config`].

@@ -1,0 +1,42 @@
+//! `motiftool report RUN_DIR`: the run's HTML redrawn from its typed
+//! summary.json, nothing recomputed.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use motif_core::rundir::Manifest;
+
+/// Arguments of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run folder (holding run.json and summary.json).
+    pub run_dir: PathBuf,
+}
+
+fn read<T: serde::de::DeserializeOwned>(p: &std::path::Path) -> Result<T> {
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a motiftool run file", p.display()))
+}
+
+/// Runs `report`.
+pub fn run(a: &ReportArgs) -> Result<()> {
+    let manifest: Manifest = read(&a.run_dir.join("run.json"))?;
+    let html = match manifest.workflow.as_str() {
+        "analyze" => {
+            let s: motif_workflow::analyze::Summary = read(&a.run_dir.join("summary.json"))?;
+            motif_workflow::analyze::render(&s)?
+        }
+        w => bail!(
+            "{}: a `{w}` run; `report` redraws analyze runs so far (rerun `{w}` for its report)",
+            a.run_dir.display()
+        ),
+    };
+    let out = a.run_dir.join("report.html");
+    motif_core::fsio::write_atomic(&out, html.as_bytes())
+        .with_context(|| format!("{}: cannot write", out.display()))?;
+    eprintln!("motiftool: {} redrawn", out.display());
+    Ok(())
+}
