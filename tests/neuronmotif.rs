@@ -102,6 +102,14 @@ fn shifted_copies_are_demixed() {
         (0..a.ncols()).map(|j| [a[(0, j)], a[(1, j)], a[(2, j)], a[(3, j)]]).collect();
     let a_ic = best_window_ic(&a_rows, w);
     assert!(crm_ic.iter().all(|&c| c > a_ic + 1.0), "CRMs {crm_ic:?} vs alignment {a_ic}");
+    // `report` redraws the layer's pages from the typed results alone.
+    let index = std::fs::read(out.join("layer-1/index.html")).unwrap();
+    let page = std::fs::read(nd.join("neuron.html")).unwrap();
+    std::fs::remove_file(nd.join("neuron.html")).unwrap();
+    std::fs::remove_file(out.join("layer-1/index.html")).unwrap();
+    ok(&["report", s(&out.join("layer-1"))]);
+    assert_eq!(std::fs::read(nd.join("neuron.html")).unwrap(), page);
+    assert_eq!(std::fs::read(out.join("layer-1/index.html")).unwrap(), index);
     // Resume: nothing is recomputed, outputs are identical.
     let before = std::fs::read(nd.join("neuron.json")).unwrap();
     let stamp = std::fs::metadata(nd.join("samples.bin")).unwrap().modified().unwrap();

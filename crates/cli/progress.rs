@@ -43,6 +43,20 @@ impl Progress {
                     b.inc(n);
                 }
             }
+            Event::Detail(d) => {
+                if let Some(b) = &self.bar {
+                    b.set_message(d);
+                }
+            }
+            Event::Note(n) => {
+                if self.show {
+                    let print = || eprintln!("motiftool: {n}");
+                    match &self.bar {
+                        Some(b) => b.suspend(print),
+                        None => print(),
+                    }
+                }
+            }
             Event::Warning(w) => {
                 let print = || eprintln!("motiftool: warning: {w}");
                 match &self.bar {

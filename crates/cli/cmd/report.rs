@@ -10,7 +10,8 @@ use motif_core::rundir::Manifest;
 /// Arguments of `report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A run folder (holding run.json and summary.json).
+    /// A run folder holding run.json and summary.json (for decouple, a
+    /// `layer-L` folder).
     pub run_dir: PathBuf,
 }
 
@@ -24,19 +25,26 @@ fn read<T: serde::de::DeserializeOwned>(p: &std::path::Path) -> Result<T> {
 /// Runs `report`.
 pub fn run(a: &ReportArgs) -> Result<()> {
     let manifest: Manifest = read(&a.run_dir.join("run.json"))?;
-    let html = match manifest.workflow.as_str() {
+    match manifest.workflow.as_str() {
         "analyze" => {
             let s: motif_workflow::analyze::Summary = read(&a.run_dir.join("summary.json"))?;
-            motif_workflow::analyze::render(&s)?
+            let html = motif_workflow::analyze::render(&s)?;
+            let out = a.run_dir.join("report.html");
+            motif_core::fsio::write_atomic(&out, html.as_bytes())
+                .with_context(|| format!("{}: cannot write", out.display()))?;
+            eprintln!("motiftool: {} redrawn", out.display());
+        }
+        "decouple" => {
+            let n = motif_workflow::decouple::redraw(&a.run_dir)?;
+            eprintln!(
+                "motiftool: {} and {n} neuron pages redrawn",
+                a.run_dir.join("index.html").display()
+            );
         }
         w => bail!(
-            "{}: a `{w}` run; `report` redraws analyze runs so far (rerun `{w}` for its report)",
+            "{}: a `{w}` run; `report` redraws analyze and decouple runs so far (rerun `{w}` for its report)",
             a.run_dir.display()
         ),
-    };
-    let out = a.run_dir.join("report.html");
-    motif_core::fsio::write_atomic(&out, html.as_bytes())
-        .with_context(|| format!("{}: cannot write", out.display()))?;
-    eprintln!("motiftool: {} redrawn", out.display());
+    }
     Ok(())
 }

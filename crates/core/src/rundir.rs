@@ -166,6 +166,12 @@ impl RunDir {
         })
     }
 
+    /// The run folder.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.root
+    }
+
     /// Counts the run's total time from `t0` (when the workflow started
     /// before its folder was needed) rather than from [`RunDir::create`].
     #[must_use]

@@ -24,7 +24,7 @@ use crate::pb::{ModelProto, NodeProto};
 use crate::structure::{ACTIVATIONS, Dim, Layout};
 
 /// One conv layer of the chain below (and including) the target layer.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChainLayer {
     /// The Conv node.
     pub node: String,

@@ -16,6 +16,8 @@
 //! - [`extract`]: a conv layer's filters → motifs (no matching).
 //! - [`analyze`]: filters → motifs → database matches → logos → HTML
 //!   report; [`analyze::render`] redraws the report from `summary.json`.
+//! - [`decouple`]: NeuronMotif on one conv layer, resumable per neuron and
+//!   shardable.
 //!
 //! # Example
 //! ```no_run
@@ -30,6 +32,7 @@
 
 pub mod analyze;
 pub mod database;
+pub mod decouple;
 pub mod engine;
 pub mod extract;
 pub mod input;
@@ -51,6 +54,9 @@ pub enum Error {
     /// From a genome or BED file.
     #[error(transparent)]
     Genome(#[from] motif_genome::Error),
+    /// From NeuronMotif's steps.
+    #[error(transparent)]
+    NeuronMotif(#[from] motif_neuronmotif::Error),
     /// A config file that cannot be read or parsed.
     #[error("{path}: {msg}")]
     Config {
@@ -80,6 +86,11 @@ pub enum Event {
     },
     /// `n` more units of the current stage are done.
     Advance(u64),
+    /// What the current unit is doing (e.g. a GA iteration), for the bar.
+    Detail(String),
+    /// A line worth printing unless the user asked for quiet (what the run
+    /// is about to do, a choice it made).
+    Note(String),
     /// Something the user should know that does not stop the run.
     Warning(String),
 }
