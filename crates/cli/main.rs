@@ -182,56 +182,49 @@ pub struct PeakArgs {
     pub test_chroms: Vec<String>,
 }
 
-/// Which set of [`PeakArgs`]' intervals: the chromosomes left for training,
-/// or those held out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    /// Every chromosome not held out.
-    Train,
-    /// `--valid-chroms`.
-    Valid,
-    /// `--test-chroms`.
-    Test,
-}
-
-/// Labelled records and the file they come from.
-pub type Source = (std::path::PathBuf, Records);
-
 impl PeakArgs {
-    /// The labelled records of `split`: each --peaks file (label 1), then
-    /// each --nonpeaks file (label 0). Empty for a held-out split whose
-    /// chromosomes were not given.
-    pub fn sources(&self, split: Split) -> anyhow::Result<Vec<Source>> {
-        use motif_genome::Chroms;
-        let Some(fasta) = &self.genome else {
-            return Ok(Vec::new());
-        };
-        if self.peaks.is_empty() && self.nonpeaks.is_empty() {
-            anyhow::bail!("--genome {} without --peaks or --nonpeaks", fasta.display());
+    /// The labelled data of `train`/`valid`/`test` files read with
+    /// `columns`, and these intervals, laid over `base` (a config file's):
+    /// what is given here replaces the file's.
+    #[must_use]
+    pub fn over(
+        &self,
+        files: (&[std::path::PathBuf], Option<&std::path::PathBuf>, &[std::path::PathBuf]),
+        columns: &ColumnArgs,
+        mut base: motif_workflow::labelled::LabelledData,
+    ) -> motif_workflow::labelled::LabelledData {
+        let (train, valid, test) = files;
+        if !train.is_empty() {
+            base.train = train.to_vec();
         }
-        let set = |v: &[String]| v.iter().cloned().collect::<std::collections::HashSet<_>>();
-        let chroms = match split {
-            Split::Train => Chroms::Except(&set(&self.valid_chroms) | &set(&self.test_chroms)),
-            Split::Valid if self.valid_chroms.is_empty() => return Ok(Vec::new()),
-            Split::Valid => Chroms::Only(set(&self.valid_chroms)),
-            Split::Test if self.test_chroms.is_empty() => return Ok(Vec::new()),
-            Split::Test => Chroms::Only(set(&self.test_chroms)),
-        };
-        let labelled =
-            self.peaks.iter().map(|p| (p, 1.0)).chain(self.nonpeaks.iter().map(|p| (p, 0.0)));
-        let mut out: Vec<Source> = Vec::new();
-        for (bed, label) in labelled {
-            let peaks =
-                motif_genome::Peaks::open(bed, fasta, self.peak_width)?.chroms(chroms.clone());
-            let recs = peaks.map(move |r| {
-                let mut rec = r?;
-                rec.labels = vec![label];
-                rec.label = Some(label);
-                Ok(rec)
-            });
-            out.push((bed.clone(), Box::new(recs)));
+        if valid.is_some() {
+            base.valid = valid.cloned();
         }
-        Ok(out)
+        if !test.is_empty() {
+            base.test = test.to_vec();
+        }
+        if columns.seq_col.is_some() {
+            base.seq_col.clone_from(&columns.seq_col);
+        }
+        if !columns.label_cols.is_empty() {
+            base.label_cols.clone_from(&columns.label_cols);
+        }
+        if columns.id_col.is_some() {
+            base.id_col.clone_from(&columns.id_col);
+        }
+        if self.genome.is_some() {
+            base.genome.clone_from(&self.genome);
+            base.peaks.clone_from(&self.peaks);
+            base.nonpeaks.clone_from(&self.nonpeaks);
+            base.peak_width = self.peak_width;
+        }
+        if !self.valid_chroms.is_empty() {
+            base.valid_chroms.clone_from(&self.valid_chroms);
+        }
+        if !self.test_chroms.is_empty() {
+            base.test_chroms.clone_from(&self.test_chroms);
+        }
+        base
     }
 
     /// The files these flags read.

@@ -46,7 +46,7 @@ pub struct BenchArgs {
 pub fn run(a: &BenchArgs) -> Result<()> {
     let model = super::load_model(&a.model)?;
     model.check_length(a.len)?;
-    let x = super::random_onehot(a.n, a.len, a.seed);
+    let x = motif_workflow::input::random_onehot(a.n, a.len, a.seed);
     let mut rows = Vec::new();
     for st in motif_engine::engines() {
         if !st.usable {

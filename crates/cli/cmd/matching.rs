@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use motif_core::motif::{MotifSet, parse_meme, read_motifs};
+use motif_core::motif::{MotifSet, read_motifs};
 use motif_tomtom::{
     Config, Database, Distance, MemeRng, TSV_HEADER, check_query, compare_with, tsv_footer,
     tsv_rows,
@@ -15,11 +15,6 @@ use motif_tomtom::{
 use rayon::prelude::*;
 
 use crate::output::Sink;
-
-/// The bundled database: JASPAR 2024 CORE vertebrates (non-redundant).
-pub const BUNDLED_DB_NAME: &str = "JASPAR2024_CORE_vertebrates_nonredundant.meme";
-pub const BUNDLED_DB: &str =
-    include_str!("../../../data/motifs/JASPAR2024_CORE_vertebrates_nonredundant.meme");
 
 /// Queries scored per parallel chunk (bounds memory on large query files).
 const CHUNK: usize = 256;
@@ -97,19 +92,6 @@ fn load(path: &Path, what: &str) -> Result<MotifSet> {
     Ok(set)
 }
 
-fn bundled_db() -> Result<MotifSet> {
-    Ok(parse_meme(BUNDLED_DB, Path::new(BUNDLED_DB_NAME))?)
-}
-
-/// The motif database at `path`, or the bundled one, with the name
-/// messages and manifests give it.
-pub fn database(path: Option<&Path>) -> Result<(MotifSet, String)> {
-    Ok(match path {
-        Some(p) => (read_motifs(p)?, p.display().to_string()),
-        None => (bundled_db()?, format!("bundled {BUNDLED_DB_NAME}")),
-    })
-}
-
 /// A MEME background file: `letter frequency` lines, `#` comments.
 fn read_bfile(path: &Path) -> Result<[f64; 4]> {
     let text = std::fs::read_to_string(path)
@@ -151,7 +133,7 @@ pub fn run(a: &MatchArgs) -> Result<()> {
     let queries = load(&a.query, "query")?;
     let targets = match &a.db {
         Some(p) => load(p, "target")?,
-        None => bundled_db()?,
+        None => motif_workflow::database::bundled()?,
     };
     let bg = match a.bg.as_deref() {
         None | Some("query") => None,

@@ -78,7 +78,7 @@ pub fn simulate_help() -> String {
 /// Runs `simulate`.
 pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
     let preset = Preset::parse(&a.preset)?;
-    let (db, db_name) = super::matching::database(a.motifs.as_deref())?;
+    let (db, db_name) = motif_workflow::database::load(a.motifs.as_deref())?;
     let n = a.n.unwrap_or(preset.default_n());
     let len = a.len.unwrap_or(preset.default_len());
     if n < 2 {

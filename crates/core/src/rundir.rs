@@ -276,15 +276,26 @@ impl RunDir {
     /// # Errors
     /// If `rel` is one of the run's inputs, or on I/O failure.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        self.check_writable(rel)?;
+        let p = self.path(rel);
+        fsio::write_atomic(&p, bytes).map_err(|e| Error::io(&p, e))
+    }
+
+    /// Refuses now, before any work, an output `rel` that is one of the
+    /// run's inputs recorded so far.
+    ///
+    /// # Errors
+    /// If it is.
+    pub fn check_writable(&self, rel: &str) -> Result<()> {
         let p = self.path(rel);
         let inputs: Vec<&Path> = self.input_paths.iter().map(PathBuf::as_path).collect();
-        if let Some(i) = fsio::overwritten_input(&p, &inputs) {
-            return Err(Error::Invalid(format!(
+        match fsio::overwritten_input(&p, &inputs) {
+            Some(i) => Err(Error::Invalid(format!(
                 "{}: is an input of this run; refusing to overwrite it",
                 i.display()
-            )));
+            ))),
+            None => Ok(()),
         }
-        fsio::write_atomic(&p, bytes).map_err(|e| Error::io(&p, e))
     }
 
     /// Writes `value` as pretty JSON to `rel` atomically.

@@ -186,7 +186,7 @@ fn unflat((shape, v): (Vec<usize>, Vec<f32>)) -> Result<ArrayD<f32>> {
 }
 
 /// One epoch of the log.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochLog {
     /// 1-based epoch.
     pub epoch: usize,

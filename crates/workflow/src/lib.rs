@@ -16,6 +16,8 @@
 //! - [`extract`]: a conv layer's filters → motifs (no matching).
 //! - [`analyze`]: filters → motifs → database matches → logos → HTML
 //!   report; [`analyze::render`] redraws the report from `summary.json`.
+//! - [`train`]: a fresh or given model trained through the engines.
+//! - [`prune`]: Deepprune, its variants and protocol, and its report.
 //! - [`decouple`]: NeuronMotif on one conv layer, resumable per neuron and
 //!   shardable.
 //!
@@ -36,6 +38,9 @@ pub mod decouple;
 pub mod engine;
 pub mod extract;
 pub mod input;
+pub mod labelled;
+pub mod prune;
+pub mod train;
 
 use std::path::Path;
 
@@ -54,6 +59,12 @@ pub enum Error {
     /// From a genome or BED file.
     #[error(transparent)]
     Genome(#[from] motif_genome::Error),
+    /// From Deepprune.
+    #[error(transparent)]
+    Prune(#[from] motif_prune::Error),
+    /// From training.
+    #[error(transparent)]
+    Train(#[from] motif_train::Error),
     /// From NeuronMotif's steps.
     #[error(transparent)]
     NeuronMotif(#[from] motif_neuronmotif::Error),

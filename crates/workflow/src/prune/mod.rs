@@ -1,0 +1,635 @@
+//! `prune`: Deepprune (Luo, Chi, Deng 2019) with a criterion plugin, its
+//! variants, the paper's protocol over seeds, the final kernels' motifs
+//! matched under the filter [`FILTER_MATCHES`] policy, and the run's
+//! report. Each step is journalled (prune.json) by motif-prune, so the same
+//! run resumes after its last finished step.
+
+mod report;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use motif_core::motif::{MotifSet, write_meme};
+use motif_core::plugin::{self, FILTER_MATCHES, MotifExtractor, PruningCriterion};
+use motif_core::rundir::RunDir;
+use motif_onnx::Model;
+use motif_prune::{
+    Inputs, Journal, PruneConfig, Record, SummaryRow, Variant, protocol, rows, summarise,
+};
+use motif_report::{LogoOptions, logo_svg};
+use motif_train::Data;
+use prost::Message;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::engine::EngineConfig;
+use crate::labelled::{LabelledData, Split, load_sources, load_training};
+use crate::train::{ActivationName, FitConfig};
+use crate::{Event, Result, invalid};
+
+/// Sequences per engine call when evaluating models and aligning the final
+/// kernels.
+const EVAL_BATCH: usize = 1024;
+
+/// Settings of `prune`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// The trained model (conv → activation → global pooling → dense); with
+    /// `protocol`, the architecture trained from fresh weights (default: a
+    /// `kernels` × `width` DeepBind net).
+    pub model: Option<PathBuf>,
+    /// Training and test data (the last `val-fraction` of the training data
+    /// validates; no validation file or chromosomes).
+    pub data: LabelledData,
+    /// Pruning criterion plugin; default `weight`.
+    pub criterion: String,
+    /// Criterion settings over its defaults.
+    pub criterion_config: serde_json::Value,
+    /// Kernels left at the end (d); default 4.
+    pub target_kernels: usize,
+    /// Halvings (k); default log2(kernels / d).
+    pub steps: Option<usize>,
+    /// What to run; default deepprune (its chain also records inter), with
+    /// `protocol` all four.
+    pub variants: Vec<Variant>,
+    /// The untrained initial weights of `model` (the lottery variant).
+    pub init: Option<PathBuf>,
+    /// The paper's protocol: per seed, fresh weights, the full model
+    /// trained with `lr`, then every variant.
+    pub protocol: bool,
+    /// Seeds of the protocol; default 1, 2, 3, 4, 5.
+    pub seeds: Vec<u64>,
+    /// Kernels of the protocol's default architecture; default 256.
+    pub kernels: usize,
+    /// Kernel width of the protocol's default architecture; default 24.
+    pub width: usize,
+    /// Activation of the protocol's default architecture; default deepprune.
+    pub activation: ActivationName,
+    /// lr_init; default 0.01 (the paper's).
+    pub lr: f64,
+    /// The learning rate is divided by this at every step; default 1.2.
+    pub decay: f64,
+    /// Fraction of the training data held out for validation; default 0.1.
+    pub val_fraction: f64,
+    /// Seed of minibatch orders and fresh weights (not the protocol); default 1.
+    pub seed: u64,
+    /// Motifs planted in simulated data: the final kernels are matched
+    /// against these.
+    pub truth: Option<PathBuf>,
+    /// Database for the final kernels without `truth`; default the bundled
+    /// JASPAR set.
+    pub db: Option<PathBuf>,
+    /// Epochs, minibatch, patience, penalties of every training.
+    pub fit: FitConfig,
+    /// Engine settings.
+    pub engine: EngineConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            model: None,
+            data: LabelledData::default(),
+            criterion: "weight".into(),
+            criterion_config: json!({}),
+            target_kernels: 4,
+            steps: None,
+            variants: Vec::new(),
+            init: None,
+            protocol: false,
+            seeds: vec![1, 2, 3, 4, 5],
+            kernels: 256,
+            width: 24,
+            activation: ActivationName::Deepprune,
+            lr: 0.01,
+            decay: 1.2,
+            val_fraction: 0.1,
+            seed: 1,
+            truth: None,
+            db: None,
+            fit: FitConfig::default(),
+            engine: EngineConfig::default(),
+        }
+    }
+}
+
+/// One final kernel: its motif's consensus and best match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinalKernel {
+    /// Its index in the unpruned model.
+    pub kernel: usize,
+    /// Its dense weights (one per output).
+    pub dense: Vec<f32>,
+    /// Consensus of its motif.
+    pub consensus: String,
+    /// Best match, `id name`.
+    pub best: Option<String>,
+    /// Its E-value.
+    #[serde(rename = "E")]
+    pub e_value: Option<f64>,
+}
+
+/// One seed's final kernels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinalKernels {
+    /// Seed.
+    pub seed: u64,
+    /// Kernels.
+    pub kernels: Vec<FinalKernel>,
+}
+
+/// Planted motifs one seed's final kernels match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedMotifs {
+    /// Seed.
+    pub seed: u64,
+    /// Distinct planted motifs matched.
+    pub motifs: Vec<String>,
+}
+
+/// The paper's claim checked: Deepprune at d kernels against the d-kernel
+/// baseline, and (with planted truth) whether its final kernels match it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    /// d.
+    pub kernels: usize,
+    /// Deepprune's mean test AUC at d.
+    pub deepprune_mean_auc: f64,
+    /// Its standard deviation over seeds.
+    pub deepprune_sd: f64,
+    /// The baseline's mean test AUC at d.
+    pub baseline_mean_auc: f64,
+    /// Its standard deviation.
+    pub baseline_sd: f64,
+    /// Seeds.
+    pub seeds: usize,
+    /// Deepprune's mean beat the baseline's.
+    pub auc_claim_held: bool,
+    /// Final kernels over all seeds.
+    pub final_kernels: usize,
+    /// Of those, matching a planted motif under the policy (with truth).
+    #[serde(rename = "final_kernels_matching_E_below_0.05")]
+    pub matching: Option<usize>,
+    /// Every final kernel matches a planted motif (with truth).
+    pub motif_claim_held: Option<bool>,
+    /// Distinct planted motifs matched per seed (with truth).
+    pub planted_motifs_matched_per_seed: Option<Vec<SeedMotifs>>,
+}
+
+/// Seconds of a prune run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Seconds {
+    /// In the pruning steps.
+    pub steps: f64,
+    /// Of that, training and fine-tuning.
+    pub training: f64,
+    /// The whole command.
+    pub command: f64,
+}
+
+/// `prune`'s result (summary.json).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Mean test AUC per variant and kernel number over seeds.
+    pub summary: Vec<SummaryRow>,
+    /// The paper's claim, when Deepprune and the baseline both reached d.
+    pub claim: Option<Claim>,
+    /// Each seed's final kernels.
+    pub final_kernels: Vec<FinalKernels>,
+    /// Engine that ran.
+    pub engine: Option<String>,
+    /// Seconds.
+    pub seconds: Seconds,
+}
+
+/// A final kernel as the report shows it.
+struct KernelRow {
+    original: usize,
+    dense: Vec<f32>,
+    consensus: String,
+    logo: String,
+    best_target: Option<String>,
+    best_e: Option<f64>,
+    nsites: Option<f64>,
+}
+
+/// One seed's final kernels as the report shows them.
+struct Final {
+    seed: u64,
+    model: String,
+    rows: Vec<KernelRow>,
+}
+
+/// The data, model and criterion, checked before any training.
+struct Prepared {
+    train: Data,
+    test: Data,
+    criterion: Box<dyn PruningCriterion>,
+    criterion_config: serde_json::Value,
+    truth: Option<(MotifSet, String)>,
+}
+
+fn prepare(config: &Config) -> Result<Prepared> {
+    let criterion_config = plugin::effective_config(&config.criterion, &config.criterion_config)?;
+    let criterion = plugin::build::<dyn PruningCriterion>(&config.criterion, &criterion_config)?;
+    if !(config.lr > 0.0 && config.decay > 0.0) {
+        return Err(invalid("--lr and --decay must be positive"));
+    }
+    let d = &config.data;
+    if !d.valid_chroms.is_empty() {
+        return Err(invalid(
+            "--valid-chroms: prune validates on the last --val-fraction of the training data",
+        ));
+    }
+    if d.valid.is_some() {
+        return Err(invalid(
+            "prune validates on the last --val-fraction of the training data, not a validation file",
+        ));
+    }
+    let (train, _) = load_training(d.sources(Split::Train)?, config.seed)?;
+    let (test, _) = load_sources(d.sources(Split::Test)?)?;
+    let len = train.x.shape()[2];
+    if test.x.shape()[2] != len {
+        return Err(invalid(format!(
+            "test sequences are {} bp, training sequences {len} bp",
+            test.x.shape()[2]
+        )));
+    }
+    if test.y.ncols() != train.y.ncols() {
+        return Err(invalid(format!(
+            "test files have {} labels per sequence, training files {}",
+            test.y.ncols(),
+            train.y.ncols()
+        )));
+    }
+    let truth = match &config.truth {
+        Some(p) => Some((motif_core::motif::read_motifs(p)?, p.display().to_string())),
+        None => None,
+    };
+    Ok(Prepared { train, test, criterion, criterion_config, truth })
+}
+
+fn files(paths: &[PathBuf]) -> Result<serde_json::Value> {
+    paths
+        .iter()
+        .map(|p| {
+            Ok(json!({"path": p.display().to_string(), "sha256": motif_core::rundir::sha256_file(p)?}))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(serde_json::Value::from)
+}
+
+fn file(p: &Path) -> Result<serde_json::Value> {
+    Ok(json!({"path": p.display().to_string(), "sha256": motif_core::rundir::sha256_file(p)?}))
+}
+
+/// The settings motif-prune's journal is fingerprinted with (a rerun with
+/// others is refused rather than mixed in).
+fn journal_settings(
+    config: &Config,
+    p: &Prepared,
+    variants: &[Variant],
+) -> Result<serde_json::Value> {
+    let f = &config.fit;
+    let mut s = json!({
+        "criterion": config.criterion, "criterion_config": p.criterion_config,
+        "target_kernels": config.target_kernels, "steps": config.steps, "lr": config.lr, "decay": config.decay,
+        "epochs": f.epochs, "batch_size": f.batch_size, "patience": f.patience,
+        "val_fraction": config.val_fraction, "l1": f.l1, "l2": f.l2,
+        "train": files(&config.data.train)?, "test": files(&config.data.test)?,
+        "genome": config.data.genome_summary(),
+    });
+    // (a protocol's default, every variant, is left out of the settings)
+    if !config.protocol || !config.variants.is_empty() {
+        s["variants"] = json!(variants.iter().map(|v| v.name()).collect::<Vec<_>>());
+    }
+    Ok(s)
+}
+
+/// Runs `prune` into `run` (`out`: the run folder, where motif-prune writes
+/// its steps and journal). Emits a stage per model trained or evaluated,
+/// advancing by minibatches, and a note as each model finishes.
+///
+/// # Errors
+/// If the data, model or settings are unusable (before any training), or
+/// training, evaluation or writing fails.
+pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> Result<Summary> {
+    let t0 = Instant::now();
+    let p = prepare(config)?;
+    let out = run.dir().to_path_buf();
+    let variants = if config.variants.is_empty() {
+        if config.protocol {
+            vec![Variant::Deepprune, Variant::Inter, Variant::Lottery, Variant::Baseline]
+        } else {
+            vec![Variant::Deepprune]
+        }
+    } else {
+        config.variants.clone()
+    };
+    let cfg = PruneConfig {
+        target: config.target_kernels,
+        steps: config.steps,
+        lr_init: config.lr,
+        decay: config.decay,
+        val_fraction: config.val_fraction,
+        train: config.fit.train_config(config.lr, config.seed, &config.engine),
+        variants: variants.clone(),
+        eval_batch: EVAL_BATCH,
+    };
+    let mut settings = journal_settings(config, &p, &variants)?;
+    let mut progress = progress_events(config.protocol, events);
+    let (journals, seeds, source) = if config.protocol {
+        let (template, source) = match &config.model {
+            Some(m) => {
+                settings["model"] = file(m)?;
+                (Model::load(m)?, m.display().to_string())
+            }
+            None => {
+                let len = p.train.x.shape()[2];
+                let proto = motif_train::glorot_deepbind(
+                    config.kernels,
+                    config.width,
+                    p.train.y.ncols(),
+                    config.activation.build(),
+                    Some(len),
+                    0,
+                );
+                let name = format!(
+                    "deepbind {}×{} ({:?})",
+                    config.kernels, config.width, config.activation
+                )
+                .to_lowercase();
+                settings["model"] = json!(name);
+                (Model::from_bytes(&proto.encode_to_vec(), Path::new(&name))?, name)
+            }
+        };
+        let j = protocol(
+            &template,
+            &p.train,
+            &p.test,
+            &*p.criterion,
+            &cfg,
+            &config.seeds,
+            &settings,
+            &out,
+            &mut progress,
+        )?;
+        (j, config.seeds.clone(), source)
+    } else {
+        let Some(m) = &config.model else {
+            return Err(invalid(
+                "give the trained MODEL to prune (or --protocol to train models from fresh weights)",
+            ));
+        };
+        let model = Model::load(m)?;
+        let init = config.init.as_deref().map(Model::load).transpose()?;
+        settings["model"] = file(m)?;
+        settings["seed"] = json!(config.seed);
+        if let Some(i) = &config.init {
+            settings["init"] = file(i)?;
+        }
+        let inp = Inputs {
+            model: &model,
+            init: init.as_ref(),
+            train: &p.train,
+            test: &p.test,
+            criterion: &*p.criterion,
+            trained: None,
+        };
+        let j = motif_prune::run(&inp, &cfg, settings.clone(), &out, &mut progress)?;
+        (vec![j], vec![config.seed], m.display().to_string())
+    };
+    drop(progress);
+    let table = rows(&journals, &seeds);
+    let summary = summarise(&table);
+    record_inputs(config, run)?;
+    if let Some(j) = journals.first() {
+        run.set_engine(&j.engine, config.engine.device.name());
+    }
+    if !config.protocol {
+        run.set_seed(config.seed);
+    }
+    if config.protocol {
+        let mut csv = String::from("seed,variant,step,kernels,test_auc,val_auc,epochs\n");
+        for r in &table {
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{:.6},{:.6},{}",
+                r.seed, r.variant, r.step, r.kernels, r.test_auc, r.val_auc, r.epochs
+            );
+        }
+        run.write("protocol.csv", csv.as_bytes())?;
+        run.write_json(
+            "protocol.json",
+            &json!({"settings": settings, "seeds": seeds, "rows": table, "summary": summary}),
+        )?;
+    }
+    // final kernels: motifs and matches
+    let (db, db_name) = match &p.truth {
+        Some((set, name)) => (set.clone(), format!("planted motifs ({name})")),
+        None => crate::database::load(config.db.as_deref())?,
+    };
+    let mut finals = Vec::new();
+    for (j, &seed) in journals.iter().zip(&seeds) {
+        let dir = if config.protocol { out.join(format!("seed-{seed}")) } else { out.clone() };
+        let last = j.done.last().and_then(|s| {
+            s.records.iter().find(|r| r.variant == Variant::Deepprune).or_else(|| s.records.first())
+        });
+        if let Some(r) = last {
+            finals.push(final_kernels(&dir, r, seed, &p.test, &db, &config.engine)?);
+        }
+    }
+    let claim = claim(&summary, &finals, config.target_kernels, p.truth.is_some());
+    let (steps_s, train_s): (f64, f64) =
+        journals.iter().map(Journal::seconds).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let page = report::page(&report::Inputs {
+        config,
+        source: &source,
+        journals: &journals,
+        seeds: &seeds,
+        summary: &summary,
+        finals: &finals,
+        db_name: &db_name,
+        claim: claim.as_ref(),
+        seconds: (steps_s, train_s),
+    });
+    run.set_config(&settings)?;
+    run.plugin(
+        "criterion",
+        &config.criterion,
+        plugin::find(&config.criterion)?.version,
+        &p.criterion_config,
+    )?;
+    run.set_match_policy(&FILTER_MATCHES)?;
+    run.time("steps", steps_s);
+    run.time("training", train_s);
+    run.write("report.html", page.as_bytes())?;
+    Ok(Summary {
+        summary,
+        claim,
+        final_kernels: finals
+            .iter()
+            .map(|f| FinalKernels {
+                seed: f.seed,
+                kernels: f
+                    .rows
+                    .iter()
+                    .map(|k| FinalKernel {
+                        kernel: k.original,
+                        dense: k.dense.clone(),
+                        consensus: k.consensus.clone(),
+                        best: k.best_target.clone(),
+                        e_value: k.best_e,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        engine: journals.first().map(|j| j.engine.clone()),
+        seconds: Seconds { steps: steps_s, training: train_s, command: t0.elapsed().as_secs_f64() },
+    })
+}
+
+/// motif-prune's progress as workflow events.
+fn progress_events<'a>(
+    protocol: bool,
+    events: &'a mut dyn FnMut(Event),
+) -> impl FnMut(motif_prune::Event<'_>) + 'a {
+    let mut stage = String::new();
+    let mut last_done = 0usize;
+    move |e| match e {
+        motif_prune::Event::Stage { seed, step, steps, variant, kernels } => {
+            stage = if protocol {
+                format!("seed {seed} step {step}/{steps} {variant} ({kernels} kernels)")
+            } else {
+                format!("step {step}/{steps} {variant} ({kernels} kernels)")
+            };
+            last_done = 0;
+            events(Event::Stage { name: "pruning", total: None });
+            events(Event::Detail(stage.clone()));
+        }
+        motif_prune::Event::Train(motif_train::Progress::Batch { epoch, done, total, loss }) => {
+            if done < last_done || last_done == 0 {
+                events(Event::Stage { name: "pruning", total: Some(total as u64) });
+                last_done = 0;
+            }
+            events(Event::Advance(done.saturating_sub(last_done) as u64));
+            last_done = done;
+            events(Event::Detail(format!("{stage} epoch {epoch} loss {loss:.4}")));
+        }
+        motif_prune::Event::Train(motif_train::Progress::Epoch { .. }) => {}
+        motif_prune::Event::Done(r) => {
+            events(Event::Note(format!(
+                "{stage}: test AUC {:.4}, validation AUC {:.4}{}",
+                r.test_auc,
+                r.val_auc,
+                if r.epochs > 0 {
+                    format!(" ({} epochs, {:.1} s)", r.epochs, r.train_seconds)
+                } else {
+                    String::new()
+                }
+            )));
+        }
+    }
+}
+
+fn record_inputs(config: &Config, run: &mut RunDir) -> Result<()> {
+    for (role, p) in [
+        ("model", &config.model),
+        ("init", &config.init),
+        ("truth", &config.truth),
+        ("database", &config.db),
+    ] {
+        if let Some(p) = p {
+            run.input(role, p)?;
+        }
+    }
+    for (role, p) in config.data.inputs() {
+        run.input(role, p)?;
+    }
+    Ok(())
+}
+
+/// The final model's kernels as motifs (activation alignment on the test
+/// sequences, trimmed), matched against `db` under [`FILTER_MATCHES`].
+fn final_kernels(
+    dir: &Path,
+    r: &Record,
+    seed: u64,
+    test: &Data,
+    db: &MotifSet,
+    engine: &EngineConfig,
+) -> Result<Final> {
+    let model = Model::load(&dir.join(&r.model))?;
+    let layer = model.structure().convs.len().saturating_sub(1);
+    let cfg =
+        plugin::effective_config("activation-alignment", &json!({"trim": {"enabled": true}}))?;
+    let ex = plugin::build::<dyn MotifExtractor>("activation-alignment", &cfg)?;
+    let engine = EngineConfig { batch_size: EVAL_BATCH, ..*engine };
+    let got = crate::extract::motifs_of_layer(&model, layer, &test.x, &engine, &*ex, &mut |_| {})?;
+    let mut motifs = got.motifs;
+    for (m, &k) in motifs.motifs.iter_mut().zip(&r.kept) {
+        m.id = format!("kernel{k}");
+    }
+    let p = dir.join("final_kernels.meme");
+    motif_core::fsio::write_atomic(&p, write_meme(&motifs).as_bytes())
+        .map_err(|e| motif_core::Error::io(&p, e))?;
+    let active = crate::extract::active_set(&motifs);
+    let results =
+        FILTER_MATCHES.matcher()?.prepare(db, motifs.background)?.compare(&active.motifs)?;
+    let mut rows = Vec::new();
+    let mut it = results.into_iter();
+    for (k, m) in motifs.motifs.iter().enumerate() {
+        let res = if crate::extract::is_active(m) { it.next() } else { None };
+        let best = res.as_ref().and_then(|q| q.hits.first().copied());
+        rows.push(KernelRow {
+            original: r.kept[k],
+            dense: r.dense[k].clone(),
+            consensus: m.consensus(),
+            logo: logo_svg(m, &LogoOptions { col_width: 14.0, height: 50.0, ..Default::default() }),
+            best_target: best.as_ref().map(|h| {
+                let t = &db.motifs[h.target];
+                let name = t.name.clone().unwrap_or_default();
+                if name.is_empty() { t.id.clone() } else { format!("{} {name}", t.id) }
+            }),
+            best_e: best.as_ref().map(|h| h.e_value),
+            nsites: m.nsites,
+        });
+    }
+    Ok(Final { seed, model: r.model.clone(), rows })
+}
+
+/// The paper's claim: Deepprune at d beats the d-kernel baseline on mean
+/// test AUC, and (with planted motifs) its final kernels match them.
+fn claim(summary: &[SummaryRow], finals: &[Final], d: usize, truth: bool) -> Option<Claim> {
+    let at = |v: Variant| summary.iter().find(|s| s.variant == v && s.kernels == d);
+    let (dp, base) = (at(Variant::Deepprune)?, at(Variant::Baseline)?);
+    let kernels: usize = finals.iter().map(|f| f.rows.len()).sum();
+    let called = |k: &&KernelRow| k.best_e.is_some_and(|e| FILTER_MATCHES.calls(e));
+    let matched = finals.iter().flat_map(|f| &f.rows).filter(called).count();
+    // distinct planted motifs matched by each seed's final kernels
+    let recovered: Vec<SeedMotifs> = finals
+        .iter()
+        .map(|f| {
+            let mut ids: Vec<String> =
+                f.rows.iter().filter(called).filter_map(|k| k.best_target.clone()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            SeedMotifs { seed: f.seed, motifs: ids }
+        })
+        .collect();
+    Some(Claim {
+        kernels: d,
+        deepprune_mean_auc: dp.mean,
+        deepprune_sd: dp.sd,
+        baseline_mean_auc: base.mean,
+        baseline_sd: base.sd,
+        seeds: dp.n,
+        auc_claim_held: dp.mean > base.mean,
+        final_kernels: kernels,
+        matching: truth.then_some(matched),
+        motif_claim_held: truth.then_some(matched == kernels),
+        planted_motifs_matched_per_seed: truth.then_some(recovered),
+    })
+}
