@@ -278,4 +278,9 @@ fn protocol_runs_every_variant_per_seed_into_one_table() {
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(claim["claim"]["seeds"], 2);
     assert_eq!(claim["claim"]["final_kernels"], 4);
+    // `report` redraws the protocol's page from summary.json and the
+    // journals alone: the same bytes
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    crate::util::ok(&["report", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(out.join("report.html")).unwrap(), html);
 }

@@ -34,6 +34,10 @@ pub fn run(a: &ReportArgs) -> Result<()> {
                 .with_context(|| format!("{}: cannot write", out.display()))?;
             eprintln!("motiftool: {} redrawn", out.display());
         }
+        "prune" => {
+            motif_workflow::prune::redraw(&a.run_dir)?;
+            eprintln!("motiftool: {} redrawn", a.run_dir.join("report.html").display());
+        }
         "decouple" => {
             let n = motif_workflow::decouple::redraw(&a.run_dir)?;
             eprintln!(
@@ -42,7 +46,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
             );
         }
         w => bail!(
-            "{}: a `{w}` run; `report` redraws analyze and decouple runs so far (rerun `{w}` for its report)",
+            "{}: a `{w}` run; `report` redraws analyze, prune and decouple runs (rerun `{w}` for its report)",
             a.run_dir.display()
         ),
     }

@@ -3,13 +3,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
-use motif_core::motif::{MotifSet, write_meme};
 use motif_core::rng::Rng;
-use motif_sim::{Preset, simulate};
+use motif_core::rundir::RunDir;
+use motif_workflow::simulate;
 
 use crate::output::Sink;
+use crate::progress::Progress;
 
 /// Arguments of `simulate`.
 #[derive(Debug, Args)]
@@ -77,92 +78,27 @@ pub fn simulate_help() -> String {
 
 /// Runs `simulate`.
 pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
-    let preset = Preset::parse(&a.preset)?;
-    let (db, db_name) = motif_workflow::database::load(a.motifs.as_deref())?;
-    let n = a.n.unwrap_or(preset.default_n());
-    let len = a.len.unwrap_or(preset.default_len());
-    if n < 2 {
-        bail!("--n must be at least 2");
-    }
-    // Everything is held in memory (a few bytes per base): refuse sizes
-    // that cannot fit rather than abort allocating them.
-    const MAX_BASES: u128 = 2_000_000_000;
-    let bases = n as u128 * len as u128 * 2;
-    if len == 0 {
-        bail!("--len must be at least 1");
-    }
-    if bases > MAX_BASES {
-        bail!(
-            "--n {n} × --len {len}: {bases} bases in all is more than the {MAX_BASES} simulate holds in memory; use a smaller --n or --len"
-        );
-    }
-    let ds = simulate(preset, &db, &db_name, n, len, a.seed, a.both_strands)?;
-    for note in &ds.notes {
-        eprintln!("motiftool: note: {note}");
-    }
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let inputs: Vec<&std::path::Path> = a.motifs.iter().map(PathBuf::as_path).collect();
-    let mut truth = Sink::open(Some(&a.out.join("truth.tsv")), &inputs)?;
-    writeln!(truth, "split\tid\tmotif_id\tmotif_name\tstart\tend\tstrand")?;
-    for split in &ds.splits {
-        let mut fa = Sink::open(Some(&a.out.join(format!("{}.fa", split.name))), &inputs)?;
-        for q in &split.seqs {
-            let labels: Vec<String> = q.labels.iter().map(u8::to_string).collect();
-            writeln!(fa, ">{} {}", q.id, labels.join(" "))?;
-            fa.write_all(&q.seq)?;
-            writeln!(fa)?;
-            for i in &q.instances {
-                let m = &ds.motifs[i.motif];
-                writeln!(
-                    truth,
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    split.name,
-                    q.id,
-                    m.id,
-                    m.name.as_deref().unwrap_or(""),
-                    i.start + 1,
-                    i.start + m.len(),
-                    i.strand
-                )?;
-            }
-        }
-        fa.finish()?;
-    }
-    truth.finish()?;
-    let set = MotifSet {
-        motifs: ds.motifs.clone(),
-        background: [0.25; 4],
-        has_background: true,
-        warnings: vec![],
+    let config = simulate::Config {
+        preset: a.preset.clone(),
+        motifs: a.motifs.clone(),
+        n: a.n,
+        len: a.len,
+        both_strands: a.both_strands,
+        seed: a.seed,
     };
-    let mut mf = Sink::open(Some(&a.out.join("motifs.meme")), &inputs)?;
-    mf.write_all(write_meme(&set).as_bytes())?;
-    mf.finish()?;
-    let manifest = serde_json::json!({
-        "preset": preset.name(),
-        "motif_database": db_name,
-        "motifs": ds.motifs.iter().map(|m| serde_json::json!({"id": m.id, "name": m.name})).collect::<Vec<_>>(),
-        "classes": ds.classes,
-        "n": n,
-        "len": len,
-        "seed": a.seed,
-        "both_strands": a.both_strands || preset == Preset::KooEddy,
-        "splits": ds.splits.iter().map(|s| serde_json::json!({"name": s.name, "sequences": s.seqs.len(),
-            "positives": s.seqs.iter().filter(|q| q.labels.contains(&1)).count()})).collect::<Vec<_>>(),
-        "notes": ds.notes,
-        "motiftool": env!("CARGO_PKG_VERSION"),
-    });
-    let mut j = Sink::open(Some(&a.out.join("simulate.json")), &inputs)?;
-    writeln!(j, "{}", serde_json::to_string_pretty(&manifest)?)?;
-    j.finish()?;
-    let summary: Vec<String> =
-        ds.splits.iter().map(|s| format!("{} {}", s.seqs.len(), s.name)).collect();
+    let mut run = RunDir::create(&a.out, "simulate")?;
+    let mut progress = Progress::new(false);
+    let s = simulate::run(&config, &mut run, &mut |e| progress.event(e))?;
+    run.finish(&s)?;
+    let splits: Vec<String> =
+        s.splits.iter().map(|x| format!("{} {}", x.sequences, x.name)).collect();
     eprintln!(
-        "motiftool: {} ({}): {} sequences of {len} bp, {} motifs → {}",
-        preset.name(),
-        summary.join(", "),
-        ds.splits.iter().map(|s| s.seqs.len()).sum::<usize>(),
-        ds.motifs.len(),
+        "motiftool: {} ({}): {} sequences of {} bp, {} motifs → {}",
+        s.preset,
+        splits.join(", "),
+        s.splits.iter().map(|x| x.sequences).sum::<usize>(),
+        s.len,
+        s.motifs.len(),
         a.out.display()
     );
     Ok(())

@@ -230,12 +230,12 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
 }
 
 /// A motif's columns as `[A, C, G, T]` rows.
-fn columns(m: &Motif) -> Vec<[f64; 4]> {
+pub(crate) fn columns(m: &Motif) -> Vec<[f64; 4]> {
     (0..m.len()).map(|j| std::array::from_fn(|a| m.probs[(a, j)])).collect()
 }
 
 /// A motif back from its columns.
-fn motif(id: &str, cols: &[[f64; 4]]) -> Result<Motif> {
+pub(crate) fn motif(id: &str, cols: &[[f64; 4]]) -> Result<Motif> {
     let m = Array2::from_shape_fn((4, cols.len()), |(a, j)| cols[j][a]);
     Ok(Motif::from_matrix(id, m)?)
 }

@@ -16,6 +16,7 @@
 //! - [`extract`]: a conv layer's filters → motifs (no matching).
 //! - [`analyze`]: filters → motifs → database matches → logos → HTML
 //!   report; [`analyze::render`] redraws the report from `summary.json`.
+//! - [`simulate`]: benchmark data with known truth.
 //! - [`train`]: a fresh or given model trained through the engines.
 //! - [`prune`]: Deepprune, its variants and protocol, and its report.
 //! - [`decouple`]: NeuronMotif on one conv layer, resumable per neuron and
@@ -40,6 +41,7 @@ pub mod extract;
 pub mod input;
 pub mod labelled;
 pub mod prune;
+pub mod simulate;
 pub mod train;
 
 use std::path::Path;
@@ -62,6 +64,9 @@ pub enum Error {
     /// From Deepprune.
     #[error(transparent)]
     Prune(#[from] motif_prune::Error),
+    /// From simulation.
+    #[error(transparent)]
+    Sim(#[from] motif_sim::Error),
     /// From training.
     #[error(transparent)]
     Train(#[from] motif_train::Error),

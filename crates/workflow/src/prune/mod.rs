@@ -129,6 +129,10 @@ pub struct FinalKernel {
     /// Its E-value.
     #[serde(rename = "E")]
     pub e_value: Option<f64>,
+    /// Sites its motif was aligned from (0: it never fired).
+    pub nsites: Option<f64>,
+    /// Its motif's probabilities, one `[A, C, G, T]` per column.
+    pub columns: Vec<[f64; 4]>,
 }
 
 /// One seed's final kernels.
@@ -189,9 +193,30 @@ pub struct Seconds {
     pub command: f64,
 }
 
+/// What a prune run was, as its report states it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunFacts {
+    /// The model pruned (or the protocol's architecture).
+    pub model: String,
+    /// The criterion.
+    pub criterion: String,
+    /// lr_init.
+    pub lr: f64,
+    /// Learning-rate divisor per step.
+    pub decay: f64,
+    /// Whether this was the protocol.
+    pub protocol: bool,
+    /// Seeds (the run's seed, or the protocol's).
+    pub seeds: Vec<u64>,
+    /// What the final kernels were matched against.
+    pub database: String,
+}
+
 /// `prune`'s result (summary.json).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// What ran.
+    pub run: RunFacts,
     /// Mean test AUC per variant and kernel number over seeds.
     pub summary: Vec<SummaryRow>,
     /// The paper's claim, when Deepprune and the baseline both reached d.
@@ -206,6 +231,7 @@ pub struct Summary {
 
 /// A final kernel as the report shows it.
 struct KernelRow {
+    columns: Vec<[f64; 4]>,
     original: usize,
     dense: Vec<f32>,
     consensus: String,
@@ -434,28 +460,31 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
     let mut finals = Vec::new();
     for (j, &seed) in journals.iter().zip(&seeds) {
         let dir = if config.protocol { out.join(format!("seed-{seed}")) } else { out.clone() };
-        let last = j.done.last().and_then(|s| {
-            s.records.iter().find(|r| r.variant == Variant::Deepprune).or_else(|| s.records.first())
-        });
-        if let Some(r) = last {
+        if let Some(r) = last_record(j) {
             finals.push(final_kernels(&dir, r, seed, &p.test, &db, &config.engine)?);
         }
     }
     let claim = claim(&summary, &finals, config.target_kernels, p.truth.is_some());
     let (steps_s, train_s): (f64, f64) =
         journals.iter().map(Journal::seconds).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let facts = RunFacts {
+        model: source,
+        criterion: config.criterion.clone(),
+        lr: config.lr,
+        decay: config.decay,
+        protocol: config.protocol,
+        seeds,
+        database: db_name,
+    };
     let page = report::page(&report::Inputs {
-        config,
-        source: &source,
+        facts: &facts,
         journals: &journals,
-        seeds: &seeds,
         summary: &summary,
         finals: &finals,
-        db_name: &db_name,
         claim: claim.as_ref(),
         seconds: (steps_s, train_s),
     });
-    run.set_config(&settings)?;
+    run.set_config(config)?;
     run.plugin(
         "criterion",
         &config.criterion,
@@ -467,6 +496,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
     run.time("training", train_s);
     run.write("report.html", page.as_bytes())?;
     Ok(Summary {
+        run: facts,
         summary,
         claim,
         final_kernels: finals
@@ -482,6 +512,8 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
                         consensus: k.consensus.clone(),
                         best: k.best_target.clone(),
                         e_value: k.best_e,
+                        nsites: k.nsites,
+                        columns: k.columns.clone(),
                     })
                     .collect(),
             })
@@ -489,6 +521,77 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         engine: journals.first().map(|j| j.engine.clone()),
         seconds: Seconds { steps: steps_s, training: train_s, command: t0.elapsed().as_secs_f64() },
     })
+}
+
+/// The journal and folder of each seed of a finished run in `dir`.
+fn journals_in(dir: &Path, facts: &RunFacts) -> Result<Vec<Journal>> {
+    facts
+        .seeds
+        .iter()
+        .map(|s| {
+            let d = if facts.protocol { dir.join(format!("seed-{s}")) } else { dir.to_path_buf() };
+            let p = d.join("prune.json");
+            let text = std::fs::read(&p).map_err(|e| motif_core::Error::io(&p, e))?;
+            serde_json::from_slice(&text)
+                .map_err(|e| invalid(format!("{}: not a prune journal: {e}", p.display())))
+        })
+        .collect()
+}
+
+/// Redraws a prune run's report.html from its summary.json, journals and
+/// final_kernels.meme, nothing recomputed.
+///
+/// # Errors
+/// If a file is missing or unreadable, or the report cannot be written.
+pub fn redraw(dir: &Path) -> Result<()> {
+    let p = dir.join("summary.json");
+    let text = std::fs::read(&p).map_err(|e| motif_core::Error::io(&p, e))?;
+    let s: Summary = serde_json::from_slice(&text)
+        .map_err(|e| invalid(format!("{}: not a prune summary: {e}", p.display())))?;
+    let journals = journals_in(dir, &s.run)?;
+    let mut finals = Vec::new();
+    for (j, fk) in journals.iter().zip(&s.final_kernels) {
+        let Some(last) = last_record(j) else { continue };
+        let mut rows = Vec::new();
+        for k in &fk.kernels {
+            let m = crate::analyze::motif(&format!("kernel{}", k.kernel), &k.columns)?;
+            rows.push(KernelRow {
+                columns: k.columns.clone(),
+                original: k.kernel,
+                dense: k.dense.clone(),
+                consensus: k.consensus.clone(),
+                logo: kernel_logo(&m),
+                best_target: k.best.clone(),
+                best_e: k.e_value,
+                nsites: k.nsites,
+            });
+        }
+        finals.push(Final { seed: fk.seed, model: last.model.clone(), rows });
+    }
+    let page = report::page(&report::Inputs {
+        facts: &s.run,
+        journals: &journals,
+        summary: &s.summary,
+        finals: &finals,
+        claim: s.claim.as_ref(),
+        seconds: (s.seconds.steps, s.seconds.training),
+    });
+    let out = dir.join("report.html");
+    motif_core::fsio::write_atomic(&out, page.as_bytes())
+        .map_err(|e| motif_core::Error::io(&out, e))?;
+    Ok(())
+}
+
+/// The record whose kernels are the run's final ones: the last step's
+/// Deepprune model, else its first.
+fn last_record(j: &Journal) -> Option<&Record> {
+    j.done.last().and_then(|s| {
+        s.records.iter().find(|r| r.variant == Variant::Deepprune).or_else(|| s.records.first())
+    })
+}
+
+fn kernel_logo(m: &motif_core::motif::Motif) -> String {
+    logo_svg(m, &LogoOptions { col_width: 14.0, height: 50.0, ..Default::default() })
 }
 
 /// motif-prune's progress as workflow events.
@@ -584,10 +687,11 @@ fn final_kernels(
         let res = if crate::extract::is_active(m) { it.next() } else { None };
         let best = res.as_ref().and_then(|q| q.hits.first().copied());
         rows.push(KernelRow {
+            columns: crate::analyze::columns(m),
             original: r.kept[k],
             dense: r.dense[k].clone(),
             consensus: m.consensus(),
-            logo: logo_svg(m, &LogoOptions { col_width: 14.0, height: 50.0, ..Default::default() }),
+            logo: kernel_logo(m),
             best_target: best.as_ref().map(|h| {
                 let t = &db.motifs[h.target];
                 let name = t.name.clone().unwrap_or_default();

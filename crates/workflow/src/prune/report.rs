@@ -7,17 +7,14 @@ use motif_core::plugin::FILTER_MATCHES;
 use motif_prune::{Journal, Record, SummaryRow, Variant};
 use motif_report::{ChartOptions, Page, Series, format_number, line_chart, palette, render_page};
 
-use super::{Claim, Config, Final};
+use super::{Claim, Final, RunFacts};
 
 /// What the report draws.
 pub(super) struct Inputs<'a> {
-    pub config: &'a Config,
-    pub source: &'a str,
+    pub facts: &'a RunFacts,
     pub journals: &'a [Journal],
-    pub seeds: &'a [u64],
     pub summary: &'a [SummaryRow],
     pub finals: &'a [Final],
-    pub db_name: &'a str,
     pub claim: Option<&'a Claim>,
     /// Seconds in the steps, and of that training.
     pub seconds: (f64, f64),
@@ -25,8 +22,8 @@ pub(super) struct Inputs<'a> {
 
 /// The run's report.html.
 pub(super) fn page(i: &Inputs<'_>) -> String {
-    let Inputs { config: a, source, journals, seeds, summary, finals, db_name, claim, seconds } =
-        *i;
+    let Inputs { facts: a, journals, summary, finals, claim, seconds } = *i;
+    let (source, seeds, db_name) = (a.model.as_str(), a.seeds.as_slice(), a.database.as_str());
     let (steps_s, train_s) = seconds;
     let Some(first) = journals.first() else {
         return render_page(&Page {
