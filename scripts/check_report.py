@@ -132,6 +132,9 @@ def main():
     ap.add_argument("--rows", type=int, help="expected number of filter rows")
     ap.add_argument("--screenshot", help="PNG to write (the first screen, 1280 wide)")
     ap.add_argument("--chromium", default=os.environ.get("CHROMIUM", "chromium"))
+    ap.add_argument("--before-shot", metavar="JS",
+                    help="script run after the probe and before the screenshot, e.g. "
+                         "\"document.getElementById('rc').click()\"; its value is reported as `before_shot`")
     a = ap.parse_args()
 
     exe = shutil.which(a.chromium)
@@ -153,6 +156,11 @@ def main():
             time.sleep(0.3)  # let late console messages arrive
             probe = json.loads(b.call("Runtime.evaluate", session=sid, expression=PROBE,
                                       returnByValue=True)["result"]["value"])
+            if a.before_shot:
+                r = b.call("Runtime.evaluate", session=sid, expression=a.before_shot,
+                           returnByValue=True)["result"]
+                probe["before_shot"] = r.get("value")
+                time.sleep(0.2)
             if a.screenshot:
                 shot = b.call("Page.captureScreenshot", session=sid, format="png")["data"]
                 with open(a.screenshot, "wb") as f:

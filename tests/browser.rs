@@ -20,6 +20,10 @@ fn chromium() -> Option<String> {
     found.then_some(exe)
 }
 
+/// The first filter's forward and reverse-complement logo display, before
+/// and after clicking "show reverse-complement logos".
+const TOGGLE: &str = "(() => { const d = () => [...document.querySelectorAll('tr.filter')[0].querySelectorAll('.fwd,.rev')].map(e => getComputedStyle(e).display).join(' '); const a = d(); document.getElementById('rc').click(); return a + ' | ' + d(); })()";
+
 #[test]
 fn report_renders_in_headless_chromium() {
     let Some(exe) = chromium() else { return };
@@ -31,6 +35,8 @@ fn report_renders_in_headless_chromium() {
     let res = Command::new("python3")
         .arg(root().join("scripts/check_report.py"))
         .args([s(&out.join("report.html")), "--rows", "8", "--screenshot", s(&shot)])
+        // the reverse-complement switch swaps the logos, without a script
+        .args(["--before-shot", TOGGLE])
         .args(["--chromium", &exe])
         .output()
         .expect("run python3");
@@ -38,6 +44,11 @@ fn report_renders_in_headless_chromium() {
     assert!(res.status.success(), "{report}\n{}", String::from_utf8_lossy(&res.stderr));
     let v: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(v["rows"], 8);
+    assert_eq!(v["before_shot"], "inline none | none inline", "{report}");
+    // the page opens with the count of filters matching a known motif: the
+    // 8 planted JASPAR kernels
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<b>8 of 8</b> filters match a known motif"), "headline");
     assert_eq!(v["console_errors"].as_array().unwrap().len(), 0);
     // each filter: its logo plus filter/target pairs for up to 3 matches
     assert!(v["svgs"].as_u64().unwrap() >= 8 * 3, "{report}");

@@ -336,9 +336,15 @@ pub fn render(s: &Summary) -> Result<String> {
                 ),
             });
         }
+        let rc = logo_svg(
+            &m,
+            &LogoOptions { col_width: 16.0, height: 60.0, rc: true, ..Default::default() },
+        );
         rows.push(FilterRow {
             id: f.filter.clone(),
             logo_svg: svg,
+            logo_rc_svg: rc,
+            called: f.called(&s.policy).is_some(),
             importance: f.importance,
             nsites: f.nsites,
             matches,
@@ -350,6 +356,7 @@ pub fn render(s: &Summary) -> Result<String> {
     let file = s.model.rsplit(['/', '\\']).next().unwrap_or(&s.model);
     let report = Report {
         title: format!("motiftool analyze: {file}"),
+        policy: format!("{}, E < {}", s.policy.describe(), s.policy.max_evalue),
         facts: vec![
             ("model".into(), s.model.clone()),
             ("engine".into(), format!("{} ({})", s.engine, s.device)),

@@ -239,11 +239,46 @@ pub fn neuron_page(
     })
 }
 
+/// Most CRM logos shown per neuron on the layer's index.
+const INDEX_CRMS: usize = 6;
+
+/// A neuron's CRMs as small logos, strongest (largest activation) first,
+/// with their count.
+fn crm_logos(r: &NeuronResult) -> String {
+    let set = crm_motifs(&r.crms, "");
+    let mut order: Vec<usize> = (0..r.crms.len()).collect();
+    order.sort_by(|&a, &b| r.crms[b].max_act.total_cmp(&r.crms[a].max_act));
+    let mut s = format!(
+        "<div class=\"crms\" style=\"display:flex;flex-wrap:wrap;gap:2px 8px;align-items:center;max-width:560px\"><small>{} CRMs</small>",
+        r.crms.len()
+    );
+    for &i in order.iter().take(INDEX_CRMS) {
+        let m = &set.motifs[i];
+        let col_width = (240.0 / m.len().max(1) as f32).clamp(3.0, 9.0);
+        let _ = write!(
+            s,
+            "<div title=\"CRM {} (max v {:.3})\">{}</div>",
+            r.crms[i].index,
+            r.crms[i].max_act,
+            logo_svg(
+                m,
+                &LogoOptions { col_width, height: 30.0, axis: false, ..Default::default() }
+            )
+        );
+    }
+    if r.crms.len() > INDEX_CRMS {
+        let _ =
+            write!(s, "<small>… {} more on the neuron's page</small>", r.crms.len() - INDEX_CRMS);
+    }
+    s.push_str("</div>");
+    s
+}
+
 /// The layer's index (index.html): one row per finished neuron.
 #[must_use]
 pub fn layer_page(summary: &LayerSummary, rows: &[NeuronResult]) -> String {
     let mut s = String::from(
-        "<table><tr><th>neuron</th><th>samples</th><th>CRMs</th><th>dictionary</th><th>syntax</th><th>top dictionary match</th></tr>",
+        "<table><tr><th>neuron</th><th>samples</th><th>CRMs (strongest first)</th><th>dictionary</th><th>syntax</th><th>top dictionary match</th></tr>",
     );
     for r in rows {
         let syn: Vec<String> = r
@@ -281,7 +316,7 @@ pub fn layer_page(summary: &LayerSummary, rows: &[NeuronResult]) -> String {
             s,
             "<tr><td><a href=\"neuron-{n}/neuron.html\">{n}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             r.samples,
-            r.crms.len(),
+            crm_logos(r),
             r.dictionary.entries.len(),
             escape(&syn.join(" | ")),
             match_cell(r.dictionary_matches.first()),
