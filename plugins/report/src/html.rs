@@ -135,9 +135,9 @@ pub fn render_report(r: &Report) -> String {
     for (k, v) in &r.facts {
         let _ = write!(s, "<dt>{}</dt><dd>{}</dd>", escape(k), escape(v));
     }
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "</dl><details><summary>Model structure</summary><pre>{}</pre></details></body></html>\n",
+        "</dl><details><summary>Model structure</summary><pre>{}</pre></details></body></html>",
         escape(&r.model_summary)
     );
     s
