@@ -40,6 +40,16 @@ fn listing_names_every_kind() {
     assert!(t.contains("threshold") && t.contains("0.7"), "{t}");
 }
 
+/// Each plugin shows its own documentation, not its crate's.
+#[test]
+fn a_plugin_shows_its_own_docs() {
+    let w = ok(&["plugins", "show", "weight"]);
+    assert!(w.contains("# weight") && w.contains("|w_j|"), "{w}");
+    assert!(!w.contains("positive-mean") && !w.contains("modep=1"), "{w}");
+    let t = ok(&["plugins", "show", "top-windows"]);
+    assert!(t.contains("# top-windows") && !t.contains("softmax"), "{t}");
+}
+
 #[test]
 fn tomtom_docs_and_config() {
     let t = ok(&["plugins", "show", "tomtom"]);

@@ -329,8 +329,9 @@ pub fn apply_set(config: &mut serde_json::Value, assignment: &str) -> Result<()>
 ///     name: "weight", summary: "L1 norm of each kernel's dense weights",
 ///     status: motif_core::plugin::Status::Stable("0.1.0"));
 /// ```
-/// The plugin crate's `README.md` becomes its docs; its version is the
-/// crate's version.
+/// The plugin's docs are its own file, `docs/<name>.md` in its crate (so
+/// `motiftool plugins show weight` shows the weight criterion, not its
+/// crate's README); its version is the crate's version.
 #[macro_export]
 macro_rules! register_plugin {
     ($kind:ident, $ty:ty, name: $name:literal, summary: $summary:literal, status: $status:expr) => {
@@ -338,7 +339,7 @@ macro_rules! register_plugin {
             $crate::plugin::Registration::<dyn $crate::plugin::$kind> {
                 name: $name,
                 summary: $summary,
-                docs: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")),
+                docs: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/", $name, ".md")),
                 version: env!("CARGO_PKG_VERSION"),
                 status: $status,
                 default_config: || {
