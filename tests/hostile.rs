@@ -124,6 +124,7 @@ fn prepare(dir: &Path) {
     .unwrap();
 }
 
+#[allow(clippy::too_many_lines, reason = "one table of hostile inputs, a row per case")]
 fn cases() -> Vec<Case> {
     vec![
         // -o equal to an input (by real path)

@@ -153,7 +153,7 @@ fn ctcf_score_matches_deepbind_tool() {
     std::fs::write(&seqs, "TACCACTAGGGGGCGCCACC\n").unwrap();
     for engine in engines() {
         let (_, rows) = predict(&model, &seqs, engine, &[]);
-        assert!((rows[0].1[0] - 17.682623).abs() < 1e-4, "{engine}: {}", rows[0].1[0]);
+        assert!((rows[0].1[0] - 17.682_623).abs() < 1e-4, "{engine}: {}", rows[0].1[0]);
     }
 }
 

@@ -95,6 +95,13 @@ fn deepprune_set_with_truth_that_matches_the_sequences() {
 
 #[test]
 fn shuffle_keeps_dinucleotide_counts() {
+    fn count(s: &str) -> HashMap<Vec<u8>, usize> {
+        let mut m = HashMap::new();
+        for w in s.as_bytes().windows(2) {
+            *m.entry(w.to_vec()).or_default() += 1;
+        }
+        m
+    }
     let dir = tempfile::tempdir().unwrap();
     let fa = dir.path().join("in.fa");
     std::fs::write(&fa, ">a 1\nACGTTGCAAACGTAGCTAGCTTTAGGCAGCATCGAN\n>b 1\nGGGGCCCCAAAATTTTACGT\n")
@@ -113,13 +120,6 @@ fn shuffle_keeps_dinucleotide_counts() {
     let input = read_fasta(&fa);
     let shuffled = read_fasta(&out);
     assert_eq!(shuffled.len(), 4);
-    fn count(s: &str) -> HashMap<Vec<u8>, usize> {
-        let mut m = HashMap::new();
-        for w in s.as_bytes().windows(2) {
-            *m.entry(w.to_vec()).or_default() += 1;
-        }
-        m
-    }
     for (k, (h, s)) in shuffled.iter().enumerate() {
         let (ih, is) = &input[k / 2];
         assert!(h.starts_with(ih.split(' ').next().unwrap()) && h.ends_with(" 0"), "{h}");

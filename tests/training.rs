@@ -49,7 +49,7 @@ fn train_writes_a_model_and_a_log() {
     // The trained model is an ordinary ONNX model: inspect and predict read it.
     let model = out.join("model.onnx");
     let inspected = ok(&["inspect", model.to_str().unwrap()]);
-    assert!(inspected.contains("4"), "{inspected}");
+    assert!(inspected.contains('4'), "{inspected}");
     let pred = ok(&[
         "predict",
         model.to_str().unwrap(),

@@ -64,7 +64,7 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Whether the ort engine is usable here; CI sets MOTIFTOOL_REQUIRE_ORT=1 so that a
+/// Whether the ort engine is usable here; CI sets `MOTIFTOOL_REQUIRE_ORT=1` so that a
 /// missing library fails instead of skipping.
 pub fn ort_usable() -> bool {
     let out = ok(&["engines", "--json"]);

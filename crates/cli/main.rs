@@ -105,6 +105,9 @@ enum Command {
 
 /// A count flag that must be at least 1 (`--epochs 0`, `--batch-size 0` …
 /// are refused by name rather than dividing by zero later).
+///
+/// # Errors
+/// If `s` is not a whole number of at least 1.
 pub fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
@@ -114,6 +117,9 @@ pub fn at_least_one(s: &str) -> Result<usize, String> {
 }
 
 /// Like [`at_least_one`], for `u32` flags.
+///
+/// # Errors
+/// As [`at_least_one`], or above `u32::MAX`.
 pub fn at_least_one_u32(s: &str) -> Result<u32, String> {
     at_least_one(s).and_then(|v| u32::try_from(v).map_err(|e| e.to_string()))
 }
@@ -263,6 +269,9 @@ impl ColumnArgs {
 
     /// The records of `--bed` cut from `--genome`, if given, else `seqs`
     /// read with these columns (and `format`), and the file they come from.
+    ///
+    /// # Errors
+    /// If both or neither source is given, or a file cannot be opened.
     pub fn records(
         &self,
         genome: &GenomeArgs,
@@ -300,6 +309,9 @@ impl ColumnArgs {
     }
 
     /// Opens `path` with these columns (`format`: else from the name or content).
+    ///
+    /// # Errors
+    /// If the file cannot be opened or the columns are not in its header.
     pub fn open(
         &self,
         path: &std::path::Path,

@@ -44,7 +44,7 @@ impl Sink {
         match self {
             Sink::Stdout(mut w) => Ok(w.flush()?),
             Sink::File { tmp, target } => {
-                let tmp = tmp.into_inner().map_err(|e| e.into_error())?;
+                let tmp = tmp.into_inner().map_err(std::io::IntoInnerError::into_error)?;
                 tmp.as_file().sync_all().ok();
                 // temp files are created 0600; results are ordinary files
                 #[cfg(unix)]

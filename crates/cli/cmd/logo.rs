@@ -77,7 +77,7 @@ pub fn run(a: &LogoArgs) -> Result<()> {
         }
         match a.format {
             Format::Svg => {
-                write_file(&a.out.join(format!("{stem}.svg")), logo_svg(m, &o).as_bytes())?
+                write_file(&a.out.join(format!("{stem}.svg")), logo_svg(m, &o).as_bytes())?;
             }
             Format::Png => {
                 let png = logo_png(m, &o).map_err(|e| anyhow::anyhow!("motif `{}`: {e}", m.id))?;

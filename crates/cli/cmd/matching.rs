@@ -21,6 +21,7 @@ const CHUNK: usize = 256;
 
 /// Arguments of `match`.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools, reason = "tomtom's own switches, one flag each")]
 pub struct MatchArgs {
     /// Query motifs (MEME, JASPAR, TRANSFAC or HOMER; gzip ok).
     pub query: PathBuf,

@@ -14,15 +14,15 @@ use crate::progress::Progress;
 /// `--variant`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum VariantOpt {
-    /// Prune, then fine-tune with lr_init/1.2^i (also records `inter`).
+    /// Prune, then fine-tune with `lr_init/1.2^i` (also records `inter`).
     Deepprune,
     /// Pruned models before each step's fine-tuning (Deepprune-inter; runs
     /// the Deepprune chain).
     Inter,
     /// Survivors reset to their initial weights (--init) and retrained with
-    /// lr_init (runs the Deepprune chain for the masks).
+    /// `lr_init` (runs the Deepprune chain for the masks).
     Lottery,
-    /// A fresh model of each size trained with lr_init/1.2^i.
+    /// A fresh model of each size trained with `lr_init/1.2^i`.
     Baseline,
 }
 
@@ -83,7 +83,7 @@ pub struct PruneArgs {
     /// Activation of the default --protocol architecture [default: deepprune].
     #[arg(long, value_enum)]
     pub activation: Option<ActivationOpt>,
-    /// lr_init (the paper: 0.01) [default: 0.01].
+    /// `lr_init` (the paper: 0.01) [default: 0.01].
     #[arg(long)]
     pub lr: Option<f64>,
     /// The learning rate is divided by this at every step [default: 1.2].

@@ -39,7 +39,7 @@ pub struct TrainArgs {
     #[arg(long = "train", required_unless_present_any = ["peaks", "config"], value_name = "FILE")]
     pub train: Vec<PathBuf>,
     /// Validation sequences. Default: --valid-chroms, else the last
-    /// --val-fraction of the training data, as Keras' validation_split.
+    /// --val-fraction of the training data, as Keras' `validation_split`.
     #[arg(long, value_name = "FILE", conflicts_with = "valid_chroms")]
     pub valid: Option<PathBuf>,
     /// Fraction held out for validation when --valid is not given [default: 0.1].
@@ -66,7 +66,7 @@ pub struct TrainArgs {
     /// Kernel width of --arch deepbind [default: 24].
     #[arg(long, value_parser = crate::at_least_one)]
     pub width: Option<usize>,
-    /// Conv blocks of --arch stack, input side first: KERNELSxWIDTH[:POOL],
+    /// Conv blocks of --arch stack, input side first: `KERNELSxWIDTH`[:POOL],
     /// comma-separated. `3x5:2,1x2` is NeuronMotif's demo1 (receptive
     /// fields 5 and 8 bp); `32x7:2,32x3:2,32x3:2,32x3:2,32x3` its demo2
     /// shape (82 bp at layer 4) [default: 32x7:2,32x3:2,32x3:2,32x3:2,32x3].

@@ -16,6 +16,7 @@ use std::sync::Mutex;
 static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
 /// The prefix of every temp file this process creates.
+#[must_use]
 pub fn temp_prefix() -> String {
     format!(".motiftool-{}-", std::process::id())
 }
@@ -69,6 +70,7 @@ pub fn clean_stale_temps(dir: &Path) {
 }
 
 /// The folder a file `path` lives in (`.` for a bare name).
+#[must_use]
 pub fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -78,6 +80,7 @@ pub fn parent_dir(path: &Path) -> &Path {
 
 /// Whether `a` and `b` are the same file (same device and inode on Unix,
 /// same canonical path elsewhere); false when either does not exist.
+#[must_use]
 pub fn same_file(a: &Path, b: &Path) -> bool {
     #[cfg(unix)]
     {
@@ -98,6 +101,7 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 
 /// The first of `inputs` that `out` would overwrite (the same file, by
 /// real path: links and `..` do not hide it).
+#[must_use]
 pub fn overwritten_input<'a>(out: &Path, inputs: &[&'a Path]) -> Option<&'a Path> {
     inputs.iter().copied().find(|i| same_file(out, i))
 }

@@ -27,7 +27,7 @@ pub fn roc_auc(scores: &[f32], labels: &[bool]) -> Result<f64> {
 }
 
 /// Area under the precision–recall curve as average precision:
-/// Σ (R_k − R_{k−1}) P_k over distinct score thresholds, highest first
+/// Σ (`R_k` − R_{k−1}) `P_k` over distinct score thresholds, highest first
 /// (scikit-learn's `average_precision_score`).
 ///
 /// # Errors

@@ -142,7 +142,10 @@ pub struct SeqReader {
 
 impl std::fmt::Debug for SeqReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SeqReader").field("path", &self.path).field("format", &self.format).finish()
+        f.debug_struct("SeqReader")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
     }
 }
 
@@ -353,43 +356,40 @@ impl SeqReader {
                 return self.table_record(&fields, lay, line).map(Some);
             }
             let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-            let (id, seq, label) = match self.format {
-                SeqFormat::DeepBind => {
-                    if line == 1 && fields.first() == Some(&"FoldID") {
-                        continue;
-                    }
-                    if fields.len() != 4 {
-                        return Err(Error::parse(
-                            &self.path,
-                            line,
-                            format!(
-                                "expected 4 fields `FoldID EventID seq Bound`, found {}",
-                                fields.len()
-                            ),
-                        ));
-                    }
-                    let label = self.parse_label(fields[3], "Bound")?;
-                    (fields[1].to_owned(), fields[2].as_bytes().to_vec(), Some(label))
+            let (id, seq, label) = if self.format == SeqFormat::DeepBind {
+                if line == 1 && fields.first() == Some(&"FoldID") {
+                    continue;
                 }
-                _ => {
-                    if line == 1
-                        && matches!(fields[0].to_ascii_lowercase().as_str(), "seq" | "sequence")
-                    {
-                        continue;
-                    }
-                    if fields.len() > 2 {
-                        return Err(Error::parse(
-                            &self.path,
-                            line,
-                            format!("expected `seq<TAB>label`, found {} fields", fields.len()),
-                        ));
-                    }
-                    let label = match fields.get(1) {
-                        Some(s) if !s.is_empty() => Some(self.parse_label(s, "label")?),
-                        _ => None,
-                    };
-                    (format!("seq{line}"), fields[0].as_bytes().to_vec(), label)
+                if fields.len() != 4 {
+                    return Err(Error::parse(
+                        &self.path,
+                        line,
+                        format!(
+                            "expected 4 fields `FoldID EventID seq Bound`, found {}",
+                            fields.len()
+                        ),
+                    ));
                 }
+                let label = self.parse_label(fields[3], "Bound")?;
+                (fields[1].to_owned(), fields[2].as_bytes().to_vec(), Some(label))
+            } else {
+                if line == 1
+                    && matches!(fields[0].to_ascii_lowercase().as_str(), "seq" | "sequence")
+                {
+                    continue;
+                }
+                if fields.len() > 2 {
+                    return Err(Error::parse(
+                        &self.path,
+                        line,
+                        format!("expected `seq<TAB>label`, found {} fields", fields.len()),
+                    ));
+                }
+                let label = match fields.get(1) {
+                    Some(s) if !s.is_empty() => Some(self.parse_label(s, "label")?),
+                    _ => None,
+                };
+                (format!("seq{line}"), fields[0].as_bytes().to_vec(), label)
             };
             if seq.is_empty() {
                 return Err(Error::parse(&self.path, line, "empty sequence"));
@@ -588,7 +588,10 @@ fn is_dna(f: &str) -> bool {
 }
 
 /// Gives `rec` its label from `labels` (by id) when its file gave none.
-pub fn fill_label(rec: &mut SeqRecord, labels: &HashMap<String, f32>) {
+pub fn fill_label<S: std::hash::BuildHasher>(
+    rec: &mut SeqRecord,
+    labels: &HashMap<String, f32, S>,
+) {
     if rec.label.is_none() {
         rec.label = labels.get(&rec.id).copied();
         rec.labels = rec.label.into_iter().collect();

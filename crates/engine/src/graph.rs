@@ -157,7 +157,7 @@ pub fn open_graph(
     })?;
     let graph = proto.graph.unwrap_or_default();
     let inits: std::collections::HashSet<&str> =
-        graph.initializer.iter().map(|t| t.name()).collect();
+        graph.initializer.iter().map(motif_onnx::pb::TensorProto::name).collect();
     let inputs: Vec<String> = graph
         .input
         .iter()

@@ -89,8 +89,8 @@ impl TractSession {
             .model
             .clone()
             .with_input_fact(0, f32::fact(dims).into())
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
+            .and_then(tract_onnx::prelude::InferenceModelExt::into_optimized)
+            .and_then(tract_onnx::prelude::IntoRunnable::into_runnable)
             .map_err(|e| load_err(&self.path, &e))?;
         self.plans.lock().expect("plan cache").insert(shape, plan.clone());
         Ok(plan)
@@ -172,7 +172,7 @@ impl crate::GraphSession for TractGraph {
             }
             let p = m
                 .into_optimized()
-                .and_then(|m| m.into_runnable())
+                .and_then(tract_onnx::prelude::IntoRunnable::into_runnable)
                 .map_err(|e| err(format!("{e:#}")))?;
             self.plans.lock().expect("plan cache").insert(shapes, p.clone());
             p

@@ -108,7 +108,10 @@ impl Chroms {
 
 impl std::fmt::Debug for Peaks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Peaks").field("bed", &self.bed).field("genome", &self.genome).finish()
+        f.debug_struct("Peaks")
+            .field("bed", &self.bed)
+            .field("genome", &self.genome)
+            .finish_non_exhaustive()
     }
 }
 
@@ -262,7 +265,7 @@ impl Iterator for Peaks {
                 continue;
             }
             match self.record(t) {
-                Ok(None) => continue,
+                Ok(None) => {}
                 r => return r.transpose(),
             }
         }
@@ -302,7 +305,7 @@ mod tests {
         let g = genome(d.path());
         let b = d.path().join("p.bed");
         std::fs::write(&b, bed).unwrap();
-        let r = Peaks::open(&b, &g, width).and_then(|p| p.collect());
+        let r = Peaks::open(&b, &g, width).and_then(std::iter::Iterator::collect);
         (d, r)
     }
 

@@ -106,6 +106,9 @@ impl<'g> GraphIndex<'g> {
     }
 
     /// Ints from attribute `attr` (older opsets) or constant input `k` (newer).
+    ///
+    /// # Errors
+    /// If neither holds ints, naming the node.
     pub fn ints_attr_or_input(
         &self,
         n: &NodeProto,

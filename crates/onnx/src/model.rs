@@ -279,7 +279,8 @@ fn normalised(proto: &ModelProto) -> (ModelProto, Option<(usize, crate::fold::Fo
     {
         return (proto.clone(), None);
     }
-    let inits: std::collections::HashSet<&str> = g.initializer.iter().map(|t| t.name()).collect();
+    let inits: std::collections::HashSet<&str> =
+        g.initializer.iter().map(super::pb::TensorProto::name).collect();
     let inputs: Vec<_> = g.input.iter().filter(|v| !inits.contains(v.name())).collect();
     let [input] = inputs.as_slice() else { return (proto.clone(), None) };
     let dims = crate::structure::declared_dims(input);
@@ -328,6 +329,7 @@ fn check_finite(graph: &crate::pb::GraphProto, path: &Path) -> Result<()> {
 }
 
 fn inline_external(t: &mut TensorProto, dir: &Path, model: &Path) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
     let name = t.name().to_owned();
     let err = |msg: String| Error::ExternalData { path: model.into(), tensor: name.clone(), msg };
     let get = |k: &str| t.external_data.iter().find(|e| e.key() == k).map(|e| e.value().to_owned());
@@ -360,7 +362,6 @@ fn inline_external(t: &mut TensorProto, dir: &Path, model: &Path) -> Result<()> 
     };
     let offset = parse("offset")?.unwrap_or(0);
     let length = parse("length")?;
-    use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(&file).map_err(|e| err(format!("{}: {e}", file.display())))?;
     let size = f.metadata().map_err(|e| err(e.to_string()))?.len();
     let length = length.unwrap_or(size.saturating_sub(offset));

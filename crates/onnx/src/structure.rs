@@ -356,14 +356,21 @@ impl Structure {
     /// # Errors
     /// If the model has no single sequence input of shape (N, 4, L) or
     /// (N, L, 4), or a node that recognition needs is malformed.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "input, conv chain and head recognised in one walk down the graph"
+    )]
     pub fn recognise(model: &ModelProto, path: &std::path::Path) -> Result<Self> {
+        // Lengths past this overflow engines' buffers (tract computes
+        // sizes in usize products of every axis).
+        const MAX_LENGTH: usize = 1 << 26;
         let graph = model
             .graph
             .as_ref()
             .ok_or_else(|| Error::Model { path: path.into(), msg: "model has no graph".into() })?;
         let index = GraphIndex::new(graph);
         let inits: std::collections::HashSet<&str> =
-            graph.initializer.iter().map(|t| t.name()).collect();
+            graph.initializer.iter().map(super::pb::TensorProto::name).collect();
         let inputs: Vec<&ValueInfoProto> =
             graph.input.iter().filter(|v| !inits.contains(v.name())).collect();
         let model_err = |msg: String| Error::Model { path: path.into(), msg };
@@ -376,9 +383,6 @@ impl Structure {
             )));
         };
         let dims = dims_of(input);
-        // Lengths past this overflow engines' buffers (tract computes
-        // sizes in usize products of every axis).
-        const MAX_LENGTH: usize = 1 << 26;
         if let Some((i, d)) =
             dims.iter().enumerate().find(|(_, d)| matches!(d, Dim::Fixed(n) if *n > MAX_LENGTH))
         {
@@ -414,7 +418,7 @@ impl Structure {
             .opset_import
             .iter()
             .find(|o| o.domain().is_empty() || o.domain() == "ai.onnx")
-            .map_or(0, |o| o.version());
+            .map_or(0, super::pb::OperatorSetIdProto::version);
         let mut s = Structure {
             producer: format!("{} {}", model.producer_name(), model.producer_version())
                 .trim()
@@ -480,7 +484,7 @@ impl Structure {
                         b.clone()
                     };
                     let skip = if deeper.conv == a.conv { b.conv } else { a.conv };
-                    let out = node.output.first().map(String::as_str).unwrap_or("");
+                    let out = node.output.first().map_or("", String::as_str);
                     s.post(&deeper, PostOp::Residual { skip_from: skip }, out);
                     for o in &node.output {
                         states.insert(o.clone(), deeper.clone());
@@ -523,7 +527,10 @@ impl Structure {
 
     /// One node on a tracked path: returns the state of its outputs, or None
     /// when the path ends there.
-    #[allow(clippy::too_many_lines)]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one walk over the conv chain and what follows each layer"
+    )]
     fn step(
         &mut self,
         node: &NodeProto,
@@ -533,7 +540,7 @@ impl Structure {
         index: &GraphIndex<'_>,
         conv_by_weight: &mut HashMap<String, usize>,
     ) -> Result<Option<AxisState>> {
-        let out = node.output.first().map(String::as_str).unwrap_or("");
+        let out = node.output.first().map_or("", String::as_str);
         let op = node.op_type();
         if stateful_inputs > 1 && !matches!(op, "Conv") {
             // branches merging (e.g. Max of forward and reverse scores)
@@ -543,9 +550,10 @@ impl Structure {
             "Identity" | "Cast" => {}
             "Dropout" => self.post(&st, PostOp::Dropout, out),
             "Transpose" => {
-                let perm: Vec<usize> = attr_ints(node, "perm")
-                    .map(|p| p.iter().map(|&v| v as usize).collect())
-                    .unwrap_or_else(|| (0..st.rank).rev().collect());
+                let perm: Vec<usize> = attr_ints(node, "perm").map_or_else(
+                    || (0..st.rank).rev().collect(),
+                    |p| p.iter().map(|&v| v as usize).collect(),
+                );
                 let pos = |a: usize| perm.iter().position(|&p| p == a);
                 match (pos(st.len_axis), pos(st.ch_axis)) {
                     (Some(l), Some(c)) => (st.len_axis, st.ch_axis) = (l, c),
@@ -726,6 +734,10 @@ impl Structure {
         Ok(Some(st))
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "the dense head's shapes (Gemm, MatMul, flatten, activations) in one walk"
+    )]
     fn conv(
         &mut self,
         node: &NodeProto,
@@ -784,7 +796,7 @@ impl Structure {
         }
         let nsp = st.rank - 2;
         let mut padding = match attr_str(node, "auto_pad").as_deref() {
-            Some("SAME_UPPER") | Some("SAME_LOWER") => {
+            Some("SAME_UPPER" | "SAME_LOWER") => {
                 let total = (width - 1) * dilation;
                 if attr_str(node, "auto_pad").as_deref() == Some("SAME_UPPER") {
                     [total / 2, total - total / 2]
@@ -792,14 +804,12 @@ impl Structure {
                     [total - total / 2, total / 2]
                 }
             }
-            _ => attr_ints(node, "pads")
-                .map(|p| {
-                    [
-                        p.get(spatial).copied().unwrap_or(0) as usize,
-                        p.get(spatial + nsp).copied().unwrap_or(0) as usize,
-                    ]
-                })
-                .unwrap_or([0, 0]),
+            _ => attr_ints(node, "pads").map_or([0, 0], |p| {
+                [
+                    p.get(spatial).copied().unwrap_or(0) as usize,
+                    p.get(spatial + nsp).copied().unwrap_or(0) as usize,
+                ]
+            }),
         };
         padding[0] += st.pad[0];
         padding[1] += st.pad[1];
@@ -877,7 +887,7 @@ impl Structure {
                     n.op_type() == "Add" && (index.is_const(n, 0) || index.is_const(n, 1))
                 })
             {
-                output = n.output[0].clone();
+                output.clone_from(&n.output[0]);
             }
             let mut activation = None;
             // A dense layer's activation: elementwise, or a (log-)softmax
@@ -886,7 +896,7 @@ impl Structure {
                 |op: &str| ACTIVATIONS.contains(&op) || matches!(op, "Softmax" | "LogSoftmax");
             if let Some(n) = single(&output).filter(|n| head(n.op_type())) {
                 activation = Some(n.op_type().to_owned());
-                output = n.output[0].clone();
+                output.clone_from(&n.output[0]);
             }
             self.dense.push(DenseLayer {
                 index: self.dense.len(),

@@ -87,9 +87,9 @@ fn value_tensor(index: &GraphIndex<'_>, conv_output: &str) -> String {
         if !(keep || matches!(op, "Identity" | "Dropout" | "Cast")) {
             break;
         }
-        t = n.output[0].clone();
+        t.clone_from(&n.output[0]);
         if keep || last_value == *n.input.first().map_or("", String::as_str) {
-            last_value = t.clone();
+            last_value.clone_from(&t);
         }
     }
     last_value
@@ -132,7 +132,7 @@ impl Windowed {
     /// # Errors
     /// If `layer` is out of range or the path to it holds something the
     /// method does not cover (the error names the node).
-    #[allow(clippy::too_many_lines)]
+    #[allow(clippy::too_many_lines, reason = "the windowed sub-network built in one walk")]
     pub fn new(model: &Model, layer: usize) -> Result<Self> {
         let s = model.structure();
         let path = model.path();

@@ -109,7 +109,7 @@ pub fn check_labels(data: &Data, what: &str) -> Result<()> {
                 "{what}: all {} sequences are labelled {} (output {}); AUC and the data criteria \
                  need positives and negatives",
                 col.len(),
-                if pos == 0 { 0 } else { 1 },
+                i32::from(pos != 0),
                 j + 1
             )));
         }

@@ -10,7 +10,7 @@
 //! all dropped and an odd count drops the median kernel. The survivors are
 //! cut out physically ([`Head::subset`]: conv kernels, every per-kernel
 //! tensor, dense rows; the dense bias stays) and fine-tuned through the
-//! engines with lr_init / 1.2^i ([`run`]); the variants and the paper's
+//! engines with `lr_init` / 1.2^i ([`run`]); the variants and the paper's
 //! seeds-by-variants protocol are in [`run`] and [`protocol`]. Every step
 //! is written out (ONNX + JSON) and an interrupted run resumes from the
 //! last finished step.

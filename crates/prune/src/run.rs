@@ -18,14 +18,14 @@ use crate::{Error, Head, Result, keep_mask, median};
 pub enum Variant {
     /// The unpruned model (step 0; the paper's mode `init`).
     Full,
-    /// Pruned, then fine-tuned with lr_init / 1.2^i (mode `prune`).
+    /// Pruned, then fine-tuned with `lr_init` / 1.2^i (mode `prune`).
     Deepprune,
     /// Pruned, before that step's fine-tuning (mode `inter`).
     Inter,
     /// The survivors reset to their initial weights and trained with
-    /// lr_init (mode `prune-reinit`, the lottery ticket).
+    /// `lr_init` (mode `prune-reinit`, the lottery ticket).
     Lottery,
-    /// A fresh model of the same size trained with lr_init / 1.2^i (mode
+    /// A fresh model of the same size trained with `lr_init` / 1.2^i (mode
     /// `init-decay`).
     Baseline,
 }
@@ -61,7 +61,7 @@ pub struct PruneConfig {
     pub target: usize,
     /// Halvings (k); `None`: log2(kernels / d), which must be whole.
     pub steps: Option<usize>,
-    /// Learning rate of the first training (lr_init).
+    /// Learning rate of the first training (`lr_init`).
     pub lr_init: f64,
     /// Divisor of the learning rate per step (1.2).
     pub decay: f64,
@@ -362,6 +362,7 @@ impl Ctx<'_, '_> {
 /// # Errors
 /// Bad labels or settings (before any training), a model that is not
 /// conv → global pooling → dense, engine, training or I/O failures.
+#[allow(clippy::too_many_lines, reason = "Deepprune's step loop as the paper's protocol states it")]
 pub fn run(
     inp: &Inputs<'_>,
     cfg: &PruneConfig,
@@ -438,26 +439,25 @@ pub fn run(
         engine: String::new(),
         progress,
     };
-    let mut journal = match previous {
-        Some(j) => j,
-        None => {
-            ctx.stage(0, Variant::Full, ctx.head0.kernels);
-            let all: Vec<usize> = (0..ctx.head0.kernels).collect();
-            let mut start = ctx.record(inp.model, Variant::Full, 0, all, None)?;
-            if let Some(t) = inp.trained {
-                (start.lr, start.epochs, start.best_epoch, start.train_seconds) =
-                    (Some(t.lr), t.epochs, t.best_epoch, t.seconds);
-            }
-            Journal {
-                settings,
-                kernels: ctx.head0.kernels,
-                target: cfg.target,
-                steps,
-                start,
-                done: Vec::new(),
-                engine: String::new(),
-                finished: false,
-            }
+    let mut journal = if let Some(j) = previous {
+        j
+    } else {
+        ctx.stage(0, Variant::Full, ctx.head0.kernels);
+        let all: Vec<usize> = (0..ctx.head0.kernels).collect();
+        let mut start = ctx.record(inp.model, Variant::Full, 0, all, None)?;
+        if let Some(t) = inp.trained {
+            (start.lr, start.epochs, start.best_epoch, start.train_seconds) =
+                (Some(t.lr), t.epochs, t.best_epoch, t.seconds);
+        }
+        Journal {
+            settings,
+            kernels: ctx.head0.kernels,
+            target: cfg.target,
+            steps,
+            start,
+            done: Vec::new(),
+            engine: String::new(),
+            finished: false,
         }
     };
     // The chain's current model and its kernels' original indices: the
@@ -472,21 +472,20 @@ pub fn run(
         let (mut scores, mut threshold) = (Vec::new(), f64::NAN);
         let mut size = ctx.head0.kernels >> step;
         if chain {
-            let (current, kept_before) = match chain_at.take() {
-                Some(c) => c,
-                None => {
-                    let last = journal.done.last().map_or(Some(&journal.start), |s| {
-                        s.records.iter().find(|r| r.variant == Variant::Deepprune)
-                    });
-                    let last = last.ok_or_else(|| {
-                        Error::Resume(format!(
-                            "{}: step {} has no deepprune model to continue from",
-                            journal_path.display(),
-                            step - 1
-                        ))
-                    })?;
-                    (ctx.load(&last.model)?, last.kept.clone())
-                }
+            let (current, kept_before) = if let Some(c) = chain_at.take() {
+                c
+            } else {
+                let last = journal.done.last().map_or(Some(&journal.start), |s| {
+                    s.records.iter().find(|r| r.variant == Variant::Deepprune)
+                });
+                let last = last.ok_or_else(|| {
+                    Error::Resume(format!(
+                        "{}: step {} has no deepprune model to continue from",
+                        journal_path.display(),
+                        step - 1
+                    ))
+                })?;
+                (ctx.load(&last.model)?, last.kept.clone())
             };
             let head = Head::recognise(&current)?;
             let pooled = if inp.criterion.needs_data() {
@@ -675,14 +674,14 @@ pub fn summarise(rows: &[ProtocolRow]) -> Vec<SummaryRow> {
 }
 
 /// The paper's protocol: for each seed, fresh weights for `template`
-/// (Keras' Glorot initialisation), trained with lr_init into the full
+/// (Keras' Glorot initialisation), trained with `lr_init` into the full
 /// model, then [`run`] with `cfg.variants` in `out/seed-S/`. Returns the
 /// journals, one per seed. Resumable per seed (the trained full model is
 /// kept as `seed-S/full.onnx`).
 ///
 /// # Errors
 /// As [`run`].
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, reason = "the protocol's inputs, each distinct")]
 pub fn protocol(
     template: &Model,
     train: &Data,

@@ -102,9 +102,6 @@ mod tests {
     /// likely: brute-force the set, then compare frequencies.
     #[test]
     fn uniform_over_the_valid_sequences() {
-        let seq = b"AACAGCATGA";
-        let want = pairs(seq);
-        let mut valid = std::collections::HashSet::new();
         // All arrangements of the multiset with the same first letter.
         fn perms(
             rest: &mut Vec<u8>,
@@ -126,6 +123,9 @@ mod tests {
                 rest.insert(i, b);
             }
         }
+        let seq = b"AACAGCATGA";
+        let want = pairs(seq);
+        let mut valid = std::collections::HashSet::new();
         let mut rest: Vec<u8> = seq[1..].to_vec();
         rest.sort_unstable();
         let mut all = std::collections::HashSet::new();

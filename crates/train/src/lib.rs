@@ -444,6 +444,10 @@ impl<'m> Run<'m> {
 /// # Errors
 /// On empty or inconsistent data, a model whose ops lack gradient rules,
 /// an engine failure, or a loss that is not finite.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one training loop: epochs, minibatches, early stopping, checkpoints"
+)]
 pub fn train(
     model: &Model,
     train_set: &Data,

@@ -121,7 +121,7 @@ impl Config {
                 run.input("model", p)?;
             }
             None => {
-                run.input_bytes("model", &format!("bundled {EXAMPLE_MODEL_NAME}"), EXAMPLE_MODEL)
+                run.input_bytes("model", &format!("bundled {EXAMPLE_MODEL_NAME}"), EXAMPLE_MODEL);
             }
         }
         for (role, p) in self.input.files() {

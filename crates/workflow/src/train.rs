@@ -104,7 +104,7 @@ pub struct Config {
     /// The labelled data.
     pub data: LabelledData,
     /// Fraction held out for validation when there is no validation file or
-    /// chromosomes; default 0.1 (the last part, as Keras' validation_split).
+    /// chromosomes; default 0.1 (the last part, as Keras' `validation_split`).
     pub val_fraction: f64,
     /// Architecture of a fresh model; default deepbind.
     pub arch: Arch,

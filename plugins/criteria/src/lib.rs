@@ -2,19 +2,19 @@
 //!
 //! Each scores the kernels of the conv layer behind the dense layer; a
 //! pruning step keeps those scoring strictly above the median (see
-//! `motif-prune`). With w_j the dense weight of kernel j and o_j(x) its
+//! `motif-prune`). With `w_j` the dense weight of kernel j and `o_j(x)` its
 //! globally pooled (post-activation) output on sequence x, P the positives
 //! and N the negatives of the whole training file:
 //!
-//! * [`Weight`] (`weight`, Deepprune's `modep=0`): s_j = |w_j|;
-//! * [`Score`] (`score`, `modep=1`): s_j = |mean_P o_j − mean_N o_j|;
+//! * [`Weight`] (`weight`, Deepprune's `modep=0`): `s_j` = |`w_j`|;
+//! * [`Score`] (`score`, `modep=1`): `s_j` = |`mean_P` `o_j` − `mean_N` `o_j`|;
 //! * [`ScoreWeight`] (`score-weight`, `modep=2`):
-//!   s_j = |mean_P(o_j·w_j) − mean_N(o_j·w_j)|;
-//! * [`PositiveMean`] (`positive-mean`): s_j = mean_P o_j, the worked
+//!   `s_j` = |`mean_P(o_j·w_j)` − `mean_N(o_j·w_j)`|;
+//! * [`PositiveMean`] (`positive-mean`): `s_j` = `mean_P` `o_j`, the worked
 //!   example of the README's "Writing a criterion plugin".
 //!
 //! With several outputs, the weight terms sum over outputs
-//! (Σ_o |w_oj| and Σ_o |Δmean(o_j·w_oj)|); with one output this is the
+//! (`Σ_o` |`w_oj`| and `Σ_o` |`Δmean(o_j·w_oj)`|); with one output this is the
 //! definition above.
 
 mod positive_mean;
@@ -64,7 +64,7 @@ pub fn class_data<'a>(
         return Err(Error::Invalid(format!(
             "{plugin}: needs positives and negatives; the {} training labels are all {}",
             y.len(),
-            if pos == 0 { 0 } else { 1 }
+            i32::from(pos != 0)
         )));
     }
     Ok((o, y))

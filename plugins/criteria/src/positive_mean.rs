@@ -5,7 +5,7 @@ use motif_core::plugin::{Configured, CriterionInput, PruningCriterion, Status};
 use motif_core::{Error, Result};
 use ndarray::{Array1, Axis};
 
-/// s_j = mean over positive training sequences of o_j, kernel j's pooled
+/// `s_j` = mean over positive training sequences of `o_j`, kernel j's pooled
 /// output: kernels that fire strongly on bound sequences survive.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PositiveMean {

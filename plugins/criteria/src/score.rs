@@ -1,4 +1,4 @@
-//! `score`: |mean_P o_j − mean_N o_j| (Deepprune's `modep=1`).
+//! `score`: |`mean_P` `o_j` − `mean_N` `o_j`| (Deepprune's `modep=1`).
 
 use motif_core::Result;
 use motif_core::plugin::{Configured, CriterionInput, PruningCriterion, Status};
@@ -6,7 +6,7 @@ use ndarray::Array1;
 
 use crate::NoConfig;
 
-/// s_j = |mean over positives of o_j − mean over negatives of o_j|, with o_j
+/// `s_j` = |mean over positives of `o_j` − mean over negatives of `o_j`|, with `o_j`
 /// kernel j's pooled output.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Score;

@@ -1,4 +1,4 @@
-//! `score-weight`: |mean_P(o_j·w_j) − mean_N(o_j·w_j)| (Deepprune's `modep=2`).
+//! `score-weight`: |`mean_P(o_j·w_j)` − `mean_N(o_j·w_j)`| (Deepprune's `modep=2`).
 
 use motif_core::Result;
 use motif_core::plugin::{Configured, CriterionInput, PruningCriterion, Status};
@@ -6,7 +6,7 @@ use ndarray::Array1;
 
 use crate::NoConfig;
 
-/// s_j = |mean over positives of o_j·w_j − mean over negatives of o_j·w_j|:
+/// `s_j` = |mean over positives of `o_j·w_j` − mean over negatives of `o_j·w_j|`:
 /// kernel j's contribution to the logit, separated by class (Σ over
 /// outputs of the magnitudes).
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,4 +1,4 @@
-//! `weight`: |w_j| (Deepprune's default, `modep=0`).
+//! `weight`: |`w_j`| (Deepprune's default, `modep=0`).
 
 use motif_core::Result;
 use motif_core::plugin::{Configured, CriterionInput, PruningCriterion, Status};
@@ -6,7 +6,7 @@ use ndarray::{Array1, Axis};
 
 use crate::NoConfig;
 
-/// s_j = |w_j|, the magnitude of kernel j's dense weight (Σ over outputs).
+/// `s_j` = |`w_j`|, the magnitude of kernel j's dense weight (Σ over outputs).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Weight;
 

@@ -30,7 +30,10 @@ impl Default for DemixConfig {
 
 /// Recursively clusters `idx` from layer `level` down to layer 0; pushes
 /// the leaves with their path of cluster labels.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the recursion carries the split state of the original"
+)]
 fn split(
     net: &Network,
     seqs: &Seqs,

@@ -163,6 +163,10 @@ fn dedupe(
 ///
 /// # Errors
 /// If the matcher fails.
+#[allow(
+    clippy::too_many_lines,
+    reason = "NeuronMotif's dictionary rounds as the original runs them"
+)]
 pub fn dictionary(crms: &[Crm], matcher: &dyn MotifMatcher) -> Result<Dictionary> {
     if crms.iter().enumerate().any(|(i, c)| c.index != i) {
         return Err(Error::Invalid("CRMs must be in index order".into()));

@@ -235,7 +235,7 @@ mod tests {
         let centres = [[0.0f32, 0.0], [10.0, 0.0], [0.0, 10.0]];
         let x =
             Array2::from_shape_fn((300, 2), |(i, j)| centres[i % 3][j] + (rng.f64() as f32 - 0.5));
-        let w: Vec<f64> = (0..300).map(|i| 1.0 + (i % 7) as f64).collect();
+        let w: Vec<f64> = (0..300).map(|i| 1.0 + f64::from(i % 7)).collect();
         let a = weighted_kmeans(x.view(), &w, 3, &mut Rng::new(1));
         let b = weighted_kmeans(x.view(), &w, 3, &mut Rng::new(1));
         assert_eq!(a, b);

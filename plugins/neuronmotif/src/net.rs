@@ -86,7 +86,7 @@ impl std::fmt::Debug for Network {
         f.debug_struct("Network")
             .field("name", &self.name)
             .field("window", &self.win.window)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -190,7 +190,7 @@ impl Network {
         }
     }
 
-    fn chunks(&self, n: usize) -> Vec<(usize, usize)> {
+    fn chunks(n: usize) -> Vec<(usize, usize)> {
         (0..n).step_by(CHUNK).map(|lo| (lo, (lo + CHUNK).min(n))).collect()
     }
 
@@ -230,9 +230,9 @@ impl Network {
                 .collect()
         };
         let parts: Vec<Vec<Array2<f32>>> = if self.parallel() {
-            self.chunks(n).par_iter().map(run).collect::<Result<_>>()?
+            Self::chunks(n).par_iter().map(run).collect::<Result<_>>()?
         } else {
-            self.chunks(n).iter().map(run).collect::<Result<_>>()?
+            Self::chunks(n).iter().map(run).collect::<Result<_>>()?
         };
         let mut out = Vec::with_capacity(layers.len());
         for k in 0..layers.len() {
@@ -292,9 +292,9 @@ impl Network {
             Ok((v, g.slice(s![..hi - lo, .., ..]).to_owned()))
         };
         let parts: Vec<(Array1<f32>, Array3<f32>)> = if self.parallel() {
-            self.chunks(n).par_iter().map(run).collect::<Result<_>>()?
+            Self::chunks(n).par_iter().map(run).collect::<Result<_>>()?
         } else {
-            self.chunks(n).iter().map(run).collect::<Result<_>>()?
+            Self::chunks(n).iter().map(run).collect::<Result<_>>()?
         };
         let vs: Vec<_> = parts.iter().map(|p| p.0.view()).collect();
         let gs: Vec<_> = parts.iter().map(|p| p.1.view()).collect();

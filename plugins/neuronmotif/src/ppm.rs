@@ -10,10 +10,10 @@ pub const BINS: usize = 20;
 
 /// The PPM (4, len) of `seqs` at rows `idx`, weighting each of [`BINS`]
 /// equal-width activation bins over (0, max v] by its mean activation: a
-/// bin's base frequencies f_b count with weight m_b, so each activation
+/// bin's base frequencies `f_b` count with weight `m_b`, so each activation
 /// stratum counts in proportion to its activation, not its size. An empty
 /// bin reuses the previous bin's frequencies (uniform before the first)
-/// with m_b = the bin's midpoint.
+/// with `m_b` = the bin's midpoint.
 #[must_use]
 pub fn binned_ppm(seqs: &Seqs, v: &[f32], idx: &[usize]) -> Array2<f64> {
     let len = seqs.len;

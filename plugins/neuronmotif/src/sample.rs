@@ -299,6 +299,7 @@ impl Wheel {
 ///
 /// # Errors
 /// If the engine fails.
+#[allow(clippy::too_many_lines, reason = "NeuronMotif's genetic algorithm as the original runs it")]
 pub fn sample(
     net: &Network,
     k: usize,

@@ -10,6 +10,10 @@ use crate::ppm::{ic_nats, smooth};
 
 /// A segment of one CRM's PPM.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(
+    clippy::unsafe_derive_deserialize,
+    reason = "plain data; the unsafe its methods reach is the AVX2 k-means kernel, behind runtime feature detection"
+)]
 pub struct Segment {
     /// Id: `crm<index>_<start>_<end>` (1-based inclusive positions).
     pub id: String,

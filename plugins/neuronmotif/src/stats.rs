@@ -64,7 +64,7 @@ fn beta_cf(a: f64, b: f64, x: f64) -> f64 {
     h
 }
 
-/// Regularised incomplete beta I_x(a, b).
+/// Regularised incomplete beta `I_x(a`, b).
 fn inc_beta(a: f64, b: f64, x: f64) -> f64 {
     if x <= 0.0 {
         return 0.0;

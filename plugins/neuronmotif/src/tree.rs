@@ -206,6 +206,10 @@ fn embeddings(
 ///
 /// # Errors
 /// If the matcher fails.
+#[allow(
+    clippy::too_many_lines,
+    reason = "NeuronMotif's syntax tree construction as the original runs it"
+)]
 pub fn syntax(crms: &[Crm], dict: &Dictionary, matcher: &dyn MotifMatcher) -> Result<Syntax> {
     let mut out = Syntax::default();
     if dict.entries.is_empty() || dict.segments.is_empty() {

@@ -28,7 +28,7 @@ impl Default for KernelConfig {
 
 /// A PWM from the kernel itself: each column is the softmax of the four
 /// letter weights (in units of `base`). This inverts a kernel made from a
-/// PWM's log-odds log_b(p/¼) exactly; for a trained kernel it assumes the
+/// PWM's log-odds `log_b(p/¼)` exactly; for a trained kernel it assumes the
 /// weights are (scaled) log-odds against a uniform background: a per-column
 /// offset (what a bias or mean-centring adds) does not change it, the
 /// weights' overall scale sharpens or flattens it, and the input must be

@@ -112,8 +112,10 @@ mod tests {
                 .cmds
                 .iter()
                 .filter_map(|c| match *c {
-                    Cmd::Move(x, y) | Cmd::Line(x, y) | Cmd::Quad(_, _, x, y) => Some((x, y)),
-                    Cmd::Cubic(_, _, _, _, x, y) => Some((x, y)),
+                    Cmd::Move(x, y)
+                    | Cmd::Line(x, y)
+                    | Cmd::Quad(_, _, x, y)
+                    | Cmd::Cubic(_, _, _, _, x, y) => Some((x, y)),
                     Cmd::Close => None,
                 })
                 .collect();

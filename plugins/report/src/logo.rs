@@ -190,7 +190,7 @@ pub fn logo_svg(m: &Motif, o: &LogoOptions) -> String {
         let _ = write!(
             s,
             r##"<text transform="translate(9 {:.1}) rotate(-90)" font-family="sans-serif" font-size="10" text-anchor="middle" fill="#444">bits</text>"##,
-            (top + base) / 2.0
+            f32::midpoint(top, base)
         );
     }
     s.push_str("</svg>");

@@ -4,7 +4,7 @@
 //!
 //! `cargo bench -p motif-tomtom -- [QUERIES] [DB] [--scale N]`; defaults
 //! are the reference files under `../shared`. Times are the median of 5
-//! runs after a warm-up, with all cores (rayon) unless RAYON_NUM_THREADS.
+//! runs after a warm-up, with all cores (rayon) unless `RAYON_NUM_THREADS`.
 //! The memelite figures printed are the reference's whole-process time and
 //! the in-process figure it is known by; `scripts/bench/tomtom_vs_memelite.sh`
 //! measures memelite in process in the same run instead.

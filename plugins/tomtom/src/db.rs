@@ -21,8 +21,8 @@ pub const MIN_TARGETS: usize = 50;
 /// strand-symmetric, then 5·10⁻⁷ added to each letter and renormalised.
 #[must_use]
 pub fn tomtom_background(b: [f64; 4]) -> Col {
-    let at = (b[0] + b[3]) / 2.0;
-    let cg = (b[1] + b[2]) / 2.0;
+    let at = f64::midpoint(b[0], b[3]);
+    let cg = f64::midpoint(b[1], b[2]);
     let x = [at + 5e-7, cg + 5e-7, cg + 5e-7, at + 5e-7];
     let s: f64 = x.iter().sum();
     std::array::from_fn(|a| x[a] / s)

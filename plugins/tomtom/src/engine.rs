@@ -355,6 +355,10 @@ impl Database {
     }
 
     #[inline(always)]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "tomtom's per-query scoring loop, kept whole for the vectoriser"
+    )]
     fn score_with(&self, query: &Motif, sc: &mut Scratch) -> Result<Scored> {
         // 1-2. column scores (row-major w × m), each row's range and, with
         // complete scoring, minus its low median
@@ -869,7 +873,7 @@ impl Selector {
         for (ci, kc) in self.keys.chunks(16).enumerate() {
             let hit = kc
                 .iter()
-                .fold(false, |a, &k| a | (k == b1) | (k == b2) | (k == bmin) | (k == bmax));
+                .fold(false, |a, &k| a || (k == b1) || (k == b2) || (k == bmin) || (k == bmax));
             if hit {
                 for (j, &k) in kc.iter().enumerate() {
                     let v = score(16 * ci + j);
@@ -889,7 +893,7 @@ impl Selector {
         let (_, a, rest) = self.scratch.select_nth_unstable_by(r1, f64::total_cmp);
         let a = *a;
         let b = if k2 == k1 { a } else { rest.iter().copied().fold(f64::INFINITY, f64::min) };
-        (mn, mx, (a + b) / 2.0)
+        (mn, mx, f64::midpoint(a, b))
     }
 
     /// (sorted[k1] + sorted[k2]) / 2 of a row with known minimum and maximum.
@@ -905,7 +909,7 @@ mod tests {
 
     /// P(max over all configurations and strands ≥ `best`) for complete
     /// scoring: the configurations' null scores are independent, so the
-    /// maximum's survival is 1 − Π(1 − S_c)^strands, evaluated through
+    /// maximum's survival is 1 − Π(1 − `S_c)^strands`, evaluated through
     /// log1p/expm1 when it is small so tiny p-values keep their digits.
     fn complete_pvalue_log(
         blocks: &Blocks,
@@ -1052,7 +1056,8 @@ mod tests {
 
     #[test]
     fn median_selection_matches_sorting() {
-        let mut x: Vec<f64> = (0..1001).map(|i| ((i * 7919) % 1009) as f64 / 3.0 - 50.0).collect();
+        let mut x: Vec<f64> =
+            (0..1001).map(|i| f64::from((i * 7919) % 1009) / 3.0 - 50.0).collect();
         x.extend([0.5; 40]);
         let mut sel = Selector::default();
         for m in [1usize, 2, 3, 10, 1040, 1041] {
@@ -1062,14 +1067,14 @@ mod tests {
             let k1 = (m / 2).saturating_sub(1);
             let k2 = m.div_ceil(2).saturating_sub(1).max(k1);
             let (mn, mx) = minmax(row);
-            assert_eq!(sel.low_median(row, mn, mx, k1, k2), (s[k1] + s[k2]) / 2.0, "m={m}");
+            assert_eq!(sel.low_median(row, mn, mx, k1, k2), f64::midpoint(s[k1], s[k2]), "m={m}");
         }
     }
 
     #[test]
     fn fixed_range_stats_match_sorting() {
         let mut x: Vec<f64> =
-            (0..5001).map(|i| ((i * 7919) % 1009) as f64 / 1009.0 * 1.6 - 0.7).collect();
+            (0..5001).map(|i| f64::from((i * 7919) % 1009) / 1009.0 * 1.6 - 0.7).collect();
         x.extend([0.25; 40]);
         x.push(-0.99);
         let mut sel = Selector::default();
@@ -1082,7 +1087,7 @@ mod tests {
             let (mn, mx, med) =
                 sel.row_stats(m, |j| row[j], Distance::Pearson.bounds().unwrap(), k1, k2);
             assert_eq!((mn, mx), (s[0], s[m - 1]), "m={m}");
-            assert_eq!(med, (s[k1] + s[k2]) / 2.0, "m={m}");
+            assert_eq!(med, f64::midpoint(s[k1], s[k2]), "m={m}");
         }
     }
 
@@ -1102,7 +1107,7 @@ mod tests {
             assert_eq!(nint_small(x), (x + 0.5) as u8, "{x}");
         }
         for k in 0..100_000 {
-            let x = k as f64 * 0.001_013;
+            let x = f64::from(k) * 0.001_013;
             if x <= 100.0 {
                 assert_eq!(nint_small(x), (x + 0.5) as u8, "{x}");
             }

@@ -39,14 +39,14 @@ fn push_g(out: &mut String, scratch: &mut String, x: f64) {
     let _ = write!(scratch, "{x:.5e}");
     let (mant, exp) = scratch.split_once('e').expect("`{:e}` has an exponent");
     let exp: i32 = exp.parse().expect("exponent is an integer");
-    if !(-4..6).contains(&exp) {
-        out.push_str(&mant[..trim(mant)]);
-        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
-    } else {
+    if (-4..6).contains(&exp) {
         let prec = (5 - exp) as usize;
         scratch.clear();
         let _ = write!(scratch, "{x:.prec$}");
         out.push_str(&scratch[..trim(scratch)]);
+    } else {
+        out.push_str(&mant[..trim(mant)]);
+        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
     }
 }
 
@@ -117,6 +117,7 @@ mod tests {
 
     /// Values and their `printf("%g")` output (checked with C's printf).
     #[test]
+    #[allow(clippy::unreadable_literal, reason = "written as printf prints them")]
     fn formats_like_printf_g() {
         let cases: [(f64, &str); 14] = [
             (0.000243475, "0.000243475"),
@@ -139,6 +140,6 @@ mod tests {
         }
         // through float, as tomtom prints
         assert_eq!(g32(0.000243475), "0.000243475");
-        assert_eq!(g32(1.0f32 as f64 / 3.0), "0.333333");
+        assert_eq!(g32(f64::from(1.0f32) / 3.0), "0.333333");
     }
 }

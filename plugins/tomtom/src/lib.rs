@@ -56,6 +56,7 @@ pub use score::Distance;
 
 /// Tomtom's options (names as tomtom's, in kebab-case).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(clippy::struct_excessive_bools, reason = "tomtom's own switches, one option each")]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// Column similarity function (`-dist`); default `ed` as in tomtom 5.5.8.

@@ -86,7 +86,7 @@ impl PreparedTargets for Prepared {
         self.db
             .targets
             .binary_search_by_key(&hit.target, |t| t.index)
-            .map(|t| self.db.entry_consensus(&self.engine_hit(t, hit)).to_owned())
+            .map(|t| self.db.entry_consensus(&Self::engine_hit(t, hit)).to_owned())
             .unwrap_or_default()
     }
 
@@ -112,7 +112,7 @@ impl PreparedTargets for Prepared {
 
 impl Prepared {
     /// `hit` as the engine's hit on database target `t`.
-    fn engine_hit(&self, t: usize, hit: &Hit) -> crate::Hit {
+    fn engine_hit(t: usize, hit: &Hit) -> crate::Hit {
         crate::Hit {
             target: t,
             reverse: hit.reverse,

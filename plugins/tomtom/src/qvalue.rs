@@ -87,9 +87,9 @@ pub fn p_to_q(values: &mut [f64], rng: &mut MemeRng) {
         return;
     }
     let pi_zero = if n > MIN_SAMPLES { estimate_pi_zero(values, rng) } else { 1.0 };
-    let total = n as f32 as f64;
+    let total = f64::from(n as f32);
     for (i, v) in values.iter_mut().enumerate() {
-        let fdr = (pi_zero * *v * total) / ((i + 1) as f32 as f64);
+        let fdr = (pi_zero * *v * total) / f64::from((i + 1) as f32);
         *v = fdr.min(1.0);
     }
     if n == 1 {
@@ -120,12 +120,12 @@ mod tests {
     #[test]
     fn uniform_p_values_give_pi0_near_one() {
         let n = 1758;
-        let p: Vec<f64> = (0..n).map(|i| (i as f64 + 0.5) / n as f64).collect();
+        let p: Vec<f64> = (0..n).map(|i| (f64::from(i) + 0.5) / f64::from(n)).collect();
         let pi0 = estimate_pi_zero(&p, &mut MemeRng::new());
         assert!(pi0 > 0.9 && pi0 <= 1.0, "{pi0}");
         // half the p-values at ~0 → π0 ≈ 0.5
         let p: Vec<f64> = (0..n)
-            .map(|i| if i < n / 2 { 1e-9 } else { (i - n / 2) as f64 / (n / 2) as f64 })
+            .map(|i| if i < n / 2 { 1e-9 } else { f64::from(i - n / 2) / f64::from(n / 2) })
             .collect();
         let pi0 = estimate_pi_zero(&p, &mut MemeRng::new());
         assert!((pi0 - 0.5).abs() < 0.06, "{pi0}");

@@ -115,7 +115,7 @@ pub fn column_score(d: Distance, q: &Col, t: &Col, cx: &Ctx) -> f64 {
             let mut s = 0.0;
             for a in 0..4 {
                 let (x, y) = (q[a], t[a]);
-                s += ((x * (x / y).log10()) + (y * (y / x).log10())) / 2.0;
+                s += f64::midpoint(x * (x / y).log10(), y * (y / x).log10());
             }
             -s
         }
@@ -183,7 +183,7 @@ fn pearson(q: &Col, t: &Col) -> f64 {
         d2 += y * y;
     }
     let den = (d1 * d2).sqrt();
-    if den != 0.0 { num / den } else { 0.0 }
+    if den == 0.0 { 0.0 } else { num / den }
 }
 
 /// A column centred on 1/4 and scaled to unit length (zero when uniform),
@@ -228,7 +228,7 @@ fn estimate_source(k: usize, c: &Col) -> Col {
     if k == 1 {
         return one_component(&DNA_HYPERS[0], c);
     }
-    let w = (1.0 / k as f32) as f64;
+    let w = f64::from(1.0 / k as f32);
     let mut loga = w.ln() + log_likelihood(&DNA_HYPERS[1], c);
     let mut log_sum = 0.0;
     for h in &DNA_HYPERS[2..=k] {

@@ -224,12 +224,11 @@ impl<'s> Ctx<'s> {
     ) -> String {
         match self.sparse(dy) {
             Some(sp) if sp.shape == self.shape(x) => {
-                let xg = match sp.known.iter().find(|(t, _)| t == x) {
-                    Some((_, v)) => v.clone(),
-                    None => {
-                        let axis = ("axis", Attr::Int(sp.axis as i64));
-                        self.op("GatherElements", &[x, &sp.idx], &[axis])
-                    }
+                let xg = if let Some((_, v)) = sp.known.iter().find(|(t, _)| t == x) {
+                    v.clone()
+                } else {
+                    let axis = ("axis", Attr::Int(sp.axis as i64));
+                    self.op("GatherElements", &[x, &sp.idx], &[axis])
                 };
                 let upd = f(self, &sp.upd, &xg);
                 self.scatter(Sparse { upd, ..sp })

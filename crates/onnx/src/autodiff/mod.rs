@@ -144,13 +144,12 @@ pub fn append_backward(
     }
     let mut out = Vec::with_capacity(wrt.len());
     for w in wrt {
-        let g = match grads.remove(*w) {
-            Some(parts) => total(&mut cx, parts),
-            None => {
-                let s = shapes.shape(w).to_vec();
-                let zeros = vec![0.0; s.iter().product()];
-                cx.const_f32(&s, &zeros)
-            }
+        let g = if let Some(parts) = grads.remove(*w) {
+            total(&mut cx, parts)
+        } else {
+            let s = shapes.shape(w).to_vec();
+            let zeros = vec![0.0; s.iter().product()];
+            cx.const_f32(&s, &zeros)
         };
         out.push(g);
     }
@@ -175,7 +174,7 @@ fn total(cx: &mut Ctx, mut parts: Vec<String>) -> String {
 
 /// A gradient model: `model` with a `grad_seed` input shaped like `target`
 /// and outputs `target` followed by `grad.<w>` for each `w` in `wrt`,
-/// d(Σ grad_seed · target)/dw, for inputs of the given shapes.
+/// d(Σ `grad_seed` · target)/dw, for inputs of the given shapes.
 ///
 /// # Errors
 /// As [`append_backward`], and when shapes cannot be inferred.

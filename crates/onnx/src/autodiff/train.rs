@@ -14,7 +14,7 @@
 //! exact and stable), else on probabilities clipped to [1e−7, 1 − 1e−7] as
 //! Keras does; plus `l1·Σ|w| + l2·Σw²` over the regularised weights. The
 //! Adam update follows Keras: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
-//! p ← p − lr_t·m/(√v + ε) with lr_t = lr·√(1−β₂ᵗ)/(1−β₁ᵗ).
+//! p ← p − `lr_t·m/(√v` + ε) with `lr_t` = lr·√(1−β₂ᵗ)/(1−β₁ᵗ).
 //!
 //! [`eval_model`] is the same graph without the update: `loss` and the
 //! model output for given parameters.
@@ -136,8 +136,8 @@ pub fn default_params(model: &ModelProto) -> (Vec<String>, Vec<String>) {
                     continue;
                 }
                 match (n.op_type(), k) {
-                    ("Conv" | "ConvTranspose", 1 | 2) | ("BatchNormalization", 1 | 2) => {
-                        trained = true
+                    ("Conv" | "ConvTranspose" | "BatchNormalization", 1 | 2) => {
+                        trained = true;
                     }
                     ("Gemm", 1) | ("MatMul", _) => {
                         trained = true;

@@ -138,6 +138,10 @@ pub struct Plan {
 /// # Errors
 /// If the model is not a decouplable chain, a setting is out of range, the
 /// folder holds a run with other settings, or a file cannot be written.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the layer's steps in order: plan, sampling, m, neurons, layer files"
+)]
 pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> Result<Outcome> {
     let model = motif_onnx::Model::load(&config.model)?;
     let net = Network::open(&model, config.layer, &config.engine.options(vec![]))?;

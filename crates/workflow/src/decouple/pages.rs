@@ -116,6 +116,7 @@ fn tree_html(n: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> String {
 /// A neuron's page (neuron.html): CRMs, the activation alignment when
 /// asked for, dictionary, syntax trees, segments.
 #[must_use]
+#[allow(clippy::too_many_lines, reason = "one page, section by section")]
 pub fn neuron_page(
     r: &NeuronResult,
     db_name: &str,
@@ -207,7 +208,7 @@ pub fn neuron_page(
         );
     }
     s.push_str("</table>");
-    sections.push((format!("Segments matched against {}", db_name), s));
+    sections.push((format!("Segments matched against {db_name}"), s));
     let facts = vec![
         (
             "samples".to_owned(),

@@ -67,7 +67,7 @@ pub struct Config {
     pub width: usize,
     /// Activation of the protocol's default architecture; default deepprune.
     pub activation: ActivationName,
-    /// lr_init; default 0.01 (the paper's).
+    /// `lr_init`; default 0.01 (the paper's).
     pub lr: f64,
     /// The learning rate is divided by this at every step; default 1.2.
     pub decay: f64,
@@ -200,7 +200,7 @@ pub struct RunFacts {
     pub model: String,
     /// The criterion.
     pub criterion: String,
-    /// lr_init.
+    /// `lr_init`.
     pub lr: f64,
     /// Learning-rate divisor per step.
     pub decay: f64,
@@ -341,6 +341,10 @@ fn journal_settings(
 /// # Errors
 /// If the data, model or settings are unusable (before any training), or
 /// training, evaluation or writing fails.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the run's steps in order: variants, journals, table, final kernels, report"
+)]
 pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> Result<Summary> {
     let t0 = Instant::now();
     let p = prepare(config)?;
@@ -367,29 +371,24 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
     let mut settings = journal_settings(config, &p, &variants)?;
     let mut progress = progress_events(config.protocol, events);
     let (journals, seeds, source) = if config.protocol {
-        let (template, source) = match &config.model {
-            Some(m) => {
-                settings["model"] = file(m)?;
-                (Model::load(m)?, m.display().to_string())
-            }
-            None => {
-                let len = p.train.x.shape()[2];
-                let proto = motif_train::glorot_deepbind(
-                    config.kernels,
-                    config.width,
-                    p.train.y.ncols(),
-                    config.activation.build(),
-                    Some(len),
-                    0,
-                );
-                let name = format!(
-                    "deepbind {}×{} ({:?})",
-                    config.kernels, config.width, config.activation
-                )
-                .to_lowercase();
-                settings["model"] = json!(name);
-                (Model::from_bytes(&proto.encode_to_vec(), Path::new(&name))?, name)
-            }
+        let (template, source) = if let Some(m) = &config.model {
+            settings["model"] = file(m)?;
+            (Model::load(m)?, m.display().to_string())
+        } else {
+            let len = p.train.x.shape()[2];
+            let proto = motif_train::glorot_deepbind(
+                config.kernels,
+                config.width,
+                p.train.y.ncols(),
+                config.activation.build(),
+                Some(len),
+                0,
+            );
+            let name =
+                format!("deepbind {}×{} ({:?})", config.kernels, config.width, config.activation)
+                    .to_lowercase();
+            settings["model"] = json!(name);
+            (Model::from_bytes(&proto.encode_to_vec(), Path::new(&name))?, name)
         };
         let j = protocol(
             &template,
@@ -539,7 +538,7 @@ fn journals_in(dir: &Path, facts: &RunFacts) -> Result<Vec<Journal>> {
 }
 
 /// Redraws a prune run's report.html from its summary.json, journals and
-/// final_kernels.meme, nothing recomputed.
+/// `final_kernels.meme`, nothing recomputed.
 ///
 /// # Errors
 /// If a file is missing or unreadable, or the report cannot be written.
@@ -595,10 +594,10 @@ fn kernel_logo(m: &motif_core::motif::Motif) -> String {
 }
 
 /// motif-prune's progress as workflow events.
-fn progress_events<'a>(
+fn progress_events(
     protocol: bool,
-    events: &'a mut dyn FnMut(Event),
-) -> impl FnMut(motif_prune::Event<'_>) + 'a {
+    events: &mut dyn FnMut(Event),
+) -> impl FnMut(motif_prune::Event<'_>) + '_ {
     let mut stage = String::new();
     let mut last_done = 0usize;
     move |e| match e {

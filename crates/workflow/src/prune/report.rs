@@ -21,6 +21,7 @@ pub(super) struct Inputs<'a> {
 }
 
 /// The run's report.html.
+#[allow(clippy::too_many_lines, reason = "one page, section by section")]
 pub(super) fn page(i: &Inputs<'_>) -> String {
     let Inputs { facts: a, journals, summary, finals, claim, seconds } = *i;
     let (source, seeds, db_name) = (a.model.as_str(), a.seeds.as_slice(), a.database.as_str());

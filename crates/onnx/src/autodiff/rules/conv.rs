@@ -5,7 +5,7 @@
 //! When the output gradient is [`Sparse`] (one position per channel, as a
 //! global max pool sends back) and the convolution is 1-D with stride and
 //! dilation 1, the weight gradient reads only those windows: for each
-//! output channel c, Σ_n dy[n, c] · x[n, :, at(n, c) + k], one gather and
+//! output channel c, `Σ_n` dy[n, c] · x[n, :, at(n, c) + k], one gather and
 //! one batched product instead of a convolution over the whole batch.
 
 use crate::build::Attr;
