@@ -8,7 +8,7 @@ use motif_core::rundir::RunDir;
 use motif_prune::Variant;
 use motif_workflow::prune::{self, Config};
 
-use super::train::{ActivationOpt, FitArgs};
+use crate::args::{ActivationOpt, FitArgs};
 use crate::progress::Progress;
 
 /// `--variant`.

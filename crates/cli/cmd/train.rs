@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use motif_core::rundir::RunDir;
-use motif_workflow::train::{self, ActivationName, Config, FitConfig};
+use motif_workflow::train::{self, Config};
 
+use crate::args::{ActivationOpt, FitArgs};
 use crate::progress::Progress;
 
 /// Architectures `--arch` builds.
@@ -19,15 +20,6 @@ pub enum Arch {
     /// optional max pool (BatchNorm before the ReLU with --bn), then global
     /// max pool, dense, sigmoid: NeuronMotif's demo architectures.
     Stack,
-}
-
-/// Activations of `--arch deepbind`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ActivationOpt {
-    /// max(0, x).
-    Relu,
-    /// Deepprune's: leaky ReLU (slope 0.5 below 0) clipped at 10.
-    Deepprune,
 }
 
 /// Arguments of `train`.
@@ -102,66 +94,6 @@ pub struct TrainArgs {
     /// on the command line override it.
     #[arg(long, value_name = "TOML")]
     pub config: Option<PathBuf>,
-}
-
-/// Options of every training run: `train`, and each training of `prune`.
-#[derive(Debug, Args)]
-pub struct FitArgs {
-    /// Most epochs (early stopping usually ends sooner) [default: 1000].
-    #[arg(long, value_parser = crate::at_least_one)]
-    pub epochs: Option<usize>,
-    /// Minibatch size [default: 256].
-    #[arg(long, value_parser = crate::at_least_one)]
-    pub batch_size: Option<usize>,
-    /// Stop after this many epochs without a lower validation loss; the
-    /// best weights are kept [default: 15].
-    #[arg(long)]
-    pub patience: Option<usize>,
-    /// L1 penalty on the dense weights (Keras `l1()` is 0.01) [default: 0].
-    #[arg(long)]
-    pub l1: Option<f32>,
-    /// L2 penalty on the dense weights (Keras `l2()` is 0.01) [default: 0].
-    #[arg(long)]
-    pub l2: Option<f32>,
-    #[command(flatten)]
-    pub on: crate::EngineSelect,
-    /// Hide the progress bar.
-    #[arg(long)]
-    pub quiet: bool,
-}
-
-impl FitArgs {
-    /// These flags laid over `base`.
-    #[must_use]
-    pub fn over(&self, mut base: FitConfig) -> FitConfig {
-        if let Some(v) = self.epochs {
-            base.epochs = v;
-        }
-        if let Some(v) = self.batch_size {
-            base.batch_size = v;
-        }
-        if let Some(v) = self.patience {
-            base.patience = v;
-        }
-        if let Some(v) = self.l1 {
-            base.l1 = v;
-        }
-        if let Some(v) = self.l2 {
-            base.l2 = v;
-        }
-        base
-    }
-}
-
-impl ActivationOpt {
-    /// As the workflow names it.
-    #[must_use]
-    pub fn name(self) -> ActivationName {
-        match self {
-            Self::Relu => ActivationName::Relu,
-            Self::Deepprune => ActivationName::Deepprune,
-        }
-    }
 }
 
 impl TrainArgs {

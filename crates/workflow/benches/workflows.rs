@@ -118,7 +118,8 @@ fn benches(c: &mut Criterion) {
     c.bench_function("decouple one neuron, layer 1 of demo1, tract", |b| {
         b.iter(|| {
             let out = root.join(format!("decouple-{}", RUNS.fetch_add(1, Ordering::Relaxed)));
-            let mut run = RunDir::create(&decouple::layer_dir(&out, 1), "decouple").expect("folder");
+            let mut run =
+                RunDir::create(&decouple::layer_dir(&out, 1), "decouple").expect("folder");
             decouple::run(&config, &mut run, &mut quiet).expect("decouple")
         });
     });

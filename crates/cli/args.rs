@@ -1,0 +1,411 @@
+//! Flag groups shared by commands: sequence input (`--seqs` columns,
+//! `--bed/--genome`), labelled genome intervals, the engine flags, the
+//! training flags, and value parsers. Each maps onto the workflows' configs
+//! with an `over` method that lays the flags given over a config file's.
+
+use clap::{Args, ValueEnum};
+use motif_workflow::engine::EngineConfig;
+use motif_workflow::train::{ActivationName, FitConfig};
+
+/// A count flag that must be at least 1 (`--epochs 0`, `--batch-size 0` …
+/// are refused by name rather than dividing by zero later).
+///
+/// # Errors
+/// If `s` is not a whole number of at least 1.
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(v) => Ok(v),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Like [`at_least_one`], for `u32` flags.
+///
+/// # Errors
+/// As [`at_least_one`], or above `u32::MAX`.
+pub fn at_least_one_u32(s: &str) -> Result<u32, String> {
+    at_least_one(s).and_then(|v| u32::try_from(v).map_err(|e| e.to_string()))
+}
+
+/// Columns of a sequence table with a header row (TSV or CSV).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ColumnArgs {
+    /// Table column holding the sequences (default: the one named `seq` or
+    /// `sequence`).
+    #[arg(long, value_name = "NAME")]
+    pub seq_col: Option<String>,
+    /// Table column holding a 0/1 label; repeat for several tasks (default:
+    /// the one named `label`, `y`, `target`, `bound` or `class`).
+    #[arg(long = "label-col", value_name = "NAME")]
+    pub label_cols: Vec<String>,
+    /// Table column holding the sequence ids (default: `id` or `name`).
+    #[arg(long, value_name = "NAME")]
+    pub id_col: Option<String>,
+}
+
+/// Sequences cut from a genome: `--bed` intervals from an indexed `--genome`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GenomeArgs {
+    /// Intervals (BED or narrowPeak, gzip ok) to cut from --genome instead
+    /// of a sequence file.
+    #[arg(long, value_name = "FILE", requires = "genome")]
+    pub bed: Option<std::path::PathBuf>,
+    /// Indexed genome FASTA for --bed (`.fai` beside it; bgzipped: `.gzi` too).
+    #[arg(long, value_name = "FASTA", requires = "bed")]
+    pub genome: Option<std::path::PathBuf>,
+    /// Window width for --bed: centred on the narrowPeak summit, else on the
+    /// interval's middle (default: each interval as it is).
+    #[arg(long, value_name = "BP", requires = "bed", value_parser = at_least_one)]
+    pub width: Option<usize>,
+}
+
+/// Labelled training data cut from a genome: bound intervals (label 1) and
+/// background intervals (label 0), split into sets by chromosome.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PeakArgs {
+    /// Bound intervals (BED or narrowPeak, gzip ok) cut from --genome with
+    /// label 1; repeatable. Add background with --nonpeaks or --train.
+    #[arg(long, value_name = "FILE", requires = "genome")]
+    pub peaks: Vec<std::path::PathBuf>,
+    /// Background intervals (e.g. GC-matched regions without a peak) cut
+    /// from --genome with label 0; repeatable.
+    #[arg(long, value_name = "FILE", requires = "genome")]
+    pub nonpeaks: Vec<std::path::PathBuf>,
+    /// Indexed genome FASTA for --peaks/--nonpeaks (`.fai` beside it;
+    /// bgzipped: `.gzi` too).
+    #[arg(long, value_name = "FASTA")]
+    pub genome: Option<std::path::PathBuf>,
+    /// Window width: centred on the narrowPeak summit, else on the
+    /// interval's middle (default: each interval as it is; all must then
+    /// have one length). `--width` of predict and analyze; here named apart
+    /// from the kernel width.
+    #[arg(long, value_name = "BP", requires = "genome", value_parser = at_least_one)]
+    pub peak_width: Option<usize>,
+    /// Chromosomes whose intervals form the validation set instead
+    /// (comma-separated, e.g. chr8,chr9).
+    #[arg(long, value_name = "CHROMS", value_delimiter = ',', requires = "genome")]
+    pub valid_chroms: Vec<String>,
+    /// Chromosomes whose intervals form the test set instead
+    /// (comma-separated, e.g. chr1,chr2).
+    #[arg(long, value_name = "CHROMS", value_delimiter = ',', requires = "genome")]
+    pub test_chroms: Vec<String>,
+}
+
+impl PeakArgs {
+    /// The labelled data of `train`/`valid`/`test` files read with
+    /// `columns`, and these intervals, laid over `base` (a config file's):
+    /// what is given here replaces the file's.
+    #[must_use]
+    pub fn over(
+        &self,
+        files: (&[std::path::PathBuf], Option<&std::path::PathBuf>, &[std::path::PathBuf]),
+        columns: &ColumnArgs,
+        mut base: motif_workflow::labelled::LabelledData,
+    ) -> motif_workflow::labelled::LabelledData {
+        let (train, valid, test) = files;
+        if !train.is_empty() {
+            base.train = train.to_vec();
+        }
+        if valid.is_some() {
+            base.valid = valid.cloned();
+        }
+        if !test.is_empty() {
+            base.test = test.to_vec();
+        }
+        if columns.seq_col.is_some() {
+            base.seq_col.clone_from(&columns.seq_col);
+        }
+        if !columns.label_cols.is_empty() {
+            base.label_cols.clone_from(&columns.label_cols);
+        }
+        if columns.id_col.is_some() {
+            base.id_col.clone_from(&columns.id_col);
+        }
+        if self.genome.is_some() {
+            base.genome.clone_from(&self.genome);
+            base.peaks.clone_from(&self.peaks);
+            base.nonpeaks.clone_from(&self.nonpeaks);
+            base.peak_width = self.peak_width;
+        }
+        if !self.valid_chroms.is_empty() {
+            base.valid_chroms.clone_from(&self.valid_chroms);
+        }
+        if !self.test_chroms.is_empty() {
+            base.test_chroms.clone_from(&self.test_chroms);
+        }
+        base
+    }
+
+    /// The files these flags read.
+    #[must_use]
+    pub fn inputs(&self) -> Vec<&std::path::Path> {
+        self.peaks
+            .iter()
+            .chain(&self.nonpeaks)
+            .chain(&self.genome)
+            .map(std::path::PathBuf::as_path)
+            .collect()
+    }
+}
+
+impl GenomeArgs {
+    /// The files these flags read (an output equal to one is refused).
+    #[must_use]
+    pub fn inputs(&self) -> Vec<&std::path::Path> {
+        self.bed.iter().chain(&self.genome).map(std::path::PathBuf::as_path).collect()
+    }
+}
+
+/// A stream of sequence records, whatever their source.
+pub type Records = motif_workflow::input::Records;
+
+impl ColumnArgs {
+    /// As the reader's settings.
+    #[must_use]
+    pub fn columns(&self) -> motif_core::seqio::Columns {
+        motif_core::seqio::Columns {
+            seq: self.seq_col.clone(),
+            labels: self.label_cols.clone(),
+            id: self.id_col.clone(),
+        }
+    }
+
+    /// The records of `--bed` cut from `--genome`, if given, else `seqs`
+    /// read with these columns (and `format`), and the file they come from.
+    ///
+    /// # Errors
+    /// If both or neither source is given, or a file cannot be opened.
+    pub fn records(
+        &self,
+        genome: &GenomeArgs,
+        seqs: Option<&std::path::Path>,
+        format: Option<motif_core::seqio::SeqFormat>,
+    ) -> anyhow::Result<(Records, std::path::PathBuf)> {
+        Ok(self.over(genome, seqs, motif_workflow::input::SeqInput::default()).records(format)?)
+    }
+
+    /// These flags, `--bed/--genome/--width` and `--seqs` laid over `base`
+    /// (a config file's input): a source given here replaces the file's.
+    #[must_use]
+    pub fn over(
+        &self,
+        genome: &GenomeArgs,
+        seqs: Option<&std::path::Path>,
+        mut base: motif_workflow::input::SeqInput,
+    ) -> motif_workflow::input::SeqInput {
+        if seqs.is_some() || genome.bed.is_some() {
+            base.seqs = seqs.map(std::path::Path::to_path_buf);
+            base.bed.clone_from(&genome.bed);
+            base.genome.clone_from(&genome.genome);
+            base.width = genome.width;
+        }
+        if self.seq_col.is_some() {
+            base.seq_col.clone_from(&self.seq_col);
+        }
+        if !self.label_cols.is_empty() {
+            base.label_cols.clone_from(&self.label_cols);
+        }
+        if self.id_col.is_some() {
+            base.id_col.clone_from(&self.id_col);
+        }
+        base
+    }
+
+    /// Opens `path` with these columns (`format`: else from the name or content).
+    ///
+    /// # Errors
+    /// If the file cannot be opened or the columns are not in its header.
+    pub fn open(
+        &self,
+        path: &std::path::Path,
+        format: Option<motif_core::seqio::SeqFormat>,
+    ) -> anyhow::Result<motif_core::seqio::SeqReader> {
+        Ok(motif_core::seqio::SeqReader::open(path, format)?.with_columns(self.columns())?)
+    }
+}
+
+/// `--engine`, `--device`, `--threads`: the one set of engine flags,
+/// flattened into every command that runs a model. Unset flags keep the
+/// config's value (`--config`), else its default.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct EngineSelect {
+    /// Inference engine: `auto` = ort when its library loads, else tract
+    /// [default: auto].
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineOpt>,
+    /// Device: `cuda` needs the ort engine with onnxruntime-gpu; never falls
+    /// back to CPU silently [default: cpu].
+    #[arg(long, value_enum)]
+    pub device: Option<DeviceOpt>,
+    /// Threads (ort intra-op threads; tract runs batches in parallel). Default: all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// The engine flags and `--batch-size`, sequences per engine call.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EngineArgs {
+    /// `--engine`, `--device`, `--threads`.
+    #[command(flatten)]
+    pub on: EngineSelect,
+    /// Sequences per engine call [default: 512].
+    #[arg(long, value_parser = at_least_one)]
+    pub batch_size: Option<usize>,
+}
+
+/// `--engine`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EngineOpt {
+    /// ort if usable, else tract.
+    Auto,
+    /// tract (pure Rust, CPU).
+    Tract,
+    /// ONNX Runtime.
+    Ort,
+}
+
+/// `--device`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DeviceOpt {
+    /// CPU.
+    Cpu,
+    /// CUDA GPU.
+    Cuda,
+}
+
+impl EngineSelect {
+    /// These flags laid over `base`.
+    #[must_use]
+    pub fn over(&self, mut base: EngineConfig) -> EngineConfig {
+        use motif_workflow::engine::{DeviceName, EngineName};
+        if let Some(e) = self.engine {
+            base.engine = match e {
+                EngineOpt::Auto => EngineName::Auto,
+                EngineOpt::Tract => EngineName::Tract,
+                EngineOpt::Ort => EngineName::Ort,
+            };
+        }
+        if let Some(d) = self.device {
+            base.device = match d {
+                DeviceOpt::Cpu => DeviceName::Cpu,
+                DeviceOpt::Cuda => DeviceName::Cuda,
+            };
+        }
+        if self.threads.is_some() {
+            base.threads = self.threads;
+        }
+        base
+    }
+
+    /// The device asked for, as run.json records it.
+    #[must_use]
+    pub fn device_name(&self) -> &'static str {
+        self.over(EngineConfig::default()).device.name()
+    }
+
+    /// Session options computing `outputs` (empty: the graph's).
+    #[must_use]
+    pub fn options(&self, outputs: Vec<String>) -> motif_engine::SessionOptions {
+        self.over(EngineConfig::default()).options(outputs)
+    }
+}
+
+impl EngineArgs {
+    /// These flags laid over `base`.
+    #[must_use]
+    pub fn over(&self, base: EngineConfig) -> EngineConfig {
+        let mut c = self.on.over(base);
+        if let Some(b) = self.batch_size {
+            c.batch_size = b;
+        }
+        c
+    }
+
+    /// As a config over the defaults.
+    #[must_use]
+    pub fn config(&self) -> EngineConfig {
+        self.over(EngineConfig::default())
+    }
+
+    /// Sequences per engine call.
+    #[must_use]
+    pub fn batch(&self) -> usize {
+        self.config().batch()
+    }
+
+    /// Session options computing `outputs` (empty: the graph's).
+    #[must_use]
+    pub fn options(&self, outputs: Vec<String>) -> motif_engine::SessionOptions {
+        self.on.options(outputs)
+    }
+}
+
+/// Activations of `--arch deepbind`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ActivationOpt {
+    /// max(0, x).
+    Relu,
+    /// Deepprune's: leaky ReLU (slope 0.5 below 0) clipped at 10.
+    Deepprune,
+}
+
+/// Options of every training run: `train`, and each training of `prune`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Most epochs (early stopping usually ends sooner) [default: 1000].
+    #[arg(long, value_parser = crate::at_least_one)]
+    pub epochs: Option<usize>,
+    /// Minibatch size [default: 256].
+    #[arg(long, value_parser = crate::at_least_one)]
+    pub batch_size: Option<usize>,
+    /// Stop after this many epochs without a lower validation loss; the
+    /// best weights are kept [default: 15].
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// L1 penalty on the dense weights (Keras `l1()` is 0.01) [default: 0].
+    #[arg(long)]
+    pub l1: Option<f32>,
+    /// L2 penalty on the dense weights (Keras `l2()` is 0.01) [default: 0].
+    #[arg(long)]
+    pub l2: Option<f32>,
+    #[command(flatten)]
+    pub on: crate::EngineSelect,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl FitArgs {
+    /// These flags laid over `base`.
+    #[must_use]
+    pub fn over(&self, mut base: FitConfig) -> FitConfig {
+        if let Some(v) = self.epochs {
+            base.epochs = v;
+        }
+        if let Some(v) = self.batch_size {
+            base.batch_size = v;
+        }
+        if let Some(v) = self.patience {
+            base.patience = v;
+        }
+        if let Some(v) = self.l1 {
+            base.l1 = v;
+        }
+        if let Some(v) = self.l2 {
+            base.l2 = v;
+        }
+        base
+    }
+}
+
+impl ActivationOpt {
+    /// As the workflow names it.
+    #[must_use]
+    pub fn name(self) -> ActivationName {
+        match self {
+            Self::Relu => ActivationName::Relu,
+            Self::Deepprune => ActivationName::Deepprune,
+        }
+    }
+}
