@@ -128,14 +128,8 @@ fn read_bfile(path: &Path) -> Result<[f64; 4]> {
     Ok(out)
 }
 
-/// Runs `match`.
-pub fn run(a: &MatchArgs) -> Result<()> {
-    let t0 = Instant::now();
-    let queries = load(&a.query, "query")?;
-    let targets = match &a.db {
-        Some(p) => load(p, "target")?,
-        None => motif_workflow::database::bundled()?,
-    };
+/// Tomtom's options from the flags.
+fn config(a: &MatchArgs) -> Result<Config> {
     let bg = match a.bg.as_deref() {
         None | Some("query") => None,
         Some("uniform") => Some([0.25; 4]),
@@ -153,33 +147,63 @@ pub fn run(a: &MatchArgs) -> Result<()> {
         bg,
     };
     cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Runs `match`.
+pub fn run(a: &MatchArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let queries = load(&a.query, "query")?;
+    let targets = match &a.db {
+        Some(p) => load(p, "target")?,
+        None => motif_workflow::database::bundled()?,
+    };
+    let cfg = config(a)?;
     precheck(&queries, &targets, &cfg, &a.query)?;
     let db = Database::new(&targets, cfg.background_for(&queries), &cfg)?;
     warn(&db.warnings);
     let t_load = t0.elapsed();
-
     let mut sink = Sink::open(
         a.out.as_deref(),
         &[a.query.as_path(), a.db.as_deref().unwrap_or(a.query.as_path())],
     )?;
-    if a.json {
-        sink.write_all(b"[")?;
-    } else {
-        sink.write_all(TSV_HEADER.as_bytes())?;
+    write_matches(a, &db, &cfg, &queries, &mut sink)?;
+    sink.finish()?;
+    if a.verbose {
+        eprintln!(
+            "motiftool: {} queries × {} targets ({}, {} strand(s)) in {:.3} s (reading {:.3} s)",
+            queries.motifs.len(),
+            db.targets.len(),
+            cfg.dist.name(),
+            db.strands(),
+            t0.elapsed().as_secs_f64(),
+            t_load.as_secs_f64()
+        );
     }
+    Ok(())
+}
+
+/// Compares the queries chunk by chunk (the random stream continuing) and
+/// writes tomtom's TSV, or JSON, in query order.
+fn write_matches(
+    a: &MatchArgs,
+    db: &Database,
+    cfg: &Config,
+    queries: &MotifSet,
+    sink: &mut Sink,
+) -> Result<()> {
+    sink.write_all(if a.json { b"[" } else { TSV_HEADER.as_bytes() })?;
     let mut rng = MemeRng::new();
     let mut first = true;
-    let n = queries.motifs.len();
-    let bar = crate::run::progress_bar(n as u64, a.verbose && a.out.is_some());
+    let bar = crate::run::progress_bar(queries.motifs.len() as u64, a.verbose && a.out.is_some());
     for chunk in queries.motifs.chunks(CHUNK) {
-        let results = compare_with(&db, chunk, &mut rng)?;
+        let results = compare_with(db, chunk, &mut rng)?;
         if a.json {
             for r in &results {
-                for h in r.reported(&cfg) {
-                    let t = &db.targets[h.target];
+                for h in r.reported(cfg) {
                     let v = serde_json::json!({
                         "query": r.scored.id,
-                        "target": t.id,
+                        "target": db.targets[h.target].id,
                         "offset": h.offset,
                         "p_value": f64::from(h.p_value as f32),
                         "e_value": f64::from(h.e_value as f32),
@@ -191,12 +215,12 @@ pub fn run(a: &MatchArgs) -> Result<()> {
                     });
                     sink.write_all(if first { b"\n" } else { b",\n" })?;
                     first = false;
-                    serde_json::to_writer(&mut sink, &v)?;
+                    serde_json::to_writer(&mut *sink, &v)?;
                 }
             }
         } else {
             // rows formatted in parallel, written in query order
-            let texts: Vec<String> = results.par_iter().map(|r| tsv_rows(&db, r, &cfg)).collect();
+            let texts: Vec<String> = results.par_iter().map(|r| tsv_rows(db, r, cfg)).collect();
             for t in &texts {
                 sink.write_all(t.as_bytes())?;
             }
@@ -212,17 +236,6 @@ pub fn run(a: &MatchArgs) -> Result<()> {
             .map(|(i, s)| if i == 0 { "motiftool".to_owned() } else { s })
             .collect();
         sink.write_all(tsv_footer(&cmd.join(" ")).as_bytes())?;
-    }
-    sink.finish()?;
-    if a.verbose {
-        eprintln!(
-            "motiftool: {n} queries × {} targets ({}, {} strand(s)) in {:.3} s (reading {:.3} s)",
-            db.targets.len(),
-            cfg.dist.name(),
-            db.strands(),
-            t0.elapsed().as_secs_f64(),
-            t_load.as_secs_f64()
-        );
     }
     Ok(())
 }
