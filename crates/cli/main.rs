@@ -12,7 +12,6 @@ mod cmd;
 mod output;
 mod plugins;
 mod progress;
-mod run;
 
 pub use args::{
     ColumnArgs, EngineArgs, EngineSelect, GenomeArgs, PeakArgs, Records, at_least_one,

@@ -31,7 +31,7 @@ impl Progress {
                             .expect("a valid template"),
                     ),
                     None => ProgressBar::new_spinner().with_style(
-                        ProgressStyle::with_template("{msg:>10} {spinner}")
+                        ProgressStyle::with_template("{msg:>10} {spinner} {pos} ({per_sec})")
                             .expect("a valid template"),
                     ),
                 };
@@ -79,4 +79,20 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.clear();
     }
+}
+
+/// A progress bar on stderr for `len` items (hidden when `show` is false
+/// or stderr is not a terminal).
+pub fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} queries ({per_sec}, eta {eta})",
+        )
+        .expect("a valid template"),
+    );
+    bar
 }

@@ -195,7 +195,8 @@ fn write_matches(
     sink.write_all(if a.json { b"[" } else { TSV_HEADER.as_bytes() })?;
     let mut rng = MemeRng::new();
     let mut first = true;
-    let bar = crate::run::progress_bar(queries.motifs.len() as u64, a.verbose && a.out.is_some());
+    let bar =
+        crate::progress::progress_bar(queries.motifs.len() as u64, a.verbose && a.out.is_some());
     for chunk in queries.motifs.chunks(CHUNK) {
         let results = compare_with(db, chunk, &mut rng)?;
         if a.json {

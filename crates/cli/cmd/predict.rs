@@ -3,12 +3,14 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
-use motif_core::seqio::SeqFormat;
+use motif_workflow::input::SeqInput;
+use motif_workflow::predict;
 
 use crate::EngineArgs;
 use crate::output::Sink;
+use crate::progress::Progress;
 
 /// Shared help on sequence inputs.
 pub const SEQ_HELP: &str = "\
@@ -82,152 +84,52 @@ pub struct EvaluateArgs {
     pub json: bool,
 }
 
-fn reader(a: &PredictArgs) -> Result<crate::Records> {
-    let format = a.format.map(|f| match f {
-        FormatOpt::Fasta => SeqFormat::Fasta,
-        FormatOpt::Seq => SeqFormat::DeepBind,
-        FormatOpt::Tsv => SeqFormat::Tsv,
-        FormatOpt::Csv => SeqFormat::Csv,
-    });
-    let (r, _) = a.columns.records(&a.genome, a.seqs.as_deref(), format)?;
-    let Some(l) = &a.labels else { return Ok(r) };
-    let labels = motif_core::seqio::read_labels(l)?;
-    Ok(Box::new(r.map(move |rec| {
-        rec.map(|mut rec| {
-            motif_core::seqio::fill_label(&mut rec, &labels);
-            rec
-        })
-    })))
-}
-
-/// The file the sequences come from (`--seqs`, else `--bed`).
-fn source(a: &PredictArgs) -> &std::path::Path {
-    a.seqs.as_deref().or(a.genome.bed.as_deref()).unwrap_or(std::path::Path::new("-"))
-}
-
-/// The files `predict` reads (an output equal to one is refused).
-fn inputs(a: &PredictArgs) -> Vec<&std::path::Path> {
-    let mut v = vec![a.model.as_path(), source(a)];
-    v.extend(a.labels.as_deref());
-    v.extend(a.genome.genome.as_deref());
-    v
-}
-
-fn session(a: &PredictArgs) -> Result<(motif_onnx::Model, Box<dyn motif_engine::Session>)> {
-    let model = super::load_model(&a.model)?;
-    let session = motif_engine::open(&model, &a.engine.options(a.outputs.clone()))?;
-    Ok((model, session))
+impl PredictArgs {
+    /// The workflow's config from these flags.
+    fn config(&self) -> predict::Config {
+        predict::Config {
+            model: self.model.clone(),
+            input: self.columns.over(&self.genome, self.seqs.as_deref(), SeqInput::default()),
+            format: self.format.map(|f| match f {
+                FormatOpt::Fasta => predict::Format::Fasta,
+                FormatOpt::Seq => predict::Format::Seq,
+                FormatOpt::Tsv => predict::Format::Tsv,
+                FormatOpt::Csv => predict::Format::Csv,
+            }),
+            labels: self.labels.clone(),
+            outputs: self.outputs.clone(),
+            engine: self.engine.config(),
+        }
+    }
 }
 
 /// Runs `predict`.
 pub fn run_predict(a: &PredictArgs) -> Result<()> {
-    let (model, session) = session(a)?;
-    let records = reader(a)?;
-    let mut sink = Sink::open(a.out.as_deref(), &inputs(a))?;
-    let names: Vec<String> = session.output_names().to_vec();
-    let mut header_done = false;
-    let mut widths: Vec<usize> = Vec::new();
-    let n = crate::run::stream(
-        session.as_ref(),
-        &model,
-        source(a),
-        records,
-        a.engine.batch(),
-        |s| {
-            if !header_done {
-                widths = s.outputs.iter().map(Vec::len).collect();
-                let mut cols = vec!["id".to_owned(), "label".to_owned()];
-                for (name, &w) in names.iter().zip(&widths) {
-                    if w == 1 {
-                        cols.push(name.clone());
-                    } else {
-                        cols.extend((0..w).map(|j| format!("{name}:{j}")));
-                    }
-                }
-                writeln!(sink, "{}", cols.join("\t"))?;
-                header_done = true;
-            }
-            let mut line = s.id;
-            line.push('\t');
-            line.push_str(&s.label.map_or_else(|| "NA".to_owned(), |l| l.to_string()));
-            for (o, &w) in s.outputs.iter().zip(&widths) {
-                if o.len() != w {
-                    bail!(
-                        "output sizes differ between sequences ({} vs {w}); write one length per file",
-                        o.len()
-                    );
-                }
-                for v in o {
-                    line.push('\t');
-                    line.push_str(&v.to_string());
-                }
-            }
-            writeln!(sink, "{line}")?;
-            Ok(())
-        },
-    )?;
+    let config = a.config();
+    let mut sink = Sink::open(a.out.as_deref(), &config.inputs())?;
+    let mut progress = Progress::new(false);
+    let s = predict::predict(&config, &mut sink, &mut |e| progress.event(e))?;
+    progress.clear();
     sink.finish()?;
-    eprintln!("motiftool: scored {n} sequences with {} on {}", session.engine(), session.device());
+    eprintln!("motiftool: scored {} sequences with {} on {}", s.sequences, s.engine, s.device);
     Ok(())
 }
 
 /// Runs `evaluate`.
 pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
-    let p = &a.predict;
-    let (model, session) = session(p)?;
-    let records = reader(p)?;
+    let config = a.predict.config();
     // -o writes the report to a file (atomically) instead of stdout.
-    let mut out = Sink::open(p.out.as_deref(), &inputs(p))?;
-    let (mut scores, mut labels) = (Vec::new(), Vec::new());
-    let mut missing = None;
-    let n =
-        crate::run::stream(session.as_ref(), &model, source(p), records, p.engine.batch(), |s| {
-            let Some(y) = s.label else {
-                missing.get_or_insert(s.id);
-                return Ok(());
-            };
-            let Some(&v) = s.outputs[0].get(a.score_index) else {
-                bail!(
-                    "--score-index {} but the output has {} values",
-                    a.score_index,
-                    s.outputs[0].len()
-                );
-            };
-            if y != 0.0 && y != 1.0 {
-                bail!(
-                    "{}: sequence `{}` has label {y}; evaluate needs labels 0 or 1",
-                    source(p).display(),
-                    s.id
-                );
-            }
-            scores.push(v);
-            labels.push(y == 1.0);
-            Ok(())
-        })?;
-    if let Some(id) = missing {
-        bail!(
-            "{}: sequence `{id}` has no label (give `>id label` headers, a labelled .seq/.tsv, or --labels FILE)",
-            source(p).display()
-        );
-    }
-    let roc = motif_core::metrics::roc_auc(&scores, &labels)?;
-    let pr = motif_core::metrics::pr_auc(&scores, &labels)?;
-    let pos = labels.iter().filter(|&&y| y).count();
+    let mut out = Sink::open(a.predict.out.as_deref(), &config.inputs())?;
+    let mut progress = Progress::new(false);
+    let e = predict::evaluate(&config, a.score_index, &mut |ev| progress.event(ev))?;
+    progress.clear();
     if a.json {
-        let v = serde_json::json!({
-            "model": p.model.display().to_string(),
-            "seqs": source(p).display().to_string(),
-            "engine": session.engine(),
-            "device": session.device(),
-            "n": n, "positives": pos, "negatives": n - pos,
-            "roc_auc": roc, "pr_auc": pr,
-        });
-        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?;
     } else {
-        writeln!(out, "sequences  {n} ({pos} positive, {} negative)", n - pos)?;
-        writeln!(out, "ROC AUC    {roc:.4}")?;
-        writeln!(out, "PR AUC     {pr:.4}")?;
-        writeln!(out, "engine     {} on {}", session.engine(), session.device())?;
+        writeln!(out, "sequences  {} ({} positive, {} negative)", e.n, e.positives, e.negatives)?;
+        writeln!(out, "ROC AUC    {:.4}", e.roc_auc)?;
+        writeln!(out, "PR AUC     {:.4}", e.pr_auc)?;
+        writeln!(out, "engine     {} on {}", e.engine, e.device)?;
     }
     out.finish()
 }

@@ -16,6 +16,7 @@
 //! - [`extract`]: a conv layer's filters → motifs (no matching).
 //! - [`analyze`]: filters → motifs → database matches → logos → HTML
 //!   report; [`analyze::render`] redraws the report from `summary.json`.
+//! - [`predict`]: scores and `evaluate`'s AUCs, streamed in input order.
 //! - [`simulate`]: benchmark data with known truth.
 //! - [`train`]: a fresh or given model trained through the engines.
 //! - [`prune`]: Deepprune, its variants and protocol, and its report.
@@ -40,6 +41,7 @@ pub mod engine;
 pub mod extract;
 pub mod input;
 pub mod labelled;
+pub mod predict;
 pub mod prune;
 pub mod simulate;
 pub mod train;
@@ -67,6 +69,9 @@ pub enum Error {
     /// From simulation.
     #[error(transparent)]
     Sim(#[from] motif_sim::Error),
+    /// Reading or writing a stream (a closed pipe included).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
     /// From training.
     #[error(transparent)]
     Train(#[from] motif_train::Error),
