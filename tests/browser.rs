@@ -29,7 +29,7 @@ fn report_renders_in_headless_chromium() {
     let Some(exe) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    ok(&["analyze", s(&fixture("planted_jaspar.onnx")), "-o", s(&out), "--n", "500"]);
+    ok(&["analyze", s(&fixture("planted_jaspar.onnx")), "-o", s(&out)]);
     // kept for a person to look at: target/tmp/report-screenshot.png
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
     let res = Command::new("python3")

@@ -42,7 +42,7 @@ pub struct ExtractArgs {
     /// matching wants them).
     #[arg(long)]
     pub no_trim: bool,
-    /// Random sequences when no --seqs [default: 1000]; at most this many
+    /// Random sequences when no --seqs [default: 5000]; at most this many
     /// from --seqs.
     #[arg(long)]
     pub n: Option<usize>,

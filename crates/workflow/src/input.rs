@@ -141,18 +141,16 @@ impl SeqInput {
     }
 }
 
-/// `n` uniform random one-hot sequences of `len` bp from a seeded xorshift
-/// generator (the sequences analyze and decouple draw when given none).
+/// `n` uniform random one-hot sequences of `len` bp, from the project's one
+/// seeded generator ([`motif_core::rng::Rng`]; the sequences analyze and
+/// extract draw when given none).
 #[must_use]
 pub fn random_onehot(n: usize, len: usize, seed: u64) -> Array3<f32> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng = motif_core::rng::Rng::new(seed);
     let mut x = Array3::zeros((n, 4, len));
     for i in 0..n {
         for j in 0..len {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            x[(i, (state >> 62) as usize, j)] = 1.0;
+            x[(i, rng.below(4), j)] = 1.0;
         }
     }
     x
