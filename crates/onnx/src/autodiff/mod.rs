@@ -28,7 +28,9 @@ pub mod train;
 use std::collections::{HashMap, HashSet};
 
 pub use emit::Ctx;
-pub use rules::{GradRule, RuleEntry, rule_for, supported_ops};
+pub use rules::{
+    GradRule, RuleEntry, ShapeEntry, ShapeRule, rule_for, shape_rule_for, supported_ops,
+};
 pub use shapes::{Elem, Info, Shapes};
 
 use crate::error::{Error, Result};

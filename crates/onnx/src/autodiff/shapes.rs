@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::error::Result;
-use crate::graph::{attr_float, attr_int, attr_ints, attr_str, node_err};
+use crate::graph::{attr_int, attr_ints, attr_str, node_err};
 use crate::pb::{GraphProto, NodeProto, TensorProto, tensor_proto::DataType};
 
 /// Element class of a tensor.
@@ -35,10 +35,10 @@ pub struct Info {
 }
 
 impl Info {
-    fn float(shape: Vec<usize>) -> Self {
+    pub(crate) fn float(shape: Vec<usize>) -> Self {
         Self { shape, elem: Elem::Float, ints: None }
     }
-    fn of(shape: Vec<usize>, elem: Elem) -> Self {
+    pub(crate) fn of(shape: Vec<usize>, elem: Elem) -> Self {
         Self { shape, elem, ints: None }
     }
 }
@@ -49,7 +49,7 @@ pub struct Shapes {
     map: HashMap<String, Info>,
 }
 
-fn elem_of(dt: i32) -> Elem {
+pub(crate) fn elem_of(dt: i32) -> Elem {
     match DataType::try_from(dt) {
         Ok(DataType::Float | DataType::Double | DataType::Float16 | DataType::Bfloat16) => {
             Elem::Float
@@ -59,7 +59,7 @@ fn elem_of(dt: i32) -> Elem {
     }
 }
 
-fn tensor_info(t: &TensorProto) -> Result<Info> {
+pub(crate) fn tensor_info(t: &TensorProto) -> Result<Info> {
     let shape = crate::tensor::dims(t)?;
     let elem = elem_of(t.data_type());
     let ints = if elem == Elem::Int { crate::tensor::to_i64(t).ok() } else { None };
@@ -290,7 +290,7 @@ impl Shapes {
         self.map.insert(name.to_owned(), info);
     }
 
-    fn input<'a>(&'a self, n: &NodeProto, k: usize) -> Result<&'a Info> {
+    pub(crate) fn input<'a>(&'a self, n: &NodeProto, k: usize) -> Result<&'a Info> {
         let name = n
             .input
             .get(k)
@@ -301,7 +301,7 @@ impl Shapes {
             .ok_or_else(|| node_err(n, format!("input `{name}` is not produced before this node")))
     }
 
-    fn opt_input<'a>(&'a self, n: &NodeProto, k: usize) -> Option<&'a Info> {
+    pub(crate) fn opt_input<'a>(&'a self, n: &NodeProto, k: usize) -> Option<&'a Info> {
         n.input.get(k).filter(|s| !s.is_empty()).and_then(|s| self.map.get(s.as_str()))
     }
 
@@ -343,427 +343,21 @@ impl Shapes {
         Ok(v)
     }
 
-    fn out(&mut self, n: &NodeProto, k: usize, info: Info) {
+    pub(crate) fn out(&mut self, n: &NodeProto, k: usize, info: Info) {
         if let Some(name) = n.output.get(k).filter(|s| !s.is_empty()) {
             self.map.insert(name.clone(), info);
         }
     }
 
-    #[allow(
-        clippy::too_many_lines,
-        reason = "the shape rules, one match arm per op family (to become per-op files)"
-    )]
     fn node(&mut self, n: &NodeProto) -> Result<()> {
         let op = n.op_type();
-        match op {
-            "Relu" | "LeakyRelu" | "Clip" | "Sigmoid" | "Tanh" | "Identity" | "Neg" | "Exp"
-            | "Log" | "Abs" | "Sqrt" | "Softplus" | "Sign" | "Reciprocal" | "Erf" | "Not"
-            | "Softmax" | "LogSoftmax" | "BatchNormalization" => {
-                let i = self.input(n, 0)?.clone();
-                self.out(n, 0, i);
-            }
-            "Dropout" => {
-                let i = self.input(n, 0)?.clone();
-                self.out(n, 1, Info::of(i.shape.clone(), Elem::Bool));
-                self.out(n, 0, i);
-            }
-            "Cast" => {
-                let i = self.input(n, 0)?.clone();
-                let elem = elem_of(attr_int(n, "to").unwrap_or(1) as i32);
-                let ints = if elem == Elem::Int { i.ints.clone() } else { None };
-                self.out(n, 0, Info { shape: i.shape, elem, ints });
-            }
-            "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Max" | "Min" | "Sum" | "Mean" | "Equal"
-            | "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "And" | "Or" | "Where" => {
-                let ins: Vec<&Info> =
-                    (0..n.input.len()).map(|k| self.input(n, k)).collect::<Result<_>>()?;
-                let shapes: Vec<&[usize]> = ins.iter().map(|i| i.shape.as_slice()).collect();
-                let shape = broadcast(&shapes).ok_or_else(|| {
-                    node_err(n, format!("operand shapes {shapes:?} do not broadcast"))
-                })?;
-                let elem = match op {
-                    "Equal" | "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "And"
-                    | "Or" => Elem::Bool,
-                    "Where" => ins[1].elem,
-                    _ => ins[0].elem,
-                };
-                let ints = if elem == Elem::Int && ins.len() == 2 {
-                    int_arith(op, ins[0].ints.as_deref(), ins[1].ints.as_deref(), &shape)
-                } else {
-                    None
-                };
-                self.out(n, 0, Info { shape, elem, ints });
-            }
-            "Conv" => {
-                let x = self.input(n, 0)?.shape.clone();
-                let w = self.input(n, 1)?.shape.clone();
-                if x.len() < 3 || w.len() != x.len() {
-                    return Err(node_err(n, format!("input {x:?} and weights {w:?} do not fit")));
-                }
-                let win = Window::of(n, &x[2..], &w[2..], false)?;
-                let mut shape = vec![x[0], w[0]];
-                shape.extend(&win.out);
-                self.out(n, 0, Info::float(shape));
-            }
-            "MaxPool" | "AveragePool" => {
-                let x = self.input(n, 0)?.shape.clone();
-                let k: Vec<usize> = attr_ints(n, "kernel_shape")
-                    .ok_or_else(|| node_err(n, "no `kernel_shape`"))?
-                    .into_iter()
-                    .map(|v| v as usize)
-                    .collect();
-                let ceil = attr_int(n, "ceil_mode") == Some(1);
-                let win = Window::of(n, x.get(2..).unwrap_or(&[]), &k, ceil)?;
-                let mut shape = x[..2].to_vec();
-                shape.extend(&win.out);
-                self.out(n, 1, Info::of(shape.clone(), Elem::Int));
-                self.out(n, 0, Info::float(shape));
-            }
-            "GlobalMaxPool" | "GlobalAveragePool" => {
-                let x = self.input(n, 0)?.shape.clone();
-                let mut shape = x.clone();
-                for d in shape.iter_mut().skip(2) {
-                    *d = 1;
-                }
-                self.out(n, 0, Info::float(shape));
-            }
-            "ReduceMax" | "ReduceMin" | "ReduceMean" | "ReduceSum" | "ArgMax" | "ArgMin" => {
-                let x = self.input(n, 0)?.clone();
-                let rank = x.shape.len();
-                let keep = attr_int(n, "keepdims").unwrap_or(1) == 1;
-                let axes = if op.starts_with("Arg") {
-                    vec![axis(n, attr_int(n, "axis").unwrap_or(0), rank)?]
-                } else {
-                    self.reduce_axes(n, rank)?
-                };
-                let mut shape = Vec::new();
-                for (i, &d) in x.shape.iter().enumerate() {
-                    if !axes.contains(&i) {
-                        shape.push(d);
-                    } else if keep {
-                        shape.push(1);
-                    }
-                }
-                let elem = if op.starts_with("Arg") { Elem::Int } else { x.elem };
-                self.out(n, 0, Info::of(shape, elem));
-            }
-            "Gemm" => {
-                let a = self.input(n, 0)?.shape.clone();
-                let b = self.input(n, 1)?.shape.clone();
-                if a.len() != 2 || b.len() != 2 {
-                    return Err(node_err(
-                        n,
-                        format!("Gemm needs 2-D operands, got {a:?} and {b:?}"),
-                    ));
-                }
-                let ta = attr_int(n, "transA") == Some(1);
-                let tb = attr_int(n, "transB") == Some(1);
-                let (m, ka) = if ta { (a[1], a[0]) } else { (a[0], a[1]) };
-                let (kb, nn) = if tb { (b[1], b[0]) } else { (b[0], b[1]) };
-                if ka != kb {
-                    return Err(node_err(n, format!("inner dims differ: {a:?} × {b:?}")));
-                }
-                self.out(n, 0, Info::float(vec![m, nn]));
-            }
-            "MatMul" => {
-                let a = self.input(n, 0)?.shape.clone();
-                let b = self.input(n, 1)?.shape.clone();
-                if a.len() < 2 || b.len() < 2 {
-                    return Err(node_err(n, "1-D MatMul operands are not supported"));
-                }
-                let (m, ka) = (a[a.len() - 2], a[a.len() - 1]);
-                let (kb, nn) = (b[b.len() - 2], b[b.len() - 1]);
-                if ka != kb {
-                    return Err(node_err(n, format!("inner dims differ: {a:?} × {b:?}")));
-                }
-                let mut shape =
-                    broadcast(&[&a[..a.len() - 2], &b[..b.len() - 2]]).ok_or_else(|| {
-                        node_err(n, format!("batch dims of {a:?} and {b:?} do not broadcast"))
-                    })?;
-                shape.extend([m, nn]);
-                self.out(n, 0, Info::float(shape));
-            }
-            "Flatten" => {
-                let x = self.input(n, 0)?.clone();
-                let a = axis(n, attr_int(n, "axis").unwrap_or(1), x.shape.len() + 1)?;
-                let outer: usize = x.shape[..a].iter().product();
-                let inner: usize = x.shape[a..].iter().product();
-                self.out(n, 0, Info { shape: vec![outer, inner], ..x });
-            }
-            "Reshape" => {
-                let x = self.input(n, 0)?.clone();
-                let spec = self.ints_of(n, 1)?;
-                let shape = reshape_target(n, &x.shape, &spec)?;
-                self.out(n, 0, Info { shape, ..x });
-            }
-            "Transpose" => {
-                let x = self.input(n, 0)?.clone();
-                let rank = x.shape.len();
-                let perm = attr_ints(n, "perm").unwrap_or_else(|| (0..rank as i64).rev().collect());
-                if perm.len() != rank {
-                    return Err(node_err(n, format!("perm {perm:?} does not fit rank {rank}")));
-                }
-                let axes: Vec<usize> =
-                    perm.iter().map(|&p| axis(n, p, rank)).collect::<Result<_>>()?;
-                let shape: Vec<usize> = axes.iter().map(|&a| x.shape[a]).collect();
-                // Integer values follow the permutation (exporters transpose
-                // pad pairs this way).
-                let ints = x.ints.as_ref().and_then(|v| {
-                    let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&x.shape), v.clone())
-                        .ok()?;
-                    Some(a.permuted_axes(ndarray::IxDyn(&axes)).iter().copied().collect())
-                });
-                self.out(n, 0, Info { shape, ints, ..x });
-            }
-            "Squeeze" => {
-                let x = self.input(n, 0)?.clone();
-                let rank = x.shape.len();
-                let axes = self.ints_attr_or_input(n, "axes", 1)?;
-                let shape: Vec<usize> = match axes {
-                    Some(a) => {
-                        let a = a.iter().map(|&v| axis(n, v, rank)).collect::<Result<Vec<_>>>()?;
-                        x.shape
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| !a.contains(i))
-                            .map(|(_, &d)| d)
-                            .collect()
-                    }
-                    None => x.shape.iter().copied().filter(|&d| d != 1).collect(),
-                };
-                self.out(n, 0, Info { shape, ..x });
-            }
-            "Unsqueeze" => {
-                let x = self.input(n, 0)?.clone();
-                let axes = self
-                    .ints_attr_or_input(n, "axes", 1)?
-                    .ok_or_else(|| node_err(n, "no `axes`"))?;
-                let rank = x.shape.len() + axes.len();
-                let mut a = axes.iter().map(|&v| axis(n, v, rank)).collect::<Result<Vec<_>>>()?;
-                a.sort_unstable();
-                let mut shape = x.shape.clone();
-                for &i in &a {
-                    shape.insert(i, 1);
-                }
-                self.out(n, 0, Info { shape, ..x });
-            }
-            "Concat" => {
-                let ins: Vec<Info> =
-                    (0..n.input.len()).map(|k| self.input(n, k).cloned()).collect::<Result<_>>()?;
-                let rank = ins[0].shape.len();
-                let a = axis(n, attr_int(n, "axis").unwrap_or(0), rank)?;
-                let mut shape = ins[0].shape.clone();
-                shape[a] = ins.iter().map(|i| i.shape.get(a).copied().unwrap_or(0)).sum();
-                let ints = if ins.iter().all(|i| i.ints.is_some()) && rank == 1 {
-                    Some(ins.iter().flat_map(|i| i.ints.clone().unwrap_or_default()).collect())
-                } else {
-                    None
-                };
-                self.out(n, 0, Info { shape, elem: ins[0].elem, ints });
-            }
-            "Pad" => {
-                let x = self.input(n, 0)?.clone();
-                let rank = x.shape.len();
-                let pads = self
-                    .ints_attr_or_input(n, "pads", 1)?
-                    .ok_or_else(|| node_err(n, "no `pads`"))?;
-                let axes: Vec<usize> = match self.opt_input(n, 3) {
-                    Some(_) => self
-                        .ints_of(n, 3)?
-                        .iter()
-                        .map(|&a| axis(n, a, rank))
-                        .collect::<Result<_>>()?,
-                    None => (0..rank).collect(),
-                };
-                if pads.len() != 2 * axes.len() {
-                    return Err(node_err(
-                        n,
-                        format!("{} pads for {} axes", pads.len(), axes.len()),
-                    ));
-                }
-                let mut shape = x.shape.clone();
-                for (j, &a) in axes.iter().enumerate() {
-                    let d = (shape[a] as i64)
-                        .checked_add(pads[j])
-                        .and_then(|d| d.checked_add(pads[axes.len() + j]))
-                        .ok_or_else(|| node_err(n, format!("pads {pads:?} overflow")))?;
-                    if d < 0 {
-                        return Err(node_err(n, format!("padding leaves axis {a} negative")));
-                    }
-                    shape[a] = d as usize;
-                }
-                self.out(n, 0, Info { shape, ints: None, ..x });
-            }
-            "Slice" => {
-                let x = self.input(n, 0)?.clone();
-                let sl = SliceSpec::of(self, n, &x.shape)?;
-                let mut shape = x.shape.clone();
-                for (j, &a) in sl.axes.iter().enumerate() {
-                    shape[a] = sl.len(j);
-                }
-                // Integer values of any rank: each output index maps back to
-                // start + i·step on the sliced axes.
-                let ints = x.ints.as_ref().map(|v| {
-                    let strides: Vec<usize> =
-                        (0..x.shape.len()).map(|a| x.shape[a + 1..].iter().product()).collect();
-                    let total: usize = shape.iter().product();
-                    (0..total)
-                        .map(|flat| {
-                            let (mut rest, mut at) = (flat, 0usize);
-                            for a in (0..shape.len()).rev() {
-                                let i = rest % shape[a].max(1);
-                                rest /= shape[a].max(1);
-                                let src = match sl.axes.iter().position(|&b| b == a) {
-                                    Some(j) => (sl.starts[j] + i as i64 * sl.steps[j]) as usize,
-                                    None => i,
-                                };
-                                at += src * strides[a];
-                            }
-                            v[at]
-                        })
-                        .collect()
-                });
-                self.out(n, 0, Info { shape, ints, ..x });
-            }
-            "Shape" => {
-                let x = self.input(n, 0)?;
-                let r = x.shape.len() as i64;
-                let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
-                let start = clamp(attr_int(n, "start").unwrap_or(0));
-                let end = clamp(attr_int(n, "end").unwrap_or(r));
-                let v: Vec<i64> =
-                    x.shape[start..end.max(start)].iter().map(|&d| d as i64).collect();
-                self.out(n, 0, Info { shape: vec![v.len()], elem: Elem::Int, ints: Some(v) });
-            }
-            "Size" => {
-                let v = self.input(n, 0)?.shape.iter().product::<usize>() as i64;
-                self.out(n, 0, Info { shape: vec![], elem: Elem::Int, ints: Some(vec![v]) });
-            }
-            "Gather" => {
-                let x = self.input(n, 0)?.clone();
-                let idx = self.input(n, 1)?.clone();
-                let a = axis(n, attr_int(n, "axis").unwrap_or(0), x.shape.len())?;
-                let mut shape = x.shape[..a].to_vec();
-                shape.extend(&idx.shape);
-                shape.extend(&x.shape[a + 1..]);
-                let ints = match (&x.ints, &idx.ints, x.shape.len()) {
-                    (Some(v), Some(ix), 1) => ix
-                        .iter()
-                        .map(|&i| {
-                            let i = if i < 0 { i + v.len() as i64 } else { i };
-                            v.get(i as usize).copied()
-                        })
-                        .collect(),
-                    _ => None,
-                };
-                self.out(n, 0, Info { shape, elem: x.elem, ints });
-            }
-            "Constant" => {
-                let info = if let Some(t) =
-                    n.attribute.iter().find(|a| a.name() == "value").and_then(|a| a.t.as_ref())
-                {
-                    tensor_info(t)?
-                } else if let Some(v) = attr_ints(n, "value_ints") {
-                    Info { shape: vec![v.len()], elem: Elem::Int, ints: Some(v) }
-                } else if let Some(v) = attr_int(n, "value_int") {
-                    Info { shape: vec![], elem: Elem::Int, ints: Some(vec![v]) }
-                } else if attr_float(n, "value_float").is_some() {
-                    Info::float(vec![])
-                } else if let Some(a) = n.attribute.iter().find(|a| a.name() == "value_floats") {
-                    Info::float(vec![a.floats.len()])
-                } else {
-                    return Err(node_err(n, "unsupported Constant form"));
-                };
-                self.out(n, 0, info);
-            }
-            "ConstantOfShape" => {
-                let dims = self.ints_of(n, 0)?;
-                let shape: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
-                let elem = n
-                    .attribute
-                    .iter()
-                    .find(|a| a.name() == "value")
-                    .and_then(|a| a.t.as_ref())
-                    .map_or(Elem::Float, |t| elem_of(t.data_type()));
-                let fill = n
-                    .attribute
-                    .iter()
-                    .find(|a| a.name() == "value")
-                    .and_then(|a| a.t.as_ref())
-                    .and_then(|t| crate::tensor::to_i64(t).ok())
-                    .and_then(|v| v.first().copied());
-                let count = crate::tensor::numel(&shape);
-                let ints = match (elem, count) {
-                    (Elem::Int, Some(c)) if c <= 1 << 16 => Some(vec![fill.unwrap_or(0); c]),
-                    _ => None,
-                };
-                self.out(n, 0, Info { shape, elem, ints });
-            }
-            "Range" => {
-                // start, limit, delta: scalars whose values must be known
-                // (constants, or computed from shapes).
-                let elem = self.input(n, 0)?.elem;
-                let scalar = |k: usize| -> Result<i64> {
-                    match self.ints_of(n, k)?.as_slice() {
-                        [v] => Ok(*v),
-                        v => Err(node_err(n, format!("input {k} has {} values, not 1", v.len()))),
-                    }
-                };
-                let (start, limit, delta) = (scalar(0)?, scalar(1)?, scalar(2)?);
-                if delta == 0 {
-                    return Err(node_err(n, "delta is 0"));
-                }
-                // max(ceil((limit - start) / delta), 0), without overflow.
-                let span = i128::from(limit) - i128::from(start);
-                let d = i128::from(delta);
-                let count = if (span > 0) == (d > 0) && span != 0 {
-                    (span.abs() + d.abs() - 1) / d.abs()
-                } else {
-                    0
-                };
-                let count = usize::try_from(count)
-                    .ok()
-                    .filter(|&c| crate::tensor::numel(&[c]).is_some())
-                    .ok_or_else(|| node_err(n, format!("{count} values")))?;
-                let ints = (elem == Elem::Int && count <= 1 << 16)
-                    .then(|| (0..count as i64).map(|i| start + i * delta).collect());
-                self.out(n, 0, Info { shape: vec![count], elem, ints });
-            }
-            "Expand" => {
-                let x = self.input(n, 0)?.clone();
-                let spec: Vec<usize> =
-                    self.ints_of(n, 1)?.iter().map(|&d| d.max(0) as usize).collect();
-                let shape = broadcast(&[&x.shape, &spec]).ok_or_else(|| {
-                    node_err(n, format!("cannot expand {:?} to {spec:?}", x.shape))
-                })?;
-                self.out(n, 0, Info { shape, ints: None, ..x });
-            }
-            "ConvTranspose" => {
-                let x = self.input(n, 0)?.shape.clone();
-                let w = self.input(n, 1)?.shape.clone();
-                let r = x.len() - 2;
-                let s = attr_ints(n, "strides").unwrap_or_else(|| vec![1; r]);
-                let d = attr_ints(n, "dilations").unwrap_or_else(|| vec![1; r]);
-                let p = attr_ints(n, "pads").unwrap_or_else(|| vec![0; 2 * r]);
-                let op_ = attr_ints(n, "output_padding").unwrap_or_else(|| vec![0; r]);
-                let mut shape = vec![x[0], w[1]];
-                for i in 0..r {
-                    let v =
-                        s[i] * (x[2 + i] as i64 - 1) + op_[i] + (w[2 + i] as i64 - 1) * d[i] + 1
-                            - p[i]
-                            - p[r + i];
-                    shape.push(v.max(0) as usize);
-                }
-                self.out(n, 0, Info::float(shape));
-            }
-            _ => {
-                return Err(node_err(
-                    n,
-                    format!("op `{op}` is not supported here (no shape rule for gradients)"),
-                ));
-            }
+        match super::rules::shape_rule_for(op) {
+            Some(rule) => rule(self, n),
+            None => Err(node_err(
+                n,
+                format!("op `{op}` is not supported here (no shape rule for gradients)"),
+            )),
         }
-        Ok(())
     }
 }
 
@@ -786,7 +380,12 @@ fn declared(vi: &crate::pb::ValueInfoProto) -> (Option<Vec<usize>>, Elem) {
     (shape, elem)
 }
 
-fn int_arith(op: &str, a: Option<&[i64]>, b: Option<&[i64]>, shape: &[usize]) -> Option<Vec<i64>> {
+pub(crate) fn int_arith(
+    op: &str,
+    a: Option<&[i64]>,
+    b: Option<&[i64]>,
+    shape: &[usize],
+) -> Option<Vec<i64>> {
     let (a, b) = (a?, b?);
     let n = crate::tensor::numel(shape)?;
     if shape.len() > 1 || !(a.len() == n || a.len() == 1) || !(b.len() == n || b.len() == 1) {

@@ -162,3 +162,61 @@ impl GradRule for Extreme {
 }
 crate::register_grad_rule!("Max", Extreme);
 crate::register_grad_rule!("Min", Extreme);
+
+/// Shape rules of this family (static shapes for the gradient graphs).
+mod shape_rules {
+    use crate::autodiff::shapes::Elem;
+    use crate::autodiff::shapes::Info;
+    use crate::autodiff::shapes::Shapes;
+    use crate::autodiff::shapes::broadcast;
+    use crate::autodiff::shapes::int_arith;
+    use crate::error::Result;
+    use crate::graph::node_err;
+    use crate::pb::NodeProto;
+
+    /// Shapes of `Add`, `Sub`, `Mul`, `Div`, `Pow`, `Max`, `Min`, `Sum`, `Mean`, `Equal`, `Greater`, `Less`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`, `Where`.
+    fn shape_add(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let op = n.op_type();
+        let ins: Vec<&Info> = (0..n.input.len()).map(|k| sh.input(n, k)).collect::<Result<_>>()?;
+        let shapes: Vec<&[usize]> = ins.iter().map(|i| i.shape.as_slice()).collect();
+        let shape = broadcast(&shapes)
+            .ok_or_else(|| node_err(n, format!("operand shapes {shapes:?} do not broadcast")))?;
+        let elem = match op {
+            "Equal" | "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "And" | "Or" => {
+                Elem::Bool
+            }
+            "Where" => ins[1].elem,
+            _ => ins[0].elem,
+        };
+        let ints = if elem == Elem::Int && ins.len() == 2 {
+            int_arith(op, ins[0].ints.as_deref(), ins[1].ints.as_deref(), &shape)
+        } else {
+            None
+        };
+        sh.out(n, 0, Info { shape, elem, ints });
+        Ok(())
+    }
+
+    crate::register_shape_rule!(
+        [
+            "Add",
+            "Sub",
+            "Mul",
+            "Div",
+            "Pow",
+            "Max",
+            "Min",
+            "Sum",
+            "Mean",
+            "Equal",
+            "Greater",
+            "Less",
+            "GreaterOrEqual",
+            "LessOrEqual",
+            "And",
+            "Or",
+            "Where"
+        ],
+        shape_add
+    );
+}

@@ -157,3 +157,52 @@ impl GradRule for Conv {
     }
 }
 crate::register_grad_rule!("Conv", Conv);
+
+/// Shape rules of this family (static shapes for the gradient graphs).
+mod shape_rules {
+    use crate::autodiff::shapes::Info;
+    use crate::autodiff::shapes::Shapes;
+    use crate::autodiff::shapes::Window;
+    use crate::error::Result;
+    use crate::graph::attr_ints;
+    use crate::graph::node_err;
+    use crate::pb::NodeProto;
+
+    /// Shapes of `Conv`.
+    fn shape_conv(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let x = sh.input(n, 0)?.shape.clone();
+        let w = sh.input(n, 1)?.shape.clone();
+        if x.len() < 3 || w.len() != x.len() {
+            return Err(node_err(n, format!("input {x:?} and weights {w:?} do not fit")));
+        }
+        let win = Window::of(n, &x[2..], &w[2..], false)?;
+        let mut shape = vec![x[0], w[0]];
+        shape.extend(&win.out);
+        sh.out(n, 0, Info::float(shape));
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["Conv"], shape_conv);
+
+    /// Shapes of `ConvTranspose`.
+    fn shape_conv_transpose(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let x = sh.input(n, 0)?.shape.clone();
+        let w = sh.input(n, 1)?.shape.clone();
+        let r = x.len() - 2;
+        let s = attr_ints(n, "strides").unwrap_or_else(|| vec![1; r]);
+        let d = attr_ints(n, "dilations").unwrap_or_else(|| vec![1; r]);
+        let p = attr_ints(n, "pads").unwrap_or_else(|| vec![0; 2 * r]);
+        let op_ = attr_ints(n, "output_padding").unwrap_or_else(|| vec![0; r]);
+        let mut shape = vec![x[0], w[1]];
+        for i in 0..r {
+            let v = s[i] * (x[2 + i] as i64 - 1) + op_[i] + (w[2 + i] as i64 - 1) * d[i] + 1
+                - p[i]
+                - p[r + i];
+            shape.push(v.max(0) as usize);
+        }
+        sh.out(n, 0, Info::float(shape));
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["ConvTranspose"], shape_conv_transpose);
+}

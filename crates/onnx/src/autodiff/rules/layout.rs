@@ -152,3 +152,188 @@ impl GradRule for Slice {
     }
 }
 crate::register_grad_rule!("Slice", Slice);
+
+/// Shape rules of this family (static shapes for the gradient graphs).
+mod shape_rules {
+    use crate::autodiff::shapes::Info;
+    use crate::autodiff::shapes::Shapes;
+    use crate::autodiff::shapes::SliceSpec;
+    use crate::autodiff::shapes::axis;
+    use crate::autodiff::shapes::reshape_target;
+    use crate::error::Result;
+    use crate::graph::attr_int;
+    use crate::graph::attr_ints;
+    use crate::graph::node_err;
+    use crate::pb::NodeProto;
+
+    /// Shapes of `Flatten`.
+    fn shape_flatten(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let x = sh.input(n, 0)?.clone();
+        let a = axis(n, attr_int(n, "axis").unwrap_or(1), x.shape.len() + 1)?;
+        let outer: usize = x.shape[..a].iter().product();
+        let inner: usize = x.shape[a..].iter().product();
+        sh.out(n, 0, Info { shape: vec![outer, inner], ..x });
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["Flatten"], shape_flatten);
+
+    /// Shapes of `Reshape`.
+    fn shape_reshape(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let x = sh.input(n, 0)?.clone();
+        let spec = sh.ints_of(n, 1)?;
+        let shape = reshape_target(n, &x.shape, &spec)?;
+        sh.out(n, 0, Info { shape, ..x });
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["Reshape"], shape_reshape);
+
+    /// Shapes of `Transpose`.
+    fn shape_transpose(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let x = sh.input(n, 0)?.clone();
+        let rank = x.shape.len();
+        let perm = attr_ints(n, "perm").unwrap_or_else(|| (0..rank as i64).rev().collect());
+        if perm.len() != rank {
+            return Err(node_err(n, format!("perm {perm:?} does not fit rank {rank}")));
+        }
+        let axes: Vec<usize> = perm.iter().map(|&p| axis(n, p, rank)).collect::<Result<_>>()?;
+        let shape: Vec<usize> = axes.iter().map(|&a| x.shape[a]).collect();
+        // Integer values follow the permutation (exporters transpose
+        // pad pairs this way).
+        let ints = x.ints.as_ref().and_then(|v| {
+            let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&x.shape), v.clone()).ok()?;
+            Some(a.permuted_axes(ndarray::IxDyn(&axes)).iter().copied().collect())
+        });
+        sh.out(n, 0, Info { shape, ints, ..x });
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["Transpose"], shape_transpose);
+
+    /// Shapes of `Squeeze`.
+    fn shape_squeeze(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let x = sh.input(n, 0)?.clone();
+        let rank = x.shape.len();
+        let axes = sh.ints_attr_or_input(n, "axes", 1)?;
+        let shape: Vec<usize> = match axes {
+            Some(a) => {
+                let a = a.iter().map(|&v| axis(n, v, rank)).collect::<Result<Vec<_>>>()?;
+                x.shape
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !a.contains(i))
+                    .map(|(_, &d)| d)
+                    .collect()
+            }
+            None => x.shape.iter().copied().filter(|&d| d != 1).collect(),
+        };
+        sh.out(n, 0, Info { shape, ..x });
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["Squeeze"], shape_squeeze);
+
+    /// Shapes of `Unsqueeze`.
+    fn shape_unsqueeze(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let x = sh.input(n, 0)?.clone();
+        let axes = sh.ints_attr_or_input(n, "axes", 1)?.ok_or_else(|| node_err(n, "no `axes`"))?;
+        let rank = x.shape.len() + axes.len();
+        let mut a = axes.iter().map(|&v| axis(n, v, rank)).collect::<Result<Vec<_>>>()?;
+        a.sort_unstable();
+        let mut shape = x.shape.clone();
+        for &i in &a {
+            shape.insert(i, 1);
+        }
+        sh.out(n, 0, Info { shape, ..x });
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["Unsqueeze"], shape_unsqueeze);
+
+    /// Shapes of `Concat`.
+    fn shape_concat(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let ins: Vec<Info> =
+            (0..n.input.len()).map(|k| sh.input(n, k).cloned()).collect::<Result<_>>()?;
+        let rank = ins[0].shape.len();
+        let a = axis(n, attr_int(n, "axis").unwrap_or(0), rank)?;
+        let mut shape = ins[0].shape.clone();
+        shape[a] = ins.iter().map(|i| i.shape.get(a).copied().unwrap_or(0)).sum();
+        let ints = if ins.iter().all(|i| i.ints.is_some()) && rank == 1 {
+            Some(ins.iter().flat_map(|i| i.ints.clone().unwrap_or_default()).collect())
+        } else {
+            None
+        };
+        sh.out(n, 0, Info { shape, elem: ins[0].elem, ints });
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["Concat"], shape_concat);
+
+    /// Shapes of `Pad`.
+    fn shape_pad(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let x = sh.input(n, 0)?.clone();
+        let rank = x.shape.len();
+        let pads = sh.ints_attr_or_input(n, "pads", 1)?.ok_or_else(|| node_err(n, "no `pads`"))?;
+        let axes: Vec<usize> = match sh.opt_input(n, 3) {
+            Some(_) => {
+                sh.ints_of(n, 3)?.iter().map(|&a| axis(n, a, rank)).collect::<Result<_>>()?
+            }
+            None => (0..rank).collect(),
+        };
+        if pads.len() != 2 * axes.len() {
+            return Err(node_err(n, format!("{} pads for {} axes", pads.len(), axes.len())));
+        }
+        let mut shape = x.shape.clone();
+        for (j, &a) in axes.iter().enumerate() {
+            let d = (shape[a] as i64)
+                .checked_add(pads[j])
+                .and_then(|d| d.checked_add(pads[axes.len() + j]))
+                .ok_or_else(|| node_err(n, format!("pads {pads:?} overflow")))?;
+            if d < 0 {
+                return Err(node_err(n, format!("padding leaves axis {a} negative")));
+            }
+            shape[a] = d as usize;
+        }
+        sh.out(n, 0, Info { shape, ints: None, ..x });
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["Pad"], shape_pad);
+
+    /// Shapes of `Slice`.
+    fn shape_slice(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let x = sh.input(n, 0)?.clone();
+        let sl = SliceSpec::of(sh, n, &x.shape)?;
+        let mut shape = x.shape.clone();
+        for (j, &a) in sl.axes.iter().enumerate() {
+            shape[a] = sl.len(j);
+        }
+        // Integer values of any rank: each output index maps back to
+        // start + i·step on the sliced axes.
+        let ints = x.ints.as_ref().map(|v| {
+            let strides: Vec<usize> =
+                (0..x.shape.len()).map(|a| x.shape[a + 1..].iter().product()).collect();
+            let total: usize = shape.iter().product();
+            (0..total)
+                .map(|flat| {
+                    let (mut rest, mut at) = (flat, 0usize);
+                    for a in (0..shape.len()).rev() {
+                        let i = rest % shape[a].max(1);
+                        rest /= shape[a].max(1);
+                        let src = match sl.axes.iter().position(|&b| b == a) {
+                            Some(j) => (sl.starts[j] + i as i64 * sl.steps[j]) as usize,
+                            None => i,
+                        };
+                        at += src * strides[a];
+                    }
+                    v[at]
+                })
+                .collect()
+        });
+        sh.out(n, 0, Info { shape, ints, ..x });
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["Slice"], shape_slice);
+}

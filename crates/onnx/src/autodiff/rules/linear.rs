@@ -102,3 +102,56 @@ impl GradRule for MatMul {
     }
 }
 crate::register_grad_rule!("MatMul", MatMul);
+
+/// Shape rules of this family (static shapes for the gradient graphs).
+mod shape_rules {
+    use crate::autodiff::shapes::Info;
+    use crate::autodiff::shapes::Shapes;
+    use crate::autodiff::shapes::broadcast;
+    use crate::error::Result;
+    use crate::graph::attr_int;
+    use crate::graph::node_err;
+    use crate::pb::NodeProto;
+
+    /// Shapes of `Gemm`.
+    fn shape_gemm(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let a = sh.input(n, 0)?.shape.clone();
+        let b = sh.input(n, 1)?.shape.clone();
+        if a.len() != 2 || b.len() != 2 {
+            return Err(node_err(n, format!("Gemm needs 2-D operands, got {a:?} and {b:?}")));
+        }
+        let ta = attr_int(n, "transA") == Some(1);
+        let tb = attr_int(n, "transB") == Some(1);
+        let (m, ka) = if ta { (a[1], a[0]) } else { (a[0], a[1]) };
+        let (kb, nn) = if tb { (b[1], b[0]) } else { (b[0], b[1]) };
+        if ka != kb {
+            return Err(node_err(n, format!("inner dims differ: {a:?} × {b:?}")));
+        }
+        sh.out(n, 0, Info::float(vec![m, nn]));
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["Gemm"], shape_gemm);
+
+    /// Shapes of `MatMul`.
+    fn shape_mat_mul(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let a = sh.input(n, 0)?.shape.clone();
+        let b = sh.input(n, 1)?.shape.clone();
+        if a.len() < 2 || b.len() < 2 {
+            return Err(node_err(n, "1-D MatMul operands are not supported"));
+        }
+        let (m, ka) = (a[a.len() - 2], a[a.len() - 1]);
+        let (kb, nn) = (b[b.len() - 2], b[b.len() - 1]);
+        if ka != kb {
+            return Err(node_err(n, format!("inner dims differ: {a:?} × {b:?}")));
+        }
+        let mut shape = broadcast(&[&a[..a.len() - 2], &b[..b.len() - 2]]).ok_or_else(|| {
+            node_err(n, format!("batch dims of {a:?} and {b:?} do not broadcast"))
+        })?;
+        shape.extend([m, nn]);
+        sh.out(n, 0, Info::float(shape));
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["MatMul"], shape_mat_mul);
+}

@@ -1,4 +1,6 @@
-//! Gradient rules, one per ONNX op, collected at link time.
+//! What each ONNX op family means to autodiff, one file per family: its
+//! shape rule ([`register_shape_rule!`](crate::register_shape_rule)) and its
+//! gradient rule, collected at link time.
 //!
 //! A rule receives the forward node, the gradient of its first output and
 //! which inputs need a gradient, and writes the nodes computing those
@@ -15,6 +17,7 @@ use crate::build::Attr;
 mod activation;
 mod arith;
 mod batchnorm;
+mod constant;
 mod conv;
 mod layout;
 mod linear;
@@ -64,6 +67,35 @@ macro_rules! register_grad_rule {
             $crate::autodiff::RuleEntry { op: $op, rule: &$rule }
         }
     };
+}
+
+/// A shape rule: sets the node's output infos from its inputs'.
+pub type ShapeRule = fn(&mut super::shapes::Shapes, &NodeProto) -> Result<()>;
+
+/// A registered shape rule: the op types it covers.
+pub struct ShapeEntry {
+    /// ONNX op types (default domain).
+    pub ops: &'static [&'static str],
+    /// The rule.
+    pub rule: ShapeRule,
+}
+
+inventory::collect!(ShapeEntry);
+
+/// Registers a [`ShapeRule`] for op types, beside the family's gradient rules.
+#[macro_export]
+macro_rules! register_shape_rule {
+    ([$($op:literal),+ $(,)?], $rule:expr) => {
+        $crate::inventory::submit! {
+            $crate::autodiff::ShapeEntry { ops: &[$($op),+], rule: $rule }
+        }
+    };
+}
+
+/// The shape rule for `op`, if one is registered.
+#[must_use]
+pub fn shape_rule_for(op: &str) -> Option<ShapeRule> {
+    inventory::iter::<ShapeEntry>.into_iter().find(|e| e.ops.contains(&op)).map(|e| e.rule)
 }
 
 /// The rule for `op`, if one is registered.
@@ -118,4 +150,24 @@ fn share_extreme(cx: &mut Ctx, x: &str, y: &str, dy: &str, axes: &[usize]) -> St
 /// The input names of `n` (empty string for an absent optional input).
 pub(crate) fn input(n: &NodeProto, k: usize) -> &str {
     n.input.get(k).map_or("", String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every op with a gradient rule has a shape rule, and no op has two.
+    #[test]
+    fn each_op_has_one_shape_rule_and_every_gradient_op_has_one() {
+        let mut seen = std::collections::HashSet::new();
+        for e in inventory::iter::<ShapeEntry> {
+            for op in e.ops {
+                assert!(seen.insert(*op), "`{op}` has two shape rules");
+            }
+        }
+        for op in supported_ops() {
+            assert!(shape_rule_for(op).is_some(), "`{op}` has a gradient rule but no shape rule");
+        }
+        assert!(shape_rule_for("Range").is_some() && shape_rule_for("NoSuchOp").is_none());
+    }
 }

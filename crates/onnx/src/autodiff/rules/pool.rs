@@ -257,3 +257,48 @@ impl GradRule for GlobalAveragePool {
     }
 }
 crate::register_grad_rule!("GlobalAveragePool", GlobalAveragePool);
+
+/// Shape rules of this family (static shapes for the gradient graphs).
+mod shape_rules {
+    use crate::autodiff::shapes::Elem;
+    use crate::autodiff::shapes::Info;
+    use crate::autodiff::shapes::Shapes;
+    use crate::autodiff::shapes::Window;
+    use crate::error::Result;
+    use crate::graph::attr_int;
+    use crate::graph::attr_ints;
+    use crate::graph::node_err;
+    use crate::pb::NodeProto;
+
+    /// Shapes of `MaxPool`, `AveragePool`.
+    fn shape_max_pool(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let x = sh.input(n, 0)?.shape.clone();
+        let k: Vec<usize> = attr_ints(n, "kernel_shape")
+            .ok_or_else(|| node_err(n, "no `kernel_shape`"))?
+            .into_iter()
+            .map(|v| v as usize)
+            .collect();
+        let ceil = attr_int(n, "ceil_mode") == Some(1);
+        let win = Window::of(n, x.get(2..).unwrap_or(&[]), &k, ceil)?;
+        let mut shape = x[..2].to_vec();
+        shape.extend(&win.out);
+        sh.out(n, 1, Info::of(shape.clone(), Elem::Int));
+        sh.out(n, 0, Info::float(shape));
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["MaxPool", "AveragePool"], shape_max_pool);
+
+    /// Shapes of `GlobalMaxPool`, `GlobalAveragePool`.
+    fn shape_global_max_pool(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let x = sh.input(n, 0)?.shape.clone();
+        let mut shape = x.clone();
+        for d in shape.iter_mut().skip(2) {
+            *d = 1;
+        }
+        sh.out(n, 0, Info::float(shape));
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["GlobalMaxPool", "GlobalAveragePool"], shape_global_max_pool);
+}

@@ -68,3 +68,43 @@ impl GradRule for Spread {
 }
 crate::register_grad_rule!("ReduceMean", Spread { mean: true });
 crate::register_grad_rule!("ReduceSum", Spread { mean: false });
+
+/// Shape rules of this family (static shapes for the gradient graphs).
+mod shape_rules {
+    use crate::autodiff::shapes::Elem;
+    use crate::autodiff::shapes::Info;
+    use crate::autodiff::shapes::Shapes;
+    use crate::autodiff::shapes::axis;
+    use crate::error::Result;
+    use crate::graph::attr_int;
+    use crate::pb::NodeProto;
+
+    /// Shapes of `ReduceMax`, `ReduceMin`, `ReduceMean`, `ReduceSum`, `ArgMax`, `ArgMin`.
+    fn shape_reduce_max(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let op = n.op_type();
+        let x = sh.input(n, 0)?.clone();
+        let rank = x.shape.len();
+        let keep = attr_int(n, "keepdims").unwrap_or(1) == 1;
+        let axes = if op.starts_with("Arg") {
+            vec![axis(n, attr_int(n, "axis").unwrap_or(0), rank)?]
+        } else {
+            sh.reduce_axes(n, rank)?
+        };
+        let mut shape = Vec::new();
+        for (i, &d) in x.shape.iter().enumerate() {
+            if !axes.contains(&i) {
+                shape.push(d);
+            } else if keep {
+                shape.push(1);
+            }
+        }
+        let elem = if op.starts_with("Arg") { Elem::Int } else { x.elem };
+        sh.out(n, 0, Info::of(shape, elem));
+        Ok(())
+    }
+
+    crate::register_shape_rule!(
+        ["ReduceMax", "ReduceMin", "ReduceMean", "ReduceSum", "ArgMax", "ArgMin"],
+        shape_reduce_max
+    );
+}

@@ -99,3 +99,54 @@ impl GradRule for Sqrt {
     }
 }
 crate::register_grad_rule!("Sqrt", Sqrt);
+
+/// Shape rules of this family (static shapes for the gradient graphs).
+mod shape_rules {
+    use crate::autodiff::shapes::Elem;
+    use crate::autodiff::shapes::Info;
+    use crate::autodiff::shapes::Shapes;
+    use crate::error::Result;
+    use crate::pb::NodeProto;
+
+    /// Shapes of `Relu`, `LeakyRelu`, `Clip`, `Sigmoid`, `Tanh`, `Identity`, `Neg`, `Exp`, `Log`, `Abs`, `Sqrt`, `Softplus`, `Sign`, `Reciprocal`, `Erf`, `Not`, `Softmax`, `LogSoftmax`, `BatchNormalization`.
+    fn shape_relu(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let i = sh.input(n, 0)?.clone();
+        sh.out(n, 0, i);
+        Ok(())
+    }
+
+    crate::register_shape_rule!(
+        [
+            "Relu",
+            "LeakyRelu",
+            "Clip",
+            "Sigmoid",
+            "Tanh",
+            "Identity",
+            "Neg",
+            "Exp",
+            "Log",
+            "Abs",
+            "Sqrt",
+            "Softplus",
+            "Sign",
+            "Reciprocal",
+            "Erf",
+            "Not",
+            "Softmax",
+            "LogSoftmax",
+            "BatchNormalization"
+        ],
+        shape_relu
+    );
+
+    /// Shapes of `Dropout`.
+    fn shape_dropout(sh: &mut Shapes, n: &NodeProto) -> Result<()> {
+        let i = sh.input(n, 0)?.clone();
+        sh.out(n, 1, Info::of(i.shape.clone(), Elem::Bool));
+        sh.out(n, 0, i);
+        Ok(())
+    }
+
+    crate::register_shape_rule!(["Dropout"], shape_dropout);
+}
