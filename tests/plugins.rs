@@ -2,9 +2,12 @@ use crate::util::*;
 
 /// The plugins linked into the binary (crates/cli/plugins.rs); each plugin
 /// issue adds its names here.
-const EXPECTED: [&str; 8] = [
+const EXPECTED: [&str; 11] = [
     "activation-alignment",
+    "aligned-logos",
     "kernel-pwm",
+    "line-chart",
+    "logo",
     "positive-mean",
     "score",
     "score-weight",

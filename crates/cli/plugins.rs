@@ -7,4 +7,5 @@
 //!
 use motif_criteria as _;
 use motif_pwm as _;
+use motif_report as _;
 use motif_tomtom as _;

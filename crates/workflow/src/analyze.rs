@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use motif_core::motif::{Motif, MotifSet, write_meme};
-use motif_core::plugin::{self, FILTER_MATCHES, MatchPolicy, MotifExtractor, QueryMatches};
+use motif_core::plugin::{self, FILTER_MATCHES, Figure, MatchPolicy, MotifExtractor, QueryMatches};
 use motif_core::rundir::RunDir;
-use motif_report::{FilterRow, LogoOptions, MatchRow, Report, file_stem, logo_svg, render_report};
+use motif_report::{FilterRow, MatchRow, Report, file_stem, render_report};
 use ndarray::{Array2, Array3, Axis};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use crate::extract::{self, Extracted, LoadedModel};
 use crate::{Event, Result, invalid};
@@ -207,8 +208,9 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         importance_label,
         filters,
     };
-    for (f, m) in summary.filters.iter().zip(&motifs.motifs) {
-        let svg = logo_svg(m, &LogoOptions { col_width: 16.0, height: 60.0, ..Default::default() });
+    let logo = figure("logo", &json!({"col-width": 16.0, "height": 60.0}))?;
+    for f in &summary.filters {
+        let svg = logo.render(&json!({"id": f.filter, "columns": f.columns}))?;
         run.write(&format!("logos/{}.svg", file_stem(&f.filter)), svg.as_bytes())?;
     }
     run.write("report.html", render(&summary)?.as_bytes())?;
@@ -227,6 +229,11 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         run.time(stage, secs);
     }
     Ok(summary)
+}
+
+/// A report figure from the registry, with its style.
+pub(crate) fn figure(name: &str, style: &serde_json::Value) -> Result<Box<dyn Figure>> {
+    Ok(plugin::build::<dyn Figure>(name, style)?)
 }
 
 /// A motif's columns as `[A, C, G, T]` rows.
@@ -304,19 +311,12 @@ fn importance(model: &LoadedModel, layer: usize, act: &Array3<f32>) -> Result<(V
 /// # Errors
 /// If a stored matrix is not a probability matrix (a hand-edited summary).
 pub fn render(s: &Summary) -> Result<String> {
-    let small = LogoOptions { col_width: 14.0, height: 50.0, ..Default::default() };
+    let logo = figure("logo", &json!({"col-width": 16.0, "height": 60.0}))?;
+    let aligned = figure("aligned-logos", &json!({"col-width": 14.0, "height": 50.0}))?;
     let mut rows = Vec::new();
     for f in &s.filters {
-        let m = motif(&f.filter, &f.columns)?;
-        let svg =
-            logo_svg(&m, &LogoOptions { col_width: 16.0, height: 60.0, ..Default::default() });
         let mut matches = Vec::new();
         for x in &f.matches {
-            let tm = motif(&x.target, &x.columns)?;
-            // columns: the filter starts at max(0, −offset), the target at max(0, offset)
-            let (ql, tl) = (x.offset.min(0).unsigned_abs() as usize, x.offset.max(0) as usize);
-            let cols = (ql + m.len()).max(tl + tm.len());
-            let rc = x.orientation == '-';
             matches.push(MatchRow {
                 target: x.target.clone(),
                 name: x.name.clone(),
@@ -326,24 +326,18 @@ pub fn render(s: &Summary) -> Result<String> {
                 p_value: x.p_value,
                 e_value: x.e_value,
                 q_value: x.q_value,
-                query_svg: logo_svg(
-                    &m,
-                    &LogoOptions { lead: tl, columns: Some(cols), ..small.clone() },
-                ),
-                target_svg: logo_svg(
-                    &tm,
-                    &LogoOptions { lead: ql, columns: Some(cols), rc, ..small.clone() },
-                ),
+                aligned_svg: aligned.render(&json!({
+                    "query_id": f.filter, "query": f.columns,
+                    "target_id": x.target, "target": x.columns,
+                    "offset": x.offset, "reverse": x.orientation == '-',
+                }))?,
             });
         }
-        let rc = logo_svg(
-            &m,
-            &LogoOptions { col_width: 16.0, height: 60.0, rc: true, ..Default::default() },
-        );
+        let draw = |rc: bool| logo.render(&json!({"id": f.filter, "columns": f.columns, "rc": rc}));
         rows.push(FilterRow {
             id: f.filter.clone(),
-            logo_svg: svg,
-            logo_rc_svg: rc,
+            logo_svg: draw(false)?,
+            logo_rc_svg: draw(true)?,
             called: f.called(&s.policy).is_some(),
             importance: f.importance,
             nsites: f.nsites,

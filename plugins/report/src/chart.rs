@@ -6,7 +6,8 @@ use std::fmt::Write;
 use crate::logo::escape;
 
 /// One line.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Series {
     /// Legend label.
     pub label: String,
@@ -21,7 +22,8 @@ pub struct Series {
 }
 
 /// Axes and size.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ChartOptions {
     /// Title above the plot.
     pub title: String,

@@ -23,10 +23,9 @@ pub struct MatchRow {
     pub e_value: f64,
     /// q-value.
     pub q_value: f64,
-    /// The filter's logo, aligned to the target (SVG).
-    pub query_svg: String,
-    /// The target's logo on the matched strand, aligned (SVG).
-    pub target_svg: String,
+    /// The filter's logo above the target's on the matched strand, aligned
+    /// (the `aligned-logos` figure).
+    pub aligned_svg: String,
 }
 
 /// One filter's row.
@@ -181,7 +180,7 @@ fn filter_row(s: &mut String, f: &FilterRow) {
             let name = m.name.as_deref().map(|n| format!(" {}", escape(n))).unwrap_or_default();
             let _ = write!(
                 s,
-                "<div class=\"m\"><div><b>{}</b>{name} ({}) p={} E={} q={} offset {} overlap {}</div>{}<br>{}</div>",
+                "<div class=\"m\"><div><b>{}</b>{name} ({}) p={} E={} q={} offset {} overlap {}</div>{}</div>",
                 escape(&m.target),
                 m.orientation,
                 num(m.p_value),
@@ -189,8 +188,7 @@ fn filter_row(s: &mut String, f: &FilterRow) {
                 num(m.q_value),
                 m.offset,
                 m.overlap,
-                m.query_svg,
-                m.target_svg
+                m.aligned_svg
             );
         }
         s.push_str("</details>");
@@ -260,8 +258,7 @@ mod tests {
             p_value: 1e-9,
             e_value: 1e-6,
             q_value: 2e-6,
-            query_svg: String::new(),
-            target_svg: String::new(),
+            aligned_svg: String::new(),
         };
         let called = FilterRow { called: true, matches: vec![hit], ..row("filter2", 30.0) };
         let r = Report {

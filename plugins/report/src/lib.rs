@@ -9,6 +9,7 @@
 //! T red `#ff0000`, axis in bits.
 
 mod chart;
+pub mod figures;
 pub mod glyphs;
 mod html;
 mod logo;

@@ -232,7 +232,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         geometry: net.layers().to_vec(),
     };
     run.write_json("layer.json", &summary)?;
-    run.write("index.html", layer_page(&summary, &rows).as_bytes())?;
+    run.write("index.html", layer_page(&summary, &rows)?.as_bytes())?;
     if let Some(p) = &config.align {
         run.input("align", p)?;
     }
@@ -270,11 +270,11 @@ pub fn redraw(dir: &Path) -> Result<usize> {
             Some(_) => motif_core::motif::read_motifs(&nd.join("aligned.meme"))?.motifs.pop(),
             None => None,
         };
-        let page = neuron_page(&r, &summary.database, aligned.as_ref(), sampling.as_ref());
+        let page = neuron_page(&r, &summary.database, aligned.as_ref(), sampling.as_ref())?;
         write(&nd.join("neuron.html"), page.as_bytes())?;
         rows.push(r);
     }
-    write(&dir.join("index.html"), layer_page(&summary, &rows).as_bytes())?;
+    write(&dir.join("index.html"), layer_page(&summary, &rows)?.as_bytes())?;
     Ok(rows.len())
 }
 
@@ -575,7 +575,7 @@ impl Ctx<'_> {
             align = Some(mm);
             res.aligned = aligned.map(|(_, src)| Aligned { source: src.clone(), best });
         }
-        let page = neuron_page(&res, db_name, align, sampling.as_ref());
+        let page = neuron_page(&res, db_name, align, sampling.as_ref())?;
         write(&nd.join("neuron.html"), page.as_bytes())?;
         write_json(&out_json, &res)
     }

@@ -6,7 +6,10 @@ use std::fmt::Write as _;
 use motif_core::motif::{Motif, MotifSet};
 use motif_neuronmotif::Crm;
 use motif_neuronmotif::tree::Node;
-use motif_report::{LogoOptions, Page, escape, format_number, logo_svg, render_page};
+use motif_report::{Page, escape, format_number, render_page};
+use serde_json::json;
+
+use crate::Result;
 
 use super::results::{BestMatch, LayerSummary, NeuronResult, Sampling};
 
@@ -38,9 +41,9 @@ pub fn crm_motifs(crms: &[Crm], prefix: &str) -> MotifSet {
 }
 
 /// A logo at most about 560 px wide (long CRMs get narrower columns).
-fn logo(m: &Motif) -> String {
+fn logo(m: &Motif) -> Result<String> {
     let col_width = (560.0 / m.len().max(1) as f32).clamp(6.0, 14.0);
-    logo_svg(m, &LogoOptions { col_width, height: 56.0, ..Default::default() })
+    draw_logo(m, &json!({"col-width": col_width, "height": 56.0}))
 }
 
 fn match_cell(v: Option<&BestMatch>) -> String {
@@ -57,12 +60,18 @@ fn match_cell(v: Option<&BestMatch>) -> String {
     }
 }
 
+/// `m` drawn by the `logo` figure plugin with `style`.
+fn draw_logo(m: &Motif, style: &serde_json::Value) -> Result<String> {
+    let columns = crate::analyze::columns(m);
+    Ok(crate::analyze::figure("logo", style)?.render(&json!({"id": m.id, "columns": columns}))?)
+}
+
 /// "N bp" or "a~b bp".
 fn bp_range(a: i64, b: i64) -> String {
     if a == b { format!("{a} bp") } else { format!("{a}~{b} bp") }
 }
 
-fn tree_html(n: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> String {
+fn tree_html(n: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> Result<String> {
     let occurs = |n: &Node| {
         let ms = n.motifs();
         r.occurs
@@ -77,12 +86,12 @@ fn tree_html(n: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> String {
             .unwrap_or_default()
     };
     match n {
-        Node::Motif { motif } => format!(
+        Node::Motif { motif } => Ok(format!(
             "<div class=\"leaf\"><b>D{}</b>{}{}</div>",
             motif + 1,
-            dict.motifs.get(*motif).map(logo).unwrap_or_default(),
+            dict.motifs.get(*motif).map(logo).transpose()?.unwrap_or_default(),
             occurs(n)
-        ),
+        )),
         Node::Join { gap, left, right, pair } => {
             let db = r
                 .database_gaps
@@ -97,7 +106,7 @@ fn tree_html(n: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> String {
                     )
                 })
                 .unwrap_or_default();
-            format!(
+            Ok(format!(
                 "<div class=\"join\"><div class=\"gap\">{} <small>(D{}→D{}, {} CRMs; {} between the informative cores{})</small>{}</div><div class=\"kids\">{}{}</div></div>",
                 escape(gap),
                 pair.left + 1,
@@ -106,23 +115,25 @@ fn tree_html(n: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> String {
                 bp_range(pair.core_gap_min, pair.core_gap_max),
                 db,
                 occurs(n),
-                tree_html(left, dict, gi, r),
-                tree_html(right, dict, gi, r)
-            )
+                tree_html(left, dict, gi, r)?,
+                tree_html(right, dict, gi, r)?
+            ))
         }
     }
 }
 
 /// A neuron's page (neuron.html): CRMs, the activation alignment when
 /// asked for, dictionary, syntax trees, segments.
-#[must_use]
+///
+/// # Errors
+/// If a logo cannot be drawn (the `logo` figure missing from the registry).
 #[allow(clippy::too_many_lines, reason = "one page, section by section")]
 pub fn neuron_page(
     r: &NeuronResult,
     db_name: &str,
     aligned: Option<&Motif>,
     sampling: Option<&Sampling>,
-) -> String {
+) -> Result<String> {
     let crm_set = crm_motifs(&r.crms, "");
     let dict_set = r.dictionary.motifs();
     let mut sections = Vec::new();
@@ -141,7 +152,7 @@ pub fn neuron_page(
             c.size,
             c.max_act,
             c.conact,
-            logo(&crm_set.motifs[i]),
+            logo(&crm_set.motifs[i])?,
             match_cell(r.crm_matches.get(i))
         );
     }
@@ -155,7 +166,7 @@ pub fn neuron_page(
         let s = format!(
             "<p>The same neuron's plain activation alignment on {}: every window whose activation passes half the neuron's maximum, stacked without separating pooling shifts.</p>{}<p>Best match: {}</p>",
             escape(src),
-            logo(m),
+            logo(m)?,
             match_cell(align_match)
         );
         sections.push(("Activation alignment (Koo & Eddy), for comparison".into(), s));
@@ -170,7 +181,7 @@ pub fn neuron_page(
             i + 1,
             escape(&e.segment.id),
             e.matched,
-            logo(&dict_set.motifs[i]),
+            logo(&dict_set.motifs[i])?,
             match_cell(r.dictionary_matches.get(i))
         );
     }
@@ -190,7 +201,7 @@ pub fn neuron_page(
         let names: Vec<String> = g.motifs.iter().map(|m| format!("D{}", m + 1)).collect();
         let _ = write!(s, "<h3>{} ({} CRMs)</h3>", escape(&names.join(" → ")), g.crms.len());
         s.push_str("<div class=\"tree\">");
-        s.push_str(&tree_html(&g.tree, &dict_set, gi, r));
+        s.push_str(&tree_html(&g.tree, &dict_set, gi, r)?);
         s.push_str("</div>");
     }
     s.push_str("<p>Gap labels follow NeuronMotif: the distance between the dictionary motifs' starts minus the left motif's length, so they include the segments' padding. The core gap counts between the columns above 1 bit; the database gap between the matched database motifs' aligned columns. \"Occurs in layer\": the first lower layer (decoupled into the same folder) with one neuron whose segments match all of the node's motifs (q < 1e-5).</p>");
@@ -203,7 +214,7 @@ pub fn neuron_page(
             s,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&m.id),
-            logo(m),
+            logo(m)?,
             match_cell(r.segment_matches.get(i))
         );
     }
@@ -233,11 +244,11 @@ pub fn neuron_page(
             )
         }),
     ];
-    render_page(&Page {
+    Ok(render_page(&Page {
         title: format!("NeuronMotif: layer {} neuron {}", r.layer, r.neuron),
         facts,
         sections,
-    })
+    }))
 }
 
 /// Most CRM logos shown per neuron on the layer's index.
@@ -245,7 +256,7 @@ const INDEX_CRMS: usize = 6;
 
 /// A neuron's CRMs as small logos, strongest (largest activation) first,
 /// with their count.
-fn crm_logos(r: &NeuronResult) -> String {
+fn crm_logos(r: &NeuronResult) -> Result<String> {
     let set = crm_motifs(&r.crms, "");
     let mut order: Vec<usize> = (0..r.crms.len()).collect();
     order.sort_by(|&a, &b| r.crms[b].max_act.total_cmp(&r.crms[a].max_act));
@@ -261,10 +272,7 @@ fn crm_logos(r: &NeuronResult) -> String {
             "<div title=\"CRM {} (max v {:.3})\">{}</div>",
             r.crms[i].index,
             r.crms[i].max_act,
-            logo_svg(
-                m,
-                &LogoOptions { col_width, height: 30.0, axis: false, ..Default::default() }
-            )
+            draw_logo(m, &json!({"col-width": col_width, "height": 30.0, "axis": false}))?
         );
     }
     if r.crms.len() > INDEX_CRMS {
@@ -272,12 +280,14 @@ fn crm_logos(r: &NeuronResult) -> String {
             write!(s, "<small>… {} more on the neuron's page</small>", r.crms.len() - INDEX_CRMS);
     }
     s.push_str("</div>");
-    s
+    Ok(s)
 }
 
 /// The layer's index (index.html): one row per finished neuron.
-#[must_use]
-pub fn layer_page(summary: &LayerSummary, rows: &[NeuronResult]) -> String {
+///
+/// # Errors
+/// If a logo cannot be drawn.
+pub fn layer_page(summary: &LayerSummary, rows: &[NeuronResult]) -> Result<String> {
     let mut s = String::from(
         "<table><tr><th>neuron</th><th>samples</th><th>CRMs (strongest first)</th><th>dictionary</th><th>syntax</th><th>top dictionary match</th></tr>",
     );
@@ -317,7 +327,7 @@ pub fn layer_page(summary: &LayerSummary, rows: &[NeuronResult]) -> String {
             s,
             "<tr><td><a href=\"neuron-{n}/neuron.html\">{n}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             r.samples,
-            crm_logos(r),
+            crm_logos(r)?,
             r.dictionary.entries.len(),
             escape(&syn.join(" | ")),
             match_cell(r.dictionary_matches.first()),
@@ -325,7 +335,7 @@ pub fn layer_page(summary: &LayerSummary, rows: &[NeuronResult]) -> String {
         );
     }
     s.push_str("</table>");
-    render_page(&Page {
+    Ok(render_page(&Page {
         title: format!("NeuronMotif: layer {} (`{}`)", summary.layer, summary.node),
         facts: vec![
             ("window".into(), format!("{} bp", summary.window)),
@@ -334,5 +344,5 @@ pub fn layer_page(summary: &LayerSummary, rows: &[NeuronResult]) -> String {
             ("database".into(), summary.database.clone()),
         ],
         sections: vec![("Neurons".into(), s)],
-    })
+    }))
 }

@@ -17,7 +17,6 @@ use motif_onnx::Model;
 use motif_prune::{
     Inputs, Journal, PruneConfig, Record, SummaryRow, Variant, protocol, rows, summarise,
 };
-use motif_report::{LogoOptions, logo_svg};
 use motif_train::Data;
 use prost::Message;
 use serde::{Deserialize, Serialize};
@@ -482,7 +481,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         finals: &finals,
         claim: claim.as_ref(),
         seconds: (steps_s, train_s),
-    });
+    })?;
     run.set_config(config)?;
     run.plugin(
         "criterion",
@@ -559,7 +558,7 @@ pub fn redraw(dir: &Path) -> Result<()> {
                 original: k.kernel,
                 dense: k.dense.clone(),
                 consensus: k.consensus.clone(),
-                logo: kernel_logo(&m),
+                logo: kernel_logo(&m)?,
                 best_target: k.best.clone(),
                 best_e: k.e_value,
                 nsites: k.nsites,
@@ -574,7 +573,7 @@ pub fn redraw(dir: &Path) -> Result<()> {
         finals: &finals,
         claim: s.claim.as_ref(),
         seconds: (s.seconds.steps, s.seconds.training),
-    });
+    })?;
     let out = dir.join("report.html");
     motif_core::fsio::write_atomic(&out, page.as_bytes())
         .map_err(|e| motif_core::Error::io(&out, e))?;
@@ -589,8 +588,10 @@ fn last_record(j: &Journal) -> Option<&Record> {
     })
 }
 
-fn kernel_logo(m: &motif_core::motif::Motif) -> String {
-    logo_svg(m, &LogoOptions { col_width: 14.0, height: 50.0, ..Default::default() })
+fn kernel_logo(m: &motif_core::motif::Motif) -> Result<String> {
+    let columns = crate::analyze::columns(m);
+    let logo = crate::analyze::figure("logo", &json!({"col-width": 14.0, "height": 50.0}))?;
+    Ok(logo.render(&json!({"id": m.id, "columns": columns}))?)
 }
 
 /// motif-prune's progress as workflow events.
@@ -690,7 +691,7 @@ fn final_kernels(
             original: r.kept[k],
             dense: r.dense[k].clone(),
             consensus: m.consensus(),
-            logo: kernel_logo(m),
+            logo: kernel_logo(m)?,
             best_target: best.as_ref().map(|h| {
                 let t = &db.motifs[h.target];
                 let name = t.name.clone().unwrap_or_default();

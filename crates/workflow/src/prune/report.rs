@@ -5,9 +5,18 @@ use std::fmt::Write as _;
 
 use motif_core::plugin::FILTER_MATCHES;
 use motif_prune::{Journal, Record, SummaryRow, Variant};
-use motif_report::{ChartOptions, Page, Series, format_number, line_chart, palette, render_page};
+use motif_report::figures::ChartData;
+use motif_report::{ChartOptions, Page, Series, format_number, palette, render_page};
 
 use super::{Claim, Final, RunFacts};
+use crate::{Result, invalid};
+
+/// A line chart through the `line-chart` figure plugin.
+fn line_chart(series: &[Series], options: ChartOptions) -> Result<String> {
+    let data = ChartData { series: series.to_vec(), options };
+    let data = serde_json::to_value(&data).map_err(|e| invalid(e.to_string()))?;
+    crate::analyze::figure("line-chart", &serde_json::json!({}))?.render(&data).map_err(Into::into)
+}
 
 /// What the report draws.
 pub(super) struct Inputs<'a> {
@@ -22,16 +31,16 @@ pub(super) struct Inputs<'a> {
 
 /// The run's report.html.
 #[allow(clippy::too_many_lines, reason = "one page, section by section")]
-pub(super) fn page(i: &Inputs<'_>) -> String {
+pub(super) fn page(i: &Inputs<'_>) -> Result<String> {
     let Inputs { facts: a, journals, summary, finals, claim, seconds } = *i;
     let (source, seeds, db_name) = (a.model.as_str(), a.seeds.as_slice(), a.database.as_str());
     let (steps_s, train_s) = seconds;
     let Some(first) = journals.first() else {
-        return render_page(&Page {
+        return Ok(render_page(&Page {
             title: format!("motiftool prune: {source}"),
             facts: vec![],
             sections: vec![],
-        });
+        }));
     };
     let mut facts = vec![
         ("model".to_string(), source.to_string()),
@@ -109,7 +118,7 @@ pub(super) fn page(i: &Inputs<'_>) -> String {
         .collect();
     let chart = line_chart(
         &series,
-        &ChartOptions {
+        ChartOptions {
             title: "Test AUC against kernel number".into(),
             x_label: "kernels (log2 scale)".into(),
             y_label: if seeds.len() > 1 {
@@ -121,7 +130,7 @@ pub(super) fn page(i: &Inputs<'_>) -> String {
             reverse_x: true,
             ..Default::default()
         },
-    );
+    )?;
     let mut tab = String::from(
         "<table><thead><tr><th>variant</th><th>kernels</th><th>seeds</th><th>mean test AUC</th><th>sd</th><th>min</th><th>max</th></tr></thead><tbody>",
     );
@@ -168,7 +177,7 @@ pub(super) fn page(i: &Inputs<'_>) -> String {
             .collect();
         let chart = line_chart(
             &series,
-            &ChartOptions {
+            ChartOptions {
                 title: format!("Dense weights of the surviving kernels (seed {seed})"),
                 x_label: "kernels (log2 scale)".into(),
                 y_label: "dense weight (first output)".into(),
@@ -176,7 +185,7 @@ pub(super) fn page(i: &Inputs<'_>) -> String {
                 reverse_x: true,
                 ..Default::default()
             },
-        );
+        )?;
         let mut t = String::from("<table><thead><tr><th>kernel</th>");
         for r in &chain {
             let _ = write!(t, "<th>{} kernels</th>", r.kernels);
@@ -233,5 +242,5 @@ pub(super) fn page(i: &Inputs<'_>) -> String {
     }
     f.push_str("</tbody></table>");
     sections.push(("Final kernels".to_string(), f));
-    render_page(&Page { title: format!("motiftool prune: {source}"), facts, sections })
+    Ok(render_page(&Page { title: format!("motiftool prune: {source}"), facts, sections }))
 }
