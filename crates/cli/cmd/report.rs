@@ -18,8 +18,12 @@ pub struct ReportArgs {
 fn read<T: serde::de::DeserializeOwned>(p: &std::path::Path) -> Result<T> {
     let text =
         std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a motiftool run file", p.display()))
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not a run file this motiftool can read (from an older version? rerun the command)",
+            p.display()
+        )
+    })
 }
 
 /// Runs `report`.
