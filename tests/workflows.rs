@@ -125,3 +125,47 @@ fn report_redraws_the_html_from_the_summary_alone() {
     fails(&["report", s(&out)], &["summary.json"]);
     fails(&["report", s(&dir.path().join("nothing"))], &["run.json"]);
 }
+
+#[test]
+fn train_and_decouple_take_config_files_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim");
+    ok(&["simulate", "--preset", "nm-shift", "--n", "300", "--seed", "2", "-o", s(&sim)]);
+    let toml = dir.path().join("train.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "arch = \"stack\"\nlayers = \"3x5:2,1x2\"\nno-dense = true\n[data]\ntrain = [\"{}\"]\ntest = [\"{}\"]\n[fit]\nepochs = 2\nbatch-size = 64\n[engine]\nengine = \"tract\"\n",
+            s(&sim.join("train.fa")),
+            s(&sim.join("test.fa"))
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("model");
+    ok(&["train", "--config", s(&toml), "--seed", "3", "--quiet", "-o", s(&out)]);
+    let run = json(&out.join("run.json"));
+    assert_eq!(run["config"]["fit"]["epochs"], 2);
+    assert_eq!(run["config"]["seed"], 3, "the flag overrides the file's default");
+    assert_eq!(json(&out.join("training.json"))["log"].as_array().unwrap().len(), 2);
+    // decouple from a file naming the model and layer
+    let dc = dir.path().join("dc.toml");
+    std::fs::write(
+        &dc,
+        format!(
+            "model = \"{}\"\nlayer = 0\n[engine]\nengine = \"tract\"\n",
+            s(&out.join("model.onnx"))
+        ),
+    )
+    .unwrap();
+    let nm = dir.path().join("nm");
+    ok(&["decouple", "--config", s(&dc), "--quiet", "-o", s(&nm)]);
+    assert_eq!(json(&nm.join("layer-0/summary.json"))["neurons"], 3);
+    // a misspelt key in a nested table names it
+    std::fs::write(&toml, "[fit]\nepoch = 2\n").unwrap();
+    fails(
+        &["train", "--config", s(&toml), "-o", s(&dir.path().join("x"))],
+        &["train.toml", "epoch"],
+    );
+    // decouple without a model anywhere says where to give one
+    fails(&["decouple", "--layer", "0", "-o", s(&dir.path().join("y"))], &["no model"]);
+}
