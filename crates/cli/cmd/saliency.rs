@@ -1,17 +1,15 @@
 //! `motiftool saliency`.
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use std::collections::BTreeMap;
-
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
-use motif_train::saliency::{Target, input_gradients};
-use ndarray::{Array1, Array2, Axis};
+use motif_workflow::input::SeqInput;
+use motif_workflow::saliency;
 
 use crate::EngineArgs;
 use crate::output::Sink;
+use crate::progress::Progress;
 
 /// Arguments of `saliency`.
 #[derive(Debug, Args)]
@@ -51,84 +49,24 @@ Examples:
   motiftool saliency model.onnx --seqs test.fa -o saliency.tsv
   motiftool saliency model.onnx --seqs test.fa --neuron 0:3 -o neuron3.tsv";
 
-fn parse_neuron(s: &str) -> Result<Target> {
-    let Some((l, c)) = s.split_once(':') else {
-        bail!("--neuron `{s}`: expected LAYER:CHANNEL, e.g. 0:3");
-    };
-    let parse = |v: &str, what: &str| {
-        v.trim()
-            .parse::<usize>()
-            .map_err(|_| anyhow::anyhow!("--neuron `{s}`: {what} `{v}` is not a number"))
-    };
-    Ok(Target::Neuron { layer: parse(l, "layer")?, channel: parse(c, "channel")? })
-}
-
 /// Runs `saliency`.
 pub fn run(a: &SaliencyArgs) -> Result<()> {
-    let model = super::load_model(&a.model)?;
-    let target = match &a.neuron {
-        Some(s) => parse_neuron(s)?,
-        None => Target::Output(a.output.unwrap_or(0)),
+    let config = saliency::Config {
+        model: a.model.clone(),
+        input: a.columns.over(&a.genome, a.seqs.as_deref(), SeqInput::default()),
+        of: match &a.neuron {
+            Some(s) => saliency::parse_neuron(s)?,
+            None => saliency::Of::Output(a.output.unwrap_or(0)),
+        },
+        engine: a.engine.config(),
     };
-    let mut ids = Vec::new();
-    let mut seqs = Vec::new();
-    let (records, source) = a.columns.records(&a.genome, a.seqs.as_deref(), None)?;
-    for rec in records {
-        let rec = rec?;
-        ids.push(rec.id);
-        seqs.push(rec.seq);
-    }
-    if seqs.is_empty() {
-        bail!("{}: no sequences", source.display());
-    }
-    let opts = a.engine.options(vec![]);
-    // Sequences of each length together (the gradient graph has fixed shapes).
-    let mut by_len: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (i, s) in seqs.iter().enumerate() {
-        by_len.entry(s.len()).or_default().push(i);
-    }
-    // Per sequence: the gradient (4, L) and gradient × input (L).
-    let mut grads: Vec<Option<(Array2<f32>, Array1<f32>)>> = vec![None; seqs.len()];
-    for idx in by_len.values() {
-        let group: Vec<&[u8]> = idx.iter().map(|&i| seqs[i].as_slice()).collect();
-        let x = motif_core::onehot::one_hot_batch(&group).map_err(|(k, pos, b)| {
-            anyhow::anyhow!(
-                "{}: sequence `{}`: letter `{}` at {}",
-                source.display(),
-                ids[idx[k]],
-                char::from(b),
-                pos + 1
-            )
-        })?;
-        let g = input_gradients(&model, &x, target, &opts, a.engine.batch())?;
-        let gx = (&g * &x).sum_axis(Axis(1));
-        for (k, &i) in idx.iter().enumerate() {
-            grads[i] = Some((g.index_axis(Axis(0), k).to_owned(), gx.row(k).to_owned()));
-        }
-    }
     let mut inputs = vec![a.model.as_path()];
     inputs.extend(a.seqs.as_deref());
     inputs.extend(a.genome.inputs());
     let mut out = Sink::open(a.out.as_deref(), &inputs)?;
-    writeln!(out, "id\tpos\tbase\tA\tC\tG\tT\tgrad_x_input")?;
-    for (i, id) in ids.iter().enumerate() {
-        let (g, gx) = grads[i].as_ref().expect("every sequence computed");
-        for (j, &b) in seqs[i].iter().enumerate() {
-            let gi: Vec<f32> = (0..4).map(|c| g[(c, j)]).collect();
-            let gx = gx[j];
-            writeln!(
-                out,
-                "{id}\t{}\t{}\t{:.6e}\t{:.6e}\t{:.6e}\t{:.6e}\t{:.6e}",
-                j + 1,
-                char::from(b),
-                gi[0],
-                gi[1],
-                gi[2],
-                gi[3],
-                gx
-            )?;
-        }
-    }
+    let mut progress = Progress::new(false);
+    saliency::run(&config, &mut out, &mut |e| progress.event(e))?;
+    progress.clear();
     out.finish()?;
     Ok(())
 }

@@ -17,6 +17,7 @@
 //! - [`analyze`]: filters → motifs → database matches → logos → HTML
 //!   report; [`analyze::render`] redraws the report from `summary.json`.
 //! - [`predict`]: scores and `evaluate`'s AUCs, streamed in input order.
+//! - [`saliency`]: input gradients and gradient × input per position.
 //! - [`simulate`]: benchmark data with known truth.
 //! - [`train`]: a fresh or given model trained through the engines.
 //! - [`prune`]: Deepprune, its variants and protocol, and its report.
@@ -43,6 +44,7 @@ pub mod input;
 pub mod labelled;
 pub mod predict;
 pub mod prune;
+pub mod saliency;
 pub mod simulate;
 pub mod train;
 

@@ -1,0 +1,145 @@
+//! `saliency`: input gradients per sequence, d(output or conv neuron) /
+//! d(one-hot input), and gradient × input, written as one TSV row per
+//! sequence position.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use motif_train::saliency::{Target, input_gradients};
+use ndarray::{Array1, Array2, Axis};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::EngineConfig;
+use crate::input::SeqInput;
+use crate::{Event, Result, invalid};
+
+/// What the gradient is taken of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Of {
+    /// Output column K, counted as `predict` writes them (every output
+    /// flattened per sequence, in order).
+    Output(usize),
+    /// A conv neuron: layer and channel, at its most active position in
+    /// each sequence.
+    Neuron {
+        /// Conv layer.
+        layer: usize,
+        /// Channel.
+        channel: usize,
+    },
+}
+
+/// Settings of `saliency`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// The model (ONNX).
+    pub model: PathBuf,
+    /// The sequences.
+    pub input: SeqInput,
+    /// The gradient's target; default output 0.
+    pub of: Of,
+    /// Engine settings.
+    pub engine: EngineConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            model: PathBuf::new(),
+            input: SeqInput::default(),
+            of: Of::Output(0),
+            engine: EngineConfig::default(),
+        }
+    }
+}
+
+/// `LAYER:CHANNEL` → [`Of::Neuron`].
+///
+/// # Errors
+/// If `s` is not two numbers separated by `:` (naming `--neuron`).
+pub fn parse_neuron(s: &str) -> Result<Of> {
+    let Some((l, c)) = s.split_once(':') else {
+        return Err(invalid(format!("--neuron `{s}`: expected LAYER:CHANNEL, e.g. 0:3")));
+    };
+    let parse = |v: &str, what: &str| {
+        v.trim()
+            .parse::<usize>()
+            .map_err(|_| invalid(format!("--neuron `{s}`: {what} `{v}` is not a number")))
+    };
+    Ok(Of::Neuron { layer: parse(l, "layer")?, channel: parse(c, "channel")? })
+}
+
+/// Runs `saliency`, writing to `out` the header `id pos base A C G T
+/// grad_x_input` and one row per sequence position (input order); returns
+/// the sequences done.
+///
+/// # Errors
+/// If there are no sequences, a letter is not DNA, the target is out of
+/// range, or the gradient cannot be built or run.
+pub fn run(config: &Config, out: &mut dyn Write, events: &mut dyn FnMut(Event)) -> Result<usize> {
+    let model = motif_onnx::Model::load(&config.model)?;
+    let target = match config.of {
+        Of::Output(k) => Target::Output(k),
+        Of::Neuron { layer, channel } => Target::Neuron { layer, channel },
+    };
+    let (mut ids, mut seqs) = (Vec::new(), Vec::new());
+    let (records, source) = config.input.records(None)?;
+    for rec in records {
+        let rec = rec?;
+        ids.push(rec.id);
+        seqs.push(rec.seq);
+    }
+    if seqs.is_empty() {
+        return Err(invalid(format!("{}: no sequences", source.display())));
+    }
+    let opts = config.engine.options(vec![]);
+    // Sequences of each length together (the gradient graph has fixed shapes).
+    let mut by_len: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, s) in seqs.iter().enumerate() {
+        by_len.entry(s.len()).or_default().push(i);
+    }
+    events(Event::Stage { name: "gradients", total: Some(seqs.len() as u64) });
+    // Per sequence: the gradient (4, L) and gradient × input (L).
+    let mut grads: Vec<Option<(Array2<f32>, Array1<f32>)>> = vec![None; seqs.len()];
+    for idx in by_len.values() {
+        let group: Vec<&[u8]> = idx.iter().map(|&i| seqs[i].as_slice()).collect();
+        let x = motif_core::onehot::one_hot_batch(&group).map_err(|(k, pos, b)| {
+            invalid(format!(
+                "{}: sequence `{}`: letter `{}` at {}",
+                source.display(),
+                ids[idx[k]],
+                char::from(b),
+                pos + 1
+            ))
+        })?;
+        let g = input_gradients(&model, &x, target, &opts, config.engine.batch())?;
+        let gx = (&g * &x).sum_axis(Axis(1));
+        for (k, &i) in idx.iter().enumerate() {
+            grads[i] = Some((g.index_axis(Axis(0), k).to_owned(), gx.row(k).to_owned()));
+        }
+        events(Event::Advance(idx.len() as u64));
+    }
+    writeln!(out, "id\tpos\tbase\tA\tC\tG\tT\tgrad_x_input")?;
+    for ((id, seq), gr) in ids.iter().zip(&seqs).zip(&grads) {
+        let Some((g, gx)) = gr else {
+            return Err(invalid(format!("internal error: no gradient for `{id}`")));
+        };
+        for (j, &b) in seq.iter().enumerate() {
+            writeln!(
+                out,
+                "{id}\t{}\t{}\t{:.6e}\t{:.6e}\t{:.6e}\t{:.6e}\t{:.6e}",
+                j + 1,
+                char::from(b),
+                g[(0, j)],
+                g[(1, j)],
+                g[(2, j)],
+                g[(3, j)],
+                gx[j]
+            )?;
+        }
+    }
+    Ok(seqs.len())
+}
