@@ -71,6 +71,7 @@ fn benches(c: &mut Criterion) {
     // the bundled 879-motif database
     let mut config = analyze::Config::default();
     config.extract.engine = tract();
+    config.extract.n = Some(1000);
     c.bench_function("analyze bundled model, 1000 seqs, tract", |b| {
         b.iter(|| analyze::run(&config, &mut fresh(root, "analyze"), &mut quiet).expect("analyze"));
     });
