@@ -56,7 +56,7 @@ enum Command {
     /// The main job: extract each conv filter's motif, match it against a
     /// database (tomtom statistics), draw logos, and write an HTML report.
     #[command(
-        after_help = "Writes report.html, filters.meme, tomtom.tsv, logos/, summary.json and run.json into -o DIR (default motiftool-analyze/).\n\nExamples:\n  motiftool analyze                                  # the bundled example model, bundled JASPAR\n  motiftool analyze model.onnx -o out/\n  motiftool analyze model.onnx --seqs test.fa --db db.meme --layer 0 -o out/\n  motiftool analyze model.onnx --extractor top-windows -o out/\n  motiftool analyze model.onnx --set threshold=0.7 -o out/"
+        after_help = "Writes report.html, filters.meme, tomtom.tsv, logos/, summary.json and run.json into -o DIR (default motiftool-analyze/).\n\nExamples:\n  motiftool analyze                                  # the bundled example model, bundled JASPAR\n  motiftool analyze model.onnx -o out/\n  motiftool analyze model.onnx --seqs test.fa --db db.meme --layer 0 -o out/\n  motiftool analyze model.onnx --extractor top-windows -o out/\n  motiftool analyze model.onnx --set threshold=0.7 -o out/\n  motiftool analyze --config run.toml -o out/\n\nA config file (--config) holds the keys of run.json's `config`, e.g.\n  db = \"db.meme\"\n  [extract]\n  model = \"model.onnx\"\n  layer = 0\n  extractor = \"top-windows\"\n  [extract.input]\n  seqs = \"test.fa\"\n  [extract.engine]\n  engine = \"ort\""
     )]
     Analyze(cmd::analyze::AnalyzeArgs),
     /// Extract each conv filter's motif (no matching): filters.meme for
@@ -235,6 +235,23 @@ fn one_line(s: &str) -> String {
 mod tests {
     /// Every subcommand's flags are well formed (unique names, valid
     /// requirements): clap checks this when a command is built.
+    /// The config file shown in `analyze --help` is a valid analyze config.
+    #[test]
+    fn analyze_help_config_example_parses() {
+        use clap::CommandFactory;
+        let cmd = super::Cli::command();
+        let help = cmd
+            .find_subcommand("analyze")
+            .and_then(|c| c.get_after_help())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let (_, example) = help.split_once("e.g.\n").expect("an example in the help");
+        let toml: String = example.lines().map(|l| format!("{}\n", l.trim())).collect();
+        let c: motif_workflow::analyze::Config = toml::from_str(&toml).expect("valid config");
+        assert_eq!(c.extract.extractor, "top-windows");
+        assert!(c.extract.input.seqs.is_some() && c.db.is_some());
+    }
+
     #[test]
     fn cli_is_well_formed() {
         use clap::CommandFactory;

@@ -54,8 +54,8 @@ pub struct ExtractArgs {
     pub seed: Option<u64>,
     #[command(flatten)]
     pub engine: EngineArgs,
-    /// Settings from a TOML file, keys as in run.json's `config` (see
-    /// `--help` below); flags given on the command line override it.
+    /// Settings from a TOML file, keys as in run.json's `config` (an example
+    /// follows); flags given on the command line override it.
     #[arg(long, value_name = "TOML")]
     pub config: Option<PathBuf>,
     /// Hide progress bars.
