@@ -147,6 +147,7 @@ fn train_and_decouple_take_config_files_too() {
     assert_eq!(run["config"]["fit"]["epochs"], 2);
     assert_eq!(run["config"]["seed"], 3, "the flag overrides the file's default");
     assert_eq!(json(&out.join("training.json"))["log"].as_array().unwrap().len(), 2);
+    fails(&["report", s(&out)], &["`train` run has no HTML report"]);
     // decouple from a file naming the model and layer
     let dc = dir.path().join("dc.toml");
     std::fs::write(

@@ -50,7 +50,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
             );
         }
         w => bail!(
-            "{}: a `{w}` run; `report` redraws analyze, prune and decouple runs (rerun `{w}` for its report)",
+            "{}: a `{w}` run has no HTML report to redraw (its results are in summary.json); `report` redraws analyze, prune and decouple runs",
             a.run_dir.display()
         ),
     }
