@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use motif_core::motif::{MotifSet, write_meme};
-use motif_core::plugin::{self, MatcherInput, MotifExtractor, MotifMatcher};
+use motif_core::plugin::{self, FILTER_MATCHES, MatcherInput, MotifExtractor, MotifMatcher};
 use motif_core::rng::Rng;
 use motif_core::rundir::RunDir;
 use motif_neuronmotif::Crm;
@@ -582,7 +582,8 @@ impl Ctx<'_> {
 }
 
 /// The gaps between database motifs behind `syn`'s pairs: each dictionary
-/// entry's best forward-strand match with E < 0.05 anchors it.
+/// entry's best forward-strand match that the match policy calls
+/// ([`FILTER_MATCHES`]'s E threshold) anchors it.
 fn database_gaps(
     matcher: &dyn MotifMatcher,
     syn: &Syntax,
@@ -595,7 +596,7 @@ fn database_gaps(
     let m = matcher.compare(MatcherInput { queries: dict, targets: db })?;
     let anchor = |e: usize| {
         m.iter()
-            .filter(|x| x.query_index == e && !x.reverse && x.e_value < 0.05)
+            .filter(|x| x.query_index == e && !x.reverse && FILTER_MATCHES.calls(x.e_value))
             .min_by(|a, b| a.e_value.total_cmp(&b.e_value))
             .map(|x| {
                 let t = &db.motifs[x.target_index];

@@ -81,9 +81,9 @@ pub(super) fn page(i: &Inputs<'_>) -> Result<String> {
                         })
                         .unwrap_or_default();
                     format!(
-                        "; final kernels matching a planted motif (E < 0.05): {m} of {}; \
+                        "; final kernels matching a planted motif (E < {}): {m} of {}; \
                              distinct planted motifs matched, per seed: {per_seed}",
-                        c.final_kernels
+                        FILTER_MATCHES.max_evalue, c.final_kernels
                     )
                 })
             ),
