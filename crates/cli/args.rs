@@ -136,17 +136,6 @@ impl PeakArgs {
         }
         base
     }
-
-    /// The files these flags read.
-    #[must_use]
-    pub fn inputs(&self) -> Vec<&std::path::Path> {
-        self.peaks
-            .iter()
-            .chain(&self.nonpeaks)
-            .chain(&self.genome)
-            .map(std::path::PathBuf::as_path)
-            .collect()
-    }
 }
 
 impl GenomeArgs {
@@ -161,16 +150,6 @@ impl GenomeArgs {
 pub type Records = motif_workflow::input::Records;
 
 impl ColumnArgs {
-    /// As the reader's settings.
-    #[must_use]
-    pub fn columns(&self) -> motif_core::seqio::Columns {
-        motif_core::seqio::Columns {
-            seq: self.seq_col.clone(),
-            labels: self.label_cols.clone(),
-            id: self.id_col.clone(),
-        }
-    }
-
     /// The records of `--bed` cut from `--genome`, if given, else `seqs`
     /// read with these columns (and `format`), and the file they come from.
     ///
@@ -210,18 +189,6 @@ impl ColumnArgs {
             base.id_col.clone_from(&self.id_col);
         }
         base
-    }
-
-    /// Opens `path` with these columns (`format`: else from the name or content).
-    ///
-    /// # Errors
-    /// If the file cannot be opened or the columns are not in its header.
-    pub fn open(
-        &self,
-        path: &std::path::Path,
-        format: Option<motif_core::seqio::SeqFormat>,
-    ) -> anyhow::Result<motif_core::seqio::SeqReader> {
-        Ok(motif_core::seqio::SeqReader::open(path, format)?.with_columns(self.columns())?)
     }
 }
 
@@ -297,18 +264,6 @@ impl EngineSelect {
         }
         base
     }
-
-    /// The device asked for, as run.json records it.
-    #[must_use]
-    pub fn device_name(&self) -> &'static str {
-        self.over(EngineConfig::default()).device.name()
-    }
-
-    /// Session options computing `outputs` (empty: the graph's).
-    #[must_use]
-    pub fn options(&self, outputs: Vec<String>) -> motif_engine::SessionOptions {
-        self.over(EngineConfig::default()).options(outputs)
-    }
 }
 
 impl EngineArgs {
@@ -326,18 +281,6 @@ impl EngineArgs {
     #[must_use]
     pub fn config(&self) -> EngineConfig {
         self.over(EngineConfig::default())
-    }
-
-    /// Sequences per engine call.
-    #[must_use]
-    pub fn batch(&self) -> usize {
-        self.config().batch()
-    }
-
-    /// Session options computing `outputs` (empty: the graph's).
-    #[must_use]
-    pub fn options(&self, outputs: Vec<String>) -> motif_engine::SessionOptions {
-        self.on.options(outputs)
     }
 }
 

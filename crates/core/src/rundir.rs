@@ -172,14 +172,6 @@ impl RunDir {
         &self.root
     }
 
-    /// Counts the run's total time from `t0` (when the workflow started
-    /// before its folder was needed) rather than from [`RunDir::create`].
-    #[must_use]
-    pub fn started_at(mut self, t0: Instant) -> Self {
-        self.t0 = t0;
-        self
-    }
-
     /// `rel` inside the folder.
     #[must_use]
     pub fn path(&self, rel: &str) -> PathBuf {
