@@ -104,6 +104,24 @@ pub struct Hit {
     pub q_value: f64,
 }
 
+impl Hit {
+    /// As the matcher kind's typed hit: the target as its index in the set
+    /// the database was made from.
+    #[must_use]
+    pub fn typed(&self, db: &Database, reported: bool) -> motif_core::plugin::Hit {
+        motif_core::plugin::Hit {
+            target: db.targets[self.target].index,
+            reverse: self.reverse,
+            offset: self.offset,
+            overlap: self.overlap,
+            p_value: self.p_value,
+            e_value: self.e_value,
+            q_value: self.q_value,
+            reported,
+        }
+    }
+}
+
 /// A query scored against every entry (before q-values).
 #[derive(Debug, Clone)]
 pub struct Scored {
@@ -620,7 +638,14 @@ impl Database {
     /// [`Database::target_consensus`], prepared once per entry.
     #[must_use]
     pub fn entry_consensus(&self, hit: &Hit) -> &str {
-        &self.consensus_strs[hit.target * self.strands() + usize::from(hit.reverse)]
+        self.consensus_of(hit.target, hit.reverse)
+    }
+
+    /// The consensus of database target `target` (an index into
+    /// [`Database::targets`]) on one strand, as aligned.
+    #[must_use]
+    pub fn consensus_of(&self, target: usize, reverse: bool) -> &str {
+        &self.consensus_strs[target * self.strands() + usize::from(reverse)]
     }
 
     /// Allowed configurations (1-based, inclusive) for widths `w`, `l`.

@@ -63,17 +63,7 @@ pub fn tsv_rows(db: &Database, result: &QueryResult, cfg: &Config) -> String {
     let s = &result.scored;
     for h in result.reported(cfg) {
         let t = &db.targets[h.target];
-        let hit = motif_core::plugin::Hit {
-            target: t.index,
-            reverse: h.reverse,
-            offset: h.offset,
-            overlap: h.overlap,
-            p_value: h.p_value,
-            e_value: h.e_value,
-            q_value: h.q_value,
-            reported: true,
-        };
-        push_row(&mut out, &s.id, &t.id, &hit, &s.consensus, db.entry_consensus(h));
+        push_row(&mut out, &s.id, &t.id, &h.typed(db, true), &s.consensus, db.entry_consensus(h));
     }
     out
 }

@@ -154,13 +154,23 @@ impl QueryResult {
     /// whose q-value (E-value with `evalue`) exceeds `thresh`, skip a target
     /// already printed on its other strand.
     pub fn reported<'a>(&'a self, cfg: &Config) -> impl Iterator<Item = &'a Hit> + 'a {
+        self.scored.hits.iter().zip(self.reported_mask(cfg)).filter(|(_, r)| *r).map(|(h, _)| h)
+    }
+
+    /// For each hit in order, whether tomtom prints it ([`QueryResult::reported`]).
+    #[must_use]
+    pub fn reported_mask(&self, cfg: &Config) -> Vec<bool> {
         let (thresh, by_e) = (cfg.thresh, cfg.evalue);
         let mut seen = std::collections::HashSet::new();
+        let mut open = true;
         self.scored
             .hits
             .iter()
-            .take_while(move |h| (if by_e { h.e_value } else { h.q_value }) <= thresh)
-            .filter(move |h| seen.insert(h.target))
+            .map(|h| {
+                open = open && (if by_e { h.e_value } else { h.q_value }) <= thresh;
+                open && seen.insert(h.target)
+            })
+            .collect()
     }
 
     /// The best hit per target (its better strand), in target order.

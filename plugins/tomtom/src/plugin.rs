@@ -45,29 +45,9 @@ impl PreparedTargets for Prepared {
         Ok(results
             .into_iter()
             .map(|r| {
-                let mut seen = std::collections::HashSet::new();
-                let (thresh, by_e) = (cfg.thresh, cfg.evalue);
-                let mut open = true;
-                let hits = r
-                    .scored
-                    .hits
-                    .iter()
-                    .map(|h| {
-                        // tomtom's printing rule, as `QueryResult::reported`
-                        open = open && (if by_e { h.e_value } else { h.q_value }) <= thresh;
-                        let first = seen.insert(h.target);
-                        Hit {
-                            target: self.db.targets[h.target].index,
-                            reverse: h.reverse,
-                            offset: h.offset,
-                            overlap: h.overlap,
-                            p_value: h.p_value,
-                            e_value: h.e_value,
-                            q_value: h.q_value,
-                            reported: open && first,
-                        }
-                    })
-                    .collect();
+                let mask = r.reported_mask(cfg);
+                let hits =
+                    r.scored.hits.iter().zip(mask).map(|(h, rep)| h.typed(&self.db, rep)).collect();
                 QueryMatches { query: r.scored.id, consensus: r.scored.consensus, hits }
             })
             .collect())
@@ -86,7 +66,7 @@ impl PreparedTargets for Prepared {
         self.db
             .targets
             .binary_search_by_key(&hit.target, |t| t.index)
-            .map(|t| self.db.entry_consensus(&Self::engine_hit(t, hit)).to_owned())
+            .map(|t| self.db.consensus_of(t, hit.reverse).to_owned())
             .unwrap_or_default()
     }
 
@@ -107,21 +87,6 @@ impl PreparedTargets for Prepared {
         }
         out.push_str(&tsv_footer(command));
         out
-    }
-}
-
-impl Prepared {
-    /// `hit` as the engine's hit on database target `t`.
-    fn engine_hit(t: usize, hit: &Hit) -> crate::Hit {
-        crate::Hit {
-            target: t,
-            reverse: hit.reverse,
-            offset: hit.offset,
-            overlap: hit.overlap,
-            p_value: hit.p_value,
-            e_value: hit.e_value,
-            q_value: hit.q_value,
-        }
     }
 }
 
