@@ -6,11 +6,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use motif_core::motif::{Motif, MotifSet, write_meme};
-use motif_core::plugin::{self, FILTER_MATCHES, Figure, MatchPolicy, MotifExtractor, QueryMatches};
+use motif_core::motif::{MotifSet, write_meme};
+use motif_core::plugin::{self, FILTER_MATCHES, MatchPolicy, MotifExtractor, QueryMatches};
 use motif_core::rundir::RunDir;
 use motif_report::{FilterRow, MatchRow, Report, file_stem, render_report};
-use ndarray::{Array2, Array3, Axis};
+use ndarray::{Array3, Axis};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -185,7 +185,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
             width: m.len(),
             active,
             consensus: m.consensus(),
-            columns: columns(m),
+            columns: m.columns(),
             matches: hits.map(|h| top_matches(&h, &db_set, 3)).unwrap_or_default(),
         });
     }
@@ -208,7 +208,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         importance_label,
         filters,
     };
-    let logo = figure("logo", &json!({"col-width": 16.0, "height": 60.0}))?;
+    let logo = crate::figure("logo", &json!({"col-width": 16.0, "height": 60.0}))?;
     for f in &summary.filters {
         let svg = logo.render(&json!({"id": f.filter, "columns": f.columns}))?;
         run.write(&format!("logos/{}.svg", file_stem(&f.filter)), svg.as_bytes())?;
@@ -231,22 +231,6 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
     Ok(summary)
 }
 
-/// A report figure from the registry, with its style.
-pub(crate) fn figure(name: &str, style: &serde_json::Value) -> Result<Box<dyn Figure>> {
-    Ok(plugin::build::<dyn Figure>(name, style)?)
-}
-
-/// A motif's columns as `[A, C, G, T]` rows.
-pub(crate) fn columns(m: &Motif) -> Vec<[f64; 4]> {
-    (0..m.len()).map(|j| std::array::from_fn(|a| m.probs[(a, j)])).collect()
-}
-
-/// A motif back from its columns.
-pub(crate) fn motif(id: &str, cols: &[[f64; 4]]) -> Result<Motif> {
-    let m = Array2::from_shape_fn((4, cols.len()), |(a, j)| cols[j][a]);
-    Ok(Motif::from_matrix(id, m)?)
-}
-
 /// The best `n` targets of one filter (each target's better strand).
 fn top_matches(q: &QueryMatches, db: &MotifSet, n: usize) -> Vec<FilterMatch> {
     q.best_per_target()
@@ -262,7 +246,7 @@ fn top_matches(q: &QueryMatches, db: &MotifSet, n: usize) -> Vec<FilterMatch> {
                 p_value: h.p_value,
                 e_value: h.e_value,
                 q_value: h.q_value,
-                columns: columns(t),
+                columns: t.columns(),
             }
         })
         .collect()
@@ -311,8 +295,8 @@ fn importance(model: &LoadedModel, layer: usize, act: &Array3<f32>) -> Result<(V
 /// # Errors
 /// If a stored matrix is not a probability matrix (a hand-edited summary).
 pub fn render(s: &Summary) -> Result<String> {
-    let logo = figure("logo", &json!({"col-width": 16.0, "height": 60.0}))?;
-    let aligned = figure("aligned-logos", &json!({"col-width": 14.0, "height": 50.0}))?;
+    let logo = crate::figure("logo", &json!({"col-width": 16.0, "height": 60.0}))?;
+    let aligned = crate::figure("aligned-logos", &json!({"col-width": 14.0, "height": 50.0}))?;
     let mut rows = Vec::new();
     for f in &s.filters {
         let mut matches = Vec::new();

@@ -138,6 +138,11 @@ fn one_line(s: &str) -> String {
     s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
+/// A report figure from the registry, with its style.
+fn figure(name: &str, style: &serde_json::Value) -> Result<Box<dyn motif_core::plugin::Figure>> {
+    Ok(motif_core::plugin::build::<dyn motif_core::plugin::Figure>(name, style)?)
+}
+
 fn invalid(msg: impl Into<String>) -> Error {
     Error::Invalid(msg.into())
 }

@@ -7,17 +7,10 @@
 use motif_core::motif::Motif;
 use motif_core::plugin::{Configured, Figure, Status};
 use motif_core::{Error, Result};
-use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::chart::{ChartOptions, Series, line_chart};
 use crate::logo::{LogoOptions, logo_svg};
-
-/// A motif as `[A, C, G, T]` columns (`id`: the logo's title).
-fn motif(id: &str, columns: &[[f64; 4]]) -> Result<Motif> {
-    let m = Array2::from_shape_fn((4, columns.len()), |(a, j)| columns[j][a]);
-    Motif::from_matrix(id, m)
-}
 
 fn data<T: serde::de::DeserializeOwned>(figure: &str, data: &serde_json::Value) -> Result<T> {
     T::deserialize(data)
@@ -90,7 +83,10 @@ impl Configured for LogoFigure {
 impl Figure for LogoFigure {
     fn render(&self, d: &serde_json::Value) -> Result<String> {
         let d: LogoData = data("logo", d)?;
-        Ok(logo_svg(&motif(&d.id, &d.columns)?, &LogoOptions { rc: d.rc, ..self.style.options() }))
+        Ok(logo_svg(
+            &Motif::from_columns(d.id.as_str(), &d.columns)?,
+            &LogoOptions { rc: d.rc, ..self.style.options() },
+        ))
     }
 }
 
@@ -136,7 +132,10 @@ impl Configured for AlignedLogos {
 impl Figure for AlignedLogos {
     fn render(&self, d: &serde_json::Value) -> Result<String> {
         let d: AlignedData = data("aligned-logos", d)?;
-        let (q, t) = (motif(&d.query_id, &d.query)?, motif(&d.target_id, &d.target)?);
+        let (q, t) = (
+            Motif::from_columns(d.query_id.as_str(), &d.query)?,
+            Motif::from_columns(d.target_id.as_str(), &d.target)?,
+        );
         // columns: the query starts at max(0, −offset), the target at max(0, offset)
         let (ql, tl) = (d.offset.min(0).unsigned_abs() as usize, d.offset.max(0) as usize);
         let cols = (ql + q.len()).max(tl + t.len());
@@ -208,7 +207,7 @@ mod tests {
             plugin::build::<dyn Figure>("logo", &serde_json::json!({"height": 60.0})).unwrap();
         let svg = logo.render(&serde_json::json!({"columns": cols(), "rc": true})).unwrap();
         let o = LogoOptions { height: 60.0, rc: true, ..Default::default() };
-        assert_eq!(svg, logo_svg(&motif("", &cols()).unwrap(), &o));
+        assert_eq!(svg, logo_svg(&Motif::from_columns("", &cols()).unwrap(), &o));
         let al = plugin::build::<dyn Figure>("aligned-logos", &serde_json::json!({})).unwrap();
         let two = al
             .render(&serde_json::json!({"query": cols(), "target": cols(), "offset": -1, "reverse": false}))

@@ -51,8 +51,7 @@ pub fn column_ic(col: &[f64; 4]) -> f64 {
 
 /// Reverse complement of a motif's columns (columns reversed, A↔T, C↔G).
 fn columns(m: &Motif, rc: bool) -> Vec<[f64; 4]> {
-    let cols: Vec<[f64; 4]> =
-        (0..m.len()).map(|j| std::array::from_fn(|a| m.probs[(a, j)])).collect();
+    let cols = m.columns();
     if rc { cols.iter().rev().map(|c| [c[3], c[2], c[1], c[0]]).collect() } else { cols }
 }
 

@@ -79,6 +79,21 @@ impl Motif {
         Ok(Self { id, name: None, probs: m, nsites: None, evalue: None, url: None })
     }
 
+    /// A motif from its columns, one `[A, C, G, T]` per position, as
+    /// [`Motif::from_matrix`] takes them.
+    ///
+    /// # Errors
+    /// As [`Motif::from_matrix`].
+    pub fn from_columns(id: impl Into<String>, columns: &[[f64; 4]]) -> Result<Self> {
+        Self::from_matrix(id, Array2::from_shape_fn((4, columns.len()), |(a, j)| columns[j][a]))
+    }
+
+    /// The probabilities as columns, one `[A, C, G, T]` per position.
+    #[must_use]
+    pub fn columns(&self) -> Vec<[f64; 4]> {
+        (0..self.len()).map(|j| std::array::from_fn(|a| self.probs[(a, j)])).collect()
+    }
+
     /// Width (number of positions).
     #[must_use]
     pub fn len(&self) -> usize {

@@ -62,8 +62,7 @@ fn match_cell(v: Option<&BestMatch>) -> String {
 
 /// `m` drawn by the `logo` figure plugin with `style`.
 fn draw_logo(m: &Motif, style: &serde_json::Value) -> Result<String> {
-    let columns = crate::analyze::columns(m);
-    Ok(crate::analyze::figure("logo", style)?.render(&json!({"id": m.id, "columns": columns}))?)
+    Ok(crate::figure("logo", style)?.render(&json!({"id": m.id, "columns": m.columns()}))?)
 }
 
 /// "N bp" or "a~b bp".

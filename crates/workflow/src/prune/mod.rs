@@ -552,13 +552,12 @@ pub fn redraw(dir: &Path) -> Result<()> {
         let Some(last) = last_record(j) else { continue };
         let mut rows = Vec::new();
         for k in &fk.kernels {
-            let m = crate::analyze::motif(&format!("kernel{}", k.kernel), &k.columns)?;
             rows.push(KernelRow {
                 columns: k.columns.clone(),
                 original: k.kernel,
                 dense: k.dense.clone(),
                 consensus: k.consensus.clone(),
-                logo: kernel_logo(&m)?,
+                logo: kernel_logo(&format!("kernel{}", k.kernel), &k.columns)?,
                 best_target: k.best.clone(),
                 best_e: k.e_value,
                 nsites: k.nsites,
@@ -588,10 +587,10 @@ fn last_record(j: &Journal) -> Option<&Record> {
     })
 }
 
-fn kernel_logo(m: &motif_core::motif::Motif) -> Result<String> {
-    let columns = crate::analyze::columns(m);
-    let logo = crate::analyze::figure("logo", &json!({"col-width": 14.0, "height": 50.0}))?;
-    Ok(logo.render(&json!({"id": m.id, "columns": columns}))?)
+/// A final kernel's logo (the `logo` figure).
+fn kernel_logo(id: &str, columns: &[[f64; 4]]) -> Result<String> {
+    let logo = crate::figure("logo", &json!({"col-width": 14.0, "height": 50.0}))?;
+    Ok(logo.render(&json!({"id": id, "columns": columns}))?)
 }
 
 /// motif-prune's progress as workflow events.
@@ -686,12 +685,13 @@ fn final_kernels(
     for (k, m) in motifs.motifs.iter().enumerate() {
         let res = if crate::extract::is_active(m) { it.next() } else { None };
         let best = res.as_ref().and_then(|q| q.hits.first().copied());
+        let columns = m.columns();
         rows.push(KernelRow {
-            columns: crate::analyze::columns(m),
+            logo: kernel_logo(&m.id, &columns)?,
+            columns,
             original: r.kept[k],
             dense: r.dense[k].clone(),
             consensus: m.consensus(),
-            logo: kernel_logo(m)?,
             best_target: best.as_ref().map(|h| {
                 let t = &db.motifs[h.target];
                 let name = t.name.clone().unwrap_or_default();

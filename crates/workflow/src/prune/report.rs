@@ -15,7 +15,7 @@ use crate::{Result, invalid};
 fn line_chart(series: &[Series], options: ChartOptions) -> Result<String> {
     let data = ChartData { series: series.to_vec(), options };
     let data = serde_json::to_value(&data).map_err(|e| invalid(e.to_string()))?;
-    crate::analyze::figure("line-chart", &serde_json::json!({}))?.render(&data).map_err(Into::into)
+    crate::figure("line-chart", &serde_json::json!({}))?.render(&data).map_err(Into::into)
 }
 
 /// What the report draws.
