@@ -90,9 +90,7 @@ impl FitConfig {
             l2: self.l2,
             seed,
             session: engine.options(vec![]),
-            mask: None,
-            params: None,
-            checkpoint: None,
+            ..TrainConfig::default()
         }
     }
 }
