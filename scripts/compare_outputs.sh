@@ -96,6 +96,10 @@ for root, _, files in os.walk(out):
                 text = json.dumps(clean(json.loads(text)), indent=1, sort_keys=True) + "\n"
             except json.JSONDecodeError:
                 pass
+        if f.endswith(".journal"):
+            # Resume journals: one JSON record per line, timings dropped.
+            lines = [json.loads(l) for l in text.splitlines() if l.strip()]
+            text = "".join(json.dumps(clean(l), sort_keys=True) + "\n" for l in lines)
         text = text.replace(out, "$OUT").replace(repo, "$REPO")
         # Timings and rates printed in reports and logs.
         text = re.sub(r"\b\d+(\.\d+)?\s?(s|ms|sequences/s|seqs/s)\b", "<time>", text)

@@ -191,19 +191,22 @@ fn seeded_layers_and_shards_merge() {
     assert_eq!(layer["finished"], 2);
     // summary.json is the layer's result; run.json records the matchers as
     // built: both strands for database matches, forward only for the
-    // dictionary and syntax.
+    // dictionary and syntax; and the registered decoupler with the m chosen.
     assert_eq!(json(sharded.join("layer-1/summary.json")), layer);
     let run = json(sharded.join("layer-1/run.json"));
     assert_eq!(run["workflow"], "decouple");
-    let norc: Vec<bool> = run["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["config"]["norc"].as_bool().unwrap())
-        .collect();
+    let plugins = run["plugins"].as_array().unwrap();
+    let matchers: Vec<&serde_json::Value> =
+        plugins.iter().filter(|p| p["kind"] == "matcher").collect();
+    let norc: Vec<bool> = matchers.iter().map(|p| p["config"]["norc"].as_bool().unwrap()).collect();
     assert_eq!(norc, [false, true]);
-    assert_eq!(run["plugins"][1]["config"]["thresh"], 1.0);
-    assert_eq!(run["plugins"][0]["config"]["dist"], "pearson");
+    assert_eq!(matchers[1]["config"]["thresh"], 1.0);
+    assert_eq!(matchers[0]["config"]["dist"], "pearson");
+    let decoupler: Vec<&serde_json::Value> =
+        plugins.iter().filter(|p| p["kind"] == "decoupler").collect();
+    assert_eq!(decoupler.len(), 1, "{plugins:?}");
+    assert_eq!(decoupler[0]["name"], "neuronmotif");
+    assert_eq!(decoupler[0]["config"]["motifs"], layer["motifs_per_neuron"]);
 }
 
 /// Bad input names what is wrong before any work.

@@ -2,12 +2,13 @@ use crate::util::*;
 
 /// The plugins linked into the binary (crates/cli/plugins.rs); each plugin
 /// issue adds its names here.
-const EXPECTED: [&str; 11] = [
+const EXPECTED: [&str; 12] = [
     "activation-alignment",
     "aligned-logos",
     "kernel-pwm",
     "line-chart",
     "logo",
+    "neuronmotif",
     "positive-mean",
     "score",
     "score-weight",
@@ -39,6 +40,10 @@ fn listing_names_every_kind() {
         assert!(t.contains(c), "{t}");
     }
     assert!(!t.contains("tomtom"), "{t}");
+    let t = ok(&["plugins", "--kind", "decoupler"]);
+    assert!(t.contains("neuronmotif") && !t.contains("tomtom"), "{t}");
+    let t = ok(&["plugins", "show", "neuronmotif"]);
+    assert!(t.contains("# neuronmotif") && t.contains("min-cluster"), "{t}");
     let t = ok(&["plugins", "show", "activation-alignment"]);
     assert!(t.contains("threshold") && t.contains("0.7"), "{t}");
 }

@@ -6,6 +6,7 @@
 //! registered list, so a forgotten line fails the tests.
 //!
 use motif_criteria as _;
+use motif_neuronmotif as _;
 use motif_pwm as _;
 use motif_report as _;
 use motif_tomtom as _;

@@ -80,19 +80,3 @@ impl Drop for Progress {
         self.clear();
     }
 }
-
-/// A progress bar on stderr for `len` items (hidden when `show` is false
-/// or stderr is not a terminal).
-pub fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} queries ({per_sec}, eta {eta})",
-        )
-        .expect("a valid template"),
-    );
-    bar
-}

@@ -307,7 +307,7 @@ impl RunDir {
     /// # Errors
     /// If an existing journal belongs to a run with other settings, or
     /// cannot be read.
-    pub fn journal(&self, name: &str, fingerprint: &str) -> Result<Journal> {
+    pub fn journal<F: Serialize + ?Sized>(&self, name: &str, fingerprint: &F) -> Result<Journal> {
         std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
         Journal::open(&self.path(&format!("{name}.journal")), fingerprint)
     }
@@ -325,7 +325,25 @@ impl RunDir {
     }
 }
 
-fn to_value<T: Serialize>(v: &T) -> Result<serde_json::Value> {
+/// What differs between two fingerprints, for a refusal: `key: was X, now
+/// Y` for each top-level key of two objects, else both values.
+#[must_use]
+pub fn differences(old: &serde_json::Value, new: &serde_json::Value) -> String {
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return format!("was {old}, now {new}");
+    };
+    let keys: std::collections::BTreeSet<&String> = o.keys().chain(n.keys()).collect();
+    let null = serde_json::Value::Null;
+    keys.into_iter()
+        .filter(|k| o.get(*k) != n.get(*k))
+        .map(|k| {
+            format!("{k}: was {}, now {}", o.get(k).unwrap_or(&null), n.get(k).unwrap_or(&null))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn to_value<T: Serialize + ?Sized>(v: &T) -> Result<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| Error::Invalid(format!("config: {e}")))
 }
 
@@ -346,41 +364,52 @@ struct Line {
 }
 
 impl Journal {
-    /// Opens (or starts) the journal at `path` for settings `fingerprint`.
+    /// Opens (or starts) the journal at `path` for a run whose settings
+    /// are `fingerprint` (any serialisable value: the settings themselves,
+    /// so that a refusal can name what differs). Shards of one run may open
+    /// the same journal at once: it is created exclusively and appended to
+    /// one whole line at a time.
     ///
     /// # Errors
-    /// If the journal holds another fingerprint, or on I/O failure.
-    pub fn open(path: &Path, fingerprint: &str) -> Result<Self> {
-        let mut done = BTreeMap::new();
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let mut lines = text.lines();
-                let head = lines.next().unwrap_or_default();
-                let theirs: Option<String> = serde_json::from_str::<Line>(head)
-                    .ok()
-                    .filter(|l| l.key == "fingerprint")
-                    .and_then(|l| l.value.as_str().map(str::to_owned));
-                if theirs.as_deref() != Some(fingerprint) {
-                    return Err(Error::Invalid(format!(
-                        "{}: the journal of a run with other inputs or settings; remove it to start afresh, or choose another output folder",
-                        path.display()
-                    )));
-                }
-                for l in lines {
-                    // A torn last line (the process died mid-write) is skipped.
-                    if let Ok(Line { key, value }) = serde_json::from_str(l) {
-                        done.insert(key, value);
-                    }
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let head = Line { key: "fingerprint".into(), value: fingerprint.into() };
-                let text =
-                    serde_json::to_string(&head).map_err(|e| Error::Invalid(e.to_string()))?;
-                fsio::write_atomic(path, format!("{text}\n").as_bytes())
+    /// If the journal holds another fingerprint (the message names the
+    /// settings that differ), or on I/O failure.
+    pub fn open<F: Serialize + ?Sized>(path: &Path, fingerprint: &F) -> Result<Self> {
+        let ours = to_value(fingerprint)?;
+        let head = serde_json::to_string(&Line { key: "fingerprint".into(), value: ours.clone() })
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+            Ok(mut f) => {
+                f.write_all(format!("{head}\n").as_bytes())
+                    .and_then(|()| f.sync_data())
                     .map_err(|e| Error::io(path, e))?;
+                return Ok(Self { path: path.to_path_buf(), done: BTreeMap::new() });
             }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(Error::io(path, e)),
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut lines = text.lines();
+        let theirs: Option<serde_json::Value> = lines
+            .next()
+            .and_then(|h| serde_json::from_str::<Line>(h).ok())
+            .filter(|l| l.key == "fingerprint")
+            .map(|l| l.value);
+        if theirs.as_ref() != Some(&ours) {
+            let what = match &theirs {
+                Some(t) => differences(t, &ours),
+                None => "not a journal".into(),
+            };
+            return Err(Error::Invalid(format!(
+                "{}: the journal of a run with other settings or inputs ({what}); resume with the same settings, remove it to start afresh, or choose another output folder",
+                path.display()
+            )));
+        }
+        let mut done = BTreeMap::new();
+        for l in lines {
+            // A torn last line (the process died mid-write) is skipped.
+            if let Ok(Line { key, value }) = serde_json::from_str(l) {
+                done.insert(key, value);
+            }
         }
         Ok(Self { path: path.to_path_buf(), done })
     }
@@ -517,7 +546,25 @@ mod tests {
         assert_eq!(j.get::<f64>("2"), Some(2.5));
         let e = Journal::open(&p, "fp2").unwrap_err().to_string();
         assert!(e.contains("steps.journal") && e.contains("other"), "{e}");
+        assert!(e.contains(r#"was "fp1", now "fp2""#), "{e}");
         j.remove().unwrap();
         assert!(!p.exists());
+    }
+
+    #[test]
+    fn a_refused_journal_names_the_settings_that_differ() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("n.journal");
+        let a = serde_json::json!({"layer": 1, "seed": 3, "window": 12});
+        Journal::open(&p, &a).unwrap().record("x", &1).unwrap();
+        // The same settings again, as a second shard would open it.
+        assert_eq!(Journal::open(&p, &a).unwrap().get::<i32>("x"), Some(1));
+        let b = serde_json::json!({"layer": 1, "seed": 4, "window": 12, "extra": true});
+        let e = Journal::open(&p, &b).unwrap_err().to_string();
+        assert!(e.contains("seed: was 3, now 4") && e.contains("extra: was null, now true"), "{e}");
+        assert!(!e.contains("layer") && !e.contains("window"), "{e}");
+        std::fs::write(&p, b"garbage\n").unwrap();
+        let e = Journal::open(&p, &a).unwrap_err().to_string();
+        assert!(e.contains("not a journal"), "{e}");
     }
 }

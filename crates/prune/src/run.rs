@@ -156,8 +156,9 @@ pub struct StepRecord {
     pub train_seconds: f64,
 }
 
-/// `prune.json`: the settings, every finished step, and timings. Written
-/// after each step; a run with the same settings resumes from it.
+/// `prune.json`: the settings, every finished step, and timings, rewritten
+/// after each step (the run resumes from its `prune.journal`, which holds
+/// the same records).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Journal {
     /// What the run was asked (compared on resume).
@@ -356,8 +357,10 @@ impl Ctx<'_, '_> {
 ///   `step-i/metrics.json`;
 /// * `prune.json` ([`Journal`]) after every step.
 ///
-/// A folder whose `prune.json` has the same `settings` resumes after its
-/// last finished step; different settings are an error.
+/// Every finished step is also recorded in the folder's resume journal
+/// (`prune.journal`, [`motif_core::rundir::Journal`]): a folder whose
+/// journal has the same `settings` resumes after its last finished step;
+/// different settings are an error that names them.
 ///
 /// # Errors
 /// Bad labels or settings (before any training), a model that is not
@@ -406,27 +409,17 @@ pub fn run(
         }
     }
     let journal_path = out.join("prune.json");
-    let previous: Option<Journal> = match std::fs::read(&journal_path) {
-        Ok(b) => Some(serde_json::from_slice(&b).map_err(|e| {
-            Error::Resume(format!(
-                "{}: not a prune journal ({e}); use another output folder",
-                journal_path.display()
-            ))
-        })?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::Io { path: journal_path, source: e }),
+    // Opened now when it exists (a run with other settings is refused
+    // before any work); created once the unpruned model is measured, so a
+    // run that fails before leaves nothing behind.
+    let journal_file = out.join("prune.journal");
+    let open_journal = || {
+        motif_core::rundir::Journal::open(&journal_file, &settings)
+            .map_err(|e| Error::Resume(e.to_string()))
     };
-    if let Some(p) = &previous
-        && p.settings != settings
-    {
-        let diff = differing_keys(&p.settings, &settings);
-        return Err(Error::Resume(format!(
-            "{} holds a run with other settings ({}); resume it with the same settings or use \
-             another output folder",
-            out.display(),
-            diff.join(", ")
-        )));
-    }
+    let mut steps_done = if journal_file.exists() { Some(open_journal()?) } else { None };
+    let previous =
+        steps_done.as_ref().and_then(|j| resumed(j, &settings, (head0.kernels, cfg.target), steps));
     let mut ctx = Ctx {
         inp,
         cfg,
@@ -449,6 +442,11 @@ pub fn run(
             (start.lr, start.epochs, start.best_epoch, start.train_seconds) =
                 (Some(t.lr), t.epochs, t.best_epoch, t.seconds);
         }
+        let j = match steps_done.take() {
+            Some(j) => j,
+            None => open_journal()?,
+        };
+        steps_done.insert(j).record("start", &start)?;
         Journal {
             settings,
             kernels: ctx.head0.kernels,
@@ -575,10 +573,15 @@ pub fn run(
             &out.join(format!("step-{step}/metrics.json")),
             &serde_json::to_vec_pretty(&rec).expect("serialises"),
         )?;
-        journal.done.push(rec);
         if !ctx.engine.is_empty() {
             journal.engine.clone_from(&ctx.engine);
         }
+        let j = steps_done.as_mut().expect("opened with the start record");
+        if !journal.engine.is_empty() {
+            j.record("engine", &journal.engine)?;
+        }
+        j.record(&format!("step-{step}"), &rec)?;
+        journal.done.push(rec);
         journal.finished = step == steps;
         write_atomic(&journal_path, &serde_json::to_vec_pretty(&journal).expect("serialises"))?;
     }
@@ -589,16 +592,27 @@ pub fn run(
     Ok(journal)
 }
 
-fn differing_keys(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
-    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
-        return vec!["settings".into()];
-    };
-    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    let show = |v: Option<&serde_json::Value>| v.map_or("-".into(), ToString::to_string);
-    keys.into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| format!("{k}: {} then, {} now", show(a.get(k)), show(b.get(k))))
-        .collect()
+/// The run a journal holds, when it has a start: its finished steps in
+/// order, as `prune.json` holds them.
+fn resumed(
+    j: &motif_core::rundir::Journal,
+    settings: &serde_json::Value,
+    (kernels, target): (usize, usize),
+    steps: usize,
+) -> Option<Journal> {
+    let start: Record = j.get("start")?;
+    let done: Vec<StepRecord> =
+        (1..=steps).map_while(|i| j.get::<StepRecord>(&format!("step-{i}"))).collect();
+    Some(Journal {
+        settings: settings.clone(),
+        kernels,
+        target,
+        steps,
+        engine: j.get("engine").unwrap_or_default(),
+        finished: done.len() == steps,
+        start,
+        done,
+    })
 }
 
 /// One row of the protocol table.

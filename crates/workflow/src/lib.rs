@@ -16,6 +16,8 @@
 //! - [`extract`]: a conv layer's filters → motifs (no matching).
 //! - [`analyze`]: filters → motifs → database matches → logos → HTML
 //!   report; [`analyze::render`] redraws the report from `summary.json`.
+//! - [`matching`]: query motifs against a database (`match`), as MEME
+//!   tomtom's TSV or JSON.
 //! - [`predict`]: scores and `evaluate`'s AUCs, streamed in input order.
 //! - [`saliency`]: input gradients and gradient × input per position.
 //! - [`simulate`]: benchmark data with known truth.
@@ -42,6 +44,7 @@ pub mod engine;
 pub mod extract;
 pub mod input;
 pub mod labelled;
+pub mod matching;
 pub mod predict;
 pub mod prune;
 pub mod saliency;

@@ -6,15 +6,16 @@ use motif_core::rng::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::kmeans::weighted_kmeans;
-use crate::net::{Network, Seqs};
 use crate::ppm::{binned_ppm, consensus};
 use crate::{Crm, Result};
+use motif_core::plugin::{NeuronNetwork, Seqs};
 
 /// Clusters smaller than this are not split further (the main version's rule).
 pub const MIN_CLUSTER: usize = 50;
 
-/// Demixing settings.
+/// Demixing settings: the `neuronmotif` decoupler's config.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DemixConfig {
     /// The exponent m: each layer with pool P splits a cluster into P^m.
     pub motifs: u32,
@@ -35,7 +36,7 @@ impl Default for DemixConfig {
     reason = "the recursion carries the split state of the original"
 )]
 fn split(
-    net: &Network,
+    net: &dyn NeuronNetwork,
     seqs: &Seqs,
     v: &[f32],
     idx: Vec<usize>,
@@ -45,8 +46,7 @@ fn split(
     rng: &mut Rng,
     leaves: &mut Vec<(Vec<usize>, Vec<usize>)>,
 ) -> Result<()> {
-    let layer = &net.layers()[level];
-    let k = layer.pool.pow(cfg.motifs);
+    let k = net.pools()[level].pow(cfg.motifs);
     let next = |idx: Vec<usize>, path: Vec<usize>, rng: &mut Rng, leaves: &mut Vec<_>| {
         if level == 0 {
             leaves.push((path, idx));
@@ -63,7 +63,7 @@ fn split(
         return Ok(());
     }
     let sub = seqs.select(&idx);
-    let x = net.values(&sub, &[level])?.remove(0);
+    let x = net.layer_values(&sub, level)?;
     let w: Vec<f64> = idx.iter().map(|&i| f64::from(v[i])).collect();
     let labels = weighted_kmeans(x.view(), &w, k, rng);
     for c in 0..k {
@@ -86,7 +86,7 @@ fn split(
 /// # Errors
 /// If the engine fails.
 pub fn demix(
-    net: &Network,
+    net: &dyn NeuronNetwork,
     k: usize,
     seqs: &Seqs,
     v: &[f32],
@@ -96,7 +96,7 @@ pub fn demix(
     if v.is_empty() {
         return Ok(Vec::new());
     }
-    let l = net.layers().len() - 1;
+    let l = net.pools().len() - 1;
     let all: Vec<usize> = (0..v.len()).collect();
     let mut leaves = Vec::new();
     if l == 0 {
@@ -109,7 +109,7 @@ pub fn demix(
     for p in &ppms {
         cons.push(&consensus(p));
     }
-    let conact = net.neuron(&cons, k)?;
+    let conact = net.neuron_values(&cons, k)?;
     Ok(leaves
         .into_iter()
         .zip(ppms)

@@ -34,6 +34,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod decoupler;
 pub mod demix;
 pub mod dict;
 pub mod kmeans;
@@ -44,9 +45,6 @@ pub mod segment;
 pub mod stats;
 pub mod store;
 pub mod tree;
-
-use ndarray::Array2;
-use serde::{Deserialize, Serialize};
 
 /// What can go wrong.
 #[derive(Debug, thiserror::Error)]
@@ -74,43 +72,19 @@ pub enum Error {
     Invalid(String),
 }
 
+impl Error {
+    /// As a plugin error of motif-core (a core error stays itself; any other
+    /// keeps its message).
+    #[must_use]
+    pub fn into_core(self) -> motif_core::Error {
+        match self {
+            Self::Plugin(e) => e,
+            e => motif_core::Error::Invalid(e.to_string()),
+        }
+    }
+}
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// One CRM cluster of a neuron: samples sharing one combination of
-/// max-pool shifts, with their PPM.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Crm {
-    /// Index within the neuron.
-    pub index: usize,
-    /// Cluster labels from layer L−1 down (one per clustered layer).
-    pub path: Vec<usize>,
-    /// Samples in it.
-    pub size: usize,
-    /// Largest activation of its samples.
-    pub max_act: f32,
-    /// Activation of its PPM's consensus sequence.
-    pub conact: f32,
-    /// The PPM, one [A, C, G, T] row per position.
-    pub ppm: Vec<[f64; 4]>,
-}
-
-impl Crm {
-    /// Rows of a (4, len) PPM.
-    #[must_use]
-    pub fn rows(p: &Array2<f64>) -> Vec<[f64; 4]> {
-        (0..p.ncols()).map(|j| [p[[0, j]], p[[1, j]], p[[2, j]], p[[3, j]]]).collect()
-    }
-
-    /// Rows (A, C, G, T per column) as a (4, len) PPM; the inverse of [`Crm::rows`].
-    #[must_use]
-    pub fn array(rows: &[[f64; 4]]) -> Array2<f64> {
-        Array2::from_shape_fn((4, rows.len()), |(b, j)| rows[j][b])
-    }
-
-    /// The PPM as (4, len).
-    #[must_use]
-    pub fn ppm_array(&self) -> Array2<f64> {
-        Self::array(&self.ppm)
-    }
-}
+pub use motif_core::plugin::Crm;

@@ -18,57 +18,7 @@ use crate::{Error, Result};
 /// Windows per engine call.
 pub const CHUNK: usize = 1024;
 
-/// Sequences as base indices (0 = A … 3 = T), `n` windows of one length, row-major.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Seqs {
-    /// Window length.
-    pub len: usize,
-    /// Bases, `n · len`.
-    pub bases: Vec<u8>,
-}
-
-impl Seqs {
-    /// No sequences of length `len`.
-    #[must_use]
-    pub fn new(len: usize) -> Self {
-        Self { len, bases: Vec::new() }
-    }
-
-    /// Number of sequences.
-    #[must_use]
-    pub fn n(&self) -> usize {
-        self.bases.len().checked_div(self.len).unwrap_or(0)
-    }
-
-    /// Sequence `i`.
-    #[must_use]
-    pub fn get(&self, i: usize) -> &[u8] {
-        &self.bases[i * self.len..(i + 1) * self.len]
-    }
-
-    /// Appends one sequence.
-    pub fn push(&mut self, s: &[u8]) {
-        debug_assert_eq!(s.len(), self.len);
-        self.bases.extend_from_slice(s);
-    }
-
-    /// The sequences at `idx`.
-    #[must_use]
-    pub fn select(&self, idx: &[usize]) -> Self {
-        let mut out = Self::new(self.len);
-        out.bases.reserve(idx.len() * self.len);
-        for &i in idx {
-            out.push(self.get(i));
-        }
-        out
-    }
-
-    /// Sequence `i` as letters.
-    #[must_use]
-    pub fn letters(&self, i: usize) -> String {
-        self.get(i).iter().map(|&b| char::from(b"ACGT"[usize::from(b)])).collect()
-    }
-}
+pub use motif_core::plugin::Seqs;
 
 /// The target layer's sub-network, opened on an engine.
 pub struct Network {
@@ -315,5 +265,19 @@ impl Network {
             )));
         }
         Ok(())
+    }
+}
+
+impl motif_core::plugin::NeuronNetwork for Network {
+    fn pools(&self) -> Vec<usize> {
+        self.win.layers.iter().map(|l| l.pool).collect()
+    }
+
+    fn layer_values(&self, seqs: &Seqs, layer: usize) -> motif_core::Result<Array2<f32>> {
+        Ok(self.values(seqs, &[layer]).map_err(Error::into_core)?.remove(0))
+    }
+
+    fn neuron_values(&self, seqs: &Seqs, k: usize) -> motif_core::Result<Array1<f32>> {
+        self.neuron(seqs, k).map_err(Error::into_core)
     }
 }

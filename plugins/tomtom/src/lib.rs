@@ -97,6 +97,24 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Whether `m` can be scored under these options: the log-ratio
+    /// distances (kullback, allr) cannot score a zero probability without a
+    /// pseudocount.
+    ///
+    /// # Errors
+    /// Names the motif and the option that would make it scorable.
+    pub fn check_scorable(&self, m: &Motif) -> Result<()> {
+        let log_scores = matches!(self.dist, Distance::Kullback | Distance::Allr);
+        if self.motif_pseudo == 0.0 && log_scores && m.probs.iter().any(|&v| v == 0.0) {
+            return Err(Error::Invalid(format!(
+                "motif `{}` has a zero probability, which `{}` cannot score without a pseudocount (use --motif-pseudo > 0)",
+                m.id,
+                self.dist.name()
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks the options as tomtom does.
     ///
     /// # Errors

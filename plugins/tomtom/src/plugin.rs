@@ -40,6 +40,9 @@ struct Prepared {
 
 impl PreparedTargets for Prepared {
     fn compare(&mut self, queries: &[Motif]) -> Result<Vec<QueryMatches>> {
+        for q in queries {
+            self.db.config().check_scorable(q)?;
+        }
         let results = compare_with(&self.db, queries, &mut self.rng)?;
         let cfg = self.db.config();
         Ok(results
@@ -70,8 +73,12 @@ impl PreparedTargets for Prepared {
             .unwrap_or_default()
     }
 
-    fn tsv(&self, results: &[QueryMatches], targets: &MotifSet, command: &str) -> String {
-        let mut out = String::from(TSV_HEADER);
+    fn tsv_frame(&self, command: &str) -> (String, String) {
+        (TSV_HEADER.to_owned(), tsv_footer(command))
+    }
+
+    fn tsv_rows(&self, results: &[QueryMatches], targets: &MotifSet) -> String {
+        let mut out = String::new();
         for r in results {
             for h in r.reported() {
                 let id = targets.motifs.get(h.target).map_or("", |m| m.id.as_str());
@@ -85,7 +92,6 @@ impl PreparedTargets for Prepared {
                 );
             }
         }
-        out.push_str(&tsv_footer(command));
         out
     }
 }
@@ -96,6 +102,9 @@ impl MotifMatcher for TomtomMatcher {
         targets: &MotifSet,
         background: [f64; 4],
     ) -> Result<Box<dyn PreparedTargets>> {
+        for t in &targets.motifs {
+            self.cfg.check_scorable(t)?;
+        }
         let query_bg = MotifSet { background, ..MotifSet::default() };
         let db = Database::new(targets, self.cfg.background_for(&query_bg), &self.cfg)?;
         Ok(Box::new(Prepared { db, rng: MemeRng::new() }))

@@ -25,7 +25,9 @@ pub enum Distance {
     Blic1,
     /// BLiC with a five-component Dirichlet mixture.
     Blic5,
-    /// Log-likelihood ratio with a one-component Dirichlet prior.
+    /// Log-likelihood ratio with a one-component Dirichlet prior (`llr`
+    /// also names it, as in tomtom).
+    #[serde(alias = "llr")]
     Llr1,
     /// Log-likelihood ratio with a five-component Dirichlet mixture.
     Llr5,

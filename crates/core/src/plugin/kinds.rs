@@ -176,10 +176,19 @@ pub trait PreparedTargets: Send + Sync {
     /// A hit's target consensus as aligned (its strand).
     fn target_consensus(&self, hit: &Hit) -> String;
 
-    /// The reported hits of `results` as MEME tomtom's `-text` TSV: header,
-    /// rows, and a footer naming `command`. Target ids come from `targets`,
-    /// the set that was prepared.
-    fn tsv(&self, results: &[QueryMatches], targets: &MotifSet, command: &str) -> String;
+    /// The reported hits of `results` as rows of the matcher's text table
+    /// (MEME tomtom's `-text` TSV), in order. Target ids come from
+    /// `targets`, the set that was prepared.
+    fn tsv_rows(&self, results: &[QueryMatches], targets: &MotifSet) -> String;
+
+    /// The text table's header and its footer naming `command`.
+    fn tsv_frame(&self, command: &str) -> (String, String);
+
+    /// The whole text table of `results`: header, rows, footer.
+    fn tsv(&self, results: &[QueryMatches], targets: &MotifSet, command: &str) -> String {
+        let (head, foot) = self.tsv_frame(command);
+        head + &self.tsv_rows(results, targets) + &foot
+    }
 }
 
 /// When a workflow calls a filter, kernel or neuron motif "matched" to a
@@ -273,22 +282,150 @@ pub trait MotifMatcher: Send + Sync {
     }
 }
 
-/// What a decoupler sees: samples of sequences that activate one neuron.
-#[derive(Debug, Clone)]
-pub struct DecoupleInput<'a> {
-    /// Sampled one-hot sequences, shape (n, 4, receptive field).
-    pub samples: ArrayView3<'a, f32>,
-    /// The neuron's activation on each sample, shape (n,).
-    pub activation: ndarray::ArrayView1<'a, f32>,
+/// Windows of one length as base indices (0 = A … 3 = T), row-major: the
+/// sequences a decoupler clusters and a [`NeuronNetwork`] reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seqs {
+    /// Window length.
+    pub len: usize,
+    /// Bases, `n · len`.
+    pub bases: Vec<u8>,
 }
 
-/// Decouples a deeper neuron into motifs.
-pub trait NeuronDecoupler: Send + Sync {
-    /// The motifs the neuron combines.
+impl Seqs {
+    /// No sequences of length `len`.
+    #[must_use]
+    pub fn new(len: usize) -> Self {
+        Self { len, bases: Vec::new() }
+    }
+
+    /// Number of sequences.
+    #[must_use]
+    pub fn n(&self) -> usize {
+        self.bases.len().checked_div(self.len).unwrap_or(0)
+    }
+
+    /// Sequence `i`.
+    #[must_use]
+    pub fn get(&self, i: usize) -> &[u8] {
+        &self.bases[i * self.len..(i + 1) * self.len]
+    }
+
+    /// Appends one sequence.
+    pub fn push(&mut self, s: &[u8]) {
+        debug_assert_eq!(s.len(), self.len);
+        self.bases.extend_from_slice(s);
+    }
+
+    /// The sequences at `idx`.
+    #[must_use]
+    pub fn select(&self, idx: &[usize]) -> Self {
+        let mut out = Self::new(self.len);
+        out.bases.reserve(idx.len() * self.len);
+        for &i in idx {
+            out.push(self.get(i));
+        }
+        out
+    }
+
+    /// Sequence `i` as letters.
+    #[must_use]
+    pub fn letters(&self, i: usize) -> String {
+        self.get(i).iter().map(|&b| char::from(b"ACGT"[usize::from(b)])).collect()
+    }
+}
+
+/// The conv layers up to one neuron, as a decoupler reads them: every
+/// sequence is a window of the neuron's receptive field.
+pub trait NeuronNetwork: Sync {
+    /// The max-pool size after each conv layer, from the first (0) to the
+    /// neuron's own.
+    fn pools(&self) -> Vec<usize>;
+
+    /// The values of every neuron of conv layer `layer` on each window, one
+    /// row per window (positions · channels).
     ///
     /// # Errors
-    /// If the samples cannot be decoupled.
-    fn decouple(&self, input: &DecoupleInput<'_>) -> Result<MotifSet>;
+    /// If the network cannot be run.
+    fn layer_values(&self, seqs: &Seqs, layer: usize) -> Result<ndarray::Array2<f32>>;
+
+    /// The value of the top layer's neuron `k` on each window.
+    ///
+    /// # Errors
+    /// If the network cannot be run.
+    fn neuron_values(&self, seqs: &Seqs, k: usize) -> Result<Array1<f32>>;
+}
+
+/// What a decoupler sees: one neuron, the network below it, and samples of
+/// windows that activate it.
+#[derive(Clone, Copy)]
+pub struct DecoupleInput<'a> {
+    /// The network up to the neuron's layer.
+    pub network: &'a dyn NeuronNetwork,
+    /// The neuron (a channel of the network's top layer).
+    pub neuron: usize,
+    /// Sampled windows.
+    pub samples: &'a Seqs,
+    /// The neuron's value on each sample (all > 0).
+    pub activation: &'a [f32],
+}
+
+impl std::fmt::Debug for DecoupleInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecoupleInput")
+            .field("neuron", &self.neuron)
+            .field("samples", &self.samples.n())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One CRM cluster of a neuron: samples that share one combination of the
+/// lower layers' features (for NeuronMotif, of max-pool shifts), with
+/// their PPM.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Crm {
+    /// Index within the neuron.
+    pub index: usize,
+    /// Cluster labels from layer L−1 down (one per clustered layer).
+    pub path: Vec<usize>,
+    /// Samples in it.
+    pub size: usize,
+    /// Largest activation of its samples.
+    pub max_act: f32,
+    /// Activation of its PPM's consensus sequence.
+    pub conact: f32,
+    /// The PPM, one [A, C, G, T] row per position.
+    pub ppm: Vec<[f64; 4]>,
+}
+
+impl Crm {
+    /// Rows of a (4, len) PPM.
+    #[must_use]
+    pub fn rows(p: &ndarray::Array2<f64>) -> Vec<[f64; 4]> {
+        (0..p.ncols()).map(|j| [p[[0, j]], p[[1, j]], p[[2, j]], p[[3, j]]]).collect()
+    }
+
+    /// Rows (A, C, G, T per column) as a (4, len) PPM; the inverse of [`Crm::rows`].
+    #[must_use]
+    pub fn array(rows: &[[f64; 4]]) -> ndarray::Array2<f64> {
+        ndarray::Array2::from_shape_fn((4, rows.len()), |(b, j)| rows[j][b])
+    }
+
+    /// The PPM as (4, len).
+    #[must_use]
+    pub fn ppm_array(&self) -> ndarray::Array2<f64> {
+        Self::array(&self.ppm)
+    }
+}
+
+/// Decouples a deeper neuron into the CRM clusters of its samples.
+pub trait NeuronDecoupler: Send + Sync {
+    /// The neuron's CRMs; `rng` drives any random choice, so a run is
+    /// deterministic given its seed.
+    ///
+    /// # Errors
+    /// If the network cannot be run on the samples.
+    fn decouple(&self, input: &DecoupleInput<'_>, rng: &mut crate::rng::Rng) -> Result<Vec<Crm>>;
 }
 
 /// Draws a report figure from JSON data, as SVG.

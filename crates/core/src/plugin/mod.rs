@@ -16,9 +16,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 pub use kinds::{
-    CriterionInput, DecoupleInput, ExtractInput, FILTER_MATCHES, Figure, Hit, Match, MatchPolicy,
-    MatcherInput, MotifExtractor, MotifMatcher, NeuronDecoupler, PreparedTargets, PruningCriterion,
-    QueryMatches,
+    CriterionInput, Crm, DecoupleInput, ExtractInput, FILTER_MATCHES, Figure, Hit, Match,
+    MatchPolicy, MatcherInput, MotifExtractor, MotifMatcher, NeuronDecoupler, NeuronNetwork,
+    PreparedTargets, PruningCriterion, QueryMatches, Seqs,
 };
 
 /// The kinds of plugin.

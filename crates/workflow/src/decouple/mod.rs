@@ -5,9 +5,10 @@
 //! rule over the layer), and turned into a motif dictionary and syntax,
 //! with database matches under the `tomtom` matcher.
 //!
-//! A layer's folder is `OUT/layer-L` ([`layer_dir`]); a rerun of the same
-//! settings resumes (finished neurons are read back), other settings are
-//! refused. Typed results: [`results`]; pages: [`pages`].
+//! A layer's folder is `OUT/layer-L` ([`layer_dir`]); its resume journal
+//! (`neurons.journal`, the run folder's [`Journal`]) records each neuron's
+//! sampling, demixing and results as they are written, so a rerun of the
+//! same settings resumes and other settings are refused, naming them. Typed results: [`results`]; pages: [`pages`].
 
 pub mod pages;
 pub mod results;
@@ -16,11 +17,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use motif_core::motif::{MotifSet, write_meme};
-use motif_core::plugin::{self, FILTER_MATCHES, MatcherInput, MotifExtractor, MotifMatcher};
+use motif_core::plugin::{
+    self, DecoupleInput, FILTER_MATCHES, MatcherInput, MotifExtractor, MotifMatcher,
+    NeuronDecoupler,
+};
 use motif_core::rng::Rng;
-use motif_core::rundir::RunDir;
+use motif_core::rundir::{Journal, RunDir};
 use motif_neuronmotif::Crm;
-use motif_neuronmotif::demix::{DemixConfig, accept, demix, ratio};
+use motif_neuronmotif::demix::{accept, ratio};
 use motif_neuronmotif::dict::dictionary;
 use motif_neuronmotif::net::Network;
 use motif_neuronmotif::sample::{SampleConfig, Samples, sample};
@@ -183,7 +187,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         seeded: config.seeded,
         window: net.window(),
     };
-    check_settings(run, &settings)?;
+    let journal = std::cell::RefCell::new(run.journal("neurons", &settings)?);
     events(Event::Note(format!(
         "decouple layer {} (`{}`): {} neurons of {} here, {} bp windows, {} on {}",
         config.layer,
@@ -194,7 +198,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         if needs_ga { "genetic algorithm" } else { "exhaustive sampling" },
         net.engine()
     )));
-    let ctx = Ctx { config, net: &net, dir: run.dir().to_path_buf() };
+    let ctx = Ctx { config, net: &net, dir: run.dir().to_path_buf(), journal };
 
     let sampling_s = ctx.sample_all(&mine, prev.as_deref(), &cfg, events)?;
     let Some(motifs) = ctx.choose_m(&mine, shard.is_some(), events)? else {
@@ -248,6 +252,8 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         let full = plugin::effective_config("tomtom", &c)?;
         run.plugin("matcher", "tomtom", plugin::find("tomtom")?.version, &full)?;
     }
+    let full = plugin::effective_config("neuronmotif", &decoupler_config(m_chosen))?;
+    run.plugin("decoupler", "neuronmotif", plugin::find("neuronmotif")?.version, &full)?;
     run.time("sampling", sampling_s);
     Ok(Outcome::Layer(summary))
 }
@@ -276,6 +282,11 @@ pub fn redraw(dir: &Path) -> Result<usize> {
     }
     write(&dir.join("index.html"), layer_page(&summary, &rows)?.as_bytes())?;
     Ok(rows.len())
+}
+
+/// The `neuronmotif` decoupler's config for `m` motifs per neuron.
+fn decoupler_config(m: u32) -> serde_json::Value {
+    serde_json::json!({ "motifs": m })
 }
 
 /// The two tomtom matchers NeuronMotif uses.
@@ -336,46 +347,25 @@ fn seeds(
     Ok(Some(v))
 }
 
-/// Refuses a folder made with other settings; records them in a new one.
-fn check_settings(run: &RunDir, settings: &Settings) -> Result<()> {
-    let path = run.dir().join("settings.json");
-    match read_json::<serde_json::Value>(&path)? {
-        Some(old) => {
-            let now = serde_json::to_value(settings).map_err(|e| invalid(e.to_string()))?;
-            if old == now {
-                return Ok(());
-            }
-            let (Some(old_map), Some(now_map)) = (old.as_object(), now.as_object()) else {
-                return Err(invalid(format!("{}: not a settings file", path.display())));
-            };
-            let diff: Vec<String> = now_map
-                .iter()
-                .filter(|(k, v)| old_map.get(k.as_str()) != Some(*v))
-                .map(|(k, v)| {
-                    format!(
-                        "{k}: was {}, now {v}",
-                        old_map.get(k.as_str()).unwrap_or(&serde_json::Value::Null)
-                    )
-                })
-                .collect();
-            Err(invalid(format!(
-                "{} holds a run with other settings ({}); use another -o folder or delete it",
-                run.dir().display(),
-                diff.join("; ")
-            )))
-        }
-        None => Ok(run.write_json("settings.json", settings)?),
-    }
-}
-
 /// What every step of one layer's run needs.
 struct Ctx<'a> {
     config: &'a Config,
     net: &'a Network,
     dir: PathBuf,
+    /// The layer's resume journal (`neurons.journal`): `sampled/K`,
+    /// `demixed/K/mM` and `finished/K` (with m) once their files are written.
+    journal: std::cell::RefCell<Journal>,
 }
 
 impl Ctx<'_> {
+    fn done<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Option<T> {
+        self.journal.borrow().get(key)
+    }
+
+    fn record<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        Ok(self.journal.borrow_mut().record(key, value)?)
+    }
+
     fn neuron_dir(&self, k: usize) -> PathBuf {
         self.dir.join(format!("neuron-{k}"))
     }
@@ -392,7 +382,8 @@ impl Ctx<'_> {
         let mut total = 0.0;
         for &k in mine {
             let path = self.neuron_dir(k).join("samples.bin");
-            if path.exists() {
+            let key = format!("sampled/{k}");
+            if self.done::<bool>(&key).is_some() {
                 events(Event::Advance(1));
                 continue;
             }
@@ -415,6 +406,7 @@ impl Ctx<'_> {
                 engine: self.net.engine().to_string(),
             };
             write_json(&self.neuron_dir(k).join("sampling.json"), &info)?;
+            self.record(&key, &true)?;
             total += secs;
             events(Event::Advance(1));
         }
@@ -431,16 +423,26 @@ impl Ctx<'_> {
     fn demix_m(&self, k: usize, m: u32) -> Result<Vec<Crm>> {
         let dir = self.neuron_dir(k).join(format!("m{m}"));
         let p = dir.join("crms.json");
-        if let Some(c) = read_json::<Vec<Crm>>(&p)? {
-            return Ok(c);
+        let key = format!("demixed/{k}/m{m}");
+        if self.done::<bool>(&key).is_some() {
+            return read_json::<Vec<Crm>>(&p)?.ok_or_else(|| {
+                invalid(format!(
+                    "{}: missing; delete {} to recompute",
+                    p.display(),
+                    key_file(&self.dir)
+                ))
+            });
         }
         let s = self.load(k)?;
         let mut rng = Rng::new(self.config.seed).fork(1_000_000 + k as u64).fork(u64::from(m));
         let t = Instant::now();
-        let dc = DemixConfig { motifs: m, ..DemixConfig::default() };
-        let c = demix(self.net, k, &s.seqs, &s.v, &dc, &mut rng)?;
+        let decoupler = plugin::build::<dyn NeuronDecoupler>("neuronmotif", &decoupler_config(m))?;
+        let input =
+            DecoupleInput { network: self.net, neuron: k, samples: &s.seqs, activation: &s.v };
+        let c = decoupler.decouple(&input, &mut rng)?;
         write_json(&p, &c)?;
         write_json(&dir.join("time.json"), &DemixTime { seconds: t.elapsed().as_secs_f64() })?;
+        self.record(&key, &true)?;
         Ok(c)
     }
 
@@ -505,7 +507,8 @@ impl Ctx<'_> {
     ) -> Result<()> {
         let nd = self.neuron_dir(k);
         let out_json = nd.join("neuron.json");
-        if read_json::<NeuronResult>(&out_json)?.is_some_and(|r| r.motifs == m) {
+        let key = format!("finished/{k}");
+        if self.done::<u32>(&key) == Some(m) {
             return Ok(());
         }
         let s = self.load(k)?;
@@ -577,7 +580,8 @@ impl Ctx<'_> {
         }
         let page = neuron_page(&res, db_name, align, sampling.as_ref())?;
         write(&nd.join("neuron.html"), page.as_bytes())?;
-        write_json(&out_json, &res)
+        write_json(&out_json, &res)?;
+        self.record(&key, &m)
     }
 }
 
@@ -715,6 +719,11 @@ fn best_matches(matcher: &dyn MotifMatcher, q: &MotifSet, db: &MotifSet) -> Resu
             None => BestMatch { query: qm.id.clone(), target: None, hit: None },
         })
         .collect())
+}
+
+/// The journal's file in a layer folder, for messages.
+fn key_file(dir: &Path) -> String {
+    dir.join("neurons.journal").display().to_string()
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -153,8 +153,9 @@ pub struct DemixTime {
     pub seconds: f64,
 }
 
-/// The settings a layer folder was made with (settings.json): a rerun with
-/// others is refused, so results never mix.
+/// The settings a layer folder was made with (the fingerprint of its
+/// `neurons.journal`, and run.json's config): a rerun with others is
+/// refused, so results never mix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     /// The model's SHA-256.
