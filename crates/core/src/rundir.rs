@@ -10,8 +10,11 @@
 //!   timings and motiftool's version;
 //! - `summary.json` is the workflow's typed result, serialised by
 //!   [`RunDir::finish`];
-//! - a [`Journal`] records finished units of work (an epoch, a prune step, a
-//!   neuron) so a rerun of the same command resumes after the last one.
+//! - a [`Journal`] records finished units of work (a prune step, a
+//!   neuron's sampling, demixing and results) or the latest state (a
+//!   training checkpoint, [`Journal::replace`]) under the fingerprint of the
+//!   run's settings, so a rerun of the same command resumes after the last
+//!   one and a run with other settings is refused, naming what differs.
 //!
 //! # Example
 //! ```
@@ -354,6 +357,7 @@ fn to_value<T: Serialize + ?Sized>(v: &T) -> Result<serde_json::Value> {
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
+    fingerprint: serde_json::Value,
     done: BTreeMap<String, serde_json::Value>,
 }
 
@@ -375,6 +379,9 @@ impl Journal {
     /// settings that differ), or on I/O failure.
     pub fn open<F: Serialize + ?Sized>(path: &Path, fingerprint: &F) -> Result<Self> {
         let ours = to_value(fingerprint)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
         let head = serde_json::to_string(&Line { key: "fingerprint".into(), value: ours.clone() })
             .map_err(|e| Error::Invalid(e.to_string()))?;
         match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
@@ -382,7 +389,11 @@ impl Journal {
                 f.write_all(format!("{head}\n").as_bytes())
                     .and_then(|()| f.sync_data())
                     .map_err(|e| Error::io(path, e))?;
-                return Ok(Self { path: path.to_path_buf(), done: BTreeMap::new() });
+                return Ok(Self {
+                    path: path.to_path_buf(),
+                    fingerprint: ours,
+                    done: BTreeMap::new(),
+                });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(Error::io(path, e)),
@@ -411,7 +422,7 @@ impl Journal {
                 done.insert(key, value);
             }
         }
-        Ok(Self { path: path.to_path_buf(), done })
+        Ok(Self { path: path.to_path_buf(), fingerprint: ours, done })
     }
 
     /// The value recorded for `key`, if that unit finished.
@@ -451,6 +462,26 @@ impl Journal {
             .map_err(|e| Error::io(&self.path, e))?;
         self.done.insert(key.to_owned(), value);
         Ok(())
+    }
+
+    /// Records `key` with `value` in place of its earlier value and
+    /// rewrites the journal without superseded lines, atomically: for a
+    /// state that replaces the previous one (a training checkpoint after
+    /// each epoch), so the file does not grow.
+    ///
+    /// # Errors
+    /// On I/O failure or if `value` does not serialise.
+    pub fn replace<T: Serialize>(&mut self, key: &str, value: &T) -> Result<()> {
+        self.done.insert(key.to_owned(), to_value(value)?);
+        let mut text = String::new();
+        let head = Line { key: "fingerprint".into(), value: self.fingerprint.clone() };
+        for l in std::iter::once(head)
+            .chain(self.done.iter().map(|(k, v)| Line { key: k.clone(), value: v.clone() }))
+        {
+            text.push_str(&serde_json::to_string(&l).map_err(|e| Error::Invalid(e.to_string()))?);
+            text.push('\n');
+        }
+        fsio::write_atomic(&self.path, text.as_bytes()).map_err(|e| Error::io(&self.path, e))
     }
 
     /// Removes the journal (the run finished).
@@ -549,6 +580,23 @@ mod tests {
         assert!(e.contains(r#"was "fp1", now "fp2""#), "{e}");
         j.remove().unwrap();
         assert!(!p.exists());
+    }
+
+    #[test]
+    fn a_replaced_state_keeps_one_line_and_resumes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("train.journal");
+        let mut j = Journal::open(&p, &7u64).unwrap();
+        j.record("unit", &"done").unwrap();
+        for epoch in 1..=5u32 {
+            j.replace("state", &vec![epoch; 3]).unwrap();
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        let j = Journal::open(&p, &7u64).unwrap();
+        assert_eq!(j.get::<Vec<u32>>("state"), Some(vec![5, 5, 5]));
+        assert_eq!(j.get::<String>("unit").as_deref(), Some("done"));
+        assert!(Journal::open(&p, &8u64).is_err());
     }
 
     #[test]

@@ -110,10 +110,11 @@ pub struct TrainConfig {
     pub mask: Option<(String, Vec<f32>)>,
     /// Parameters to train; `None`: [`default_params`].
     pub params: Option<Vec<String>>,
-    /// A file holding the run's state after each finished epoch
-    /// (parameters, Adam moments, step count, log, best weights): a run
-    /// given the same model, data and settings resumes from it and ends
-    /// as the uninterrupted run would. Removed when training ends.
+    /// The run's resume journal ([`motif_core::rundir::Journal`]), holding
+    /// its state after each finished epoch (parameters, Adam moments, step
+    /// count, log, best weights): a run given the same model, data and
+    /// settings resumes from it and ends as the uninterrupted run would. A
+    /// journal of another run is refused. Removed when training ends.
     pub checkpoint: Option<std::path::PathBuf>,
 }
 
@@ -135,11 +136,10 @@ impl Default for TrainConfig {
     }
 }
 
-/// A run's state after a finished epoch (see [`TrainConfig::checkpoint`]).
+/// A run's state after a finished epoch, the `state` of its resume journal
+/// (see [`TrainConfig::checkpoint`]).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Checkpoint {
-    /// What the run depends on: model, data, settings.
-    fingerprint: u64,
     epoch: usize,
     steps: u64,
     log: Vec<EpochLog>,
@@ -149,6 +149,18 @@ struct Checkpoint {
     /// each as (shape, values).
     best: Vec<(Vec<usize>, Vec<f32>)>,
     state: Vec<(Vec<usize>, Vec<f32>)>,
+}
+
+/// The run's resume journal at `path` (see [`TrainConfig::checkpoint`]),
+/// its fingerprint `print`: what the run depends on.
+fn open_checkpoint(path: &std::path::Path, print: u64) -> Result<motif_core::rundir::Journal> {
+    motif_core::rundir::Journal::open(path, &print).map_err(|e| match e {
+        motif_core::Error::Invalid(_) => Error::Invalid(format!(
+            "{} is the checkpoint of another run (model, data or settings differ); delete it or use another folder",
+            path.display()
+        )),
+        e => Error::Invalid(e.to_string()),
+    })
 }
 
 /// FNV-1a over what a training run depends on.
@@ -485,18 +497,13 @@ pub fn train(
     let batches = n.div_ceil(b);
     let print = fingerprint(model, train_set, val, cfg);
     let mut first = 1;
-    if let Some(path) = &cfg.checkpoint
-        && let Ok(bytes) = std::fs::read(path)
-    {
-        let c: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Invalid(format!("{}: not a training checkpoint: {e}", path.display()))
-        })?;
-        if c.fingerprint != print {
-            return Err(Error::Invalid(format!(
-                "{} is the checkpoint of another run (model, data or settings differ); delete it or use another folder",
-                path.display()
-            )));
-        }
+    // Read when it exists; created after the first finished epoch, so a run
+    // that fails before leaves nothing behind.
+    let mut journal = match cfg.checkpoint.as_deref() {
+        Some(p) if p.exists() => Some(open_checkpoint(p, print)?),
+        _ => None,
+    };
+    if let Some(c) = journal.as_ref().and_then(|j| j.get::<Checkpoint>("state")) {
         run.restore(c.state.into_iter().map(unflat).collect::<Result<_>>()?)?;
         best = (c.best_loss, c.best_epoch, c.best.into_iter().map(unflat).collect::<Result<_>>()?);
         (first, t, log) = (c.epoch + 1, c.steps, c.log);
@@ -535,9 +542,12 @@ pub fn train(
         } else if epoch - best.1 >= cfg.patience {
             stopped_early = true;
         }
-        if let Some(path) = &cfg.checkpoint {
+        if let Some(path) = cfg.checkpoint.as_deref() {
+            let j = match &mut journal {
+                Some(j) => j,
+                None => journal.insert(open_checkpoint(path, print)?),
+            };
             let c = Checkpoint {
-                fingerprint: print,
                 epoch,
                 steps: t,
                 log: log.clone(),
@@ -546,15 +556,13 @@ pub fn train(
                 best: best.2.iter().map(flat).collect(),
                 state: run.state_values()?.iter().map(flat).collect(),
             };
-            let bytes = serde_json::to_vec(&c).expect("serialises");
-            motif_core::fsio::write_atomic(path, &bytes)
-                .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+            j.replace("state", &c).map_err(|e| Error::Invalid(e.to_string()))?;
         }
         // After the checkpoint: an interruption from here on loses nothing.
         progress(Progress::Epoch { epoch, val_loss });
     }
-    if let Some(path) = &cfg.checkpoint {
-        let _ = std::fs::remove_file(path);
+    if let Some(j) = journal {
+        let _ = j.remove();
     }
     let mut proto = model.proto().clone();
     let g = proto.graph.as_mut().expect("graph");
