@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::graph::{GraphIndex, attr_float, attr_int, attr_ints, attr_str, node_err, node_label};
+use crate::graph::{GraphIndex, attr_int, node_label};
 use crate::pb::{
     ModelProto, NodeProto, ValueInfoProto, tensor_shape_proto::dimension::Value as DimValue,
 };
@@ -242,16 +242,83 @@ pub struct Structure {
     pub notes: Vec<String>,
 }
 
+/// What recognition tracks about a tensor on the conv chain.
 #[derive(Debug, Clone)]
-struct AxisState {
-    rank: usize,
-    len_axis: usize,
-    ch_axis: usize,
-    conv: Option<usize>,
-    primary: bool,
-    pad: [usize; 2],
-    pad_value: Option<f32>,
-    channels: usize,
+pub(crate) struct AxisState {
+    /// Rank of the tensor.
+    pub(crate) rank: usize,
+    /// Its sequence (length) axis.
+    pub(crate) len_axis: usize,
+    /// Its channel axis.
+    pub(crate) ch_axis: usize,
+    /// The conv layer it comes from.
+    pub(crate) conv: Option<usize>,
+    /// Whether it is on the conv's primary path (not a shared-weight branch).
+    pub(crate) primary: bool,
+    /// Padding added since the last conv, on the sequence axis.
+    pub(crate) pad: [usize; 2],
+    /// The value that padding holds.
+    pub(crate) pad_value: Option<f32>,
+    /// Channels.
+    pub(crate) channels: usize,
+}
+
+/// One node's step down the conv chain, as a structure hook sees it: the
+/// structure so far and the graph.
+pub(crate) struct Walk<'a, 'g> {
+    /// The structure recognised so far.
+    pub(crate) s: &'a mut Structure,
+    /// The graph.
+    pub(crate) index: &'a GraphIndex<'g>,
+    /// Which input of the node holds the tracked tensor.
+    pub(crate) k: usize,
+    /// Conv layers by weight name (a weight seen again is a shared-weight branch).
+    pub(crate) conv_by_weight: &'a mut HashMap<String, usize>,
+}
+
+impl Walk<'_, '_> {
+    /// Records `op` after the conv that `st` comes from; `node`'s first
+    /// output holds its result.
+    pub(crate) fn post(&mut self, st: &AxisState, op: PostOp, node: &NodeProto) {
+        self.s.post(st, op, node.output.first().map_or("", String::as_str));
+    }
+
+    /// A note on `node` (recognition did not follow it, and why).
+    pub(crate) fn note(&mut self, node: &NodeProto, why: &str) {
+        self.s.note(node, why);
+    }
+}
+
+/// What one op means to structure recognition: the state of the node's
+/// outputs, or `None` where the tracked path ends (a head, a flatten, an
+/// op recognition does not follow).
+pub(crate) type StructureHook =
+    fn(&mut Walk<'_, '_>, &NodeProto, AxisState) -> Result<Option<AxisState>>;
+
+/// A registered structure hook and the op types it covers.
+pub(crate) struct StructureEntry {
+    /// ONNX op types (default domain).
+    pub(crate) ops: &'static [&'static str],
+    /// The hook.
+    pub(crate) hook: StructureHook,
+}
+
+inventory::collect!(StructureEntry);
+
+/// Registers a [`StructureHook`] for op types, beside the family's shape
+/// and gradient rules (`crate::autodiff::rules`).
+macro_rules! register_structure_hook {
+    ($ops:expr, $hook:expr) => {
+        inventory::submit! {
+            $crate::structure::StructureEntry { ops: $ops, hook: $hook }
+        }
+    };
+}
+pub(crate) use register_structure_hook;
+
+/// The structure hook for `op`, if one is registered.
+pub(crate) fn structure_hook_for(op: &str) -> Option<StructureHook> {
+    inventory::iter::<StructureEntry>.into_iter().find(|e| e.ops.contains(&op)).map(|e| e.hook)
 }
 
 /// The declared dims of a graph input or output.
@@ -281,7 +348,8 @@ fn dims_of(v: &ValueInfoProto) -> Vec<Dim> {
         .unwrap_or_default()
 }
 
-fn norm_axis(a: i64, rank: usize) -> usize {
+/// Axis `a` (negative from the end) of a rank-`rank` tensor.
+pub(crate) fn norm_axis(a: i64, rank: usize) -> usize {
     if a < 0 { (a + rank as i64).max(0) as usize } else { a as usize }
 }
 
@@ -308,7 +376,7 @@ pub(crate) const ACTIVATIONS: &[&str] = &[
 /// Follows a Reshape that only moves or adds singleton axes (tf2onnx wraps
 /// 1-D pooling this way): true with `st` updated, false when the sequence
 /// and channel axes cannot be told apart afterwards (a flatten).
-fn reshape_axes(st: &mut AxisState, shape: Option<&[i64]>) -> bool {
+pub(crate) fn reshape_axes(st: &mut AxisState, shape: Option<&[i64]>) -> bool {
     let Some(shape) = shape else { return false };
     let (mut len, mut ch) = (None, None);
     let ch_first = st.ch_axis < st.len_axis;
@@ -525,337 +593,30 @@ impl Structure {
         self.notes.push(format!("node `{}` ({}): {why}", node_label(node), node.op_type()));
     }
 
-    /// One node on a tracked path: returns the state of its outputs, or None
-    /// when the path ends there.
-    #[allow(
-        clippy::too_many_lines,
-        reason = "one walk over the conv chain and what follows each layer"
-    )]
+    /// One node on a tracked path: its op's structure hook gives the state
+    /// of its outputs, or None when the path ends there.
     fn step(
         &mut self,
         node: &NodeProto,
         k: usize,
-        mut st: AxisState,
+        st: AxisState,
         stateful_inputs: usize,
         index: &GraphIndex<'_>,
         conv_by_weight: &mut HashMap<String, usize>,
     ) -> Result<Option<AxisState>> {
-        let out = node.output.first().map_or("", String::as_str);
         let op = node.op_type();
         if stateful_inputs > 1 && !matches!(op, "Conv") {
             // branches merging (e.g. Max of forward and reverse scores)
             return Ok(None);
         }
-        match op {
-            "Identity" | "Cast" => {}
-            "Dropout" => self.post(&st, PostOp::Dropout, out),
-            "Transpose" => {
-                let perm: Vec<usize> = attr_ints(node, "perm").map_or_else(
-                    || (0..st.rank).rev().collect(),
-                    |p| p.iter().map(|&v| v as usize).collect(),
-                );
-                let pos = |a: usize| perm.iter().position(|&p| p == a);
-                match (pos(st.len_axis), pos(st.ch_axis)) {
-                    (Some(l), Some(c)) => (st.len_axis, st.ch_axis) = (l, c),
-                    _ => return Err(node_err(node, "perm does not cover the input's axes")),
-                }
-            }
-            "Unsqueeze" => {
-                let axes = index.ints_attr_or_input(node, "axes", 1)?.unwrap_or_default();
-                let new_rank = st.rank + axes.len();
-                let mut axes: Vec<usize> = axes.iter().map(|&a| norm_axis(a, new_rank)).collect();
-                axes.sort_unstable();
-                for a in axes {
-                    if a <= st.len_axis {
-                        st.len_axis += 1;
-                    }
-                    if a <= st.ch_axis {
-                        st.ch_axis += 1;
-                    }
-                }
-                st.rank = new_rank;
-            }
-            "Squeeze" => {
-                let axes = index.ints_attr_or_input(node, "axes", 1)?;
-                let mut axes: Vec<usize> = match axes {
-                    Some(a) => a.iter().map(|&a| norm_axis(a, st.rank)).collect(),
-                    // all size-1 dims: every axis but batch, length and channels
-                    None => (1..st.rank).filter(|&a| a != st.len_axis && a != st.ch_axis).collect(),
-                };
-                if axes.contains(&st.len_axis) || axes.contains(&st.ch_axis) {
-                    // the sequence axis is gone (length 1 after pooling): features
-                    self.post(&st, PostOp::Flatten, out);
-                    return Ok(None);
-                }
-                axes.sort_unstable_by(|a, b| b.cmp(a));
-                st.rank -= axes.len();
-                for a in axes {
-                    if a < st.len_axis {
-                        st.len_axis -= 1;
-                    }
-                    if a < st.ch_axis {
-                        st.ch_axis -= 1;
-                    }
-                }
-            }
-            "Pad" => {
-                let pads = index.ints_attr_or_input(node, "pads", 1)?.unwrap_or_default();
-                let axes = index.ints_attr_or_input(node, "axes", 3)?;
-                let axes: Vec<usize> = match axes {
-                    Some(a) => a.iter().map(|&a| norm_axis(a, st.rank)).collect(),
-                    None => (0..st.rank).collect(),
-                };
-                let n = axes.len();
-                if pads.len() == 2 * n
-                    && let Some(i) = axes.iter().position(|&a| a == st.len_axis)
-                {
-                    st.pad[0] += pads[i].max(0) as usize;
-                    st.pad[1] += pads[i + n].max(0) as usize;
-                }
-                let mode = attr_str(node, "mode").unwrap_or_else(|| "constant".into());
-                if mode != "constant" {
-                    self.note(
-                        node,
-                        &format!("{mode} padding is treated as padding for receptive fields"),
-                    );
-                }
-                st.pad_value = attr_float(node, "value").or_else(|| {
-                    index
-                        .const_tensor(node, 2)
-                        .and_then(|t| tensor::to_f32(t).ok())
-                        .and_then(|a| a.iter().next().copied())
-                });
-                if st.pad_value.is_none() {
-                    st.pad_value = Some(0.0);
-                }
-            }
-            "Slice" => {
-                let steps = index.const_i64(node, 4);
-                let axes = index.const_i64(node, 3);
-                if let (Some(steps), Some(axes)) = (steps, axes) {
-                    let rev: Vec<usize> = axes
-                        .iter()
-                        .zip(&steps)
-                        .filter(|(_, s)| **s < 0)
-                        .map(|(&a, _)| norm_axis(a, st.rank))
-                        .collect();
-                    if rev.contains(&st.len_axis) && rev.contains(&st.ch_axis) {
-                        self.reverse_complement = true;
-                    }
-                }
-            }
-            "Conv" => {
-                if k != 0 {
-                    return Ok(None);
-                }
-                return self.conv(node, st, index, conv_by_weight).map(Some);
-            }
-            "BatchNormalization" => {
-                self.post(
-                    &st,
-                    PostOp::BatchNorm { epsilon: attr_float(node, "epsilon").unwrap_or(1e-5) },
-                    out,
-                );
-            }
-            "Mul" | "Add" | "Sub" | "Div" => {
-                if index.is_const(node, 1 - k.min(1)) {
-                    self.post(&st, PostOp::Affine { onnx_op: op.to_owned() }, out);
-                } else {
-                    self.note(node, "elementwise op with a computed operand");
-                }
-            }
-            a if ACTIVATIONS.contains(&a) => {
-                self.post(&st, PostOp::Activation { onnx_op: a.to_owned() }, out);
-            }
-            "MaxPool" | "AveragePool" => {
-                let i = st
-                    .len_axis
-                    .checked_sub(2)
-                    .ok_or_else(|| node_err(node, "pooling over the batch or channel axis"))?;
-                let ks = attr_ints(node, "kernel_shape")
-                    .ok_or_else(|| node_err(node, "no kernel_shape"))?;
-                let size = *ks.get(i).ok_or_else(|| {
-                    node_err(node, "kernel_shape does not cover the sequence axis")
-                })? as usize;
-                let stride = attr_ints(node, "strides").and_then(|s| s.get(i).copied()).unwrap_or(1)
-                    as usize;
-                if !(1..=1 << 24).contains(&size) || !(1..=1 << 24).contains(&stride) {
-                    return Err(node_err(
-                        node,
-                        format!("pool size {size} and stride {stride}: both must be at least 1"),
-                    ));
-                }
-                let p = if op == "MaxPool" {
-                    PostOp::MaxPool { size, stride }
-                } else {
-                    PostOp::AvgPool { size, stride }
-                };
-                self.post(&st, p, out);
-            }
-            "GlobalMaxPool" | "GlobalAveragePool" => {
-                let p = if op == "GlobalMaxPool" {
-                    PostOp::GlobalMaxPool
-                } else {
-                    PostOp::GlobalAvgPool
-                };
-                self.post(&st, p, out);
-                return Ok(None);
-            }
-            "ReduceMax" | "ReduceMean" => {
-                let axes = index.ints_attr_or_input(node, "axes", 1)?;
-                let axes: Vec<usize> =
-                    axes.unwrap_or_default().iter().map(|&a| norm_axis(a, st.rank)).collect();
-                if axes.contains(&st.len_axis) {
-                    let p = if op == "ReduceMax" {
-                        PostOp::GlobalMaxPool
-                    } else {
-                        PostOp::GlobalAvgPool
-                    };
-                    self.post(&st, p, out);
-                } else {
-                    self.note(node, "reduction that keeps the sequence axis");
-                }
-                return Ok(None);
-            }
-            "Reshape" if reshape_axes(&mut st, index.const_i64(node, 1).as_deref()) => {}
-            "Flatten" | "Reshape" => {
-                self.post(&st, PostOp::Flatten, out);
-                return Ok(None);
-            }
-            "Gemm" | "MatMul" => return Ok(None),
-            _ => {
-                self.note(
-                    node,
-                    "not recognised; the structure after it is unknown (the model still runs)",
-                );
-                return Ok(None);
-            }
-        }
-        Ok(Some(st))
-    }
-
-    #[allow(
-        clippy::too_many_lines,
-        reason = "the dense head's shapes (Gemm, MatMul, flatten, activations) in one walk"
-    )]
-    fn conv(
-        &mut self,
-        node: &NodeProto,
-        mut st: AxisState,
-        index: &GraphIndex<'_>,
-        conv_by_weight: &mut HashMap<String, usize>,
-    ) -> Result<AxisState> {
-        let wname = node.input.get(1).cloned().unwrap_or_default();
-        let w = index
-            .constants
-            .get(wname.as_str())
-            .ok_or_else(|| node_err(node, "weights are not a constant initializer"))?;
-        let wd = tensor::dims(w)?;
-        if st.ch_axis != 1 {
-            return Err(node_err(
+        let Some(hook) = structure_hook_for(op) else {
+            self.note(
                 node,
-                format!("convolves a tensor whose channel axis is {} (expected 1)", st.ch_axis),
-            ));
-        }
-        if wd.len() != st.rank || wd.len() < 3 {
-            return Err(node_err(
-                node,
-                format!("weights of rank {} on an input of rank {}", wd.len(), st.rank),
-            ));
-        }
-        let spatial = st
-            .len_axis
-            .checked_sub(2)
-            .ok_or_else(|| node_err(node, "the sequence axis is not a spatial axis of the conv"))?;
-        for (i, &d) in wd[2..].iter().enumerate() {
-            if i != spatial && d != 1 {
-                return Err(node_err(
-                    node,
-                    format!("kernel {:?} spans more than the sequence axis", &wd[2..]),
-                ));
-            }
-        }
-        let width = wd[2 + spatial];
-        if wd[0] == 0 || width == 0 || wd[1] == 0 {
-            return Err(node_err(
-                node,
-                format!("weights of shape {wd:?}: a conv needs at least one kernel of width ≥ 1"),
-            ));
-        }
-        let at = |name: &str, default: i64| -> Result<usize> {
-            let v = attr_ints(node, name).and_then(|v| v.get(spatial).copied()).unwrap_or(default);
-            usize::try_from(v)
-                .ok()
-                .filter(|&v| v >= 1)
-                .ok_or_else(|| node_err(node, format!("`{name}` = {v}: must be at least 1")))
+                "not recognised; the structure after it is unknown (the model still runs)",
+            );
+            return Ok(None);
         };
-        let stride = at("strides", 1)?;
-        let dilation = at("dilations", 1)?;
-        if let Some(p) = attr_ints(node, "pads").filter(|p| p.iter().any(|&v| v < 0)) {
-            return Err(node_err(node, format!("`pads` = {p:?}: negative padding")));
-        }
-        let nsp = st.rank - 2;
-        let mut padding = match attr_str(node, "auto_pad").as_deref() {
-            Some("SAME_UPPER" | "SAME_LOWER") => {
-                let total = (width - 1) * dilation;
-                if attr_str(node, "auto_pad").as_deref() == Some("SAME_UPPER") {
-                    [total / 2, total - total / 2]
-                } else {
-                    [total - total / 2, total / 2]
-                }
-            }
-            _ => attr_ints(node, "pads").map_or([0, 0], |p| {
-                [
-                    p.get(spatial).copied().unwrap_or(0) as usize,
-                    p.get(spatial + nsp).copied().unwrap_or(0) as usize,
-                ]
-            }),
-        };
-        padding[0] += st.pad[0];
-        padding[1] += st.pad[1];
-        let groups = attr_int(node, "group").unwrap_or(1) as usize;
-        let idx = if let Some(&i) = conv_by_weight.get(&wname) {
-            self.convs[i].uses += 1;
-            st.primary = false;
-            i
-        } else {
-            let i = self.convs.len();
-            if st.conv.is_some() && !st.primary {
-                return Err(node_err(node, "new conv weights on a secondary branch"));
-            }
-            self.convs.push(ConvLayer {
-                index: i,
-                node: node_label(node),
-                weight: wname.clone(),
-                bias: node.input.get(2).filter(|b| !b.is_empty()).cloned(),
-                in_channels: wd[1] * groups,
-                out_channels: wd[0],
-                width,
-                stride,
-                dilation,
-                groups,
-                padding,
-                pad_value: st.pad_value,
-                spatial_dims: nsp,
-                post: Vec::new(),
-                conv_output: node.output[0].clone(),
-                activation_output: None,
-                pooled_output: None,
-                global_output: None,
-                length_axis: st.len_axis,
-                receptive_field: 0,
-                input_stride: 0,
-                uses: 1,
-            });
-            conv_by_weight.insert(wname, i);
-            st.primary = true;
-            i
-        };
-        st.conv = Some(idx);
-        st.channels = self.convs[idx].out_channels;
-        st.pad = [0, 0];
-        st.pad_value = None;
-        Ok(st)
+        hook(&mut Walk { s: self, index, k, conv_by_weight }, node, st)
     }
 
     fn find_dense(&mut self, index: &GraphIndex<'_>) -> Result<()> {

@@ -187,3 +187,22 @@ impl GradRule for LogSoftmax {
     }
 }
 crate::register_grad_rule!("LogSoftmax", LogSoftmax);
+
+/// Structure hook of the elementwise activations ([`ACTIVATIONS`]).
+#[allow(clippy::unnecessary_wraps, reason = "every hook has the StructureHook signature")]
+mod structure_hooks {
+    use crate::error::Result;
+    use crate::pb::NodeProto;
+    use crate::structure::{ACTIVATIONS, AxisState, PostOp, Walk, register_structure_hook};
+
+    fn activation(
+        w: &mut Walk<'_, '_>,
+        node: &NodeProto,
+        st: AxisState,
+    ) -> Result<Option<AxisState>> {
+        w.post(&st, PostOp::Activation { onnx_op: node.op_type().to_owned() }, node);
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(ACTIVATIONS, activation);
+}

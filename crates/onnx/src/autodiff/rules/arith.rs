@@ -220,3 +220,23 @@ mod shape_rules {
         shape_add
     );
 }
+
+/// Structure hook of this family: an elementwise op with a constant
+/// operand is an affine step after the conv (a bias, a folded BatchNorm).
+#[allow(clippy::unnecessary_wraps, reason = "every hook has the StructureHook signature")]
+mod structure_hooks {
+    use crate::error::Result;
+    use crate::pb::NodeProto;
+    use crate::structure::{AxisState, PostOp, Walk, register_structure_hook};
+
+    fn affine(w: &mut Walk<'_, '_>, node: &NodeProto, st: AxisState) -> Result<Option<AxisState>> {
+        if w.index.is_const(node, 1 - w.k.min(1)) {
+            w.post(&st, PostOp::Affine { onnx_op: node.op_type().to_owned() }, node);
+        } else {
+            w.note(node, "elementwise op with a computed operand");
+        }
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(&["Mul", "Add", "Sub", "Div"], affine);
+}

@@ -48,3 +48,24 @@ impl GradRule for BatchNorm {
     }
 }
 crate::register_grad_rule!("BatchNormalization", BatchNorm);
+
+/// Structure hook of this family: BatchNorm after a conv.
+#[allow(clippy::unnecessary_wraps, reason = "every hook has the StructureHook signature")]
+mod structure_hooks {
+    use crate::error::Result;
+    use crate::graph::attr_float;
+    use crate::pb::NodeProto;
+    use crate::structure::{AxisState, PostOp, Walk, register_structure_hook};
+
+    fn batch_norm(
+        w: &mut Walk<'_, '_>,
+        node: &NodeProto,
+        st: AxisState,
+    ) -> Result<Option<AxisState>> {
+        let epsilon = attr_float(node, "epsilon").unwrap_or(1e-5);
+        w.post(&st, PostOp::BatchNorm { epsilon }, node);
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(&["BatchNormalization"], batch_norm);
+}

@@ -174,3 +174,17 @@ mod shape_rules {
 
     crate::register_shape_rule!(["Expand"], shape_expand);
 }
+
+/// Structure hook of this family: a cast keeps the path.
+#[allow(clippy::unnecessary_wraps, reason = "every hook has the StructureHook signature")]
+mod structure_hooks {
+    use crate::error::Result;
+    use crate::pb::NodeProto;
+    use crate::structure::{AxisState, Walk, register_structure_hook};
+
+    fn cast(_: &mut Walk<'_, '_>, _: &NodeProto, st: AxisState) -> Result<Option<AxisState>> {
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(&["Cast"], cast);
+}

@@ -206,3 +206,144 @@ mod shape_rules {
 
     crate::register_shape_rule!(["ConvTranspose"], shape_conv_transpose);
 }
+
+/// Structure hook of this family: a conv layer of the chain.
+mod structure_hook {
+    use crate::error::Result;
+    use crate::graph::{attr_int, attr_ints, attr_str, node_err, node_label};
+    use crate::pb::NodeProto;
+    use crate::structure::{AxisState, ConvLayer, Walk, register_structure_hook};
+    use crate::tensor;
+
+    /// A conv on the tracked path: a new conv layer (its weights, stride,
+    /// dilation, groups and padding, the padding ops before it included), or
+    /// a shared-weight branch of one seen before. Only the node's data input
+    /// continues the path; the walk ends at its weight and bias inputs.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "a conv layer's every attribute, checked in one place"
+    )]
+    fn conv(
+        w: &mut Walk<'_, '_>,
+        node: &NodeProto,
+        mut st: AxisState,
+    ) -> Result<Option<AxisState>> {
+        if w.k != 0 {
+            return Ok(None);
+        }
+        let (index, conv_by_weight) = (w.index, &mut *w.conv_by_weight);
+        let wname = node.input.get(1).cloned().unwrap_or_default();
+        let wt = index
+            .constants
+            .get(wname.as_str())
+            .ok_or_else(|| node_err(node, "weights are not a constant initializer"))?;
+        let wd = tensor::dims(wt)?;
+        if st.ch_axis != 1 {
+            return Err(node_err(
+                node,
+                format!("convolves a tensor whose channel axis is {} (expected 1)", st.ch_axis),
+            ));
+        }
+        if wd.len() != st.rank || wd.len() < 3 {
+            return Err(node_err(
+                node,
+                format!("weights of rank {} on an input of rank {}", wd.len(), st.rank),
+            ));
+        }
+        let spatial = st
+            .len_axis
+            .checked_sub(2)
+            .ok_or_else(|| node_err(node, "the sequence axis is not a spatial axis of the conv"))?;
+        for (i, &d) in wd[2..].iter().enumerate() {
+            if i != spatial && d != 1 {
+                return Err(node_err(
+                    node,
+                    format!("kernel {:?} spans more than the sequence axis", &wd[2..]),
+                ));
+            }
+        }
+        let width = wd[2 + spatial];
+        if wd[0] == 0 || width == 0 || wd[1] == 0 {
+            return Err(node_err(
+                node,
+                format!("weights of shape {wd:?}: a conv needs at least one kernel of width ≥ 1"),
+            ));
+        }
+        let at = |name: &str, default: i64| -> Result<usize> {
+            let v = attr_ints(node, name).and_then(|v| v.get(spatial).copied()).unwrap_or(default);
+            usize::try_from(v)
+                .ok()
+                .filter(|&v| v >= 1)
+                .ok_or_else(|| node_err(node, format!("`{name}` = {v}: must be at least 1")))
+        };
+        let stride = at("strides", 1)?;
+        let dilation = at("dilations", 1)?;
+        if let Some(p) = attr_ints(node, "pads").filter(|p| p.iter().any(|&v| v < 0)) {
+            return Err(node_err(node, format!("`pads` = {p:?}: negative padding")));
+        }
+        let nsp = st.rank - 2;
+        let mut padding = match attr_str(node, "auto_pad").as_deref() {
+            Some("SAME_UPPER" | "SAME_LOWER") => {
+                let total = (width - 1) * dilation;
+                if attr_str(node, "auto_pad").as_deref() == Some("SAME_UPPER") {
+                    [total / 2, total - total / 2]
+                } else {
+                    [total - total / 2, total / 2]
+                }
+            }
+            _ => attr_ints(node, "pads").map_or([0, 0], |p| {
+                [
+                    p.get(spatial).copied().unwrap_or(0) as usize,
+                    p.get(spatial + nsp).copied().unwrap_or(0) as usize,
+                ]
+            }),
+        };
+        padding[0] += st.pad[0];
+        padding[1] += st.pad[1];
+        let groups = attr_int(node, "group").unwrap_or(1) as usize;
+        let idx = if let Some(&i) = conv_by_weight.get(&wname) {
+            w.s.convs[i].uses += 1;
+            st.primary = false;
+            i
+        } else {
+            let i = w.s.convs.len();
+            if st.conv.is_some() && !st.primary {
+                return Err(node_err(node, "new conv weights on a secondary branch"));
+            }
+            w.s.convs.push(ConvLayer {
+                index: i,
+                node: node_label(node),
+                weight: wname.clone(),
+                bias: node.input.get(2).filter(|b| !b.is_empty()).cloned(),
+                in_channels: wd[1] * groups,
+                out_channels: wd[0],
+                width,
+                stride,
+                dilation,
+                groups,
+                padding,
+                pad_value: st.pad_value,
+                spatial_dims: nsp,
+                post: Vec::new(),
+                conv_output: node.output[0].clone(),
+                activation_output: None,
+                pooled_output: None,
+                global_output: None,
+                length_axis: st.len_axis,
+                receptive_field: 0,
+                input_stride: 0,
+                uses: 1,
+            });
+            conv_by_weight.insert(wname, i);
+            st.primary = true;
+            i
+        };
+        st.conv = Some(idx);
+        st.channels = w.s.convs[idx].out_channels;
+        st.pad = [0, 0];
+        st.pad_value = None;
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(&["Conv"], conv);
+}

@@ -337,3 +337,162 @@ mod shape_rules {
 
     crate::register_shape_rule!(["Slice"], shape_slice);
 }
+
+/// Structure hooks of this family: how the sequence and channel axes move,
+/// padding before a conv, a reverse-complement slice, a flatten.
+#[allow(clippy::unnecessary_wraps, reason = "every hook has the StructureHook signature")]
+mod structure_hooks {
+    use crate::error::Result;
+    use crate::graph::{attr_float, attr_ints, attr_str, node_err};
+    use crate::pb::NodeProto;
+    use crate::structure::{
+        AxisState, PostOp, Walk, norm_axis, register_structure_hook, reshape_axes,
+    };
+    use crate::tensor;
+
+    fn transpose(
+        _: &mut Walk<'_, '_>,
+        node: &NodeProto,
+        mut st: AxisState,
+    ) -> Result<Option<AxisState>> {
+        let perm: Vec<usize> = attr_ints(node, "perm").map_or_else(
+            || (0..st.rank).rev().collect(),
+            |p| p.iter().map(|&v| v as usize).collect(),
+        );
+        let pos = |a: usize| perm.iter().position(|&p| p == a);
+        match (pos(st.len_axis), pos(st.ch_axis)) {
+            (Some(l), Some(c)) => (st.len_axis, st.ch_axis) = (l, c),
+            _ => return Err(node_err(node, "perm does not cover the input's axes")),
+        }
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(&["Transpose"], transpose);
+
+    fn unsqueeze(
+        w: &mut Walk<'_, '_>,
+        node: &NodeProto,
+        mut st: AxisState,
+    ) -> Result<Option<AxisState>> {
+        let axes = w.index.ints_attr_or_input(node, "axes", 1)?.unwrap_or_default();
+        let new_rank = st.rank + axes.len();
+        let mut axes: Vec<usize> = axes.iter().map(|&a| norm_axis(a, new_rank)).collect();
+        axes.sort_unstable();
+        for a in axes {
+            if a <= st.len_axis {
+                st.len_axis += 1;
+            }
+            if a <= st.ch_axis {
+                st.ch_axis += 1;
+            }
+        }
+        st.rank = new_rank;
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(&["Unsqueeze"], unsqueeze);
+
+    fn squeeze(
+        w: &mut Walk<'_, '_>,
+        node: &NodeProto,
+        mut st: AxisState,
+    ) -> Result<Option<AxisState>> {
+        let axes = w.index.ints_attr_or_input(node, "axes", 1)?;
+        let mut axes: Vec<usize> = match axes {
+            Some(a) => a.iter().map(|&a| norm_axis(a, st.rank)).collect(),
+            // all size-1 dims: every axis but batch, length and channels
+            None => (1..st.rank).filter(|&a| a != st.len_axis && a != st.ch_axis).collect(),
+        };
+        if axes.contains(&st.len_axis) || axes.contains(&st.ch_axis) {
+            // the sequence axis is gone (length 1 after pooling): features
+            w.post(&st, PostOp::Flatten, node);
+            return Ok(None);
+        }
+        axes.sort_unstable_by(|a, b| b.cmp(a));
+        st.rank -= axes.len();
+        for a in axes {
+            if a < st.len_axis {
+                st.len_axis -= 1;
+            }
+            if a < st.ch_axis {
+                st.ch_axis -= 1;
+            }
+        }
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(&["Squeeze"], squeeze);
+
+    fn pad(w: &mut Walk<'_, '_>, node: &NodeProto, mut st: AxisState) -> Result<Option<AxisState>> {
+        let index = w.index;
+        let pads = index.ints_attr_or_input(node, "pads", 1)?.unwrap_or_default();
+        let axes = index.ints_attr_or_input(node, "axes", 3)?;
+        let axes: Vec<usize> = match axes {
+            Some(a) => a.iter().map(|&a| norm_axis(a, st.rank)).collect(),
+            None => (0..st.rank).collect(),
+        };
+        let n = axes.len();
+        if pads.len() == 2 * n
+            && let Some(i) = axes.iter().position(|&a| a == st.len_axis)
+        {
+            st.pad[0] += pads[i].max(0) as usize;
+            st.pad[1] += pads[i + n].max(0) as usize;
+        }
+        let mode = attr_str(node, "mode").unwrap_or_else(|| "constant".into());
+        if mode != "constant" {
+            w.note(node, &format!("{mode} padding is treated as padding for receptive fields"));
+        }
+        st.pad_value = attr_float(node, "value").or_else(|| {
+            index
+                .const_tensor(node, 2)
+                .and_then(|t| tensor::to_f32(t).ok())
+                .and_then(|a| a.iter().next().copied())
+        });
+        if st.pad_value.is_none() {
+            st.pad_value = Some(0.0);
+        }
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(&["Pad"], pad);
+
+    /// A slice reversing both the sequence and the channel axis: the model
+    /// scores the reverse complement too.
+    fn slice(w: &mut Walk<'_, '_>, node: &NodeProto, st: AxisState) -> Result<Option<AxisState>> {
+        let steps = w.index.const_i64(node, 4);
+        let axes = w.index.const_i64(node, 3);
+        if let (Some(steps), Some(axes)) = (steps, axes) {
+            let rev: Vec<usize> = axes
+                .iter()
+                .zip(&steps)
+                .filter(|(_, s)| **s < 0)
+                .map(|(&a, _)| norm_axis(a, st.rank))
+                .collect();
+            if rev.contains(&st.len_axis) && rev.contains(&st.ch_axis) {
+                w.s.reverse_complement = true;
+            }
+        }
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(&["Slice"], slice);
+
+    /// A reshape that only moves singleton axes keeps the path (tf2onnx
+    /// wraps 1-D pooling this way); any other reshape, and a flatten, end
+    /// it in features.
+    fn reshape(
+        w: &mut Walk<'_, '_>,
+        node: &NodeProto,
+        mut st: AxisState,
+    ) -> Result<Option<AxisState>> {
+        if node.op_type() == "Reshape"
+            && reshape_axes(&mut st, w.index.const_i64(node, 1).as_deref())
+        {
+            return Ok(Some(st));
+        }
+        w.post(&st, PostOp::Flatten, node);
+        Ok(None)
+    }
+
+    register_structure_hook!(&["Reshape", "Flatten"], reshape);
+}

@@ -155,3 +155,18 @@ mod shape_rules {
 
     crate::register_shape_rule!(["MatMul"], shape_mat_mul);
 }
+
+/// Structure hook of this family: the conv chain ends at a dense layer
+/// (`Structure`'s dense head is read from the Gemm and MatMul nodes).
+#[allow(clippy::unnecessary_wraps, reason = "every hook has the StructureHook signature")]
+mod structure_hooks {
+    use crate::error::Result;
+    use crate::pb::NodeProto;
+    use crate::structure::{AxisState, Walk, register_structure_hook};
+
+    fn dense(_: &mut Walk<'_, '_>, _: &NodeProto, _: AxisState) -> Result<Option<AxisState>> {
+        Ok(None)
+    }
+
+    register_structure_hook!(&["Gemm", "MatMul"], dense);
+}

@@ -1,6 +1,7 @@
-//! What each ONNX op family means to autodiff, one file per family: its
-//! shape rule ([`register_shape_rule!`](crate::register_shape_rule)) and its
-//! gradient rule, collected at link time.
+//! What each ONNX op family means, one file per family: its shape rule
+//! ([`register_shape_rule!`](crate::register_shape_rule)), its gradient
+//! rule, and its structure hook (what the op does to the conv chain that
+//! [`Structure`](crate::Structure) recognises), collected at link time.
 //!
 //! A rule receives the forward node, the gradient of its first output and
 //! which inputs need a gradient, and writes the nodes computing those
@@ -169,5 +170,35 @@ mod tests {
             assert!(shape_rule_for(op).is_some(), "`{op}` has a gradient rule but no shape rule");
         }
         assert!(shape_rule_for("Range").is_some() && shape_rule_for("NoSuchOp").is_none());
+    }
+
+    /// Every op with a structure hook has one hook and a shape rule (its
+    /// family's file holds both).
+    #[test]
+    fn each_structure_hook_is_unique_and_beside_a_shape_rule() {
+        let mut seen = std::collections::HashSet::new();
+        for e in inventory::iter::<crate::structure::StructureEntry> {
+            for op in e.ops {
+                assert!(seen.insert(*op), "`{op}` has two structure hooks");
+            }
+        }
+        for op in ["Conv", "MaxPool", "GlobalAveragePool", "Reshape", "Relu", "BatchNormalization"]
+        {
+            assert!(seen.contains(op), "`{op}` has no structure hook");
+        }
+        let without: Vec<&&str> = seen.iter().filter(|op| shape_rule_for(op).is_none()).collect();
+        // Activations recognition follows but gradients do not cover yet.
+        let known = [
+            "Celu",
+            "Elu",
+            "Gelu",
+            "HardSigmoid",
+            "HardSwish",
+            "Mish",
+            "PRelu",
+            "Selu",
+            "Softsign",
+        ];
+        assert!(without.iter().all(|op| known.contains(op)), "no shape rule: {without:?}");
     }
 }

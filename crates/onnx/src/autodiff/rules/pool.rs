@@ -302,3 +302,59 @@ mod shape_rules {
 
     crate::register_shape_rule!(["GlobalMaxPool", "GlobalAveragePool"], shape_global_max_pool);
 }
+
+/// Structure hooks of this family: pooling after a conv (windowed pools
+/// continue the path; global pools end it in pooled scores).
+#[allow(clippy::unnecessary_wraps, reason = "every hook has the StructureHook signature")]
+mod structure_hooks {
+    use crate::error::Result;
+    use crate::graph::{attr_ints, node_err};
+    use crate::pb::NodeProto;
+    use crate::structure::{AxisState, PostOp, Walk, register_structure_hook};
+
+    fn pool(w: &mut Walk<'_, '_>, node: &NodeProto, st: AxisState) -> Result<Option<AxisState>> {
+        let i = st
+            .len_axis
+            .checked_sub(2)
+            .ok_or_else(|| node_err(node, "pooling over the batch or channel axis"))?;
+        let ks =
+            attr_ints(node, "kernel_shape").ok_or_else(|| node_err(node, "no kernel_shape"))?;
+        let size = *ks
+            .get(i)
+            .ok_or_else(|| node_err(node, "kernel_shape does not cover the sequence axis"))?
+            as usize;
+        let stride =
+            attr_ints(node, "strides").and_then(|s| s.get(i).copied()).unwrap_or(1) as usize;
+        if !(1..=1 << 24).contains(&size) || !(1..=1 << 24).contains(&stride) {
+            return Err(node_err(
+                node,
+                format!("pool size {size} and stride {stride}: both must be at least 1"),
+            ));
+        }
+        let p = if node.op_type() == "MaxPool" {
+            PostOp::MaxPool { size, stride }
+        } else {
+            PostOp::AvgPool { size, stride }
+        };
+        w.post(&st, p, node);
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(&["MaxPool", "AveragePool"], pool);
+
+    fn global_pool(
+        w: &mut Walk<'_, '_>,
+        node: &NodeProto,
+        st: AxisState,
+    ) -> Result<Option<AxisState>> {
+        let p = if node.op_type() == "GlobalMaxPool" {
+            PostOp::GlobalMaxPool
+        } else {
+            PostOp::GlobalAvgPool
+        };
+        w.post(&st, p, node);
+        Ok(None)
+    }
+
+    register_structure_hook!(&["GlobalMaxPool", "GlobalAveragePool"], global_pool);
+}

@@ -108,3 +108,31 @@ mod shape_rules {
         shape_reduce_max
     );
 }
+
+/// Structure hook of this family: a max or mean over the sequence axis is
+/// a global pool (Keras' `GlobalMaxPooling1D` exports as `ReduceMax`).
+#[allow(clippy::unnecessary_wraps, reason = "every hook has the StructureHook signature")]
+mod structure_hooks {
+    use crate::error::Result;
+    use crate::pb::NodeProto;
+    use crate::structure::{AxisState, PostOp, Walk, norm_axis, register_structure_hook};
+
+    fn reduce(w: &mut Walk<'_, '_>, node: &NodeProto, st: AxisState) -> Result<Option<AxisState>> {
+        let axes = w.index.ints_attr_or_input(node, "axes", 1)?;
+        let axes: Vec<usize> =
+            axes.unwrap_or_default().iter().map(|&a| norm_axis(a, st.rank)).collect();
+        if axes.contains(&st.len_axis) {
+            let p = if node.op_type() == "ReduceMax" {
+                PostOp::GlobalMaxPool
+            } else {
+                PostOp::GlobalAvgPool
+            };
+            w.post(&st, p, node);
+        } else {
+            w.note(node, "reduction that keeps the sequence axis");
+        }
+        Ok(None)
+    }
+
+    register_structure_hook!(&["ReduceMax", "ReduceMean"], reduce);
+}

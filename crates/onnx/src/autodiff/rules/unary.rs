@@ -150,3 +150,26 @@ mod shape_rules {
 
     crate::register_shape_rule!(["Dropout"], shape_dropout);
 }
+
+/// Structure hooks of this family.
+#[allow(clippy::unnecessary_wraps, reason = "every hook has the StructureHook signature")]
+mod structure_hooks {
+    use crate::error::Result;
+    use crate::pb::NodeProto;
+    use crate::structure::{AxisState, PostOp, Walk, register_structure_hook};
+
+    /// Identity: the path goes on unchanged.
+    fn identity(_: &mut Walk<'_, '_>, _: &NodeProto, st: AxisState) -> Result<Option<AxisState>> {
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(&["Identity"], identity);
+
+    /// Dropout: recorded after the conv (an identity at inference).
+    fn dropout(w: &mut Walk<'_, '_>, node: &NodeProto, st: AxisState) -> Result<Option<AxisState>> {
+        w.post(&st, PostOp::Dropout, node);
+        Ok(Some(st))
+    }
+
+    register_structure_hook!(&["Dropout"], dropout);
+}
