@@ -18,10 +18,10 @@ use std::collections::HashSet;
 use crate::autodiff::Shapes;
 use crate::build::{Attr, node_proto, value_info};
 use crate::error::{Error, Result};
-use crate::graph::{GraphIndex, attr_int, attr_ints, attr_str, node_err, node_label};
+use crate::graph::{GraphIndex, attr_str, node_err, node_label};
 use crate::model::Model;
 use crate::pb::{ModelProto, NodeProto};
-use crate::structure::{ACTIVATIONS, Dim, Layout};
+use crate::structure::{Dim, Layout};
 
 /// One conv layer of the chain below (and including) the target layer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -62,11 +62,6 @@ pub struct Windowed {
     pub proto: ModelProto,
 }
 
-/// Ops a conv chain may hold between the convs (besides Conv, MaxPool,
-/// BatchNormalization and constant affines).
-const PASS: &[&str] =
-    &["Identity", "Dropout", "Cast", "Transpose", "Unsqueeze", "Squeeze", "Reshape"];
-
 fn is_affine(index: &GraphIndex<'_>, n: &NodeProto) -> bool {
     matches!(n.op_type(), "Add" | "Mul" | "Sub" | "Div")
         && n.input.len() == 2
@@ -95,7 +90,66 @@ fn value_tensor(index: &GraphIndex<'_>, conv_output: &str) -> String {
     last_value
 }
 
-fn unsupported(n: &NodeProto, what: &str) -> Error {
+/// The walk down the path to the target layer, as a window hook sees it.
+pub(crate) struct WindowWalk<'a, 'g> {
+    /// The model's structure.
+    pub(crate) s: &'a crate::Structure,
+    /// The graph.
+    pub(crate) index: &'a GraphIndex<'g>,
+    /// The max-pool size after each conv layer so far (1: none).
+    pub(crate) pools: Vec<usize>,
+    /// Conv layers met so far.
+    pub(crate) conv_seen: usize,
+    /// The conv layer the path comes from.
+    pub(crate) current: Option<usize>,
+    /// Constants the rewritten nodes read (reshape targets for windows).
+    pub(crate) window_consts: Vec<crate::pb::TensorProto>,
+}
+
+/// What one op becomes on receptive-field windows: the hook checks the
+/// node is within the method (an error naming it otherwise) and rewrites
+/// its copy (padding removed, lengths inferred). An op with no hook is
+/// refused.
+pub(crate) type WindowHook = fn(&mut WindowWalk<'_, '_>, &NodeProto, &mut NodeProto) -> Result<()>;
+
+/// A registered window hook and the op types it covers.
+pub(crate) struct WindowEntry {
+    /// ONNX op types (default domain).
+    pub(crate) ops: &'static [&'static str],
+    /// The hook.
+    pub(crate) hook: WindowHook,
+}
+
+inventory::collect!(WindowEntry);
+
+/// Registers a [`WindowHook`] for op types, beside the family's other
+/// rules (`crate::autodiff::rules`).
+macro_rules! register_window_hook {
+    ($ops:expr, $hook:expr) => {
+        inventory::submit! {
+            $crate::window::WindowEntry { ops: $ops, hook: $hook }
+        }
+    };
+}
+pub(crate) use register_window_hook;
+
+/// The window hook for `op`, if one is registered.
+pub(crate) fn window_hook_for(op: &str) -> Option<WindowHook> {
+    inventory::iter::<WindowEntry>.into_iter().find(|e| e.ops.contains(&op)).map(|e| e.hook)
+}
+
+/// Ops that stay as they are on windows.
+#[allow(clippy::unnecessary_wraps, reason = "every hook has the WindowHook signature")]
+pub(crate) fn unchanged(
+    _: &mut WindowWalk<'_, '_>,
+    _: &NodeProto,
+    _: &mut NodeProto,
+) -> Result<()> {
+    Ok(())
+}
+
+/// The error for a node outside what NeuronMotif covers.
+pub(crate) fn unsupported(n: &NodeProto, what: &str) -> Error {
     node_err(
         n,
         format!(
@@ -170,10 +224,14 @@ impl Windowed {
         let computed = |name: &str| !name.is_empty() && !index.constants.contains_key(name);
 
         let mut nodes: Vec<NodeProto> = Vec::new();
-        let mut pools = vec![1usize; layer + 1];
-        let mut conv_seen = 0usize;
-        let mut current: Option<usize> = None;
-        let mut window_consts = Vec::new();
+        let mut walk = WindowWalk {
+            s,
+            index: &index,
+            pools: vec![1usize; layer + 1],
+            conv_seen: 0,
+            current: None,
+            window_consts: Vec::new(),
+        };
         for (i, n) in graph.node.iter().enumerate() {
             if !keep[i] || n.op_type() == "Constant" {
                 if keep[i] {
@@ -193,108 +251,11 @@ impl Windowed {
                     ),
                 ));
             }
+            let Some(hook) = window_hook_for(op) else {
+                return Err(unsupported(n, &format!("op `{op}` on the path to layer {layer}")));
+            };
             let mut m = n.clone();
-            match op {
-                "Conv" => {
-                    let c = s
-                        .convs
-                        .iter()
-                        .position(|c| c.node == node_label(n))
-                        .ok_or_else(|| unsupported(n, "a conv outside the recognised chain"))?;
-                    if c != conv_seen {
-                        return Err(unsupported(n, "convs out of chain order"));
-                    }
-                    let conv = &s.convs[c];
-                    if conv.stride != 1 {
-                        return Err(unsupported(n, &format!("stride {}", conv.stride)));
-                    }
-                    if conv.dilation != 1 {
-                        return Err(unsupported(n, &format!("dilation {}", conv.dilation)));
-                    }
-                    if conv.groups != 1 {
-                        return Err(unsupported(n, &format!("{} groups", conv.groups)));
-                    }
-                    m.attribute.retain(|a| a.name() != "pads" && a.name() != "auto_pad");
-                    conv_seen += 1;
-                    current = Some(c);
-                }
-                "MaxPool" => {
-                    let ks = attr_ints(n, "kernel_shape").unwrap_or_default();
-                    let st = attr_ints(n, "strides").unwrap_or_else(|| vec![1; ks.len()]);
-                    let dil = attr_ints(n, "dilations").unwrap_or_default();
-                    if dil.iter().any(|&d| d != 1) {
-                        return Err(unsupported(n, "a dilated pool"));
-                    }
-                    if ks != st {
-                        return Err(unsupported(
-                            n,
-                            &format!("an overlapping pool (size {ks:?}, stride {st:?})"),
-                        ));
-                    }
-                    let size = ks.iter().product::<i64>().max(1) as usize;
-                    let c =
-                        current.ok_or_else(|| unsupported(n, "pooling before the first conv"))?;
-                    if pools[c] != 1 && size != 1 {
-                        return Err(unsupported(n, "a second pool after one conv"));
-                    }
-                    pools[c] = size;
-                    m.attribute.retain(|a| !matches!(a.name(), "pads" | "auto_pad" | "ceil_mode"));
-                }
-                "AveragePool" | "LpPool" => {
-                    return Err(unsupported(n, "average pooling"));
-                }
-                "Pad" => {
-                    // Removing padding: the window is exactly the receptive field.
-                    m = node_proto(
-                        &node_label(n),
-                        "Identity",
-                        &[n.input[0].as_str()],
-                        &[n.output[0].as_str()],
-                        &[],
-                    );
-                }
-                "BatchNormalization" => {
-                    if attr_int(n, "training_mode") == Some(1) {
-                        return Err(unsupported(n, "training-mode BatchNormalization"));
-                    }
-                }
-                // Elementwise ops with one computed input (more were refused above).
-                o if ACTIVATIONS.contains(&o) || PASS.contains(&o) => {}
-                "Add" | "Mul" | "Sub" | "Div" => {}
-                o => {
-                    return Err(unsupported(n, &format!("op `{o}` on the path to layer {layer}")));
-                }
-            }
-            if op == "Reshape"
-                && let Some(shape) = index.const_i64(n, 1)
-            {
-                // A reshape that only moves singleton axes (tf2onnx around
-                // its pools) names the batch and the full-length positions
-                // as literals; on a window, the batch is copied (0) and the
-                // positions inferred (-1). Anything else that fixes a
-                // length would break on windows.
-                let channels = current.map_or(4, |c| s.convs[c].out_channels) as i64;
-                let mut t = shape.clone();
-                if t.first() == Some(&-1) {
-                    t[0] = 0;
-                }
-                let positions: Vec<usize> = (1..t.len())
-                    .filter(|&i| t[i] == -1 || (t[i] > 1 && t[i] != channels))
-                    .collect();
-                let chans = (1..t.len()).filter(|&i| t[i] == channels).count();
-                match positions.as_slice() {
-                    [p] if chans <= 1 => {
-                        t[*p] = -1;
-                        let name = format!("{}.window_shape", node_label(n));
-                        window_consts.push(crate::tensor::from_i64(&name, &[t.len()], &t));
-                        m.input[1] = name;
-                    }
-                    _ if s.input.length.is_some_and(|l| shape.iter().any(|&v| v as usize == l)) => {
-                        return Err(unsupported(n, "a reshape to the model's fixed length"));
-                    }
-                    _ => {}
-                }
-            }
+            hook(&mut walk, n, &mut m)?;
             if attr_str(n, "auto_pad").is_some_and(|p| p != "NOTSET" && p != "VALID")
                 && !matches!(op, "Conv" | "MaxPool")
             {
@@ -302,6 +263,7 @@ impl Windowed {
             }
             nodes.push(m);
         }
+        let WindowWalk { pools, conv_seen, window_consts, .. } = walk;
         if conv_seen != layer + 1 {
             return Err(model_err(format!(
                 "the path to conv layer {layer} holds {conv_seen} convs, expected {}",
@@ -417,6 +379,7 @@ impl Windowed {
 mod tests {
     use super::*;
     use crate::build::GraphBuilder;
+    use crate::graph::attr_ints;
     use prost::Message;
 
     /// conv(w) → [Pad] → relu → maxpool(p, stride s) → conv → relu.

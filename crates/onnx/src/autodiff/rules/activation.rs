@@ -206,3 +206,11 @@ mod structure_hooks {
 
     register_structure_hook!(ACTIVATIONS, activation);
 }
+
+/// Window hooks of the elementwise activations: they stay.
+mod window_hooks {
+    use crate::structure::ACTIVATIONS;
+    use crate::window::{register_window_hook, unchanged};
+
+    register_window_hook!(ACTIVATIONS, unchanged);
+}

@@ -240,3 +240,11 @@ mod structure_hooks {
 
     register_structure_hook!(&["Mul", "Add", "Sub", "Div"], affine);
 }
+
+/// Window hooks of this family: elementwise ops with one computed input
+/// (the walk refuses more) stay.
+mod window_hooks {
+    use crate::window::{register_window_hook, unchanged};
+
+    register_window_hook!(&["Add", "Mul", "Sub", "Div"], unchanged);
+}

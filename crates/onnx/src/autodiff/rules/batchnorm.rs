@@ -69,3 +69,20 @@ mod structure_hooks {
 
     register_structure_hook!(&["BatchNormalization"], batch_norm);
 }
+
+/// Window hook of this family: inference-mode BatchNorm stays.
+mod window_hooks {
+    use crate::error::Result;
+    use crate::graph::attr_int;
+    use crate::pb::NodeProto;
+    use crate::window::{WindowWalk, register_window_hook, unsupported};
+
+    fn batch_norm(_: &mut WindowWalk<'_, '_>, n: &NodeProto, _: &mut NodeProto) -> Result<()> {
+        if attr_int(n, "training_mode") == Some(1) {
+            return Err(unsupported(n, "training-mode BatchNormalization"));
+        }
+        Ok(())
+    }
+
+    register_window_hook!(&["BatchNormalization"], batch_norm);
+}

@@ -188,3 +188,10 @@ mod structure_hooks {
 
     register_structure_hook!(&["Cast"], cast);
 }
+
+/// Window hook of this family: a cast stays.
+mod window_hooks {
+    use crate::window::{register_window_hook, unchanged};
+
+    register_window_hook!(&["Cast"], unchanged);
+}

@@ -347,3 +347,39 @@ mod structure_hook {
 
     register_structure_hook!(&["Conv"], conv);
 }
+
+/// Window hook of this family: a conv of NeuronMotif's chain (stride 1,
+/// undilated, one group, in chain order) loses its padding on windows.
+mod window_hook {
+    use crate::error::Result;
+    use crate::graph::node_label;
+    use crate::pb::NodeProto;
+    use crate::window::{WindowWalk, register_window_hook, unsupported};
+
+    fn conv(w: &mut WindowWalk<'_, '_>, n: &NodeProto, m: &mut NodeProto) -> Result<()> {
+        let c =
+            w.s.convs
+                .iter()
+                .position(|c| c.node == node_label(n))
+                .ok_or_else(|| unsupported(n, "a conv outside the recognised chain"))?;
+        if c != w.conv_seen {
+            return Err(unsupported(n, "convs out of chain order"));
+        }
+        let conv = &w.s.convs[c];
+        if conv.stride != 1 {
+            return Err(unsupported(n, &format!("stride {}", conv.stride)));
+        }
+        if conv.dilation != 1 {
+            return Err(unsupported(n, &format!("dilation {}", conv.dilation)));
+        }
+        if conv.groups != 1 {
+            return Err(unsupported(n, &format!("{} groups", conv.groups)));
+        }
+        m.attribute.retain(|a| a.name() != "pads" && a.name() != "auto_pad");
+        w.conv_seen += 1;
+        w.current = Some(c);
+        Ok(())
+    }
+
+    register_window_hook!(&["Conv"], conv);
+}

@@ -496,3 +496,60 @@ mod structure_hooks {
 
     register_structure_hook!(&["Reshape", "Flatten"], reshape);
 }
+
+/// Window hooks of this family: padding is removed (the window is exactly
+/// the receptive field), a reshape infers the positions, and the axis
+/// moves stay.
+mod window_hooks {
+    use crate::build::node_proto;
+    use crate::error::Result;
+    use crate::graph::node_label;
+    use crate::pb::NodeProto;
+    use crate::window::{WindowWalk, register_window_hook, unchanged, unsupported};
+
+    #[allow(clippy::unnecessary_wraps, reason = "every hook has the WindowHook signature")]
+    fn pad(_: &mut WindowWalk<'_, '_>, n: &NodeProto, m: &mut NodeProto) -> Result<()> {
+        *m = node_proto(
+            &node_label(n),
+            "Identity",
+            &[n.input[0].as_str()],
+            &[n.output[0].as_str()],
+            &[],
+        );
+        Ok(())
+    }
+
+    register_window_hook!(&["Pad"], pad);
+
+    /// A reshape that only moves singleton axes (tf2onnx around its pools)
+    /// names the batch and the full-length positions as literals; on a
+    /// window, the batch is copied (0) and the positions inferred (-1).
+    /// Anything else that fixes a length would break on windows.
+    fn reshape(w: &mut WindowWalk<'_, '_>, n: &NodeProto, m: &mut NodeProto) -> Result<()> {
+        let Some(shape) = w.index.const_i64(n, 1) else { return Ok(()) };
+        let channels = w.current.map_or(4, |c| w.s.convs[c].out_channels) as i64;
+        let mut t = shape.clone();
+        if t.first() == Some(&-1) {
+            t[0] = 0;
+        }
+        let positions: Vec<usize> =
+            (1..t.len()).filter(|&i| t[i] == -1 || (t[i] > 1 && t[i] != channels)).collect();
+        let chans = (1..t.len()).filter(|&i| t[i] == channels).count();
+        match positions.as_slice() {
+            [p] if chans <= 1 => {
+                t[*p] = -1;
+                let name = format!("{}.window_shape", node_label(n));
+                w.window_consts.push(crate::tensor::from_i64(&name, &[t.len()], &t));
+                m.input[1] = name;
+            }
+            _ if w.s.input.length.is_some_and(|l| shape.iter().any(|&v| v as usize == l)) => {
+                return Err(unsupported(n, "a reshape to the model's fixed length"));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    register_window_hook!(&["Reshape"], reshape);
+    register_window_hook!(&["Transpose", "Unsqueeze", "Squeeze"], unchanged);
+}

@@ -200,5 +200,14 @@ mod tests {
             "Softsign",
         ];
         assert!(without.iter().all(|op| known.contains(op)), "no shape rule: {without:?}");
+        // A window hook only where recognition follows the op, one each.
+        let mut windowed = std::collections::HashSet::new();
+        for e in inventory::iter::<crate::window::WindowEntry> {
+            for op in e.ops {
+                assert!(windowed.insert(*op), "`{op}` has two window hooks");
+                assert!(seen.contains(op) || *op == "LpPool", "`{op}`: a window hook only");
+            }
+        }
+        assert!(windowed.contains("Conv") && windowed.contains("MaxPool"));
     }
 }

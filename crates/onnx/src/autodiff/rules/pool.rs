@@ -358,3 +358,43 @@ mod structure_hooks {
 
     register_structure_hook!(&["GlobalMaxPool", "GlobalAveragePool"], global_pool);
 }
+
+/// Window hooks of this family: non-overlapping max pools (NeuronMotif's
+/// pool = stride) lose their padding; other pools are refused.
+mod window_hooks {
+    use crate::error::Result;
+    use crate::graph::attr_ints;
+    use crate::pb::NodeProto;
+    use crate::window::{WindowWalk, register_window_hook, unsupported};
+
+    fn max_pool(w: &mut WindowWalk<'_, '_>, n: &NodeProto, m: &mut NodeProto) -> Result<()> {
+        let ks = attr_ints(n, "kernel_shape").unwrap_or_default();
+        let st = attr_ints(n, "strides").unwrap_or_else(|| vec![1; ks.len()]);
+        let dil = attr_ints(n, "dilations").unwrap_or_default();
+        if dil.iter().any(|&d| d != 1) {
+            return Err(unsupported(n, "a dilated pool"));
+        }
+        if ks != st {
+            return Err(unsupported(
+                n,
+                &format!("an overlapping pool (size {ks:?}, stride {st:?})"),
+            ));
+        }
+        let size = ks.iter().product::<i64>().max(1) as usize;
+        let c = w.current.ok_or_else(|| unsupported(n, "pooling before the first conv"))?;
+        if w.pools[c] != 1 && size != 1 {
+            return Err(unsupported(n, "a second pool after one conv"));
+        }
+        w.pools[c] = size;
+        m.attribute.retain(|a| !matches!(a.name(), "pads" | "auto_pad" | "ceil_mode"));
+        Ok(())
+    }
+
+    register_window_hook!(&["MaxPool"], max_pool);
+
+    fn average_pool(_: &mut WindowWalk<'_, '_>, n: &NodeProto, _: &mut NodeProto) -> Result<()> {
+        Err(unsupported(n, "average pooling"))
+    }
+
+    register_window_hook!(&["AveragePool", "LpPool"], average_pool);
+}

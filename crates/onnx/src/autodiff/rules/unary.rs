@@ -173,3 +173,10 @@ mod structure_hooks {
 
     register_structure_hook!(&["Dropout"], dropout);
 }
+
+/// Window hooks of this family: identities stay.
+mod window_hooks {
+    use crate::window::{register_window_hook, unchanged};
+
+    register_window_hook!(&["Identity", "Dropout"], unchanged);
+}
