@@ -7,6 +7,7 @@ use std::path::Path;
 use motif_core::rng::Rng;
 use motif_onnx::Model;
 use motif_onnx::autodiff::train::default_params;
+use motif_onnx::autodiff::{Init, param_role};
 use motif_onnx::pb::ModelProto;
 use motif_onnx::tensor::{from_f32, to_f32};
 use ndarray::{Array2, Array3, ArrayD, Axis, IxDyn};
@@ -241,20 +242,22 @@ impl Head {
         let mut proto = model.proto().clone();
         let (params, _) = default_params(&proto);
         let g = proto.graph.as_mut().expect("graph");
-        // vector-like tensors that scale (BatchNorm scale and variance, a
-        // folded Mul) start at 1; the other vector-like ones at 0
+        // as each op's parameter rule says: vector-like tensors that scale
+        // (BatchNorm scale and variance, a folded Mul) start at 1; the other
+        // vector-like ones at 0
         let mut ones: HashSet<String> = HashSet::new();
         let mut zeros: HashSet<String> = HashSet::new();
         let mut stats: HashSet<String> = HashSet::new();
         for n in &g.node {
-            if n.op_type() == "BatchNormalization" {
-                stats.extend(n.input.iter().skip(3).cloned());
-            }
             for (slot, i) in n.input.iter().enumerate() {
-                match (n.op_type(), slot) {
-                    ("BatchNormalization", 1 | 4) | ("Mul" | "Div", _) => ones.insert(i.clone()),
-                    ("BatchNormalization", 2 | 3) => zeros.insert(i.clone()),
-                    _ => false,
+                let Some(role) = param_role(n.op_type(), slot) else { continue };
+                if role.statistic {
+                    stats.insert(i.clone());
+                }
+                match role.init {
+                    Init::Ones => ones.insert(i.clone()),
+                    Init::Zeros => zeros.insert(i.clone()),
+                    Init::Default => false,
                 };
             }
         }

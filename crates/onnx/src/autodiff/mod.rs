@@ -29,7 +29,8 @@ use std::collections::{HashMap, HashSet};
 
 pub use emit::Ctx;
 pub use rules::{
-    GradRule, RuleEntry, ShapeEntry, ShapeRule, rule_for, shape_rule_for, supported_ops,
+    GradRule, Init, ParamEntry, ParamRole, ParamRule, RuleEntry, ShapeEntry, ShapeRule, param_role,
+    rule_for, shape_rule_for, supported_ops,
 };
 pub use shapes::{Elem, Info, Shapes};
 

@@ -109,8 +109,9 @@ fn err(msg: String) -> Error {
 }
 
 /// The parameters worth training in `model`: float initializers of rank ≥ 1
-/// read by Conv, ConvTranspose, Gemm, MatMul, BatchNormalization (scale and
-/// bias, not running statistics) or elementwise Add/Sub/Mul (Keras' folded
+/// that an op reads as a trained parameter ([`super::param_role`]: Conv,
+/// ConvTranspose, Gemm, MatMul, BatchNormalization's scale and bias, not
+/// its running statistics, and elementwise Add/Sub/Mul, Keras' folded
 /// BatchNorm). The second list holds the dense weights (Gemm/MatMul
 /// operands), which L1/L2 penalise, as Keras' `kernel_regularizer` on the
 /// Dense layer does in Deepprune.
@@ -135,16 +136,9 @@ pub fn default_params(model: &ModelProto) -> (Vec<String>, Vec<String>) {
                 if i != name {
                     continue;
                 }
-                match (n.op_type(), k) {
-                    ("Conv" | "ConvTranspose" | "BatchNormalization", 1 | 2) => {
-                        trained = true;
-                    }
-                    ("Gemm", 1) | ("MatMul", _) => {
-                        trained = true;
-                        is_dense = true;
-                    }
-                    ("Gemm", 2) | ("Add" | "Sub" | "Mul", _) => trained = true,
-                    _ => {}
+                if let Some(role) = super::param_role(n.op_type(), k) {
+                    trained |= role.trained;
+                    is_dense |= role.dense;
                 }
             }
         }

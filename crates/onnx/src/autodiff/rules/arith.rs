@@ -248,3 +248,31 @@ mod window_hooks {
 
     register_window_hook!(&["Add", "Mul", "Sub", "Div"], unchanged);
 }
+
+/// Parameter roles of this family: a constant shift (Add, Sub) or scale
+/// (Mul) is trained, as Keras' folded BatchNorm; a divisor starts at one
+/// and stays.
+mod param_rules {
+    use crate::autodiff::{Init, ParamRole};
+
+    #[allow(clippy::unnecessary_wraps, reason = "every rule has the ParamRule signature")]
+    fn shift(_: usize) -> Option<ParamRole> {
+        Some(ParamRole::trained(Init::Default))
+    }
+
+    crate::register_param_rule!(["Add", "Sub"], shift);
+
+    #[allow(clippy::unnecessary_wraps, reason = "every rule has the ParamRule signature")]
+    fn scale(_: usize) -> Option<ParamRole> {
+        Some(ParamRole::trained(Init::Ones))
+    }
+
+    crate::register_param_rule!(["Mul"], scale);
+
+    #[allow(clippy::unnecessary_wraps, reason = "every rule has the ParamRule signature")]
+    fn divisor(_: usize) -> Option<ParamRole> {
+        Some(ParamRole { trained: false, dense: false, init: Init::Ones, statistic: false })
+    }
+
+    crate::register_param_rule!(["Div"], divisor);
+}

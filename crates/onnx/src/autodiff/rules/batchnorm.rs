@@ -86,3 +86,22 @@ mod window_hooks {
 
     register_window_hook!(&["BatchNormalization"], batch_norm);
 }
+
+/// Parameter roles of this family: scale (ones) and bias (zeros) trained;
+/// the running mean (zeros) and variance (ones) are statistics.
+mod param_rules {
+    use crate::autodiff::{Init, ParamRole};
+
+    fn batch_norm(slot: usize) -> Option<ParamRole> {
+        let statistic = |init| ParamRole { trained: false, dense: false, init, statistic: true };
+        match slot {
+            1 => Some(ParamRole::trained(Init::Ones)),
+            2 => Some(ParamRole::trained(Init::Zeros)),
+            3 => Some(statistic(Init::Zeros)),
+            4 => Some(statistic(Init::Ones)),
+            _ => None,
+        }
+    }
+
+    crate::register_param_rule!(["BatchNormalization"], batch_norm);
+}

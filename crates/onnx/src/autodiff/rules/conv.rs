@@ -383,3 +383,14 @@ mod window_hook {
 
     register_window_hook!(&["Conv"], conv);
 }
+
+/// Parameter roles of this family: kernels and biases, trained.
+mod param_rules {
+    use crate::autodiff::{Init, ParamRole};
+
+    fn conv(slot: usize) -> Option<ParamRole> {
+        matches!(slot, 1 | 2).then_some(ParamRole::trained(Init::Default))
+    }
+
+    crate::register_param_rule!(["Conv", "ConvTranspose"], conv);
+}

@@ -170,3 +170,29 @@ mod structure_hooks {
 
     register_structure_hook!(&["Gemm", "MatMul"], dense);
 }
+
+/// Parameter roles of this family: dense weights (penalised by L1/L2) and
+/// a Gemm's bias, trained.
+mod param_rules {
+    use crate::autodiff::{Init, ParamRole};
+
+    const WEIGHT: ParamRole =
+        ParamRole { trained: true, dense: true, init: Init::Default, statistic: false };
+
+    fn gemm(slot: usize) -> Option<ParamRole> {
+        match slot {
+            1 => Some(WEIGHT),
+            2 => Some(ParamRole::trained(Init::Default)),
+            _ => None,
+        }
+    }
+
+    crate::register_param_rule!(["Gemm"], gemm);
+
+    #[allow(clippy::unnecessary_wraps, reason = "every rule has the ParamRule signature")]
+    fn mat_mul(_: usize) -> Option<ParamRole> {
+        Some(WEIGHT)
+    }
+
+    crate::register_param_rule!(["MatMul"], mat_mul);
+}

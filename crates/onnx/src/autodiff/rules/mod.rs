@@ -93,6 +93,75 @@ macro_rules! register_shape_rule {
     };
 }
 
+/// How a fresh model initialises a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    /// Glorot-uniform for a matrix, zeros for a vector (Keras' defaults
+    /// for kernels and biases).
+    Default,
+    /// Zeros (a shift, a running mean).
+    Zeros,
+    /// Ones (a scale, a running variance).
+    Ones,
+}
+
+/// What an initializer is to the op that reads it at one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamRole {
+    /// Training updates it.
+    pub trained: bool,
+    /// A dense layer's weight (L1/L2 penalise it, as Keras'
+    /// `kernel_regularizer`).
+    pub dense: bool,
+    /// How a fresh model initialises it.
+    pub init: Init,
+    /// A running statistic (BatchNorm's mean and variance): re-estimated,
+    /// never trained.
+    pub statistic: bool,
+}
+
+impl ParamRole {
+    /// A trained parameter initialised by `init`.
+    #[must_use]
+    pub const fn trained(init: Init) -> Self {
+        Self { trained: true, dense: false, init, statistic: false }
+    }
+}
+
+/// The role of an initializer at input `slot` of the op; `None` when the
+/// op does not treat that input as a parameter.
+pub type ParamRule = fn(slot: usize) -> Option<ParamRole>;
+
+/// A registered parameter rule: the op types it covers.
+pub struct ParamEntry {
+    /// ONNX op types (default domain).
+    pub ops: &'static [&'static str],
+    /// The rule.
+    pub rule: ParamRule,
+}
+
+inventory::collect!(ParamEntry);
+
+/// Registers a [`ParamRule`] for op types, beside the family's other rules.
+#[macro_export]
+macro_rules! register_param_rule {
+    ([$($op:literal),+ $(,)?], $rule:expr) => {
+        $crate::inventory::submit! {
+            $crate::autodiff::ParamEntry { ops: &[$($op),+], rule: $rule }
+        }
+    };
+}
+
+/// The role of an initializer read by `op` at input `slot`, if that op
+/// family registered one.
+#[must_use]
+pub fn param_role(op: &str, slot: usize) -> Option<ParamRole> {
+    inventory::iter::<ParamEntry>
+        .into_iter()
+        .find(|e| e.ops.contains(&op))
+        .and_then(|e| (e.rule)(slot))
+}
+
 /// The shape rule for `op`, if one is registered.
 #[must_use]
 pub fn shape_rule_for(op: &str) -> Option<ShapeRule> {
