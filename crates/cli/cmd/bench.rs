@@ -3,13 +3,10 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use motif_engine::{EngineChoice, EngineKind, SessionOptions};
-use ndarray::s;
-use rayon::prelude::*;
+use motif_workflow::bench;
 
 /// Arguments of `bench`.
 #[derive(Debug, Args)]
@@ -44,68 +41,37 @@ pub struct BenchArgs {
 
 /// Runs `bench`.
 pub fn run(a: &BenchArgs) -> Result<()> {
-    let model = super::load_model(&a.model)?;
-    model.check_length(a.len)?;
-    let x = motif_workflow::input::random_onehot(a.n, a.len, a.seed);
-    let mut rows = Vec::new();
-    for st in motif_engine::engines() {
-        if !st.usable {
-            eprintln!("motiftool: skipping {}: {}", st.engine, st.detail);
-            continue;
-        }
-        let opts = SessionOptions {
-            engine: EngineChoice::Exactly(st.engine),
-            threads: a.threads,
-            ..Default::default()
-        };
-        let session = motif_engine::open(&model, &opts)?;
-        let batches: Vec<(usize, usize)> = (0..a.n)
-            .step_by(a.batch_size.max(1))
-            .map(|i| (i, (i + a.batch_size).min(a.n)))
-            .collect();
-        let once = || -> Result<()> {
-            let run = |&(i, j): &(usize, usize)| session.run(x.slice(s![i..j, .., ..])).map(|_| ());
-            if session.parallel_batches() {
-                batches.par_iter().try_for_each(run)?;
-            } else {
-                batches.iter().try_for_each(run)?;
-            }
-            Ok(())
-        };
-        once()?; // warm-up: plans, allocations
-        let mut best = f64::INFINITY;
-        for _ in 0..a.repeats.max(1) {
-            let t = Instant::now();
-            once()?;
-            best = best.min(t.elapsed().as_secs_f64());
-        }
-        rows.push((st.engine, a.n as f64 / best, best));
-    }
+    let config = bench::Config {
+        model: a.model.clone(),
+        n: a.n,
+        len: a.len,
+        batch_size: a.batch_size,
+        repeats: a.repeats,
+        threads: a.threads,
+        seed: a.seed,
+    };
+    let mut bars = crate::progress::Progress::new(false);
+    let t = bench::run(&config, &mut |e| bars.event(e))?;
+    bars.clear();
     let mut out = std::io::stdout().lock();
-    let threads = a.threads.unwrap_or_else(rayon::current_num_threads);
     if a.json {
-        let v: Vec<_> = rows
-            .iter()
-            .map(|(e, r, t)| serde_json::json!({"engine": e, "seqs_per_s": r, "seconds": t}))
-            .collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-            "model": a.model.display().to_string(), "n": a.n, "len": a.len, "batch_size": a.batch_size,
-            "threads": threads, "results": v}))?
-        )?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&t)?)?;
         return Ok(());
     }
     writeln!(
         out,
         "{} × {} bp, batch {}, {} threads, best of {}",
-        a.n, a.len, a.batch_size, threads, a.repeats
+        t.n, t.len, t.batch_size, t.threads, a.repeats
     )?;
-    let tract = rows.iter().find(|r| r.0 == EngineKind::Tract).map(|r| r.1);
-    for (e, rate, t) in &rows {
-        let ratio = tract.map(|tr| format!("  ({:.2}× tract)", rate / tr)).unwrap_or_default();
-        writeln!(out, "{:<6} {:>12.0} seq/s  {:>8.3} s{ratio}", e.to_string(), rate, t)?;
+    for r in &t.results {
+        let ratio = t.vs_tract(r).map(|x| format!("  ({x:.2}× tract)")).unwrap_or_default();
+        writeln!(
+            out,
+            "{:<6} {:>12.0} seq/s  {:>8.3} s{ratio}",
+            r.engine.to_string(),
+            r.seqs_per_s,
+            r.seconds
+        )?;
     }
     Ok(())
 }

@@ -13,6 +13,8 @@
 //! in between (sequence input, the motif database, a conv layer's motifs):
 //! in the domain crates they would make plugins depend on each other.
 //!
+//! - [`bench`]: forward throughput of each usable engine.
+//! - [`logo`]: information-content logos of a motif file.
 //! - [`extract`]: a conv layer's filters → motifs (no matching).
 //! - [`analyze`]: filters → motifs → database matches → logos → HTML
 //!   report; [`analyze::render`] redraws the report from `summary.json`.
@@ -38,12 +40,14 @@
 //! ```
 
 pub mod analyze;
+pub mod bench;
 pub mod database;
 pub mod decouple;
 pub mod engine;
 pub mod extract;
 pub mod input;
 pub mod labelled;
+pub mod logo;
 pub mod matching;
 pub mod predict;
 pub mod prune;
