@@ -2,9 +2,10 @@ use crate::util::*;
 
 /// The plugins linked into the binary (crates/cli/plugins.rs); each plugin
 /// issue adds its names here.
-const EXPECTED: [&str; 12] = [
+const EXPECTED: [&str; 14] = [
     "activation-alignment",
     "aligned-logos",
+    "auc-curve",
     "kernel-pwm",
     "line-chart",
     "logo",
@@ -15,6 +16,7 @@ const EXPECTED: [&str; 12] = [
     "tomtom",
     "top-windows",
     "weight",
+    "weight-trajectories",
 ];
 
 #[test]

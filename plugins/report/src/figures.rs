@@ -190,6 +190,146 @@ motif_core::register_plugin!(Figure, LineChart, name: "line-chart",
     summary: "a line chart with optional bands and a log2 x axis (SVG)",
     status: Status::Stable("0.1.0"));
 
+/// One variant's test AUC at each kernel number: (kernels, mean, min, max)
+/// over seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AucLine {
+    /// The variant (`deepprune`, `inter`, `lottery`, `baseline` …).
+    pub variant: String,
+    /// Drawn dashed (a model before fine-tuning).
+    #[serde(default)]
+    pub dashed: bool,
+    /// (kernels, mean, min, max).
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// What the `auc-curve` figure draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AucData {
+    /// Seeds the means are over (a band min–max when more than one).
+    pub seeds: usize,
+    /// One line per variant.
+    pub lines: Vec<AucLine>,
+}
+
+/// `auc-curve`: Deepprune's test AUC against kernel number, one line per
+/// variant (log2 x, kernels shrinking to the right).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AucCurve;
+
+impl Configured for AucCurve {
+    type Config = NoSettings;
+
+    fn from_config(_: NoSettings) -> Result<Self> {
+        Ok(Self)
+    }
+}
+
+impl Figure for AucCurve {
+    fn render(&self, d: &serde_json::Value) -> Result<String> {
+        let d: AucData = data("auc-curve", d)?;
+        let bands = d.seeds > 1;
+        let series: Vec<Series> = d
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Series {
+                label: l.variant.clone(),
+                colour: crate::chart::palette(i).into(),
+                points: l.points.iter().map(|p| (p.0, p.1)).collect(),
+                band: if bands {
+                    l.points.iter().map(|p| (p.0, p.2, p.3)).collect()
+                } else {
+                    vec![]
+                },
+                dashed: l.dashed,
+            })
+            .collect();
+        let options = ChartOptions {
+            title: "Test AUC against kernel number".into(),
+            x_label: "kernels (log2 scale)".into(),
+            y_label: if bands {
+                "test ROC AUC (mean; band: min–max over seeds)".into()
+            } else {
+                "test ROC AUC".into()
+            },
+            log2_x: true,
+            reverse_x: true,
+            ..Default::default()
+        };
+        Ok(line_chart(&series, &options))
+    }
+}
+
+motif_core::register_plugin!(Figure, AucCurve, name: "auc-curve",
+    summary: "test AUC against kernel number, one line per pruning variant (SVG)",
+    status: Status::Stable("0.1.0"));
+
+/// One surviving kernel's dense weight at each kernel number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelWeights {
+    /// The kernel's index in the unpruned model.
+    pub kernel: usize,
+    /// (kernels in the model, the kernel's dense weight).
+    pub points: Vec<(f64, f64)>,
+}
+
+/// What the `weight-trajectories` figure draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightData {
+    /// The run's seed (in the title).
+    pub seed: u64,
+    /// One line per surviving kernel.
+    pub kernels: Vec<KernelWeights>,
+}
+
+/// `weight-trajectories`: the surviving kernels' dense weights across
+/// Deepprune's steps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WeightTrajectories;
+
+impl Configured for WeightTrajectories {
+    type Config = NoSettings;
+
+    fn from_config(_: NoSettings) -> Result<Self> {
+        Ok(Self)
+    }
+}
+
+impl Figure for WeightTrajectories {
+    fn render(&self, d: &serde_json::Value) -> Result<String> {
+        let d: WeightData = data("weight-trajectories", d)?;
+        let series: Vec<Series> = d
+            .kernels
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Series {
+                label: format!("kernel {}", k.kernel),
+                colour: crate::chart::palette(i).into(),
+                points: k.points.clone(),
+                ..Default::default()
+            })
+            .collect();
+        let options = ChartOptions {
+            title: format!("Dense weights of the surviving kernels (seed {})", d.seed),
+            x_label: "kernels (log2 scale)".into(),
+            y_label: "dense weight (first output)".into(),
+            log2_x: true,
+            reverse_x: true,
+            ..Default::default()
+        };
+        Ok(line_chart(&series, &options))
+    }
+}
+
+motif_core::register_plugin!(Figure, WeightTrajectories, name: "weight-trajectories",
+    summary: "the surviving kernels' dense weights across pruning steps (SVG)",
+    status: Status::Stable("0.1.0"));
+
 #[cfg(test)]
 mod tests {
     use motif_core::plugin;
@@ -224,6 +364,25 @@ mod tests {
         };
         let svg = chart.render(&serde_json::to_value(&data).unwrap()).unwrap();
         assert_eq!(svg, line_chart(&data.series, &data.options));
+        // The named charts are line charts with their own labels; bands
+        // only over several seeds.
+        let auc = plugin::build::<dyn Figure>("auc-curve", &serde_json::json!({})).unwrap();
+        let pts = [(8.0, 0.9, 0.85, 0.95), (4.0, 0.8, 0.7, 0.9)];
+        let one = auc
+            .render(&serde_json::json!({"seeds": 1, "lines": [{"variant": "deepprune", "points": pts}]}))
+            .unwrap();
+        let three = auc
+            .render(&serde_json::json!({"seeds": 3, "lines": [{"variant": "deepprune", "points": pts}]}))
+            .unwrap();
+        assert!(one.contains("Test AUC against kernel number") && one.contains("deepprune"));
+        assert!(three.contains("min–max over seeds") && !one.contains("min–max"));
+        let w = plugin::build::<dyn Figure>("weight-trajectories", &serde_json::json!({})).unwrap();
+        let svg = w
+            .render(&serde_json::json!({"seed": 4, "kernels": [{"kernel": 7, "points": [[8.0, 0.5], [4.0, 0.7]]}]}))
+            .unwrap();
+        assert!(svg.contains("(seed 4)") && svg.contains("kernel 7"), "{svg}");
+        let e = w.render(&serde_json::json!({"seed": 4})).unwrap_err().to_string();
+        assert!(e.contains("weight-trajectories") && e.contains("kernels"), "{e}");
         // strict data: a misspelt key is an error naming the figure
         let e = logo.render(&serde_json::json!({"colums": cols()})).unwrap_err().to_string();
         assert!(e.contains("logo") && e.contains("colums"), "{e}");

@@ -5,17 +5,15 @@ use std::fmt::Write as _;
 
 use motif_core::plugin::FILTER_MATCHES;
 use motif_prune::{Journal, Record, SummaryRow, Variant};
-use motif_report::figures::ChartData;
-use motif_report::{ChartOptions, Page, Series, format_number, palette, render_page};
+use motif_report::{Page, format_number, render_page};
+use serde_json::json;
 
 use super::{Claim, Final, RunFacts};
-use crate::{Result, invalid};
+use crate::Result;
 
-/// A line chart through the `line-chart` figure plugin.
-fn line_chart(series: &[Series], options: ChartOptions) -> Result<String> {
-    let data = ChartData { series: series.to_vec(), options };
-    let data = serde_json::to_value(&data).map_err(|e| invalid(e.to_string()))?;
-    crate::figure("line-chart", &serde_json::json!({}))?.render(&data).map_err(Into::into)
+/// Figure `name` (no settings) drawn from `data`, through the registry.
+fn figure(name: &str, data: &serde_json::Value) -> Result<String> {
+    crate::figure(name, &json!({}))?.render(data).map_err(Into::into)
 }
 
 /// What the report draws.
@@ -94,43 +92,20 @@ pub(super) fn page(i: &Inputs<'_>) -> Result<String> {
     let mut variants: Vec<Variant> = summary.iter().map(|s| s.variant).collect();
     variants.dedup();
     let full = summary.iter().find(|s| s.variant == Variant::Full);
-    let series: Vec<Series> = variants
+    let lines: Vec<serde_json::Value> = variants
         .iter()
         .filter(|v| **v != Variant::Full)
-        .enumerate()
-        .map(|(i, &v)| {
+        .map(|&v| {
             let mut rows: Vec<&SummaryRow> = summary.iter().filter(|s| s.variant == v).collect();
             if let Some(f) = full.filter(|_| v != Variant::Baseline) {
                 rows.insert(0, f);
             }
-            Series {
-                label: v.name().into(),
-                colour: palette(i).into(),
-                points: rows.iter().map(|s| (s.kernels as f64, s.mean)).collect(),
-                band: if seeds.len() > 1 {
-                    rows.iter().map(|s| (s.kernels as f64, s.min, s.max)).collect()
-                } else {
-                    Vec::new()
-                },
-                dashed: v == Variant::Inter,
-            }
+            let points: Vec<_> =
+                rows.iter().map(|s| (s.kernels as f64, s.mean, s.min, s.max)).collect();
+            json!({"variant": v.name(), "dashed": v == Variant::Inter, "points": points})
         })
         .collect();
-    let chart = line_chart(
-        &series,
-        ChartOptions {
-            title: "Test AUC against kernel number".into(),
-            x_label: "kernels (log2 scale)".into(),
-            y_label: if seeds.len() > 1 {
-                "test ROC AUC (mean; band: min–max over seeds)".into()
-            } else {
-                "test ROC AUC".into()
-            },
-            log2_x: true,
-            reverse_x: true,
-            ..Default::default()
-        },
-    )?;
+    let chart = figure("auc-curve", &json!({"seeds": seeds.len(), "lines": lines}))?;
     let mut tab = String::from(
         "<table><thead><tr><th>variant</th><th>kernels</th><th>seeds</th><th>mean test AUC</th><th>sd</th><th>min</th><th>max</th></tr></thead><tbody>",
     );
@@ -156,14 +131,11 @@ pub(super) fn page(i: &Inputs<'_>) -> Result<String> {
                 .iter()
                 .filter_map(|s| s.records.iter().find(|r| r.variant == Variant::Deepprune)),
         );
-        let series: Vec<Series> = last
+        let kernels: Vec<serde_json::Value> = last
             .kept
             .iter()
-            .enumerate()
-            .map(|(i, &k)| Series {
-                label: format!("kernel {k}"),
-                colour: palette(i).into(),
-                points: chain
+            .map(|&k| {
+                let points: Vec<(f64, f64)> = chain
                     .iter()
                     .filter_map(|r| {
                         r.kept
@@ -171,21 +143,11 @@ pub(super) fn page(i: &Inputs<'_>) -> Result<String> {
                             .position(|&x| x == k)
                             .map(|p| (r.kernels as f64, f64::from(r.dense[p][0])))
                     })
-                    .collect(),
-                ..Default::default()
+                    .collect();
+                json!({"kernel": k, "points": points})
             })
             .collect();
-        let chart = line_chart(
-            &series,
-            ChartOptions {
-                title: format!("Dense weights of the surviving kernels (seed {seed})"),
-                x_label: "kernels (log2 scale)".into(),
-                y_label: "dense weight (first output)".into(),
-                log2_x: true,
-                reverse_x: true,
-                ..Default::default()
-            },
-        )?;
+        let chart = figure("weight-trajectories", &json!({"seed": seed, "kernels": kernels}))?;
         let mut t = String::from("<table><thead><tr><th>kernel</th>");
         for r in &chain {
             let _ = write!(t, "<th>{} kernels</th>", r.kernels);
