@@ -2,10 +2,11 @@ use crate::util::*;
 
 /// The plugins linked into the binary (crates/cli/plugins.rs); each plugin
 /// issue adds its names here.
-const EXPECTED: [&str; 14] = [
+const EXPECTED: [&str; 16] = [
     "activation-alignment",
     "aligned-logos",
     "auc-curve",
+    "crm-logos",
     "kernel-pwm",
     "line-chart",
     "logo",
@@ -13,6 +14,7 @@ const EXPECTED: [&str; 14] = [
     "positive-mean",
     "score",
     "score-weight",
+    "syntax-tree",
     "tomtom",
     "top-windows",
     "weight",

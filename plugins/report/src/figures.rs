@@ -10,6 +10,7 @@ use motif_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::chart::{ChartOptions, Series, line_chart};
+use crate::escape;
 use crate::logo::{LogoOptions, logo_svg};
 
 fn data<T: serde::de::DeserializeOwned>(figure: &str, data: &serde_json::Value) -> Result<T> {
@@ -330,6 +331,279 @@ motif_core::register_plugin!(Figure, WeightTrajectories, name: "weight-trajector
     summary: "the surviving kernels' dense weights across pruning steps (SVG)",
     status: Status::Stable("0.1.0"));
 
+/// A dictionary motif the `syntax-tree` figure draws at a leaf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DictEntry {
+    /// The motif's id (the logo's title).
+    pub id: String,
+    /// Probabilities, one `[A, C, G, T]` per column.
+    pub columns: Vec<[f64; 4]>,
+}
+
+/// The pair of dictionary motifs at a junction of the tree (NeuronMotif's
+/// gap statistics; other keys are ignored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TreePair {
+    /// Left entry (0-based).
+    pub left: usize,
+    /// Right entry.
+    pub right: usize,
+    /// CRMs contributing.
+    pub n: usize,
+    /// Smallest gap between the two motifs' informative cores.
+    #[serde(default)]
+    pub core_gap_min: i64,
+    /// Largest core gap.
+    #[serde(default)]
+    pub core_gap_max: i64,
+}
+
+/// A node of the syntax tree: a dictionary motif, or two sub-trees and the
+/// gap between them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TreeNode {
+    /// A dictionary motif.
+    Motif {
+        /// Entry (0-based).
+        motif: usize,
+    },
+    /// Two adjacent sub-trees.
+    Join {
+        /// The gap label.
+        gap: String,
+        /// The pair at the junction.
+        pair: TreePair,
+        /// Left sub-tree.
+        left: Box<TreeNode>,
+        /// Right sub-tree.
+        right: Box<TreeNode>,
+    },
+}
+
+impl TreeNode {
+    fn motifs(&self) -> Vec<usize> {
+        match self {
+            Self::Motif { motif } => vec![*motif],
+            Self::Join { left, right, .. } => {
+                let mut v = left.motifs();
+                v.extend(right.motifs());
+                v
+            }
+        }
+    }
+}
+
+/// Where a sub-tree's motifs occur together in a lower layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreeOccurrence {
+    /// The sub-tree's entries, left to right.
+    pub motifs: Vec<usize>,
+    /// The layer.
+    pub layer: usize,
+    /// The first such neuron of that layer.
+    pub neuron: usize,
+}
+
+/// The gap between the database motifs two entries match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TreeDatabaseGap {
+    /// Left entry.
+    pub left: usize,
+    /// Right entry.
+    pub right: usize,
+    /// The left entry's database motif.
+    pub left_motif: String,
+    /// The right entry's database motif.
+    pub right_motif: String,
+    /// Smallest gap (bp).
+    pub min: i64,
+    /// Largest gap.
+    pub max: i64,
+}
+
+/// What the `syntax-tree` figure draws: one syntax group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntaxTreeData {
+    /// The tree.
+    pub tree: TreeNode,
+    /// The neuron's dictionary.
+    pub dictionary: Vec<DictEntry>,
+    /// Sub-trees found in lower layers.
+    #[serde(default)]
+    pub occurs: Vec<TreeOccurrence>,
+    /// Gaps between matched database motifs.
+    #[serde(default)]
+    pub database_gaps: Vec<TreeDatabaseGap>,
+}
+
+/// `syntax-tree`: a NeuronMotif syntax tree as nested HTML boxes, each
+/// leaf a dictionary logo, each junction its gap label and statistics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SyntaxTree;
+
+impl Configured for SyntaxTree {
+    type Config = NoSettings;
+
+    fn from_config(_: NoSettings) -> Result<Self> {
+        Ok(Self)
+    }
+}
+
+/// "N bp" or "a~b bp".
+#[must_use]
+pub fn bp_range(a: i64, b: i64) -> String {
+    if a == b { format!("{a} bp") } else { format!("{a}~{b} bp") }
+}
+
+/// A dictionary motif's logo at a leaf (width fitted to the page).
+fn leaf_logo(e: &DictEntry) -> Result<String> {
+    let m = Motif::from_columns(e.id.as_str(), &e.columns)?;
+    let col_width = (560.0 / m.len().max(1) as f32).clamp(6.0, 14.0);
+    let style = LogoStyle { col_width, height: 56.0, ..LogoStyle::default() };
+    Ok(logo_svg(&m, &style.options()))
+}
+
+impl SyntaxTree {
+    fn node(d: &SyntaxTreeData, n: &TreeNode) -> Result<String> {
+        let occurs = |n: &TreeNode| {
+            let ms = n.motifs();
+            d.occurs
+                .iter()
+                .find(|o| o.motifs == ms)
+                .map(|o| {
+                    format!(
+                        "<div class=\"occ\">occurs in layer {} (neuron {})</div>",
+                        o.layer, o.neuron
+                    )
+                })
+                .unwrap_or_default()
+        };
+        match n {
+            TreeNode::Motif { motif } => Ok(format!(
+                "<div class=\"leaf\"><b>D{}</b>{}{}</div>",
+                motif + 1,
+                d.dictionary.get(*motif).map(leaf_logo).transpose()?.unwrap_or_default(),
+                occurs(n)
+            )),
+            TreeNode::Join { gap, left, right, pair } => {
+                let db = d
+                    .database_gaps
+                    .iter()
+                    .find(|g| g.left == pair.left && g.right == pair.right)
+                    .map(|g| {
+                        format!(
+                            "<br>{} between {} and {}",
+                            bp_range(g.min, g.max),
+                            escape(&g.left_motif),
+                            escape(&g.right_motif)
+                        )
+                    })
+                    .unwrap_or_default();
+                Ok(format!(
+                    "<div class=\"join\"><div class=\"gap\">{} <small>(D{}→D{}, {} CRMs; {} between the informative cores{})</small>{}</div><div class=\"kids\">{}{}</div></div>",
+                    escape(gap),
+                    pair.left + 1,
+                    pair.right + 1,
+                    pair.n,
+                    bp_range(pair.core_gap_min, pair.core_gap_max),
+                    db,
+                    occurs(n),
+                    Self::node(d, left)?,
+                    Self::node(d, right)?
+                ))
+            }
+        }
+    }
+}
+
+impl Figure for SyntaxTree {
+    fn render(&self, d: &serde_json::Value) -> Result<String> {
+        let d: SyntaxTreeData = data("syntax-tree", d)?;
+        Self::node(&d, &d.tree)
+    }
+}
+
+motif_core::register_plugin!(Figure, SyntaxTree, name: "syntax-tree",
+    summary: "a NeuronMotif syntax tree: dictionary logos joined by their gaps (HTML with SVG logos)",
+    status: Status::Stable("0.1.0"));
+
+/// One CRM the `crm-logos` figure draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmEntry {
+    /// Its id (the logo's title).
+    pub id: String,
+    /// Its index within the neuron.
+    pub index: usize,
+    /// The largest activation of its samples (the order, strongest first).
+    pub max_act: f32,
+    /// Probabilities, one `[A, C, G, T]` per column.
+    pub columns: Vec<[f64; 4]>,
+}
+
+/// What the `crm-logos` figure draws: one neuron's CRMs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmLogosData {
+    /// The CRMs, in the neuron's order.
+    pub crms: Vec<CrmEntry>,
+    /// At most this many logos (the strongest).
+    pub limit: usize,
+}
+
+/// `crm-logos`: a neuron's CRMs as a row of small logos, strongest first,
+/// with their count (NeuronMotif's layer index).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CrmLogos;
+
+impl Configured for CrmLogos {
+    type Config = NoSettings;
+
+    fn from_config(_: NoSettings) -> Result<Self> {
+        Ok(Self)
+    }
+}
+
+impl Figure for CrmLogos {
+    fn render(&self, d: &serde_json::Value) -> Result<String> {
+        use std::fmt::Write as _;
+        let d: CrmLogosData = data("crm-logos", d)?;
+        let mut order: Vec<usize> = (0..d.crms.len()).collect();
+        order.sort_by(|&a, &b| d.crms[b].max_act.total_cmp(&d.crms[a].max_act));
+        let mut s = format!(
+            "<div class=\"crms\" style=\"display:flex;flex-wrap:wrap;gap:2px 8px;align-items:center;max-width:560px\"><small>{} CRMs</small>",
+            d.crms.len()
+        );
+        for &i in order.iter().take(d.limit) {
+            let c = &d.crms[i];
+            let m = Motif::from_columns(c.id.as_str(), &c.columns)?;
+            let col_width = (240.0 / m.len().max(1) as f32).clamp(3.0, 9.0);
+            let style = LogoStyle { col_width, height: 30.0, axis: false };
+            let _ = write!(
+                s,
+                "<div title=\"CRM {} (max v {:.3})\">{}</div>",
+                c.index,
+                c.max_act,
+                logo_svg(&m, &style.options())
+            );
+        }
+        if d.crms.len() > d.limit {
+            let _ =
+                write!(s, "<small>… {} more on the neuron's page</small>", d.crms.len() - d.limit);
+        }
+        s.push_str("</div>");
+        Ok(s)
+    }
+}
+
+motif_core::register_plugin!(Figure, CrmLogos, name: "crm-logos",
+    summary: "a neuron's CRMs as small logos, strongest first (HTML with SVG logos)",
+    status: Status::Stable("0.1.0"));
+
 #[cfg(test)]
 mod tests {
     use motif_core::plugin;
@@ -386,5 +660,34 @@ mod tests {
         // strict data: a misspelt key is an error naming the figure
         let e = logo.render(&serde_json::json!({"colums": cols()})).unwrap_err().to_string();
         assert!(e.contains("logo") && e.contains("colums"), "{e}");
+    }
+
+    /// NeuronMotif's figures: CRMs strongest first up to the limit; a tree
+    /// with its leaves' logos, the junction's statistics and the database gap.
+    #[test]
+    fn neuronmotif_figures_draw_crms_and_trees() {
+        let crm = |i: usize, v: f32| serde_json::json!({"id": format!("crm{i}"), "index": i, "max_act": v, "columns": cols()});
+        let f = plugin::build::<dyn Figure>("crm-logos", &serde_json::json!({})).unwrap();
+        let html = f
+            .render(
+                &serde_json::json!({"crms": [crm(0, 0.5), crm(1, 2.0), crm(2, 1.0)], "limit": 2}),
+            )
+            .unwrap();
+        let (one, zero) =
+            (html.find("CRM 1 (").unwrap(), html.find("CRM 0 (").unwrap_or(usize::MAX));
+        assert!(html.contains("3 CRMs") && html.find("CRM 2 (").unwrap() > one, "{html}");
+        assert_eq!(zero, usize::MAX, "over the limit: {html}");
+        assert!(html.contains("1 more on the neuron's page"));
+        let t = plugin::build::<dyn Figure>("syntax-tree", &serde_json::json!({})).unwrap();
+        let pair = serde_json::json!({"left": 0, "right": 1, "n": 7, "core_gap_min": 2, "core_gap_max": 4, "mean": 3.0});
+        let data = serde_json::json!({
+            "tree": {"gap": "g<5", "pair": pair, "left": {"motif": 0}, "right": {"motif": 1}},
+            "dictionary": [{"id": "d1", "columns": cols()}, {"id": "d2", "columns": cols()}],
+            "database_gaps": [{"left": 0, "right": 1, "left_motif": "MA1", "right_motif": "MA2", "min": 3, "max": 3}],
+        });
+        let html = t.render(&data).unwrap();
+        assert!(html.contains("<b>D1</b><svg") && html.contains("<b>D2</b><svg"), "{html}");
+        assert!(html.contains("g&lt;5") && html.contains("D1→D2, 7 CRMs; 2~4 bp"), "{html}");
+        assert!(html.contains("3 bp between MA1 and MA2"), "{html}");
     }
 }

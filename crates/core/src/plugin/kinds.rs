@@ -428,9 +428,10 @@ pub trait NeuronDecoupler: Send + Sync {
     fn decouple(&self, input: &DecoupleInput<'_>, rng: &mut crate::rng::Rng) -> Result<Vec<Crm>>;
 }
 
-/// Draws a report figure from JSON data, as SVG.
+/// Draws a report figure from JSON data: SVG, or an HTML fragment of SVG
+/// pieces (a syntax tree of logos).
 pub trait Figure: Send + Sync {
-    /// The SVG text.
+    /// The SVG or HTML text.
     ///
     /// # Errors
     /// If the data does not have the figure's shape.

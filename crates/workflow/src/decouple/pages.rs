@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use motif_core::motif::{Motif, MotifSet};
 use motif_neuronmotif::Crm;
 use motif_neuronmotif::tree::Node;
+use motif_report::figures::bp_range;
 use motif_report::{Page, escape, format_number, render_page};
 use serde_json::json;
 
@@ -65,60 +66,17 @@ fn draw_logo(m: &Motif, style: &serde_json::Value) -> Result<String> {
     Ok(crate::figure("logo", style)?.render(&json!({"id": m.id, "columns": m.columns()}))?)
 }
 
-/// "N bp" or "a~b bp".
-fn bp_range(a: i64, b: i64) -> String {
-    if a == b { format!("{a} bp") } else { format!("{a}~{b} bp") }
-}
-
-fn tree_html(n: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> Result<String> {
-    let occurs = |n: &Node| {
-        let ms = n.motifs();
-        r.occurs
-            .get(gi)
-            .and_then(|o| o.iter().find(|o| o.motifs == ms))
-            .map(|o| {
-                format!(
-                    "<div class=\"occ\">occurs in layer {} (neuron {})</div>",
-                    o.layer, o.neuron
-                )
-            })
-            .unwrap_or_default()
-    };
-    match n {
-        Node::Motif { motif } => Ok(format!(
-            "<div class=\"leaf\"><b>D{}</b>{}{}</div>",
-            motif + 1,
-            dict.motifs.get(*motif).map(logo).transpose()?.unwrap_or_default(),
-            occurs(n)
-        )),
-        Node::Join { gap, left, right, pair } => {
-            let db = r
-                .database_gaps
-                .iter()
-                .find(|d| d.group == gi && d.left == pair.left && d.right == pair.right)
-                .map(|d| {
-                    format!(
-                        "<br>{} between {} and {}",
-                        bp_range(d.min, d.max),
-                        escape(&d.left_motif),
-                        escape(&d.right_motif)
-                    )
-                })
-                .unwrap_or_default();
-            Ok(format!(
-                "<div class=\"join\"><div class=\"gap\">{} <small>(D{}→D{}, {} CRMs; {} between the informative cores{})</small>{}</div><div class=\"kids\">{}{}</div></div>",
-                escape(gap),
-                pair.left + 1,
-                pair.right + 1,
-                pair.n,
-                bp_range(pair.core_gap_min, pair.core_gap_max),
-                db,
-                occurs(n),
-                tree_html(left, dict, gi, r)?,
-                tree_html(right, dict, gi, r)?
-            ))
-        }
-    }
+/// Syntax group `gi` of `r` drawn by the `syntax-tree` figure plugin.
+fn tree_html(tree: &Node, dict: &MotifSet, gi: usize, r: &NeuronResult) -> Result<String> {
+    let dictionary: Vec<_> =
+        dict.motifs.iter().map(|m| json!({"id": m.id, "columns": m.columns()})).collect();
+    let data = json!({
+        "tree": tree,
+        "dictionary": dictionary,
+        "occurs": r.occurs.get(gi).cloned().unwrap_or_default(),
+        "database_gaps": r.database_gaps.iter().filter(|d| d.group == gi).collect::<Vec<_>>(),
+    });
+    Ok(crate::figure("syntax-tree", &json!({}))?.render(&data)?)
 }
 
 /// A neuron's page (neuron.html): CRMs, the activation alignment when
@@ -254,32 +212,17 @@ pub fn neuron_page(
 const INDEX_CRMS: usize = 6;
 
 /// A neuron's CRMs as small logos, strongest (largest activation) first,
-/// with their count.
+/// with their count: the `crm-logos` figure plugin.
 fn crm_logos(r: &NeuronResult) -> Result<String> {
     let set = crm_motifs(&r.crms, "");
-    let mut order: Vec<usize> = (0..r.crms.len()).collect();
-    order.sort_by(|&a, &b| r.crms[b].max_act.total_cmp(&r.crms[a].max_act));
-    let mut s = format!(
-        "<div class=\"crms\" style=\"display:flex;flex-wrap:wrap;gap:2px 8px;align-items:center;max-width:560px\"><small>{} CRMs</small>",
-        r.crms.len()
-    );
-    for &i in order.iter().take(INDEX_CRMS) {
-        let m = &set.motifs[i];
-        let col_width = (240.0 / m.len().max(1) as f32).clamp(3.0, 9.0);
-        let _ = write!(
-            s,
-            "<div title=\"CRM {} (max v {:.3})\">{}</div>",
-            r.crms[i].index,
-            r.crms[i].max_act,
-            draw_logo(m, &json!({"col-width": col_width, "height": 30.0, "axis": false}))?
-        );
-    }
-    if r.crms.len() > INDEX_CRMS {
-        let _ =
-            write!(s, "<small>… {} more on the neuron's page</small>", r.crms.len() - INDEX_CRMS);
-    }
-    s.push_str("</div>");
-    Ok(s)
+    let crms: Vec<_> = r
+        .crms
+        .iter()
+        .zip(&set.motifs)
+        .map(|(c, m)| json!({"id": m.id, "index": c.index, "max_act": c.max_act, "columns": m.columns()}))
+        .collect();
+    let data = json!({"crms": crms, "limit": INDEX_CRMS});
+    Ok(crate::figure("crm-logos", &json!({}))?.render(&data)?)
 }
 
 /// The layer's index (index.html): one row per finished neuron.
