@@ -146,24 +146,7 @@ impl GenomeArgs {
     }
 }
 
-/// A stream of sequence records, whatever their source.
-pub type Records = motif_workflow::input::Records;
-
 impl ColumnArgs {
-    /// The records of `--bed` cut from `--genome`, if given, else `seqs`
-    /// read with these columns (and `format`), and the file they come from.
-    ///
-    /// # Errors
-    /// If both or neither source is given, or a file cannot be opened.
-    pub fn records(
-        &self,
-        genome: &GenomeArgs,
-        seqs: Option<&std::path::Path>,
-        format: Option<motif_core::seqio::SeqFormat>,
-    ) -> anyhow::Result<(Records, std::path::PathBuf)> {
-        Ok(self.over(genome, seqs, motif_workflow::input::SeqInput::default()).records(format)?)
-    }
-
     /// These flags, `--bed/--genome/--width` and `--seqs` laid over `base`
     /// (a config file's input): a source given here replaces the file's.
     #[must_use]

@@ -14,8 +14,7 @@ mod plugins;
 mod progress;
 
 pub use args::{
-    ColumnArgs, EngineArgs, EngineSelect, GenomeArgs, PeakArgs, Records, at_least_one,
-    at_least_one_u32,
+    ColumnArgs, EngineArgs, EngineSelect, GenomeArgs, PeakArgs, at_least_one, at_least_one_u32,
 };
 
 /// Open up trained DNA-sequence CNNs: import any ONNX export and see its

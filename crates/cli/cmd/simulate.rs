@@ -1,13 +1,12 @@
 //! `motiftool simulate` and `motiftool shuffle`.
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
-use motif_core::rng::Rng;
 use motif_core::rundir::RunDir;
-use motif_workflow::simulate;
+use motif_workflow::input::SeqInput;
+use motif_workflow::{shuffle, simulate};
 
 use crate::output::Sink;
 use crate::progress::Progress;
@@ -139,32 +138,16 @@ fn copies(s: &str) -> Result<usize, String> {
 
 /// Runs `shuffle`.
 pub fn run_shuffle(a: &ShuffleArgs) -> Result<()> {
-    let (reader, source) = a.columns.records(&a.genome, a.seqs.as_deref(), None)?;
-    let mut inputs: Vec<&std::path::Path> = a.seqs.iter().map(PathBuf::as_path).collect();
-    inputs.extend(a.genome.inputs());
+    let config = shuffle::Config {
+        input: a.columns.over(&a.genome, a.seqs.as_deref(), SeqInput::default()),
+        copies: a.copies,
+        label: a.label.clone(),
+        seed: a.seed,
+    };
+    let inputs: Vec<&std::path::Path> = config.input.files().into_iter().map(|(_, p)| p).collect();
     let mut out = Sink::open(a.out.as_deref(), &inputs)?;
-    let rng = Rng::new(a.seed);
-    let mut n = 0u64;
-    for rec in reader {
-        let rec = rec?;
-        for c in 0..a.copies {
-            // One stream per (sequence, copy): the output does not depend
-            // on how the input is batched.
-            let mut r = rng.fork(n * a.copies as u64 + c as u64);
-            let s = motif_sim::shuffle::dinucleotide_shuffle(&rec.seq, &mut r);
-            let suffix = if a.copies > 1 { format!("_shuf{}", c + 1) } else { "_shuf".into() };
-            match &a.label {
-                Some(l) => writeln!(out, ">{}{suffix} {l}", rec.id)?,
-                None => writeln!(out, ">{}{suffix}", rec.id)?,
-            }
-            out.write_all(&s)?;
-            writeln!(out)?;
-        }
-        n += 1;
-    }
-    if n == 0 {
-        bail!("{}: no sequences", source.display());
-    }
-    out.finish()?;
-    Ok(())
+    let mut progress = Progress::new(false);
+    shuffle::run(&config, &mut out, &mut |e| progress.event(e))?;
+    progress.clear();
+    out.finish()
 }

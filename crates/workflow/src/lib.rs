@@ -23,6 +23,7 @@
 //! - [`predict`]: scores and `evaluate`'s AUCs, streamed in input order.
 //! - [`saliency`]: input gradients and gradient × input per position.
 //! - [`simulate`]: benchmark data with known truth.
+//! - [`shuffle`]: dinucleotide-shuffled copies of sequences.
 //! - [`train`]: a fresh or given model trained through the engines.
 //! - [`prune`]: Deepprune, its variants and protocol, and its report.
 //! - [`decouple`]: NeuronMotif on one conv layer, resumable per neuron and
@@ -52,6 +53,7 @@ pub mod matching;
 pub mod predict;
 pub mod prune;
 pub mod saliency;
+pub mod shuffle;
 pub mod simulate;
 pub mod train;
 
