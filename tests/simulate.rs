@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use crate::util::{fails, ok};
+use crate::util::{fails, ok, s};
 
 fn read_fasta(path: &std::path::Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -127,4 +127,24 @@ fn shuffle_keeps_dinucleotide_counts() {
         assert_ne!(s, is);
     }
     fails(&["shuffle", dir.path().join("missing.fa").to_str().unwrap()], &["missing.fa"]);
+}
+
+/// `--config run.toml` gives what the same flags give; a flag overrides it.
+#[test]
+fn simulate_config_file_and_flag_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("run.toml");
+    std::fs::write(&toml, "preset = \"deepprune1\"\nn = 40\nseed = 3\n").unwrap();
+    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    ok(&["simulate", "--config", s(&toml), "-o", s(&a)]);
+    ok(&["simulate", "--preset", "deepprune1", "--n", "40", "--seed", "3", "-o", s(&b)]);
+    ok(&["simulate", "--config", s(&toml), "--seed", "4", "-o", s(&c)]);
+    let fa = |d: &std::path::Path| std::fs::read(d.join("train.fa")).unwrap();
+    assert_eq!(fa(&a), fa(&b));
+    assert_ne!(fa(&a), fa(&c));
+    assert_eq!(read_fasta(&c.join("train.fa")).len(), 40);
+    std::fs::write(&toml, "preset = \"deepprune1\"\nsequences = 40\n").unwrap();
+    let e = crate::util::motiftool(&["simulate", "--config", s(&toml), "-o", s(&a)]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("sequences"));
 }

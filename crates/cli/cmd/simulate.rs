@@ -20,8 +20,8 @@ pub struct SimulateArgs {
     /// `koo-eddy` (Koo & Eddy's 12-TF multi-label set: 1–5 instances per
     /// sequence on either strand, split 70/10/20), or NeuronMotif's checks
     /// `nm-shift` and `nm-grammar` (see below).
-    #[arg(long)]
-    pub preset: String,
+    #[arg(long, required_unless_present = "config")]
+    pub preset: Option<String>,
     /// Motif database to take the motifs from. Default: the bundled JASPAR
     /// 2024 set (the IDs each preset uses are listed in `--help`).
     #[arg(long)]
@@ -36,12 +36,38 @@ pub struct SimulateArgs {
     /// Plant Deepprune motifs on a random strand (default: forward only).
     #[arg(long)]
     pub both_strands: bool,
-    /// Random seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Random seed [default: 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Output folder.
     #[arg(short, long)]
     pub out: PathBuf,
+    /// Settings from a TOML file, keys as `motif_workflow::simulate::Config`
+    /// (preset, motifs, n, len, both-strands, seed); flags given on the
+    /// command line override it.
+    #[arg(long, value_name = "TOML")]
+    pub config: Option<PathBuf>,
+}
+
+impl SimulateArgs {
+    /// `--config`'s settings, then the flags.
+    fn config(&self) -> Result<simulate::Config> {
+        let mut c: simulate::Config = match &self.config {
+            Some(p) => motif_workflow::load_config(p)?,
+            None => simulate::Config::default(),
+        };
+        if let Some(v) = &self.preset {
+            c.preset.clone_from(v);
+        }
+        if self.motifs.is_some() {
+            c.motifs.clone_from(&self.motifs);
+        }
+        c.n = self.n.or(c.n);
+        c.len = self.len.or(c.len);
+        c.both_strands |= self.both_strands;
+        c.seed = self.seed.unwrap_or(c.seed);
+        Ok(c)
+    }
 }
 
 /// Help listing each preset's motifs.
@@ -77,14 +103,7 @@ pub fn simulate_help() -> String {
 
 /// Runs `simulate`.
 pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
-    let config = simulate::Config {
-        preset: a.preset.clone(),
-        motifs: a.motifs.clone(),
-        n: a.n,
-        len: a.len,
-        both_strands: a.both_strands,
-        seed: a.seed,
-    };
+    let config = a.config()?;
     let mut run = RunDir::create(&a.out, "simulate")?;
     let mut progress = Progress::new(false);
     let s = simulate::run(&config, &mut run, &mut |e| progress.event(e))?;
