@@ -2,10 +2,11 @@ use crate::util::*;
 
 /// The plugins linked into the binary (crates/cli/plugins.rs); each plugin
 /// issue adds its names here.
-const EXPECTED: [&str; 16] = [
+const EXPECTED: [&str; 17] = [
     "activation-alignment",
     "aligned-logos",
     "auc-curve",
+    "contribution-track",
     "crm-logos",
     "kernel-pwm",
     "line-chart",

@@ -604,6 +604,71 @@ motif_core::register_plugin!(Figure, CrmLogos, name: "crm-logos",
     summary: "a neuron's CRMs as small logos, strongest first (HTML with SVG logos)",
     status: Status::Stable("0.1.0"));
 
+/// Size of a contribution track.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrackStyle {
+    /// Pixels per position; default 10.
+    pub col_width: f32,
+    /// Pixels from the largest negative to the largest positive score;
+    /// default 80.
+    pub height: f32,
+}
+
+impl Default for TrackStyle {
+    fn default() -> Self {
+        Self { col_width: 10.0, height: 80.0 }
+    }
+}
+
+/// What the `contribution-track` figure draws: one sequence's per-base
+/// scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackData {
+    /// Title (the sequence's id).
+    #[serde(default)]
+    pub title: String,
+    /// The bases.
+    pub sequence: String,
+    /// One score per base (attribution, gradient × input).
+    pub scores: Vec<f64>,
+}
+
+/// `contribution-track`: a sequence's bases scaled by their contribution,
+/// positive above the line and negative upside down below it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ContributionTrack {
+    style: TrackStyle,
+}
+
+impl Configured for ContributionTrack {
+    type Config = TrackStyle;
+
+    fn from_config(style: TrackStyle) -> Result<Self> {
+        if !(style.col_width > 0.0 && style.height > 0.0) {
+            return Err(Error::Config {
+                plugin: "contribution-track".into(),
+                msg: "col-width and height must be positive".into(),
+            });
+        }
+        Ok(Self { style })
+    }
+}
+
+impl Figure for ContributionTrack {
+    fn render(&self, d: &serde_json::Value) -> Result<String> {
+        let d: TrackData = data("contribution-track", d)?;
+        let o = crate::TrackOptions { col_width: self.style.col_width, height: self.style.height };
+        crate::contribution_svg(&d.title, d.sequence.as_bytes(), &d.scores, &o)
+            .map_err(|msg| Error::Config { plugin: "contribution-track".into(), msg })
+    }
+}
+
+motif_core::register_plugin!(Figure, ContributionTrack, name: "contribution-track",
+    summary: "a sequence's bases scaled by their contribution scores (attributions; SVG)",
+    status: Status::Stable("0.1.0"));
+
 #[cfg(test)]
 mod tests {
     use motif_core::plugin;
@@ -660,6 +725,46 @@ mod tests {
         // strict data: a misspelt key is an error naming the figure
         let e = logo.render(&serde_json::json!({"colums": cols()})).unwrap_err().to_string();
         assert!(e.contains("logo") && e.contains("colums"), "{e}");
+    }
+
+    /// A contribution track: heights follow |score| / max, positive letters
+    /// above the zero line, negative ones below; bad data names the figure.
+    #[test]
+    fn contribution_tracks_scale_letters_by_score() {
+        let f = plugin::build::<dyn Figure>(
+            "contribution-track",
+            &serde_json::json!({"height": 100.0}),
+        )
+        .unwrap();
+        let svg = f
+            .render(&serde_json::json!({"title": "s1", "sequence": "ACNT", "scores": [1.0, -0.5, 3.0, 0.0]}))
+            .unwrap();
+        // A (positive, full half-height), C (negative, half of that); N and
+        // the zero-score T are not drawn.
+        assert_eq!(svg.matches("<path fill=").count(), 2, "{svg}");
+        assert!(svg.contains("fill=\"#008000\"") && svg.contains("fill=\"#0000ff\""));
+        assert!(!svg.contains("fill=\"#ff0000\""), "{svg}");
+        assert!(svg.contains("<title>s1</title>") && svg.contains("max |score| 3"), "{svg}");
+        // The y coordinates: the zero line is at 16 + 50 = 66; A spans
+        // above it (66 - 50·1/3 … 66), C below (66 … 66 + 50·0.5/3).
+        let ys = |fill: &str| -> Vec<f64> {
+            let start = svg.find(&format!("fill=\"{fill}\" d=\"")).unwrap();
+            let d = &svg[start..svg[start..].find("\"/>").unwrap() + start];
+            d.split(|c: char| c.is_ascii_alphabetic())
+                .filter_map(|p| p.split_whitespace().nth(1).and_then(|y| y.parse().ok()))
+                .collect()
+        };
+        let (a, c) = (ys("#008000"), ys("#0000ff"));
+        let range =
+            |v: &[f64]| v.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &y| (lo.min(y), hi.max(y)));
+        let ((alo, ahi), (clo, chi)) = (range(&a), range(&c));
+        assert!(alo >= 66.0 - 50.0 / 3.0 - 0.05 && ahi <= 66.05 && ahi > 65.5, "{a:?}");
+        assert!(clo >= 65.95 && chi <= 66.0 + 25.0 / 3.0 + 0.05 && clo < 66.5, "{c:?}");
+        let e = f
+            .render(&serde_json::json!({"sequence": "AC", "scores": [1.0]}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("contribution-track") && e.contains("2 bases but 1 scores"), "{e}");
     }
 
     /// NeuronMotif's figures: CRMs strongest first up to the limit; a tree

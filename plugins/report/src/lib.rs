@@ -17,5 +17,6 @@ mod logo;
 pub use chart::{ChartOptions, Series, line_chart, palette};
 pub use html::{FilterRow, MatchRow, Page, Report, format_number, render_page, render_report};
 pub use logo::{
-    COLOURS, Layout, LogoOptions, Placed, column_ic, escape, file_stem, layout, logo_png, logo_svg,
+    COLOURS, Layout, LogoOptions, Placed, TrackOptions, column_ic, contribution_svg, escape,
+    file_stem, layout, logo_png, logo_svg,
 };

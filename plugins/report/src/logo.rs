@@ -196,6 +196,77 @@ pub fn logo_svg(m: &Motif, o: &LogoOptions) -> String {
     s
 }
 
+/// How to draw a contribution track.
+#[derive(Debug, Clone)]
+pub struct TrackOptions {
+    /// Pixels per position.
+    pub col_width: f32,
+    /// Pixels from the largest negative to the largest positive score.
+    pub height: f32,
+}
+
+impl Default for TrackOptions {
+    fn default() -> Self {
+        Self { col_width: 10.0, height: 80.0 }
+    }
+}
+
+/// A contribution track: each base of `seq` drawn as a letter whose height
+/// is its score (attribution, gradient × input), above the zero line when
+/// positive, upside down below it when negative, as tangermeme's
+/// `plot_logo` and logomaker draw attributions; the scale is the largest
+/// |score| (half the height). Letters other than A, C, G, T are left out.
+///
+/// # Errors
+/// If `seq` and `scores` differ in length or a score is not finite.
+pub fn contribution_svg(
+    title: &str,
+    seq: &[u8],
+    scores: &[f64],
+    o: &TrackOptions,
+) -> Result<String, String> {
+    use std::fmt::Write;
+    if seq.len() != scores.len() {
+        return Err(format!("{} bases but {} scores", seq.len(), scores.len()));
+    }
+    if let Some(i) = scores.iter().position(|v| !v.is_finite()) {
+        return Err(format!("score {} at position {} is not finite", scores[i], i + 1));
+    }
+    let (left, top) = (4.0_f32, 16.0_f32);
+    let half = o.height / 2.0;
+    let mid = top + half;
+    let w = left + seq.len() as f32 * o.col_width + 4.0;
+    let h = top + o.height + 16.0;
+    let max = scores.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.1} {h:.1}" role="img"><title>{}</title>"#,
+        escape(title)
+    );
+    for (i, (&b, &v)) in seq.iter().zip(scores).enumerate() {
+        let Some(k) = LETTERS.iter().position(|l| l.eq_ignore_ascii_case(&char::from(b))) else {
+            continue;
+        };
+        let hh = if max > 0.0 { (v.abs() / max) as f32 * half } else { 0.0 };
+        let (Some(g), true) = (glyph(LETTERS[k]), hh > 0.01) else { continue };
+        let x = left + i as f32 * o.col_width;
+        // below the line: drawn from its foot at the line down, upside down
+        let (y, gh) = if v >= 0.0 { (mid - hh, hh) } else { (mid + hh, -hh) };
+        let _ = write!(
+            s,
+            r#"<path fill="{}" d="{}"/>"#,
+            COLOURS[k],
+            svg_path(&g.cmds, x, y, o.col_width, gh)
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<path d="M{left:.1} {mid:.1}H{:.1}" stroke="#444" stroke-width="0.5"/><text x="{left:.1}" y="11" font-family="sans-serif" font-size="10" fill="#444">max |score| {}</text></svg>"##,
+        w - 4.0,
+        crate::format_number(max)
+    );
+    Ok(s)
+}
+
 /// The logo as PNG bytes (same layout; the axis has its ticks and digits).
 ///
 /// # Errors
