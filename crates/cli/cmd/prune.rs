@@ -120,8 +120,8 @@ pub const PRUNE_HELP: &str = "Deepprune (Luo, Chi, Deng 2019): the kernels behin
 and those strictly above the median are kept (ties at the median are all dropped, as in the
 original), cut out of the model, and the smaller model is fine-tuned with lr / 1.2^i and early
 stopping. Each step writes step-i/{deepprune,inter,...}.onnx (smaller models that load anywhere)
-and step-i/metrics.json; prune.json records every finished step, and running the same command
-again resumes after the last one. report.html draws AUC against kernel number, the surviving
+and step-i/metrics.json; prune.json holds every finished step, the folder's journal records each
+as it finishes, and running the same command again resumes after the last one. report.html draws AUC against kernel number, the surviving
 kernels' dense weights across steps and the final kernels' logos with their matches.
 
 Examples:
