@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod args;
 mod cmd;
@@ -113,10 +113,14 @@ fn main() -> ExitCode {
         motif_core::fsio::remove_live_temps();
         std::process::exit(130);
     });
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
+    // The matches too: they tell which flags were typed (over --config).
+    let parsed =
+        Cli::command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
+        Ok(p) => p,
         Err(e) => return flag_error(&e),
     };
+    let sub = matches.subcommand().map_or(&matches, |(_, m)| m);
     if let Some(t) = cli_threads(&cli) {
         let _ = rayon::ThreadPoolBuilder::new().num_threads(t).build_global();
     }
@@ -132,7 +136,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => cmd::analyze::run(&a),
         Command::Extract(a) => cmd::analyze::run_extract(&a),
         Command::Report(a) => cmd::report::run(&a),
-        Command::Simulate(a) => cmd::simulate::run_simulate(&a),
+        Command::Simulate(a) => cmd::simulate::run_simulate(&a, sub),
         Command::Shuffle(a) => cmd::simulate::run_shuffle(&a),
         Command::Train(a) => cmd::train::run(&a),
         Command::Prune(a) => cmd::prune::run_cmd(&a),

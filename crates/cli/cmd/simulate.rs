@@ -5,69 +5,26 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use motif_core::rundir::RunDir;
+use motif_workflow::cli::overlay;
 use motif_workflow::input::SeqInput;
 use motif_workflow::{shuffle, simulate};
 
 use crate::output::Sink;
 use crate::progress::Progress;
 
-/// Arguments of `simulate`.
+/// Arguments of `simulate`: the workflow's settings as flags, the output
+/// folder and a settings file.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// Which data set: `deepprune1` … `deepprune5` (Deepprune's simulated
-    /// sets: 2, 2, 2, 4, 8 motifs; one instance per positive at a random
-    /// position; i.i.d. uniform negatives; train and test of equal size) or
-    /// `koo-eddy` (Koo & Eddy's 12-TF multi-label set: 1–5 instances per
-    /// sequence on either strand, split 70/10/20), or NeuronMotif's checks
-    /// `nm-shift` and `nm-grammar` (see below).
-    #[arg(long, required_unless_present = "config")]
-    pub preset: Option<String>,
-    /// Motif database to take the motifs from. Default: the bundled JASPAR
-    /// 2024 set (the IDs each preset uses are listed in `--help`).
-    #[arg(long)]
-    pub motifs: Option<PathBuf>,
-    /// Sequences: per split for Deepprune (train and test each), in all for
-    /// Koo & Eddy. Default 10000 / 25000.
-    #[arg(long)]
-    pub n: Option<usize>,
-    /// Sequence length. Default 101 (Deepprune) / 200 (Koo & Eddy).
-    #[arg(long)]
-    pub len: Option<usize>,
-    /// Plant Deepprune motifs on a random strand (default: forward only).
-    #[arg(long)]
-    pub both_strands: bool,
-    /// Random seed [default: 1].
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub settings: simulate::Config,
     /// Output folder.
     #[arg(short, long)]
     pub out: PathBuf,
-    /// Settings from a TOML file, keys as `motif_workflow::simulate::Config`
-    /// (preset, motifs, n, len, both-strands, seed); flags given on the
-    /// command line override it.
+    /// Settings from a TOML file, keys as the flags (preset, motifs, n,
+    /// len, both-strands, seed); flags typed on the command line override it.
     #[arg(long, value_name = "TOML")]
     pub config: Option<PathBuf>,
-}
-
-impl SimulateArgs {
-    /// `--config`'s settings, then the flags.
-    fn config(&self) -> Result<simulate::Config> {
-        let mut c: simulate::Config = match &self.config {
-            Some(p) => motif_workflow::load_config(p)?,
-            None => simulate::Config::default(),
-        };
-        if let Some(v) = &self.preset {
-            c.preset.clone_from(v);
-        }
-        if self.motifs.is_some() {
-            c.motifs.clone_from(&self.motifs);
-        }
-        c.n = self.n.or(c.n);
-        c.len = self.len.or(c.len);
-        c.both_strands |= self.both_strands;
-        c.seed = self.seed.unwrap_or(c.seed);
-        Ok(c)
-    }
 }
 
 /// Help listing each preset's motifs.
@@ -101,9 +58,13 @@ pub fn simulate_help() -> String {
     s
 }
 
-/// Runs `simulate`.
-pub fn run_simulate(a: &SimulateArgs) -> Result<()> {
-    let config = a.config()?;
+/// Runs `simulate`; `matches` tell which flags were typed.
+pub fn run_simulate(a: &SimulateArgs, matches: &clap::ArgMatches) -> Result<()> {
+    let base = match &a.config {
+        Some(p) => motif_workflow::load_config(p)?,
+        None => simulate::Config::default(),
+    };
+    let config = overlay(&base, &a.settings, matches)?;
     let mut run = RunDir::create(&a.out, "simulate")?;
     let mut progress = Progress::new(false);
     let s = simulate::run(&config, &mut run, &mut |e| progress.event(e))?;

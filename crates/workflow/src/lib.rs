@@ -42,6 +42,8 @@
 
 pub mod analyze;
 pub mod bench;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod database;
 pub mod decouple;
 pub mod engine;

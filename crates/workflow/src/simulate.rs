@@ -16,22 +16,36 @@ use crate::{Event, Result, invalid};
 /// fit are refused rather than aborted while allocating.
 const MAX_BASES: u128 = 2_000_000_000;
 
-/// Settings of `simulate`.
+/// Settings of `simulate` (the `simulate` command's flags, and the keys of
+/// its `--config` file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
-    /// `deepprune1` … `deepprune5`, `koo-eddy`, `nm-shift` or `nm-grammar`.
+    /// Which data set: `deepprune1` … `deepprune5` (Deepprune's simulated
+    /// sets: 2, 2, 2, 4, 8 motifs; one instance per positive at a random
+    /// position; i.i.d. uniform negatives; train and test of equal size) or
+    /// `koo-eddy` (Koo & Eddy's 12-TF multi-label set: 1–5 instances per
+    /// sequence on either strand, split 70/10/20), or NeuronMotif's checks
+    /// `nm-shift` and `nm-grammar` (see below).
+    #[cfg_attr(feature = "cli", arg(long, default_value = "", hide_default_value = true))]
     pub preset: String,
-    /// Motif database to take the motifs from; default the bundled JASPAR set.
+    /// Motif database to take the motifs from. Default: the bundled JASPAR
+    /// 2024 set (the IDs each preset uses are listed below).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub motifs: Option<PathBuf>,
-    /// Sequences (per split for Deepprune, in all for Koo & Eddy); default
-    /// the preset's.
+    /// Sequences: per split for Deepprune (train and test each), in all for
+    /// Koo & Eddy. Default 10000 / 25000.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub n: Option<usize>,
-    /// Sequence length; default the preset's.
+    /// Sequence length. Default 101 (Deepprune) / 200 (Koo & Eddy).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub len: Option<usize>,
-    /// Plant Deepprune motifs on a random strand (default forward only).
+    /// Plant Deepprune motifs on a random strand (default: forward only).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub both_strands: bool,
-    /// Random seed; default 1.
+    /// Random seed.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().seed))]
     pub seed: u64,
 }
 
@@ -102,6 +116,11 @@ pub struct Summary {
 /// On an unknown preset, sizes out of range, a database without the
 /// preset's motifs, or a file that cannot be written.
 pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> Result<Summary> {
+    if config.preset.is_empty() {
+        return Err(invalid(
+            "no preset: give --preset NAME or `preset` in --config (deepprune1 … deepprune5, koo-eddy, nm-shift, nm-grammar)",
+        ));
+    }
     let preset = Preset::parse(&config.preset)?;
     let (db, db_name) = crate::database::load(config.motifs.as_deref())?;
     let n = config.n.unwrap_or(preset.default_n());

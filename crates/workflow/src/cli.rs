@@ -1,0 +1,93 @@
+//! The configs as command-line flags (feature `cli`): each config derives
+//! `clap::Args`, so a setting's flag, help text and default are declared
+//! once, beside its TOML key. [`overlay`] lays the flags a user typed over
+//! a `--config` file's settings.
+
+use clap::parser::ValueSource;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Result, invalid};
+
+/// `base` (a `--config` file's settings, or the defaults) with each
+/// setting whose flag was typed on the command line taken from `flags`;
+/// settings left to their defaults on the command line keep `base`'s.
+/// A flag's id is its field's name, the TOML key with `_` for `-`.
+///
+/// # Errors
+/// If a config does not round-trip through JSON (a bug, not bad input).
+pub fn overlay<C: Serialize + DeserializeOwned>(
+    base: &C,
+    flags: &C,
+    matches: &clap::ArgMatches,
+) -> Result<C> {
+    let given: Vec<String> = matches
+        .ids()
+        .map(|id| id.as_str().to_owned())
+        .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        .collect();
+    let mut out = serde_json::to_value(base).map_err(|e| invalid(e.to_string()))?;
+    let flags = serde_json::to_value(flags).map_err(|e| invalid(e.to_string()))?;
+    lay(&mut out, &flags, &given);
+    serde_json::from_value(out).map_err(|e| invalid(e.to_string()))
+}
+
+/// Copies each key of `flags` named in `given` into `out`, at any depth.
+fn lay(out: &mut serde_json::Value, flags: &serde_json::Value, given: &[String]) {
+    let (Some(out), Some(flags)) = (out.as_object_mut(), flags.as_object()) else { return };
+    for (k, v) in flags {
+        if given.iter().any(|g| g.replace('_', "-") == *k) {
+            out.insert(k.clone(), v.clone());
+        } else if v.is_object()
+            && let Some(o) = out.get_mut(k)
+        {
+            lay(o, v, given);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args, FromArgMatches};
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Args)]
+    #[serde(rename_all = "kebab-case")]
+    struct Inner {
+        #[arg(long, default_value_t = 3)]
+        min_overlap: usize,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Args)]
+    #[serde(rename_all = "kebab-case")]
+    struct Outer {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        inner: Inner,
+    }
+
+    fn parse(args: &[&str]) -> (Outer, clap::ArgMatches) {
+        let cmd = Outer::augment_args(clap::Command::new("t"));
+        let m = cmd.try_get_matches_from(args).unwrap();
+        (Outer::from_arg_matches(&m).unwrap(), m)
+    }
+
+    /// Typed flags win at any depth; defaults on the command line do not.
+    #[test]
+    fn only_typed_flags_override_the_file() {
+        let file = Outer { seed: 9, name: Some("f".into()), inner: Inner { min_overlap: 7 } };
+        let (flags, m) = parse(&["t", "--min-overlap", "5"]);
+        let got = overlay(&file, &flags, &m).unwrap();
+        assert_eq!(got, Outer { inner: Inner { min_overlap: 5 }, ..file.clone() });
+        let (flags, m) = parse(&["t", "--seed", "2", "--name", "x"]);
+        let got = overlay(&file, &flags, &m).unwrap();
+        assert_eq!(got, Outer { seed: 2, name: Some("x".into()), ..file.clone() });
+        let (flags, m) = parse(&["t"]);
+        assert_eq!(overlay(&file, &flags, &m).unwrap(), file);
+    }
+}
