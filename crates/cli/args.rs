@@ -7,26 +7,7 @@ use clap::{Args, ValueEnum};
 use motif_workflow::engine::EngineConfig;
 use motif_workflow::train::{ActivationName, FitConfig};
 
-/// A count flag that must be at least 1 (`--epochs 0`, `--batch-size 0` …
-/// are refused by name rather than dividing by zero later).
-///
-/// # Errors
-/// If `s` is not a whole number of at least 1.
-pub fn at_least_one(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(v) => Ok(v),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Like [`at_least_one`], for `u32` flags.
-///
-/// # Errors
-/// As [`at_least_one`], or above `u32::MAX`.
-pub fn at_least_one_u32(s: &str) -> Result<u32, String> {
-    at_least_one(s).and_then(|v| u32::try_from(v).map_err(|e| e.to_string()))
-}
+pub use motif_workflow::cli::{at_least_one, at_least_one_u32};
 
 /// Columns of a sequence table with a header row (TSV or CSV).
 #[derive(Debug, Clone, Default, Args)]

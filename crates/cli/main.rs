@@ -72,7 +72,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  motiftool logo filters.meme -o logos/\n  motiftool logo db.meme -o logos/ --rc --format png"
     )]
-    Logo(cmd::logo::LogoArgs),
+    Logo(motif_workflow::logo::Config),
     /// Measure forward throughput (sequences/s) of each usable engine.
     Bench(cmd::bench::BenchArgs),
     /// Simulated benchmark data with known truth: Deepprune's data sets 1–5
@@ -193,7 +193,7 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
     match &cli.command {
         Command::Predict(a) => a.engine.on.threads,
         Command::Evaluate(a) => a.predict.engine.on.threads,
-        Command::Bench(a) => a.threads,
+        Command::Bench(a) => a.settings.threads,
         Command::Match(a) => a.threads,
         Command::Analyze(a) => a.x.engine.on.threads,
         Command::Extract(a) => a.x.engine.on.threads,

@@ -12,23 +12,30 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Event, Result, invalid};
 
-/// Settings of `bench`.
+/// Settings of `bench` (the `bench` command's flags).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// The ONNX model.
     pub model: PathBuf,
-    /// Random sequences scored per repetition.
+    /// Number of random sequences.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().n, value_parser = crate::cli::at_least_one))]
     pub n: usize,
-    /// Their length.
+    /// Sequence length.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().len, value_parser = crate::cli::at_least_one))]
     pub len: usize,
-    /// Sequences per engine call.
+    /// Sequences per batch.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().batch_size, value_parser = crate::cli::at_least_one))]
     pub batch_size: usize,
-    /// Timed repetitions (the best counts).
+    /// Timed repetitions (the best is reported).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().repeats, value_parser = crate::cli::at_least_one))]
     pub repeats: usize,
-    /// Threads; `None`: all cores.
+    /// Threads (default: all cores).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub threads: Option<usize>,
     /// Seed of the random sequences.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().seed))]
     pub seed: u64,
 }
 

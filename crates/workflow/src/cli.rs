@@ -9,6 +9,27 @@ use serde::de::DeserializeOwned;
 
 use crate::{Result, invalid};
 
+/// A count flag that must be at least 1 (`--epochs 0`, `--batch-size 0` …
+/// are refused by name rather than dividing by zero later).
+///
+/// # Errors
+/// If `s` is not a whole number of at least 1.
+pub fn at_least_one(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(v) => Ok(v),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Like [`at_least_one`], for `u32` flags.
+///
+/// # Errors
+/// As [`at_least_one`], or above `u32::MAX`.
+pub fn at_least_one_u32(s: &str) -> std::result::Result<u32, String> {
+    at_least_one(s).and_then(|v| u32::try_from(v).map_err(|e| e.to_string()))
+}
+
 /// `base` (a `--config` file's settings, or the defaults) with each
 /// setting whose flag was typed on the command line taken from `flags`;
 /// settings left to their defaults on the command line keep `base`'s.

@@ -11,6 +11,7 @@ use crate::{Event, Result, invalid};
 
 /// Image format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// Scalable vector graphics.
@@ -20,21 +21,27 @@ pub enum Format {
     Png,
 }
 
-/// Settings of `logo`.
+/// Settings of `logo` (the `logo` command's flags).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// Motifs (MEME, JASPAR, TRANSFAC or HOMER; gzip ok).
     pub motifs: PathBuf,
-    /// Output folder (created).
+    /// Output folder (created); one file per motif, named after its id.
+    #[cfg_attr(feature = "cli", arg(short = 'o', long = "out"))]
     pub out: PathBuf,
     /// Draw reverse complements (file names end in `_rc`).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub rc: bool,
     /// Image format.
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = Format::Svg))]
     pub format: Format,
     /// Pixels per column (4 to 500).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().col_width))]
     pub col_width: f32,
     /// Pixels for 2 bits (10 to 2000).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().height))]
     pub height: f32,
 }
 
