@@ -140,7 +140,7 @@ fn main() -> ExitCode {
         Command::Shuffle(a) => cmd::simulate::run_shuffle(&a),
         Command::Train(a) => cmd::train::run(&a),
         Command::Prune(a) => cmd::prune::run_cmd(&a),
-        Command::Decouple(a) => cmd::decouple::run(&a),
+        Command::Decouple(a) => cmd::decouple::run(&a, sub),
         Command::Saliency(a) => cmd::saliency::run(&a),
     };
     match result {
@@ -199,7 +199,7 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
         Command::Extract(a) => a.x.engine.on.threads,
         Command::Train(a) => a.fit.on.threads,
         Command::Prune(a) => a.fit.on.threads,
-        Command::Decouple(a) => a.engine.on.threads,
+        Command::Decouple(a) => a.settings.engine.threads,
         Command::Saliency(a) => a.engine.on.threads,
         _ => None,
     }

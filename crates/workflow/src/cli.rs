@@ -30,6 +30,14 @@ pub fn at_least_one_u32(s: &str) -> std::result::Result<u32, String> {
     at_least_one(s).and_then(|v| u32::try_from(v).map_err(|e| e.to_string()))
 }
 
+/// A path flag that may be left empty (given in `--config` instead; the
+/// workflow names what is missing): clap's own path parser refuses "".
+#[must_use]
+pub fn path_or_empty() -> impl clap::builder::TypedValueParser<Value = std::path::PathBuf> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::OsStringValueParser::new().map(std::path::PathBuf::from)
+}
+
 /// `base` (a `--config` file's settings, or the defaults) with each
 /// setting whose flag was typed on the command line taken from `flags`;
 /// settings left to their defaults on the command line keep `base`'s.

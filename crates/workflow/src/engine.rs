@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The engine asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum EngineName {
     /// ort when its library loads, else tract.
@@ -18,6 +19,7 @@ pub enum EngineName {
 
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceName {
     /// The CPU.
@@ -39,18 +41,25 @@ impl DeviceName {
     }
 }
 
-/// Engine settings of a workflow.
+/// Engine settings of a workflow (the `--engine`, `--device`, `--threads`
+/// and `--batch-size` flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EngineConfig {
-    /// Inference engine; default `auto`.
+    /// Inference engine: `auto` = ort when its library loads, else tract.
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = EngineName::Auto))]
     pub engine: EngineName,
-    /// Device; default `cpu`.
+    /// Device: `cuda` needs the ort engine with onnxruntime-gpu; never falls
+    /// back to CPU silently.
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = DeviceName::Cpu))]
     pub device: DeviceName,
-    /// Threads (ort intra-op threads; tract runs batches in parallel);
-    /// default all cores.
+    /// Threads (ort intra-op threads; tract runs batches in parallel).
+    /// Default: all cores.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub threads: Option<usize>,
-    /// Sequences per engine call; default 512.
+    /// Sequences per engine call.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = EngineConfig::default().batch_size, value_parser = crate::cli::at_least_one))]
     pub batch_size: usize,
 }
 

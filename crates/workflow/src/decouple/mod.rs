@@ -41,40 +41,60 @@ use self::results::{
 use crate::engine::EngineConfig;
 use crate::{Error, Event, Result, invalid};
 
-/// Settings of `decouple`.
+/// Settings of `decouple` (the `decouple` command's flags, and the keys of
+/// its `--config` file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// The model (ONNX): a chain of stride-1 convs with non-overlapping max
-    /// pools. Required.
+    /// pools (or give `model` in --config).
+    #[cfg_attr(feature = "cli", arg(default_value = "", hide_default_value = true, value_parser = crate::cli::path_or_empty()))]
     pub model: PathBuf,
-    /// Conv layer to decouple (0 = first, as `motiftool inspect` numbers them).
+    /// Conv layer to decouple (0 = first, as `motiftool inspect` numbers
+    /// them; or give `layer` in --config).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 0, hide_default_value = true))]
     pub layer: usize,
-    /// Neurons to decouple, e.g. `0,3,5-9`; default all.
+    /// Neurons (channels) to decouple: `0,3,5-9`. Default: all.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "LIST"))]
     pub neurons: Option<String>,
-    /// Motifs per neuron m; default NeuronMotif's rule (m = 1, 2, … until
-    /// the t-test over the layer's neurons accepts).
+    /// Motifs per neuron m (each pool of size P splits clusters into P^m).
+    /// Default: NeuronMotif's rule, m = 1, 2, … until the t-test over the
+    /// layer's neurons accepts (r = conact/max act against 0.95).
+    #[cfg_attr(feature = "cli", arg(long, value_parser = crate::cli::at_least_one_u32))]
     pub motifs: Option<u32>,
-    /// Largest m the rule tries; default 4.
+    /// Largest m the rule tries.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().max_motifs, value_parser = crate::cli::at_least_one_u32))]
     pub max_motifs: u32,
-    /// This process's share of the neurons, `i/n` (1-based).
+    /// This process's share of the neurons: i/n (1-based).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "i/n"))]
     pub shard: Option<String>,
-    /// Motif database; default the bundled JASPAR set.
+    /// Motif database for the CRMs' and segments' matches. Default: the
+    /// bundled JASPAR 2024 CORE vertebrates set.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub db: Option<PathBuf>,
-    /// Sequences on which to also show each neuron's plain activation
-    /// alignment (Koo & Eddy), for comparison.
+    /// Sequences (FASTA etc.) on which to also show plain activation
+    /// alignment (Koo & Eddy) of each neuron, for comparison.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "FILE"))]
     pub align: Option<PathBuf>,
-    /// Seed the genetic algorithm from the layer below's motifs; default true.
+    /// `--no-seed`: start the genetic algorithm from uniform sequences
+    /// instead of the layer below's motifs (in --config: `seeded = false`).
+    #[cfg_attr(feature = "cli", arg(long = "no-seed", action = clap::ArgAction::SetFalse))]
     pub seeded: bool,
-    /// Most GA iterations; default 200.
+    /// Most GA iterations.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().max_iter, value_parser = crate::cli::at_least_one))]
     pub max_iter: usize,
-    /// GA population; default clamp(⌊RF/20⌋·1000, 2000, 5000).
+    /// GA population (default clamp(⌊RF/20⌋·1000, 2000, 5000)).
+    #[cfg_attr(feature = "cli", arg(long, value_parser = crate::cli::at_least_one))]
     pub population: Option<usize>,
-    /// Most samples kept per neuron; default 100,000.
+    /// Most samples kept per neuron.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().pool, value_parser = crate::cli::at_least_one))]
     pub pool: usize,
-    /// Random seed; default 1.
+    /// Random seed.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().seed))]
     pub seed: u64,
     /// Engine settings.
+    #[cfg_attr(feature = "cli", command(flatten))]
     pub engine: EngineConfig,
 }
 
@@ -147,6 +167,9 @@ pub struct Plan {
     reason = "the layer's steps in order: plan, sampling, m, neurons, layer files"
 )]
 pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> Result<Outcome> {
+    if config.model.as_os_str().is_empty() {
+        return Err(invalid("no model: give MODEL, or `model` in --config"));
+    }
     let model = motif_onnx::Model::load(&config.model)?;
     let net = Network::open(&model, config.layer, &config.engine.options(vec![]))?;
     let top = net.top().clone();
