@@ -4,7 +4,7 @@
 //! with an `over` method that lays the flags given over a config file's.
 
 use clap::{Args, ValueEnum};
-use motif_workflow::engine::EngineConfig;
+use motif_workflow::engine::{DeviceName, EngineConfig, EngineName};
 use motif_workflow::train::{ActivationName, FitConfig};
 
 pub use motif_workflow::cli::{at_least_one, at_least_one_u32};
@@ -156,95 +156,34 @@ impl ColumnArgs {
     }
 }
 
-/// `--engine`, `--device`, `--threads`: the one set of engine flags,
-/// flattened into every command that runs a model. Unset flags keep the
-/// config's value (`--config`), else its default.
+/// `--engine`, `--device`, `--threads` for the training commands, whose
+/// `--batch-size` is the minibatch (elsewhere the engine flags are
+/// [`EngineConfig`]'s own). Unset flags keep the config's value.
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct EngineSelect {
     /// Inference engine: `auto` = ort when its library loads, else tract
     /// [default: auto].
     #[arg(long, value_enum)]
-    pub engine: Option<EngineOpt>,
+    pub engine: Option<EngineName>,
     /// Device: `cuda` needs the ort engine with onnxruntime-gpu; never falls
     /// back to CPU silently [default: cpu].
     #[arg(long, value_enum)]
-    pub device: Option<DeviceOpt>,
+    pub device: Option<DeviceName>,
     /// Threads (ort intra-op threads; tract runs batches in parallel). Default: all cores.
     #[arg(long)]
     pub threads: Option<usize>,
 }
 
-/// The engine flags and `--batch-size`, sequences per engine call.
-#[derive(Debug, Clone, Default, Args)]
-pub struct EngineArgs {
-    /// `--engine`, `--device`, `--threads`.
-    #[command(flatten)]
-    pub on: EngineSelect,
-    /// Sequences per engine call [default: 512].
-    #[arg(long, value_parser = at_least_one)]
-    pub batch_size: Option<usize>,
-}
-
-/// `--engine`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum EngineOpt {
-    /// ort if usable, else tract.
-    Auto,
-    /// tract (pure Rust, CPU).
-    Tract,
-    /// ONNX Runtime.
-    Ort,
-}
-
-/// `--device`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DeviceOpt {
-    /// CPU.
-    Cpu,
-    /// CUDA GPU.
-    Cuda,
-}
-
 impl EngineSelect {
     /// These flags laid over `base`.
     #[must_use]
-    pub fn over(&self, mut base: EngineConfig) -> EngineConfig {
-        use motif_workflow::engine::{DeviceName, EngineName};
-        if let Some(e) = self.engine {
-            base.engine = match e {
-                EngineOpt::Auto => EngineName::Auto,
-                EngineOpt::Tract => EngineName::Tract,
-                EngineOpt::Ort => EngineName::Ort,
-            };
-        }
-        if let Some(d) = self.device {
-            base.device = match d {
-                DeviceOpt::Cpu => DeviceName::Cpu,
-                DeviceOpt::Cuda => DeviceName::Cuda,
-            };
-        }
-        if self.threads.is_some() {
-            base.threads = self.threads;
-        }
-        base
-    }
-}
-
-impl EngineArgs {
-    /// These flags laid over `base`.
-    #[must_use]
     pub fn over(&self, base: EngineConfig) -> EngineConfig {
-        let mut c = self.on.over(base);
-        if let Some(b) = self.batch_size {
-            c.batch_size = b;
+        EngineConfig {
+            engine: self.engine.unwrap_or(base.engine),
+            device: self.device.unwrap_or(base.device),
+            threads: self.threads.or(base.threads),
+            ..base
         }
-        c
-    }
-
-    /// As a config over the defaults.
-    #[must_use]
-    pub fn config(&self) -> EngineConfig {
-        self.over(EngineConfig::default())
     }
 }
 

@@ -13,9 +13,7 @@ mod output;
 mod plugins;
 mod progress;
 
-pub use args::{
-    ColumnArgs, EngineArgs, EngineSelect, GenomeArgs, PeakArgs, at_least_one, at_least_one_u32,
-};
+pub use args::{ColumnArgs, EngineSelect, GenomeArgs, PeakArgs, at_least_one, at_least_one_u32};
 
 /// Open up trained DNA-sequence CNNs: import any ONNX export and see its
 /// structure; predict, evaluate, train and take saliency; extract filter
@@ -133,8 +131,8 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::bench::run(&a),
         Command::Match(a) => cmd::matching::run(&a),
         Command::Logo(a) => cmd::logo::run(&a),
-        Command::Analyze(a) => cmd::analyze::run(&a),
-        Command::Extract(a) => cmd::analyze::run_extract(&a),
+        Command::Analyze(a) => cmd::analyze::run(&a, sub),
+        Command::Extract(a) => cmd::analyze::run_extract(&a, sub),
         Command::Report(a) => cmd::report::run(&a),
         Command::Simulate(a) => cmd::simulate::run_simulate(&a, sub),
         Command::Shuffle(a) => cmd::simulate::run_shuffle(&a),
@@ -191,16 +189,16 @@ fn flag_error(e: &clap::Error) -> ExitCode {
 
 fn cli_threads(cli: &Cli) -> Option<usize> {
     match &cli.command {
-        Command::Predict(a) => a.engine.on.threads,
-        Command::Evaluate(a) => a.predict.engine.on.threads,
+        Command::Predict(a) => a.engine.threads,
+        Command::Evaluate(a) => a.predict.engine.threads,
         Command::Bench(a) => a.settings.threads,
         Command::Match(a) => a.threads,
-        Command::Analyze(a) => a.x.engine.on.threads,
-        Command::Extract(a) => a.x.engine.on.threads,
+        Command::Analyze(a) => a.x.engine.threads,
+        Command::Extract(a) => a.x.engine.threads,
         Command::Train(a) => a.fit.on.threads,
         Command::Prune(a) => a.fit.on.threads,
         Command::Decouple(a) => a.settings.engine.threads,
-        Command::Saliency(a) => a.engine.on.threads,
+        Command::Saliency(a) => a.engine.threads,
         _ => None,
     }
 }

@@ -8,8 +8,9 @@ use clap::Args;
 use motif_core::rundir::RunDir;
 use motif_workflow::{analyze, extract};
 
-use crate::EngineArgs;
 use crate::progress::Progress;
+use motif_workflow::cli::overlay;
+use motif_workflow::engine::EngineConfig;
 
 /// The flags `analyze` and `extract` share: model, sequences, layer,
 /// extractor, engine.
@@ -53,7 +54,7 @@ pub struct ExtractArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     #[command(flatten)]
-    pub engine: EngineArgs,
+    pub engine: EngineConfig,
     /// Settings from a TOML file, keys as in run.json's `config` (an example
     /// follows); flags given on the command line override it.
     #[arg(long, value_name = "TOML")]
@@ -64,8 +65,8 @@ pub struct ExtractArgs {
 }
 
 impl ExtractArgs {
-    /// These flags laid over `base`.
-    fn over(&self, mut c: extract::Config) -> Result<extract::Config> {
+    /// These flags laid over `base` (`matches` tell which were typed).
+    fn over(&self, mut c: extract::Config, matches: &clap::ArgMatches) -> Result<extract::Config> {
         if self.model.is_some() {
             c.model.clone_from(&self.model);
         }
@@ -91,7 +92,7 @@ impl ExtractArgs {
         if let Some(v) = self.seed {
             c.seed = v;
         }
-        c.engine = self.engine.over(c.engine);
+        c.engine = overlay(&c.engine, &self.engine, matches)?;
         Ok(c)
     }
 }
@@ -120,12 +121,12 @@ pub struct ExtractCmdArgs {
 }
 
 /// The analyze config: `--config`'s, then the flags.
-fn analyze_config(a: &AnalyzeArgs) -> Result<analyze::Config> {
+fn analyze_config(a: &AnalyzeArgs, matches: &clap::ArgMatches) -> Result<analyze::Config> {
     let mut c: analyze::Config = match &a.x.config {
         Some(p) => motif_workflow::load_config(p)?,
         None => analyze::Config::default(),
     };
-    c.extract = a.x.over(c.extract)?;
+    c.extract = a.x.over(c.extract, matches)?;
     if a.db.is_some() {
         c.db.clone_from(&a.db);
     }
@@ -133,8 +134,8 @@ fn analyze_config(a: &AnalyzeArgs) -> Result<analyze::Config> {
 }
 
 /// Runs `analyze`.
-pub fn run(a: &AnalyzeArgs) -> Result<()> {
-    let config = analyze_config(a)?;
+pub fn run(a: &AnalyzeArgs, matches: &clap::ArgMatches) -> Result<()> {
+    let config = analyze_config(a, matches)?;
     let mut run = RunDir::create(&a.out, "analyze")?;
     let mut progress = Progress::new(a.x.quiet);
     let s = analyze::run(&config, &mut run, &mut |e| progress.event(e))?;
@@ -157,12 +158,12 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
 }
 
 /// Runs `extract`.
-pub fn run_extract(a: &ExtractCmdArgs) -> Result<()> {
+pub fn run_extract(a: &ExtractCmdArgs, matches: &clap::ArgMatches) -> Result<()> {
     let config = match &a.x.config {
         Some(p) => motif_workflow::load_config(p)?,
         None => extract::Config::default(),
     };
-    let config = a.x.over(config)?;
+    let config = a.x.over(config, matches)?;
     let mut run = RunDir::create(&a.out, "extract")?;
     let mut progress = Progress::new(a.x.quiet);
     let s = extract::run(&config, &mut run, &mut |e| progress.event(e))?;

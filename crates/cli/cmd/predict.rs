@@ -8,9 +8,9 @@ use clap::{Args, ValueEnum};
 use motif_workflow::input::SeqInput;
 use motif_workflow::predict;
 
-use crate::EngineArgs;
 use crate::output::Sink;
 use crate::progress::Progress;
+use motif_workflow::engine::EngineConfig;
 
 /// Shared help on sequence inputs.
 pub const SEQ_HELP: &str = "\
@@ -68,7 +68,7 @@ pub struct PredictArgs {
     #[arg(short = 'o', long = "out")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
-    pub engine: EngineArgs,
+    pub engine: EngineConfig,
 }
 
 /// Arguments of `evaluate`.
@@ -98,7 +98,7 @@ impl PredictArgs {
             }),
             labels: self.labels.clone(),
             outputs: self.outputs.clone(),
-            engine: self.engine.config(),
+            engine: self.engine,
         }
     }
 }

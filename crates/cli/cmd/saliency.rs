@@ -7,9 +7,9 @@ use clap::Args;
 use motif_workflow::input::SeqInput;
 use motif_workflow::saliency;
 
-use crate::EngineArgs;
 use crate::output::Sink;
 use crate::progress::Progress;
+use motif_workflow::engine::EngineConfig;
 
 /// Arguments of `saliency`.
 #[derive(Debug, Args)]
@@ -34,7 +34,7 @@ pub struct SaliencyArgs {
     #[arg(long, value_name = "LAYER:CHANNEL")]
     pub neuron: Option<String>,
     #[command(flatten)]
-    pub engine: EngineArgs,
+    pub engine: EngineConfig,
     /// Output TSV (written atomically); stdout when absent or `-`.
     #[arg(short, long)]
     pub out: Option<PathBuf>,
@@ -58,7 +58,7 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
             Some(s) => saliency::parse_neuron(s)?,
             None => saliency::Of::Output(a.output.unwrap_or(0)),
         },
-        engine: a.engine.config(),
+        engine: a.engine,
     };
     let mut inputs = vec![a.model.as_path()];
     inputs.extend(a.seqs.as_deref());
