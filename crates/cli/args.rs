@@ -3,9 +3,9 @@
 //! training flags, and value parsers. Each maps onto the workflows' configs
 //! with an `over` method that lays the flags given over a config file's.
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use motif_workflow::engine::{DeviceName, EngineConfig, EngineName};
-use motif_workflow::train::{ActivationName, FitConfig};
+use motif_workflow::train::FitConfig;
 
 pub use motif_workflow::cli::{at_least_one, at_least_one_u32};
 
@@ -187,71 +187,15 @@ impl EngineSelect {
     }
 }
 
-/// Activations of `--arch deepbind`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ActivationOpt {
-    /// max(0, x).
-    Relu,
-    /// Deepprune's: leaky ReLU (slope 0.5 below 0) clipped at 10.
-    Deepprune,
-}
-
 /// Options of every training run: `train`, and each training of `prune`.
 #[derive(Debug, Args)]
 pub struct FitArgs {
-    /// Most epochs (early stopping usually ends sooner) [default: 1000].
-    #[arg(long, value_parser = crate::at_least_one)]
-    pub epochs: Option<usize>,
-    /// Minibatch size [default: 256].
-    #[arg(long, value_parser = crate::at_least_one)]
-    pub batch_size: Option<usize>,
-    /// Stop after this many epochs without a lower validation loss; the
-    /// best weights are kept [default: 15].
-    #[arg(long)]
-    pub patience: Option<usize>,
-    /// L1 penalty on the dense weights (Keras `l1()` is 0.01) [default: 0].
-    #[arg(long)]
-    pub l1: Option<f32>,
-    /// L2 penalty on the dense weights (Keras `l2()` is 0.01) [default: 0].
-    #[arg(long)]
-    pub l2: Option<f32>,
+    /// `--epochs`, `--batch-size`, `--patience`, `--l1`, `--l2`.
+    #[command(flatten)]
+    pub fit: FitConfig,
     #[command(flatten)]
     pub on: crate::EngineSelect,
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
-}
-
-impl FitArgs {
-    /// These flags laid over `base`.
-    #[must_use]
-    pub fn over(&self, mut base: FitConfig) -> FitConfig {
-        if let Some(v) = self.epochs {
-            base.epochs = v;
-        }
-        if let Some(v) = self.batch_size {
-            base.batch_size = v;
-        }
-        if let Some(v) = self.patience {
-            base.patience = v;
-        }
-        if let Some(v) = self.l1 {
-            base.l1 = v;
-        }
-        if let Some(v) = self.l2 {
-            base.l2 = v;
-        }
-        base
-    }
-}
-
-impl ActivationOpt {
-    /// As the workflow names it.
-    #[must_use]
-    pub fn name(self) -> ActivationName {
-        match self {
-            Self::Relu => ActivationName::Relu,
-            Self::Deepprune => ActivationName::Deepprune,
-        }
-    }
 }

@@ -136,8 +136,8 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(&a),
         Command::Simulate(a) => cmd::simulate::run_simulate(&a, sub),
         Command::Shuffle(a) => cmd::simulate::run_shuffle(&a),
-        Command::Train(a) => cmd::train::run(&a),
-        Command::Prune(a) => cmd::prune::run_cmd(&a),
+        Command::Train(a) => cmd::train::run(&a, sub),
+        Command::Prune(a) => cmd::prune::run_cmd(&a, sub),
         Command::Decouple(a) => cmd::decouple::run(&a, sub),
         Command::Saliency(a) => cmd::saliency::run(&a),
     };

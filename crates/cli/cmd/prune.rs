@@ -8,8 +8,10 @@ use motif_core::rundir::RunDir;
 use motif_prune::Variant;
 use motif_workflow::prune::{self, Config};
 
-use crate::args::{ActivationOpt, FitArgs};
+use crate::args::FitArgs;
 use crate::progress::Progress;
+use motif_workflow::cli::overlay;
+use motif_workflow::train::ActivationName;
 
 /// `--variant`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,7 +84,7 @@ pub struct PruneArgs {
     pub width: Option<usize>,
     /// Activation of the default --protocol architecture [default: deepprune].
     #[arg(long, value_enum)]
-    pub activation: Option<ActivationOpt>,
+    pub activation: Option<ActivationName>,
     /// `lr_init` (the paper: 0.01) [default: 0.01].
     #[arg(long)]
     pub lr: Option<f64>,
@@ -142,7 +144,7 @@ fn variant(v: VariantOpt) -> Variant {
 
 impl PruneArgs {
     /// `--config`'s settings, then the flags.
-    fn config(&self) -> Result<Config> {
+    fn config(&self, matches: &clap::ArgMatches) -> Result<Config> {
         let mut c: Config = match &self.config {
             Some(p) => motif_workflow::load_config(p)?,
             None => Config::default(),
@@ -180,7 +182,7 @@ impl PruneArgs {
             c.width = v;
         }
         if let Some(v) = self.activation {
-            c.activation = v.name();
+            c.activation = v;
         }
         for (flag, slot) in [
             (self.lr, &mut c.lr),
@@ -200,15 +202,15 @@ impl PruneArgs {
         if self.db.is_some() {
             c.db.clone_from(&self.db);
         }
-        c.fit = self.fit.over(c.fit);
+        c.fit = overlay(&c.fit, &self.fit.fit, matches)?;
         c.engine = self.fit.on.over(c.engine);
         Ok(c)
     }
 }
 
 /// Runs `prune`.
-pub fn run_cmd(a: &PruneArgs) -> Result<()> {
-    let config = a.config()?;
+pub fn run_cmd(a: &PruneArgs, matches: &clap::ArgMatches) -> Result<()> {
+    let config = a.config(matches)?;
     let mut run = RunDir::create(&a.out, "prune")?;
     let mut progress = Progress::new(a.fit.quiet);
     let s = prune::run(&config, &mut run, &mut |e| progress.event(e))?;

@@ -7,8 +7,10 @@ use clap::{Args, ValueEnum};
 use motif_core::rundir::RunDir;
 use motif_workflow::train::{self, Config};
 
-use crate::args::{ActivationOpt, FitArgs};
+use crate::args::FitArgs;
 use crate::progress::Progress;
+use motif_workflow::cli::overlay;
+use motif_workflow::train::ActivationName;
 
 /// Architectures `--arch` builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,7 +78,7 @@ pub struct TrainArgs {
     pub no_dense: bool,
     /// Activation of --arch deepbind [default: relu].
     #[arg(long, value_enum)]
-    pub activation: Option<ActivationOpt>,
+    pub activation: Option<ActivationName>,
     /// Adam learning rate (other Adam settings: Keras defaults) [default: 0.001].
     #[arg(long)]
     pub lr: Option<f64>,
@@ -98,7 +100,7 @@ pub struct TrainArgs {
 
 impl TrainArgs {
     /// `--config`'s settings, then the flags.
-    fn config(&self) -> Result<Config> {
+    fn config(&self, matches: &clap::ArgMatches) -> Result<Config> {
         let mut c: Config = match &self.config {
             Some(p) => motif_workflow::load_config(p)?,
             None => Config::default(),
@@ -129,7 +131,7 @@ impl TrainArgs {
         c.bn |= self.bn;
         c.no_dense |= self.no_dense;
         if let Some(v) = self.activation {
-            c.activation = v.name();
+            c.activation = v;
         }
         if let Some(v) = self.lr {
             c.lr = v;
@@ -137,7 +139,7 @@ impl TrainArgs {
         if let Some(v) = self.seed {
             c.seed = v;
         }
-        c.fit = self.fit.over(c.fit);
+        c.fit = overlay(&c.fit, &self.fit.fit, matches)?;
         c.engine = self.fit.on.over(c.engine);
         Ok(c)
     }
@@ -157,8 +159,8 @@ The loss is binary cross-entropy (on logits when the model ends in a Sigmoid), A
 defaults; every output is a label (multi-label FASTA headers `>id 0 1 0 …` give several).";
 
 /// Runs `train`.
-pub fn run(a: &TrainArgs) -> Result<()> {
-    let config = a.config()?;
+pub fn run(a: &TrainArgs, matches: &clap::ArgMatches) -> Result<()> {
+    let config = a.config(matches)?;
     let mut run = RunDir::create(&a.out, "train")?;
     let mut progress = Progress::new(a.fit.quiet);
     let s = train::run(&config, &mut run, &mut |e| progress.event(e))?;

@@ -34,6 +34,7 @@ pub enum Arch {
 
 /// Activations of the DeepBind-style net.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ActivationName {
     /// max(0, x).
@@ -54,20 +55,27 @@ impl ActivationName {
     }
 }
 
-/// Settings of every training run (train, and each training of prune).
+/// Settings of every training run (train, and each training of prune;
+/// the `--epochs`, `--batch-size`, `--patience`, `--l1` and `--l2` flags).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FitConfig {
-    /// Most epochs (early stopping usually ends sooner); default 1000.
+    /// Most epochs (early stopping usually ends sooner).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = FitConfig::default().epochs, value_parser = crate::cli::at_least_one))]
     pub epochs: usize,
-    /// Minibatch size; default 256.
+    /// Minibatch size.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = FitConfig::default().batch_size, value_parser = crate::cli::at_least_one))]
     pub batch_size: usize,
-    /// Epochs without a lower validation loss before stopping (the best
-    /// weights are kept); default 15.
+    /// Stop after this many epochs without a lower validation loss; the
+    /// best weights are kept.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = FitConfig::default().patience))]
     pub patience: usize,
-    /// L1 penalty on the dense weights; default 0 (Keras `l1()` is 0.01).
+    /// L1 penalty on the dense weights (Keras `l1()` is 0.01).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = FitConfig::default().l1))]
     pub l1: f32,
-    /// L2 penalty on the dense weights; default 0.
+    /// L2 penalty on the dense weights (Keras `l2()` is 0.01).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = FitConfig::default().l2))]
     pub l2: f32,
 }
 
