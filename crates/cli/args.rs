@@ -1,7 +1,8 @@
-//! Flag groups shared by commands: sequence input (`--seqs` columns,
-//! `--bed/--genome`), labelled genome intervals, the engine flags, the
-//! training flags, and value parsers. Each maps onto the workflows' configs
-//! with an `over` method that lays the flags given over a config file's.
+//! Flag groups of the training commands (train, prune) that their workflow
+//! configs do not declare yet: table columns and labelled genome intervals
+//! (onto `LabelledData`), the engine flags without `--batch-size` (there the
+//! minibatch), and the training group. Every other command's flags come
+//! from its workflow's config (`motif_workflow::cli`).
 
 use clap::Args;
 use motif_workflow::engine::{DeviceName, EngineConfig, EngineName};
@@ -23,22 +24,6 @@ pub struct ColumnArgs {
     /// Table column holding the sequence ids (default: `id` or `name`).
     #[arg(long, value_name = "NAME")]
     pub id_col: Option<String>,
-}
-
-/// Sequences cut from a genome: `--bed` intervals from an indexed `--genome`.
-#[derive(Debug, Clone, Default, Args)]
-pub struct GenomeArgs {
-    /// Intervals (BED or narrowPeak, gzip ok) to cut from --genome instead
-    /// of a sequence file.
-    #[arg(long, value_name = "FILE", requires = "genome")]
-    pub bed: Option<std::path::PathBuf>,
-    /// Indexed genome FASTA for --bed (`.fai` beside it; bgzipped: `.gzi` too).
-    #[arg(long, value_name = "FASTA", requires = "bed")]
-    pub genome: Option<std::path::PathBuf>,
-    /// Window width for --bed: centred on the narrowPeak summit, else on the
-    /// interval's middle (default: each interval as it is).
-    #[arg(long, value_name = "BP", requires = "bed", value_parser = at_least_one)]
-    pub width: Option<usize>,
 }
 
 /// Labelled training data cut from a genome: bound intervals (label 1) and
@@ -114,43 +99,6 @@ impl PeakArgs {
         }
         if !self.test_chroms.is_empty() {
             base.test_chroms.clone_from(&self.test_chroms);
-        }
-        base
-    }
-}
-
-impl GenomeArgs {
-    /// The files these flags read (an output equal to one is refused).
-    #[must_use]
-    pub fn inputs(&self) -> Vec<&std::path::Path> {
-        self.bed.iter().chain(&self.genome).map(std::path::PathBuf::as_path).collect()
-    }
-}
-
-impl ColumnArgs {
-    /// These flags, `--bed/--genome/--width` and `--seqs` laid over `base`
-    /// (a config file's input): a source given here replaces the file's.
-    #[must_use]
-    pub fn over(
-        &self,
-        genome: &GenomeArgs,
-        seqs: Option<&std::path::Path>,
-        mut base: motif_workflow::input::SeqInput,
-    ) -> motif_workflow::input::SeqInput {
-        if seqs.is_some() || genome.bed.is_some() {
-            base.seqs = seqs.map(std::path::Path::to_path_buf);
-            base.bed.clone_from(&genome.bed);
-            base.genome.clone_from(&genome.genome);
-            base.width = genome.width;
-        }
-        if self.seq_col.is_some() {
-            base.seq_col.clone_from(&self.seq_col);
-        }
-        if !self.label_cols.is_empty() {
-            base.label_cols.clone_from(&self.label_cols);
-        }
-        if self.id_col.is_some() {
-            base.id_col.clone_from(&self.id_col);
         }
         base
     }

@@ -9,8 +9,9 @@ use motif_core::rundir::RunDir;
 use motif_workflow::{analyze, extract};
 
 use crate::progress::Progress;
-use motif_workflow::cli::overlay;
+use motif_workflow::cli::{overlay, overlay_input};
 use motif_workflow::engine::EngineConfig;
+use motif_workflow::input::SeqInput;
 
 /// The flags `analyze` and `extract` share: model, sequences, layer,
 /// extractor, engine.
@@ -25,10 +26,9 @@ pub struct ExtractArgs {
     /// (--len when the model takes any length), seeded by --seed.
     #[arg(long)]
     pub seqs: Option<PathBuf>,
+    /// Table columns, `--bed/--genome/--width`.
     #[command(flatten)]
-    pub columns: crate::ColumnArgs,
-    #[command(flatten)]
-    pub genome: crate::GenomeArgs,
+    pub input: SeqInput,
     /// Conv layer (0 = first) [default: 0].
     #[arg(long)]
     pub layer: Option<usize>,
@@ -70,7 +70,8 @@ impl ExtractArgs {
         if self.model.is_some() {
             c.model.clone_from(&self.model);
         }
-        c.input = self.columns.over(&self.genome, self.seqs.as_deref(), c.input);
+        let typed = SeqInput { seqs: self.seqs.clone(), ..self.input.clone() };
+        c.input = overlay_input(&c.input, &typed, matches)?;
         if let Some(v) = self.layer {
             c.layer = v;
         }

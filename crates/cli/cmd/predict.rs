@@ -59,10 +59,9 @@ pub struct PredictArgs {
     /// by name (see `motiftool inspect --tensors`). Repeat for several.
     #[arg(long = "output", value_name = "TENSOR")]
     pub outputs: Vec<String>,
+    /// Table columns, `--bed/--genome/--width`.
     #[command(flatten)]
-    pub columns: crate::ColumnArgs,
-    #[command(flatten)]
-    pub genome: crate::GenomeArgs,
+    pub input: SeqInput,
     /// Output file (written atomically): predict's TSV, evaluate's report;
     /// stdout when absent or `-`.
     #[arg(short = 'o', long = "out")]
@@ -89,7 +88,7 @@ impl PredictArgs {
     fn config(&self) -> predict::Config {
         predict::Config {
             model: self.model.clone(),
-            input: self.columns.over(&self.genome, self.seqs.as_deref(), SeqInput::default()),
+            input: SeqInput { seqs: self.seqs.clone(), ..self.input.clone() },
             format: self.format.map(|f| match f {
                 FormatOpt::Fasta => predict::Format::Fasta,
                 FormatOpt::Seq => predict::Format::Seq,

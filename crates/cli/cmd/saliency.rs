@@ -20,10 +20,9 @@ pub struct SaliencyArgs {
     /// with --genome.
     #[arg(long, required_unless_present = "bed")]
     pub seqs: Option<PathBuf>,
+    /// Table columns, `--bed/--genome/--width`.
     #[command(flatten)]
-    pub columns: crate::ColumnArgs,
-    #[command(flatten)]
-    pub genome: crate::GenomeArgs,
+    pub input: SeqInput,
     /// Gradient of output column K (default 0), counted as `predict` writes
     /// them: every output flattened per sequence, in order (BPNet: the
     /// profile's positions, then the counts).
@@ -53,7 +52,7 @@ Examples:
 pub fn run(a: &SaliencyArgs) -> Result<()> {
     let config = saliency::Config {
         model: a.model.clone(),
-        input: a.columns.over(&a.genome, a.seqs.as_deref(), SeqInput::default()),
+        input: SeqInput { seqs: a.seqs.clone(), ..a.input.clone() },
         of: match &a.neuron {
             Some(s) => saliency::parse_neuron(s)?,
             None => saliency::Of::Output(a.output.unwrap_or(0)),
@@ -61,8 +60,7 @@ pub fn run(a: &SaliencyArgs) -> Result<()> {
         engine: a.engine,
     };
     let mut inputs = vec![a.model.as_path()];
-    inputs.extend(a.seqs.as_deref());
-    inputs.extend(a.genome.inputs());
+    inputs.extend(config.input.files().into_iter().map(|(_, p)| p));
     let mut out = Sink::open(a.out.as_deref(), &inputs)?;
     let mut progress = Progress::new(false);
     saliency::run(&config, &mut out, &mut |e| progress.event(e))?;

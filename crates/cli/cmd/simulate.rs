@@ -90,10 +90,9 @@ pub struct ShuffleArgs {
     /// with --genome.
     #[arg(required_unless_present = "bed")]
     pub seqs: Option<PathBuf>,
+    /// Table columns, `--bed/--genome/--width`.
     #[command(flatten)]
-    pub columns: crate::ColumnArgs,
-    #[command(flatten)]
-    pub genome: crate::GenomeArgs,
+    pub input: SeqInput,
     /// Shuffled copies per sequence (1 to 1000).
     #[arg(long, default_value_t = 1, value_parser = copies)]
     pub copies: usize,
@@ -119,7 +118,7 @@ fn copies(s: &str) -> Result<usize, String> {
 /// Runs `shuffle`.
 pub fn run_shuffle(a: &ShuffleArgs) -> Result<()> {
     let config = shuffle::Config {
-        input: a.columns.over(&a.genome, a.seqs.as_deref(), SeqInput::default()),
+        input: SeqInput { seqs: a.seqs.clone(), ..a.input.clone() },
         copies: a.copies,
         label: a.label.clone(),
         seed: a.seed,

@@ -13,27 +13,36 @@ use crate::{Result, invalid};
 /// A stream of sequence records, whatever their source.
 pub type Records = Box<dyn Iterator<Item = motif_core::Result<SeqRecord>> + Send>;
 
-/// The sequences of a run.
+/// The sequences of a run (the table-column and `--bed/--genome/--width`
+/// flags; each command declares its own sequence file flag).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SeqInput {
     /// Sequence file (FASTA, DeepBind .seq, TSV/CSV with a header; gzip ok).
+    #[cfg_attr(feature = "cli", arg(skip))]
     pub seqs: Option<PathBuf>,
-    /// Table column holding the sequences (default: `seq` or `sequence`,
-    /// else the one column of the first row that holds DNA).
+    /// Table column holding the sequences (default: the one named `seq` or
+    /// `sequence`, else the one column of the first row that holds DNA).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "NAME"))]
     pub seq_col: Option<String>,
-    /// Table columns holding 0/1 labels (default: `label`, `y`, `target`,
-    /// `bound` or `class`).
+    /// Table column holding a 0/1 label; repeat for several tasks (default:
+    /// the one named `label`, `y`, `target`, `bound` or `class`).
+    #[cfg_attr(feature = "cli", arg(long = "label-col", value_name = "NAME"))]
     pub label_cols: Vec<String>,
-    /// Table column holding the ids (default: `id` or `name`).
+    /// Table column holding the sequence ids (default: `id` or `name`).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "NAME"))]
     pub id_col: Option<String>,
-    /// Intervals (BED or narrowPeak, gzip ok) to cut from `genome` instead
+    /// Intervals (BED or narrowPeak, gzip ok) to cut from --genome instead
     /// of a sequence file.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "FILE", requires = "genome"))]
     pub bed: Option<PathBuf>,
-    /// Indexed genome FASTA for `bed` (`.fai` beside it; bgzipped: `.gzi` too).
+    /// Indexed genome FASTA for --bed (`.fai` beside it; bgzipped: `.gzi` too).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "FASTA", requires = "bed"))]
     pub genome: Option<PathBuf>,
-    /// Window width for `bed`: centred on the narrowPeak summit, else on the
+    /// Window width for --bed: centred on the narrowPeak summit, else on the
     /// interval's middle (default: each interval as it is).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "BP", requires = "bed", value_parser = crate::cli::at_least_one))]
     pub width: Option<usize>,
 }
 
