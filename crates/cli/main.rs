@@ -13,7 +13,7 @@ mod output;
 mod plugins;
 mod progress;
 
-pub use args::{ColumnArgs, EngineSelect, PeakArgs, at_least_one, at_least_one_u32};
+pub use args::{EngineSelect, at_least_one, at_least_one_u32};
 
 /// Open up trained DNA-sequence CNNs: import any ONNX export and see its
 /// structure; predict, evaluate, train and take saliency; extract filter

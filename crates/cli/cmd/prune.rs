@@ -11,6 +11,7 @@ use motif_workflow::prune::{self, Config};
 use crate::args::FitArgs;
 use crate::progress::Progress;
 use motif_workflow::cli::overlay;
+use motif_workflow::labelled::LabelledData;
 use motif_workflow::train::ActivationName;
 
 /// `--variant`.
@@ -35,18 +36,10 @@ pub struct PruneArgs {
     /// With --protocol: the architecture to train from fresh weights
     /// (default: --kernels × --width DeepBind net).
     pub model: Option<PathBuf>,
-    /// Labelled training sequences (FASTA `>id label`, DeepBind .seq, TSV;
-    /// .gz fine); several files are shuffled together with --seed. The last
-    /// --val-fraction is the validation set; the data criteria see all of it.
-    #[arg(long = "train", required_unless_present_any = ["peaks", "config"], value_name = "FILE")]
-    pub train: Vec<PathBuf>,
-    /// Labelled test sequences (repeatable); or --test-chroms.
-    #[arg(long = "test", required_unless_present_any = ["test_chroms", "config"], value_name = "FILE")]
-    pub test: Vec<PathBuf>,
+    /// Training, validation and test data: files, table columns, genome
+    /// intervals.
     #[command(flatten)]
-    pub columns: crate::ColumnArgs,
-    #[command(flatten)]
-    pub peaks: crate::PeakArgs,
+    pub data: LabelledData,
     /// Pruning criterion plugin (`motiftool plugins --kind criterion`) [default: weight].
     #[arg(long)]
     pub criterion: Option<String>,
@@ -152,7 +145,7 @@ impl PruneArgs {
         if self.model.is_some() {
             c.model.clone_from(&self.model);
         }
-        c.data = self.peaks.over((&self.train, None, &self.test), &self.columns, c.data);
+        c.data = overlay(&c.data, &self.data, matches)?;
         if let Some(v) = &self.criterion {
             c.criterion.clone_from(v);
         }

@@ -10,6 +10,7 @@ use motif_workflow::train::{self, Config};
 use crate::args::FitArgs;
 use crate::progress::Progress;
 use motif_workflow::cli::overlay;
+use motif_workflow::labelled::LabelledData;
 use motif_workflow::train::ActivationName;
 
 /// Architectures `--arch` builds.
@@ -27,26 +28,13 @@ pub enum Arch {
 /// Arguments of `train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Labelled training sequences (FASTA `>id label`, DeepBind .seq, TSV;
-    /// .gz fine). Repeat to combine files, e.g. positives and shuffled
-    /// negatives: several files are shuffled together with --seed.
-    #[arg(long = "train", required_unless_present_any = ["peaks", "config"], value_name = "FILE")]
-    pub train: Vec<PathBuf>,
-    /// Validation sequences. Default: --valid-chroms, else the last
-    /// --val-fraction of the training data, as Keras' `validation_split`.
-    #[arg(long, value_name = "FILE", conflicts_with = "valid_chroms")]
-    pub valid: Option<PathBuf>,
+    /// Training, validation and test data: files, table columns, genome
+    /// intervals.
+    #[command(flatten)]
+    pub data: LabelledData,
     /// Fraction held out for validation when --valid is not given [default: 0.1].
     #[arg(long)]
     pub val_fraction: Option<f64>,
-    /// Labelled test sequences (repeatable): the trained model's ROC AUC is
-    /// reported and logged.
-    #[arg(long = "test", value_name = "FILE")]
-    pub test: Vec<PathBuf>,
-    #[command(flatten)]
-    pub columns: crate::ColumnArgs,
-    #[command(flatten)]
-    pub peaks: crate::PeakArgs,
     /// Build and train a fresh model of this architecture.
     #[arg(long, value_enum, conflicts_with = "from")]
     pub arch: Option<Arch>,
@@ -105,8 +93,7 @@ impl TrainArgs {
             Some(p) => motif_workflow::load_config(p)?,
             None => Config::default(),
         };
-        c.data =
-            self.peaks.over((&self.train, self.valid.as_ref(), &self.test), &self.columns, c.data);
+        c.data = overlay(&c.data, &self.data, matches)?;
         if let Some(v) = self.val_fraction {
             c.val_fraction = v;
         }

@@ -14,35 +14,66 @@ use serde::{Deserialize, Serialize};
 use crate::input::{Records, SeqInput};
 use crate::{Result, invalid};
 
-/// Where a run's labelled sequences come from.
+/// Where a run's labelled sequences come from (the training commands'
+/// data flags).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LabelledData {
-    /// Training files; several are shuffled together with the run's seed.
+    /// Labelled training sequences (FASTA `>id label`, DeepBind .seq, TSV;
+    /// .gz fine). Repeat to combine files, e.g. positives and shuffled
+    /// negatives: several files are shuffled together with --seed.
+    #[cfg_attr(feature = "cli", arg(long = "train", value_name = "FILE", required_unless_present_any = ["peaks", "config"]))]
     pub train: Vec<PathBuf>,
-    /// A validation file (train only; else `valid-chroms`, else the last
-    /// `val-fraction` of the training data).
+    /// Validation sequences (train only). Default: --valid-chroms, else the
+    /// last --val-fraction of the training data, as Keras'
+    /// `validation_split`.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "FILE", conflicts_with = "valid_chroms"))]
     pub valid: Option<PathBuf>,
-    /// Test files.
+    /// Labelled test sequences (repeatable); or --test-chroms.
+    #[cfg_attr(feature = "cli", arg(long = "test", value_name = "FILE"))]
     pub test: Vec<PathBuf>,
-    /// Table column holding the sequences.
+    /// Table column holding the sequences (default: the one named `seq` or
+    /// `sequence`).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "NAME"))]
     pub seq_col: Option<String>,
-    /// Table columns holding the 0/1 labels.
+    /// Table column holding a 0/1 label; repeat for several tasks (default:
+    /// the one named `label`, `y`, `target`, `bound` or `class`).
+    #[cfg_attr(feature = "cli", arg(long = "label-col", value_name = "NAME"))]
     pub label_cols: Vec<String>,
-    /// Table column holding the ids.
+    /// Table column holding the sequence ids (default: `id` or `name`).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "NAME"))]
     pub id_col: Option<String>,
-    /// Bound intervals (BED or narrowPeak) cut from `genome`, label 1.
+    /// Bound intervals (BED or narrowPeak, gzip ok) cut from --genome with
+    /// label 1; repeatable. Add background with --nonpeaks or --train.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "FILE", requires = "genome"))]
     pub peaks: Vec<PathBuf>,
-    /// Background intervals cut from `genome`, label 0.
+    /// Background intervals (e.g. GC-matched regions without a peak) cut
+    /// from --genome with label 0; repeatable.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "FILE", requires = "genome"))]
     pub nonpeaks: Vec<PathBuf>,
-    /// Indexed genome FASTA for `peaks` and `nonpeaks`.
+    /// Indexed genome FASTA for --peaks/--nonpeaks (`.fai` beside it;
+    /// bgzipped: `.gzi` too).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "FASTA"))]
     pub genome: Option<PathBuf>,
-    /// Window width centred on the summit (else the middle); default each
-    /// interval as it is.
+    /// Window width: centred on the narrowPeak summit, else on the
+    /// interval's middle (default: each interval as it is; all must then
+    /// have one length).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "BP", requires = "genome", value_parser = crate::cli::at_least_one))]
     pub peak_width: Option<usize>,
-    /// Chromosomes whose intervals form the validation set.
+    /// Chromosomes whose intervals form the validation set instead
+    /// (comma-separated, e.g. chr8,chr9).
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, value_name = "CHROMS", value_delimiter = ',', requires = "genome")
+    )]
     pub valid_chroms: Vec<String>,
-    /// Chromosomes whose intervals form the test set.
+    /// Chromosomes whose intervals form the test set instead
+    /// (comma-separated, e.g. chr1,chr2).
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, value_name = "CHROMS", value_delimiter = ',', requires = "genome")
+    )]
     pub test_chroms: Vec<String>,
 }
 

@@ -273,6 +273,11 @@ fn prepare(config: &Config) -> Result<Prepared> {
             "prune validates on the last --val-fraction of the training data, not a validation file",
         ));
     }
+    if d.test.is_empty() && d.test_chroms.is_empty() {
+        return Err(invalid(
+            "no test set: give --test FILE or --test-chroms (or `test` in --config)",
+        ));
+    }
     let (train, _) = load_training(d.sources(Split::Train)?, config.seed)?;
     let (test, _) = load_sources(d.sources(Split::Test)?)?;
     let len = train.x.shape()[2];
