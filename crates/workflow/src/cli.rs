@@ -63,7 +63,10 @@ pub fn overlay_input(
 /// `base` (a `--config` file's settings, or the defaults) with each
 /// setting whose flag was typed on the command line taken from `flags`;
 /// settings left to their defaults on the command line keep `base`'s.
-/// A flag's id is its field's name, the TOML key with `_` for `-`.
+/// A flag's id is its field's name, the TOML key with `_` for `-`, matched
+/// at any depth: a config whose nested tables share a key name that is a
+/// flag (`fit.batch-size` and `engine.batch-size`) must be overlaid table
+/// by table, as train and prune overlay `fit`.
 ///
 /// # Errors
 /// If a config does not round-trip through JSON (a bug, not bad input).
