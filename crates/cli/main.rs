@@ -189,8 +189,8 @@ fn flag_error(e: &clap::Error) -> ExitCode {
 
 fn cli_threads(cli: &Cli) -> Option<usize> {
     match &cli.command {
-        Command::Predict(a) => a.engine.threads,
-        Command::Evaluate(a) => a.predict.engine.threads,
+        Command::Predict(a) => a.settings.engine.threads,
+        Command::Evaluate(a) => a.predict.settings.engine.threads,
         Command::Bench(a) => a.settings.threads,
         Command::Match(a) => a.threads,
         Command::Analyze(a) => a.x.engine.threads,

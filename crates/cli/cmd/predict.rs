@@ -4,13 +4,11 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
-use motif_workflow::input::SeqInput;
+use clap::Args;
 use motif_workflow::predict;
 
 use crate::output::Sink;
 use crate::progress::Progress;
-use motif_workflow::engine::EngineConfig;
 
 /// Shared help on sequence inputs.
 pub const SEQ_HELP: &str = "\
@@ -27,47 +25,19 @@ any other letter is an error naming the file and line. Sequences of different le
 they are grouped by length into batches (each batch one length), and results keep input order.
 Large files stream with bounded memory.";
 
-/// `--format`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum FormatOpt {
-    /// FASTA.
-    Fasta,
-    /// DeepBind `.seq`.
-    Seq,
-    /// seq<TAB>label, or a table with a header row.
-    Tsv,
-    /// Comma-separated table with a header row.
-    Csv,
-}
-
 /// Arguments of `predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// The ONNX model.
-    pub model: PathBuf,
     /// Sequences (FASTA, DeepBind .seq, TSV or CSV; .gz fine); or --bed
     /// with --genome.
     #[arg(long, required_unless_present = "bed")]
     pub seqs: Option<PathBuf>,
-    /// Labels by id (`id label` per line) for files whose records carry none.
-    #[arg(long)]
-    pub labels: Option<PathBuf>,
-    /// Sequence file format (default: from the file name, else sniffed).
-    #[arg(long, value_enum)]
-    pub format: Option<FormatOpt>,
-    /// Tensors to write: graph outputs by default; any intermediate tensor
-    /// by name (see `motiftool inspect --tensors`). Repeat for several.
-    #[arg(long = "output", value_name = "TENSOR")]
-    pub outputs: Vec<String>,
-    /// Table columns, `--bed/--genome/--width`.
     #[command(flatten)]
-    pub input: SeqInput,
+    pub settings: predict::Config,
     /// Output file (written atomically): predict's TSV, evaluate's report;
     /// stdout when absent or `-`.
     #[arg(short = 'o', long = "out")]
     pub out: Option<PathBuf>,
-    #[command(flatten)]
-    pub engine: EngineConfig,
 }
 
 /// Arguments of `evaluate`.
@@ -86,19 +56,9 @@ pub struct EvaluateArgs {
 impl PredictArgs {
     /// The workflow's config from these flags.
     fn config(&self) -> predict::Config {
-        predict::Config {
-            model: self.model.clone(),
-            input: SeqInput { seqs: self.seqs.clone(), ..self.input.clone() },
-            format: self.format.map(|f| match f {
-                FormatOpt::Fasta => predict::Format::Fasta,
-                FormatOpt::Seq => predict::Format::Seq,
-                FormatOpt::Tsv => predict::Format::Tsv,
-                FormatOpt::Csv => predict::Format::Csv,
-            }),
-            labels: self.labels.clone(),
-            outputs: self.outputs.clone(),
-            engine: self.engine,
-        }
+        let mut c = self.settings.clone();
+        c.input.seqs.clone_from(&self.seqs);
+        c
     }
 }
 

@@ -20,6 +20,7 @@ use crate::{Event, Result, invalid};
 
 /// A sequence file format, when not taken from the name or content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// FASTA.
@@ -43,22 +44,29 @@ impl Format {
     }
 }
 
-/// Settings of `predict` and `evaluate`.
+/// Settings of `predict` and `evaluate` (their flags, but for the sequence
+/// file, which each command names itself).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
-    /// The model (ONNX).
+    /// The ONNX model.
     pub model: PathBuf,
-    /// The sequences.
+    /// The sequences: table columns, `--bed/--genome/--width`.
+    #[cfg_attr(feature = "cli", command(flatten))]
     pub input: SeqInput,
-    /// Their format; default from the name, else sniffed.
+    /// Sequence file format (default: from the file name, else sniffed).
+    #[cfg_attr(feature = "cli", arg(long, value_enum))]
     pub format: Option<Format>,
-    /// Labels by id (`id label` per line) for records that carry none.
+    /// Labels by id (`id label` per line) for files whose records carry none.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub labels: Option<PathBuf>,
-    /// Tensors to compute: the graph outputs by default, else these
-    /// (graph outputs or intermediate tensors) in this order.
+    /// Tensors to write: graph outputs by default; any intermediate tensor
+    /// by name (see `motiftool inspect --tensors`). Repeat for several.
+    #[cfg_attr(feature = "cli", arg(long = "output", value_name = "TENSOR"))]
     pub outputs: Vec<String>,
     /// Engine settings.
+    #[cfg_attr(feature = "cli", command(flatten))]
     pub engine: EngineConfig,
 }
 
