@@ -9,52 +9,22 @@ use motif_core::rundir::RunDir;
 use motif_workflow::{analyze, extract};
 
 use crate::progress::Progress;
-use motif_workflow::cli::{overlay, overlay_input};
-use motif_workflow::engine::EngineConfig;
-use motif_workflow::input::SeqInput;
+use motif_workflow::cli::{drop_source_if_typed, overlay};
 
-/// The flags `analyze` and `extract` share: model, sequences, layer,
-/// extractor, engine.
+/// The flags `analyze` and `extract` share: the sequence file, the
+/// extraction settings, `--set`, `--config`.
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
-    /// The model (ONNX). Default: the bundled example, a DeepBind-style model
-    /// whose 8 kernels are JASPAR matrices (CTCF, REST, TBP, NRF1, SRF, TP53,
-    /// HNF1A, GATA1) as log-odds, so its report shows what a correct one looks like.
-    pub model: Option<PathBuf>,
     /// Sequences (FASTA, DeepBind .seq, TSV; gzip ok), all one length.
     /// Default: --n uniform random sequences of the model's input length
     /// (--len when the model takes any length), seeded by --seed.
     #[arg(long)]
     pub seqs: Option<PathBuf>,
-    /// Table columns, `--bed/--genome/--width`.
     #[command(flatten)]
-    pub input: SeqInput,
-    /// Conv layer (0 = first) [default: 0].
-    #[arg(long)]
-    pub layer: Option<usize>,
-    /// Extractor plugin (`motiftool plugins --kind extractor`) [default:
-    /// activation-alignment].
-    #[arg(long)]
-    pub extractor: Option<String>,
+    pub settings: extract::Config,
     /// Extractor config, `key=value` (repeatable), e.g. `threshold=0.7`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Keep each motif's uninformative flanks (default: trimmed, as
-    /// matching wants them).
-    #[arg(long)]
-    pub no_trim: bool,
-    /// Random sequences when no --seqs [default: 5000]; at most this many
-    /// from --seqs.
-    #[arg(long)]
-    pub n: Option<usize>,
-    /// Length of random sequences for a model that takes any length [default: 101].
-    #[arg(long)]
-    pub len: Option<usize>,
-    /// Seed of the random sequences [default: 1].
-    #[arg(long)]
-    pub seed: Option<u64>,
-    #[command(flatten)]
-    pub engine: EngineConfig,
     /// Settings from a TOML file, keys as in run.json's `config` (an example
     /// follows); flags given on the command line override it.
     #[arg(long, value_name = "TOML")]
@@ -67,33 +37,13 @@ pub struct ExtractArgs {
 impl ExtractArgs {
     /// These flags laid over `base` (`matches` tell which were typed).
     fn over(&self, mut c: extract::Config, matches: &clap::ArgMatches) -> Result<extract::Config> {
-        if self.model.is_some() {
-            c.model.clone_from(&self.model);
-        }
-        let typed = SeqInput { seqs: self.seqs.clone(), ..self.input.clone() };
-        c.input = overlay_input(&c.input, &typed, matches)?;
-        if let Some(v) = self.layer {
-            c.layer = v;
-        }
-        if let Some(v) = &self.extractor {
-            c.extractor.clone_from(v);
-        }
+        let mut flags = self.settings.clone();
+        flags.input.seqs.clone_from(&self.seqs);
+        drop_source_if_typed(&mut c.input, matches);
+        let mut c = overlay(&c, &flags, matches)?;
         for s in &self.set {
             motif_core::plugin::apply_set(&mut c.extractor_config, s)?;
         }
-        if self.no_trim {
-            c.trim = false;
-        }
-        if self.n.is_some() {
-            c.n = self.n;
-        }
-        if let Some(v) = self.len {
-            c.len = v;
-        }
-        if let Some(v) = self.seed {
-            c.seed = v;
-        }
-        c.engine = overlay(&c.engine, &self.engine, matches)?;
         Ok(c)
     }
 }

@@ -38,26 +38,17 @@ pub fn path_or_empty() -> impl clap::builder::TypedValueParser<Value = std::path
     clap::builder::OsStringValueParser::new().map(std::path::PathBuf::from)
 }
 
-/// A config file's sequence input with the flags typed laid over it, the
-/// command's sequence file (`seqs`) included: a source typed on the command
-/// line (`seqs` or `--bed`) replaces the file's whole source.
-///
-/// # Errors
-/// As [`overlay`].
-pub fn overlay_input(
-    base: &crate::input::SeqInput,
-    flags: &crate::input::SeqInput,
-    matches: &clap::ArgMatches,
-) -> Result<crate::input::SeqInput> {
+/// Before [`overlay`]: a sequence source typed on the command line (the
+/// command's `seqs` or `--bed`) replaces a config file's whole source, so
+/// the file's is dropped from `base`.
+pub fn drop_source_if_typed(base: &mut crate::input::SeqInput, matches: &clap::ArgMatches) {
     let typed = |id: &str| {
         matches.try_contains_id(id).unwrap_or(false)
             && matches.value_source(id) == Some(ValueSource::CommandLine)
     };
-    let mut base = base.clone();
     if typed("seqs") || typed("bed") {
         (base.seqs, base.bed, base.genome, base.width) = (None, None, None, None);
     }
-    overlay(&base, flags, matches)
 }
 
 /// `base` (a `--config` file's settings, or the defaults) with each

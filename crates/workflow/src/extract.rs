@@ -22,37 +22,51 @@ pub const EXAMPLE_MODEL: &[u8] = include_bytes!("../../../data/models/planted_ja
 /// How the bundled example model is named in messages and reports.
 pub const EXAMPLE_MODEL_NAME: &str = "planted_jaspar.onnx";
 
-/// Settings of `extract` (and the extraction half of `analyze`).
+/// Settings of `extract` (and the extraction half of `analyze`; their
+/// flags but for the sequence file and `--set`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
-    /// The model (ONNX); default the bundled example model.
+    /// The model (ONNX). Default: the bundled example, a DeepBind-style model
+    /// whose 8 kernels are JASPAR matrices (CTCF, REST, TBP, NRF1, SRF, TP53,
+    /// HNF1A, GATA1) as log-odds, so its report shows what a correct one looks like.
     pub model: Option<PathBuf>,
-    /// The sequences; default `n` uniform random sequences of the model's
-    /// input length (`len` when it takes any length), seeded by `seed`.
+    /// The sequences (table columns, `--bed/--genome/--width`); default `n`
+    /// uniform random sequences of the model's input length (`len` when it
+    /// takes any length), seeded by `seed`.
+    #[cfg_attr(feature = "cli", command(flatten))]
     pub input: SeqInput,
-    /// Conv layer (0 = first); default 0.
+    /// Conv layer (0 = first).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 0))]
     pub layer: usize,
-    /// Extractor plugin; default `activation-alignment` (Koo & Eddy).
+    /// Extractor plugin (`motiftool plugins --kind extractor`).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().extractor))]
     pub extractor: String,
-    /// Extractor settings over its defaults (`motiftool plugins show NAME`).
+    /// Extractor settings over its defaults (`motiftool plugins show NAME`;
+    /// on the command line `--set key=value`).
+    #[cfg_attr(feature = "cli", arg(skip = serde_json::json!({})))]
     pub extractor_config: serde_json::Value,
-    /// Trim each motif's uninformative flanks (the extractor's
-    /// `trim.enabled`, for extractors that trim); default true, since
-    /// untrimmed filters match databases poorly.
+    /// `--no-trim`: keep each motif's uninformative flanks (the extractor's
+    /// `trim.enabled`); by default they are trimmed, since untrimmed filters
+    /// match databases poorly.
+    #[cfg_attr(feature = "cli", arg(long = "no-trim", action = clap::ArgAction::SetFalse))]
     pub trim: bool,
-    /// Random sequences when no input; at most this many from the input.
-    /// Default: 5,000 random (a filter that fires on rare words, such as
-    /// TBP's TATA box, needs that many uniform sequences for a stable
-    /// motif; 1,000 gave its planted match at E from 1e-5 to 0.3 across
-    /// seeds), every input sequence.
+    /// Random sequences when no sequences are given [default: 5000]; at
+    /// most this many from given ones (default: all). 5,000 because a
+    /// filter that fires on rare words, such as TBP's TATA box, needs that
+    /// many uniform sequences for a stable motif (1,000 gave its planted
+    /// match at E from 1e-5 to 0.3 across seeds).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub n: Option<usize>,
-    /// Length of random sequences for a model that takes any length;
-    /// default 101.
+    /// Length of random sequences for a model that takes any length.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().len))]
     pub len: usize,
-    /// Seed of the random sequences; default 1.
+    /// Seed of the random sequences.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().seed))]
     pub seed: u64,
     /// Engine settings.
+    #[cfg_attr(feature = "cli", command(flatten))]
     pub engine: EngineConfig,
 }
 
