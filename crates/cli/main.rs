@@ -195,7 +195,7 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
         Command::Match(a) => a.threads,
         Command::Analyze(a) => a.x.settings.engine.threads,
         Command::Extract(a) => a.x.settings.engine.threads,
-        Command::Train(a) => a.fit.on.threads,
+        Command::Train(a) => a.on.threads,
         Command::Prune(a) => a.fit.on.threads,
         Command::Decouple(a) => a.settings.engine.threads,
         Command::Saliency(a) => a.engine.threads,

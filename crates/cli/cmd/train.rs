@@ -3,78 +3,23 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use motif_core::rundir::RunDir;
+use motif_workflow::cli::overlay;
 use motif_workflow::train::{self, Config};
 
-use crate::args::FitArgs;
 use crate::progress::Progress;
-use motif_workflow::cli::overlay;
-use motif_workflow::labelled::LabelledData;
-use motif_workflow::train::ActivationName;
-
-/// Architectures `--arch` builds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Arch {
-    /// Deepprune's DeepBind-style net: same-padded conv (--kernels ×
-    /// --width), activation, global max pool, dense, sigmoid.
-    Deepbind,
-    /// Stacked 'valid' convs (--layers), each followed by ReLU and an
-    /// optional max pool (BatchNorm before the ReLU with --bn), then global
-    /// max pool, dense, sigmoid: NeuronMotif's demo architectures.
-    Stack,
-}
 
 /// Arguments of `train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Training, validation and test data: files, table columns, genome
-    /// intervals.
     #[command(flatten)]
-    pub data: LabelledData,
-    /// Fraction held out for validation when --valid is not given [default: 0.1].
-    #[arg(long)]
-    pub val_fraction: Option<f64>,
-    /// Build and train a fresh model of this architecture.
-    #[arg(long, value_enum, conflicts_with = "from")]
-    pub arch: Option<Arch>,
-    /// Continue training an ONNX model (any model whose ops have gradient
-    /// rules).
-    #[arg(long, value_name = "MODEL")]
-    pub from: Option<PathBuf>,
-    /// Kernels of --arch deepbind [default: 16].
-    #[arg(long, value_parser = crate::at_least_one)]
-    pub kernels: Option<usize>,
-    /// Kernel width of --arch deepbind [default: 24].
-    #[arg(long, value_parser = crate::at_least_one)]
-    pub width: Option<usize>,
-    /// Conv blocks of --arch stack, input side first: `KERNELSxWIDTH`[:POOL],
-    /// comma-separated. `3x5:2,1x2` is NeuronMotif's demo1 (receptive
-    /// fields 5 and 8 bp); `32x7:2,32x3:2,32x3:2,32x3:2,32x3` its demo2
-    /// shape (82 bp at layer 4) [default: 32x7:2,32x3:2,32x3:2,32x3:2,32x3].
-    #[arg(long, value_name = "BLOCKS")]
-    pub layers: Option<String>,
-    /// BatchNorm in every block of --arch stack (trained as a per-channel
-    /// scale and shift; running statistics are set from the training data
-    /// after training, leaving the function unchanged).
-    #[arg(long)]
-    pub bn: bool,
-    /// No dense layer in --arch stack: the last block has one kernel per
-    /// output and its (global max pooled) outputs are the logits, with no
-    /// activation after it (NeuronMotif's demo1 ends this way).
-    #[arg(long)]
-    pub no_dense: bool,
-    /// Activation of --arch deepbind [default: relu].
-    #[arg(long, value_enum)]
-    pub activation: Option<ActivationName>,
-    /// Adam learning rate (other Adam settings: Keras defaults) [default: 0.001].
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Seed of the initial weights and the minibatch order [default: 1].
-    #[arg(long)]
-    pub seed: Option<u64>,
+    pub settings: Config,
     #[command(flatten)]
-    pub fit: FitArgs,
+    pub on: crate::EngineSelect,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub quiet: bool,
     /// Output folder: model.onnx (the trained model) and training.json
     /// (settings, per-epoch log, test AUC); while training, training.ckpt
     /// (the last finished epoch: rerun the same command to resume).
@@ -87,47 +32,15 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    /// `--config`'s settings, then the flags.
+    /// `--config`'s settings, then the flags typed (the engine's from
+    /// their own group: `--batch-size` here is the minibatch).
     fn config(&self, matches: &clap::ArgMatches) -> Result<Config> {
-        let mut c: Config = match &self.config {
+        let base: Config = match &self.config {
             Some(p) => motif_workflow::load_config(p)?,
             None => Config::default(),
         };
-        c.data = overlay(&c.data, &self.data, matches)?;
-        if let Some(v) = self.val_fraction {
-            c.val_fraction = v;
-        }
-        if let Some(v) = self.arch {
-            c.arch = match v {
-                Arch::Deepbind => motif_workflow::train::Arch::Deepbind,
-                Arch::Stack => motif_workflow::train::Arch::Stack,
-            };
-        }
-        if self.from.is_some() {
-            c.from.clone_from(&self.from);
-        }
-        if let Some(v) = self.kernels {
-            c.kernels = v;
-        }
-        if let Some(v) = self.width {
-            c.width = v;
-        }
-        if let Some(v) = &self.layers {
-            c.layers.clone_from(v);
-        }
-        c.bn |= self.bn;
-        c.no_dense |= self.no_dense;
-        if let Some(v) = self.activation {
-            c.activation = v;
-        }
-        if let Some(v) = self.lr {
-            c.lr = v;
-        }
-        if let Some(v) = self.seed {
-            c.seed = v;
-        }
-        c.fit = overlay(&c.fit, &self.fit.fit, matches)?;
-        c.engine = self.fit.on.over(c.engine);
+        let mut c = overlay(&base, &self.settings, matches)?;
+        c.engine = self.on.over(base.engine);
         Ok(c)
     }
 }
@@ -149,7 +62,7 @@ defaults; every output is a label (multi-label FASTA headers `>id 0 1 0 …` giv
 pub fn run(a: &TrainArgs, matches: &clap::ArgMatches) -> Result<()> {
     let config = a.config(matches)?;
     let mut run = RunDir::create(&a.out, "train")?;
-    let mut progress = Progress::new(a.fit.quiet);
+    let mut progress = Progress::new(a.quiet);
     let s = train::run(&config, &mut run, &mut |e| progress.event(e))?;
     progress.clear();
     let best = &s.log[s.best_epoch - 1];

@@ -21,14 +21,16 @@ use crate::{Event, Result, invalid};
 
 /// Architectures `train` builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
-    /// Deepprune's DeepBind-style net: same-padded conv, activation, global
-    /// max pool, dense, sigmoid.
+    /// Deepprune's DeepBind-style net: same-padded conv (--kernels ×
+    /// --width), activation, global max pool, dense, sigmoid.
     #[default]
     Deepbind,
-    /// Stacked 'valid' convs, each followed by ReLU and an optional max
-    /// pool, then global max pool, dense, sigmoid: NeuronMotif's demos.
+    /// Stacked 'valid' convs (--layers), each followed by ReLU and an
+    /// optional max pool (BatchNorm before the ReLU with --bn), then global
+    /// max pool, dense, sigmoid: NeuronMotif's demo architectures.
     Stack,
 }
 
@@ -103,39 +105,62 @@ impl FitConfig {
     }
 }
 
-/// Settings of `train`.
+/// Settings of `train` (its flags but for the engine's, which the command
+/// declares without `--batch-size`, there the minibatch).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
-    /// The labelled data.
+    /// Training, validation and test data: files, table columns, genome
+    /// intervals.
+    #[cfg_attr(feature = "cli", command(flatten))]
     pub data: LabelledData,
     /// Fraction held out for validation when there is no validation file or
-    /// chromosomes; default 0.1 (the last part, as Keras' `validation_split`).
+    /// chromosomes (the last part, as Keras' `validation_split`).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().val_fraction))]
     pub val_fraction: f64,
-    /// Architecture of a fresh model; default deepbind.
+    /// Build and train a fresh model of this architecture.
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = Arch::Deepbind, conflicts_with = "from"))]
     pub arch: Arch,
-    /// Continue training this ONNX model instead.
+    /// Continue training an ONNX model (any model whose ops have gradient
+    /// rules).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "MODEL"))]
     pub from: Option<PathBuf>,
-    /// Kernels of the DeepBind-style net; default 16.
+    /// Kernels of --arch deepbind.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().kernels, value_parser = crate::cli::at_least_one))]
     pub kernels: usize,
-    /// Kernel width of the DeepBind-style net; default 24.
+    /// Kernel width of --arch deepbind.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().width, value_parser = crate::cli::at_least_one))]
     pub width: usize,
-    /// Conv blocks of the stacked net, `KERNELSxWIDTH[:POOL],…`; default
-    /// NeuronMotif's demo2 shape `32x7:2,32x3:2,32x3:2,32x3:2,32x3`.
+    /// Conv blocks of --arch stack, input side first: `KERNELSxWIDTH`[:POOL],
+    /// comma-separated. `3x5:2,1x2` is NeuronMotif's demo1 (receptive
+    /// fields 5 and 8 bp); the default its demo2 shape (82 bp at layer 4).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "BLOCKS", default_value_t = Config::default().layers))]
     pub layers: String,
-    /// BatchNorm in every block of the stacked net.
+    /// BatchNorm in every block of --arch stack (trained as a per-channel
+    /// scale and shift; running statistics are set from the training data
+    /// after training, leaving the function unchanged).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub bn: bool,
-    /// No dense layer in the stacked net (its last block gives the logits).
+    /// No dense layer in --arch stack: the last block has one kernel per
+    /// output and its (global max pooled) outputs are the logits, with no
+    /// activation after it (NeuronMotif's demo1 ends this way).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub no_dense: bool,
-    /// Activation of the DeepBind-style net; default relu.
+    /// Activation of --arch deepbind.
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = ActivationName::Relu))]
     pub activation: ActivationName,
-    /// Adam learning rate; default 0.001.
+    /// Adam learning rate (other Adam settings: Keras defaults).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().lr))]
     pub lr: f64,
-    /// Seed of the initial weights and the minibatch order; default 1.
+    /// Seed of the initial weights and the minibatch order.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().seed))]
     pub seed: u64,
     /// Epochs, minibatch, patience, penalties.
+    #[cfg_attr(feature = "cli", command(flatten))]
     pub fit: FitConfig,
     /// Engine settings (`batch-size` is unused: training runs minibatches).
+    #[cfg_attr(feature = "cli", arg(skip))]
     pub engine: EngineConfig,
 }
 
