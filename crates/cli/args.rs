@@ -1,10 +1,9 @@
-//! Flag groups of the training commands (train, prune): the engine flags
-//! without `--batch-size` (there the minibatch) and the training group.
-//! Every other flag comes from a workflow config (`motif_workflow::cli`).
+//! The engine flags of the training commands (train, prune), without
+//! `--batch-size` (there the minibatch), and the value parsers. Every other
+//! flag comes from a workflow config (`motif_workflow::cli`).
 
 use clap::Args;
 use motif_workflow::engine::{DeviceName, EngineConfig, EngineName};
-use motif_workflow::train::FitConfig;
 
 pub use motif_workflow::cli::{at_least_one, at_least_one_u32};
 
@@ -37,17 +36,4 @@ impl EngineSelect {
             ..base
         }
     }
-}
-
-/// Options of every training run: `train`, and each training of `prune`.
-#[derive(Debug, Args)]
-pub struct FitArgs {
-    /// `--epochs`, `--batch-size`, `--patience`, `--l1`, `--l2`.
-    #[command(flatten)]
-    pub fit: FitConfig,
-    #[command(flatten)]
-    pub on: crate::EngineSelect,
-    /// Hide the progress bar.
-    #[arg(long)]
-    pub quiet: bool,
 }

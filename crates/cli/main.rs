@@ -87,12 +87,12 @@ enum Command {
     /// model) on labelled sequences through the engines: BCE, Adam, early
     /// stopping on validation loss
     #[command(after_help = cmd::train::TRAIN_HELP)]
-    Train(cmd::train::TrainArgs),
+    Train(Box<cmd::train::TrainArgs>),
     /// Deepprune: halve the kernels behind the dense layer with a criterion
     /// plugin, fine-tuning after each step; variants, the paper's protocol
     /// over seeds, and a report
     #[command(after_help = cmd::prune::PRUNE_HELP)]
-    Prune(cmd::prune::PruneArgs),
+    Prune(Box<cmd::prune::PruneArgs>),
     /// NeuronMotif: decouple a deeper conv layer's neurons into motifs, a
     /// motif dictionary and motif syntax (sampling, demixing per max-pool
     /// shift, PPMs, matching)
@@ -196,7 +196,7 @@ fn cli_threads(cli: &Cli) -> Option<usize> {
         Command::Analyze(a) => a.x.settings.engine.threads,
         Command::Extract(a) => a.x.settings.engine.threads,
         Command::Train(a) => a.on.threads,
-        Command::Prune(a) => a.fit.on.threads,
+        Command::Prune(a) => a.on.threads,
         Command::Decouple(a) => a.settings.engine.threads,
         Command::Saliency(a) => a.engine.threads,
         _ => None,

@@ -31,58 +31,85 @@ use crate::{Event, Result, invalid};
 /// kernels.
 const EVAL_BATCH: usize = 1024;
 
-/// Settings of `prune`.
+/// Settings of `prune` (its flags but for `--variant`, `--set` and the
+/// engine's, which the command declares: `--batch-size` is the minibatch).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
-    /// The trained model (conv → activation → global pooling → dense); with
-    /// `protocol`, the architecture trained from fresh weights (default: a
-    /// `kernels` × `width` DeepBind net).
+    /// The trained model (ONNX): conv → activation → global pooling → dense.
+    /// With --protocol: the architecture to train from fresh weights
+    /// (default: a --kernels × --width DeepBind net).
     pub model: Option<PathBuf>,
-    /// Training and test data (the last `val-fraction` of the training data
+    /// Training and test data (the last --val-fraction of the training data
     /// validates; no validation file or chromosomes).
+    #[cfg_attr(feature = "cli", command(flatten))]
     pub data: LabelledData,
-    /// Pruning criterion plugin; default `weight`.
+    /// Pruning criterion plugin (`motiftool plugins --kind criterion`).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().criterion))]
     pub criterion: String,
-    /// Criterion settings over its defaults.
+    /// Criterion settings over its defaults (on the command line `--set
+    /// key=value`).
+    #[cfg_attr(feature = "cli", arg(skip = json!({})))]
     pub criterion_config: serde_json::Value,
-    /// Kernels left at the end (d); default 4.
+    /// Kernels left at the end (d): the model's 2^k·d kernels are halved k
+    /// times.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().target_kernels))]
     pub target_kernels: usize,
     /// Halvings (k); default log2(kernels / d).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub steps: Option<usize>,
     /// What to run; default deepprune (its chain also records inter), with
-    /// `protocol` all four.
+    /// `protocol` all four (on the command line `--variant`).
+    #[cfg_attr(feature = "cli", arg(skip))]
     pub variants: Vec<Variant>,
-    /// The untrained initial weights of `model` (the lottery variant).
+    /// The untrained initial weights of MODEL (the lottery variant).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "MODEL"))]
     pub init: Option<PathBuf>,
-    /// The paper's protocol: per seed, fresh weights, the full model
-    /// trained with `lr`, then every variant.
+    /// The paper's protocol: for each of --seeds, fresh weights, the full
+    /// model trained with --lr, then every variant; one table
+    /// (protocol.csv, protocol.json) with the spread over seeds.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub protocol: bool,
-    /// Seeds of the protocol; default 1, 2, 3, 4, 5.
+    /// Seeds of --protocol [default: 1,2,3,4,5].
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub seeds: Vec<u64>,
-    /// Kernels of the protocol's default architecture; default 256.
+    /// Kernels of the default --protocol architecture.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().kernels))]
     pub kernels: usize,
-    /// Kernel width of the protocol's default architecture; default 24.
+    /// Kernel width of the default --protocol architecture (the paper: 24
+    /// on simulated data, 15 on ChIP-seq).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().width))]
     pub width: usize,
-    /// Activation of the protocol's default architecture; default deepprune.
+    /// Activation of the default --protocol architecture.
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = ActivationName::Deepprune))]
     pub activation: ActivationName,
-    /// `lr_init`; default 0.01 (the paper's).
+    /// `lr_init` (the paper: 0.01).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().lr))]
     pub lr: f64,
-    /// The learning rate is divided by this at every step; default 1.2.
+    /// The learning rate is divided by this at every step.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().decay))]
     pub decay: f64,
-    /// Fraction of the training data held out for validation; default 0.1.
+    /// Fraction of the training file held out for validation (the last
+    /// part).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().val_fraction))]
     pub val_fraction: f64,
-    /// Seed of minibatch orders and fresh weights (not the protocol); default 1.
+    /// Seed of minibatch orders and fresh weights (not --protocol).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().seed))]
     pub seed: u64,
-    /// Motifs planted in simulated data: the final kernels are matched
-    /// against these.
+    /// Motifs planted in simulated data (`simulate`'s motifs.meme): the
+    /// final kernels are matched against these in the report.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "MEME"))]
     pub truth: Option<PathBuf>,
-    /// Database for the final kernels without `truth`; default the bundled
-    /// JASPAR set.
+    /// Database to match the final kernels against when there is no
+    /// --truth. Default: the bundled JASPAR 2024 set.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub db: Option<PathBuf>,
     /// Epochs, minibatch, patience, penalties of every training.
+    #[cfg_attr(feature = "cli", command(flatten))]
     pub fit: FitConfig,
     /// Engine settings.
+    #[cfg_attr(feature = "cli", arg(skip))]
     pub engine: EngineConfig,
 }
 
