@@ -6,7 +6,6 @@ use anyhow::Result;
 use clap::Args;
 use motif_core::rundir::RunDir;
 use motif_workflow::cli::overlay;
-use motif_workflow::input::SeqInput;
 use motif_workflow::{shuffle, simulate};
 
 use crate::output::Sink;
@@ -90,39 +89,17 @@ pub struct ShuffleArgs {
     /// with --genome.
     #[arg(required_unless_present = "bed")]
     pub seqs: Option<PathBuf>,
-    /// Table columns, `--bed/--genome/--width`.
     #[command(flatten)]
-    pub input: SeqInput,
-    /// Shuffled copies per sequence (1 to 1000).
-    #[arg(long, default_value_t = 1, value_parser = copies)]
-    pub copies: usize,
-    /// Label written into each output header (e.g. 0 for negatives).
-    #[arg(long)]
-    pub label: Option<String>,
-    /// Random seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    pub settings: shuffle::Config,
     /// Output FASTA (written atomically); stdout when absent or `-`.
     #[arg(short, long)]
     pub out: Option<PathBuf>,
 }
 
-/// `--copies`: 1 to 1000.
-fn copies(s: &str) -> Result<usize, String> {
-    match crate::at_least_one(s)? {
-        v if v > 1000 => Err(format!("{v} copies per sequence; at most 1000")),
-        v => Ok(v),
-    }
-}
-
 /// Runs `shuffle`.
 pub fn run_shuffle(a: &ShuffleArgs) -> Result<()> {
-    let config = shuffle::Config {
-        input: SeqInput { seqs: a.seqs.clone(), ..a.input.clone() },
-        copies: a.copies,
-        label: a.label.clone(),
-        seed: a.seed,
-    };
+    let mut config = a.settings.clone();
+    config.input.seqs.clone_from(&a.seqs);
     let inputs: Vec<&std::path::Path> = config.input.files().into_iter().map(|(_, p)| p).collect();
     let mut out = Sink::open(a.out.as_deref(), &inputs)?;
     let mut progress = Progress::new(false);

@@ -22,6 +22,17 @@ pub fn at_least_one(s: &str) -> std::result::Result<usize, String> {
     }
 }
 
+/// A count from 1 to 1000 (`shuffle --copies`).
+///
+/// # Errors
+/// As [`at_least_one`], or above 1000.
+pub fn one_to_thousand(s: &str) -> std::result::Result<usize, String> {
+    match at_least_one(s)? {
+        v if v > 1000 => Err(format!("{v}; at most 1000")),
+        v => Ok(v),
+    }
+}
+
 /// Like [`at_least_one`], for `u32` flags.
 ///
 /// # Errors

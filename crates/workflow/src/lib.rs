@@ -26,6 +26,7 @@
 //! - [`shuffle`]: dinucleotide-shuffled copies of sequences.
 //! - [`train`]: a fresh or given model trained through the engines.
 //! - [`prune`]: Deepprune, its variants and protocol, and its report.
+//! - [`report`]: a run's HTML redrawn from its typed results.
 //! - [`decouple`]: NeuronMotif on one conv layer, resumable per neuron and
 //!   shardable.
 //!
@@ -54,6 +55,7 @@ pub mod logo;
 pub mod matching;
 pub mod predict;
 pub mod prune;
+pub mod report;
 pub mod saliency;
 pub mod shuffle;
 pub mod simulate;

@@ -10,17 +10,22 @@ use serde::{Deserialize, Serialize};
 use crate::input::SeqInput;
 use crate::{Event, Result, invalid};
 
-/// Settings of `shuffle`.
+/// Settings of `shuffle` (its flags but for the sequence file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
-    /// The sequences.
+    /// The sequences: table columns, `--bed/--genome/--width`.
+    #[cfg_attr(feature = "cli", command(flatten))]
     pub input: SeqInput,
     /// Shuffled copies per sequence (1 to 1000).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 1, value_parser = crate::cli::one_to_thousand))]
     pub copies: usize,
     /// Label written into each output header (e.g. 0 for negatives).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub label: Option<String>,
     /// Random seed.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 1))]
     pub seed: u64,
 }
 
