@@ -54,29 +54,44 @@ pub use mt::MemeRng;
 pub use plugin::TomtomMatcher;
 pub use score::Distance;
 
-/// Tomtom's options (names as tomtom's, in kebab-case).
+/// Tomtom's options (names as tomtom's, in kebab-case; with the `cli`
+/// feature, `motiftool match`'s flags).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[allow(clippy::struct_excessive_bools, reason = "tomtom's own switches, one option each")]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
-    /// Column similarity function (`-dist`); default `ed` as in tomtom 5.5.8.
+    /// Column similarity (`-dist`; tomtom 5.5.8's default is `ed`).
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = Distance::Ed))]
     pub dist: Distance,
-    /// Minimum number of aligned columns (`-min-overlap`); default 1.
+    /// Minimum number of aligned columns (`-min-overlap`).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 1))]
     pub min_overlap: usize,
     /// Only alignments with the shorter motif inside the longer (`-internal`).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub internal: bool,
-    /// Score only aligned columns, the 2007 paper's method (`-incomplete-scores`).
+    /// Score only aligned columns, the 2007 paper's method, instead of
+    /// complete scores (`-incomplete-scores`).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub incomplete_scores: bool,
     /// Do not score reverse complements of targets (`-norc`).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub norc: bool,
-    /// Pseudocount added to queries and targets (`-motif-pseudo`); default 0.1.
+    /// Pseudocount added to queries and targets, spread by the background
+    /// (`-motif-pseudo`).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 0.1))]
     pub motif_pseudo: f64,
-    /// Significance threshold (`-thresh`); default 0.5.
+    /// Report matches up to this q-value, or E-value with --evalue
+    /// (`-thresh`).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 0.5))]
     pub thresh: f64,
-    /// Threshold on E-values instead of q-values (`-evalue`).
+    /// Threshold on E-values instead of q-values; then --thresh may exceed 1
+    /// (`-evalue`).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub evalue: bool,
     /// Background A, C, G, T (`-bfile`); default the query file's. Only for
     /// distances that use it (allr, blic*, llr*), as tomtom enforces.
+    #[cfg_attr(feature = "cli", arg(skip))]
     pub bg: Option<[f64; 4]>,
 }
 

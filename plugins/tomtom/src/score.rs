@@ -8,6 +8,7 @@ pub type Col = [f64; 4];
 
 /// Column similarity function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Distance {
     /// Pearson correlation of the two columns.
@@ -28,6 +29,7 @@ pub enum Distance {
     /// Log-likelihood ratio with a one-component Dirichlet prior (`llr`
     /// also names it, as in tomtom).
     #[serde(alias = "llr")]
+    #[cfg_attr(feature = "cli", value(alias = "llr"))]
     Llr1,
     /// Log-likelihood ratio with a five-component Dirichlet mixture.
     Llr5,
