@@ -119,7 +119,8 @@ fn main() -> ExitCode {
         Err(e) => return flag_error(&e),
     };
     let sub = matches.subcommand().map_or(&matches, |(_, m)| m);
-    if let Some(t) = cli_threads(&cli) {
+    // Every command names its thread count `--threads` (id `threads`).
+    if let Some(&t) = sub.try_get_one::<usize>("threads").ok().flatten() {
         let _ = rayon::ThreadPoolBuilder::new().num_threads(t).build_global();
     }
     let result = match cli.command {
@@ -184,22 +185,6 @@ fn flag_error(e: &clap::Error) -> ExitCode {
             );
             ExitCode::from(2)
         }
-    }
-}
-
-fn cli_threads(cli: &Cli) -> Option<usize> {
-    match &cli.command {
-        Command::Predict(a) => a.settings.engine.threads,
-        Command::Evaluate(a) => a.predict.settings.engine.threads,
-        Command::Bench(a) => a.settings.threads,
-        Command::Match(a) => a.threads,
-        Command::Analyze(a) => a.x.settings.engine.threads,
-        Command::Extract(a) => a.x.settings.engine.threads,
-        Command::Train(a) => a.on.threads,
-        Command::Prune(a) => a.on.threads,
-        Command::Decouple(a) => a.settings.engine.threads,
-        Command::Saliency(a) => a.engine.threads,
-        _ => None,
     }
 }
 

@@ -28,25 +28,7 @@ pub struct SimulateArgs {
 
 /// Help listing each preset's motifs.
 pub fn simulate_help() -> String {
-    let mut s = String::from(
-        "Presets and their motifs (JASPAR IDs; the newest version in --motifs is used):\n",
-    );
-    for (i, set) in motif_sim::simulate::DEEPPRUNE_MOTIFS.iter().enumerate() {
-        let names: Vec<String> = set.iter().map(|(id, n)| format!("{n} {id}")).collect();
-        s.push_str(&format!("  deepprune{}  {}\n", i + 1, names.join(", ")));
-    }
-    let names: Vec<String> =
-        motif_sim::simulate::KOO_EDDY_MOTIFS.iter().map(|(id, n)| format!("{n} {id}")).collect();
-    s.push_str(&format!("  koo-eddy    {}\n", names.join(", ")));
-    let (id, name) = motif_sim::simulate::NM_SHIFT_MOTIF;
-    s.push_str(&format!(
-        "  nm-shift    {name} {id} at one of two starts 1 bp apart (default 8 bp, 4000 per split)\n"
-    ));
-    let [(ia, na), (ib, nb)] = motif_sim::simulate::NM_GRAMMAR_MOTIFS;
-    s.push_str(&format!(
-        "  nm-grammar  {na} {ia} then {nb} {ib}, {} bp apart (default 82 bp); decoys: one motif, the reverse order, or a gap ≥ 4 bp off\n",
-        motif_sim::simulate::NM_GRAMMAR_GAP
-    ));
+    let mut s = motif_sim::simulate::describe_presets();
     s.push_str(
         "\nWrites into -o DIR: train.fa, test.fa (and valid.fa for koo-eddy) with labels in the \
          headers (`>id label` or `>id l1 … l12`), truth.tsv (every planted instance: split, id, \

@@ -483,6 +483,30 @@ fn koo_eddy_sequence(motifs: &[Motif], len: usize, r: &mut Rng) -> Result<SimSeq
     }
 }
 
+/// Each preset and the motifs it plants (JASPAR IDs; the newest version in
+/// the motif database is used), one line each, for help texts.
+#[must_use]
+pub fn describe_presets() -> String {
+    let mut s = String::from(
+        "Presets and their motifs (JASPAR IDs; the newest version in --motifs is used):\n",
+    );
+    for (i, set) in DEEPPRUNE_MOTIFS.iter().enumerate() {
+        let names: Vec<String> = set.iter().map(|(id, n)| format!("{n} {id}")).collect();
+        s.push_str(&format!("  deepprune{}  {}\n", i + 1, names.join(", ")));
+    }
+    let names: Vec<String> = KOO_EDDY_MOTIFS.iter().map(|(id, n)| format!("{n} {id}")).collect();
+    s.push_str(&format!("  koo-eddy    {}\n", names.join(", ")));
+    let (id, name) = NM_SHIFT_MOTIF;
+    s.push_str(&format!(
+        "  nm-shift    {name} {id} at one of two starts 1 bp apart (default 8 bp, 4000 per split)\n"
+    ));
+    let [(ia, na), (ib, nb)] = NM_GRAMMAR_MOTIFS;
+    s.push_str(&format!(
+        "  nm-grammar  {na} {ia} then {nb} {ib}, {NM_GRAMMAR_GAP} bp apart (default 82 bp); decoys: one motif, the reverse order, or a gap ≥ 4 bp off\n"
+    ));
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
