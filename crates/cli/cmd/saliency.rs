@@ -4,25 +4,20 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use motif_workflow::input::SeqInput;
 use motif_workflow::saliency;
 
 use crate::output::Sink;
 use crate::progress::Progress;
-use motif_workflow::engine::EngineConfig;
 
 /// Arguments of `saliency`.
 #[derive(Debug, Args)]
 pub struct SaliencyArgs {
-    /// The model (ONNX).
-    pub model: PathBuf,
     /// Sequences (FASTA, DeepBind .seq, TSV or CSV; .gz fine); or --bed
     /// with --genome.
     #[arg(long, required_unless_present = "bed")]
     pub seqs: Option<PathBuf>,
-    /// Table columns, `--bed/--genome/--width`.
     #[command(flatten)]
-    pub input: SeqInput,
+    pub settings: saliency::Config,
     /// Gradient of output column K (default 0), counted as `predict` writes
     /// them: every output flattened per sequence, in order (BPNet: the
     /// profile's positions, then the counts).
@@ -32,8 +27,6 @@ pub struct SaliencyArgs {
     /// the channel's most active position in each sequence.
     #[arg(long, value_name = "LAYER:CHANNEL")]
     pub neuron: Option<String>,
-    #[command(flatten)]
-    pub engine: EngineConfig,
     /// Output TSV (written atomically); stdout when absent or `-`.
     #[arg(short, long)]
     pub out: Option<PathBuf>,
@@ -50,16 +43,13 @@ Examples:
 
 /// Runs `saliency`.
 pub fn run(a: &SaliencyArgs) -> Result<()> {
-    let config = saliency::Config {
-        model: a.model.clone(),
-        input: SeqInput { seqs: a.seqs.clone(), ..a.input.clone() },
-        of: match &a.neuron {
-            Some(s) => saliency::parse_neuron(s)?,
-            None => saliency::Of::Output(a.output.unwrap_or(0)),
-        },
-        engine: a.engine,
+    let mut config = a.settings.clone();
+    config.input.seqs.clone_from(&a.seqs);
+    config.of = match &a.neuron {
+        Some(s) => saliency::parse_neuron(s)?,
+        None => saliency::Of::Output(a.output.unwrap_or(0)),
     };
-    let mut inputs = vec![a.model.as_path()];
+    let mut inputs = vec![config.model.as_path()];
     inputs.extend(config.input.files().into_iter().map(|(_, p)| p));
     let mut out = Sink::open(a.out.as_deref(), &inputs)?;
     let mut progress = Progress::new(false);

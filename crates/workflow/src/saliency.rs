@@ -31,17 +31,22 @@ pub enum Of {
     },
 }
 
-/// Settings of `saliency`.
+/// Settings of `saliency` (its flags but for the sequence file and the
+/// target, which the command declares as `--output`/`--neuron`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// The model (ONNX).
     pub model: PathBuf,
-    /// The sequences.
+    /// The sequences: table columns, `--bed/--genome/--width`.
+    #[cfg_attr(feature = "cli", command(flatten))]
     pub input: SeqInput,
     /// The gradient's target; default output 0.
+    #[cfg_attr(feature = "cli", arg(skip = Of::Output(0)))]
     pub of: Of,
     /// Engine settings.
+    #[cfg_attr(feature = "cli", command(flatten))]
     pub engine: EngineConfig,
 }
 
