@@ -219,8 +219,6 @@ fn one_line(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    /// Every subcommand's flags are well formed (unique names, valid
-    /// requirements): clap checks this when a command is built.
     /// The config file shown in `analyze --help` is a valid analyze config.
     #[test]
     fn analyze_help_config_example_parses() {
@@ -238,6 +236,8 @@ mod tests {
         assert!(c.extract.input.seqs.is_some() && c.db.is_some());
     }
 
+    /// Every subcommand's flags are well formed (unique names, valid
+    /// requirements): clap checks this when a command is built.
     #[test]
     fn cli_is_well_formed() {
         use clap::CommandFactory;

@@ -19,9 +19,8 @@ impl Sink {
     /// `None` or `-` is stdout. A file that is one of `inputs` (by real
     /// path) is refused before anything is written.
     pub fn open(path: Option<&Path>, inputs: &[&Path]) -> Result<Self> {
-        match path {
+        match path.filter(|p| p.as_os_str() != "-") {
             None => Ok(Sink::Stdout(BufWriter::new(std::io::stdout()))),
-            Some(p) if p.as_os_str() == "-" => Ok(Sink::Stdout(BufWriter::new(std::io::stdout()))),
             Some(p) => {
                 refuse_overwrite(p, inputs)?;
                 let dir = fsio::parent_dir(p);

@@ -22,7 +22,7 @@ pub struct InspectArgs {
 
 /// Runs `inspect`.
 pub fn run(a: &InspectArgs) -> Result<()> {
-    let model = super::load_model(&a.model)?;
+    let model = motif_onnx::Model::load(&a.model)?;
     let s = model.structure();
     let mut out = std::io::stdout().lock();
     if a.json {

@@ -14,12 +14,3 @@ pub mod report;
 pub mod saliency;
 pub mod simulate;
 pub mod train;
-
-use std::path::Path;
-
-use anyhow::Result;
-
-/// Loads a model, naming the file on error.
-pub fn load_model(path: &Path) -> Result<motif_onnx::Model> {
-    Ok(motif_onnx::Model::load(path)?)
-}
