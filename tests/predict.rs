@@ -361,3 +361,27 @@ fn bed_intervals_from_an_indexed_genome() {
     );
     fails(&["predict", s(&model), "--bed", s(&dir.path().join("off.bed"))], &["--genome"]);
 }
+
+/// `predict --config run.toml` scores as the same flags do; a typed
+/// `--seqs` replaces the file's source.
+#[test]
+fn predict_takes_a_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("run.toml");
+    let model = fixture("torch_legacy_ncw.onnx");
+    let seqs = fixture("fixture_seqs.fa");
+    std::fs::write(
+        &toml,
+        format!(
+            "model = {:?}\n[input]\nbed = \"nope.bed\"\ngenome = \"nope.fa\"\n[engine]\nengine = \"tract\"\n",
+            model.display().to_string()
+        ),
+    )
+    .unwrap();
+    let by_flags = ok(&["predict", s(&model), "--seqs", s(&seqs), "--engine", "tract"]);
+    let by_file = ok(&["predict", "--config", s(&toml), "--seqs", s(&seqs)]);
+    assert_eq!(by_file, by_flags);
+    let e = crate::util::motiftool(&["predict", "--config", s(&toml)]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("nope"), "the file's source is used");
+}

@@ -7,6 +7,15 @@ use motif_workflow::engine::{DeviceName, EngineConfig, EngineName};
 
 pub use motif_workflow::cli::{at_least_one, at_least_one_u32};
 
+/// `--config FILE`, for the commands whose settings are all flags.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigFile {
+    /// Settings from a TOML file, keys as the flags' (run.json's `config`);
+    /// flags typed on the command line override it.
+    #[arg(long, value_name = "TOML")]
+    pub config: Option<std::path::PathBuf>,
+}
+
 /// `--engine`, `--device`, `--threads` for the training commands, whose
 /// `--batch-size` is the minibatch (elsewhere the engine flags are
 /// [`EngineConfig`]'s own). Unset flags keep the config's value.

@@ -13,7 +13,7 @@ mod output;
 mod plugins;
 mod progress;
 
-pub use args::{EngineSelect, at_least_one, at_least_one_u32};
+pub use args::{ConfigFile, EngineSelect, at_least_one, at_least_one_u32};
 
 /// Open up trained DNA-sequence CNNs: import any ONNX export and see its
 /// structure; predict, evaluate, train and take saliency; extract filter
@@ -125,8 +125,8 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Inspect(a) => cmd::inspect::run(&a),
-        Command::Predict(a) => cmd::predict::run_predict(&a),
-        Command::Evaluate(a) => cmd::predict::run_evaluate(&a),
+        Command::Predict(a) => cmd::predict::run_predict(&a, sub),
+        Command::Evaluate(a) => cmd::predict::run_evaluate(&a, sub),
         Command::Engines(a) => cmd::engines::run(&a),
         Command::Plugins(a) => cmd::plugins::run(&a),
         Command::Bench(a) => cmd::bench::run(&a),
@@ -136,11 +136,11 @@ fn main() -> ExitCode {
         Command::Extract(a) => cmd::analyze::run_extract(&a, sub),
         Command::Report(a) => cmd::report::run(&a),
         Command::Simulate(a) => cmd::simulate::run_simulate(&a, sub),
-        Command::Shuffle(a) => cmd::simulate::run_shuffle(&a),
+        Command::Shuffle(a) => cmd::simulate::run_shuffle(&a, sub),
         Command::Train(a) => cmd::train::run(&a, sub),
         Command::Prune(a) => cmd::prune::run_cmd(&a, sub),
         Command::Decouple(a) => cmd::decouple::run(&a, sub),
-        Command::Saliency(a) => cmd::saliency::run(&a),
+        Command::Saliency(a) => cmd::saliency::run(&a, sub),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

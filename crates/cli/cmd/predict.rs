@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use motif_workflow::cli::settings_with_input;
 use motif_workflow::predict;
 
 use crate::output::Sink;
@@ -30,10 +31,12 @@ Large files stream with bounded memory.";
 pub struct PredictArgs {
     /// Sequences (FASTA, DeepBind .seq, TSV or CSV; .gz fine); or --bed
     /// with --genome.
-    #[arg(long, required_unless_present = "bed")]
+    #[arg(long, required_unless_present_any = ["bed", "config"])]
     pub seqs: Option<PathBuf>,
     #[command(flatten)]
     pub settings: predict::Config,
+    #[command(flatten)]
+    pub file: crate::ConfigFile,
     /// Output file (written atomically): predict's TSV, evaluate's report;
     /// stdout when absent or `-`.
     #[arg(short = 'o', long = "out")]
@@ -54,17 +57,17 @@ pub struct EvaluateArgs {
 }
 
 impl PredictArgs {
-    /// The workflow's config from these flags.
-    fn config(&self) -> predict::Config {
-        let mut c = self.settings.clone();
-        c.input.seqs.clone_from(&self.seqs);
-        c
+    /// `--config`'s settings, then the flags typed.
+    fn config(&self, matches: &clap::ArgMatches) -> Result<predict::Config> {
+        let (file, seqs) = (self.file.config.as_deref(), self.seqs.as_deref());
+        let flags = self.settings.clone();
+        Ok(settings_with_input(file, flags, seqs, |c| &mut c.input, matches)?)
     }
 }
 
 /// Runs `predict`.
-pub fn run_predict(a: &PredictArgs) -> Result<()> {
-    let config = a.config();
+pub fn run_predict(a: &PredictArgs, matches: &clap::ArgMatches) -> Result<()> {
+    let config = a.config(matches)?;
     let mut sink = Sink::open(a.out.as_deref(), &config.inputs())?;
     let mut progress = Progress::new(false);
     let s = predict::predict(&config, &mut sink, &mut |e| progress.event(e))?;
@@ -75,8 +78,8 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
 }
 
 /// Runs `evaluate`.
-pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
-    let config = a.predict.config();
+pub fn run_evaluate(a: &EvaluateArgs, matches: &clap::ArgMatches) -> Result<()> {
+    let config = a.predict.config(matches)?;
     // -o writes the report to a file (atomically) instead of stdout.
     let mut out = Sink::open(a.predict.out.as_deref(), &config.inputs())?;
     let mut progress = Progress::new(false);

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use motif_workflow::cli::settings_with_input;
 use motif_workflow::saliency;
 
 use crate::output::Sink;
@@ -14,10 +15,12 @@ use crate::progress::Progress;
 pub struct SaliencyArgs {
     /// Sequences (FASTA, DeepBind .seq, TSV or CSV; .gz fine); or --bed
     /// with --genome.
-    #[arg(long, required_unless_present = "bed")]
+    #[arg(long, required_unless_present_any = ["bed", "config"])]
     pub seqs: Option<PathBuf>,
     #[command(flatten)]
     pub settings: saliency::Config,
+    #[command(flatten)]
+    pub file: crate::ConfigFile,
     /// Gradient of output column K (default 0), counted as `predict` writes
     /// them: every output flattened per sequence, in order (BPNet: the
     /// profile's positions, then the counts).
@@ -42,13 +45,15 @@ Examples:
   motiftool saliency model.onnx --seqs test.fa --neuron 0:3 -o neuron3.tsv";
 
 /// Runs `saliency`.
-pub fn run(a: &SaliencyArgs) -> Result<()> {
-    let mut config = a.settings.clone();
-    config.input.seqs.clone_from(&a.seqs);
-    config.of = match &a.neuron {
-        Some(s) => saliency::parse_neuron(s)?,
-        None => saliency::Of::Output(a.output.unwrap_or(0)),
-    };
+pub fn run(a: &SaliencyArgs, matches: &clap::ArgMatches) -> Result<()> {
+    let (file, seqs) = (a.file.config.as_deref(), a.seqs.as_deref());
+    let mut config =
+        settings_with_input(file, a.settings.clone(), seqs, |c| &mut c.input, matches)?;
+    if let Some(s) = &a.neuron {
+        config.of = saliency::parse_neuron(s)?;
+    } else if let Some(k) = a.output {
+        config.of = saliency::Of::Output(k);
+    }
     let mut inputs = vec![config.model.as_path()];
     inputs.extend(config.input.files().into_iter().map(|(_, p)| p));
     let mut out = Sink::open(a.out.as_deref(), &inputs)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use motif_core::rundir::RunDir;
-use motif_workflow::cli::overlay;
+use motif_workflow::cli::{overlay, settings_with_input};
 use motif_workflow::{shuffle, simulate};
 
 use crate::output::Sink;
@@ -69,19 +69,21 @@ pub fn run_simulate(a: &SimulateArgs, matches: &clap::ArgMatches) -> Result<()> 
 pub struct ShuffleArgs {
     /// Sequences (FASTA, DeepBind .seq, TSV or CSV; .gz fine); or --bed
     /// with --genome.
-    #[arg(required_unless_present = "bed")]
+    #[arg(required_unless_present_any = ["bed", "config"])]
     pub seqs: Option<PathBuf>,
     #[command(flatten)]
     pub settings: shuffle::Config,
+    #[command(flatten)]
+    pub file: crate::ConfigFile,
     /// Output FASTA (written atomically); stdout when absent or `-`.
     #[arg(short, long)]
     pub out: Option<PathBuf>,
 }
 
 /// Runs `shuffle`.
-pub fn run_shuffle(a: &ShuffleArgs) -> Result<()> {
-    let mut config = a.settings.clone();
-    config.input.seqs.clone_from(&a.seqs);
+pub fn run_shuffle(a: &ShuffleArgs, matches: &clap::ArgMatches) -> Result<()> {
+    let (file, seqs) = (a.file.config.as_deref(), a.seqs.as_deref());
+    let config = settings_with_input(file, a.settings.clone(), seqs, |c| &mut c.input, matches)?;
     let inputs: Vec<&std::path::Path> = config.input.files().into_iter().map(|(_, p)| p).collect();
     let mut out = Sink::open(a.out.as_deref(), &inputs)?;
     let mut progress = Progress::new(false);

@@ -62,6 +62,29 @@ pub fn drop_source_if_typed(base: &mut crate::input::SeqInput, matches: &clap::A
     }
 }
 
+/// A command's settings: its `--config` file's (or the defaults) with the
+/// flags typed laid over them. `seqs`, the command's own sequence-file
+/// flag, goes into the settings' sequence input (`input`), and a source
+/// typed on the command line replaces the file's.
+///
+/// # Errors
+/// An unreadable or invalid config file.
+pub fn settings_with_input<C: Serialize + DeserializeOwned + Default>(
+    file: Option<&std::path::Path>,
+    mut flags: C,
+    seqs: Option<&std::path::Path>,
+    input: fn(&mut C) -> &mut crate::input::SeqInput,
+    matches: &clap::ArgMatches,
+) -> Result<C> {
+    let mut base: C = match file {
+        Some(p) => crate::load_config(p)?,
+        None => C::default(),
+    };
+    input(&mut flags).seqs = seqs.map(std::path::Path::to_path_buf);
+    drop_source_if_typed(input(&mut base), matches);
+    overlay(&base, &flags, matches)
+}
+
 /// `base` (a `--config` file's settings, or the defaults) with each
 /// setting whose flag was typed on the command line taken from `flags`;
 /// settings left to their defaults on the command line keep `base`'s.

@@ -51,6 +51,7 @@ impl Format {
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// The ONNX model.
+    #[cfg_attr(feature = "cli", arg(default_value = "", hide_default_value = true, required_unless_present = "config", value_parser = crate::cli::path_or_empty()))]
     pub model: PathBuf,
     /// The sequences: table columns, `--bed/--genome/--width`.
     #[cfg_attr(feature = "cli", command(flatten))]

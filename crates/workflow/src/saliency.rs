@@ -38,6 +38,7 @@ pub enum Of {
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// The model (ONNX).
+    #[cfg_attr(feature = "cli", arg(default_value = "", hide_default_value = true, required_unless_present = "config", value_parser = crate::cli::path_or_empty()))]
     pub model: PathBuf,
     /// The sequences: table columns, `--bed/--genome/--width`.
     #[cfg_attr(feature = "cli", command(flatten))]
