@@ -266,3 +266,28 @@ fn analyze_finds_the_factor_in_real_deepbind_models() {
     let tops = top_matches(&out);
     assert!(tops.iter().any(|(n, _)| n == "CTCF"), "CTCF model: {tops:?}");
 }
+
+/// `match --config run.toml` (matcher options in `[matcher]`) gives what
+/// the same flags give; a typed flag overrides the file.
+#[test]
+fn match_takes_a_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("run.toml");
+    let q = tomtom_fixture("reference_queries.meme");
+    std::fs::write(
+        &toml,
+        format!(
+            "query = {:?}\n[matcher]\ndist = \"pearson\"\nmin-overlap = 5\n",
+            q.display().to_string()
+        ),
+    )
+    .unwrap();
+    let rows =
+        |out: String| out.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
+    let by_file = rows(ok(&["match", "--config", s(&toml)]));
+    let by_flags = rows(ok(&["match", s(&q), "--dist", "pearson", "--min-overlap", "5"]));
+    assert_eq!(by_file, by_flags);
+    let ed = rows(ok(&["match", "--config", s(&toml), "--dist", "ed"]));
+    assert_eq!(ed, rows(ok(&["match", s(&q), "--min-overlap", "5"])));
+    assert_ne!(ed, by_flags);
+}

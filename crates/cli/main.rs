@@ -70,7 +70,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  motiftool logo filters.meme -o logos/\n  motiftool logo db.meme -o logos/ --rc --format png"
     )]
-    Logo(motif_workflow::logo::Config),
+    Logo(cmd::logo::LogoArgs),
     /// Measure forward throughput (sequences/s) of each usable engine.
     Bench(cmd::bench::BenchArgs),
     /// Simulated benchmark data with known truth: Deepprune's data sets 1–5
@@ -129,9 +129,9 @@ fn main() -> ExitCode {
         Command::Evaluate(a) => cmd::predict::run_evaluate(&a, sub),
         Command::Engines(a) => cmd::engines::run(&a),
         Command::Plugins(a) => cmd::plugins::run(&a),
-        Command::Bench(a) => cmd::bench::run(&a),
-        Command::Match(a) => cmd::matching::run(&a),
-        Command::Logo(a) => cmd::logo::run(&a),
+        Command::Bench(a) => cmd::bench::run(&a, sub),
+        Command::Match(a) => cmd::matching::run(&a, sub),
+        Command::Logo(a) => cmd::logo::run(&a, sub),
         Command::Analyze(a) => cmd::analyze::run(&a, sub),
         Command::Extract(a) => cmd::analyze::run_extract(&a, sub),
         Command::Report(a) => cmd::report::run(&a),

@@ -6,6 +6,7 @@ use std::io::Write as _;
 use anyhow::Result;
 use clap::Args;
 use motif_workflow::bench;
+use motif_workflow::cli::settings;
 
 /// Arguments of `bench`.
 #[derive(Debug, Args)]
@@ -15,15 +16,18 @@ use motif_workflow::bench;
 pub struct BenchArgs {
     #[command(flatten)]
     pub settings: bench::Config,
+    #[command(flatten)]
+    pub file: crate::ConfigFile,
     /// Print as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 /// Runs `bench`.
-pub fn run(a: &BenchArgs) -> Result<()> {
+pub fn run(a: &BenchArgs, matches: &clap::ArgMatches) -> Result<()> {
+    let config = settings(a.file.config.as_deref(), &a.settings, matches)?;
     let mut bars = crate::progress::Progress::new(false);
-    let t = bench::run(&a.settings, &mut |e| bars.event(e))?;
+    let t = bench::run(&config, &mut |e| bars.event(e))?;
     bars.clear();
     let mut out = std::io::stdout().lock();
     if a.json {
@@ -33,7 +37,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     writeln!(
         out,
         "{} × {} bp, batch {}, {} threads, best of {}",
-        t.n, t.len, t.batch_size, t.threads, a.settings.repeats
+        t.n, t.len, t.batch_size, t.threads, config.repeats
     )?;
     for r in &t.results {
         let ratio = t.vs_tract(r).map(|x| format!("  ({x:.2}× tract)")).unwrap_or_default();

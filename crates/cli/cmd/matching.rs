@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use motif_workflow::cli::settings;
 use motif_workflow::matching::{self, Background};
 
 use crate::output::Sink;
@@ -14,6 +15,7 @@ use crate::output::Sink;
 #[derive(Debug, Args)]
 pub struct MatchArgs {
     /// Query motifs (MEME, JASPAR, TRANSFAC or HOMER; gzip ok).
+    #[arg(default_value = "", hide_default_value = true, required_unless_present = "config", value_parser = motif_workflow::cli::path_or_empty())]
     pub query: PathBuf,
     /// Target database (any motif format). Default: the bundled JASPAR 2024
     /// CORE vertebrates non-redundant set (879 motifs; jaspar.elixir.no, CC BY 4.0).
@@ -22,6 +24,8 @@ pub struct MatchArgs {
     /// The tomtom matcher's options.
     #[command(flatten)]
     pub tomtom: motif_tomtom::Config,
+    #[command(flatten)]
+    pub file: crate::ConfigFile,
     /// Background: a MEME background file (`A 0.3` lines), `uniform`, or
     /// `query` (the query file's letter frequencies, the default). Only
     /// allr, blic* and llr* use it, as in tomtom.
@@ -42,29 +46,36 @@ pub struct MatchArgs {
 }
 
 impl MatchArgs {
-    /// The workflow's config.
-    fn config(&self) -> Result<matching::Config> {
+    /// `--config`'s settings, then the flags typed.
+    fn config(&self, matches: &clap::ArgMatches) -> Result<matching::Config> {
         let command: Vec<String> = std::env::args()
             .enumerate()
             .map(|(i, s)| if i == 0 { "motiftool".to_owned() } else { s })
             .collect();
-        Ok(matching::Config {
+        let flags = matching::Config {
             query: self.query.clone(),
             db: self.db.clone(),
             matcher: serde_json::to_value(&self.tomtom)?,
             background: self.bg.as_deref().map(Background::parse).unwrap_or_default(),
             json: self.json,
             command: command.join(" "),
-        })
+        };
+        let mut c = settings(self.file.config.as_deref(), &flags, matches)?;
+        c.command = flags.command;
+        if self.bg.is_some() {
+            c.background = flags.background;
+        }
+        Ok(c)
     }
 }
 
 /// Runs `match`.
-pub fn run(a: &MatchArgs) -> Result<()> {
-    let inputs = [a.query.as_path(), a.db.as_deref().unwrap_or(a.query.as_path())];
+pub fn run(a: &MatchArgs, matches: &clap::ArgMatches) -> Result<()> {
+    let config = a.config(matches)?;
+    let inputs = [config.query.as_path(), config.db.as_deref().unwrap_or(config.query.as_path())];
     let mut sink = Sink::open(a.out.as_deref(), &inputs)?;
     let mut bars = crate::progress::Progress::new(!(a.verbose && a.out.is_some()));
-    let m = matching::run(&a.config()?, &mut |e| bars.event(e))?;
+    let m = matching::run(&config, &mut |e| bars.event(e))?;
     bars.clear();
     sink.write_all(m.text.as_bytes())?;
     sink.finish()?;
@@ -73,8 +84,8 @@ pub fn run(a: &MatchArgs) -> Result<()> {
             "motiftool: {} queries × {} targets ({}, {} strand(s)) in {:.3} s (reading {:.3} s)",
             m.queries,
             m.targets,
-            a.tomtom.dist.name(),
-            if a.tomtom.norc { 1 } else { 2 },
+            m.matcher["dist"].as_str().unwrap_or_default(),
+            if m.matcher["norc"] == true { 1 } else { 2 },
             m.seconds,
             m.seconds_reading
         );

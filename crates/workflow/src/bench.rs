@@ -18,6 +18,7 @@ use crate::{Event, Result, invalid};
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// The ONNX model.
+    #[cfg_attr(feature = "cli", arg(default_value = "", hide_default_value = true, required_unless_present = "config", value_parser = crate::cli::path_or_empty()))]
     pub model: PathBuf,
     /// Number of random sequences.
     #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().n, value_parser = crate::cli::at_least_one))]

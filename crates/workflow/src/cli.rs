@@ -63,7 +63,23 @@ pub fn drop_source_if_typed(base: &mut crate::input::SeqInput, matches: &clap::A
 }
 
 /// A command's settings: its `--config` file's (or the defaults) with the
-/// flags typed laid over them. `seqs`, the command's own sequence-file
+/// flags typed laid over them.
+///
+/// # Errors
+/// An unreadable or invalid config file.
+pub fn settings<C: Serialize + DeserializeOwned + Default>(
+    file: Option<&std::path::Path>,
+    flags: &C,
+    matches: &clap::ArgMatches,
+) -> Result<C> {
+    let base: C = match file {
+        Some(p) => crate::load_config(p)?,
+        None => C::default(),
+    };
+    overlay(&base, flags, matches)
+}
+
+/// Like [`settings`], for a command with its own sequence-file flag: `seqs`, the command's own sequence-file
 /// flag, goes into the settings' sequence input (`input`), and a source
 /// typed on the command line replaces the file's.
 ///

@@ -27,9 +27,10 @@ pub enum Format {
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// Motifs (MEME, JASPAR, TRANSFAC or HOMER; gzip ok).
+    #[cfg_attr(feature = "cli", arg(default_value = "", hide_default_value = true, required_unless_present = "config", value_parser = crate::cli::path_or_empty()))]
     pub motifs: PathBuf,
     /// Output folder (created); one file per motif, named after its id.
-    #[cfg_attr(feature = "cli", arg(short = 'o', long = "out"))]
+    #[cfg_attr(feature = "cli", arg(short = 'o', long = "out", default_value = "", hide_default_value = true, required_unless_present = "config", value_parser = crate::cli::path_or_empty()))]
     pub out: PathBuf,
     /// Draw reverse complements (file names end in `_rc`).
     #[cfg_attr(feature = "cli", arg(long))]
@@ -66,6 +67,9 @@ impl Default for Config {
 /// cannot be written.
 pub fn run(config: &Config, events: &mut dyn FnMut(Event)) -> Result<Vec<PathBuf>> {
     let c = config;
+    if c.motifs.as_os_str().is_empty() || c.out.as_os_str().is_empty() {
+        return Err(invalid("logo: give MOTIFS and -o DIR (or `motifs` and `out` in --config)"));
+    }
     if !((4.0..=500.0).contains(&c.col_width) && (10.0..=2000.0).contains(&c.height)) {
         return Err(invalid("--col-width must be in 4..=500 and --height in 10..=2000 pixels"));
     }
