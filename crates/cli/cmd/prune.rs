@@ -3,38 +3,18 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use motif_core::rundir::RunDir;
-use motif_prune::Variant;
 use motif_workflow::prune::{self, Config};
 
 use crate::progress::Progress;
 use motif_workflow::cli::overlay;
-
-/// `--variant`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum VariantOpt {
-    /// Prune, then fine-tune with `lr_init/1.2^i` (also records `inter`).
-    Deepprune,
-    /// Pruned models before each step's fine-tuning (Deepprune-inter; runs
-    /// the Deepprune chain).
-    Inter,
-    /// Survivors reset to their initial weights (--init) and retrained with
-    /// `lr_init` (runs the Deepprune chain for the masks).
-    Lottery,
-    /// A fresh model of each size trained with `lr_init/1.2^i`.
-    Baseline,
-}
 
 /// Arguments of `prune`.
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     #[command(flatten)]
     pub settings: Config,
-    /// What to run (repeatable or comma-separated). Default: deepprune (its
-    /// chain also records inter); with --protocol, all four.
-    #[arg(long = "variant", value_enum, value_delimiter = ',')]
-    pub variants: Vec<VariantOpt>,
     /// Criterion config, `key=value` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -68,15 +48,6 @@ Examples:
   motiftool prune full/model.onnx --train sim4/train.fa --test sim4/test.fa --criterion score -o p4s/
   motiftool prune --protocol --seeds 1,2,3,4,5 --train sim4/train.fa --test sim4/test.fa --truth sim4/motifs.meme -o proto4/";
 
-fn variant(v: VariantOpt) -> Variant {
-    match v {
-        VariantOpt::Deepprune => Variant::Deepprune,
-        VariantOpt::Inter => Variant::Inter,
-        VariantOpt::Lottery => Variant::Lottery,
-        VariantOpt::Baseline => Variant::Baseline,
-    }
-}
-
 impl PruneArgs {
     /// `--config`'s settings, then the flags typed (the engine's from
     /// their own group: `--batch-size` here is the minibatch).
@@ -88,9 +59,6 @@ impl PruneArgs {
         let mut c = overlay(&base, &self.settings, matches)?;
         for s in &self.set {
             motif_core::plugin::apply_set(&mut c.criterion_config, s)?;
-        }
-        if !self.variants.is_empty() {
-            c.variants = self.variants.iter().map(|&v| variant(v)).collect();
         }
         c.engine = self.on.over(base.engine);
         Ok(c)

@@ -14,9 +14,11 @@ use crate::{Error, Head, Result, keep_mask, median};
 
 /// What a step produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Variant {
     /// The unpruned model (step 0; the paper's mode `init`).
+    #[cfg_attr(feature = "cli", value(skip))]
     Full,
     /// Pruned, then fine-tuned with `lr_init` / 1.2^i (mode `prune`).
     Deepprune,

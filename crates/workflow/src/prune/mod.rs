@@ -59,9 +59,9 @@ pub struct Config {
     /// Halvings (k); default log2(kernels / d).
     #[cfg_attr(feature = "cli", arg(long))]
     pub steps: Option<usize>,
-    /// What to run; default deepprune (its chain also records inter), with
-    /// `protocol` all four (on the command line `--variant`).
-    #[cfg_attr(feature = "cli", arg(skip))]
+    /// What to run (repeatable or comma-separated). Default: deepprune (its
+    /// chain also records inter); with --protocol, all four.
+    #[cfg_attr(feature = "cli", arg(long = "variant", value_enum, value_delimiter = ','))]
     pub variants: Vec<Variant>,
     /// The untrained initial weights of MODEL (the lottery variant).
     #[cfg_attr(feature = "cli", arg(long, value_name = "MODEL"))]
