@@ -9,7 +9,7 @@ use motif_core::rundir::RunDir;
 use motif_workflow::{analyze, extract};
 
 use crate::progress::Progress;
-use motif_workflow::cli::{drop_source_if_typed, overlay};
+use motif_workflow::cli::{config_file, drop_source_if_typed, overlay};
 
 /// The flags `analyze` and `extract` share: the sequence file, the
 /// extraction settings, `--set`, `--config`.
@@ -73,10 +73,7 @@ pub struct ExtractCmdArgs {
 
 /// The analyze config: `--config`'s, then the flags.
 fn analyze_config(a: &AnalyzeArgs, matches: &clap::ArgMatches) -> Result<analyze::Config> {
-    let mut c: analyze::Config = match &a.x.config {
-        Some(p) => motif_workflow::load_config(p)?,
-        None => analyze::Config::default(),
-    };
+    let mut c: analyze::Config = config_file(a.x.config.as_deref())?;
     c.extract = a.x.over(c.extract, matches)?;
     if a.db.is_some() {
         c.db.clone_from(&a.db);
@@ -110,10 +107,7 @@ pub fn run(a: &AnalyzeArgs, matches: &clap::ArgMatches) -> Result<()> {
 
 /// Runs `extract`.
 pub fn run_extract(a: &ExtractCmdArgs, matches: &clap::ArgMatches) -> Result<()> {
-    let config = match &a.x.config {
-        Some(p) => motif_workflow::load_config(p)?,
-        None => extract::Config::default(),
-    };
+    let config = config_file(a.x.config.as_deref())?;
     let config = a.x.over(config, matches)?;
     let mut run = RunDir::create(&a.out, "extract")?;
     let mut progress = Progress::new(a.x.quiet);

@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use clap::parser::ValueSource;
 use motif_core::rundir::RunDir;
-use motif_workflow::cli::overlay;
+use motif_workflow::cli::{config_file, overlay, typed};
 use motif_workflow::decouple::{self, Config, Outcome};
 
 use crate::progress::Progress;
@@ -51,13 +50,10 @@ pub struct DecoupleArgs {
 impl DecoupleArgs {
     /// `--config`'s settings, then the flags typed.
     fn config(&self, matches: &clap::ArgMatches) -> Result<Config> {
-        let base: Config = if let Some(p) = &self.config {
-            motif_workflow::load_config(p)?
-        } else if matches.value_source("layer") == Some(ValueSource::CommandLine) {
-            Config::default()
-        } else {
+        if self.config.is_none() && !typed(matches, "layer") {
             bail!("--layer is required (or `layer` in --config)");
-        };
+        }
+        let base: Config = config_file(self.config.as_deref())?;
         Ok(overlay(&base, &self.settings, matches)?)
     }
 }

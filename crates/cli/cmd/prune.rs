@@ -8,7 +8,7 @@ use motif_core::rundir::RunDir;
 use motif_workflow::prune::{self, Config};
 
 use crate::progress::Progress;
-use motif_workflow::cli::overlay;
+use motif_workflow::cli::{config_file, overlay};
 
 /// Arguments of `prune`.
 #[derive(Debug, Args)]
@@ -52,10 +52,7 @@ impl PruneArgs {
     /// `--config`'s settings, then the flags typed (the engine's from
     /// their own group: `--batch-size` here is the minibatch).
     fn config(&self, matches: &clap::ArgMatches) -> Result<Config> {
-        let base: Config = match &self.config {
-            Some(p) => motif_workflow::load_config(p)?,
-            None => Config::default(),
-        };
+        let base: Config = config_file(self.config.as_deref())?;
         let mut c = overlay(&base, &self.settings, matches)?;
         for s in &self.set {
             motif_core::plugin::apply_set(&mut c.criterion_config, s)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use motif_core::rundir::RunDir;
-use motif_workflow::cli::{overlay, settings_with_input};
+use motif_workflow::cli::{settings, settings_with_input};
 use motif_workflow::{shuffle, simulate};
 
 use crate::output::Sink;
@@ -41,11 +41,7 @@ pub fn simulate_help() -> String {
 
 /// Runs `simulate`; `matches` tell which flags were typed.
 pub fn run_simulate(a: &SimulateArgs, matches: &clap::ArgMatches) -> Result<()> {
-    let base = match &a.config {
-        Some(p) => motif_workflow::load_config(p)?,
-        None => simulate::Config::default(),
-    };
-    let config = overlay(&base, &a.settings, matches)?;
+    let config = settings(a.config.as_deref(), &a.settings, matches)?;
     let mut run = RunDir::create(&a.out, "simulate")?;
     let mut progress = Progress::new(false);
     let s = simulate::run(&config, &mut run, &mut |e| progress.event(e))?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use motif_core::rundir::RunDir;
-use motif_workflow::cli::overlay;
+use motif_workflow::cli::{config_file, overlay};
 use motif_workflow::train::{self, Config};
 
 use crate::progress::Progress;
@@ -35,10 +35,7 @@ impl TrainArgs {
     /// `--config`'s settings, then the flags typed (the engine's from
     /// their own group: `--batch-size` here is the minibatch).
     fn config(&self, matches: &clap::ArgMatches) -> Result<Config> {
-        let base: Config = match &self.config {
-            Some(p) => motif_workflow::load_config(p)?,
-            None => Config::default(),
-        };
+        let base: Config = config_file(self.config.as_deref())?;
         let mut c = overlay(&base, &self.settings, matches)?;
         c.engine = self.on.over(base.engine);
         Ok(c)

@@ -49,15 +49,27 @@ pub fn path_or_empty() -> impl clap::builder::TypedValueParser<Value = std::path
     clap::builder::OsStringValueParser::new().map(std::path::PathBuf::from)
 }
 
+/// Whether the flag with id `id` was typed on the command line (not left to
+/// its default; false for an id the command does not have).
+#[must_use]
+pub fn typed(matches: &clap::ArgMatches, id: &str) -> bool {
+    matches.try_contains_id(id).unwrap_or(false)
+        && matches.value_source(id) == Some(ValueSource::CommandLine)
+}
+
+/// The settings of a `--config` file, or the defaults without one.
+///
+/// # Errors
+/// An unreadable or invalid config file.
+pub fn config_file<C: DeserializeOwned + Default>(file: Option<&std::path::Path>) -> Result<C> {
+    file.map_or_else(|| Ok(C::default()), crate::load_config)
+}
+
 /// Before [`overlay`]: a sequence source typed on the command line (the
 /// command's `seqs` or `--bed`) replaces a config file's whole source, so
 /// the file's is dropped from `base`.
 pub fn drop_source_if_typed(base: &mut crate::input::SeqInput, matches: &clap::ArgMatches) {
-    let typed = |id: &str| {
-        matches.try_contains_id(id).unwrap_or(false)
-            && matches.value_source(id) == Some(ValueSource::CommandLine)
-    };
-    if typed("seqs") || typed("bed") {
+    if typed(matches, "seqs") || typed(matches, "bed") {
         (base.seqs, base.bed, base.genome, base.width) = (None, None, None, None);
     }
 }
@@ -72,11 +84,7 @@ pub fn settings<C: Serialize + DeserializeOwned + Default>(
     flags: &C,
     matches: &clap::ArgMatches,
 ) -> Result<C> {
-    let base: C = match file {
-        Some(p) => crate::load_config(p)?,
-        None => C::default(),
-    };
-    overlay(&base, flags, matches)
+    overlay(&config_file::<C>(file)?, flags, matches)
 }
 
 /// Like [`settings`], for a command with its own sequence-file flag: `seqs`, the command's own sequence-file
@@ -92,10 +100,7 @@ pub fn settings_with_input<C: Serialize + DeserializeOwned + Default>(
     input: fn(&mut C) -> &mut crate::input::SeqInput,
     matches: &clap::ArgMatches,
 ) -> Result<C> {
-    let mut base: C = match file {
-        Some(p) => crate::load_config(p)?,
-        None => C::default(),
-    };
+    let mut base: C = config_file(file)?;
     input(&mut flags).seqs = seqs.map(std::path::Path::to_path_buf);
     drop_source_if_typed(input(&mut base), matches);
     overlay(&base, &flags, matches)
@@ -116,10 +121,11 @@ pub fn overlay<C: Serialize + DeserializeOwned>(
     flags: &C,
     matches: &clap::ArgMatches,
 ) -> Result<C> {
+    // The typed flags' ids as their keys (`batch_size` → `batch-size`).
     let given: Vec<String> = matches
         .ids()
-        .map(|id| id.as_str().to_owned())
-        .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().replace('_', "-"))
         .collect();
     let mut out = serde_json::to_value(base).map_err(|e| invalid(e.to_string()))?;
     let flags = serde_json::to_value(flags).map_err(|e| invalid(e.to_string()))?;
@@ -127,11 +133,11 @@ pub fn overlay<C: Serialize + DeserializeOwned>(
     serde_json::from_value(out).map_err(|e| invalid(e.to_string()))
 }
 
-/// Copies each key of `flags` named in `given` into `out`, at any depth.
+/// Copies each key of `flags` listed in `given` into `out`, at any depth.
 fn lay(out: &mut serde_json::Value, flags: &serde_json::Value, given: &[String]) {
     let (Some(out), Some(flags)) = (out.as_object_mut(), flags.as_object()) else { return };
     for (k, v) in flags {
-        if given.iter().any(|g| g.replace('_', "-") == *k) {
+        if given.contains(k) {
             out.insert(k.clone(), v.clone());
         } else if v.is_object()
             && let Some(o) = out.get_mut(k)
