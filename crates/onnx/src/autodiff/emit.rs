@@ -42,6 +42,9 @@ pub struct Ctx<'s> {
     scalars: HashMap<u32, String>,
     next: usize,
     prefix: String,
+    /// DeepLIFT's pair graph: each tensor computed from the input → the
+    /// same tensor computed from the reference.
+    pair: HashMap<String, String>,
 }
 
 impl<'s> Ctx<'s> {
@@ -55,7 +58,35 @@ impl<'s> Ctx<'s> {
             scalars: HashMap::new(),
             next: 0,
             prefix: prefix.to_owned(),
+            pair: HashMap::new(),
         }
+    }
+
+    /// A context for DeepLIFT's pair graph, where `pair` maps each tensor
+    /// computed from the input to its twin computed from the reference.
+    pub(crate) fn with_pair(mut self, pair: HashMap<String, String>) -> Self {
+        self.pair = pair;
+        self
+    }
+
+    /// In a pair graph, the reference's twin of tensor `name`; `None` for a
+    /// tensor that does not depend on the input (shared by both members).
+    #[must_use]
+    pub fn reference(&self, name: &str) -> Option<&str> {
+        self.pair.get(name).map(String::as_str)
+    }
+
+    /// In a pair graph, node `n` as computed from the reference: every
+    /// input and output that depends on the input renamed to its twin.
+    #[must_use]
+    pub fn reference_node(&self, n: &NodeProto) -> NodeProto {
+        let mut r = n.clone();
+        for t in r.input.iter_mut().chain(r.output.iter_mut()) {
+            if let Some(twin) = self.pair.get(t.as_str()) {
+                t.clone_from(twin);
+            }
+        }
+        r
     }
 
     /// The nodes and constants written so far.
@@ -66,7 +97,7 @@ impl<'s> Ctx<'s> {
 
     /// Shapes of the forward graph's tensors.
     #[must_use]
-    pub fn shapes(&self) -> &Shapes {
+    pub fn shapes(&self) -> &'s Shapes {
         self.shapes
     }
 

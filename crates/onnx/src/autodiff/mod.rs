@@ -20,6 +20,7 @@
 //! # Ok::<(), motif_onnx::Error>(())
 //! ```
 
+pub mod deeplift;
 mod emit;
 mod rules;
 pub mod shapes;
@@ -90,6 +91,68 @@ pub fn append_backward(
     if shapes.get(target).is_none() {
         return Err(graph_err(format!("no tensor named `{target}` to differentiate")));
     }
+    let mut cx = Ctx::new(shapes, opset, "grad");
+    let out = backward_pass(graph, &mut cx, target, seed, wrt, &Gradient)?;
+    graph.node.append(&mut cx.nodes);
+    graph.initializer.append(&mut cx.consts);
+    Ok(out)
+}
+
+/// How a backward pass treats each node on the path: which rule writes its
+/// input gradients (the gradient rules, or DeepLIFT's multiplier rules).
+pub(crate) trait Pass {
+    /// Refuses a node the pass has no rule for (naming it).
+    fn check(&self, n: &NodeProto) -> Result<()>;
+    /// The node's input gradients given `dy`, as [`GradRule::backward`].
+    fn apply(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>>;
+}
+
+/// The ordinary gradient: each op's [`GradRule`].
+struct Gradient;
+impl Pass for Gradient {
+    fn check(&self, n: &NodeProto) -> Result<()> {
+        if rule_for(n.op_type()).is_none() {
+            return Err(node_err(
+                n,
+                format!(
+                    "op `{}` has no gradient rule (rules exist for: {})",
+                    n.op_type(),
+                    supported_ops().join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+    fn apply(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        rule_for(n.op_type()).expect("checked").backward(cx, n, dy, needs)
+    }
+}
+
+/// Writes into `cx` the backward pass of `graph` from `target` (seeded by
+/// `seed`) to each of `wrt`, node by node through `pass`, and returns the
+/// gradient tensor names in `wrt` order (unreached ones are zeros). Nodes
+/// nothing reads are pruned.
+pub(crate) fn backward_pass(
+    graph: &GraphProto,
+    cx: &mut Ctx,
+    target: &str,
+    seed: &str,
+    wrt: &[&str],
+    pass: &dyn Pass,
+) -> Result<Vec<String>> {
+    let shapes = cx.shapes();
     // Tensors that depend on a `wrt` (through float values only).
     let mut live: HashSet<&str> = wrt.iter().copied().collect();
     for n in &graph.node {
@@ -119,26 +182,15 @@ pub fn append_backward(
         })
         .collect();
     for n in &path {
-        if rule_for(n.op_type()).is_none() {
-            return Err(node_err(
-                n,
-                format!(
-                    "op `{}` has no gradient rule (rules exist for: {})",
-                    n.op_type(),
-                    supported_ops().join(", ")
-                ),
-            ));
-        }
+        pass.check(n)?;
     }
-    let mut cx = Ctx::new(shapes, opset, "grad");
     let mut grads: HashMap<String, Vec<String>> = HashMap::new();
     grads.insert(target.to_owned(), vec![seed.to_owned()]);
     for n in path.iter().rev() {
         let Some(parts) = n.output.first().and_then(|o| grads.remove(o)) else { continue };
-        let dy = total(&mut cx, parts);
+        let dy = total(cx, parts);
         let needs: Vec<bool> = n.input.iter().map(|i| live.contains(i.as_str())).collect();
-        let rule = rule_for(n.op_type()).expect("checked above");
-        let gs = rule.backward(&mut cx, n, &dy, &needs)?;
+        let gs = pass.apply(cx, n, &dy, &needs)?;
         for (k, g) in gs.into_iter().enumerate() {
             if let (Some(g), true) = (g, needs.get(k).copied().unwrap_or(false)) {
                 grads.entry(n.input[k].clone()).or_default().push(g);
@@ -148,17 +200,15 @@ pub fn append_backward(
     let mut out = Vec::with_capacity(wrt.len());
     for w in wrt {
         let g = if let Some(parts) = grads.remove(*w) {
-            total(&mut cx, parts)
+            total(cx, parts)
         } else {
-            let s = shapes.shape(w).to_vec();
+            let s = cx.shape(w);
             let zeros = vec![0.0; s.iter().product()];
             cx.const_f32(&s, &zeros)
         };
         out.push(g);
     }
     cx.prune(&out);
-    graph.node.append(&mut cx.nodes);
-    graph.initializer.append(&mut cx.consts);
     Ok(out)
 }
 

@@ -214,3 +214,8 @@ mod window_hooks {
 
     register_window_hook!(ACTIVATIONS, unchanged);
 }
+
+crate::register_multiplier_rule!(
+    ["Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh"],
+    crate::autodiff::deeplift::Multiplier::Rescale
+);

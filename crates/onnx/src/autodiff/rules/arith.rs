@@ -276,3 +276,15 @@ mod param_rules {
 
     crate::register_param_rule!(["Div"], divisor);
 }
+
+/// DeepLIFT's rules of this family: sums are linear; a product of two
+/// varying operands splits at the midpoint; a quotient is linear in its
+/// numerator only; Max and Min route by cross-max.
+mod multipliers {
+    use crate::autodiff::deeplift::Multiplier;
+    crate::register_multiplier_rule!(["Add", "Sub", "Sum", "Mean"], Multiplier::Linear);
+    crate::register_multiplier_rule!(["Mul"], Multiplier::Midpoint);
+    crate::register_multiplier_rule!(["Div"], Multiplier::LinearIn(&[0]));
+    crate::register_multiplier_rule!(["Max"], Multiplier::CrossExtreme { max: true });
+    crate::register_multiplier_rule!(["Min"], Multiplier::CrossExtreme { max: false });
+}

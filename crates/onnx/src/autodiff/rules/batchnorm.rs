@@ -105,3 +105,9 @@ mod param_rules {
 
     crate::register_param_rule!(["BatchNormalization"], batch_norm);
 }
+
+// DeepLIFT: inference-mode BatchNorm is a per-channel affine map.
+crate::register_multiplier_rule!(
+    ["BatchNormalization"],
+    crate::autodiff::deeplift::Multiplier::Linear
+);

@@ -394,3 +394,6 @@ mod param_rules {
 
     crate::register_param_rule!(["Conv", "ConvTranspose"], conv);
 }
+
+// DeepLIFT: a convolution with constant weights is linear in its input.
+crate::register_multiplier_rule!(["Conv"], crate::autodiff::deeplift::Multiplier::LinearIn(&[0]));

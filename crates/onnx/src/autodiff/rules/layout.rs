@@ -553,3 +553,9 @@ mod window_hooks {
     register_window_hook!(&["Reshape"], reshape);
     register_window_hook!(&["Transpose", "Unsqueeze", "Squeeze"], unchanged);
 }
+
+// DeepLIFT: moving, padding and cutting values is linear.
+crate::register_multiplier_rule!(
+    ["Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Pad", "Slice"],
+    crate::autodiff::deeplift::Multiplier::Linear
+);

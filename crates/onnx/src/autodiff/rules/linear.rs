@@ -196,3 +196,9 @@ mod param_rules {
 
     crate::register_param_rule!(["MatMul"], mat_mul);
 }
+
+// DeepLIFT: bilinear in two varying operands, linear in one.
+crate::register_multiplier_rule!(
+    ["Gemm", "MatMul"],
+    crate::autodiff::deeplift::Multiplier::Midpoint
+);

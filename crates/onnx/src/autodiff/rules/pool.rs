@@ -398,3 +398,14 @@ mod window_hooks {
 
     register_window_hook!(&["AveragePool", "LpPool"], average_pool);
 }
+
+/// DeepLIFT's rules of this family: averages are linear, maxima route by
+/// cross-max.
+mod multipliers {
+    use crate::autodiff::deeplift::Multiplier;
+    crate::register_multiplier_rule!(["AveragePool", "GlobalAveragePool"], Multiplier::Linear);
+    crate::register_multiplier_rule!(
+        ["MaxPool", "GlobalMaxPool"],
+        Multiplier::CrossExtreme { max: true }
+    );
+}

@@ -136,3 +136,12 @@ mod structure_hooks {
 
     register_structure_hook!(&["ReduceMax", "ReduceMean"], reduce);
 }
+
+/// DeepLIFT's rules of this family: sums and means are linear, extremes
+/// route by cross-max.
+mod multipliers {
+    use crate::autodiff::deeplift::Multiplier;
+    crate::register_multiplier_rule!(["ReduceMean", "ReduceSum"], Multiplier::Linear);
+    crate::register_multiplier_rule!(["ReduceMax"], Multiplier::CrossExtreme { max: true });
+    crate::register_multiplier_rule!(["ReduceMin"], Multiplier::CrossExtreme { max: false });
+}

@@ -180,3 +180,11 @@ mod window_hooks {
 
     register_window_hook!(&["Identity", "Dropout"], unchanged);
 }
+
+/// DeepLIFT's rules of this family: identities and negation are linear,
+/// the elementwise functions rescale.
+mod multipliers {
+    use crate::autodiff::deeplift::Multiplier;
+    crate::register_multiplier_rule!(["Identity", "Dropout", "Cast", "Neg"], Multiplier::Linear);
+    crate::register_multiplier_rule!(["Exp", "Log", "Abs", "Sqrt"], Multiplier::Rescale);
+}

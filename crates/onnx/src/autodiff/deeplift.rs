@@ -1,0 +1,406 @@
+//! DeepLIFT as a graph rewrite: the *pair graph* of a model.
+//!
+//! [`deeplift_model`] turns a model into one graph with two members per
+//! pair, the input `x` and a reference `r` of the same shape: both are run
+//! forward (the reference through a renamed copy of every node that depends
+//! on the input), and one backward pass carries DeepLIFT's multipliers
+//! from the target to the input. Each op's multiplier rule is a
+//! [`Multiplier`] registered beside its gradient rule in its family's file
+//! ([`register_multiplier_rule!`](crate::register_multiplier_rule)):
+//!
+//! - [`Multiplier::Linear`]: affine ops (Conv, Gemm with constant weights,
+//!   BatchNorm, Pad, Slice, Reshape, Add, AveragePool, …): the Jacobian,
+//!   i.e. the gradient rule unchanged; biases cancel in Δ.
+//! - [`Multiplier::Rescale`]: elementwise `y = φ(z)`: `g·Δy/Δz`, or the
+//!   ordinary derivative at `x` where `|Δz| < τ` (τ = 1e-6, tangermeme's).
+//! - [`Multiplier::CrossExtreme`]: MaxPool, GlobalMaxPool, ReduceMax,
+//!   variadic Max (the strand merge) and their min forms: each window's
+//!   whole Δ goes to the extreme element of whichever member has the more
+//!   extreme pooled value, scatter-added over overlapping windows, divided
+//!   by Δz (the ordinary gradient at `x` where Δz = 0).
+//! - [`Multiplier::Midpoint`]: Mul, MatMul, Gemm with two varying operands:
+//!   the gradient at the midpoint of the pair (the Shapley split of a
+//!   bilinear op); with one varying operand it is linear.
+//!
+//! An op on the path without a rule is an error naming the node, never a
+//! silent linearisation; [`DeepLiftOptions::linearize`] opts listed op
+//! types into their plain gradient. Completeness holds per pair:
+//! Σ (x − r)·m = f(x) − f(r), up to float rounding.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::graph::node_err;
+use crate::pb::{ModelProto, NodeProto};
+
+use super::rules::input;
+use super::{Ctx, Elem, Info, Pass, Shapes, backward_pass, identity, opset, rule_for};
+
+/// How DeepLIFT propagates multipliers through an op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Multiplier {
+    /// Affine in every input that varies: the gradient rule.
+    Linear,
+    /// Affine in the listed inputs (a Div's numerator); refused when
+    /// another input varies.
+    LinearIn(&'static [usize]),
+    /// Elementwise `y = φ(z)` of input 0 (other inputs constant): the
+    /// Rescale rule.
+    Rescale,
+    /// A max (`max: true`) or min over windows, axes or operands: the
+    /// cross-max rule.
+    CrossExtreme {
+        /// Max rather than min.
+        max: bool,
+    },
+    /// Bilinear in two operands: the gradient at the pair's midpoint.
+    Midpoint,
+}
+
+/// A registered multiplier rule: the op types it covers.
+pub struct MultiplierEntry {
+    /// ONNX op types (default domain).
+    pub ops: &'static [&'static str],
+    /// The rule.
+    pub rule: Multiplier,
+}
+
+inventory::collect!(MultiplierEntry);
+
+/// Registers DeepLIFT's [`Multiplier`] for op types, beside the family's
+/// gradient rules.
+#[macro_export]
+macro_rules! register_multiplier_rule {
+    ([$($op:literal),+ $(,)?], $rule:expr) => {
+        $crate::inventory::submit! {
+            $crate::autodiff::deeplift::MultiplierEntry { ops: &[$($op),+], rule: $rule }
+        }
+    };
+}
+
+/// The multiplier rule of `op`, if one is registered.
+#[must_use]
+pub fn multiplier_for(op: &str) -> Option<Multiplier> {
+    inventory::iter::<MultiplierEntry>.into_iter().find(|e| e.ops.contains(&op)).map(|e| e.rule)
+}
+
+/// Every op type with a multiplier rule, sorted.
+#[must_use]
+pub fn multiplier_ops() -> Vec<&'static str> {
+    let mut v: Vec<_> = inventory::iter::<MultiplierEntry>
+        .into_iter()
+        .flat_map(|e| e.ops.iter().copied())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Settings of the pair graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeepLiftOptions {
+    /// Rescale's fallback: where `|Δz| < tau` the ordinary derivative at
+    /// `x` is used (tangermeme: 1e-6; Captum: 1e-10).
+    pub tau: f32,
+    /// Op types without a rule whose plain gradient is used instead (an
+    /// explicit opt-in, to be recorded with the results).
+    pub linearize: Vec<String>,
+}
+
+impl Default for DeepLiftOptions {
+    fn default() -> Self {
+        Self { tau: 1e-6, linearize: Vec::new() }
+    }
+}
+
+/// Name of the pair graph's reference input.
+pub const REFERENCE: &str = "deeplift.reference";
+/// Name of the pair graph's seed input (shaped like the target).
+pub const SEED: &str = "grad_seed";
+/// Name of the pair graph's multiplier output (shaped like the input).
+pub const MULTIPLIERS: &str = "deeplift.multipliers";
+
+fn twin(t: &str) -> String {
+    format!("{t}~ref")
+}
+
+/// The pair graph of `model`: inputs `input` and [`REFERENCE`] (both of
+/// shape `inputs`' entry for `input`), the model's other inputs (shared by
+/// both members) and [`SEED`] shaped like `target`; outputs `target` of
+/// the input, `target` of the reference (its name with `~ref`), and
+/// [`MULTIPLIERS`], d*(Σ seed·target)/d`input` under DeepLIFT's rules.
+///
+/// # Errors
+/// If shapes cannot be inferred, `input` or `target` is unknown, the opset
+/// is too old, or a node between them has no multiplier rule (naming it).
+pub fn deeplift_model(
+    model: &ModelProto,
+    inputs: &[(&str, &[usize])],
+    input_name: &str,
+    target: &str,
+    options: &DeepLiftOptions,
+) -> Result<ModelProto> {
+    let mut model = model.clone();
+    let opset = opset(&model);
+    if opset < super::MIN_OPSET {
+        return Err(graph_err(format!(
+            "the model uses opset {opset}; DeepLIFT needs opset {} or newer (re-export it)",
+            super::MIN_OPSET
+        )));
+    }
+    let graph = model.graph.as_mut().ok_or_else(|| graph_err("the model has no graph".into()))?;
+    graph.value_info.clear();
+    let Some(&(_, xshape)) = inputs.iter().find(|(n, _)| *n == input_name) else {
+        return Err(graph_err(format!("no shape given for input `{input_name}`")));
+    };
+    // Every tensor computed from the input, and its reference twin.
+    let mut pair: HashMap<String, String> =
+        HashMap::from([(input_name.to_owned(), REFERENCE.to_owned())]);
+    let mut copies = Vec::new();
+    for n in &graph.node {
+        if n.input.iter().any(|i| pair.contains_key(i)) {
+            for o in &n.output {
+                pair.insert(o.clone(), twin(o));
+            }
+            let mut c = n.clone();
+            c.name = Some(twin(n.name()));
+            for t in c.input.iter_mut().chain(c.output.iter_mut()) {
+                if let Some(r) = pair.get(t.as_str()) {
+                    t.clone_from(r);
+                }
+            }
+            copies.push(c);
+        }
+    }
+    let Some(target_ref) = pair.get(target).cloned() else {
+        return Err(graph_err(format!(
+            "`{target}` does not depend on the input `{input_name}` (or does not exist)"
+        )));
+    };
+    graph.node.extend(copies);
+    let fixed =
+        |d: &[usize]| d.iter().map(|&v| crate::structure::Dim::Fixed(v)).collect::<Vec<_>>();
+    graph.input.push(crate::build::value_info(REFERENCE, &fixed(xshape)));
+    let mut all: Vec<(&str, &[usize])> = inputs.to_vec();
+    all.push((REFERENCE, xshape));
+    let mut shapes = Shapes::infer(graph, &all)?;
+    pair.retain(|t, _| shapes.is_float(t));
+    let tshape = shapes.shape(target).to_vec();
+    shapes.set(SEED, Info { shape: tshape.clone(), elem: Elem::Float, ints: None });
+    let mut cx = Ctx::new(&shapes, opset, "dl").with_pair(pair);
+    let pass = DeepLift { options };
+    let out = backward_pass(graph, &mut cx, target, SEED, &[input_name], &pass)?;
+    let (mut nodes, mut consts) = cx.into_parts();
+    graph.node.append(&mut nodes);
+    graph.initializer.append(&mut consts);
+    graph.input.push(crate::build::value_info(SEED, &fixed(&tshape)));
+    graph.output.clear();
+    graph.output.push(crate::build::value_info(target, &fixed(&tshape)));
+    graph.output.push(crate::build::value_info(&target_ref, &fixed(&tshape)));
+    graph.node.push(identity(&out[0], MULTIPLIERS));
+    graph.output.push(crate::build::value_info(MULTIPLIERS, &fixed(xshape)));
+    Ok(model)
+}
+
+fn graph_err(msg: String) -> Error {
+    Error::Node { node: "graph".into(), op: "deeplift".into(), msg }
+}
+
+/// The backward pass under DeepLIFT's multiplier rules.
+struct DeepLift<'o> {
+    options: &'o DeepLiftOptions,
+}
+
+impl DeepLift<'_> {
+    fn rule(&self, op: &str) -> Option<Multiplier> {
+        if self.options.linearize.iter().any(|l| l == op) {
+            return Some(Multiplier::Linear);
+        }
+        multiplier_for(op)
+    }
+}
+
+impl Pass for DeepLift<'_> {
+    fn check(&self, n: &NodeProto) -> Result<()> {
+        if self.rule(n.op_type()).is_none() || rule_for(n.op_type()).is_none() {
+            return Err(node_err(
+                n,
+                format!(
+                    "op `{}` has no DeepLIFT rule, and treating it as linear would give wrong \
+                     contributions (rules exist for: {}); to use its plain gradient anyway, \
+                     linearize it explicitly",
+                    n.op_type(),
+                    multiplier_ops().join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn apply(
+        &self,
+        cx: &mut Ctx,
+        n: &NodeProto,
+        dy: &str,
+        needs: &[bool],
+    ) -> Result<Vec<Option<String>>> {
+        let grad = rule_for(n.op_type()).expect("checked");
+        match self.rule(n.op_type()).expect("checked") {
+            Multiplier::Linear => grad.backward(cx, n, dy, needs),
+            Multiplier::LinearIn(ks) => {
+                if let Some(k) = (0..needs.len()).find(|&k| needs[k] && !ks.contains(&k)) {
+                    return Err(node_err(
+                        n,
+                        format!(
+                            "input {k} (`{}`) depends on the sequence, and `{}` is only linear in \
+                             input(s) {ks:?}: no DeepLIFT rule covers that",
+                            input(n, k),
+                            n.op_type()
+                        ),
+                    ));
+                }
+                grad.backward(cx, n, dy, needs)
+            }
+            Multiplier::Rescale => rescale(cx, n, dy, needs, self.options.tau),
+            Multiplier::CrossExtreme { max } => cross_extreme(cx, n, dy, needs, max),
+            Multiplier::Midpoint => {
+                let gx = grad.backward(cx, n, dy, needs)?;
+                if needs.iter().filter(|&&v| v).count() < 2 {
+                    return Ok(gx);
+                }
+                let rn = cx.reference_node(n);
+                let gr = grad.backward(cx, &rn, dy, needs)?;
+                let half = cx.scalar(0.5);
+                Ok(gx
+                    .into_iter()
+                    .zip(gr)
+                    .map(|(a, b)| match (a, b) {
+                        (Some(a), Some(b)) => {
+                            let s = cx.op("Add", &[&a, &b], &[]);
+                            Some(cx.op("Mul", &[&s, &half], &[]))
+                        }
+                        (a, _) => a,
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+/// Δ of tensor `t` over the pair (x member minus reference member).
+fn delta(cx: &mut Ctx, n: &NodeProto, t: &str) -> Result<String> {
+    let r = cx
+        .reference(t)
+        .ok_or_else(|| node_err(n, format!("internal: `{t}` has no reference twin")))?
+        .to_owned();
+    Ok(cx.op("Sub", &[t, &r], &[]))
+}
+
+/// Rescale: `dy·Δy/Δz`, or the gradient rule's `dy·φ'(z_x)` where
+/// `|Δz| < tau`.
+fn rescale(
+    cx: &mut Ctx,
+    n: &NodeProto,
+    dy: &str,
+    needs: &[bool],
+    tau: f32,
+) -> Result<Vec<Option<String>>> {
+    if let Some(k) = (1..needs.len()).find(|&k| needs[k]) {
+        return Err(node_err(
+            n,
+            format!(
+                "input {k} (`{}`) of the elementwise `{}` depends on the sequence: the Rescale \
+                 rule needs it constant",
+                input(n, k),
+                n.op_type()
+            ),
+        ));
+    }
+    let mut out = rule_for(n.op_type()).expect("checked").backward(cx, n, dy, needs)?;
+    let Some(plain) = out.first().cloned().flatten() else { return Ok(out) };
+    let dz = delta(cx, n, input(n, 0))?;
+    let dout = delta(cx, n, &n.output[0])?;
+    let abs = cx.op("Abs", &[&dz], &[]);
+    let tau = cx.scalar(tau);
+    let small = cx.op("Less", &[&abs, &tau], &[]);
+    let one = cx.scalar(1.0);
+    let safe = cx.op("Where", &[&small, &one, &dz], &[]);
+    let secant = cx.op("Div", &[&dout, &safe], &[]);
+    let m = cx.op("Mul", &[dy, &secant], &[]);
+    out[0] = Some(cx.op("Where", &[&small, &plain, &m], &[]));
+    Ok(out)
+}
+
+/// Cross-max: with pooled values `p_x`, `p_r` and `p* = max(p_x, p_r)`,
+/// the gradient rule routes `dy·(p* − p_r)` to the extreme elements of the
+/// input member and `dy·(p_x − p*)` to those of the reference member
+/// (scatter-adding over windows); dividing by Δz gives the multiplier. An
+/// element with Δz = 0 (which receives no share) takes the ordinary
+/// gradient at `x`.
+fn cross_extreme(
+    cx: &mut Ctx,
+    n: &NodeProto,
+    dy: &str,
+    needs: &[bool],
+    max: bool,
+) -> Result<Vec<Option<String>>> {
+    let grad = rule_for(n.op_type()).expect("checked");
+    let p = n.output[0].clone();
+    let pr = cx
+        .reference(&p)
+        .ok_or_else(|| node_err(n, String::from("internal: the output has no reference twin")))?
+        .to_owned();
+    let star = cx.op(if max { "Max" } else { "Min" }, &[&p, &pr], &[]);
+    let to_x = cx.op("Sub", &[&star, &pr], &[]);
+    let to_x = cx.op("Mul", &[dy, &to_x], &[]);
+    let to_r = cx.op("Sub", &[&p, &star], &[]);
+    let to_r = cx.op("Mul", &[dy, &to_r], &[]);
+    let from_x = grad.backward(cx, n, &to_x, needs)?;
+    let rn = cx.reference_node(n);
+    let from_r = grad.backward(cx, &rn, &to_r, needs)?;
+    let plain = grad.backward(cx, n, dy, needs)?;
+    let mut out = vec![None; needs.len()];
+    for k in (0..needs.len()).filter(|&k| needs[k]) {
+        let (Some(a), Some(b), Some(g)) = (&from_x[k], &from_r[k], &plain[k]) else { continue };
+        let num = cx.op("Add", &[a, b], &[]);
+        let dz = delta(cx, n, input(n, k))?;
+        let zero = cx.scalar(0.0);
+        let flat = cx.op("Equal", &[&dz, &zero], &[]);
+        let one = cx.scalar(1.0);
+        let safe = cx.op("Where", &[&flat, &one, &dz], &[]);
+        let m = cx.op("Div", &[&num, &safe], &[]);
+        out[k] = Some(cx.op("Where", &[&flat, g, &m], &[]));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// Every op with a gradient rule either has a multiplier rule or is
+    /// one DeepLIFT refuses on purpose, and no op has two.
+    #[test]
+    fn multiplier_rules_cover_the_gradient_ops() {
+        let mut seen = HashSet::new();
+        for e in inventory::iter::<MultiplierEntry> {
+            for op in e.ops {
+                assert!(seen.insert(*op), "`{op}` has two multiplier rules");
+                assert!(rule_for(op).is_some(), "`{op}`: a multiplier rule but no gradient rule");
+            }
+        }
+        // Internal softmaxes need their own rule (attribute the logits).
+        let refused = ["Softmax", "LogSoftmax"];
+        for op in super::super::supported_ops() {
+            assert!(
+                seen.contains(op) || refused.contains(&op),
+                "`{op}` has a gradient rule but no multiplier rule"
+            );
+        }
+        assert_eq!(multiplier_for("Relu"), Some(Multiplier::Rescale));
+        assert_eq!(multiplier_for("MaxPool"), Some(Multiplier::CrossExtreme { max: true }));
+        assert_eq!(multiplier_for("Conv"), Some(Multiplier::LinearIn(&[0])));
+    }
+}
