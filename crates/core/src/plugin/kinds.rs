@@ -437,3 +437,85 @@ pub trait Figure: Send + Sync {
     /// If the data does not have the figure's shape.
     fn render(&self, data: &serde_json::Value) -> Result<String>;
 }
+
+/// The model as an attributor sees it: one scalar target `f` (an output
+/// column, a sum of columns, a profile head's weighted logit) of one-hot
+/// sequences `(n, 4, len)` (A, C, G, T rows; N = 0.25 in each), run on an
+/// engine in batches.
+pub trait AttributionModel: Sync {
+    /// `f` of each sequence.
+    ///
+    /// # Errors
+    /// If the engine fails.
+    fn predict(&self, x: ArrayView3<'_, f32>) -> Result<Array1<f32>>;
+
+    /// `f` and its gradient ∂f/∂x, `(n, 4, len)`.
+    ///
+    /// # Errors
+    /// If the engine fails.
+    fn gradient(&self, x: ArrayView3<'_, f32>) -> Result<(Array1<f32>, ndarray::Array3<f32>)>;
+
+    /// DeepLIFT for pairs `(x[p], r[p])`: `f(x)`, `f(r)` and the multipliers
+    /// `m` `(n, 4, len)` (Σ (x − r)·m = f(x) − f(r) per pair, up to rounding).
+    ///
+    /// # Errors
+    /// If the engine fails.
+    fn multipliers(
+        &self,
+        x: ArrayView3<'_, f32>,
+        r: ArrayView3<'_, f32>,
+    ) -> Result<(Array1<f32>, Array1<f32>, ndarray::Array3<f32>)>;
+
+    /// How many sequences (or pairs) one engine call takes.
+    fn batch(&self) -> usize;
+}
+
+/// What an attributor sees: the model and a chunk of sequences of one
+/// length.
+#[derive(Clone, Copy)]
+pub struct AttributeInput<'a> {
+    /// The model.
+    pub model: &'a dyn AttributionModel,
+    /// One-hot sequences `(n, 4, len)`.
+    pub x: ArrayView3<'a, f32>,
+    /// The run's seed: reference `k` of every sequence is drawn from
+    /// `seed + k` alone, so results do not depend on chunking or on the
+    /// other sequences.
+    pub seed: u64,
+}
+
+/// DeepLIFT's convergence check of one sequence over its references:
+/// `δ_k = |f(x) − f(r_k) − Σ (x − r_k)·m_k|` on the raw multipliers.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Convergence {
+    /// The largest δ.
+    pub max_delta: f64,
+    /// The mean δ.
+    pub mean_delta: f64,
+    /// The mean of |f(x) − f(`r_k`)|.
+    pub mean_abs_df: f64,
+}
+
+/// An attributor's scores for a chunk of sequences.
+#[derive(Debug, Clone)]
+pub struct Attribution {
+    /// Hypothetical contributions `(n, 4, len)`: what each base would
+    /// contribute at each position (modisco's `hyp_scores`); the projected
+    /// contributions are these times the one-hot input.
+    pub hypothetical: ndarray::Array3<f32>,
+    /// The target `f` of each sequence.
+    pub prediction: Array1<f32>,
+    /// Per sequence, DeepLIFT's convergence check (methods with references).
+    pub convergence: Option<Vec<Convergence>>,
+}
+
+/// Per-base attribution: scores for every base at every position of each
+/// sequence.
+pub trait Attributor: Send + Sync {
+    /// The chunk's attributions.
+    ///
+    /// # Errors
+    /// If the model cannot be run, or a sequence cannot be used (naming it
+    /// by its index in the chunk).
+    fn attribute(&self, input: &AttributeInput<'_>) -> Result<Attribution>;
+}

@@ -16,9 +16,10 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 pub use kinds::{
-    CriterionInput, Crm, DecoupleInput, ExtractInput, FILTER_MATCHES, Figure, Hit, Match,
-    MatchPolicy, MatcherInput, MotifExtractor, MotifMatcher, NeuronDecoupler, NeuronNetwork,
-    PreparedTargets, PruningCriterion, QueryMatches, Seqs,
+    AttributeInput, Attribution, AttributionModel, Attributor, Convergence, CriterionInput, Crm,
+    DecoupleInput, ExtractInput, FILTER_MATCHES, Figure, Hit, Match, MatchPolicy, MatcherInput,
+    MotifExtractor, MotifMatcher, NeuronDecoupler, NeuronNetwork, PreparedTargets,
+    PruningCriterion, QueryMatches, Seqs,
 };
 
 /// The kinds of plugin.
@@ -35,12 +36,20 @@ pub enum PluginKind {
     Decoupler,
     /// Report figures ([`Figure`]).
     Figure,
+    /// Per-base attribution of a model's prediction ([`Attributor`]).
+    Attributor,
 }
 
 impl PluginKind {
     /// Every kind, in display order.
-    pub const ALL: [PluginKind; 5] =
-        [Self::Criterion, Self::Extractor, Self::Matcher, Self::Decoupler, Self::Figure];
+    pub const ALL: [PluginKind; 6] = [
+        Self::Criterion,
+        Self::Extractor,
+        Self::Matcher,
+        Self::Decoupler,
+        Self::Figure,
+        Self::Attributor,
+    ];
 
     /// The kind's name as users write it.
     #[must_use]
@@ -51,6 +60,7 @@ impl PluginKind {
             Self::Matcher => "matcher",
             Self::Decoupler => "decoupler",
             Self::Figure => "figure",
+            Self::Attributor => "attributor",
         }
     }
 
@@ -63,6 +73,7 @@ impl PluginKind {
             Self::Matcher => "compares motifs against a motif database",
             Self::Decoupler => "decouples deeper neurons into motifs and syntax",
             Self::Figure => "draws a figure for reports",
+            Self::Attributor => "scores each base's contribution to a prediction",
         }
     }
 
@@ -127,6 +138,7 @@ inventory::collect!(Registration<dyn PruningCriterion>);
 inventory::collect!(Registration<dyn MotifExtractor>);
 inventory::collect!(Registration<dyn MotifMatcher>);
 inventory::collect!(Registration<dyn NeuronDecoupler>);
+inventory::collect!(Registration<dyn Attributor>);
 inventory::collect!(Registration<dyn Figure>);
 
 /// Ties a plugin trait object type to its kind.
@@ -145,6 +157,9 @@ impl KindOf for dyn MotifMatcher {
 }
 impl KindOf for dyn NeuronDecoupler {
     const KIND: PluginKind = PluginKind::Decoupler;
+}
+impl KindOf for dyn Attributor {
+    const KIND: PluginKind = PluginKind::Attributor;
 }
 impl KindOf for dyn Figure {
     const KIND: PluginKind = PluginKind::Figure;
@@ -195,6 +210,7 @@ pub fn all() -> Result<Vec<PluginInfo>> {
         .chain(infos::<dyn MotifExtractor>())
         .chain(infos::<dyn MotifMatcher>())
         .chain(infos::<dyn NeuronDecoupler>())
+        .chain(infos::<dyn Attributor>())
         .chain(infos::<dyn Figure>())
         .collect();
     v.sort_by(|a, b| a.name.cmp(b.name));
