@@ -102,6 +102,11 @@ enum Command {
     /// input), and gradient × input
     #[command(after_help = cmd::saliency::SALIENCY_HELP)]
     Saliency(cmd::saliency::SaliencyArgs),
+    /// Per-base attributions (DeepLIFT/DeepSHAP, in-silico mutagenesis,
+    /// saliency, integrated gradients) as modisco-ready ohe.npz/shap.npz and
+    /// a report
+    #[command(after_help = cmd::attribute::ATTRIBUTE_HELP)]
+    Attribute(Box<cmd::attribute::AttributeArgs>),
 }
 
 fn main() -> ExitCode {
@@ -141,6 +146,7 @@ fn main() -> ExitCode {
         Command::Prune(a) => cmd::prune::run_cmd(&a, sub),
         Command::Decouple(a) => cmd::decouple::run(&a, sub),
         Command::Saliency(a) => cmd::saliency::run(&a, sub),
+        Command::Attribute(a) => cmd::attribute::run(&a, sub),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

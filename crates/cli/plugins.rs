@@ -5,6 +5,7 @@
 //! `use plugin_crate as _;` line here. `tests/plugins.rs` asserts the
 //! registered list, so a forgotten line fails the tests.
 //!
+use motif_attribution as _;
 use motif_criteria as _;
 use motif_neuronmotif as _;
 use motif_pwm as _;

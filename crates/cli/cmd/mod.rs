@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod analyze;
+pub mod attribute;
 pub mod bench;
 pub mod decouple;
 pub mod engines;

@@ -26,6 +26,7 @@ pub mod fdcheck;
 pub mod fsio;
 pub mod metrics;
 pub mod motif;
+pub mod npz;
 pub mod onehot;
 pub mod plugin;
 pub mod rng;

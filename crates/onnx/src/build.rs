@@ -82,6 +82,18 @@ pub struct GraphBuilder {
     graph: GraphProto,
 }
 
+/// A float tensor's value info without a shape (the engine infers it).
+#[must_use]
+pub fn value_info_any(name: &str) -> ValueInfoProto {
+    let mut vi = value_info(name, &[]);
+    if let Some(type_proto::Value::TensorType(t)) =
+        vi.r#type.as_mut().and_then(|t| t.value.as_mut())
+    {
+        t.shape = None;
+    }
+    vi
+}
+
 pub(crate) fn value_info(name: &str, dims: &[Dim]) -> ValueInfoProto {
     let dim = dims
         .iter()
@@ -128,13 +140,7 @@ impl GraphBuilder {
 
     /// Declares a float graph output whose shape the engine infers.
     pub fn output_any(&mut self, name: &str) -> &mut Self {
-        let mut vi = value_info(name, &[]);
-        if let Some(type_proto::Value::TensorType(t)) =
-            vi.r#type.as_mut().and_then(|t| t.value.as_mut())
-        {
-            t.shape = None;
-        }
-        self.graph.output.push(vi);
+        self.graph.output.push(value_info_any(name));
         self
     }
 

@@ -10,6 +10,7 @@
 //! d(output or neuron)/d(input) per sequence.
 #![deny(missing_docs)]
 
+pub mod attribution;
 pub mod saliency;
 
 use std::collections::HashMap;

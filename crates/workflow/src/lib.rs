@@ -42,6 +42,7 @@
 //! ```
 
 pub mod analyze;
+pub mod attribute;
 pub mod bench;
 #[cfg(feature = "cli")]
 pub mod cli;

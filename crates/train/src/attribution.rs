@@ -1,0 +1,276 @@
+//! A model's scalar target on an engine, as attributors see it
+//! ([`motif_core::plugin::AttributionModel`]): predictions, input gradients
+//! and DeepLIFT multipliers (the pair graph), each graph built once per
+//! batch shape and cached.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use motif_core::plugin::AttributionModel;
+use motif_engine::{GraphSession, SessionOptions, open_graph};
+use motif_onnx::autodiff::deeplift::{DeepLiftOptions, REFERENCE, SEED, deeplift_model};
+use motif_onnx::autodiff::{Shapes, gradient_model};
+use motif_onnx::build::{Attr, node_proto};
+use motif_onnx::pb::ModelProto;
+use motif_onnx::{Layout, Model};
+use ndarray::{Array1, Array3, ArrayD, ArrayView3, Axis, Ix2, Ix3};
+use prost::Message;
+
+use crate::{Error, Result};
+
+/// The flattened output columns a target reads.
+const COLUMNS: &str = "attribution.columns";
+
+/// One output of the model as attributions see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutputColumns {
+    /// The tensor attributed (the logit when the model's output is a
+    /// trailing Sigmoid or Softmax and logits are asked for).
+    pub tensor: String,
+    /// The model's output it stands for.
+    pub output: String,
+    /// Its columns per sequence (every axis after the batch, flattened).
+    pub columns: usize,
+    /// Whether `tensor` is the input of a trailing Sigmoid/Softmax.
+    pub logit: bool,
+}
+
+/// The outputs of `model` for sequences of `len` (in order), each read at
+/// its logit when `logits` and it ends in a Sigmoid or Softmax.
+///
+/// # Errors
+/// If shapes cannot be inferred.
+pub fn output_columns(model: &Model, len: usize, logits: bool) -> Result<Vec<OutputColumns>> {
+    let s = model.structure();
+    let g = model.proto().graph.as_ref().ok_or_else(|| Error::Invalid("no graph".into()))?;
+    let shapes = Shapes::infer(g, &[(&s.input.name, &input_shape(s.input.layout, 1, len))])?;
+    Ok(s.outputs
+        .iter()
+        .map(|o| {
+            let head = g.node.iter().find(|n| {
+                n.output.first() == Some(&o.name)
+                    && matches!(n.op_type(), "Sigmoid" | "Softmax")
+                    && n.input.first().is_some_and(|i| shapes.get(i).is_some())
+            });
+            let (tensor, logit) = match head {
+                Some(n) if logits => (n.input[0].clone(), true),
+                _ => (o.name.clone(), false),
+            };
+            let columns = shapes.shape(&tensor).iter().skip(1).product();
+            OutputColumns { tensor, output: o.name.clone(), columns, logit }
+        })
+        .collect())
+}
+
+fn input_shape(layout: Layout, n: usize, len: usize) -> Vec<usize> {
+    match layout {
+        Layout::Ncw => vec![n, 4, len],
+        Layout::Nwc => vec![n, len, 4],
+    }
+}
+
+/// `model`'s target `f = Σ weights · columns`, where the columns are every
+/// output in `outputs` flattened per sequence and concatenated in order.
+pub struct TargetModel {
+    model: Model,
+    /// The model with one output: the columns, (n, Σ columns).
+    proto: ModelProto,
+    weights: Array1<f32>,
+    opts: SessionOptions,
+    batch: usize,
+    deeplift: DeepLiftOptions,
+    sessions: Mutex<HashMap<(Kind, usize, usize), Arc<dyn GraphSession>>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Forward,
+    Gradient,
+    Pair,
+}
+
+impl TargetModel {
+    /// The target `Σ weights · columns` over `outputs` (from
+    /// [`output_columns`]); `weights` has one entry per column.
+    ///
+    /// # Errors
+    /// If the weights do not match the columns.
+    pub fn new(
+        model: &Model,
+        outputs: &[OutputColumns],
+        weights: Vec<f32>,
+        opts: SessionOptions,
+        batch: usize,
+        deeplift: DeepLiftOptions,
+    ) -> Result<Self> {
+        let cols: usize = outputs.iter().map(|o| o.columns).sum();
+        if weights.len() != cols {
+            return Err(Error::Invalid(format!(
+                "the target has {} weights for {cols} output columns",
+                weights.len()
+            )));
+        }
+        let mut proto = model.proto().clone();
+        let g = proto.graph.as_mut().ok_or_else(|| Error::Invalid("no graph".into()))?;
+        let mut flat = Vec::new();
+        for (i, o) in outputs.iter().enumerate() {
+            let name = format!("attribution.flat{i}");
+            g.node.push(node_proto(
+                &name,
+                "Flatten",
+                &[o.tensor.as_str()],
+                &[name.as_str()],
+                &[("axis", Attr::Int(1))],
+            ));
+            flat.push(name);
+        }
+        let ins: Vec<&str> = flat.iter().map(String::as_str).collect();
+        g.node.push(node_proto(COLUMNS, "Concat", &ins, &[COLUMNS], &[("axis", Attr::Int(1))]));
+        g.output.clear();
+        g.output.push(motif_onnx::build::value_info_any(COLUMNS));
+        Ok(Self {
+            model: model.clone(),
+            proto,
+            weights: Array1::from(weights),
+            opts,
+            batch: batch.max(1),
+            deeplift,
+            sessions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The engine and device the graphs run on (once one has run).
+    #[must_use]
+    pub fn engine(&self) -> Option<(String, String)> {
+        let s = self.sessions.lock().expect("sessions lock");
+        s.values().next().map(|s| (s.engine().to_string(), s.device().to_string()))
+    }
+
+    fn input_name(&self) -> &str {
+        &self.model.structure().input.name
+    }
+
+    fn layout(&self) -> Layout {
+        self.model.structure().input.layout
+    }
+
+    /// The session of `kind` for `n` sequences of `len`, built on first use.
+    fn session(&self, kind: Kind, n: usize, len: usize) -> Result<Arc<dyn GraphSession>> {
+        let key = (kind, n, len);
+        if let Some(s) = self.sessions.lock().expect("sessions lock").get(&key) {
+            return Ok(Arc::clone(s));
+        }
+        let shape = input_shape(self.layout(), n, len);
+        let input = self.input_name().to_owned();
+        let (graph, what) = match kind {
+            Kind::Forward => (self.proto.clone(), "target"),
+            Kind::Gradient => {
+                (gradient_model(&self.proto, &[(&input, &shape)], COLUMNS, &[&input])?, "gradient")
+            }
+            Kind::Pair => (
+                deeplift_model(&self.proto, &[(&input, &shape)], &input, COLUMNS, &self.deeplift)?,
+                "DeepLIFT pair graph",
+            ),
+        };
+        let name = format!("{} ({what})", self.model.path().display());
+        let s: Arc<dyn GraphSession> =
+            Arc::from(open_graph(Path::new(&name), &graph.encode_to_vec(), &self.opts)?);
+        self.sessions.lock().expect("sessions lock").insert(key, Arc::clone(&s));
+        Ok(s)
+    }
+
+    /// `x` (n, 4, len) in the model's layout.
+    fn to_model(&self, x: ArrayView3<'_, f32>) -> ArrayD<f32> {
+        match self.layout() {
+            Layout::Ncw => x.to_owned().into_dyn(),
+            Layout::Nwc => x.permuted_axes([0, 2, 1]).as_standard_layout().into_owned().into_dyn(),
+        }
+    }
+
+    /// (n, 4, len) from the model's layout.
+    fn from_model(&self, g: ArrayD<f32>) -> Result<Array3<f32>> {
+        let g = g.into_dimensionality::<Ix3>().map_err(|e| Error::Invalid(e.to_string()))?;
+        Ok(match self.layout() {
+            Layout::Ncw => g,
+            Layout::Nwc => g.permuted_axes([0, 2, 1]).as_standard_layout().into_owned(),
+        })
+    }
+
+    fn seed(&self, n: usize) -> ArrayD<f32> {
+        let w = self.weights.view().insert_axis(Axis(0));
+        w.broadcast((n, self.weights.len())).expect("broadcast").to_owned().into_dyn()
+    }
+
+    fn weigh(&self, cols: ArrayD<f32>) -> Result<Array1<f32>> {
+        let c = cols.into_dimensionality::<Ix2>().map_err(|e| Error::Invalid(e.to_string()))?;
+        Ok(c.dot(&self.weights))
+    }
+
+    fn forward(&self, x: ArrayView3<'_, f32>) -> Result<Array1<f32>> {
+        let (n, _, len) = x.dim();
+        let s = self.session(Kind::Forward, n, len)?;
+        let xin = self.to_model(x);
+        let out = s.run(&[(self.input_name(), xin.view())])?;
+        self.weigh(out.into_iter().next().ok_or_else(|| Error::Invalid("no output".into()))?)
+    }
+
+    fn grad(&self, x: ArrayView3<'_, f32>) -> Result<(Array1<f32>, Array3<f32>)> {
+        let (n, _, len) = x.dim();
+        let s = self.session(Kind::Gradient, n, len)?;
+        let xin = self.to_model(x);
+        let seed = self.seed(n);
+        let mut out =
+            s.run(&[(self.input_name(), xin.view()), ("grad_seed", seed.view())])?.into_iter();
+        let (Some(y), Some(g)) = (out.next(), out.next()) else {
+            return Err(Error::Invalid("the gradient graph returned too few outputs".into()));
+        };
+        Ok((self.weigh(y)?, self.from_model(g)?))
+    }
+
+    fn pair(
+        &self,
+        x: ArrayView3<'_, f32>,
+        r: ArrayView3<'_, f32>,
+    ) -> Result<(Array1<f32>, Array1<f32>, Array3<f32>)> {
+        let (n, _, len) = x.dim();
+        let s = self.session(Kind::Pair, n, len)?;
+        let (xin, rin) = (self.to_model(x), self.to_model(r));
+        let seed = self.seed(n);
+        let out = s.run(&[
+            (self.input_name(), xin.view()),
+            (REFERENCE, rin.view()),
+            (SEED, seed.view()),
+        ])?;
+        let [fx, fr, m]: [ArrayD<f32>; 3] = out
+            .try_into()
+            .map_err(|_| Error::Invalid("the pair graph returned the wrong outputs".into()))?;
+        Ok((self.weigh(fx)?, self.weigh(fr)?, self.from_model(m)?))
+    }
+}
+
+fn core_err(e: Error) -> motif_core::Error {
+    motif_core::Error::Invalid(e.to_string())
+}
+
+impl AttributionModel for TargetModel {
+    fn predict(&self, x: ArrayView3<'_, f32>) -> motif_core::Result<Array1<f32>> {
+        self.forward(x).map_err(core_err)
+    }
+
+    fn gradient(&self, x: ArrayView3<'_, f32>) -> motif_core::Result<(Array1<f32>, Array3<f32>)> {
+        self.grad(x).map_err(core_err)
+    }
+
+    fn multipliers(
+        &self,
+        x: ArrayView3<'_, f32>,
+        r: ArrayView3<'_, f32>,
+    ) -> motif_core::Result<(Array1<f32>, Array1<f32>, Array3<f32>)> {
+        self.pair(x, r).map_err(core_err)
+    }
+
+    fn batch(&self) -> usize {
+        self.batch
+    }
+}

@@ -1,0 +1,538 @@
+//! `attribute`: per-base attributions of a model's prediction by any
+//! registered `attributor` plugin (DeepLIFT/DeepSHAP, ISM, saliency,
+//! integrated gradients), streamed chunk by chunk into files the next tools
+//! read: modisco's `ohe.npz` and `shap.npz` (`(N, 4, L)`, hypothetical
+//! contributions), `scores.tsv` (one row per sequence) and `report.html`
+//! with the strongest sequences' contribution tracks.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use motif_core::npz::NpzStream;
+use motif_core::plugin::{self, AttributeInput, Attributor, Convergence};
+use motif_core::rundir::RunDir;
+use motif_onnx::autodiff::deeplift::DeepLiftOptions;
+use motif_train::attribution::{OutputColumns, TargetModel, output_columns};
+use ndarray::{Array2, Array3, Axis};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::engine::EngineConfig;
+use crate::input::SeqInput;
+use crate::{Event, Result, invalid};
+
+/// Settings of `attribute`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// The model (ONNX).
+    #[cfg_attr(feature = "cli", arg(default_value = "", hide_default_value = true, required_unless_present = "config", value_parser = crate::cli::path_or_empty()))]
+    pub model: PathBuf,
+    /// The sequences: table columns, `--bed/--genome/--width`.
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub input: SeqInput,
+    /// Attribution method: an `attributor` plugin (`motiftool plugins
+    /// --kind attributor`): deeplift-shap, ism, saliency,
+    /// integrated-gradients.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().method))]
+    pub method: String,
+    /// The method's settings over its defaults (on the command line `--set
+    /// key=value`).
+    #[cfg_attr(feature = "cli", arg(skip = json!({})))]
+    pub method_config: serde_json::Value,
+    /// What is explained: `OUTPUT[:INDEX]` (an output's name or number and
+    /// a column of it, flattened per sequence), `OUTPUT:sum` (all its
+    /// columns), or several such terms joined by `+` (their sum). Default:
+    /// column 0 of the first output.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "OUTPUT[:INDEX]"))]
+    pub target: Option<String>,
+    /// `--probabilities`: explain an output ending in Sigmoid or Softmax as
+    /// it is, not its logit (the default explains the logit, as DeepLIFT's
+    /// authors advise; in --config `logits = false`).
+    #[cfg_attr(feature = "cli", arg(long = "probabilities", action = clap::ArgAction::SetFalse))]
+    pub logits: bool,
+    /// Op types without a DeepLIFT rule to treat through their plain
+    /// gradient anyway (comma-separated; recorded in run.json).
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ',', value_name = "OPS"))]
+    pub linearize: Vec<String>,
+    /// Warn when a sequence's convergence delta |Δf − Σ contributions|
+    /// exceeds this (or its mean exceeds 1% of the mean |Δf|).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().max_delta))]
+    pub max_delta: f64,
+    /// Make a convergence warning an error.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub strict: bool,
+    /// Sequences attributed per chunk (memory: chunk × references × 4 × L
+    /// floats).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().chunk, value_parser = crate::cli::at_least_one))]
+    pub chunk: usize,
+    /// Sequences drawn as contribution tracks in report.html (the
+    /// highest-scoring ones).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().tracks))]
+    pub tracks: usize,
+    /// Random seed (DeepSHAP's reference k of every sequence is drawn from
+    /// seed + k).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().seed))]
+    pub seed: u64,
+    /// Engine settings.
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub engine: EngineConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            model: PathBuf::new(),
+            input: SeqInput::default(),
+            method: "deeplift-shap".into(),
+            method_config: json!({}),
+            target: None,
+            logits: true,
+            linearize: Vec::new(),
+            max_delta: 1e-3,
+            strict: false,
+            chunk: 64,
+            tracks: 10,
+            seed: 0,
+            engine: EngineConfig::default(),
+        }
+    }
+}
+
+/// One term of the target: a weight on one output column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetTerm {
+    /// The model output.
+    pub output: String,
+    /// The tensor read (the output, or its logit).
+    pub tensor: String,
+    /// Column (flattened per sequence).
+    pub column: usize,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Sequences attributed.
+    pub sequences: usize,
+    /// Their length.
+    pub length: usize,
+    /// The attributor.
+    pub method: String,
+    /// The target: the sum of these columns.
+    pub target: Vec<TargetTerm>,
+    /// Worst and mean convergence delta over all pairs (methods with
+    /// references or a baseline).
+    pub convergence: Option<ConvergenceSummary>,
+    /// Op types linearized on request.
+    pub linearized: Vec<String>,
+}
+
+/// Convergence over the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConvergenceSummary {
+    /// The largest delta.
+    pub max_delta: f64,
+    /// The mean of the sequences' mean deltas.
+    pub mean_delta: f64,
+    /// Sequences over the threshold.
+    pub warned: usize,
+}
+
+/// Parses `--target` against the model's outputs into one weight per
+/// column (over every output's columns, in order) and its terms.
+///
+/// # Errors
+/// If a term names no output, a column out of range, or an output of
+/// several columns without saying which.
+pub fn parse_target(
+    spec: Option<&str>,
+    outputs: &[OutputColumns],
+) -> Result<(Vec<f32>, Vec<TargetTerm>, Option<String>)> {
+    let total: usize = outputs.iter().map(|o| o.columns).sum();
+    let mut weights = vec![0f32; total];
+    let mut terms = Vec::new();
+    let names: Vec<&str> = outputs.iter().map(|o| o.output.as_str()).collect();
+    let mut note = None;
+    let spec = match spec {
+        Some(s) => s.to_owned(),
+        None => {
+            let first = outputs.first().ok_or_else(|| invalid("the model has no output"))?;
+            if first.columns > 1 {
+                note = Some(format!(
+                    "explaining column 0 of output `{}`'s {} (choose with --target {}:INDEX or {}:sum)",
+                    first.output, first.columns, first.output, first.output
+                ));
+            }
+            format!("{}:0", first.output)
+        }
+    };
+    for term in spec.split('+').map(str::trim) {
+        let (o, col) = match term.rsplit_once(':') {
+            Some((o, c)) if names.contains(&o) || o.parse::<usize>().is_ok() => (o, Some(c)),
+            _ => (term, None),
+        };
+        let k = names.iter().position(|n| *n == o).or_else(|| o.parse::<usize>().ok());
+        let Some(k) = k.filter(|&k| k < outputs.len()) else {
+            return Err(invalid(format!(
+                "--target `{term}`: no output `{o}` (outputs: {})",
+                names.join(", ")
+            )));
+        };
+        let out = &outputs[k];
+        let offset: usize = outputs[..k].iter().map(|o| o.columns).sum();
+        let cols: Vec<usize> = match col {
+            Some("sum") => (0..out.columns).collect(),
+            Some(c) => {
+                let c: usize = c.parse().map_err(|_| {
+                    invalid(format!("--target `{term}`: `{c}` is not a column number or `sum`"))
+                })?;
+                if c >= out.columns {
+                    return Err(invalid(format!(
+                        "--target `{term}`: output `{}` has {} column(s)",
+                        out.output, out.columns
+                    )));
+                }
+                vec![c]
+            }
+            None if out.columns == 1 => vec![0],
+            None => {
+                return Err(invalid(format!(
+                    "--target `{term}`: output `{}` has {} columns; say which ({}:INDEX) or {}:sum",
+                    out.output, out.columns, out.output, out.output
+                )));
+            }
+        };
+        for c in cols {
+            weights[offset + c] += 1.0;
+            terms.push(TargetTerm { output: out.output.clone(), tensor: out.tensor.clone(), column: c });
+        }
+    }
+    Ok((weights, terms, note))
+}
+
+/// A sequence kept for the report's tracks.
+struct Track {
+    id: String,
+    seq: Vec<u8>,
+    score: f32,
+    projected: Vec<f64>,
+}
+
+/// The run's state between chunks.
+struct Sink {
+    ohe: NpzStream,
+    hyp: NpzStream,
+    rows: String,
+    tracks: Vec<Track>,
+    max_delta: f64,
+    mean_deltas: f64,
+    with_convergence: bool,
+    warned: Vec<String>,
+}
+
+/// Runs `attribute` into `run`: `ohe.npz`, `shap.npz`, `scores.tsv`,
+/// `report.html`.
+///
+/// # Errors
+/// If the model, sequences or method are unusable (naming the file,
+/// sequence, node or flag), or under `strict` a convergence check fails.
+pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> Result<Summary> {
+    if config.model.as_os_str().is_empty() {
+        return Err(invalid("no model: give MODEL, or `model` in --config"));
+    }
+    let model = motif_onnx::Model::load(&config.model)?;
+    let method_config = plugin::effective_config(&config.method, &config.method_config)?;
+    let attributor = plugin::build::<dyn Attributor>(&config.method, &method_config)?;
+    let (count, _) = count_records(&config.input)?;
+    let (records, source) = config.input.records(None)?;
+    let mut target = None;
+    let mut sink: Option<Sink> = None;
+    events(Event::Stage { name: "attributing", total: Some(count as u64) });
+    let mut chunk: Vec<(String, Vec<u8>)> = Vec::with_capacity(config.chunk);
+    let mut length = None;
+    let mut records = records.peekable();
+    while let Some(rec) = records.next() {
+        let rec = rec?;
+        let len = *length.get_or_insert(rec.seq.len());
+        if rec.seq.len() != len {
+            return Err(invalid(format!(
+                "{}:{}: sequence `{}` is {} bp, the first was {len}: attributions are one (N, 4, L) \
+                 array, so every sequence needs one length (with --bed, --width sets it)",
+                source.display(),
+                rec.line,
+                rec.id,
+                rec.seq.len()
+            )));
+        }
+        chunk.push((rec.id, rec.seq));
+        if chunk.len() == config.chunk || records.peek().is_none() {
+            if target.is_none() {
+                let t = prepare(config, &model, len, events)?;
+                sink = Some(Sink::new(run, len, t.2)?);
+                target = Some(t);
+            }
+            let (tm, _, _) = target.as_ref().expect("prepared");
+            let s = sink.as_mut().expect("opened");
+            attribute_chunk(config, &*attributor, tm, &chunk, &source, s, events)?;
+            events(Event::Advance(chunk.len() as u64));
+            chunk.clear();
+        }
+    }
+    let (Some((tm, terms, _)), Some(sink), Some(length)) = (target, sink, length) else {
+        return Err(invalid(format!("{}: no sequences", source.display())));
+    };
+    if let Some((engine, device)) = tm.engine() {
+        run.set_engine(&engine, &device);
+    }
+    finish(config, run, sink, terms, length, &method_config, events)
+}
+
+/// Counts the records (for the progress bar), checking them on the way.
+fn count_records(input: &SeqInput) -> Result<(usize, PathBuf)> {
+    let (records, source) = input.records(None)?;
+    let mut n = 0;
+    for r in records {
+        r?;
+        n += 1;
+    }
+    Ok((n, source))
+}
+
+/// The target model for sequences of `len`, the target's terms, and
+/// whether the method reports convergence.
+fn prepare(
+    config: &Config,
+    model: &motif_onnx::Model,
+    len: usize,
+    events: &mut dyn FnMut(Event),
+) -> Result<(TargetModel, Vec<TargetTerm>, bool)> {
+    if let Some(l) = model.structure().input.length
+        && l != len
+    {
+        return Err(invalid(format!(
+            "{}: the model takes {l} bp, the sequences are {len} bp",
+            config.model.display()
+        )));
+    }
+    let outputs = output_columns(model, len, config.logits)?;
+    let (weights, terms, note) = parse_target(config.target.as_deref(), &outputs)?;
+    if let Some(n) = note {
+        events(Event::Note(n));
+    }
+    for o in outputs.iter().filter(|o| o.logit && terms.iter().any(|t| t.output == o.output)) {
+        events(Event::Note(format!(
+            "output `{}` ends in a sigmoid/softmax: explaining its logit `{}` (--probabilities: the output itself)",
+            o.output, o.tensor
+        )));
+    }
+    let deeplift = DeepLiftOptions { linearize: config.linearize.clone(), ..Default::default() };
+    let opts = config.engine.options(vec![]);
+    let tm = TargetModel::new(model, &outputs, weights, opts, config.engine.batch(), deeplift)?;
+    let reports = matches!(config.method.as_str(), "deeplift-shap" | "integrated-gradients");
+    Ok((tm, terms, reports))
+}
+
+impl Sink {
+    fn new(run: &RunDir, len: usize, with_convergence: bool) -> Result<Self> {
+        let mut rows = String::from("id\tprediction\tsum_projected");
+        if with_convergence {
+            rows.push_str("\tmax_delta\tmean_delta\tmean_abs_df");
+        }
+        rows.push('\n');
+        Ok(Self {
+            ohe: NpzStream::new(run.dir(), "ohe.npz", &[4, len])?,
+            hyp: NpzStream::new(run.dir(), "shap.npz", &[4, len])?,
+            rows,
+            tracks: Vec::new(),
+            max_delta: 0.0,
+            mean_deltas: 0.0,
+            with_convergence,
+            warned: Vec::new(),
+        })
+    }
+}
+
+/// Attributes one chunk and writes its rows.
+fn attribute_chunk(
+    config: &Config,
+    attributor: &dyn Attributor,
+    tm: &TargetModel,
+    chunk: &[(String, Vec<u8>)],
+    source: &std::path::Path,
+    sink: &mut Sink,
+    events: &mut dyn FnMut(Event),
+) -> Result<()> {
+    let seqs: Vec<&[u8]> = chunk.iter().map(|(_, s)| s.as_slice()).collect();
+    let x = motif_core::onehot::one_hot_batch(&seqs).map_err(|(k, pos, b)| {
+        invalid(format!(
+            "{}: sequence `{}`: letter `{}` at {}",
+            source.display(),
+            chunk[k].0,
+            char::from(b),
+            pos + 1
+        ))
+    })?;
+    let out = attributor.attribute(&AttributeInput { model: tm, x: x.view(), seed: config.seed })?;
+    // modisco's one-hot: N columns all zero.
+    let ohe = x.mapv(|v| if v == 1.0 { 1.0 } else { 0.0 });
+    sink.ohe.push(ohe.view().into_dyn())?;
+    sink.hyp.push(out.hypothetical.view().into_dyn())?;
+    let projected: Array3<f32> = &out.hypothetical * &x;
+    let per_pos: Array2<f32> = projected.sum_axis(Axis(1));
+    let mut bad = Vec::new();
+    for (i, (id, seq)) in chunk.iter().enumerate() {
+        let total: f64 = per_pos.row(i).iter().map(|&v| f64::from(v)).sum();
+        let _ = write!(sink.rows, "{id}\t{:.6e}\t{total:.6e}", out.prediction[i]);
+        if let Some(c) = out.convergence.as_ref().map(|c| c[i]) {
+            let _ = write!(sink.rows, "\t{:.3e}\t{:.3e}\t{:.6e}", c.max_delta, c.mean_delta, c.mean_abs_df);
+            sink.max_delta = sink.max_delta.max(c.max_delta);
+            sink.mean_deltas += c.mean_delta;
+            if over(&c, config.max_delta) {
+                bad.push(id.clone());
+            }
+        }
+        sink.rows.push('\n');
+        keep_track(sink, config.tracks, id, seq, out.prediction[i], per_pos.row(i));
+    }
+    if !bad.is_empty() {
+        let msg = format!(
+            "{} sequence(s) with convergence deltas over {:e} (or a mean over 1% of |Δf|), e.g. {}: \
+             an op may be treated wrongly",
+            bad.len(),
+            config.max_delta,
+            bad.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        );
+        if config.strict {
+            return Err(invalid(format!("--strict: {msg}")));
+        }
+        events(Event::Warning(msg));
+        sink.warned.extend(bad);
+    }
+    Ok(())
+}
+
+/// tangermeme's two criteria: an absolute delta, or a mean delta over 1%
+/// of the mean |Δf|.
+fn over(c: &Convergence, max_delta: f64) -> bool {
+    c.max_delta > max_delta || c.mean_delta / c.mean_abs_df.max(1e-12) > 0.01
+}
+
+/// Keeps the `k` highest-scoring sequences for the report.
+fn keep_track(
+    sink: &mut Sink,
+    k: usize,
+    id: &str,
+    seq: &[u8],
+    score: f32,
+    per_pos: ndarray::ArrayView1<'_, f32>,
+) {
+    if k == 0 {
+        return;
+    }
+    if sink.tracks.len() == k {
+        let (at, low) = sink
+            .tracks
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.score.total_cmp(&b.1.score))
+            .map(|(i, t)| (i, t.score))
+            .expect("k > 0");
+        if score <= low {
+            return;
+        }
+        sink.tracks.remove(at);
+    }
+    sink.tracks.push(Track {
+        id: id.to_owned(),
+        seq: seq.to_vec(),
+        score,
+        projected: per_pos.iter().map(|&v| f64::from(v)).collect(),
+    });
+}
+
+fn finish(
+    config: &Config,
+    run: &mut RunDir,
+    sink: Sink,
+    terms: Vec<TargetTerm>,
+    length: usize,
+    method_config: &serde_json::Value,
+    events: &mut dyn FnMut(Event),
+) -> Result<Summary> {
+    let n = sink.ohe.rows();
+    sink.ohe.finish(&run.path("ohe.npz"))?;
+    sink.hyp.finish(&run.path("shap.npz"))?;
+    run.write("scores.tsv", sink.rows.as_bytes())?;
+    let convergence = sink.with_convergence.then(|| ConvergenceSummary {
+        max_delta: sink.max_delta,
+        mean_delta: sink.mean_deltas / n.max(1) as f64,
+        warned: sink.warned.len(),
+    });
+    let summary = Summary {
+        sequences: n,
+        length,
+        method: config.method.clone(),
+        target: terms,
+        convergence,
+        linearized: config.linearize.clone(),
+    };
+    let mut tracks = sink.tracks;
+    tracks.sort_by(|a, b| b.score.total_cmp(&a.score));
+    run.write("report.html", report(config, &summary, &tracks)?.as_bytes())?;
+    run.input("model", &config.model)?;
+    for (role, p) in config.input.files() {
+        run.input(role, p)?;
+    }
+    run.set_seed(config.seed);
+    run.set_config(config)?;
+    run.plugin("attributor", &config.method, plugin::find(&config.method)?.version, method_config)?;
+    if let Some(c) = &summary.convergence {
+        events(Event::Note(format!(
+            "convergence: max delta {:.2e}, mean {:.2e} over {n} sequences",
+            c.max_delta, c.mean_delta
+        )));
+    }
+    Ok(summary)
+}
+
+/// report.html: the run's facts and the strongest sequences' tracks.
+fn report(config: &Config, s: &Summary, tracks: &[Track]) -> Result<String> {
+    let target: Vec<String> =
+        s.target.iter().map(|t| format!("{}:{} ({})", t.output, t.column, t.tensor)).collect();
+    let mut facts = vec![
+        ("model".to_string(), config.model.display().to_string()),
+        ("method".into(), s.method.clone()),
+        ("target".into(), target.join(" + ")),
+        ("sequences".into(), format!("{} of {} bp", s.sequences, s.length)),
+    ];
+    if let Some(c) = &s.convergence {
+        facts.push((
+            "convergence".into(),
+            format!(
+                "max delta {:.2e}, mean {:.2e}; {} sequence(s) over the threshold",
+                c.max_delta, c.mean_delta, c.warned
+            ),
+        ));
+    }
+    let fig = crate::figure("contribution-track", &json!({}))?;
+    let mut body = String::from(
+        "<p>Projected contributions (hypothetical × one-hot) of the highest-scoring sequences: \
+         letters above the line push the prediction up, those below push it down.</p>",
+    );
+    for t in tracks {
+        let data = json!({
+            "title": format!("{} (prediction {})", t.id, motif_report::format_number(f64::from(t.score))),
+            "sequence": String::from_utf8_lossy(&t.seq),
+            "scores": t.projected,
+        });
+        let _ = write!(body, "<div class=\"track\">{}</div>", fig.render(&data)?);
+    }
+    let page = motif_report::Page {
+        title: format!("motiftool attribute: {}", config.model.display()),
+        facts,
+        sections: vec![("Contribution tracks".into(), body)],
+    };
+    Ok(motif_report::render_page(&page))
+}
