@@ -61,7 +61,14 @@ biases non-zero, BatchNorm gamma/beta/running statistics non-trivial.
                             NeuronMotif-style: 5 blocks of Conv1D(8, w, valid) → BatchNormalization
                             → ReLU → MaxPool1D(2) with w = 7,3,3,3,3 (length 132 → 63 → 30 → 14 → 6
                             → 2), then Flatten → Dense(1, sigmoid). Sequences: 8 of 132 bp.
-Run alone with --only pad_pool|softmax_flatten|avgpool|bpnet|neuronmotif (or the groups
+  torch_twin_strands.onnx   PyTorch legacy exporter (dynamo=False), opset 17, NCW input x (N, 4, L), N and L
+                            dynamic; DeepBind-style on both strands with tied weights: two Strand modules
+                            with equal weights (the exporter stores them once and reads them through
+                            Identity nodes), each F.pad(x, 10, value 0.25) → Conv1d(4,16,11) → ReLU →
+                            global max (amax) → Linear(16,8) → ReLU → Linear(8,1); the reverse strand
+                            is torch.flip(x, (1, 2)); output sigmoid(torch.maximum(fwd, rev)).
+                            Sequences: 8 of 101 bp.
+Run alone with --only twin_strands|pad_pool|softmax_flatten|avgpool|bpnet|neuronmotif (or the groups
 torch_families / keras_families); these choices leave fixture_seqs.fa and expected_outputs.tsv
 alone. The family fixtures were made with (pip, PyPI) in two virtual environments:
   torch venv: torch 2.15.0 (run on CPU), onnx 1.23.2, onnxscript 0.7.2, onnxruntime 1.32.0, numpy 2.4.6
@@ -482,7 +489,42 @@ def torch_bpnet():
                  extra={"profile": [p.reshape(-1) for p in profile]})
 
 
+def torch_twin_strands():
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    torch.manual_seed(SEED * 100 + 6)
+
+    class Strand(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(4, 16, 11)
+            self.fc1 = nn.Linear(16, 8)
+            self.fc2 = nn.Linear(8, 1)
+
+        def forward(self, x):
+            h = torch.relu(self.conv(F.pad(x, (10, 10), value=0.25)))
+            return self.fc2(torch.relu(self.fc1(torch.amax(h, dim=2))))
+
+    class TwinStrands(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fwd, self.rev = Strand(), Strand()
+            self.rev.load_state_dict(self.fwd.state_dict())
+
+        def forward(self, x):
+            rc = torch.flip(x, (1, 2))
+            return torch.sigmoid(torch.maximum(self.fwd(x), self.rev(rc)))
+
+    m = TwinStrands().eval()
+    seqs = family_seqs(SEED * 100 + 6, 101)
+    (y,) = torch_family("torch_twin_strands", m, seqs, ["y"], {"x": {0: "N", 2: "L"}, "y": {0: "N"}})
+    write_family("torch_twin_strands", seqs, [o.reshape(-1) for o in y])
+
+
 FAMILIES = {
+    "twin_strands": ("torch_families", torch_twin_strands),
     "pad_pool": ("torch_families", torch_pad_pool_multitask),
     "softmax_flatten": ("keras_families", keras_softmax_flatten),
     "avgpool": ("keras_families", keras_avgpool_multitask),

@@ -195,7 +195,9 @@ fn read_npy(r: &mut dyn Read, bad: &dyn Fn(String) -> Error) -> Result<ArrayD<f3
     let mut raw = vec![0u8; n * width];
     r.read_exact(&mut raw).map_err(|_| bad(format!("data shorter than shape {shape:?}")))?;
     let v: Vec<f32> = match descr.as_str() {
-        "<f4" => raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4"))).collect(),
+        "<f4" => {
+            raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4"))).collect()
+        }
         "<f8" => raw
             .chunks_exact(8)
             .map(|b| f64::from_le_bytes(b.try_into().expect("8")) as f32)
@@ -214,7 +216,8 @@ mod tests {
     fn rows_round_trip_through_an_npz() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = NpzStream::new(dir.path(), "x", &[4, 3]).unwrap();
-        let a = ArrayD::from_shape_fn(IxDyn(&[2, 4, 3]), |i| (i[0] * 100 + i[1] * 10 + i[2]) as f32);
+        let a =
+            ArrayD::from_shape_fn(IxDyn(&[2, 4, 3]), |i| (i[0] * 100 + i[1] * 10 + i[2]) as f32);
         let b = ArrayD::from_shape_fn(IxDyn(&[1, 4, 3]), |i| -((i[1] * 10 + i[2]) as f32) - 0.5);
         s.push(a.view()).unwrap();
         s.push(b.view()).unwrap();

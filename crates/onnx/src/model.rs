@@ -62,6 +62,7 @@ impl Model {
             }
         }
         check_finite(graph, path)?;
+        let aliased = alias_shared_initializers(graph);
         // Structure is recognised on the normalised graph: shape arithmetic
         // folded into constants (at the declared length, else 1000 bp).
         let (normal, folded) = normalised(&proto);
@@ -75,6 +76,12 @@ impl Model {
             structure.notes.push(format!(
                 "{} shape-computed tensors (pads, reshape targets, slice bounds) evaluated for a {len} bp input",
                 f.tensors.len()
+            ));
+        }
+        if aliased > 0 {
+            structure.notes.push(format!(
+                "{aliased} weight tensor(s) read through the exporter's Identity nodes (layers with \
+                 equal weights) read directly: those layers share them"
             ));
         }
         let normal = changed.then_some(normal);
@@ -299,6 +306,37 @@ fn normalised(proto: &ModelProto) -> (ModelProto, Option<(usize, crate::fold::Fo
         .collect();
     let (m, f) = crate::fold::fold_shape_arithmetic(proto, input.name(), &shape);
     (m, Some((shape[len_axis], f)))
+}
+
+/// Removes each `Identity` node that reads an initializer, its readers
+/// reading the initializer itself. PyTorch's exporter writes one
+/// initializer for layers whose weights are equal (twin strands, tied
+/// layers) and reads it through Identity nodes; without them the layers
+/// share the tensor by name, as DeepBind's graphs do, and are recognised
+/// as one layer applied twice. Returns the nodes removed.
+fn alias_shared_initializers(graph: &mut crate::pb::GraphProto) -> usize {
+    let outputs: std::collections::HashSet<String> =
+        graph.output.iter().map(|o| o.name().to_owned()).collect();
+    let mut alias: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    graph.node.retain(|n| {
+        let aliased = n.op_type() == "Identity"
+            && n.input.len() == 1
+            && n.output.len() == 1
+            && !outputs.contains(&n.output[0])
+            && graph.initializer.iter().any(|t| t.name() == n.input[0]);
+        if aliased {
+            alias.insert(n.output[0].clone(), n.input[0].clone());
+        }
+        !aliased
+    });
+    for n in &mut graph.node {
+        for i in &mut n.input {
+            if let Some(src) = alias.get(i.as_str()) {
+                i.clone_from(src);
+            }
+        }
+    }
+    alias.len()
 }
 
 /// Refuses NaN or infinite weights: engines disagree on them and every

@@ -206,7 +206,11 @@ pub fn parse_target(
         };
         for c in cols {
             weights[offset + c] += 1.0;
-            terms.push(TargetTerm { output: out.output.clone(), tensor: out.tensor.clone(), column: c });
+            terms.push(TargetTerm {
+                output: out.output.clone(),
+                tensor: out.tensor.clone(),
+                column: c,
+            });
         }
     }
     Ok((weights, terms, note))
@@ -374,7 +378,12 @@ fn attribute_chunk(
             pos + 1
         ))
     })?;
-    let out = attributor.attribute(&AttributeInput { model: tm, x: x.view(), seed: config.seed })?;
+    let out = attributor.attribute(&AttributeInput {
+        model: tm,
+        x: x.view(),
+        first: sink.ohe.rows(),
+        seed: config.seed,
+    })?;
     // modisco's one-hot: N columns all zero.
     let ohe = x.mapv(|v| if v == 1.0 { 1.0 } else { 0.0 });
     sink.ohe.push(ohe.view().into_dyn())?;
@@ -386,7 +395,11 @@ fn attribute_chunk(
         let total: f64 = per_pos.row(i).iter().map(|&v| f64::from(v)).sum();
         let _ = write!(sink.rows, "{id}\t{:.6e}\t{total:.6e}", out.prediction[i]);
         if let Some(c) = out.convergence.as_ref().map(|c| c[i]) {
-            let _ = write!(sink.rows, "\t{:.3e}\t{:.3e}\t{:.6e}", c.max_delta, c.mean_delta, c.mean_abs_df);
+            let _ = write!(
+                sink.rows,
+                "\t{:.3e}\t{:.3e}\t{:.6e}",
+                c.max_delta, c.mean_delta, c.mean_abs_df
+            );
             sink.max_delta = sink.max_delta.max(c.max_delta);
             sink.mean_deltas += c.mean_delta;
             if over(&c, config.max_delta) {

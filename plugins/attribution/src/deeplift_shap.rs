@@ -5,7 +5,9 @@ use motif_core::plugin::{
     AttributeInput, Attribution, Attributor, Configured, Convergence, Status,
 };
 use motif_core::{Error, Result};
-use ndarray::{Array1, Array3, Axis, s};
+use std::path::PathBuf;
+
+use ndarray::{Array1, Array2, Array3, Array4, Axis, s};
 
 use crate::shuffle::reference;
 
@@ -16,27 +18,63 @@ pub struct DeepLiftShapConfig {
     /// References per sequence: dinucleotide shuffles, reference `k` drawn
     /// from `seed + k`.
     pub n_shuffles: usize,
+    /// Given references instead of shuffles: an `.npz`/`.npy` array
+    /// `(N, K, 4, L)`, row `i` holding sequence `i`'s `K` references (as
+    /// tangermeme's `references` tensor); `n-shuffles` is then `K`.
+    pub references: Option<PathBuf>,
 }
 
 impl Default for DeepLiftShapConfig {
     fn default() -> Self {
-        Self { n_shuffles: 20 }
+        Self { n_shuffles: 20, references: None }
     }
 }
 
-/// DeepSHAP over dinucleotide-shuffled references.
+/// DeepSHAP over dinucleotide-shuffled (or given) references.
 #[derive(Debug, Clone)]
 pub struct DeepLiftShap {
-    config: DeepLiftShapConfig,
+    k: usize,
+    given: Option<Array4<f32>>,
 }
 
 impl Configured for DeepLiftShap {
     type Config = DeepLiftShapConfig;
     fn from_config(config: DeepLiftShapConfig) -> Result<Self> {
+        if let Some(p) = &config.references {
+            let a = motif_core::npz::read(p)?;
+            let a = a.into_dimensionality::<ndarray::Ix4>().map_err(|_| {
+                Error::Invalid(format!("{}: references must be an (N, K, 4, L) array", p.display()))
+            })?;
+            if a.dim().2 != 4 || a.dim().1 == 0 {
+                return Err(Error::Invalid(format!(
+                    "{}: references are {:?}; expected (N, K, 4, L)",
+                    p.display(),
+                    a.shape()
+                )));
+            }
+            return Ok(Self { k: a.dim().1, given: Some(a) });
+        }
         if config.n_shuffles == 0 {
             return Err(Error::Invalid("deeplift-shap: n-shuffles must be at least 1".into()));
         }
-        Ok(Self { config })
+        Ok(Self { k: config.n_shuffles, given: None })
+    }
+}
+
+impl DeepLiftShap {
+    /// Reference `k` of sequence `i` of the chunk.
+    fn reference(&self, input: &AttributeInput<'_>, i: usize, k: usize) -> Result<Array2<f32>> {
+        let x = input.x.index_axis(Axis(0), i);
+        let Some(g) = &self.given else { return Ok(reference(x, input.seed, k)) };
+        let row = input.first + i;
+        if row >= g.dim().0 || g.dim().3 != x.ncols() {
+            return Err(Error::Invalid(format!(
+                "deeplift-shap: the given references are {:?}; sequence {row} of {} bp has none",
+                g.shape(),
+                x.ncols()
+            )));
+        }
+        Ok(g.slice(s![row, k, .., ..]).to_owned())
     }
 }
 
@@ -60,7 +98,7 @@ impl Attributor for DeepLiftShap {
     fn attribute(&self, input: &AttributeInput<'_>) -> Result<Attribution> {
         let x = input.x;
         let (n, _, len) = x.dim();
-        let k = self.config.n_shuffles;
+        let k = self.k;
         let pairs = n * k;
         let batch = input.model.batch().max(1);
         let mut hyp = Array3::<f32>::zeros((n, 4, len));
@@ -76,11 +114,7 @@ impl Attributor for DeepLiftShap {
             for p in start..end {
                 let (i, kk) = (p / k, p % k);
                 xb.index_axis_mut(Axis(0), p - start).assign(&x.index_axis(Axis(0), i));
-                rb.index_axis_mut(Axis(0), p - start).assign(&reference(
-                    x.index_axis(Axis(0), i),
-                    input.seed,
-                    kk,
-                ));
+                rb.index_axis_mut(Axis(0), p - start).assign(&self.reference(input, i, kk)?);
             }
             let (fx, fr, m) = input.model.multipliers(xb.view(), rb.view())?;
             for p in start..end {

@@ -128,7 +128,8 @@ mod tests {
         let model = Linear(w.clone(), 0.3);
         let x = onehot(&mut rng, n, len);
         let a = build("deeplift-shap", serde_json::json!({"n-shuffles": 5}));
-        let out = a.attribute(&AttributeInput { model: &model, x: x.view(), seed: 1 }).unwrap();
+        let out =
+            a.attribute(&AttributeInput { model: &model, x: x.view(), first: 0, seed: 1 }).unwrap();
         for i in 0..n {
             let refs: Vec<Array2<f32>> =
                 (0..5).map(|k| crate::shuffle::reference(x.index_axis(Axis(0), i), 1, k)).collect();
@@ -161,11 +162,13 @@ mod tests {
         let model = Square(weights(&mut rng, len));
         let x = onehot(&mut rng, n, len);
         let a = build("deeplift-shap", serde_json::json!({"n-shuffles": 3}));
-        let all = a.attribute(&AttributeInput { model: &model, x: x.view(), seed: 9 }).unwrap();
+        let all =
+            a.attribute(&AttributeInput { model: &model, x: x.view(), first: 0, seed: 9 }).unwrap();
         let last = a
             .attribute(&AttributeInput {
                 model: &model,
                 x: x.slice(ndarray::s![3..4, .., ..]),
+                first: 3,
                 seed: 9,
             })
             .unwrap();
@@ -173,7 +176,9 @@ mod tests {
             all.hypothetical.index_axis(Axis(0), 3),
             last.hypothetical.index_axis(Axis(0), 0)
         );
-        let other = a.attribute(&AttributeInput { model: &model, x: x.view(), seed: 10 }).unwrap();
+        let other = a
+            .attribute(&AttributeInput { model: &model, x: x.view(), first: 0, seed: 10 })
+            .unwrap();
         assert_ne!(all.hypothetical, other.hypothetical);
     }
 
@@ -187,7 +192,9 @@ mod tests {
         let mut x = onehot(&mut rng, n, len);
         x.slice_mut(ndarray::s![1, .., 4]).fill(0.25); // an N
         let raw = build("ism", serde_json::json!({"center": false}));
-        let out = raw.attribute(&AttributeInput { model: &model, x: x.view(), seed: 0 }).unwrap();
+        let out = raw
+            .attribute(&AttributeInput { model: &model, x: x.view(), first: 0, seed: 0 })
+            .unwrap();
         for i in 0..n {
             let f0 = model.predict(x.slice(ndarray::s![i..=i, .., ..])).unwrap()[0];
             for l in 0..len {
@@ -206,8 +213,9 @@ mod tests {
             }
         }
         let centred = build("ism", serde_json::json!({}));
-        let out =
-            centred.attribute(&AttributeInput { model: &model, x: x.view(), seed: 0 }).unwrap();
+        let out = centred
+            .attribute(&AttributeInput { model: &model, x: x.view(), first: 0, seed: 0 })
+            .unwrap();
         for s in out.hypothetical.outer_iter() {
             for col in s.columns() {
                 assert!(col.sum().abs() < 1e-5);
@@ -223,10 +231,14 @@ mod tests {
         let model = Square(weights(&mut rng, len));
         let x = onehot(&mut rng, n, len);
         let plain = build("saliency", serde_json::json!({"correct": false}));
-        let g = plain.attribute(&AttributeInput { model: &model, x: x.view(), seed: 0 }).unwrap();
+        let g = plain
+            .attribute(&AttributeInput { model: &model, x: x.view(), first: 0, seed: 0 })
+            .unwrap();
         assert_eq!(g.hypothetical, model.gradient(x.view()).unwrap().1);
         let corr = build("saliency", serde_json::json!({}));
-        let h = corr.attribute(&AttributeInput { model: &model, x: x.view(), seed: 0 }).unwrap();
+        let h = corr
+            .attribute(&AttributeInput { model: &model, x: x.view(), first: 0, seed: 0 })
+            .unwrap();
         for (gs, hs) in g.hypothetical.outer_iter().zip(h.hypothetical.outer_iter()) {
             for (gc, hc) in gs.columns().into_iter().zip(hs.columns()) {
                 let mean = gc.sum() / 4.0;
@@ -248,7 +260,9 @@ mod tests {
         let model = Square(w.clone());
         let x = onehot(&mut rng, n, len);
         let ig = build("integrated-gradients", serde_json::json!({"steps": 4}));
-        let out = ig.attribute(&AttributeInput { model: &model, x: x.view(), seed: 0 }).unwrap();
+        let out = ig
+            .attribute(&AttributeInput { model: &model, x: x.view(), first: 0, seed: 0 })
+            .unwrap();
         for i in 0..n {
             let s = model.s(x.slice(ndarray::s![i..=i, .., ..]))[0];
             for l in 0..len {
@@ -260,7 +274,9 @@ mod tests {
         }
         // The uniform baseline: projected sums still give f(x) − f(b).
         let ig = build("integrated-gradients", serde_json::json!({"baseline": "uniform"}));
-        let out = ig.attribute(&AttributeInput { model: &model, x: x.view(), seed: 0 }).unwrap();
+        let out = ig
+            .attribute(&AttributeInput { model: &model, x: x.view(), first: 0, seed: 0 })
+            .unwrap();
         for i in 0..n {
             let proj: f32 =
                 (&out.hypothetical.index_axis(Axis(0), i) * &x.index_axis(Axis(0), i)).sum();

@@ -478,6 +478,9 @@ pub struct AttributeInput<'a> {
     pub model: &'a dyn AttributionModel,
     /// One-hot sequences `(n, 4, len)`.
     pub x: ArrayView3<'a, f32>,
+    /// Index of the chunk's first sequence in the run's input (for
+    /// per-sequence inputs such as given references).
+    pub first: usize,
     /// The run's seed: reference `k` of every sequence is drawn from
     /// `seed + k` alone, so results do not depend on chunking or on the
     /// other sequences.
