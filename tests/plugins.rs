@@ -2,17 +2,21 @@ use crate::util::*;
 
 /// The plugins linked into the binary (crates/cli/plugins.rs); each plugin
 /// issue adds its names here.
-const EXPECTED: [&str; 17] = [
+const EXPECTED: [&str; 21] = [
     "activation-alignment",
     "aligned-logos",
     "auc-curve",
     "contribution-track",
     "crm-logos",
+    "deeplift-shap",
+    "integrated-gradients",
+    "ism",
     "kernel-pwm",
     "line-chart",
     "logo",
     "neuronmotif",
     "positive-mean",
+    "saliency",
     "score",
     "score-weight",
     "syntax-tree",
@@ -33,7 +37,7 @@ fn registered_list_is_what_plugins_rs_links() {
 #[test]
 fn listing_names_every_kind() {
     let t = ok(&["plugins"]);
-    for k in ["criterion", "extractor", "matcher", "decoupler", "figure"] {
+    for k in ["criterion", "extractor", "matcher", "decoupler", "figure", "attributor"] {
         assert!(t.contains(k), "{t}");
     }
     let t = ok(&["plugins", "--kind", "matcher"]);
@@ -47,6 +51,11 @@ fn listing_names_every_kind() {
     assert!(!t.contains("tomtom"), "{t}");
     let t = ok(&["plugins", "--kind", "decoupler"]);
     assert!(t.contains("neuronmotif") && !t.contains("tomtom"), "{t}");
+    let t = ok(&["plugins", "--kind", "attributor"]);
+    for a in ["deeplift-shap", "ism", "saliency", "integrated-gradients"] {
+        assert!(t.contains(a), "{t}");
+    }
+    assert!(!t.contains("tomtom"), "{t}");
     let t = ok(&["plugins", "show", "neuronmotif"]);
     assert!(t.contains("# neuronmotif") && t.contains("min-cluster"), "{t}");
     let t = ok(&["plugins", "show", "activation-alignment"]);

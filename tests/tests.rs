@@ -3,6 +3,8 @@
 /// Shared helpers: running the binary, fixture paths.
 mod util;
 
+/// attribute: files, convergence, ISM against predict, engines, bad input.
+mod attribution;
 /// Bad input: each gives one line on stderr naming the file, exit code 2, no output file.
 mod bad_input;
 /// report.html in headless Chromium.

@@ -80,8 +80,11 @@ pub struct TargetModel {
     opts: SessionOptions,
     batch: usize,
     deeplift: DeepLiftOptions,
-    sessions: Mutex<HashMap<(Kind, usize, usize), Arc<dyn GraphSession>>>,
+    sessions: Mutex<Sessions>,
 }
+
+/// Sessions by graph kind, batch size and length.
+type Sessions = HashMap<(Kind, usize, usize), Arc<dyn GraphSession>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
@@ -189,7 +192,7 @@ impl TargetModel {
     }
 
     /// (n, 4, len) from the model's layout.
-    fn from_model(&self, g: ArrayD<f32>) -> Result<Array3<f32>> {
+    fn in_ncw(&self, g: ArrayD<f32>) -> Result<Array3<f32>> {
         let g = g.into_dimensionality::<Ix3>().map_err(|e| Error::Invalid(e.to_string()))?;
         Ok(match self.layout() {
             Layout::Ncw => g,
@@ -225,7 +228,7 @@ impl TargetModel {
         let (Some(y), Some(g)) = (out.next(), out.next()) else {
             return Err(Error::Invalid("the gradient graph returned too few outputs".into()));
         };
-        Ok((self.weigh(y)?, self.from_model(g)?))
+        Ok((self.weigh(y)?, self.in_ncw(g)?))
     }
 
     fn pair(
@@ -245,7 +248,7 @@ impl TargetModel {
         let [fx, fr, m]: [ArrayD<f32>; 3] = out
             .try_into()
             .map_err(|_| Error::Invalid("the pair graph returned the wrong outputs".into()))?;
-        Ok((self.weigh(fx)?, self.weigh(fr)?, self.from_model(m)?))
+        Ok((self.weigh(fx)?, self.weigh(fr)?, self.in_ncw(m)?))
     }
 }
 

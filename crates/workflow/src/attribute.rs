@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use motif_core::npz::NpzStream;
-use motif_core::plugin::{self, AttributeInput, Attributor, Convergence};
+use motif_core::plugin::{self, AttributeInput, Attributor, Convergence, PluginKind};
 use motif_core::rundir::RunDir;
 use motif_onnx::autodiff::deeplift::DeepLiftOptions;
 use motif_train::attribution::{OutputColumns, TargetModel, output_columns};
@@ -155,18 +155,17 @@ pub fn parse_target(
     let mut terms = Vec::new();
     let names: Vec<&str> = outputs.iter().map(|o| o.output.as_str()).collect();
     let mut note = None;
-    let spec = match spec {
-        Some(s) => s.to_owned(),
-        None => {
-            let first = outputs.first().ok_or_else(|| invalid("the model has no output"))?;
-            if first.columns > 1 {
-                note = Some(format!(
-                    "explaining column 0 of output `{}`'s {} (choose with --target {}:INDEX or {}:sum)",
-                    first.output, first.columns, first.output, first.output
-                ));
-            }
-            format!("{}:0", first.output)
+    let spec = if let Some(s) = spec {
+        s.to_owned()
+    } else {
+        let first = outputs.first().ok_or_else(|| invalid("the model has no output"))?;
+        if first.columns > 1 {
+            note = Some(format!(
+                "explaining column 0 of output `{}`'s {} (choose with --target {}:INDEX or {}:sum)",
+                first.output, first.columns, first.output, first.output
+            ));
         }
+        format!("{}:0", first.output)
     };
     for term in spec.split('+').map(str::trim) {
         let (o, col) = match term.rsplit_once(':') {
@@ -247,6 +246,12 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         return Err(invalid("no model: give MODEL, or `model` in --config"));
     }
     let model = motif_onnx::Model::load(&config.model)?;
+    if !plugin::all()?.iter().any(|p| p.name == config.method && p.kind == PluginKind::Attributor) {
+        return Err(invalid(format!(
+            "--method `{}`: no attributor plugin of that name (see `motiftool plugins --kind attributor`)",
+            config.method
+        )));
+    }
     let method_config = plugin::effective_config(&config.method, &config.method_config)?;
     let attributor = plugin::build::<dyn Attributor>(&config.method, &method_config)?;
     let (count, _) = count_records(&config.input)?;

@@ -1,0 +1,182 @@
+use std::path::Path;
+
+use crate::util::*;
+
+fn family(name: &str) -> std::path::PathBuf {
+    fixture("families").join(name)
+}
+
+fn array(p: &Path) -> ndarray::ArrayD<f32> {
+    motif_core::npz::read(p).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn attribute(dir: &Path, name: &str, extra: &[&str]) -> std::path::PathBuf {
+    let out = dir.join(name);
+    let model = family("torch_twin_strands.onnx");
+    let seqs = family("torch_twin_strands.seqs.fa");
+    let mut args = vec!["attribute", s(&model), "--seqs", s(&seqs), "-o", s(&out), "--quiet"];
+    args.extend_from_slice(extra);
+    ok(&args);
+    out
+}
+
+/// DeepSHAP on a two-strand export: modisco's files, complete per pair,
+/// the report draws the tracks, run.json names the attributor, and chunk
+/// and batch sizes change nothing.
+#[test]
+fn deeplift_shap_writes_modisco_files_and_converges() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = attribute(dir.path(), "a", &["--set", "n-shuffles=4", "--engine", "tract"]);
+    let ohe = array(&out.join("ohe.npz"));
+    let shap = array(&out.join("shap.npz"));
+    assert_eq!(ohe.shape(), &[8, 4, 101]);
+    assert_eq!(shap.shape(), &[8, 4, 101]);
+    let fa = std::fs::read_to_string(family("torch_twin_strands.seqs.fa")).unwrap();
+    let first: Vec<u8> = fa.lines().nth(1).unwrap().bytes().collect();
+    for (l, &b) in first.iter().enumerate() {
+        let c = b"ACGT".iter().position(|&x| x == b).unwrap();
+        assert_eq!(ohe[[0, c, l]], 1.0);
+    }
+    assert!(shap.iter().any(|v| v.abs() > 1e-4), "all-zero attributions");
+    let scores = std::fs::read_to_string(out.join("scores.tsv")).unwrap();
+    let mut lines = scores.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    assert_eq!(
+        header,
+        ["id", "prediction", "sum_projected", "max_delta", "mean_delta", "mean_abs_df"]
+    );
+    for l in lines {
+        let f: Vec<f64> = l.split('\t').skip(1).map(|v| v.parse().unwrap()).collect();
+        assert!(f[2] < 1e-4, "convergence delta {l}");
+        assert!(f[4] > 1e-3, "references that change nothing: {l}");
+    }
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert!(run.to_string().contains("deeplift-shap"), "{run}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(html.matches("<div class=\"track\"><svg").count(), 8);
+    // Chunks of 3 and batches of 5 pairs: the same attributions.
+    let again = attribute(
+        dir.path(),
+        "b",
+        &["--set", "n-shuffles=4", "--engine", "tract", "--chunk", "3", "--batch-size", "5"],
+    );
+    let shap2 = array(&again.join("shap.npz"));
+    let worst = shap.iter().zip(shap2.iter()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert!(worst < 1e-6, "chunking changed the attributions by {worst}");
+    // Another seed, other references.
+    let other =
+        attribute(dir.path(), "c", &["--set", "n-shuffles=4", "--engine", "tract", "--seed", "5"]);
+    assert_ne!(array(&other.join("shap.npz")), shap);
+}
+
+/// ISM's raw deltas are the predicted effects of the substitutions, as
+/// `predict` gives them for the mutated sequences.
+#[test]
+fn ism_is_predict_on_each_mutant() {
+    let dir = tempfile::tempdir().unwrap();
+    let fa = std::fs::read_to_string(family("torch_twin_strands.seqs.fa")).unwrap();
+    let seq: Vec<u8> = fa.lines().nth(1).unwrap().bytes().collect();
+    let one = dir.path().join("one.fa");
+    std::fs::write(&one, format!(">s0\n{}\n", String::from_utf8_lossy(&seq))).unwrap();
+    let out = dir.path().join("ism");
+    let model = family("torch_twin_strands.onnx");
+    ok(&[
+        "attribute",
+        s(&model),
+        "--seqs",
+        s(&one),
+        "-o",
+        s(&out),
+        "--quiet",
+        "--method",
+        "ism",
+        "--set",
+        "center=false",
+        "--probabilities",
+    ]);
+    let d = array(&out.join("shap.npz"));
+    // Mutants of a few positions, predicted directly.
+    let edits = [(0usize, 0usize), (3, 50), (1, 100), (2, 7)];
+    let mut mutants = format!(">ref\n{}\n", String::from_utf8_lossy(&seq));
+    for (c, l) in edits {
+        let mut m = seq.clone();
+        m[l] = b"ACGT"[c];
+        mutants.push_str(&format!(">m{c}_{l}\n{}\n", String::from_utf8_lossy(&m)));
+    }
+    let mf = dir.path().join("mutants.fa");
+    std::fs::write(&mf, mutants).unwrap();
+    let (_, rows) = parse_tsv(&ok(&["predict", s(&model), "--seqs", s(&mf)]));
+    let f0 = rows[0].1[0];
+    for (k, (c, l)) in edits.iter().enumerate() {
+        let want = rows[k + 1].1[0] - f0;
+        let got = f64::from(d[[0, *c, *l]]);
+        if seq[*l] == b"ACGT"[*c] {
+            assert_eq!(got, 0.0);
+        } else {
+            assert!((got - want).abs() < 2e-6, "edit {c}@{l}: ism {got}, predict {want}");
+        }
+    }
+}
+
+/// tract and ort give the same attributions.
+#[test]
+fn engines_agree_on_attributions() {
+    if !ort_usable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for method in ["deeplift-shap", "saliency"] {
+        let t = attribute(
+            dir.path(),
+            &format!("{method}-t"),
+            &["--method", method, "--engine", "tract"],
+        );
+        let o =
+            attribute(dir.path(), &format!("{method}-o"), &["--method", method, "--engine", "ort"]);
+        let (a, b) = (array(&t.join("shap.npz")), array(&o.join("shap.npz")));
+        let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let worst = a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        assert!(worst <= 1e-5 * scale.max(1.0), "{method}: tract and ort differ by {worst}");
+    }
+}
+
+/// Bad input: one line naming the file, sequence, output or node; exit 2.
+#[test]
+fn bad_attribution_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = family("torch_pad_pool_multitask.onnx");
+    let seqs = family("torch_pad_pool_multitask.seqs.fa");
+    let out = dir.path().join("x");
+    let o = s(&out);
+    // Sequences of two lengths (8 of 200 bp, 2 of 151 bp).
+    fails(&["attribute", s(&model), "--seqs", s(&seqs), "-o", o], &["s8", "151 bp", "one length"]);
+    let twin = family("torch_twin_strands.onnx");
+    let tseqs = family("torch_twin_strands.seqs.fa");
+    let (m, q) = (s(&twin), s(&tseqs));
+    fails(&["attribute", m, "--seqs", q, "-o", o, "--target", "nope"], &["no output `nope`", "y"]);
+    fails(&["attribute", m, "--seqs", q, "-o", o, "--target", "y:3"], &["`y` has 1 column"]);
+    fails(
+        &["attribute", m, "--seqs", q, "-o", o, "--method", "shapley"],
+        &["--method `shapley`", "no attributor plugin"],
+    );
+    fails(&["attribute", m, "--seqs", q, "-o", o, "--set", "n-shuffles=0"], &["n-shuffles"]);
+    // A softmax explained as a probability: no DeepLIFT rule, named.
+    let soft = family("keras_softmax_flatten.onnx");
+    let sseqs = family("keras_softmax_flatten.seqs.fa");
+    fails(
+        &[
+            "attribute",
+            s(&soft),
+            "--seqs",
+            s(&sseqs),
+            "-o",
+            o,
+            "--probabilities",
+            "--target",
+            "0:1",
+        ],
+        &["Softmax", "no DeepLIFT rule"],
+    );
+    assert!(!out.join("shap.npz").exists());
+}
