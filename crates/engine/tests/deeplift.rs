@@ -315,15 +315,30 @@ fn ops_without_a_rule_are_refused_by_name() {
     assert!(e.contains("Div_y") && e.contains("input 1"), "{e}");
 }
 
+/// `../shared/data/…`, unless `MOTIFTOOL_NO_SHARED` hides it.
+fn shared_data(rel: &str) -> Option<std::path::PathBuf> {
+    if std::env::var_os("MOTIFTOOL_NO_SHARED").is_some() {
+        return None;
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel);
+    p.exists().then_some(p)
+}
+
 /// Every imported model fixture (PyTorch legacy and dynamo, Keras via
-/// tf2onnx, the model families) attributes its logit completely on one-hot
+/// tf2onnx, the model families, and the real DeepBind models when
+/// `../shared` is present) attributes its logit completely on one-hot
 /// pairs, or names the node that blocks it.
 #[test]
 fn imported_models_are_complete() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/models");
-    let mut paths: Vec<_> = ["", "families"]
+    let mut dirs = vec![root.clone(), root.join("families")];
+    match shared_data("deepbind-models") {
+        Some(d) => dirs.push(d),
+        None => eprintln!("../shared not used: real DeepBind models skipped"),
+    }
+    let mut paths: Vec<_> = dirs
         .iter()
-        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
         .collect();

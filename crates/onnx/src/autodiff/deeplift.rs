@@ -157,13 +157,14 @@ pub fn deeplift_model(
     let mut pair: HashMap<String, String> =
         HashMap::from([(input_name.to_owned(), REFERENCE.to_owned())]);
     let mut copies = Vec::new();
-    for n in &graph.node {
+    for (k, n) in graph.node.iter().enumerate() {
         if n.input.iter().any(|i| pair.contains_key(i)) {
             for o in &n.output {
                 pair.insert(o.clone(), twin(o));
             }
             let mut c = n.clone();
-            c.name = Some(twin(n.name()));
+            // Unique even where the exporter left node names empty.
+            c.name = Some(format!("{}~ref{k}", n.name()));
             for t in c.input.iter_mut().chain(c.output.iter_mut()) {
                 if let Some(r) = pair.get(t.as_str()) {
                     t.clone_from(r);
