@@ -180,3 +180,43 @@ fn bad_attribution_input_is_named() {
     );
     assert!(!out.join("shap.npz").exists());
 }
+
+/// BPNet's profile score (softmax-weighted mean-centred logits) and the
+/// counts as one target: complete per pair, and named in summary.json.
+#[test]
+fn profile_and_counts_targets_converge() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = family("torch_bpnet.onnx");
+    let fa = std::fs::read_to_string(family("torch_bpnet.seqs.fa")).unwrap();
+    let seqs = dir.path().join("s.fa");
+    std::fs::write(&seqs, fa.lines().take(8).map(|l| format!("{l}\n")).collect::<String>())
+        .unwrap();
+    for (name, target) in [("p", "profile:profile"), ("pc", "profile:profile+counts:1")] {
+        let out = dir.path().join(name);
+        ok(&[
+            "attribute",
+            s(&model),
+            "--seqs",
+            s(&seqs),
+            "-o",
+            s(&out),
+            "--quiet",
+            "--target",
+            target,
+            "--set",
+            "n-shuffles=3",
+        ]);
+        let scores = std::fs::read_to_string(out.join("scores.tsv")).unwrap();
+        for l in scores.lines().skip(1) {
+            let f: Vec<f64> = l.split('\t').skip(1).map(|v| v.parse().unwrap()).collect();
+            assert!(f[2] < 1e-4 * (1.0 + f[4]), "{target}: convergence {l}");
+        }
+        let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+        assert!(summary.contains("\"profile\": true"), "{summary}");
+    }
+    let o = dir.path().join("x");
+    fails(
+        &["attribute", s(&model), "--seqs", s(&seqs), "-o", s(&o), "--target", "profile:400"],
+        &["`profile` has 400 column(s)"],
+    );
+}

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use motif_core::plugin::AttributionModel;
 use motif_engine::{GraphSession, SessionOptions, open_graph};
-use motif_onnx::autodiff::deeplift::{DeepLiftOptions, REFERENCE, SEED, deeplift_model};
+use motif_onnx::autodiff::deeplift::{
+    DeepLiftOptions, REFERENCE, RescaleBlock, SEED, deeplift_model,
+};
 use motif_onnx::autodiff::{Shapes, gradient_model};
 use motif_onnx::build::{Attr, node_proto};
 use motif_onnx::pb::ModelProto;
@@ -93,22 +95,60 @@ enum Kind {
     Pair,
 }
 
+/// Appends to `g` the profile score of the flattened logits `flat`
+/// (`(n, positions · strands)`), bpnet-lite's `ProfileWrapper`: with
+/// `z̄ = z − mean(z)`, `Σ z̄ ⊙ softmax(z̄)`, as a column `(n, 1)`; returns it
+/// and the DeepLIFT block treating `z̄ ↦ z̄ ⊙ softmax(z̄)` as one
+/// elementwise op (bpnet-lite's `_ProfileLogitScaling`).
+fn profile_score(
+    g: &mut motif_onnx::pb::GraphProto,
+    opset: i64,
+    flat: &str,
+    k: usize,
+) -> (String, RescaleBlock) {
+    let name = |s: &str| format!("attribution.profile{k}.{s}");
+    let (mean, centred, soft, weighted, col) =
+        (name("mean"), name("centred"), name("softmax"), name("weighted"), name("score"));
+    let keep = ("keepdims", Attr::Int(1));
+    let axes = name("axes");
+    g.initializer.push(motif_onnx::tensor::from_i64(&axes, &[1], &[1]));
+    let reduce = |op: &str, from: i64, x: &str, y: &str| {
+        if opset >= from {
+            node_proto(y, op, &[x, axes.as_str()], &[y], &[keep.clone()])
+        } else {
+            node_proto(y, op, &[x], &[y], &[("axes", Attr::Ints(vec![1])), keep.clone()])
+        }
+    };
+    g.node.push(reduce("ReduceMean", 18, flat, &mean));
+    g.node.push(node_proto(&centred, "Sub", &[flat, &mean], &[&centred], &[]));
+    g.node.push(node_proto(&soft, "Softmax", &[&centred], &[&soft], &[("axis", Attr::Int(1))]));
+    g.node.push(node_proto(&weighted, "Mul", &[&centred, &soft], &[&weighted], &[]));
+    g.node.push(reduce("ReduceSum", 13, &weighted, &col));
+    let block =
+        RescaleBlock { input: centred, output: weighted.clone(), inner: vec![soft, weighted] };
+    (col, block)
+}
+
 impl TargetModel {
     /// The target `Σ weights · columns` over `outputs` (from
-    /// [`output_columns`]); `weights` has one entry per column.
+    /// [`output_columns`]), `weights` having one entry per column, plus for
+    /// each output index in `profiles` its profile score (bpnet-lite's
+    /// `ProfileWrapper`: the mean-centred logits weighted by their softmax,
+    /// summed).
     ///
     /// # Errors
     /// If the weights do not match the columns.
     pub fn new(
         model: &Model,
         outputs: &[OutputColumns],
-        weights: Vec<f32>,
+        mut weights: Vec<f32>,
+        profiles: &[usize],
         opts: SessionOptions,
         batch: usize,
-        deeplift: DeepLiftOptions,
+        mut deeplift: DeepLiftOptions,
     ) -> Result<Self> {
         let cols: usize = outputs.iter().map(|o| o.columns).sum();
-        if weights.len() != cols {
+        if weights.len() != cols || profiles.iter().any(|&k| k >= outputs.len()) {
             return Err(Error::Invalid(format!(
                 "the target has {} weights for {cols} output columns",
                 weights.len()
@@ -127,6 +167,13 @@ impl TargetModel {
                 &[("axis", Attr::Int(1))],
             ));
             flat.push(name);
+        }
+        let opset = motif_onnx::autodiff::opset(model.proto());
+        for &k in profiles {
+            let (col, block) = profile_score(g, opset, &flat[k], k);
+            flat.push(col);
+            deeplift.blocks.push(block);
+            weights.push(1.0);
         }
         let ins: Vec<&str> = flat.iter().map(String::as_str).collect();
         g.node.push(node_proto(COLUMNS, "Concat", &ins, &[COLUMNS], &[("axis", Attr::Int(1))]));

@@ -43,8 +43,10 @@ pub struct Config {
     pub method_config: serde_json::Value,
     /// What is explained: `OUTPUT[:INDEX]` (an output's name or number and
     /// a column of it, flattened per sequence), `OUTPUT:sum` (all its
-    /// columns), or several such terms joined by `+` (their sum). Default:
-    /// column 0 of the first output.
+    /// columns), `OUTPUT:profile` (a profile head's logits, mean-centred and
+    /// weighted by their softmax, summed: BPNet's convention), or several
+    /// such terms joined by `+` (their sum). Default: column 0 of the first
+    /// output.
     #[cfg_attr(feature = "cli", arg(long, value_name = "OUTPUT[:INDEX]"))]
     pub target: Option<String>,
     /// `--probabilities`: explain an output ending in Sigmoid or Softmax as
@@ -100,15 +102,33 @@ impl Default for Config {
     }
 }
 
-/// One term of the target: a weight on one output column.
+/// One term of the target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetTerm {
     /// The model output.
     pub output: String,
     /// The tensor read (the output, or its logit).
     pub tensor: String,
-    /// Column (flattened per sequence).
-    pub column: usize,
+    /// Column (flattened per sequence); `None` for a profile score.
+    pub column: Option<usize>,
+    /// A profile head's score (BPNet's convention): the mean-centred
+    /// logits of every position and strand weighted by their softmax,
+    /// summed.
+    #[serde(default)]
+    pub profile: bool,
+}
+
+/// A parsed `--target`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// One weight per output column (every output's, in order).
+    pub weights: Vec<f32>,
+    /// Outputs whose profile score is added.
+    pub profiles: Vec<usize>,
+    /// The terms, as written.
+    pub terms: Vec<TargetTerm>,
+    /// A note on a default choice.
+    pub note: Option<String>,
 }
 
 /// What a run did.
@@ -140,18 +160,15 @@ pub struct ConvergenceSummary {
     pub warned: usize,
 }
 
-/// Parses `--target` against the model's outputs into one weight per
-/// column (over every output's columns, in order) and its terms.
+/// Parses `--target` against the model's outputs.
 ///
 /// # Errors
 /// If a term names no output, a column out of range, or an output of
 /// several columns without saying which.
-pub fn parse_target(
-    spec: Option<&str>,
-    outputs: &[OutputColumns],
-) -> Result<(Vec<f32>, Vec<TargetTerm>, Option<String>)> {
+pub fn parse_target(spec: Option<&str>, outputs: &[OutputColumns]) -> Result<Target> {
     let total: usize = outputs.iter().map(|o| o.columns).sum();
     let mut weights = vec![0f32; total];
+    let mut profiles = Vec::new();
     let mut terms = Vec::new();
     let names: Vec<&str> = outputs.iter().map(|o| o.output.as_str()).collect();
     let mut note = None;
@@ -181,6 +198,23 @@ pub fn parse_target(
         };
         let out = &outputs[k];
         let offset: usize = outputs[..k].iter().map(|o| o.columns).sum();
+        if col == Some("profile") {
+            if out.logit {
+                return Err(invalid(format!(
+                    "--target `{term}`: a profile score reads logits; `{}` ends in a softmax or sigmoid \
+                     (its logit `{}` is read with the default, not with --probabilities)",
+                    out.output, out.tensor
+                )));
+            }
+            profiles.push(k);
+            terms.push(TargetTerm {
+                output: out.output.clone(),
+                tensor: out.tensor.clone(),
+                column: None,
+                profile: true,
+            });
+            continue;
+        }
         let cols: Vec<usize> = match col {
             Some("sum") => (0..out.columns).collect(),
             Some(c) => {
@@ -208,11 +242,12 @@ pub fn parse_target(
             terms.push(TargetTerm {
                 output: out.output.clone(),
                 tensor: out.tensor.clone(),
-                column: c,
+                column: Some(c),
+                profile: false,
             });
         }
     }
-    Ok((weights, terms, note))
+    Ok(Target { weights, profiles, terms, note })
 }
 
 /// A sequence kept for the report's tracks.
@@ -326,7 +361,8 @@ fn prepare(
         )));
     }
     let outputs = output_columns(model, len, config.logits)?;
-    let (weights, terms, note) = parse_target(config.target.as_deref(), &outputs)?;
+    let Target { weights, profiles, terms, note } =
+        parse_target(config.target.as_deref(), &outputs)?;
     if let Some(n) = note {
         events(Event::Note(n));
     }
@@ -338,7 +374,15 @@ fn prepare(
     }
     let deeplift = DeepLiftOptions { linearize: config.linearize.clone(), ..Default::default() };
     let opts = config.engine.options(vec![]);
-    let tm = TargetModel::new(model, &outputs, weights, opts, config.engine.batch(), deeplift)?;
+    let tm = TargetModel::new(
+        model,
+        &outputs,
+        weights,
+        &profiles,
+        opts,
+        config.engine.batch(),
+        deeplift,
+    )?;
     let reports = matches!(config.method.as_str(), "deeplift-shap" | "integrated-gradients");
     Ok((tm, terms, reports))
 }
@@ -517,8 +561,14 @@ fn finish(
 
 /// report.html: the run's facts and the strongest sequences' tracks.
 fn report(config: &Config, s: &Summary, tracks: &[Track]) -> Result<String> {
-    let target: Vec<String> =
-        s.target.iter().map(|t| format!("{}:{} ({})", t.output, t.column, t.tensor)).collect();
+    let target: Vec<String> = s
+        .target
+        .iter()
+        .map(|t| match t.column {
+            Some(c) => format!("{}:{c} ({})", t.output, t.tensor),
+            None => format!("{}:profile ({}, softmax-weighted logits)", t.output, t.tensor),
+        })
+        .collect();
     let mut facts = vec![
         ("model".to_string(), config.model.display().to_string()),
         ("method".into(), s.method.clone()),

@@ -105,12 +105,30 @@ pub struct DeepLiftOptions {
     /// Op types without a rule whose plain gradient is used instead (an
     /// explicit opt-in, to be recorded with the results).
     pub linearize: Vec<String>,
+    /// Sub-graphs treated as one elementwise op under the Rescale rule.
+    pub blocks: Vec<RescaleBlock>,
 }
 
 impl Default for DeepLiftOptions {
     fn default() -> Self {
-        Self { tau: 1e-6, linearize: Vec::new() }
+        Self { tau: 1e-6, linearize: Vec::new(), blocks: Vec::new() }
     }
+}
+
+/// A sub-graph from `input` to `output` (same shape) that DeepLIFT treats
+/// as one elementwise map `y = φ(z)`: multiplier `g·Δy/Δz`, or where
+/// `|Δz| < τ` the sub-graph's true vector-Jacobian product. bpnet-lite's
+/// profile head is one: `z ↦ z ⊙ softmax(z)`, whose softmax couples
+/// positions (`_ProfileLogitScaling`, registered there as a Rescale op).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RescaleBlock {
+    /// The block's input tensor.
+    pub input: String,
+    /// The block's output tensor (produced by the block's last node).
+    pub output: String,
+    /// The tensors computed inside the block (its output included): their
+    /// nodes need no rule of their own.
+    pub inner: Vec<String>,
 }
 
 /// Name of the pair graph's reference input.
@@ -189,8 +207,11 @@ pub fn deeplift_model(
     let tshape = shapes.shape(target).to_vec();
     shapes.set(SEED, Info { shape: tshape.clone(), elem: Elem::Float, ints: None });
     let mut cx = Ctx::new(&shapes, opset, "dl").with_pair(pair);
-    let pass = DeepLift { options };
-    let out = backward_pass(graph, &mut cx, target, SEED, &[input_name], &pass)?;
+    let out = {
+        let graph: &crate::pb::GraphProto = graph;
+        let pass = DeepLift { options, nodes: &graph.node };
+        backward_pass(graph, &mut cx, target, SEED, &[input_name], &pass)?
+    };
     let (mut nodes, mut consts) = cx.into_parts();
     graph.node.append(&mut nodes);
     graph.initializer.append(&mut consts);
@@ -210,9 +231,16 @@ fn graph_err(msg: String) -> Error {
 /// The backward pass under DeepLIFT's multiplier rules.
 struct DeepLift<'o> {
     options: &'o DeepLiftOptions,
+    /// The nodes of the graph (for blocks' inner nodes).
+    nodes: &'o [NodeProto],
 }
 
 impl DeepLift<'_> {
+    /// The block `n` belongs to (computes one of its tensors).
+    fn block_of(&self, n: &NodeProto) -> Option<&RescaleBlock> {
+        self.options.blocks.iter().find(|b| n.output.iter().any(|o| b.inner.contains(o)))
+    }
+
     fn rule(&self, op: &str) -> Option<Multiplier> {
         if self.options.linearize.iter().any(|l| l == op) {
             return Some(Multiplier::Linear);
@@ -223,6 +251,9 @@ impl DeepLift<'_> {
 
 impl Pass for DeepLift<'_> {
     fn check(&self, n: &NodeProto) -> Result<()> {
+        if self.block_of(n).is_some() {
+            return Ok(());
+        }
         if self.rule(n.op_type()).is_none() || rule_for(n.op_type()).is_none() {
             return Err(node_err(
                 n,
@@ -245,6 +276,9 @@ impl Pass for DeepLift<'_> {
         dy: &str,
         needs: &[bool],
     ) -> Result<Vec<Option<String>>> {
+        if let Some(b) = self.block_of(n) {
+            return block(cx, n, b, (dy, needs), self.options.tau, self.nodes);
+        }
         let grad = rule_for(n.op_type()).expect("checked");
         match self.rule(n.op_type()).expect("checked") {
             Multiplier::Linear => grad.backward(cx, n, dy, needs),
@@ -286,6 +320,85 @@ impl Pass for DeepLift<'_> {
             }
         }
     }
+}
+
+/// A [`RescaleBlock`] at its last node `n`: the multiplier of the block's
+/// input, `dy·Δy/Δz` or the sub-graph's VJP where `|Δz| < tau`; the inner
+/// nodes get nothing (their tensors' gradients are never asked for).
+fn block(
+    cx: &mut Ctx,
+    n: &NodeProto,
+    b: &RescaleBlock,
+    (dy, needs): (&str, &[bool]),
+    tau: f32,
+    nodes: &[NodeProto],
+) -> Result<Vec<Option<String>>> {
+    if n.output.first() != Some(&b.output) {
+        // An inner node reached from outside the block.
+        return Err(node_err(
+            n,
+            format!("a tensor inside the block ending at `{}` is read elsewhere", b.output),
+        ));
+    }
+    let vjp = block_vjp(cx, n, b, dy, nodes)?;
+    let dz = delta(cx, n, &b.input)?;
+    let dout = delta(cx, n, &b.output)?;
+    let abs = cx.op("Abs", &[&dz], &[]);
+    let tau = cx.scalar(tau);
+    let small = cx.op("Less", &[&abs, &tau], &[]);
+    let one = cx.scalar(1.0);
+    let safe = cx.op("Where", &[&small, &one, &dz], &[]);
+    let secant = cx.op("Div", &[&dout, &safe], &[]);
+    let m = cx.op("Mul", &[dy, &secant], &[]);
+    let m = cx.op("Where", &[&small, &vjp, &m], &[]);
+    let mut out = vec![None; needs.len()];
+    let Some(k) = n.input.iter().position(|i| *i == b.input) else {
+        return Err(node_err(n, format!("the block's last node does not read `{}`", b.input)));
+    };
+    out[k] = Some(m);
+    Ok(out)
+}
+
+/// The ordinary gradient of the block's output (weighted by `dy`) with
+/// respect to its input, through the inner nodes' gradient rules.
+fn block_vjp(
+    cx: &mut Ctx,
+    last: &NodeProto,
+    b: &RescaleBlock,
+    dy: &str,
+    all: &[NodeProto],
+) -> Result<String> {
+    let nodes: Vec<&NodeProto> =
+        all.iter().filter(|n| n.output.iter().any(|o| b.inner.contains(o))).collect();
+    let mut grads: HashMap<String, Vec<String>> =
+        HashMap::from([(b.output.clone(), vec![dy.to_owned()])]);
+    for n in nodes.iter().rev() {
+        let Some(parts) = n.output.first().and_then(|o| grads.remove(o)) else { continue };
+        let g = sum(cx, parts);
+        let needs: Vec<bool> =
+            n.input.iter().map(|i| *i == b.input || b.inner.contains(i)).collect();
+        let rule = rule_for(n.op_type()).ok_or_else(|| {
+            node_err(n, format!("op `{}` inside the block has no gradient rule", n.op_type()))
+        })?;
+        for (k, gk) in rule.backward(cx, n, &g, &needs)?.into_iter().enumerate() {
+            if let (Some(gk), true) = (gk, needs[k]) {
+                grads.entry(n.input[k].clone()).or_default().push(gk);
+            }
+        }
+    }
+    let parts = grads.remove(&b.input).unwrap_or_default();
+    if parts.is_empty() {
+        return Err(node_err(last, format!("the block does not reach `{}`", b.input)));
+    }
+    Ok(sum(cx, parts))
+}
+
+fn sum(cx: &mut Ctx, mut parts: Vec<String>) -> String {
+    if parts.len() == 1 {
+        return parts.pop().expect("one");
+    }
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    cx.op("Sum", &refs, &[])
 }
 
 /// Δ of tensor `t` over the pair (x member minus reference member).
