@@ -55,3 +55,34 @@ fn report_renders_in_headless_chromium() {
     let png = std::fs::read(&shot).unwrap();
     assert_eq!(&png[1..4], b"PNG");
 }
+
+/// attribute's report: every contribution track draws, nothing is logged.
+#[test]
+fn attribution_report_renders_in_headless_chromium() {
+    let Some(exe) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("attr");
+    let fam = fixture("families");
+    ok(&[
+        "attribute",
+        s(&fam.join("torch_twin_strands.onnx")),
+        "--seqs",
+        s(&fam.join("torch_twin_strands.seqs.fa")),
+        "--set",
+        "n-shuffles=3",
+        "-o",
+        s(&out),
+        "--quiet",
+    ]);
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("attribution-screenshot.png");
+    let res = Command::new("python3")
+        .arg(root().join("scripts/check_report.py"))
+        .args([s(&out.join("report.html")), "--screenshot", s(&shot), "--chromium", &exe])
+        .output()
+        .expect("run python3");
+    let report = String::from_utf8_lossy(&res.stdout);
+    assert!(res.status.success(), "{report}\n{}", String::from_utf8_lossy(&res.stderr));
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(v["console_errors"].as_array().unwrap().len(), 0, "{report}");
+    assert!(v["svgs"].as_u64().unwrap() >= 8, "{report}");
+}

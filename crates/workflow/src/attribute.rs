@@ -595,7 +595,13 @@ fn report(config: &Config, s: &Summary, tracks: &[Track]) -> Result<String> {
             "sequence": String::from_utf8_lossy(&t.seq),
             "scores": t.projected,
         });
-        let _ = write!(body, "<div class=\"track\">{}</div>", fig.render(&data)?);
+        let _ = write!(
+            body,
+            "<p><b>{}</b> · target {}</p><div class=\"track\" style=\"overflow-x:auto\">{}</div>",
+            motif_report::escape(&t.id),
+            motif_report::format_number(f64::from(t.score)),
+            fig.render(&data)?
+        );
     }
     let page = motif_report::Page {
         title: format!("motiftool attribute: {}", config.model.display()),
