@@ -343,14 +343,7 @@ fn block(
     let vjp = block_vjp(cx, n, b, dy, nodes)?;
     let dz = delta(cx, n, &b.input)?;
     let dout = delta(cx, n, &b.output)?;
-    let abs = cx.op("Abs", &[&dz], &[]);
-    let tau = cx.scalar(tau);
-    let small = cx.op("Less", &[&abs, &tau], &[]);
-    let one = cx.scalar(1.0);
-    let safe = cx.op("Where", &[&small, &one, &dz], &[]);
-    let secant = cx.op("Div", &[&dout, &safe], &[]);
-    let m = cx.op("Mul", &[dy, &secant], &[]);
-    let m = cx.op("Where", &[&small, &vjp, &m], &[]);
+    let m = secant_or(cx, &dz, &dout, dy, &vjp, tau);
     let mut out = vec![None; needs.len()];
     let Some(k) = n.input.iter().position(|i| *i == b.input) else {
         return Err(node_err(n, format!("the block's last node does not read `{}`", b.input)));
@@ -434,15 +427,26 @@ fn rescale(
     let Some(plain) = out.first().cloned().flatten() else { return Ok(out) };
     let dz = delta(cx, n, input(n, 0))?;
     let dout = delta(cx, n, &n.output[0])?;
-    let abs = cx.op("Abs", &[&dz], &[]);
+    out[0] = Some(secant_or(cx, &dz, &dout, dy, &plain, tau));
+    Ok(out)
+}
+
+/// Rescale's multiplier: `dy·dout/dz` where `|dz| ≥ tau`, else `plain`
+/// (the ordinary gradient). Written as a blend by a 0/1 mask rather than
+/// `Where`, which ONNX Runtime runs at about twice the cost of a product:
+/// with `s = [|dz| < tau]` and `m = dy·dout/(dz + s)`, `m + s·(plain − m)`
+/// is `m` exactly where `s = 0` and `plain` to within rounding where `s = 1`.
+fn secant_or(cx: &mut Ctx, dz: &str, dout: &str, dy: &str, plain: &str, tau: f32) -> String {
+    let abs = cx.op("Abs", &[dz], &[]);
     let tau = cx.scalar(tau);
     let small = cx.op("Less", &[&abs, &tau], &[]);
-    let one = cx.scalar(1.0);
-    let safe = cx.op("Where", &[&small, &one, &dz], &[]);
-    let secant = cx.op("Div", &[&dout, &safe], &[]);
+    let s = cx.to_float(&small);
+    let safe = cx.op("Add", &[dz, &s], &[]);
+    let secant = cx.op("Div", &[dout, &safe], &[]);
     let m = cx.op("Mul", &[dy, &secant], &[]);
-    out[0] = Some(cx.op("Where", &[&small, &plain, &m], &[]));
-    Ok(out)
+    let gap = cx.op("Sub", &[plain, &m], &[]);
+    let gap = cx.op("Mul", &[&gap, &s], &[]);
+    cx.op("Add", &[&m, &gap], &[])
 }
 
 /// Cross-max: with pooled values `p_x`, `p_r` and `p* = max(p_x, p_r)`,
