@@ -114,7 +114,7 @@ fn profile_score(
     g.initializer.push(motif_onnx::tensor::from_i64(&axes, &[1], &[1]));
     let reduce = |op: &str, from: i64, x: &str, y: &str| {
         if opset >= from {
-            node_proto(y, op, &[x, axes.as_str()], &[y], &[keep.clone()])
+            node_proto(y, op, &[x, axes.as_str()], &[y], std::slice::from_ref(&keep))
         } else {
             node_proto(y, op, &[x], &[y], &[("axes", Attr::Ints(vec![1])), keep.clone()])
         }
