@@ -7,7 +7,10 @@
 //! on validation loss and returns the best weights as an ordinary inference
 //! model. [`glorot_deepbind`] makes the freshly initialised DeepBind-style
 //! net of the Deepprune paper. [`saliency::input_gradients`] gives
-//! d(output or neuron)/d(input) per sequence.
+//! d(output or neuron)/d(input) per sequence; [`attribution::TargetModel`]
+//! runs a model's scalar target (columns, sums, profile scores) as the
+//! attribution plugins see it: predictions, gradients and DeepLIFT's pair
+//! graph.
 #![deny(missing_docs)]
 
 pub mod attribution;

@@ -22,6 +22,9 @@
 //!   tomtom's TSV or JSON.
 //! - [`predict`]: scores and `evaluate`'s AUCs, streamed in input order.
 //! - [`saliency`]: input gradients and gradient × input per position.
+//! - [`attribute`]: per-base attributions by any `attributor` plugin
+//!   (DeepLIFT/DeepSHAP, ISM, saliency, integrated gradients), streamed to
+//!   modisco's `ohe.npz`/`shap.npz`, with convergence checks and a report.
 //! - [`simulate`]: benchmark data with known truth.
 //! - [`shuffle`]: dinucleotide-shuffled copies of sequences.
 //! - [`train`]: a fresh or given model trained through the engines.
