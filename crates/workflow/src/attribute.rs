@@ -69,6 +69,11 @@ pub struct Config {
     /// floats).
     #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().chunk, value_parser = crate::cli::at_least_one))]
     pub chunk: usize,
+    /// Also write projected.npz: the projected contributions (hypothetical
+    /// × one-hot), (N, 4, L), as plotting tools and ChromBPNet's
+    /// `projected_shap` hold them.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub projected: bool,
     /// Sequences drawn as contribution tracks in report.html (the
     /// highest-scoring ones).
     #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().tracks))]
@@ -95,6 +100,7 @@ impl Default for Config {
             max_delta: 1e-3,
             strict: false,
             chunk: 64,
+            projected: false,
             tracks: 10,
             seed: 0,
             engine: EngineConfig::default(),
@@ -265,6 +271,7 @@ struct Track {
 struct Sink {
     ohe: NpzStream,
     hyp: NpzStream,
+    projected: Option<NpzStream>,
     rows: String,
     tracks: Vec<Track>,
     max_delta: f64,
@@ -317,7 +324,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         if chunk.len() == config.chunk || records.peek().is_none() {
             if target.is_none() {
                 let t = prepare(config, &model, len, events)?;
-                sink = Some(Sink::new(run, len, t.2)?);
+                sink = Some(Sink::new(run, len, t.2, config.projected)?);
                 target = Some(t);
             }
             let (tm, _, _) = target.as_ref().expect("prepared");
@@ -388,7 +395,7 @@ fn prepare(
 }
 
 impl Sink {
-    fn new(run: &RunDir, len: usize, with_convergence: bool) -> Result<Self> {
+    fn new(run: &RunDir, len: usize, with_convergence: bool, projected: bool) -> Result<Self> {
         let mut rows = String::from("id\tprediction\tsum_projected");
         if with_convergence {
             rows.push_str("\tmax_delta\tmean_delta\tmean_abs_df");
@@ -397,6 +404,11 @@ impl Sink {
         Ok(Self {
             ohe: NpzStream::new(run.dir(), "ohe.npz", &[4, len])?,
             hyp: NpzStream::new(run.dir(), "shap.npz", &[4, len])?,
+            projected: if projected {
+                Some(NpzStream::new(run.dir(), "projected.npz", &[4, len])?)
+            } else {
+                None
+            },
             rows,
             tracks: Vec::new(),
             max_delta: 0.0,
@@ -438,6 +450,9 @@ fn attribute_chunk(
     sink.ohe.push(ohe.view().into_dyn())?;
     sink.hyp.push(out.hypothetical.view().into_dyn())?;
     let projected: Array3<f32> = &out.hypothetical * &x;
+    if let Some(p) = sink.projected.as_mut() {
+        p.push(projected.view().into_dyn())?;
+    }
     let per_pos: Array2<f32> = projected.sum_axis(Axis(1));
     let mut bad = Vec::new();
     for (i, (id, seq)) in chunk.iter().enumerate() {
@@ -526,6 +541,9 @@ fn finish(
     let n = sink.ohe.rows();
     sink.ohe.finish(&run.path("ohe.npz"))?;
     sink.hyp.finish(&run.path("shap.npz"))?;
+    if let Some(p) = sink.projected {
+        p.finish(&run.path("projected.npz"))?;
+    }
     run.write("scores.tsv", sink.rows.as_bytes())?;
     let convergence = sink.with_convergence.then(|| ConvergenceSummary {
         max_delta: sink.max_delta,
