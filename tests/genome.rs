@@ -300,3 +300,66 @@ fn train_and_prune_split_peaks_by_chromosome() {
     );
     assert!(!g.path("never").join("model.onnx").exists());
 }
+
+/// attribute --bed: the bigWig holds each window's per-base projected
+/// contributions in genome orientation (minus-strand windows turned back),
+/// and where windows overlap the boundary is the midpoint of their summits.
+#[test]
+fn attribute_bed_writes_a_bigwig_of_projected_contributions() {
+    let g = Genome::new();
+    let model = fixture("torch_legacy_ncw.onnx");
+    let out = g.path("attr");
+    // 501 bp windows every 400 bp: neighbours overlap by 101 bp.
+    let width = 501;
+    ok(&[
+        "attribute",
+        s(&model),
+        "--bed",
+        s(&g.path("peaks.narrowPeak")),
+        "--genome",
+        s(&g.path("g.fa.gz")),
+        "--width",
+        &width.to_string(),
+        "--method",
+        "saliency",
+        "--projected",
+        "--engine",
+        "tract",
+        "-o",
+        s(&out),
+        "--quiet",
+    ]);
+    let proj = motif_core::npz::read(&out.join("projected.npz")).unwrap();
+    let per_base = proj.sum_axis(ndarray::Axis(1)); // (N, L)
+    let sections = motif_core::bigwig::read(&out.join("contributions.bw")).unwrap();
+    let mut track: std::collections::HashMap<(String, u32), f32> = std::collections::HashMap::new();
+    for (c, start, values) in sections {
+        for (k, v) in values.into_iter().enumerate() {
+            assert!(
+                track.insert((c.clone(), start + k as u32), v).is_none(),
+                "a base written twice"
+            );
+        }
+    }
+    let summits: Vec<usize> = peak_summits().collect();
+    for (ci, (name, _)) in g.chroms.iter().enumerate() {
+        for (i, &summit) in summits.iter().enumerate() {
+            let row = per_base.index_axis(ndarray::Axis(0), ci * summits.len() + i);
+            let from = summit - width / 2;
+            // Bases within 200 of this summit belong to it.
+            for off in [0usize, 100, 250, 449, 500] {
+                let pos = from + off;
+                let owner = (pos + 200).saturating_sub(summits[0]) / 400;
+                if owner != i || pos < from {
+                    continue;
+                }
+                // Minus-strand windows (odd i) were reverse-complemented.
+                let k = if i % 2 == 1 { width - 1 - off } else { off };
+                let got = track.get(&(name.clone(), pos as u32)).copied();
+                assert_eq!(got, Some(row[k]), "{name}:{pos} (window {i}, offset {off})");
+            }
+        }
+    }
+    // Nothing outside the windows.
+    assert!(!track.contains_key(&("chr1".to_string(), 0)));
+}

@@ -44,7 +44,9 @@ Writes into -o DIR: ohe.npz and shap.npz ((N, 4, L) float32 arrays `arr_0`: the 
 N as zeros, and the hypothetical contributions, as TF-MoDISco reads them:
 `modisco motifs -s ohe.npz -a shap.npz`), scores.tsv (per sequence: the target, the sum of its
 projected contributions and, for deeplift-shap, the convergence deltas |Δf − Σ contributions|),
-report.html (contribution tracks of the highest-scoring sequences) and run.json.
+report.html (contribution tracks of the highest-scoring sequences) and run.json; with --projected
+also projected.npz, and for --bed input contributions.bw (each base's projected contribution on
+the genome, overlapping windows split at the midpoint of their summits).
 
 Examples:
   motiftool attribute model.onnx --seqs peaks.fa -o attr/

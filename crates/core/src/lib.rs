@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bigwig;
 pub mod error;
 pub mod fdcheck;
 pub mod fsio;

@@ -106,6 +106,21 @@ pub struct SeqRecord {
     pub labels: Vec<f32>,
     /// 1-based line where the record starts.
     pub line: usize,
+    /// Where the sequence lies in a genome, when it was cut from one.
+    pub locus: Option<Locus>,
+}
+
+/// A sequence's place in a genome: 0-based, half-open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locus {
+    /// Chromosome.
+    pub chrom: String,
+    /// First base (0-based).
+    pub start: u64,
+    /// One past the last base.
+    pub end: u64,
+    /// The sequence is the reverse complement of the genome's there.
+    pub minus: bool,
 }
 
 /// Opens a possibly gzip-compressed file as a buffered byte stream.
@@ -309,7 +324,7 @@ impl SeqReader {
             ));
         }
         let label = labels.first().copied();
-        Ok(Some(SeqRecord { id, seq, label, labels, line }))
+        Ok(Some(SeqRecord { id, seq, label, labels, line, locus: None }))
     }
 
     fn parse_header(&self) -> Result<(String, Vec<f32>, usize)> {
@@ -396,7 +411,7 @@ impl SeqReader {
             }
             self.check_letters(&id, &seq, 0)?;
             let labels = label.into_iter().collect();
-            return Ok(Some(SeqRecord { id, seq, label, labels, line }));
+            return Ok(Some(SeqRecord { id, seq, label, labels, line, locus: None }));
         }
     }
 }
@@ -519,7 +534,7 @@ impl SeqReader {
             .iter()
             .map(|&i| self.parse_label(&fields[i], "label"))
             .collect::<Result<_>>()?;
-        Ok(SeqRecord { id, seq, label: labels.first().copied(), labels, line })
+        Ok(SeqRecord { id, seq, label: labels.first().copied(), labels, line, locus: None })
     }
 }
 

@@ -115,6 +115,23 @@ impl std::fmt::Debug for Peaks {
     }
 }
 
+/// The chromosomes of an indexed genome FASTA and their lengths, in the
+/// index's order.
+///
+/// # Errors
+/// If the genome or its index cannot be read.
+pub fn chrom_sizes(genome: &Path) -> Result<Vec<(String, u64)>> {
+    let reader = noodles_fasta::io::indexed_reader::Builder::default()
+        .build_from_path(genome)
+        .map_err(|e| Error::Io { path: genome.into(), source: e })?;
+    Ok(reader
+        .index()
+        .as_ref()
+        .iter()
+        .map(|r| (String::from_utf8_lossy(r.name()).into_owned(), r.length()))
+        .collect())
+}
+
 impl Peaks {
     /// Opens `bed` (gzip or not) and the indexed `genome`.
     ///
@@ -242,7 +259,20 @@ impl Peaks {
             Some(n) if !n.is_empty() && *n != "." => (*n).to_owned(),
             _ => format!("{chrom}:{from}-{to}"),
         };
-        Ok(Some(SeqRecord { id, seq, label: None, labels: Vec::new(), line: self.line_no }))
+        let locus = motif_core::seqio::Locus {
+            chrom: chrom.to_owned(),
+            start: from as u64,
+            end: to as u64,
+            minus: f.get(5) == Some(&"-"),
+        };
+        Ok(Some(SeqRecord {
+            id,
+            seq,
+            label: None,
+            labels: Vec::new(),
+            line: self.line_no,
+            locus: Some(locus),
+        }))
     }
 }
 

@@ -272,6 +272,8 @@ struct Sink {
     ohe: NpzStream,
     hyp: NpzStream,
     projected: Option<NpzStream>,
+    /// Per-position projected sums, for the bigWig of BED input.
+    track: Option<crate::attribute_track::Track>,
     rows: String,
     tracks: Vec<Track>,
     max_delta: f64,
@@ -305,6 +307,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
     let mut sink: Option<Sink> = None;
     events(Event::Stage { name: "attributing", total: Some(count as u64) });
     let mut chunk: Vec<(String, Vec<u8>)> = Vec::with_capacity(config.chunk);
+    let mut loci = Vec::new();
     let mut length = None;
     let mut records = records.peekable();
     while let Some(rec) = records.next() {
@@ -320,11 +323,14 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
                 rec.seq.len()
             )));
         }
+        if let Some(l) = rec.locus {
+            loci.push(l);
+        }
         chunk.push((rec.id, rec.seq));
         if chunk.len() == config.chunk || records.peek().is_none() {
             if target.is_none() {
                 let t = prepare(config, &model, len, events)?;
-                sink = Some(Sink::new(run, len, t.2, config.projected)?);
+                sink = Some(Sink::new(run, len, t.2, config)?);
                 target = Some(t);
             }
             let (tm, _, _) = target.as_ref().expect("prepared");
@@ -334,11 +340,15 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
             chunk.clear();
         }
     }
-    let (Some((tm, terms, _)), Some(sink), Some(length)) = (target, sink, length) else {
+    let (Some((tm, terms, _)), Some(mut sink), Some(length)) = (target, sink, length) else {
         return Err(invalid(format!("{}: no sequences", source.display())));
     };
     if let Some((engine, device)) = tm.engine() {
         run.set_engine(&engine, &device);
+    }
+    if let Some(track) = sink.track.as_mut() {
+        track.flush()?;
+        track.finish(config, run, &loci, length, events)?;
     }
     finish(config, run, sink, terms, length, &method_config, events)
 }
@@ -395,7 +405,7 @@ fn prepare(
 }
 
 impl Sink {
-    fn new(run: &RunDir, len: usize, with_convergence: bool, projected: bool) -> Result<Self> {
+    fn new(run: &RunDir, len: usize, with_convergence: bool, config: &Config) -> Result<Self> {
         let mut rows = String::from("id\tprediction\tsum_projected");
         if with_convergence {
             rows.push_str("\tmax_delta\tmean_delta\tmean_abs_df");
@@ -404,7 +414,12 @@ impl Sink {
         Ok(Self {
             ohe: NpzStream::new(run.dir(), "ohe.npz", &[4, len])?,
             hyp: NpzStream::new(run.dir(), "shap.npz", &[4, len])?,
-            projected: if projected {
+            track: if config.input.bed.is_some() {
+                Some(crate::attribute_track::Track::new(run.dir())?)
+            } else {
+                None
+            },
+            projected: if config.projected {
                 Some(NpzStream::new(run.dir(), "projected.npz", &[4, len])?)
             } else {
                 None
@@ -454,6 +469,9 @@ fn attribute_chunk(
         p.push(projected.view().into_dyn())?;
     }
     let per_pos: Array2<f32> = projected.sum_axis(Axis(1));
+    if let Some(t) = sink.track.as_mut() {
+        t.push(&per_pos)?;
+    }
     let mut bad = Vec::new();
     for (i, (id, seq)) in chunk.iter().enumerate() {
         let total: f64 = per_pos.row(i).iter().map(|&v| f64::from(v)).sum();
