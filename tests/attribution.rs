@@ -233,3 +233,68 @@ fn profile_and_counts_targets_converge() {
         &["`profile` has 400 column(s)"],
     );
 }
+
+/// ISM recomputing only the changed spans of the convolutional trunk
+/// (BPNet's dilated residual blocks; a conv, BatchNorm and an overlapping
+/// pool; two conv blocks with BatchNorm) equals predicting every mutant
+/// whole.
+#[test]
+fn fast_ism_equals_brute_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = std::fs::read_to_string(family("torch_bpnet.seqs.fa")).unwrap();
+    let bp_seqs = dir.path().join("bp.fa");
+    std::fs::write(&bp_seqs, bp.lines().take(4).map(|l| format!("{l}\n")).collect::<String>())
+        .unwrap();
+    let pp = std::fs::read_to_string(family("torch_pad_pool_multitask.seqs.fa")).unwrap();
+    let pp_seqs = dir.path().join("pp.fa");
+    std::fs::write(&pp_seqs, pp.lines().take(4).map(|l| format!("{l}\n")).collect::<String>())
+        .unwrap();
+    let fx = std::fs::read_to_string(fixture("fixture_seqs.fa")).unwrap();
+    let fx_seqs = dir.path().join("fx.fa");
+    std::fs::write(&fx_seqs, fx.lines().take(4).map(|l| format!("{l}\n")).collect::<String>())
+        .unwrap();
+    for (model, seqs, target) in [
+        (family("torch_bpnet.onnx"), &bp_seqs, "counts:1"),
+        (family("torch_pad_pool_multitask.onnx"), &pp_seqs, "y:5"),
+        (fixture("bn_two_block.onnx"), &fx_seqs, "0:0"),
+    ] {
+        let mut runs = Vec::new();
+        for fast in ["true", "false"] {
+            let out = dir.path().join(format!("ism-{fast}"));
+            let err = crate::util::motiftool(&[
+                "attribute",
+                s(&model),
+                "--seqs",
+                s(seqs),
+                "-o",
+                s(&out),
+                "--method",
+                "ism",
+                "--set",
+                "center=false",
+                "--set",
+                &format!("fast={fast}"),
+                "--target",
+                target,
+            ]);
+            assert!(err.status.success(), "{}", String::from_utf8_lossy(&err.stderr));
+            if fast == "true" {
+                let note = String::from_utf8_lossy(&err.stderr);
+                assert!(
+                    note.contains("fast ISM"),
+                    "{}: fast path not taken: {note}",
+                    model.display()
+                );
+            }
+            runs.push(array(&out.join("shap.npz")));
+        }
+        let scale = runs[1].iter().fold(0f32, |m, v| m.max(v.abs()));
+        let worst =
+            runs[0].iter().zip(runs[1].iter()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(
+            scale > 0.0 && worst <= 1e-5 * scale.max(1e-3),
+            "{}: fast vs brute {worst} (scale {scale})",
+            model.display()
+        );
+    }
+}

@@ -99,6 +99,10 @@ pub struct SessionOptions {
     pub outputs: Vec<String>,
     /// Threads for the engine (ort intra-op); `None` = all cores.
     pub threads: Option<usize>,
+    /// Engine threads sleep between runs instead of spinning: for many small
+    /// sessions run in turn (each ort session has its own thread pool, and
+    /// spinning pools starve the next session's).
+    pub no_spin: bool,
 }
 
 /// A model ready to run.

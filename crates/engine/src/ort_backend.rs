@@ -93,6 +93,9 @@ fn build(path: &Path, bytes: &[u8], opts: &SessionOptions) -> Result<OrtInner> {
     if let Some(t) = opts.threads {
         builder = builder.with_intra_threads(t).map_err(|e| load(e.to_string()))?;
     }
+    if opts.no_spin {
+        builder = builder.with_intra_op_spinning(false).map_err(|e| load(e.to_string()))?;
+    }
     if opts.device == Device::Cuda {
         let cuda = ort::ep::CUDA::default();
         if !<ort::ep::CUDA as ExecutionProvider>::is_available().unwrap_or(false) {

@@ -19,6 +19,7 @@ use motif_onnx::{Layout, Model};
 use ndarray::{Array1, Array3, ArrayD, ArrayView3, Axis, Ix2, Ix3};
 use prost::Message;
 
+use crate::fast_ism::FastIsm;
 use crate::{Error, Result};
 
 /// The flattened output columns a target reads.
@@ -83,6 +84,8 @@ pub struct TargetModel {
     batch: usize,
     deeplift: DeepLiftOptions,
     sessions: Mutex<Sessions>,
+    /// The fast-ISM trunk per sequence length (`None`: not possible).
+    fast: Mutex<HashMap<usize, Option<Arc<FastIsm>>>>,
 }
 
 /// Sessions by graph kind, batch size and length.
@@ -187,6 +190,7 @@ impl TargetModel {
             batch: batch.max(1),
             deeplift,
             sessions: Mutex::new(HashMap::new()),
+            fast: Mutex::new(HashMap::new()),
         })
     }
 
@@ -303,7 +307,60 @@ fn core_err(e: Error) -> motif_core::Error {
     motif_core::Error::Invalid(e.to_string())
 }
 
+impl TargetModel {
+    /// The fast-ISM trunk for sequences of `len`, built on first use.
+    fn fast_ism(&self, len: usize) -> Result<Option<Arc<FastIsm>>> {
+        if let Some(f) = self.fast.lock().expect("fast lock").get(&len) {
+            return Ok(f.clone());
+        }
+        let f = match self.layout() {
+            Layout::Ncw => {
+                FastIsm::new(&self.proto, self.input_name(), COLUMNS, len, self.opts.clone())?
+                    .map(Arc::new)
+            }
+            Layout::Nwc => None,
+        };
+        self.fast.lock().expect("fast lock").insert(len, f.clone());
+        Ok(f)
+    }
+
+    /// Whether substitutions of sequences of `len` take the fast path.
+    ///
+    /// # Errors
+    /// If the model's shapes cannot be inferred.
+    pub fn fast_ism_available(&self, len: usize) -> Result<bool> {
+        Ok(self.fast_ism(len)?.is_some())
+    }
+
+    fn subs(
+        &self,
+        x: ndarray::ArrayView2<'_, f32>,
+        edits: &[(usize, usize)],
+    ) -> Result<Array1<f32>> {
+        let Some(f) = self.fast_ism(x.ncols())? else {
+            return motif_core::plugin::predict_substitutions(self, x, edits)
+                .map_err(|e| Error::Invalid(e.to_string()));
+        };
+        let mut out = Vec::with_capacity(edits.len());
+        for cols in f.columns(x, edits, FAST_BATCH)? {
+            out.extend(self.weigh(cols)?);
+        }
+        Ok(Array1::from(out))
+    }
+}
+
+/// Substitutions per fast-ISM call (their spans are short).
+const FAST_BATCH: usize = 128;
+
 impl AttributionModel for TargetModel {
+    fn substitutions(
+        &self,
+        x: ndarray::ArrayView2<'_, f32>,
+        edits: &[(usize, usize)],
+    ) -> motif_core::Result<Array1<f32>> {
+        self.subs(x, edits).map_err(core_err)
+    }
+
     fn predict(&self, x: ArrayView3<'_, f32>) -> motif_core::Result<Array1<f32>> {
         self.forward(x).map_err(core_err)
     }

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod attribution;
+mod fast_ism;
 pub mod saliency;
 
 use std::collections::HashMap;

@@ -400,6 +400,19 @@ fn prepare(
     // memory small whatever the length.
     let batch = config.engine.batch().min(MAX_POSITIONS / len.max(1)).max(1);
     let tm = TargetModel::new(model, &outputs, weights, &profiles, opts, batch, deeplift)?;
+    if config.method == "ism" {
+        let fast =
+            config.method_config.get("fast").and_then(serde_json::Value::as_bool) != Some(false);
+        if fast && !tm.fast_ism_available(len)? {
+            events(Event::Note(
+                "ism: no convolution of this model can be recomputed locally; every mutant is predicted whole".into(),
+            ));
+        } else if fast {
+            events(Event::Note(
+                "ism: recomputing only the spans each substitution changes (fast ISM)".into(),
+            ));
+        }
+    }
     let reports = matches!(config.method.as_str(), "deeplift-shap" | "integrated-gradients");
     Ok((tm, terms, reports))
 }

@@ -86,6 +86,7 @@ impl EngineConfig {
             },
             outputs,
             threads: self.threads,
+            no_spin: false,
         }
     }
 

@@ -14,11 +14,15 @@ pub struct IsmConfig {
     /// Subtract each position's mean effect over the four bases
     /// (tangermeme's default); off: the raw deltas.
     pub center: bool,
+    /// Recompute only what each substitution changes, where the model
+    /// allows (fastISM's receptive-field rule; the same numbers); false:
+    /// predict every mutant whole.
+    pub fast: bool,
 }
 
 impl Default for IsmConfig {
     fn default() -> Self {
-        Self { center: true }
+        Self { center: true, fast: true }
     }
 }
 
@@ -43,10 +47,9 @@ fn present(col: ndarray::ArrayView1<'_, f32>) -> Option<usize> {
 }
 
 /// The raw deltas `(n, 4, len)` of every substitution, and `f(x)`.
-pub(crate) fn deltas(input: &AttributeInput<'_>) -> Result<(Array3<f32>, Array1<f32>)> {
+pub(crate) fn deltas(input: &AttributeInput<'_>, fast: bool) -> Result<(Array3<f32>, Array1<f32>)> {
     let x = input.x;
     let (n, _, len) = x.dim();
-    let batch = input.model.batch().max(1);
     let f0 = input.model.predict(x)?;
     let mut d = Array3::<f32>::zeros((n, 4, len));
     for i in 0..n {
@@ -57,18 +60,13 @@ pub(crate) fn deltas(input: &AttributeInput<'_>) -> Result<(Array3<f32>, Array1<
                 (0..4).filter(move |&c| Some(c) != have).map(move |c| (c, l))
             })
             .collect();
-        for chunk in edits.chunks(batch) {
-            let mut xb = Array3::<f32>::zeros((chunk.len(), 4, len));
-            for (b, &(c, l)) in chunk.iter().enumerate() {
-                let mut m = xb.index_axis_mut(Axis(0), b);
-                m.assign(&seq);
-                m.column_mut(l).fill(0.0);
-                m[(c, l)] = 1.0;
-            }
-            let f = input.model.predict(xb.view())?;
-            for (b, &(c, l)) in chunk.iter().enumerate() {
-                d[(i, c, l)] = f[b] - f0[i];
-            }
+        let f = if fast {
+            input.model.substitutions(seq, &edits)?
+        } else {
+            motif_core::plugin::predict_substitutions(input.model, seq, &edits)?
+        };
+        for (&(c, l), v) in edits.iter().zip(f.iter()) {
+            d[(i, c, l)] = v - f0[i];
         }
     }
     Ok((d, f0))
@@ -76,7 +74,7 @@ pub(crate) fn deltas(input: &AttributeInput<'_>) -> Result<(Array3<f32>, Array1<
 
 impl Attributor for Ism {
     fn attribute(&self, input: &AttributeInput<'_>) -> Result<Attribution> {
-        let (mut d, prediction) = deltas(input)?;
+        let (mut d, prediction) = deltas(input, self.config.fast)?;
         if self.config.center {
             crate::saliency::center(&mut d);
         }

@@ -468,6 +468,45 @@ pub trait AttributionModel: Sync {
 
     /// How many sequences (or pairs) one engine call takes.
     fn batch(&self) -> usize;
+
+    /// `f` of `x` `(4, len)` with each single substitution `(base,
+    /// position)` of `edits` made. By default every mutant is predicted
+    /// whole; a model may recompute only what a substitution changes.
+    ///
+    /// # Errors
+    /// If the engine fails.
+    fn substitutions(
+        &self,
+        x: ndarray::ArrayView2<'_, f32>,
+        edits: &[(usize, usize)],
+    ) -> Result<Array1<f32>> {
+        predict_substitutions(self, x, edits)
+    }
+}
+
+/// [`AttributionModel::substitutions`] the plain way: every mutant
+/// predicted whole, in batches of the model's size.
+///
+/// # Errors
+/// If the engine fails.
+pub fn predict_substitutions<M: AttributionModel + ?Sized>(
+    model: &M,
+    x: ndarray::ArrayView2<'_, f32>,
+    edits: &[(usize, usize)],
+) -> Result<Array1<f32>> {
+    let len = x.ncols();
+    let mut out = Vec::with_capacity(edits.len());
+    for chunk in edits.chunks(model.batch().max(1)) {
+        let mut xb = ndarray::Array3::<f32>::zeros((chunk.len(), 4, len));
+        for (b, &(c, l)) in chunk.iter().enumerate() {
+            let mut m = xb.index_axis_mut(ndarray::Axis(0), b);
+            m.assign(&x);
+            m.column_mut(l).fill(0.0);
+            m[(c, l)] = 1.0;
+        }
+        out.extend(model.predict(xb.view())?);
+    }
+    Ok(Array1::from(out))
 }
 
 /// What an attributor sees: the model and a chunk of sequences of one

@@ -19,7 +19,7 @@ pub use kinds::{
     AttributeInput, Attribution, AttributionModel, Attributor, Convergence, CriterionInput, Crm,
     DecoupleInput, ExtractInput, FILTER_MATCHES, Figure, Hit, Match, MatchPolicy, MatcherInput,
     MotifExtractor, MotifMatcher, NeuronDecoupler, NeuronNetwork, PreparedTargets,
-    PruningCriterion, QueryMatches, Seqs,
+    PruningCriterion, QueryMatches, Seqs, predict_substitutions,
 };
 
 /// The kinds of plugin.
