@@ -117,7 +117,34 @@ impl GradRule for Conv {
         let win = Window::of(n, &xs[2..], &ws[2..], false)?;
         let pads: Vec<usize> = win.pad_begin.iter().chain(&win.pad_end).copied().collect();
         let mut out = vec![None; needs.len()];
-        if needs[0] {
+        // Stride 1: the input gradient is a convolution of dy with the
+        // kernel transposed (in ↔ out) and flipped, padded by the kernel's
+        // reach minus the forward padding. ONNX Runtime runs Conv about
+        // twice as fast as ConvTranspose; the kernel's transpose and flip
+        // read an initializer, which the engines fold once.
+        let reach: Vec<usize> = (0..r).map(|i| (ws[2 + i] - 1) * win.dilations[i]).collect();
+        let as_conv = win.strides.iter().all(|&s| s == 1)
+            && (0..r).all(|i| win.pad_begin[i] <= reach[i] && win.pad_end[i] <= reach[i]);
+        if needs[0] && as_conv {
+            let mut perm: Vec<usize> = vec![1, 0];
+            perm.extend(2..r + 2);
+            let wt = cx.transpose(w, &perm);
+            let axes: Vec<usize> = (2..r + 2).collect();
+            let flipped = cx.slice(&wt, &axes, &vec![-1; r], &vec![i64::MIN; r], &vec![-1; r]);
+            let back: Vec<usize> = (0..r)
+                .map(|i| reach[i] - win.pad_begin[i])
+                .chain((0..r).map(|i| reach[i] - win.pad_end[i]))
+                .collect();
+            out[0] = Some(cx.op(
+                "Conv",
+                &[dy, &flipped],
+                &[
+                    ("kernel_shape", ints(&ws[2..])),
+                    ("dilations", ints(&win.dilations)),
+                    ("pads", ints(&back)),
+                ],
+            ));
+        } else if needs[0] {
             let mut extra = Vec::with_capacity(r);
             for i in 0..r {
                 let span = (ws[2 + i] - 1) * win.dilations[i] + 1;
