@@ -79,6 +79,10 @@ pub(crate) struct FastIsm {
     span: HashMap<String, (i64, i64)>,
     /// Trunk tensors the suffix reads (the input among them if read).
     frontier: Vec<String>,
+    /// Frontier tensors read only through a mean over positions: (tensor,
+    /// the mean's output, whether it keeps the length axis). The means are
+    /// updated from the edited spans instead of rebuilding the tensor.
+    means: Vec<(String, String, bool)>,
     suffix: ModelProto,
     reference_model: ModelProto,
     full: ModelProto,
@@ -165,17 +169,25 @@ impl FastIsm {
                 frontier.push(o.name().to_owned());
             }
         }
-        let suffix = cut_suffix(proto, &frontier, &produced, columns, input)?;
+        let means = position_means(g, &frontier);
+        let cut: Vec<String> = frontier
+            .iter()
+            .map(|f| means.iter().find(|m| &m.0 == f).map_or_else(|| f.clone(), |m| m.1.clone()))
+            .collect();
+        let suffix = cut_suffix(proto, &cut, &produced, columns, input)?;
         let mut reference_model = proto.clone();
         let rg = reference_model.graph.as_mut().expect("graph");
         let mut outs: Vec<&str> = produced.iter().copied().collect();
+        outs.extend(means.iter().map(|m| m.1.as_str()));
         outs.sort_unstable();
+        outs.dedup();
         rg.output = outs.iter().map(|t| value_info_any(t)).collect();
         Ok(Some(Self {
             input: input.to_owned(),
             nodes,
             span,
             frontier,
+            means,
             suffix,
             reference_model,
             full: proto.clone(),
@@ -211,6 +223,8 @@ impl FastIsm {
         let outs = rs.run(&[(self.input.as_str(), xin.view())])?;
         let mut reference = HashMap::new();
         for (name, v) in rs.output_names().iter().zip(outs) {
+            // A mean without its length axis: (1, C) → (1, C, 1).
+            let v = if v.ndim() == 2 { v.insert_axis(Axis(2)) } else { v };
             let v = v.into_dimensionality::<Ix3>().map_err(|e| err(e.to_string()))?;
             reference.insert(name.clone(), v.as_standard_layout().into_owned());
         }
@@ -286,6 +300,16 @@ impl FastIsm {
         // Whole frontier tensors, the edited spans spliced in.
         let mut feeds = Vec::new();
         for f in &self.frontier {
+            if let Some((_, mean, keep)) = self.means.iter().find(|m| &m.0 == f) {
+                let r = &reference[f.as_str()];
+                let base = &reference[mean.as_str()];
+                let (a, _) = self.span[f.as_str()];
+                let upd = updated_mean(r, base, &changed[f.as_str()], a, &at);
+                let upd =
+                    if *keep { upd.into_dyn() } else { upd.index_axis_move(Axis(2), 0).into_dyn() };
+                feeds.push((mean.clone(), upd));
+                continue;
+            }
             let r = &reference[f.as_str()];
             let (c, l) = (r.dim().1, r.dim().2);
             let mut full = r.broadcast((b, c, l)).expect("broadcast").to_owned();
@@ -314,6 +338,66 @@ impl FastIsm {
             feeds.iter().map(|(n, v)| (n.as_str(), v.view())).collect();
         s.run(&views)?.into_iter().next().ok_or_else(|| err("no output"))
     }
+}
+
+/// Frontier tensors whose every reader is a mean over the length axis
+/// (ReduceMean over axis 2 or −1): (tensor, the mean, keepdims).
+fn position_means(
+    g: &motif_onnx::pb::GraphProto,
+    frontier: &[String],
+) -> Vec<(String, String, bool)> {
+    let axes_of = |n: &NodeProto| -> Option<Vec<i64>> {
+        attr_ints(n, "axes").or_else(|| {
+            let name = n.input.get(1)?;
+            let t = g.initializer.iter().find(|t| t.name() == name)?;
+            motif_onnx::tensor::to_i64(t).ok()
+        })
+    };
+    let mut out = Vec::new();
+    for f in frontier {
+        let readers: Vec<&NodeProto> =
+            g.node.iter().filter(|n| n.input.iter().any(|i| i == f)).collect();
+        let [n] = readers.as_slice() else { continue };
+        let last = axes_of(n).is_some_and(|a| a == [2] || a == [-1]);
+        if n.op_type() == "ReduceMean"
+            && n.input[0] == *f
+            && last
+            && !g.output.iter().any(|o| o.name() == f)
+        {
+            out.push((
+                f.clone(),
+                n.output[0].clone(),
+                motif_onnx::graph::attr_int(n, "keepdims") != Some(0),
+            ));
+        }
+    }
+    out
+}
+
+/// The means over positions of the edited tensors: the unedited mean
+/// `base` (1, C, 1) plus each edited span's change over the length.
+fn updated_mean(
+    reference: &Array3<f32>,
+    base: &Array3<f32>,
+    changed: &Array3<f32>,
+    a: i64,
+    at: &[i64],
+) -> Array3<f32> {
+    let (c, l) = (reference.dim().1, reference.dim().2 as i64);
+    let cw = changed.dim().2 as i64;
+    let mut out = Array3::<f32>::zeros((at.len(), c, 1));
+    for (m, &pos) in at.iter().enumerate() {
+        let (from, to) = ((pos - a).max(0), (pos - a + cw).min(l));
+        for ch in 0..c {
+            let mut delta = 0f64;
+            for p in from..to {
+                let k = (p - (pos - a)) as usize;
+                delta += f64::from(changed[(m, ch, k)]) - f64::from(reference[(0, ch, p as usize)]);
+            }
+            out[(m, ch, 0)] = (f64::from(base[(0, ch, 0)]) + delta / l as f64) as f32;
+        }
+    }
+    out
 }
 
 /// How node `n` maps spans when it belongs to the trunk (`local`: its
