@@ -349,8 +349,9 @@ impl TargetModel {
     }
 }
 
-/// Substitutions per fast-ISM call (their spans are short).
-const FAST_BATCH: usize = 128;
+/// Substitutions per fast-ISM call: small calls stay in cache (32 measured
+/// fastest of 32 to 2,048 on a 2,114 bp BPNet-like model).
+const FAST_BATCH: usize = 32;
 
 impl AttributionModel for TargetModel {
     fn substitutions(
