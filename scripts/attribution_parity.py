@@ -82,11 +82,13 @@ class Koo(nn.Module):
 
 
 class BPNet(nn.Module):
+    DILATIONS = (2, 4, 8)
+
     def __init__(self, noop=False):
         super().__init__()
         self.c0, self.r0 = nn.Conv1d(4, 32, 21, padding=10), nn.ReLU()
-        self.convs = nn.ModuleList(nn.Conv1d(32, 32, 3, padding=d, dilation=d) for d in (2, 4, 8))
-        self.relus = nn.ModuleList(nn.ReLU() for _ in range(3))
+        self.convs = nn.ModuleList(nn.Conv1d(32, 32, 3, padding=d, dilation=d) for d in self.DILATIONS)
+        self.relus = nn.ModuleList(nn.ReLU() for _ in self.DILATIONS)
         self.head = nn.Linear(32, 1)
 
     def forward(self, x):

@@ -26,27 +26,17 @@ import time
 
 import numpy as np
 import torch
-from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from attribution_parity import Koo, onehot, seeded, write_fasta  # noqa: E402
+from attribution_parity import BPNet, Koo, onehot, seeded, write_fasta  # noqa: E402
 
 torch.set_num_threads(2)
 
 
-class BPNetBench(nn.Module):
-    def __init__(self, noop=False):
-        super().__init__()
-        self.c0, self.r0 = nn.Conv1d(4, 32, 21, padding=10), nn.ReLU()
-        self.convs = nn.ModuleList(nn.Conv1d(32, 32, 3, padding=d, dilation=d) for d in (2, 4, 8, 16, 32, 64))
-        self.relus = nn.ModuleList(nn.ReLU() for _ in range(6))
-        self.head = nn.Linear(32, 1)
+class BPNetBench(BPNet):
+    """The parity script's BPNet with six dilated blocks (dilation 2..64)."""
 
-    def forward(self, x):
-        h = self.r0(self.c0(x))
-        for c, r in zip(self.convs, self.relus):
-            h = h + r(c(h))
-        return self.head(h.mean(dim=-1))
+    DILATIONS = (2, 4, 8, 16, 32, 64)
 
 
 CASES = {"koo": (Koo, 200, 3, 64), "bpnet": (BPNetBench, 2114, 0, 16)}
