@@ -282,6 +282,12 @@ impl FastIsm {
             // A conv's windows go side by side along the length (one image,
             // one large product, instead of a small product per window);
             // outputs straddling two windows are dropped.
+            // The simplest elementwise ops directly, without an engine call
+            // (the same float operations the engines do).
+            if let Some(y) = simple(&tn.node, &feeds) {
+                changed.insert(out, y);
+                continue;
+            }
             let packed = matches!(tn.op, Op::Conv { .. });
             if packed {
                 for f in &mut feeds {
@@ -477,6 +483,21 @@ fn gather(
         }
     }
     out
+}
+
+/// Relu, Identity, Dropout (inference) and the sum of two trunk tensors of
+/// one shape, computed here; `None` for any other node.
+fn simple(n: &NodeProto, feeds: &[(String, Array3<f32>)]) -> Option<Array3<f32>> {
+    let local = |i: usize| feeds.iter().find(|f| n.input.get(i) == Some(&f.0)).map(|f| &f.1);
+    match (n.op_type(), n.input.len()) {
+        ("Relu", 1) => Some(local(0)?.mapv(|v| v.max(0.0))),
+        ("Identity" | "Dropout", _) => Some(local(0)?.clone()),
+        ("Add", 2) => {
+            let (a, b) = (local(0)?, local(1)?);
+            (a.dim() == b.dim()).then(|| a + b)
+        }
+        _ => None,
+    }
 }
 
 /// `(b, c, w)` windows laid side by side as one `(1, c, b·w)` image.
