@@ -5,7 +5,7 @@
 //! however many rows there are (zip64 past 4 GiB).
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
@@ -30,16 +30,19 @@ fn npy_header(shape: &[usize]) -> Vec<u8> {
     h
 }
 
-/// Rows of a float32 array, each of shape `row`, streamed to an `.npz`.
-pub struct NpzStream {
+/// Float32 rows of one shape buffered in a temp file beside the outputs
+/// (removed when dropped): what [`NpzStream`] writes out, and what a
+/// workflow may read back row by row.
+pub struct RowBuffer {
     row: Vec<usize>,
     rows: usize,
     tmp: PathBuf,
-    data: Option<BufWriter<File>>,
+    data: BufWriter<File>,
+    reader: Option<File>,
 }
 
-impl NpzStream {
-    /// A stream of rows shaped `row`, buffered in a temp file in `dir`.
+impl RowBuffer {
+    /// A buffer of rows shaped `row` in a temp file in `dir`.
     ///
     /// # Errors
     /// If the temp file cannot be created.
@@ -48,7 +51,7 @@ impl NpzStream {
         let tmp = dir.join(format!("{}{name}.rows.tmp", temp_prefix()));
         register_temp(&tmp);
         let f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        Ok(Self { row: row.to_vec(), rows: 0, tmp, data: Some(BufWriter::new(f)) })
+        Ok(Self { row: row.to_vec(), rows: 0, tmp, data: BufWriter::new(f), reader: None })
     }
 
     /// Appends rows: `a` is `(k, row…)`.
@@ -58,14 +61,13 @@ impl NpzStream {
     pub fn push(&mut self, a: ArrayViewD<'_, f32>) -> Result<()> {
         if a.shape().get(1..) != Some(self.row.as_slice()) {
             return Err(Error::Invalid(format!(
-                "npz rows of shape {:?} pushed to a stream of rows {:?}",
+                "rows of shape {:?} pushed to a buffer of rows {:?}",
                 &a.shape()[1.min(a.ndim())..],
                 self.row
             )));
         }
-        let data = self.data.as_mut().expect("open until finish");
         for v in &a {
-            data.write_all(&v.to_le_bytes()).map_err(|e| Error::io(&self.tmp, e))?;
+            self.data.write_all(&v.to_le_bytes()).map_err(|e| Error::io(&self.tmp, e))?;
         }
         self.rows += a.shape()[0];
         Ok(())
@@ -77,17 +79,75 @@ impl NpzStream {
         self.rows
     }
 
-    /// Writes `path` (`arr_0.npy` of shape `(rows, row…)`), atomically.
+    /// The buffered bytes, flushed, read from the start.
+    fn contents(&mut self) -> Result<File> {
+        self.data.flush().map_err(|e| Error::io(&self.tmp, e))?;
+        File::open(&self.tmp).map_err(|e| Error::io(&self.tmp, e))
+    }
+
+    /// Row `i`, flattened.
+    ///
+    /// # Errors
+    /// If `i` is past the rows pushed, or the read fails.
+    pub fn row(&mut self, i: usize) -> Result<Vec<f32>> {
+        if i >= self.rows {
+            return Err(Error::Invalid(format!("row {i} of {} buffered", self.rows)));
+        }
+        if self.reader.is_none() {
+            self.reader = Some(self.contents()?);
+        }
+        let n: usize = self.row.iter().product();
+        let mut raw = vec![0u8; n * 4];
+        let f = self.reader.as_mut().expect("opened above");
+        f.seek(SeekFrom::Start((i * n * 4) as u64)).map_err(|e| Error::io(&self.tmp, e))?;
+        f.read_exact(&mut raw).map_err(|e| Error::io(&self.tmp, e))?;
+        Ok(raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4"))).collect())
+    }
+}
+
+impl Drop for RowBuffer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+        unregister_temp(&self.tmp);
+    }
+}
+
+/// Rows of a float32 array, each of shape `row`, streamed to an `.npz`.
+pub struct NpzStream(RowBuffer);
+
+impl NpzStream {
+    /// A stream of rows shaped `row`, buffered in a temp file in `dir`.
+    ///
+    /// # Errors
+    /// If the temp file cannot be created.
+    pub fn new(dir: &Path, name: &str, row: &[usize]) -> Result<Self> {
+        Ok(Self(RowBuffer::new(dir, name, row)?))
+    }
+
+    /// Appends rows: `a` is `(k, row…)`.
+    ///
+    /// # Errors
+    /// If `a`'s row shape differs, or the write fails.
+    pub fn push(&mut self, a: ArrayViewD<'_, f32>) -> Result<()> {
+        self.0.push(a)
+    }
+
+    /// Rows pushed so far.
+    #[must_use]
+    pub fn rows(&self) -> usize {
+        self.0.rows()
+    }
+
+    /// Writes `path` (`arr_0.npy` of shape `(rows, row…)`), atomically; the
+    /// buffer is removed.
     ///
     /// # Errors
     /// If a write fails.
     pub fn finish(mut self, path: &Path) -> Result<()> {
-        let data = self.data.take().expect("open until finish");
-        let (rows, tmp) = (self.rows, self.tmp.clone());
         let io = |e: std::io::Error| Error::io(path, e);
-        data.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?.sync_all().ok();
-        let mut shape = vec![rows];
-        shape.extend(&self.row);
+        let mut shape = vec![self.0.rows];
+        shape.extend(&self.0.row);
+        let src = self.0.contents()?;
         let out_tmp = parent_dir(path).join(format!(
             "{}{}.tmp",
             temp_prefix(),
@@ -102,8 +162,7 @@ impl NpzStream {
                 .large_file(true);
             z.start_file("arr_0.npy", opts).map_err(|e| Error::Invalid(e.to_string()))?;
             z.write_all(&npy_header(&shape)).map_err(io)?;
-            let mut src = BufReader::new(File::open(&tmp).map_err(|e| Error::io(&tmp, e))?);
-            std::io::copy(&mut src, &mut z).map_err(io)?;
+            std::io::copy(&mut BufReader::new(src), &mut z).map_err(io)?;
             z.finish().map_err(|e| Error::Invalid(e.to_string()))?.flush().map_err(io)?;
             std::fs::rename(&out_tmp, path).map_err(io)
         })();
@@ -112,15 +171,6 @@ impl NpzStream {
         }
         unregister_temp(&out_tmp);
         r
-    }
-}
-
-impl Drop for NpzStream {
-    fn drop(&mut self) {
-        // After `finish` the file is gone already; an abandoned stream
-        // leaves nothing behind.
-        let _ = std::fs::remove_file(&self.tmp);
-        unregister_temp(&self.tmp);
     }
 }
 
@@ -231,6 +281,15 @@ mod tests {
         // Only the archive is left.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         assert_eq!(npy_header(&[3, 4, 3]).len() % 64, 0);
+        // A buffer read back row by row, in any order.
+        let mut buf = RowBuffer::new(dir.path(), "y", &[3]).unwrap();
+        let rows = ArrayD::from_shape_fn(IxDyn(&[4, 3]), |i| (i[0] * 3 + i[1]) as f32);
+        buf.push(rows.view()).unwrap();
+        assert_eq!(buf.row(2).unwrap(), vec![6.0, 7.0, 8.0]);
+        assert_eq!(buf.row(0).unwrap(), vec![0.0, 1.0, 2.0]);
+        assert!(buf.row(4).is_err());
+        drop(buf);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

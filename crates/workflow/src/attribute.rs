@@ -347,8 +347,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         run.set_engine(&engine, &device);
     }
     if let Some(track) = sink.track.as_mut() {
-        track.flush()?;
-        track.finish(config, run, &loci, length, events)?;
+        track.finish(config, run, &loci, events)?;
     }
     finish(config, run, sink, terms, length, &method_config, events)
 }
@@ -428,7 +427,7 @@ impl Sink {
             ohe: NpzStream::new(run.dir(), "ohe.npz", &[4, len])?,
             hyp: NpzStream::new(run.dir(), "shap.npz", &[4, len])?,
             track: if config.input.bed.is_some() {
-                Some(crate::attribute_track::Track::new(run.dir())?)
+                Some(crate::attribute_track::Track::new(run.dir(), len)?)
             } else {
                 None
             },

@@ -6,12 +6,10 @@
 //! summits when `--width` centred them). Minus-strand regions are turned
 //! back to the genome's orientation.
 
-use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use motif_core::bigwig::{Run, write};
-use motif_core::fsio::{register_temp, temp_prefix, unregister_temp};
+use motif_core::npz::RowBuffer;
 use motif_core::rundir::RunDir;
 use motif_core::seqio::Locus;
 use ndarray::Array2;
@@ -20,36 +18,24 @@ use crate::attribute::Config;
 use crate::{Event, Result, invalid};
 
 /// Per-sequence rows of per-position sums, buffered in a temp file.
-pub(crate) struct Track {
-    tmp: PathBuf,
-    out: Option<BufWriter<File>>,
-}
+pub(crate) struct Track(RowBuffer);
 
 impl Track {
-    pub(crate) fn new(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| motif_core::Error::io(dir, e))?;
-        let tmp = dir.join(format!("{}contributions.rows.tmp", temp_prefix()));
-        register_temp(&tmp);
-        let f = File::create(&tmp).map_err(|e| motif_core::Error::io(&tmp, e))?;
-        Ok(Self { tmp, out: Some(BufWriter::new(f)) })
+    pub(crate) fn new(dir: &Path, len: usize) -> Result<Self> {
+        Ok(Self(RowBuffer::new(dir, "contributions", &[len])?))
     }
 
     /// Appends rows `(n, len)`.
     pub(crate) fn push(&mut self, rows: &Array2<f32>) -> Result<()> {
-        let out = self.out.as_mut().expect("open until finish");
-        for v in rows {
-            out.write_all(&v.to_le_bytes()).map_err(|e| motif_core::Error::io(&self.tmp, e))?;
-        }
-        Ok(())
+        Ok(self.0.push(rows.view().into_dyn())?)
     }
 
     /// Writes `contributions.bw` from the rows and the sequences' `loci`.
     pub(crate) fn finish(
-        &self,
+        &mut self,
         config: &Config,
         run: &RunDir,
         loci: &[Locus],
-        len: usize,
         events: &mut dyn FnMut(Event),
     ) -> Result<()> {
         let Some(genome) = &config.input.genome else { return Ok(()) };
@@ -58,14 +44,13 @@ impl Track {
             sizes.iter().enumerate().map(|(i, (c, _))| (c.as_str(), i)).collect();
         let mut order: Vec<usize> = (0..loci.len()).collect();
         order.sort_by_key(|&i| (index.get(loci[i].chrom.as_str()).copied(), loci[i].start));
-        let mut f = File::open(&self.tmp).map_err(|e| motif_core::Error::io(&self.tmp, e))?;
         let mut runs: Vec<Run> = Vec::with_capacity(loci.len());
         for (k, &i) in order.iter().enumerate() {
             let l = &loci[i];
             let Some(&chrom) = index.get(l.chrom.as_str()) else {
                 return Err(invalid(format!("{}: no chromosome `{}`", genome.display(), l.chrom)));
             };
-            let mut values = read_row(&mut f, &self.tmp, i, len)?;
+            let mut values = self.0.row(i)?;
             if l.minus {
                 values.reverse();
             }
@@ -100,28 +85,5 @@ impl Track {
             genome.display()
         )));
         Ok(())
-    }
-
-    /// Flushes the rows (before [`Track::finish`] reads them).
-    pub(crate) fn flush(&mut self) -> Result<()> {
-        if let Some(out) = self.out.as_mut() {
-            out.flush().map_err(|e| motif_core::Error::io(&self.tmp, e))?;
-        }
-        Ok(())
-    }
-}
-
-fn read_row(f: &mut File, tmp: &Path, i: usize, len: usize) -> Result<Vec<f32>> {
-    let mut raw = vec![0u8; len * 4];
-    f.seek(SeekFrom::Start((i * len * 4) as u64)).map_err(|e| motif_core::Error::io(tmp, e))?;
-    f.read_exact(&mut raw).map_err(|e| motif_core::Error::io(tmp, e))?;
-    Ok(raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4"))).collect())
-}
-
-impl Drop for Track {
-    fn drop(&mut self) {
-        self.out = None;
-        let _ = std::fs::remove_file(&self.tmp);
-        unregister_temp(&self.tmp);
     }
 }
