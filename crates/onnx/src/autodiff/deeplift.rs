@@ -34,7 +34,7 @@ use crate::graph::node_err;
 use crate::pb::{ModelProto, NodeProto};
 
 use super::rules::input;
-use super::{Ctx, Elem, Info, Pass, Shapes, backward_pass, identity, opset, rule_for};
+use super::{Ctx, Elem, Info, Pass, Shapes, backward_pass, identity, opset, rule_for, total};
 
 /// How DeepLIFT propagates multipliers through an op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -367,7 +367,7 @@ fn block_vjp(
         HashMap::from([(b.output.clone(), vec![dy.to_owned()])]);
     for n in nodes.iter().rev() {
         let Some(parts) = n.output.first().and_then(|o| grads.remove(o)) else { continue };
-        let g = sum(cx, parts);
+        let g = total(cx, parts);
         let needs: Vec<bool> =
             n.input.iter().map(|i| *i == b.input || b.inner.contains(i)).collect();
         let rule = rule_for(n.op_type()).ok_or_else(|| {
@@ -383,15 +383,7 @@ fn block_vjp(
     if parts.is_empty() {
         return Err(node_err(last, format!("the block does not reach `{}`", b.input)));
     }
-    Ok(sum(cx, parts))
-}
-
-fn sum(cx: &mut Ctx, mut parts: Vec<String>) -> String {
-    if parts.len() == 1 {
-        return parts.pop().expect("one");
-    }
-    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-    cx.op("Sum", &refs, &[])
+    Ok(total(cx, parts))
 }
 
 /// Δ of tensor `t` over the pair (x member minus reference member).

@@ -217,7 +217,8 @@ pub(crate) fn identity(src: &str, dst: &str) -> NodeProto {
     crate::build::node_proto(dst, "Identity", &[src], &[dst], &[])
 }
 
-fn total(cx: &mut Ctx, mut parts: Vec<String>) -> String {
+/// The sum of gradient parts (one part: itself).
+pub(crate) fn total(cx: &mut Ctx, mut parts: Vec<String>) -> String {
     if parts.len() == 1 {
         return parts.pop().expect("one part");
     }
