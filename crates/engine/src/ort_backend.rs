@@ -220,8 +220,9 @@ impl crate::GraphSession for OrtGraph {
         let xs = crate::graph::order_inputs(&self.path, EngineKind::Ort, &self.inputs, given)?;
         let err =
             |msg: String| Error::Graph { path: self.path.clone(), engine: EngineKind::Ort, msg };
-        let owned: Vec<ndarray::ArrayD<f32>> =
-            xs.iter().map(|x| x.as_standard_layout().into_owned()).collect();
+        // Copies only the inputs not already in standard layout.
+        let owned: Vec<ndarray::CowArray<'_, f32, ndarray::IxDyn>> =
+            xs.iter().map(|x| x.as_standard_layout()).collect();
         let mut values = Vec::with_capacity(owned.len());
         for (name, x) in self.inputs.iter().zip(&owned) {
             let t = TensorRef::from_array_view((

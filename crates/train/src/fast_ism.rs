@@ -24,6 +24,7 @@ use motif_onnx::graph::{attr_ints, attr_str};
 use motif_onnx::pb::{ModelProto, NodeProto};
 use ndarray::{Array3, ArrayD, ArrayView2, Axis, Ix3, s};
 use prost::Message;
+use rayon::prelude::*;
 
 use crate::{Error, Result};
 
@@ -87,8 +88,11 @@ pub(crate) struct FastIsm {
     reference_model: ModelProto,
     full: ModelProto,
     opts: SessionOptions,
-    sessions: std::sync::Mutex<HashMap<(String, usize), Arc<dyn GraphSession>>>,
+    sessions: std::sync::Mutex<SessionMap>,
 }
+
+/// Engine sessions by (node, calls' batch, pool thread).
+type SessionMap = HashMap<(String, usize, Option<usize>), Arc<dyn GraphSession>>;
 
 fn err(m: impl Into<String>) -> Error {
     Error::Invalid(m.into())
@@ -191,7 +195,10 @@ impl FastIsm {
             suffix,
             reference_model,
             full: proto.clone(),
-            opts: SessionOptions { no_spin: true, ..opts },
+            // Chunks run in parallel (rayon's pool, `--threads`), each engine
+            // call on one thread: the windows are small, and the gathering
+            // around the calls is parallel too.
+            opts: SessionOptions { no_spin: true, threads: Some(1), ..opts },
             sessions: std::sync::Mutex::new(HashMap::new()),
         }))
     }
@@ -202,7 +209,9 @@ impl FastIsm {
         n: usize,
         model: impl FnOnce() -> ModelProto,
     ) -> Result<Arc<dyn GraphSession>> {
-        let k = (key.to_owned(), n);
+        // One session per pool thread: an engine session runs one call at a
+        // time, and the chunks run in parallel.
+        let k = (key.to_owned(), n, rayon::current_thread_index());
         if let Some(s) = self.sessions.lock().expect("lock").get(&k) {
             return Ok(Arc::clone(s));
         }
@@ -242,7 +251,7 @@ impl FastIsm {
         batch: usize,
     ) -> Result<Vec<ArrayD<f32>>> {
         let reference = self.reference(x)?;
-        edits.chunks(batch.max(1)).map(|c| self.chunk(&reference, c)).collect()
+        edits.par_chunks(batch.max(1)).map(|c| self.chunk(&reference, c)).collect()
     }
 
     fn chunk(
@@ -263,36 +272,28 @@ impl FastIsm {
             let out = tn.node.output[0].as_str();
             let (a, bb) = self.span[out];
             let width = (a + bb + 1) as usize;
-            let mut feeds = Vec::new();
-            for t in &tn.local {
-                let (lo, w) = match tn.op {
-                    Op::Conv { pad, k, d } => (-a - pad, width + ((k - 1) * d) as usize),
-                    Op::Pointwise => (-a, width),
-                };
-                let g = gather(
-                    &reference[t.as_str()],
-                    &changed[t.as_str()],
-                    self.span[t.as_str()],
-                    &at,
-                    lo,
-                    w,
-                );
-                feeds.push((t.clone(), g));
-            }
+            let (lo, w) = match tn.op {
+                Op::Conv { pad, k, d } => (-a - pad, width + ((k - 1) * d) as usize),
+                Op::Pointwise => (-a, width),
+            };
             // A conv's windows go side by side along the length (one image,
             // one large product, instead of a small product per window);
-            // outputs straddling two windows are dropped.
+            // outputs straddling two windows are never read.
+            let packed = matches!(tn.op, Op::Conv { .. });
+            let feeds: Vec<(String, Array3<f32>)> = tn
+                .local
+                .iter()
+                .map(|t| {
+                    let (r, ch, sp) =
+                        (&reference[t.as_str()], &changed[t.as_str()], self.span[t.as_str()]);
+                    (t.clone(), gather(r, ch, sp, &at, lo, w, packed))
+                })
+                .collect();
             // The simplest elementwise ops directly, without an engine call
             // (the same float operations the engines do).
             if let Some(y) = simple(&tn.node, &feeds) {
                 changed.insert(out, y);
                 continue;
-            }
-            let packed = matches!(tn.op, Op::Conv { .. });
-            if packed {
-                for f in &mut feeds {
-                    f.1 = side_by_side(&f.1);
-                }
             }
             let key = tn.node.name().to_owned() + out;
             let s = self.session(&key, b, || one_node(&self.full, tn))?;
@@ -300,8 +301,9 @@ impl FastIsm {
                 feeds.iter().map(|(n, v)| (n.as_str(), v.view().into_dyn())).collect();
             let y = s.run(&views)?.into_iter().next().ok_or_else(|| err("no output"))?;
             let y = y.into_dimensionality::<Ix3>().map_err(|e| err(e.to_string()))?;
-            let y = if packed { apart(&y, b, feeds[0].1.dim().2 / b, width) } else { y };
-            changed.insert(out, y.as_standard_layout().into_owned());
+            let y =
+                if packed { apart(y, b, w, width)? } else { y.as_standard_layout().into_owned() };
+            changed.insert(out, y);
         }
         // Whole frontier tensors, the edited spans spliced in.
         let mut feeds = Vec::new();
@@ -450,7 +452,8 @@ fn trunk_op(
 
 /// Windows `[l + lo, l + lo + w)` of tensor `t` for each edit position `l`:
 /// the edited span (`[l − a, l + b]`) from `changed`, elsewhere the
-/// unedited `reference`, zeros outside the tensor.
+/// unedited `reference`, zeros outside the tensor. `(b, c, w)`, or with
+/// `packed` the windows side by side as one `(1, c, b·w)` image.
 fn gather(
     reference: &Array3<f32>,
     changed: &Array3<f32>,
@@ -458,17 +461,27 @@ fn gather(
     at: &[i64],
     lo: i64,
     w: usize,
+    packed: bool,
 ) -> Array3<f32> {
     let (c, l) = (reference.dim().1, reference.dim().2 as i64);
     let cw = changed.dim().2 as i64;
-    let mut out = Array3::<f32>::zeros((at.len(), c, w));
+    let mut out = if packed {
+        Array3::<f32>::zeros((1, c, at.len() * w))
+    } else {
+        Array3::<f32>::zeros((at.len(), c, w))
+    };
     for (m, &pos) in at.iter().enumerate() {
+        let mut win = if packed {
+            out.slice_mut(s![0, .., m * w..(m + 1) * w])
+        } else {
+            out.slice_mut(s![m, .., ..])
+        };
         // Window [pos + lo, pos + lo + w) ∩ [0, l): from the reference.
         let (w0, w1) = (pos + lo, pos + lo + w as i64);
         let (r0, r1) = (w0.max(0), w1.min(l));
         if r1 > r0 {
             let (k0, k1) = ((r0 - w0) as usize, (r1 - w0) as usize);
-            out.slice_mut(s![m, .., k0..k1]).assign(&reference.slice(s![
+            win.slice_mut(s![.., k0..k1]).assign(&reference.slice(s![
                 0,
                 ..,
                 r0 as usize..r1 as usize
@@ -479,7 +492,7 @@ fn gather(
         if e1 > e0 {
             let (k0, k1) = ((e0 - w0) as usize, (e1 - w0) as usize);
             let (c0, c1) = ((e0 - (pos - a)) as usize, (e1 - (pos - a)) as usize);
-            out.slice_mut(s![m, .., k0..k1]).assign(&changed.slice(s![m, .., c0..c1]));
+            win.slice_mut(s![.., k0..k1]).assign(&changed.slice(s![m, .., c0..c1]));
         }
     }
     out
@@ -500,25 +513,18 @@ fn simple(n: &NodeProto, feeds: &[(String, Array3<f32>)]) -> Option<Array3<f32>>
     }
 }
 
-/// `(b, c, w)` windows laid side by side as one `(1, c, b·w)` image.
-fn side_by_side(x: &Array3<f32>) -> Array3<f32> {
-    let (b, c, w) = x.dim();
-    let mut out = Array3::<f32>::zeros((1, c, b * w));
-    for m in 0..b {
-        out.slice_mut(s![0, .., m * w..(m + 1) * w]).assign(&x.slice(s![m, .., ..]));
-    }
-    out
-}
-
 /// The `width` outputs of each of `b` windows of `w` inputs from a conv
-/// run on them side by side.
-fn apart(y: &Array3<f32>, b: usize, w: usize, width: usize) -> Array3<f32> {
-    let c = y.dim().1;
-    let mut out = Array3::<f32>::zeros((b, c, width));
-    for m in 0..b {
-        out.slice_mut(s![m, .., ..]).assign(&y.slice(s![0, .., m * w..m * w + width]));
+/// run on them side by side (`y`: `(1, c, b·w − (k − 1)·d)`), as a
+/// `(b, c, width)` array over `y`'s own buffer (strided, no copy).
+fn apart(y: Array3<f32>, b: usize, w: usize, width: usize) -> Result<Array3<f32>> {
+    use ndarray::ShapeBuilder;
+    let (c, total) = (y.dim().1, y.dim().2);
+    let y = if y.is_standard_layout() { y } else { y.as_standard_layout().into_owned() };
+    let (v, offset) = y.into_raw_vec_and_offset();
+    if offset.unwrap_or(0) != 0 {
+        return Err(err("a conv output that does not start its buffer"));
     }
-    out
+    Array3::from_shape_vec((b, c, width).strides((w, total, 1)), v).map_err(|e| err(e.to_string()))
 }
 
 /// A graph of the one trunk node, padding removed, its constants copied.
