@@ -474,12 +474,16 @@ fn cross_extreme(
         let (Some(a), Some(b), Some(g)) = (&from_x[k], &from_r[k], &plain[k]) else { continue };
         let num = cx.op("Add", &[a, b], &[]);
         let dz = delta(cx, n, input(n, k))?;
+        // Blended by a 0/1 mask `s = [Δz = 0]` rather than `Where` (as in
+        // `secant_or`): `m = num/(Δz + s)`, then `m + s·(g − m)`.
         let zero = cx.scalar(0.0);
         let flat = cx.op("Equal", &[&dz, &zero], &[]);
-        let one = cx.scalar(1.0);
-        let safe = cx.op("Where", &[&flat, &one, &dz], &[]);
+        let s = cx.to_float(&flat);
+        let safe = cx.op("Add", &[&dz, &s], &[]);
         let m = cx.op("Div", &[&num, &safe], &[]);
-        out[k] = Some(cx.op("Where", &[&flat, g, &m], &[]));
+        let gap = cx.op("Sub", &[g, &m], &[]);
+        let gap = cx.op("Mul", &[&gap, &s], &[]);
+        out[k] = Some(cx.op("Add", &[&m, &gap], &[]));
     }
     Ok(out)
 }

@@ -229,11 +229,17 @@ impl<'s> Ctx<'s> {
     /// The dense tensor of a [`Sparse`] gradient (recorded, so that rules
     /// reading it can use [`Ctx::sparse`]).
     pub fn scatter(&mut self, sp: Sparse) -> String {
-        // (tract reads ConstantOfShape without a value as f64 zeros)
-        let zero = self.scalar(0.0);
-        let zeros = self.expand(&zero, &sp.shape);
-        let axis = ("axis", Attr::Int(sp.axis as i64));
-        let dense = self.op("ScatterElements", &[&zeros, &sp.idx, &sp.upd], &[axis]);
+        // A one-hot mask along the axis (positions equal to the index)
+        // times the values: three elementwise ops, which ONNX Runtime runs
+        // several times faster than ScatterElements onto zeros.
+        let k = sp.shape[sp.axis];
+        let mut dims = vec![1; sp.shape.len()];
+        dims[sp.axis] = k;
+        let iota: Vec<i64> = (0..k as i64).collect();
+        let iota = self.const_i64_shaped(&dims, &iota);
+        let hit = self.op("Equal", &[&iota, &sp.idx], &[]);
+        let mask = self.to_float(&hit);
+        let dense = self.op("Mul", &[&mask, &sp.upd], &[]);
         self.sparse.insert(dense.clone(), sp);
         dense
     }
