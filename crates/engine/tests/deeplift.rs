@@ -374,5 +374,50 @@ fn imported_models_are_complete() {
             .map_or(out.clone(), |nd| nd.input[0].clone());
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         complete(&name, m.proto(), &target, &x, &r, &mut rng);
+        shared_is_repeated(&name, m.proto(), &target, &x, &r, &mut rng);
+    }
+}
+
+/// The pair graph sharing the input member between `K` references (its
+/// forward pass once, tiled for the backward pass) gives what the plain
+/// pair graph gives on the input row repeated `K` times.
+fn shared_is_repeated(
+    name: &str,
+    model: &ModelProto,
+    target: &str,
+    x: &ArrayD<f32>,
+    r: &ArrayD<f32>,
+    rng: &mut Rng,
+) {
+    let input = model.graph.as_ref().unwrap().input[0].name().to_owned();
+    // Two input rows, three references each (reference-major: pair p is
+    // row p % 2), against the rows repeated in that order.
+    let k = r.shape()[0];
+    let one = x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..2)).to_owned();
+    let r = &ndarray::concatenate(ndarray::Axis(0), &[r.view(), r.view()]).unwrap();
+    let repeated = ndarray::concatenate(ndarray::Axis(0), &vec![one.view(); k]).unwrap();
+    let opts = DeepLiftOptions { references_per_input: k, ..Default::default() };
+    let shared = deeplift_model(model, &[(&input, r.shape())], &input, target, &opts)
+        .unwrap_or_else(|e| panic!("{name} (shared input): {e}"));
+    let plain =
+        deeplift_model(model, &[(&input, r.shape())], &input, target, &DeepLiftOptions::default())
+            .unwrap();
+    for kind in engines() {
+        let seed = rng.uniform(&target_shape(&plain, target), -1.0, 1.0);
+        let run = |g: &ModelProto, xin: &ArrayD<f32>, what: &str| {
+            open(kind, &format!("{name} ({what})"), g)
+                .run(&[(&input, xin.view()), (REFERENCE, r.view()), ("grad_seed", seed.view())])
+                .unwrap_or_else(|e| panic!("{name} ({what}) on {kind}: {e}"))
+        };
+        let (a, b) = (run(&shared, &one, "shared"), run(&plain, &repeated, "plain"));
+        assert_eq!(a[0].shape()[0], 2, "{name}: the input's target has a row per input row");
+        let fx = b[0].slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..2));
+        for (u, v) in
+            [(&a[0].view(), &fx), (&a[1].view(), &b[1].view()), (&a[2].view(), &b[2].view())]
+        {
+            let gap = (u - v).mapv(f32::abs).fold(0f32, |m, &d| m.max(d));
+            let scale = v.mapv(f32::abs).fold(0f32, |m, &d| m.max(d));
+            assert!(gap <= 1e-5 * (1.0 + scale), "{name} on {kind}: shared vs plain {gap}");
+        }
     }
 }

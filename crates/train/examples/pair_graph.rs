@@ -1,7 +1,8 @@
 //! Writes the DeepLIFT pair graph of a model for `n` pairs of `len` bp, to
 //! inspect or profile it with other tools.
 //!
-//! `cargo run -p motif-train --example pair_graph -- MODEL.onnx N LEN OUT.onnx [TARGET]`
+//! `cargo run -p motif-train --example pair_graph -- MODEL.onnx N LEN OUT.onnx [TARGET [K]]`
+//! (N pairs; K references per input row: the input takes N / K rows)
 
 use motif_onnx::autodiff::deeplift::{DeepLiftOptions, deeplift_model};
 use prost::Message;
@@ -9,7 +10,7 @@ use prost::Message;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
     let [_, model, n, len, out, rest @ ..] = a.as_slice() else {
-        return Err("usage: pair_graph MODEL.onnx N LEN OUT.onnx [TARGET]".into());
+        return Err("usage: pair_graph MODEL.onnx N LEN OUT.onnx [TARGET [K]]".into());
     };
     let m = motif_onnx::Model::load(std::path::Path::new(model))?;
     let s = m.structure();
@@ -24,7 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &[(&s.input.name, &shape)],
         &s.input.name,
         &target,
-        &DeepLiftOptions::default(),
+        &DeepLiftOptions {
+            references_per_input: rest.get(1).map_or(Ok(1), |k| k.parse())?,
+            ..DeepLiftOptions::default()
+        },
     )?;
     std::fs::write(out, g.encode_to_vec())?;
     Ok(())

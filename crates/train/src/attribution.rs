@@ -88,14 +88,17 @@ pub struct TargetModel {
     fast: Mutex<HashMap<usize, Option<Arc<FastIsm>>>>,
 }
 
-/// Sessions by graph kind, batch size and length.
-type Sessions = HashMap<(Kind, usize, usize), Arc<dyn GraphSession>>;
+/// Sessions by graph kind, batch size and length, with the references
+/// per input row the graph takes (1 but for shared pair graphs).
+type Sessions = HashMap<(Kind, usize, usize), (Arc<dyn GraphSession>, usize)>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
     Forward,
     Gradient,
-    Pair,
+    /// The pair graph with this many references per input row (where the
+    /// model allows sharing the input member; else one).
+    Pair(usize),
 }
 
 /// Appends to `g` the profile score of the flattened logits `flat`
@@ -198,7 +201,7 @@ impl TargetModel {
     #[must_use]
     pub fn engine(&self) -> Option<(String, String)> {
         let s = self.sessions.lock().expect("sessions lock");
-        s.values().next().map(|s| (s.engine().to_string(), s.device().to_string()))
+        s.values().next().map(|(s, _)| (s.engine().to_string(), s.device().to_string()))
     }
 
     fn input_name(&self) -> &str {
@@ -209,29 +212,50 @@ impl TargetModel {
         self.model.structure().input.layout
     }
 
-    /// The session of `kind` for `n` sequences of `len`, built on first use.
+    /// The session of `kind` for `n` sequences (pairs) of `len`, built on
+    /// first use.
     fn session(&self, kind: Kind, n: usize, len: usize) -> Result<Arc<dyn GraphSession>> {
+        Ok(self.session_k(kind, n, len)?.0)
+    }
+
+    /// [`Self::session`] and, for a pair graph, the references per input
+    /// row it takes (1 where the model does not allow sharing).
+    fn session_k(
+        &self,
+        kind: Kind,
+        n: usize,
+        len: usize,
+    ) -> Result<(Arc<dyn GraphSession>, usize)> {
         let key = (kind, n, len);
-        if let Some(s) = self.sessions.lock().expect("sessions lock").get(&key) {
-            return Ok(Arc::clone(s));
+        if let Some((s, k)) = self.sessions.lock().expect("sessions lock").get(&key) {
+            return Ok((Arc::clone(s), *k));
         }
         let shape = input_shape(self.layout(), n, len);
         let input = self.input_name().to_owned();
-        let (graph, what) = match kind {
-            Kind::Forward => (self.proto.clone(), "target"),
-            Kind::Gradient => {
-                (gradient_model(&self.proto, &[(&input, &shape)], COLUMNS, &[&input])?, "gradient")
-            }
-            Kind::Pair => (
-                deeplift_model(&self.proto, &[(&input, &shape)], &input, COLUMNS, &self.deeplift)?,
-                "DeepLIFT pair graph",
+        let pair = |k: usize| {
+            let opts = DeepLiftOptions { references_per_input: k, ..self.deeplift.clone() };
+            deeplift_model(&self.proto, &[(&input, &shape)], &input, COLUMNS, &opts)
+        };
+        let (graph, what, k) = match kind {
+            Kind::Forward => (self.proto.clone(), "target", 1),
+            Kind::Gradient => (
+                gradient_model(&self.proto, &[(&input, &shape)], COLUMNS, &[&input])?,
+                "gradient",
+                1,
             ),
+            // Where the input member cannot be shared, one row per pair
+            // (an error of the plain graph is the one to report).
+            Kind::Pair(k) => match pair(k) {
+                Ok(g) => (g, "DeepLIFT pair graph", k),
+                Err(_) if k > 1 => (pair(1)?, "DeepLIFT pair graph", 1),
+                Err(e) => return Err(e.into()),
+            },
         };
         let name = format!("{} ({what})", self.model.path().display());
         let s: Arc<dyn GraphSession> =
             Arc::from(open_graph(Path::new(&name), &graph.encode_to_vec(), &self.opts)?);
-        self.sessions.lock().expect("sessions lock").insert(key, Arc::clone(&s));
-        Ok(s)
+        self.sessions.lock().expect("sessions lock").insert(key, (Arc::clone(&s), k));
+        Ok((s, k))
     }
 
     /// `x` (n, 4, len) in the model's layout.
@@ -287,9 +311,27 @@ impl TargetModel {
         x: ArrayView3<'_, f32>,
         r: ArrayView3<'_, f32>,
     ) -> Result<(Array1<f32>, Array1<f32>, Array3<f32>)> {
-        let (n, _, len) = x.dim();
-        let s = self.session(Kind::Pair, n, len)?;
-        let (xin, rin) = (self.to_model(x), self.to_model(r));
+        let (rows, _, len) = x.dim();
+        let n = r.dim().0;
+        if rows == 0 || n % rows != 0 {
+            return Err(Error::Invalid(format!(
+                "{n} references for {rows} sequences: not the same number for each"
+            )));
+        }
+        let (s, k) = self.session_k(Kind::Pair(n / rows), n, len)?;
+        // A graph that cannot share the input member takes it per pair
+        // (reference-major, as the references).
+        let xin = if k == n / rows {
+            self.to_model(x)
+        } else {
+            let reps: Vec<ArrayView3<'_, f32>> = vec![x; n / rows];
+            self.to_model(
+                ndarray::concatenate(Axis(0), &reps)
+                    .map_err(|e| Error::Invalid(e.to_string()))?
+                    .view(),
+            )
+        };
+        let rin = self.to_model(r);
         let seed = self.seed(n);
         let out = s.run(&[
             (self.input_name(), xin.view()),
@@ -299,7 +341,8 @@ impl TargetModel {
         let [fx, fr, m]: [ArrayD<f32>; 3] = out
             .try_into()
             .map_err(|_| Error::Invalid("the pair graph returned the wrong outputs".into()))?;
-        Ok((self.weigh(fx)?, self.weigh(fr)?, self.in_ncw(m)?))
+        let fx = self.weigh(fx)?.slice_move(ndarray::s![..rows]);
+        Ok((fx, self.weigh(fr)?, self.in_ncw(m)?))
     }
 }
 

@@ -94,47 +94,71 @@ fn add_hypothetical(
     }
 }
 
+/// Sequences and references per call for about `batch` pairs: whole
+/// sequences (all `k` references) where `batch ≥ k`, else one sequence with
+/// the divisor of `k` nearest `batch` (the larger on a tie), so that every
+/// call has one shape (each shape is its own engine session, and sessions
+/// taking turns slow each other).
+fn call_shape(batch: usize, k: usize) -> (usize, usize) {
+    if batch >= k {
+        return (batch / k, k);
+    }
+    let kc = (1..=k)
+        .filter(|d| k % d == 0)
+        .min_by_key(|&d| (d.abs_diff(batch), std::cmp::Reverse(d)))
+        .unwrap_or(1);
+    (1, kc)
+}
+
 impl Attributor for DeepLiftShap {
     fn attribute(&self, input: &AttributeInput<'_>) -> Result<Attribution> {
         let x = input.x;
         let (n, _, len) = x.dim();
         let k = self.k;
-        let pairs = n * k;
         let batch = input.model.batch().max(1);
         let mut hyp = Array3::<f32>::zeros((n, 4, len));
         let mut prediction = Array1::<f32>::zeros(n);
         let mut deltas = vec![Vec::with_capacity(k); n];
         let mut dfs = vec![Vec::with_capacity(k); n];
         let weight = 1.0 / k as f32;
-        // Pairs example-major: pair p is sequence p / k with reference p % k.
-        for start in (0..pairs).step_by(batch) {
-            let end = (start + batch).min(pairs);
-            let mut xb = Array3::<f32>::zeros((end - start, 4, len));
-            let mut rb = Array3::<f32>::zeros((end - start, 4, len));
-            for p in start..end {
-                let (i, kk) = (p / k, p % k);
-                xb.index_axis_mut(Axis(0), p - start).assign(&x.index_axis(Axis(0), i));
-                rb.index_axis_mut(Axis(0), p - start).assign(&self.reference(input, i, kk)?);
-            }
-            let (fx, fr, m) = input.model.multipliers(xb.view(), rb.view())?;
-            for p in start..end {
-                let (i, b) = (p / k, p - start);
-                let (mb, rr, xx) = (
-                    m.index_axis(Axis(0), b),
-                    rb.index_axis(Axis(0), b),
-                    xb.index_axis(Axis(0), b),
-                );
-                let sum: f64 = xx
-                    .iter()
-                    .zip(rr.iter())
-                    .zip(mb.iter())
-                    .map(|((&a, &c), &w)| f64::from(a - c) * f64::from(w))
-                    .sum();
-                let df = f64::from(fx[b]) - f64::from(fr[b]);
-                deltas[i].push((df - sum).abs());
-                dfs[i].push(df.abs());
-                prediction[i] = fx[b];
-                add_hypothetical(&mut hyp.slice_mut(s![i, .., ..]), mb, rr, weight);
+        // Calls of `rows` sequences with `kc` of their references each
+        // (reference-major: pair p of a call is sequence p % rows): each
+        // sequence runs forward once per call.
+        let (rows, kc) = call_shape(batch, k);
+        for i0 in (0..n).step_by(rows) {
+            let i1 = (i0 + rows).min(n);
+            let s = i1 - i0;
+            let xs = x.slice(s![i0..i1, .., ..]);
+            for k0 in (0..k).step_by(kc) {
+                let k1 = (k0 + kc).min(k);
+                let mut rb = Array3::<f32>::zeros(((k1 - k0) * s, 4, len));
+                for kk in k0..k1 {
+                    for i in i0..i1 {
+                        rb.index_axis_mut(Axis(0), (kk - k0) * s + i - i0)
+                            .assign(&self.reference(input, i, kk)?);
+                    }
+                }
+                let (fx, fr, m) = input.model.multipliers(xs, rb.view())?;
+                for p in 0..rb.dim().0 {
+                    let ii = p % s;
+                    let i = i0 + ii;
+                    let (mb, rr, xx) = (
+                        m.index_axis(Axis(0), p),
+                        rb.index_axis(Axis(0), p),
+                        xs.index_axis(Axis(0), ii),
+                    );
+                    let sum: f64 = xx
+                        .iter()
+                        .zip(rr.iter())
+                        .zip(mb.iter())
+                        .map(|((&a, &c), &w)| f64::from(a - c) * f64::from(w))
+                        .sum();
+                    let df = f64::from(fx[ii]) - f64::from(fr[p]);
+                    deltas[i].push((df - sum).abs());
+                    dfs[i].push(df.abs());
+                    prediction[i] = fx[ii];
+                    add_hypothetical(&mut hyp.slice_mut(s![i, .., ..]), mb, rr, weight);
+                }
             }
         }
         let convergence = deltas
@@ -153,3 +177,22 @@ impl Attributor for DeepLiftShap {
 motif_core::register_plugin!(Attributor, DeepLiftShap, name: "deeplift-shap",
     summary: "DeepLIFT (Rescale) averaged over dinucleotide-shuffled references (DeepSHAP)",
     status: Status::Preview("0.1.0"));
+
+#[cfg(test)]
+mod tests {
+    use super::call_shape;
+
+    #[test]
+    fn calls_have_one_shape() {
+        // Whole sequences where the batch holds all references.
+        assert_eq!(call_shape(40, 20), (2, 20));
+        assert_eq!(call_shape(20, 20), (1, 20));
+        // Else a divisor of k: 20 = 5 calls of 4 (nearest 3, larger on a tie).
+        assert_eq!(call_shape(3, 20), (1, 4));
+        assert_eq!(call_shape(6, 20), (1, 5));
+        assert_eq!(call_shape(1, 20), (1, 1));
+        // A prime k and a small batch: one reference per call.
+        assert_eq!(call_shape(3, 7), (1, 1));
+        assert_eq!(call_shape(5, 7), (1, 7));
+    }
+}

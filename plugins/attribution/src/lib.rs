@@ -54,8 +54,8 @@ mod tests {
             x: ArrayView3<'_, f32>,
             r: ArrayView3<'_, f32>,
         ) -> Result<(Array1<f32>, Array1<f32>, Array3<f32>)> {
-            let (fx, g) = self.gradient(x)?;
-            Ok((fx, self.predict(r)?, g))
+            let (_, g) = self.gradient(r)?;
+            Ok((self.predict(x)?, self.predict(r)?, g))
         }
         fn batch(&self) -> usize {
             7
@@ -87,10 +87,11 @@ mod tests {
             x: ArrayView3<'_, f32>,
             r: ArrayView3<'_, f32>,
         ) -> Result<(Array1<f32>, Array1<f32>, Array3<f32>)> {
+            // Reference-major pairs: pair p is sequence p % s.
             let (sx, sr) = (self.s(x), self.s(r));
-            let mut m = Array3::zeros(x.raw_dim());
-            for (i, mut mi) in m.outer_iter_mut().enumerate() {
-                mi.assign(&(&self.0 * (sx[i] + sr[i])));
+            let mut m = Array3::zeros(r.raw_dim());
+            for (p, mut mp) in m.outer_iter_mut().enumerate() {
+                mp.assign(&(&self.0 * (sx[p % sx.len()] + sr[p])));
             }
             Ok((sx.mapv(|v| v * v), sr.mapv(|v| v * v), m))
         }

@@ -455,8 +455,12 @@ pub trait AttributionModel: Sync {
     /// If the engine fails.
     fn gradient(&self, x: ArrayView3<'_, f32>) -> Result<(Array1<f32>, ndarray::Array3<f32>)>;
 
-    /// DeepLIFT for pairs `(x[p], r[p])`: `f(x)`, `f(r)` and the multipliers
-    /// `m` `(n, 4, len)` (Σ (x − r)·m = f(x) − f(r) per pair, up to rounding).
+    /// DeepLIFT for `x` `(s, 4, len)` against `k` references each, `r`
+    /// `(k·s, 4, len)` laid out reference-major (pair `p = j·s + i` is
+    /// `(x[i], r[p])`, its reference `j`): `f(x)` `(s)`, `f(r)` `(k·s)` and
+    /// the multipliers `m` `(k·s, 4, len)` (Σ (x[i] − r[p])·m[p] = f(x[i]) −
+    /// f(r[p]) per pair, up to rounding). Each sequence's forward pass runs
+    /// once for its `k` pairs where the model allows.
     ///
     /// # Errors
     /// If the engine fails.
