@@ -313,7 +313,7 @@ impl TargetModel {
     ) -> Result<(Array1<f32>, Array1<f32>, Array3<f32>)> {
         let (rows, _, len) = x.dim();
         let n = r.dim().0;
-        if rows == 0 || n % rows != 0 {
+        if rows == 0 || !n.is_multiple_of(rows) {
             return Err(Error::Invalid(format!(
                 "{n} references for {rows} sequences: not the same number for each"
             )));

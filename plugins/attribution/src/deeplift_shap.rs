@@ -104,7 +104,7 @@ fn call_shape(batch: usize, k: usize) -> (usize, usize) {
         return (batch / k, k);
     }
     let kc = (1..=k)
-        .filter(|d| k % d == 0)
+        .filter(|&d| k.is_multiple_of(d))
         .min_by_key(|&d| (d.abs_diff(batch), std::cmp::Reverse(d)))
         .unwrap_or(1);
     (1, kc)

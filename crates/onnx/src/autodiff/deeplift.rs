@@ -254,7 +254,7 @@ fn share_input(
     batch: usize,
     k: usize,
 ) -> Result<()> {
-    if batch % k != 0 {
+    if !batch.is_multiple_of(k) {
         return Err(graph_err(format!("{batch} pairs are not {k} references per input row")));
     }
     let branch: std::collections::HashSet<&str> = branch.iter().map(String::as_str).collect();
