@@ -164,8 +164,23 @@ class ProfileWrapper(nn.Module):
         return self.scaling(z).sum(dim=-1, keepdim=True)
 
 
+class SoftmaxNet(nn.Module):
+    """An internal softmax over channels (tangermeme 1.6's exact rule; Captum's is defective, so
+    only tangermeme is compared), then a conv, ReLU and mean pooling."""
+
+    def __init__(self, noop=False):
+        super().__init__()
+        self.c1, self.sm = nn.Conv1d(4, 16, 11, padding=5), nn.Softmax(dim=1)
+        self.c2, self.r2 = nn.Conv1d(16, 8, 5), nn.ReLU()
+        self.head = nn.Linear(8, 1)
+
+    def forward(self, x):
+        h = self.r2(self.c2(self.sm(2.0 * self.c1(x))))
+        return self.head(h.mean(dim=-1))
+
+
 MODELS = {"koo": (Koo, 200, 3), "bpnet": (BPNet, 1000, 0), "deepbind": (DeepBind, 101, 0),
-          "profile": (BPNetProfile, 1000, "profile")}
+          "profile": (BPNetProfile, 1000, "profile"), "softmax": (SoftmaxNet, 200, "softmax")}
 
 
 def seeded(cls, seed):
@@ -249,6 +264,18 @@ def compare(name, bin_, work, n, k):
         scores = np.genfromtxt(os.path.join(d, "dls", "scores.tsv"), names=True, dtype=None, encoding=None)
         return rows, {"motiftool_max_delta": float(np.max(scores["max_delta"])), "floor": rel(t32, t64)}
 
+    if target == "softmax":
+        ours = motiftool(bin_, onnx, fasta, os.path.join(d, "dls"), "--target", "y:0",
+                         "--set", f"references={os.path.join(d, 'refs.npy')}")
+        kw = dict(target=0, hypothetical=True, batch_size=64, warning_threshold=1e9)
+        t64 = deep_lift_shap(copy.deepcopy(model).double(), X.double(), references=refs.double(),
+                             **kw).numpy()
+        t32 = deep_lift_shap(model, X, references=refs, **kw).numpy()
+        rows["deeplift-shap vs tangermeme (softmax)"] = rel(ours, t32)
+        rows["deeplift-shap vs tangermeme fp64 (softmax)"] = rel(ours, t64)
+        scores = np.genfromtxt(os.path.join(d, "dls", "scores.tsv"), names=True, dtype=None, encoding=None)
+        return rows, {"motiftool_max_delta": float(np.max(scores["max_delta"])), "floor": rel(t32, t64)}
+
     ours = motiftool(bin_, onnx, fasta, os.path.join(d, "dls"), "--target", tgt,
                      "--set", f"references={os.path.join(d, 'refs.npy')}")
     tm = deep_lift_shap(model, X, target=target, references=refs, hypothetical=True,
@@ -313,7 +340,7 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--models", default="koo,bpnet,deepbind,profile")
+    ap.add_argument("--models", default="koo,bpnet,deepbind,profile,softmax")
     a = ap.parse_args()
     work = a.out or tempfile.mkdtemp(prefix="attribution-parity-")
     import captum

@@ -177,6 +177,10 @@ fn each_rule_is_complete_on_its_own() {
         ("GlobalAveragePool", vec![], -1.0),
         ("ReduceMax", vec![("axes", Attr::Ints(vec![2])), ("keepdims", Attr::Int(0))], -1.0),
         ("ReduceMin", vec![("axes", Attr::Ints(vec![1, 2])), ("keepdims", Attr::Int(1))], -1.0),
+        // Internal softmaxes over each non-batch axis, peaked ones too.
+        ("Softmax", vec![("axis", Attr::Int(1))], -1.0),
+        ("Softmax", vec![], -1.0),
+        ("Softmax", vec![("axis", Attr::Int(2))], -30.0),
     ];
     for (op, attrs, lo) in unary {
         let mut g = graph(&xs);
@@ -186,6 +190,16 @@ fn each_rule_is_complete_on_its_own() {
         let r = rng.uniform(&xs, *lo, 1.0);
         complete(op, &model, "y", &x, &r, &mut rng);
     }
+    // A softmax whose members differ in one logit only (Δz = 0 elsewhere:
+    // the fallbacks), and one whose members are equal.
+    let mut g = graph(&xs);
+    g.node("Softmax", &["x"], &["y"], &[("axis", Attr::Int(1))]);
+    let model = g.finish();
+    let x = rng.uniform(&xs, -2.0, 2.0);
+    let mut r = x.clone();
+    r[[0, 1, 4]] += 1.5;
+    complete("Softmax (one logit moved)", &model, "y", &x, &r, &mut rng);
+    complete("Softmax (equal members)", &model, "y", &x, &x.clone(), &mut rng);
     // Clip with constant bounds.
     let mut g = graph(&xs);
     g.initializer("lo", &[], &[-0.3]);
@@ -297,13 +311,13 @@ fn linear_model_multipliers_are_the_weights() {
 fn ops_without_a_rule_are_refused_by_name() {
     let mut g = graph(&[2, 3]);
     g.node("Relu", &["x"], &["r"], &[]);
-    g.node("Softmax", &["r"], &["y"], &[("axis", Attr::Int(1))]);
+    g.node("LogSoftmax", &["r"], &["y"], &[("axis", Attr::Int(1))]);
     let model = g.finish();
     let e = deeplift_model(&model, &[("x", &[2, 3])], "x", "y", &DeepLiftOptions::default())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("Softmax_y") && e.contains("no DeepLIFT rule"), "{e}");
-    let opts = DeepLiftOptions { linearize: vec!["Softmax".into()], ..Default::default() };
+    assert!(e.contains("LogSoftmax_y") && e.contains("no DeepLIFT rule"), "{e}");
+    let opts = DeepLiftOptions { linearize: vec!["LogSoftmax".into()], ..Default::default() };
     assert!(deeplift_model(&model, &[("x", &[2, 3])], "x", "y", &opts).is_ok());
     // A varying divisor.
     let mut g = graph(&[2, 3]);
@@ -313,6 +327,13 @@ fn ops_without_a_rule_are_refused_by_name() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("Div_y") && e.contains("input 1"), "{e}");
+    // A softmax over the batch axis.
+    let mut g = graph(&[2, 3]);
+    g.node("Softmax", &["x"], &["y"], &[("axis", Attr::Int(0))]);
+    let e = deeplift_model(&g.finish(), &[("x", &[2, 3])], "x", "y", &DeepLiftOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Softmax_y") && e.contains("batch axis"), "{e}");
 }
 
 /// `../shared/data/…`, unless `MOTIFTOOL_NO_SHARED` hides it.

@@ -55,6 +55,10 @@ pub enum Multiplier {
     },
     /// Bilinear in two operands: the gradient at the pair's midpoint.
     Midpoint,
+    /// A softmax over non-batch axes: tangermeme 1.6's exact decomposition
+    /// `a = exp(z − c)`, `s = Σ a`, `v = 1/s`, `y = a·v` with log-space
+    /// secants.
+    Softmax,
 }
 
 /// A registered multiplier rule: the op types it covers.
@@ -365,6 +369,7 @@ impl Pass for DeepLift<'_> {
             }
             Multiplier::Rescale => rescale(cx, n, dy, needs, self.options.tau),
             Multiplier::CrossExtreme { max } => cross_extreme(cx, n, dy, needs, max),
+            Multiplier::Softmax => softmax(cx, n, dy, needs, self.options.tau),
             Multiplier::Midpoint => {
                 let gx = grad.backward(cx, n, dy, needs)?;
                 if needs.iter().filter(|&&v| v).count() < 2 {
@@ -508,6 +513,98 @@ fn secant_or(cx: &mut Ctx, dz: &str, dout: &str, dy: &str, plain: &str, tau: f32
     cx.op("Add", &[&m, &gap], &[])
 }
 
+/// `num/den`, or `fallback` where `|den| < tau` (a blend by a 0/1 mask, as
+/// in [`secant_or`]).
+fn ratio_or(cx: &mut Ctx, num: &str, den: &str, fallback: &str, tau: f32) -> String {
+    let abs = cx.op("Abs", &[den], &[]);
+    let tau = cx.scalar(tau);
+    let small = cx.op("Less", &[&abs, &tau], &[]);
+    let s = cx.to_float(&small);
+    let safe = cx.op("Add", &[den, &s], &[]);
+    let q = cx.op("Div", &[num, &safe], &[]);
+    let gap = cx.op("Sub", &[fallback, &q], &[]);
+    let gap = cx.op("Mul", &[&gap, &s], &[]);
+    cx.op("Add", &[&q, &gap], &[])
+}
+
+/// Softmax over axes `d` (never the batch): with `c = max(max_d z_x, max_d
+/// z_r)`, `a = e^{z−c}`, `s = Σ_d a`, `v = 1/s`, `y = a·v` per member,
+/// `R = Δy/Δlog y` (→ `y_r`), `Q = Δlog v/Δv` (→ `1/v_r`), `M = Δa/Δz`
+/// (→ `a_r`) where the denominator is below `tau`, and `Δlog y = Δz +
+/// Δlog v`, the multiplier is `g·R − M·v_x·v_r·Σ_d g·R·Q`; it conserves
+/// exactly (`−v_x·v_r·Δs = Δv`). tangermeme 1.6's rule.
+fn softmax(
+    cx: &mut Ctx,
+    n: &NodeProto,
+    g: &str,
+    needs: &[bool],
+    tau: f32,
+) -> Result<Vec<Option<String>>> {
+    let axes = super::rules::softmax_axes(cx, n)?;
+    if axes.contains(&0) {
+        return Err(node_err(
+            n,
+            String::from(
+                "a softmax over the batch axis mixes sequences: no DeepLIFT rule covers that",
+            ),
+        ));
+    }
+    let z = input(n, 0).to_owned();
+    let zr = cx
+        .reference(&z)
+        .ok_or_else(|| node_err(n, format!("internal: `{z}` has no reference twin")))?
+        .to_owned();
+    let axes_i: Vec<i64> = axes.iter().map(|&a| a as i64).collect();
+    let keep = ("keepdims", crate::build::Attr::Int(1));
+    let reduce_max = |cx: &mut Ctx, t: &str| {
+        if cx.opset() >= 18 {
+            let a = cx.const_i64(&axes_i);
+            cx.op("ReduceMax", &[t, &a], &[keep.clone()])
+        } else {
+            cx.op(
+                "ReduceMax",
+                &[t],
+                &[("axes", crate::build::Attr::Ints(axes_i.clone())), keep.clone()],
+            )
+        }
+    };
+    let (mx, mr) = (reduce_max(cx, &z), reduce_max(cx, &zr));
+    let c = cx.op("Max", &[&mx, &mr], &[]);
+    let tiny = cx.scalar(f32::MIN_POSITIVE);
+    let one = cx.scalar(1.0);
+    let member = |cx: &mut Ctx, t: &str| {
+        let shifted = cx.op("Sub", &[t, &c], &[]);
+        let a = cx.op("Exp", &[&shifted], &[]);
+        let s = cx.reduce_sum(&a, &axes, true);
+        let s = cx.op("Max", &[&s, &tiny], &[]);
+        let v = cx.op("Div", &[&one, &s], &[]);
+        let y = cx.op("Mul", &[&a, &v], &[]);
+        (a, s, v, y)
+    };
+    let (a, _, v, y) = member(cx, &z);
+    let (ar, sr, vr, yr) = member(cx, &zr);
+    let dz = cx.op("Sub", &[&z, &zr], &[]);
+    let da = cx.op("Sub", &[&a, &ar], &[]);
+    let m = ratio_or(cx, &da, &dz, &ar, tau);
+    let dy = cx.op("Sub", &[&y, &yr], &[]);
+    let dv = cx.op("Sub", &[&v, &vr], &[]);
+    let lv = cx.op("Log", &[&v], &[]);
+    let lvr = cx.op("Log", &[&vr], &[]);
+    let dlogv = cx.op("Sub", &[&lv, &lvr], &[]);
+    let dlogy = cx.op("Add", &[&dz, &dlogv], &[]);
+    let r = ratio_or(cx, &dy, &dlogy, &yr, tau);
+    let q = ratio_or(cx, &dlogv, &dv, &sr, tau);
+    let gr = cx.op("Mul", &[g, &r], &[]);
+    let grq = cx.op("Mul", &[&gr, &q], &[]);
+    let sum = cx.reduce_sum(&grq, &axes, true);
+    let vv = cx.op("Mul", &[&v, &vr], &[]);
+    let k = cx.op("Mul", &[&sum, &vv], &[]);
+    let mk = cx.op("Mul", &[&m, &k], &[]);
+    let mut out = vec![None; needs.len()];
+    out[0] = Some(cx.op("Sub", &[&gr, &mk], &[]));
+    Ok(out)
+}
+
 /// Cross-max: with pooled values `p_x`, `p_r` and `p* = max(p_x, p_r)`,
 /// the gradient rule routes `dy·(p* − p_r)` to the extreme elements of the
 /// input member and `dy·(p_x − p*)` to those of the reference member
@@ -572,8 +669,8 @@ mod tests {
                 assert!(rule_for(op).is_some(), "`{op}`: a multiplier rule but no gradient rule");
             }
         }
-        // Internal softmaxes need their own rule (attribute the logits).
-        let refused = ["Softmax", "LogSoftmax"];
+        // Internal log-softmaxes need their own rule (attribute the logits).
+        let refused = ["LogSoftmax"];
         for op in super::super::supported_ops() {
             assert!(
                 seen.contains(op) || refused.contains(&op),

@@ -138,7 +138,7 @@ crate::register_grad_rule!("Tanh", Tanh);
 
 /// The axes a (Log)Softmax normalises over: `axis` alone from opset 13,
 /// every axis from `axis` on before (the input flattened to 2-D there).
-fn softmax_axes(cx: &Ctx, n: &NodeProto) -> Result<Vec<usize>> {
+pub(crate) fn softmax_axes(cx: &Ctx, n: &NodeProto) -> Result<Vec<usize>> {
     let rank = cx.shape(&n.input[0]).len();
     let default = if cx.opset() >= 13 { -1 } else { 1 };
     let a = crate::autodiff::shapes::axis(
@@ -219,3 +219,4 @@ crate::register_multiplier_rule!(
     ["Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh"],
     crate::autodiff::deeplift::Multiplier::Rescale
 );
+crate::register_multiplier_rule!(["Softmax"], crate::autodiff::deeplift::Multiplier::Softmax);

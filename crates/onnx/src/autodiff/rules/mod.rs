@@ -16,6 +16,7 @@ use super::emit::{Ctx, Sparse};
 use crate::build::Attr;
 
 mod activation;
+pub(crate) use activation::softmax_axes;
 mod arith;
 mod batchnorm;
 mod constant;
