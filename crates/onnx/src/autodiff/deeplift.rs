@@ -559,7 +559,7 @@ fn softmax(
     let reduce_max = |cx: &mut Ctx, t: &str| {
         if cx.opset() >= 18 {
             let a = cx.const_i64(&axes_i);
-            cx.op("ReduceMax", &[t, &a], &[keep.clone()])
+            cx.op("ReduceMax", &[t, &a], std::slice::from_ref(&keep))
         } else {
             cx.op(
                 "ReduceMax",
