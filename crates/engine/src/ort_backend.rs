@@ -102,7 +102,7 @@ fn build(path: &Path, bytes: &[u8], opts: &SessionOptions) -> Result<OrtInner> {
             return Err(Error::Device {
                 msg: format!(
                     "--device cuda: the ONNX Runtime at {} has no CUDA execution provider; install \
-                         onnxruntime-gpu==1.31.1 (pip) with CUDA 12 and cuDNN 9 and point ORT_DYLIB_PATH at its \
+                         onnxruntime-gpu==1.31.1 (pip; built for CUDA 13 and cuDNN 9) and point ORT_DYLIB_PATH at its \
                          libonnxruntime.so, or use --device cpu",
                     e.lib.display()
                 ),
