@@ -51,8 +51,10 @@ for case in "koo y:3" "bpnet y:0"; do
       continue
     fi
     diff=$(compare "$out/$name-$method-cuda/shap.npz" "$out/$name-$method-cpu/shap.npz")
-    # TF32 is off in ort's CUDA provider by default: fp32 products, so 1e-4 of the largest value.
-    ok=$(python3 -c "print('yes' if float('$diff') <= 1e-4 else 'NO')")
+    # fp32 on both (TF32 off), so 1e-4 of the largest value; ISM's deltas are differences of
+    # nearly equal outputs, whose fp32 floor is ~1e-4 of the largest delta on its own: 1e-3.
+    tol=1e-4; [ "$method" = ism ] && tol=1e-3
+    ok=$(python3 -c "print('yes' if float('$diff') <= $tol else 'NO')")
     [ "$ok" = yes ] || status=1
     printf '%-6s %-22s %9.2f %9.2f %7.2fx %12s  %s\n' "$name" "$method" "$cpu" "$gpu" \
       "$(awk -v a="$cpu" -v b="$gpu" 'BEGIN { print a / b }')" "$diff" "$ok"

@@ -97,7 +97,9 @@ fn build(path: &Path, bytes: &[u8], opts: &SessionOptions) -> Result<OrtInner> {
         builder = builder.with_intra_op_spinning(false).map_err(|e| load(e.to_string()))?;
     }
     if opts.device == Device::Cuda {
-        let cuda = ort::ep::CUDA::default();
+        // Full fp32 products (no TensorFloat-32): the same numbers as the
+        // CPU to rounding, which attributions' differences need.
+        let cuda = ort::ep::CUDA::default().with_tf32(false);
         if !<ort::ep::CUDA as ExecutionProvider>::is_available().unwrap_or(false) {
             return Err(Error::Device {
                 msg: format!(

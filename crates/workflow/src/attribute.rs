@@ -108,8 +108,12 @@ impl Default for Config {
     }
 }
 
-/// The most sequence positions (pairs × length) one engine call takes.
+/// The most sequence positions (pairs × length) one engine call takes on
+/// the CPU.
 const MAX_POSITIONS: usize = 1 << 13;
+/// The same on a GPU, where large calls pay (about 1.3 GB of activations
+/// for the pair graph of a 32-channel BPNet-like model).
+const MAX_POSITIONS_GPU: usize = 1 << 18;
 
 /// One term of the target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -396,8 +400,12 @@ fn prepare(
     // A pair graph holds some forty tensors of the batch's size: calls of at
     // most MAX_POSITIONS positions keep them in cache, which measured 1.5-2x
     // faster than batches of 64 (200 and 2,114 bp, ort, 2 threads), and
-    // memory small whatever the length.
-    let batch = config.engine.batch().min(MAX_POSITIONS / len.max(1)).max(1);
+    // memory small whatever the length. A GPU wants large calls.
+    let cap = match config.engine.device {
+        crate::engine::DeviceName::Cpu => MAX_POSITIONS,
+        crate::engine::DeviceName::Cuda => MAX_POSITIONS_GPU,
+    };
+    let batch = config.engine.batch().min(cap / len.max(1)).max(1);
     let tm = TargetModel::new(model, &outputs, weights, &profiles, opts, batch, deeplift)?;
     if config.method == "ism" {
         let fast =
