@@ -209,13 +209,9 @@ impl FastIsm {
         n: usize,
         model: impl FnOnce() -> ModelProto,
     ) -> Result<Arc<dyn GraphSession>> {
-        // One session per pool thread on the CPU: an engine session runs one
-        // call at a time, and the chunks run in parallel.
-        let thread = match self.opts.device {
-            motif_engine::Device::Cpu => rayon::current_thread_index(),
-            motif_engine::Device::Cuda => None,
-        };
-        let k = (key.to_owned(), n, thread);
+        // One session per pool thread: an engine session runs one call at a
+        // time, and the chunks run in parallel.
+        let k = (key.to_owned(), n, rayon::current_thread_index());
         if let Some(s) = self.sessions.lock().expect("lock").get(&k) {
             return Ok(Arc::clone(s));
         }
@@ -255,11 +251,6 @@ impl FastIsm {
         batch: usize,
     ) -> Result<Vec<ArrayD<f32>>> {
         let reference = self.reference(x)?;
-        // On a GPU one thread feeds the device (a session per thread there
-        // would mean a CUDA context's worth of set-up each).
-        if self.opts.device == motif_engine::Device::Cuda {
-            return edits.chunks(batch.max(1)).map(|c| self.chunk(&reference, c)).collect();
-        }
         edits.par_chunks(batch.max(1)).map(|c| self.chunk(&reference, c)).collect()
     }
 

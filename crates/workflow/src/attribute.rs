@@ -410,7 +410,13 @@ fn prepare(
     if config.method == "ism" {
         let fast =
             config.method_config.get("fast").and_then(serde_json::Value::as_bool) != Some(false);
-        if fast && !tm.fast_ism_available(len)? {
+        if fast && config.engine.device == crate::engine::DeviceName::Cuda {
+            events(Event::Note(
+                "ism: on a GPU every mutant is predicted whole, in large batches (fast ISM's window \
+                 gathering runs on the CPU, and measured 20x slower there than on the CPU alone)"
+                    .into(),
+            ));
+        } else if fast && !tm.fast_ism_available(len)? {
             events(Event::Note(
                 "ism: no convolution of this model can be recomputed locally; every mutant is predicted whole".into(),
             ));
