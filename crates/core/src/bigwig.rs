@@ -51,55 +51,147 @@ fn put_u64(b: &mut Vec<u8>, v: u64) {
     b.extend_from_slice(&v.to_le_bytes());
 }
 
-/// Writes `runs` (sorted by chromosome index, then start, not
-/// overlapping) to `path` atomically. `chroms` are (name, length) in the
-/// order the runs' indices refer to.
+/// Writes `runs` (not overlapping, in any order) to `path` atomically.
+/// `chroms` are (name, length) in the order the runs' indices refer to.
 ///
 /// # Errors
-/// If the runs are unsorted, overlap or leave a chromosome, or the file
-/// cannot be written.
+/// If the runs overlap or leave a chromosome, or the file cannot be
+/// written.
 pub fn write(path: &Path, chroms: &[(String, u32)], runs: &[Run]) -> Result<()> {
-    let bad = |m: String| Error::Invalid(format!("{}: {m}", path.display()));
-    // Chromosome ids follow the names' sort order (the B+ tree's key order).
-    let mut order: Vec<usize> = (0..chroms.len()).collect();
-    order.sort_by(|&a, &b| chroms[a].0.cmp(&chroms[b].0));
-    let mut id = vec![0u32; chroms.len()];
-    for (k, &c) in order.iter().enumerate() {
-        id[c] = k as u32;
+    let mut w = Writer::create(path, chroms)?;
+    let mut sorted: Vec<&Run> = runs.iter().collect();
+    sorted.sort_by_key(|r| (w.rank(r.chrom), r.start));
+    for r in sorted {
+        w.push(r.chrom, r.start, &r.values)?;
     }
-    let mut prev: Option<(u32, u32)> = None;
-    let mut sorted: Vec<&Run> = runs.iter().filter(|r| !r.values.is_empty()).collect();
-    sorted.sort_by_key(|r| (id[r.chrom], r.start));
-    for r in &sorted {
-        let end = u64::from(r.start) + r.values.len() as u64;
-        if end > u64::from(chroms[r.chrom].1) {
-            return Err(bad(format!("values past the end of {}", chroms[r.chrom].0)));
+    w.finish()
+}
+
+/// A bigWig written as its runs arrive (sorted by [`Writer::rank`] of
+/// their chromosome, then start): only the section index stays in memory,
+/// so tracks of any size take little. The file appears at `path` on
+/// [`Writer::finish`] (a temp file until then, removed if dropped).
+pub struct Writer {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    pos: u64,
+    chroms: Vec<(String, u32)>,
+    id: Vec<u32>,
+    blocks: Vec<Block>,
+    max_raw: usize,
+    /// Bases, min, max, sum, sum of squares.
+    summary: (u64, f64, f64, f64, f64),
+    prev: Option<(u32, u32)>,
+    summary_offset: u64,
+    tree_offset: u64,
+    data_offset: u64,
+}
+
+impl Writer {
+    /// Starts `path` for chromosomes `chroms` (name, length).
+    ///
+    /// # Errors
+    /// If the temp file cannot be written.
+    pub fn create(path: &Path, chroms: &[(String, u32)]) -> Result<Self> {
+        // Chromosome ids follow the names' sort order (the B+ tree's key order).
+        let mut order: Vec<usize> = (0..chroms.len()).collect();
+        order.sort_by(|&a, &b| chroms[a].0.cmp(&chroms[b].0));
+        let mut id = vec![0u32; chroms.len()];
+        for (k, &c) in order.iter().enumerate() {
+            id[c] = k as u32;
         }
-        if let Some((c, e)) = prev
-            && c == id[r.chrom]
-            && r.start < e
-        {
-            return Err(bad(format!("overlapping values on {}", chroms[r.chrom].0)));
-        }
-        prev = Some((id[r.chrom], end as u32));
+        let dir = crate::fsio::parent_dir(path);
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(path, e))?;
+        let tmp = dir.join(format!(
+            "{}{}.tmp",
+            crate::fsio::temp_prefix(),
+            path.file_name().map_or("out".into(), |n| n.to_string_lossy())
+        ));
+        crate::fsio::register_temp(&tmp);
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut w = Self {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(std::io::BufWriter::new(file)),
+            pos: 0,
+            chroms: chroms.to_vec(),
+            id,
+            blocks: Vec::new(),
+            max_raw: 0,
+            summary: (0, f64::INFINITY, f64::NEG_INFINITY, 0.0, 0.0),
+            prev: None,
+            summary_offset: 0,
+            tree_offset: 0,
+            data_offset: 0,
+        };
+        // Header and summary (filled in by `finish`), the chromosome tree,
+        // the section count (likewise), then the sections.
+        w.emit(&[0u8; 64])?;
+        w.summary_offset = w.pos;
+        w.emit(&[0u8; 40])?;
+        w.tree_offset = w.pos;
+        let mut tree = Vec::new();
+        put_chrom_tree(&mut tree, chroms, &order, &w.id);
+        w.emit(&tree)?;
+        w.data_offset = w.pos;
+        w.emit(&[0u8; 8])?;
+        Ok(w)
     }
-    let mut out = vec![0u8; 64];
-    let summary_offset = out.len() as u64;
-    put_summary(&mut out, &sorted);
-    let tree_offset = out.len() as u64;
-    put_chrom_tree(&mut out, chroms, &order, &id);
-    // Data: the section count, then zlib-compressed fixedStep sections.
-    let data_offset = out.len() as u64;
-    let mut blocks = Vec::new();
-    let mut max_raw = 0usize;
-    let count_at = out.len();
-    put_u64(&mut out, 0);
-    for r in &sorted {
-        for (k, chunk) in r.values.chunks(SECTION).enumerate() {
-            let start = r.start + (k * SECTION) as u32;
+
+    /// The order runs must come in: by this rank of their chromosome (its
+    /// name's sort order), then by start.
+    #[must_use]
+    pub fn rank(&self, chrom: usize) -> u32 {
+        self.id[chrom]
+    }
+
+    fn emit(&mut self, bytes: &[u8]) -> Result<()> {
+        let f = self.file.as_mut().expect("open until finish");
+        f.write_all(bytes).map_err(|e| Error::io(&self.tmp, e))?;
+        self.pos += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Appends `values` for bases `start..` of chromosome `chrom`.
+    ///
+    /// # Errors
+    /// If the run leaves the chromosome, comes before or overlaps the
+    /// previous one, or cannot be written.
+    pub fn push(&mut self, chrom: usize, start: u32, values: &[f32]) -> Result<()> {
+        let bad = |m: String| Error::Invalid(format!("{}: {m}", self.path.display()));
+        if values.is_empty() {
+            return Ok(());
+        }
+        let (name, len) = self.chroms[chrom].clone();
+        let end = u64::from(start) + values.len() as u64;
+        if end > u64::from(len) {
+            return Err(bad(format!("values past the end of {name}")));
+        }
+        let id = self.id[chrom];
+        if let Some((c, e)) = self.prev {
+            if c == id && start < e {
+                return Err(bad(format!("overlapping values on {name}")));
+            }
+            if c > id {
+                return Err(bad(format!("{name} comes after a chromosome that sorts later")));
+            }
+        }
+        self.prev = Some((id, end as u32));
+        for v in values {
+            let v = f64::from(*v);
+            let s = &mut self.summary;
+            s.0 += 1;
+            s.1 = s.1.min(v);
+            s.2 = s.2.max(v);
+            s.3 += v;
+            s.4 += v * v;
+        }
+        for (k, chunk) in values.chunks(SECTION).enumerate() {
+            let start = start + (k * SECTION) as u32;
             let end = start + chunk.len() as u32;
             let mut raw = Vec::with_capacity(24 + 4 * chunk.len());
-            for v in [id[r.chrom], start, end, 1, 1] {
+            for v in [id, start, end, 1, 1] {
                 put_u32(&mut raw, v);
             }
             raw.push(3); // fixedStep
@@ -108,57 +200,76 @@ pub fn write(path: &Path, chroms: &[(String, u32)], runs: &[Run]) -> Result<()> 
             for v in chunk {
                 raw.extend_from_slice(&v.to_le_bytes());
             }
-            max_raw = max_raw.max(raw.len());
+            self.max_raw = self.max_raw.max(raw.len());
             let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
-            z.write_all(&raw).map_err(|e| Error::io(path, e))?;
-            let packed = z.finish().map_err(|e| Error::io(path, e))?;
-            blocks.push(Block {
-                chrom: id[r.chrom],
+            z.write_all(&raw).map_err(|e| Error::io(&self.tmp, e))?;
+            let packed = z.finish().map_err(|e| Error::io(&self.tmp, e))?;
+            self.blocks.push(Block {
+                chrom: id,
                 start,
                 end,
-                offset: out.len() as u64,
+                offset: self.pos,
                 size: packed.len() as u64,
             });
-            out.extend_from_slice(&packed);
+            self.emit(&packed)?;
         }
+        Ok(())
     }
-    out[count_at..count_at + 8].copy_from_slice(&(blocks.len() as u64).to_le_bytes());
-    let index_offset = out.len() as u64;
-    write_index(&mut out, &blocks, index_offset);
-    put_u32(&mut out, MAGIC);
-    // Header.
-    let mut h = Vec::with_capacity(64);
-    put_u32(&mut h, MAGIC);
-    put_u16(&mut h, 4);
-    put_u16(&mut h, 0); // zoom levels
-    put_u64(&mut h, tree_offset);
-    put_u64(&mut h, data_offset);
-    put_u64(&mut h, index_offset);
-    put_u16(&mut h, 0);
-    put_u16(&mut h, 0);
-    put_u64(&mut h, 0); // autoSql
-    put_u64(&mut h, summary_offset);
-    put_u32(&mut h, max_raw as u32);
-    put_u64(&mut h, 0);
-    out[..64].copy_from_slice(&h);
-    crate::fsio::write_atomic(path, &out).map_err(|e| Error::io(path, e))
+
+    /// Writes the index and header and moves the file to its path.
+    ///
+    /// # Errors
+    /// If the file cannot be written or renamed.
+    pub fn finish(mut self) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let index_offset = self.pos;
+        let mut tail = Vec::new();
+        write_index(&mut tail, &self.blocks, index_offset, index_offset);
+        put_u32(&mut tail, MAGIC);
+        self.emit(&tail)?;
+        let mut h = Vec::with_capacity(64);
+        put_u32(&mut h, MAGIC);
+        put_u16(&mut h, 4);
+        put_u16(&mut h, 0); // zoom levels
+        put_u64(&mut h, self.tree_offset);
+        put_u64(&mut h, self.data_offset);
+        put_u64(&mut h, index_offset);
+        put_u16(&mut h, 0);
+        put_u16(&mut h, 0);
+        put_u64(&mut h, 0); // autoSql
+        put_u64(&mut h, self.summary_offset);
+        put_u32(&mut h, self.max_raw as u32);
+        put_u64(&mut h, 0);
+        let (n, lo, hi, sum, sq) = self.summary;
+        let mut summary = Vec::with_capacity(40);
+        put_u64(&mut summary, n);
+        for v in [if n > 0 { lo } else { 0.0 }, if n > 0 { hi } else { 0.0 }, sum, sq] {
+            summary.extend_from_slice(&v.to_le_bytes());
+        }
+        let count = (self.blocks.len() as u64).to_le_bytes();
+        let tmp = self.tmp.clone();
+        let io = |e: std::io::Error| Error::io(&tmp, e);
+        let mut f = self.file.take().expect("open until finish");
+        for (at, bytes) in
+            [(0, &h[..]), (self.summary_offset, &summary[..]), (self.data_offset, &count[..])]
+        {
+            f.seek(SeekFrom::Start(at)).map_err(io)?;
+            f.write_all(bytes).map_err(io)?;
+        }
+        f.flush().map_err(io)?;
+        drop(f);
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
+        crate::fsio::unregister_temp(&self.tmp);
+        Ok(())
+    }
 }
 
-/// The total summary: bases covered, min, max, sum, sum of squares.
-fn put_summary(out: &mut Vec<u8>, runs: &[&Run]) {
-    let (mut n, mut lo, mut hi, mut sum, mut sq) =
-        (0u64, f64::INFINITY, f64::NEG_INFINITY, 0.0, 0.0);
-    for v in runs.iter().flat_map(|r| &r.values) {
-        let v = f64::from(*v);
-        n += 1;
-        lo = lo.min(v);
-        hi = hi.max(v);
-        sum += v;
-        sq += v * v;
-    }
-    put_u64(out, n);
-    for v in [if n > 0 { lo } else { 0.0 }, if n > 0 { hi } else { 0.0 }, sum, sq] {
-        out.extend_from_slice(&v.to_le_bytes());
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+            crate::fsio::unregister_temp(&self.tmp);
+        }
     }
 }
 
@@ -187,7 +298,8 @@ fn put_chrom_tree(out: &mut Vec<u8>, chroms: &[(String, u32)], order: &[usize], 
 /// The R-tree over the sections: leaves of up to [`BLOCK`] sections,
 /// parents of up to [`BLOCK`] children, root first; nodes padded to full
 /// size as Kent's writer does.
-fn write_index(out: &mut Vec<u8>, blocks: &[Block], data_end: u64) {
+/// `out` starts at file offset `base`.
+fn write_index(out: &mut Vec<u8>, blocks: &[Block], data_end: u64, base: u64) {
     // Bounds per level, leaves first: (chrom, start, chrom, end).
     type Bounds = (u32, u32, u32, u32);
     let mut levels: Vec<Vec<Bounds>> =
@@ -217,7 +329,7 @@ fn write_index(out: &mut Vec<u8>, blocks: &[Block], data_end: u64) {
     let inner_node = 4 + BLOCK * 24;
     let nodes = |level: usize| levels[level].len().div_ceil(BLOCK).max(1);
     let mut starts = vec![0u64; levels.len()];
-    let mut at = out.len() as u64;
+    let mut at = base + out.len() as u64;
     for level in (0..levels.len()).rev() {
         starts[level] = at;
         at += (nodes(level) * if level == 0 { leaf_node } else { inner_node }) as u64;

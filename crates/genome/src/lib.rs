@@ -149,10 +149,14 @@ impl Peaks {
             path: bed.into(),
             source: std::io::Error::other(e.to_string()),
         })?;
+        // Name the file that is missing: the FASTA, or its index beside it.
+        let mut fai = genome.as_os_str().to_owned();
+        fai.push(".fai");
+        let missing = if genome.exists() { std::path::PathBuf::from(fai) } else { genome.into() };
         let reader = noodles_fasta::io::indexed_reader::Builder::default()
             .build_from_path(genome)
             .map_err(|e| Error::Io {
-                path: genome.into(),
+                path: if missing.exists() { genome.into() } else { missing.clone() },
                 source: std::io::Error::new(
                     e.kind(),
                     format!("{e} (an indexed FASTA: `samtools faidx` writes the .fai, and the .gzi of a bgzipped one)"),

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use motif_core::bigwig::{Run, write};
+use motif_core::bigwig::Writer;
 use motif_core::npz::RowBuffer;
 use motif_core::rundir::RunDir;
 use motif_core::seqio::Locus;
@@ -42,18 +42,22 @@ impl Track {
         let sizes = motif_genome::chrom_sizes(genome)?;
         let index: std::collections::HashMap<&str, usize> =
             sizes.iter().enumerate().map(|(i, (c, _))| (c.as_str(), i)).collect();
-        let mut order: Vec<usize> = (0..loci.len()).collect();
-        order.sort_by_key(|&i| (index.get(loci[i].chrom.as_str()).copied(), loci[i].start));
-        let mut runs: Vec<Run> = Vec::with_capacity(loci.len());
-        for (k, &i) in order.iter().enumerate() {
-            let l = &loci[i];
-            let Some(&chrom) = index.get(l.chrom.as_str()) else {
+        let chroms: Vec<(String, u32)> =
+            sizes.iter().map(|(c, n)| (c.clone(), (*n).min(u64::from(u32::MAX)) as u32)).collect();
+        let mut chrom_of = Vec::with_capacity(loci.len());
+        for l in loci {
+            let Some(&c) = index.get(l.chrom.as_str()) else {
                 return Err(invalid(format!("{}: no chromosome `{}`", genome.display(), l.chrom)));
             };
-            let mut values = self.0.row(i)?;
-            if l.minus {
-                values.reverse();
-            }
+            chrom_of.push(c);
+        }
+        // Streamed: one region's values in memory at a time.
+        let mut w = Writer::create(&run.path("contributions.bw"), &chroms)?;
+        let mut order: Vec<usize> = (0..loci.len()).collect();
+        order.sort_by_key(|&i| (w.rank(chrom_of[i]), loci[i].start));
+        let mut regions = 0usize;
+        for (k, &i) in order.iter().enumerate() {
+            let l = &loci[i];
             // Overlaps: the boundary is the midpoint of the two centres.
             let centre = |l: &Locus| u64::midpoint(l.start, l.end);
             let mut from = l.start;
@@ -73,15 +77,21 @@ impl Track {
             if to <= from {
                 continue;
             }
-            let cut = values[(from - l.start) as usize..(to - l.start) as usize].to_vec();
-            runs.push(Run { chrom, start: from as u32, values: cut });
+            let mut values = self.0.row(i)?;
+            if l.minus {
+                values.reverse();
+            }
+            w.push(
+                chrom_of[i],
+                from as u32,
+                &values[(from - l.start) as usize..(to - l.start) as usize],
+            )?;
+            regions += 1;
         }
-        let chroms: Vec<(String, u32)> =
-            sizes.iter().map(|(c, n)| (c.clone(), (*n).min(u64::from(u32::MAX)) as u32)).collect();
-        write(&run.path("contributions.bw"), &chroms, &runs)?;
+        w.finish()?;
         events(Event::Note(format!(
             "contributions.bw: projected contributions of {} regions on {}",
-            runs.len(),
+            regions,
             genome.display()
         )));
         Ok(())
