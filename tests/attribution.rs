@@ -69,11 +69,30 @@ fn deeplift_shap_writes_modisco_files_and_converges() {
             "--batch-size",
             "5",
             "--projected",
+            "--h5",
         ],
     );
     let shap2 = array(&again.join("shap.npz"));
     // --projected: hypothetical × one-hot.
     assert_eq!(array(&again.join("projected.npz")), &shap2 * &ohe);
+    // --h5: ChromBPNet's layout, read back by an HDF5 reader.
+    let h5 = hdf5_pure::File::open(again.join("contributions.h5")).unwrap();
+    let f16s = |name: &str| -> Vec<f32> {
+        let ds = h5.dataset(name).unwrap();
+        assert_eq!(ds.shape().unwrap(), [8, 4, 101], "{name}");
+        let raw = ds.read_raw().unwrap();
+        raw.chunks(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect()
+    };
+    let raw = h5.dataset("raw/seq").unwrap().read_i8().unwrap();
+    assert_eq!(
+        raw.iter().map(|&v| f32::from(v)).collect::<Vec<_>>(),
+        ohe.iter().copied().collect::<Vec<_>>()
+    );
+    for (name, want) in [("shap/seq", shap2.clone()), ("projected_shap/seq", &shap2 * &ohe)] {
+        for (got, want) in f16s(name).iter().zip(want.iter()) {
+            assert_eq!(*got, half::f16::from_f32(*want).to_f32(), "{name}");
+        }
+    }
     assert!(!out.join("projected.npz").exists());
     let worst = shap.iter().zip(shap2.iter()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
     assert!(worst < 1e-6, "chunking changed the attributions by {worst}");

@@ -45,8 +45,9 @@ N as zeros, and the hypothetical contributions, as TF-MoDISco reads them:
 `modisco motifs -s ohe.npz -a shap.npz`), scores.tsv (per sequence: the target, the sum of its
 projected contributions and, for deeplift-shap, the convergence deltas |Δf − Σ contributions|),
 report.html (contribution tracks of the highest-scoring sequences) and run.json; with --projected
-also projected.npz, and for --bed input contributions.bw (each base's projected contribution on
-the genome, overlapping windows split at the midpoint of their summits).
+also projected.npz, with --h5 contributions.h5 (ChromBPNet's raw/shap/projected_shap layout), and
+for --bed input contributions.bw (each base's projected contribution on the genome, overlapping
+windows split at the midpoint of their summits).
 
 Examples:
   motiftool attribute model.onnx --seqs peaks.fa -o attr/

@@ -116,6 +116,14 @@ impl Drop for RowBuffer {
 pub struct NpzStream(RowBuffer);
 
 impl NpzStream {
+    /// Row `i` pushed so far, flattened.
+    ///
+    /// # Errors
+    /// If `i` is past the rows pushed, or the read fails.
+    pub fn row(&mut self, i: usize) -> Result<Vec<f32>> {
+        self.0.row(i)
+    }
+
     /// A stream of rows shaped `row`, buffered in a temp file in `dir`.
     ///
     /// # Errors

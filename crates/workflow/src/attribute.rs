@@ -74,6 +74,11 @@ pub struct Config {
     /// `projected_shap` hold them.
     #[cfg_attr(feature = "cli", arg(long))]
     pub projected: bool,
+    /// Also write contributions.h5 in ChromBPNet's layout (`raw/seq` int8,
+    /// `shap/seq` and `projected_shap/seq` float16, (N, 4, L)); built in
+    /// memory at the end: 5 bytes × N × 4 × L.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub h5: bool,
     /// Sequences drawn as contribution tracks in report.html (the
     /// highest-scoring ones).
     #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().tracks))]
@@ -101,6 +106,7 @@ impl Default for Config {
             strict: false,
             chunk: 64,
             projected: false,
+            h5: false,
             tracks: 10,
             seed: 0,
             engine: EngineConfig::default(),
@@ -576,13 +582,21 @@ fn keep_track(
 fn finish(
     config: &Config,
     run: &mut RunDir,
-    sink: Sink,
+    mut sink: Sink,
     terms: Vec<TargetTerm>,
     length: usize,
     method_config: &serde_json::Value,
     events: &mut dyn FnMut(Event),
 ) -> Result<Summary> {
     let n = sink.ohe.rows();
+    if config.h5 {
+        crate::attribute_h5::write(
+            &run.path("contributions.h5"),
+            &mut sink.ohe,
+            &mut sink.hyp,
+            length,
+        )?;
+    }
     sink.ohe.finish(&run.path("ohe.npz"))?;
     sink.hyp.finish(&run.path("shap.npz"))?;
     if let Some(p) = sink.projected {

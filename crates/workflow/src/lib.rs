@@ -46,6 +46,7 @@
 
 pub mod analyze;
 pub mod attribute;
+mod attribute_h5;
 mod attribute_track;
 pub mod bench;
 #[cfg(feature = "cli")]
