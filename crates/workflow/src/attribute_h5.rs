@@ -44,7 +44,7 @@ pub(crate) fn write(
     for i in 0..n {
         let (x, h) = (ohe.row(i)?, hyp.row(i)?);
         for (&a, &b) in x.iter().zip(&h) {
-            raw.push(if a == 1.0 { 1 } else { 0 });
+            raw.push(i8::from(a == 1.0));
             shap.extend_from_slice(&half::f16::from_f32(b).to_le_bytes());
             projected.extend_from_slice(&half::f16::from_f32(a * b).to_le_bytes());
         }
