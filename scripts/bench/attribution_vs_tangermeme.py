@@ -39,7 +39,7 @@ class BPNetBench(BPNet):
     DILATIONS = (2, 4, 8, 16, 32, 64)
 
 
-CASES = {"koo": (Koo, 200, 3, 64), "bpnet": (BPNetBench, 2114, 0, 16)}
+CASES = {"koo": (Koo, 200, 3, 256), "bpnet": (BPNetBench, 2114, 0, 16)}
 
 
 def main():
