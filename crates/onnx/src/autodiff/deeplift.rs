@@ -501,20 +501,12 @@ fn rescale(
 /// with `s = [|dz| < tau]` and `m = dy·dout/(dz + s)`, `m + s·(plain − m)`
 /// is `m` exactly where `s = 0` and `plain` to within rounding where `s = 1`.
 fn secant_or(cx: &mut Ctx, dz: &str, dout: &str, dy: &str, plain: &str, tau: f32) -> String {
-    let abs = cx.op("Abs", &[dz], &[]);
-    let tau = cx.scalar(tau);
-    let small = cx.op("Less", &[&abs, &tau], &[]);
-    let s = cx.to_float(&small);
-    let safe = cx.op("Add", &[dz, &s], &[]);
-    let secant = cx.op("Div", &[dout, &safe], &[]);
-    let m = cx.op("Mul", &[dy, &secant], &[]);
-    let gap = cx.op("Sub", &[plain, &m], &[]);
-    let gap = cx.op("Mul", &[&gap, &s], &[]);
-    cx.op("Add", &[&m, &gap], &[])
+    let num = cx.op("Mul", &[dy, dout], &[]);
+    ratio_or(cx, &num, dz, plain, tau)
 }
 
-/// `num/den`, or `fallback` where `|den| < tau` (a blend by a 0/1 mask, as
-/// in [`secant_or`]).
+/// `num/den`, or `fallback` where `|den| < tau`, blended by the 0/1 mask
+/// `s = [|den| < tau]`: `q = num/(den + s)`, then `q + s·(fallback − q)`.
 fn ratio_or(cx: &mut Ctx, num: &str, den: &str, fallback: &str, tau: f32) -> String {
     let abs = cx.op("Abs", &[den], &[]);
     let tau = cx.scalar(tau);
