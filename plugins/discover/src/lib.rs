@@ -1,0 +1,10 @@
+//! Motif discovery from per-base attributions, as TF-MoDISco-lite does it
+//! (`specs/modisco.md` of the design notes).
+//!
+//! * [`seqlets`]: seqlet calling — windowed contribution sums, a Laplace
+//!   null, isotonic FDR thresholds, greedy non-maximum suppression and the
+//!   sign split into positive and negative metaclusters, reproducing
+//!   modisco-lite's choices (and its random stream) exactly.
+
+pub mod numpy;
+pub mod seqlets;
