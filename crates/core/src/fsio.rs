@@ -33,8 +33,15 @@ pub fn unregister_temp(path: &Path) {
 
 /// Removes every live temp file of this process; for signal handlers.
 pub fn remove_live_temps() {
-    let live = std::mem::take(&mut *LIVE.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-    for p in live {
+    remove_live_temps_where(|_| true);
+}
+
+/// Removes the live temp files `pick` chooses (and forgets them).
+fn remove_live_temps_where(pick: impl Fn(&Path) -> bool) {
+    let mut live = LIVE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let chosen: Vec<PathBuf> = live.iter().filter(|p| pick(p)).cloned().collect();
+    for p in chosen {
+        live.remove(&p);
         let _ = std::fs::remove_file(p);
     }
 }
@@ -159,7 +166,8 @@ mod tests {
         assert!(!dead.exists());
         assert!(mine.exists() && other.exists());
         register_temp(&mine);
-        remove_live_temps();
+        // Only this test's folder: other tests' live temps stay.
+        remove_live_temps_where(|p| p.starts_with(dir.path()));
         assert!(!mine.exists());
     }
 
