@@ -5,8 +5,11 @@ the same attributions: thresholds, the Laplace null, and every seqlet with its s
 Attributions are simulated: random one-hot sequences, Gaussian hypothetical scores, and a planted
 motif (positive in some sequences, negative in others) so both metaclusters fill.
 
-Needs: pip install modisco-lite numpy; cargo build --release -p motif-discover --example seqlets.
-Usage: scripts/discover_parity.py [--n 2000] [--len 400] [--seed 1]
+With --h5, also writes a results file with motif_discover::modisco_h5 (the modisco_h5 example) and
+runs modisco-lite's own `modisco meme` and `modisco report` on it.
+
+Needs: pip install modisco-lite numpy; cargo build --release -p motif-discover --examples.
+Usage: scripts/discover_parity.py [--n 2000] [--len 400] [--seed 1] [--h5]
 """
 import argparse
 import os
@@ -39,6 +42,7 @@ def main():
     ap.add_argument("--len", type=int, default=400)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--bin", default="target/release/examples/seqlets")
+    ap.add_argument("--h5", action="store_true")
     a = ap.parse_args()
     from modiscolite import extract_seqlets
 
@@ -73,7 +77,17 @@ def main():
         a_, b_ = set(ours), set(theirs)
         print("only ours:", sorted(a_ - b_, key=key)[:10])
         print("only modisco:", sorted(b_ - a_, key=key)[:10])
-    sys.exit(0 if same and float(info['sign_threshold'][0]) == float(threshold) else 1)
+    ok = same and float(info['sign_threshold'][0]) == float(threshold)
+    if a.h5:
+        h5 = os.path.join(work, "modisco.h5")
+        subprocess.run([a.bin.replace("seqlets", "modisco_h5"), h5], check=True)
+        bindir = os.path.dirname(sys.executable)
+        for cmd in (["meme", "-i", h5, "-t", "PFM", "-o", os.path.join(work, "m.meme")],
+                    ["report", "-i", h5, "-o", os.path.join(work, "report"), "-s", os.path.join(work, "report")]):
+            r = subprocess.run([os.path.join(bindir, "modisco"), *cmd], capture_output=True, text=True)
+            print(f"modisco {cmd[0]} on our results file: {'read' if r.returncode == 0 else 'FAILED ' + r.stderr[-300:]}")
+            ok &= r.returncode == 0
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":
