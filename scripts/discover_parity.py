@@ -5,11 +5,12 @@ the same attributions: thresholds, the Laplace null, and every seqlet with its s
 Attributions are simulated: random one-hot sequences, Gaussian hypothetical scores, and a planted
 motif (positive in some sequences, negative in others) so both metaclusters fill.
 
-With --h5, also writes a results file with motif_discover::modisco_h5 (the modisco_h5 example) and
+With --align, also compares the continuous-Jaccard alignment (affinitymat.jaccard) and l1 on random
+tracks (the align example). With --h5, also writes a results file with motif_discover::modisco_h5 (the modisco_h5 example) and
 runs modisco-lite's own `modisco meme` and `modisco report` on it.
 
 Needs: pip install modisco-lite numpy; cargo build --release -p motif-discover --examples.
-Usage: scripts/discover_parity.py [--n 2000] [--len 400] [--seed 1] [--h5]
+Usage: scripts/discover_parity.py [--n 2000] [--len 400] [--seed 1] [--align] [--h5]
 """
 import argparse
 import os
@@ -36,6 +37,34 @@ def simulate(n, length, seed):
     return x, h
 
 
+def align(a, work):
+    """Every child against every parent: ours and modisco's score and offset, bit for bit."""
+    from modiscolite import affinitymat, util
+    rng = np.random.default_rng(a.seed)
+    X = (rng.normal(0, 1, (40, 30, 8)) * (rng.random((40, 30, 8)) < 0.6)).astype(np.float32)
+    Y = (rng.normal(0, 1, (20, 50, 8)) * (rng.random((20, 50, 8)) < 0.6)).astype(np.float32)
+    X[0] = 0
+    np.save(os.path.join(work, "x.npy"), X)
+    np.save(os.path.join(work, "y.npy"), Y)
+    pad = int(30 * (1 - 0.7))
+    r = affinitymat.jaccard(X, Y, min_overlap=0.7, func=int)
+    out = subprocess.run([a.bin.replace("seqlets", "align"), os.path.join(work, "x.npy"),
+                          os.path.join(work, "y.npy"), str(pad)], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    bad = n = 0
+    for line in out:
+        f = line.split("\t")
+        if f[0] == "l1":
+            ours = np.array([float(v) for v in f[2].split(",")], dtype=np.float32)
+            bad += not np.array_equal(ours, util.l1(X[int(f[1])]).ravel())
+            continue
+        l, i, s, o = int(f[0]), int(f[1]), np.float32(float(f[2])), int(f[3])
+        n += 1
+        bad += not (s == np.float32(r[l, i, 0]) and o == int(r[l, i, 1]))
+    print(f"alignment: {n} child-parent pairs and {len(X)} l1 rows; {bad} differ from modisco-lite")
+    return bad == 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=2000)
@@ -43,6 +72,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--bin", default="target/release/examples/seqlets")
     ap.add_argument("--h5", action="store_true")
+    ap.add_argument("--align", action="store_true")
     a = ap.parse_args()
     from modiscolite import extract_seqlets
 
@@ -78,6 +108,8 @@ def main():
         print("only ours:", sorted(a_ - b_, key=key)[:10])
         print("only modisco:", sorted(b_ - a_, key=key)[:10])
     ok = same and float(info['sign_threshold'][0]) == float(threshold)
+    if a.align:
+        ok &= align(a, work)
     if a.h5:
         h5 = os.path.join(work, "modisco.h5")
         subprocess.run([a.bin.replace("seqlets", "modisco_h5"), h5], check=True)

@@ -6,6 +6,7 @@
 //!   sign split into positive and negative metaclusters, reproducing
 //!   modisco-lite's choices (and its random stream) exactly.
 
+pub mod affinity;
 pub mod modisco_h5;
 pub mod numpy;
 pub mod seqlets;
