@@ -5,12 +5,13 @@ the same attributions: thresholds, the Laplace null, and every seqlet with its s
 Attributions are simulated: random one-hot sequences, Gaussian hypothetical scores, and a planted
 motif (positive in some sequences, negative in others) so both metaclusters fill.
 
-With --align, also compares the continuous-Jaccard alignment (affinitymat.jaccard) and l1 on random
+With --gkmer, also compares the gapped k-mer vectors of random seqlets (gapped_kmer._seqlet_to_gkmers,
+both strands and signs; the gkmer example). With --align, also compares the continuous-Jaccard alignment (affinitymat.jaccard) and l1 on random
 tracks (the align example). With --h5, also writes a results file with motif_discover::modisco_h5 (the modisco_h5 example) and
 runs modisco-lite's own `modisco meme` and `modisco report` on it.
 
 Needs: pip install modisco-lite numpy; cargo build --release -p motif-discover --examples.
-Usage: scripts/discover_parity.py [--n 2000] [--len 400] [--seed 1] [--align] [--h5]
+Usage: scripts/discover_parity.py [--n 2000] [--len 400] [--seed 1] [--gkmer] [--align] [--h5]
 """
 import argparse
 import os
@@ -35,6 +36,39 @@ def simulate(n, length, seed):
             x[i, motif, np.arange(p, p + 12)] = 1
             h[i, motif, np.arange(p, p + 12)] += sign * rng.uniform(0.1, 0.3)
     return x, h
+
+
+def gkmer(a, work):
+    """Every seqlet's sparse gapped k-mer vector, both strands and signs: keys and values, bit for bit."""
+    from modiscolite import gapped_kmer, core
+    rng = np.random.default_rng(a.seed)
+    n, length = 60, 30
+    x = np.zeros((n, length, 4), dtype=np.float32)
+    x[np.arange(n)[:, None], np.arange(length)[None, :], rng.integers(0, 4, (n, length))] = 1
+    h = rng.normal(0, 1, (n, length, 4)).astype(np.float32)
+    np.save(os.path.join(work, "gx.npy"), x)
+    np.save(os.path.join(work, "gh.npy"), h)
+    seqlets = []
+    for i in range(n):
+        s = core.Seqlet(example_idx=i, start=0, end=length, is_revcomp=False)
+        s.sequence, s.hypothetical_contribs, s.contrib_scores = x[i], h[i], x[i] * h[i]
+        seqlets.append(s)
+    bad = 0
+    for sign in (1, -1):
+        out = subprocess.run([a.bin.replace("seqlets", "gkmer"), os.path.join(work, "gx.npy"),
+                              os.path.join(work, "gh.npy"), str(sign)], capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+        for take_fwd, strand in ((True, "fwd"), (False, "rev")):
+            m = gapped_kmer._seqlet_to_gkmers(seqlets, 20, 4, 6, 15, 15, 500, take_fwd, sign)
+            ours = {int(l.split("\t")[1]): l.split("\t")[2] for l in out if l.startswith(strand)}
+            for i in range(n):
+                row = m.getrow(i)
+                theirs = ",".join(f"{int(k)}:{float(v)!r}" for k, v in zip(row.indices, row.data))
+                mine = ",".join(f"{e.split(':')[0]}:{float(e.split(':')[1])!r}"
+                                for e in ours[i].split(",")) if ours[i] else ""
+                bad += mine != theirs
+    print(f"gapped k-mers: {4 * n} vectors (500 entries each); {bad} differ from modisco-lite")
+    return bad == 0
 
 
 def align(a, work):
@@ -73,6 +107,7 @@ def main():
     ap.add_argument("--bin", default="target/release/examples/seqlets")
     ap.add_argument("--h5", action="store_true")
     ap.add_argument("--align", action="store_true")
+    ap.add_argument("--gkmer", action="store_true")
     a = ap.parse_args()
     from modiscolite import extract_seqlets
 
@@ -110,6 +145,8 @@ def main():
     ok = same and float(info['sign_threshold'][0]) == float(threshold)
     if a.align:
         ok &= align(a, work)
+    if a.gkmer:
+        ok &= gkmer(a, work)
     if a.h5:
         h5 = os.path.join(work, "modisco.h5")
         subprocess.run([a.bin.replace("seqlets", "modisco_h5"), h5], check=True)

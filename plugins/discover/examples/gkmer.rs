@@ -1,0 +1,35 @@
+//! Gapped k-mer vectors of seqlets given as one-hot and hypothetical
+//! tracks `(n, len, 4)`, both strands, printed for comparing with
+//! modisco-lite (`scripts/discover_parity.py --gkmer`).
+//!
+//! `cargo run -p motif-discover --example gkmer -- ONEHOT.npy HYP.npy SIGN`
+
+use motif_discover::gkmer::{Settings, embed, top_sites};
+use ndarray::{Axis, Ix3};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let a: Vec<String> = std::env::args().collect();
+    let [_, x, h, sign] = a.as_slice() else {
+        return Err("usage: gkmer ONEHOT.npy HYP.npy SIGN".into());
+    };
+    let x = motif_core::npz::read(std::path::Path::new(x))?.into_dimensionality::<Ix3>()?;
+    let h = motif_core::npz::read(std::path::Path::new(h))?.into_dimensionality::<Ix3>()?;
+    let sign: f32 = sign.parse()?;
+    let s = Settings::default();
+    for (i, (xs, hs)) in x.axis_iter(Axis(0)).zip(h.axis_iter(Axis(0))).enumerate() {
+        let len = xs.nrows();
+        for (strand, rc) in [("fwd", false), ("rev", true)] {
+            let at = |l: usize, b: usize| if rc { (len - 1 - l, 3 - b) } else { (l, b) };
+            let imp: Vec<f64> = (0..len)
+                .map(|l| f64::from((0..4).map(|b| hs[at(l, b)] * xs[at(l, b)] * sign).sum::<f32>()))
+                .collect();
+            let bases: Vec<usize> = (0..len)
+                .map(|l| (0..4).fold(0, |m, b| if xs[at(l, b)] > xs[at(l, m)] { b } else { m }))
+                .collect();
+            let v = embed(&top_sites(&imp, &bases, s.topn), &s);
+            let e: Vec<String> = v.iter().map(|(k, x)| format!("{k}:{x:?}")).collect();
+            println!("{strand}\t{i}\t{}", e.join(","));
+        }
+    }
+    Ok(())
+}
