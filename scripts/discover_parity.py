@@ -6,7 +6,8 @@ Attributions are simulated: random one-hot sequences, Gaussian hypothetical scor
 motif (positive in some sequences, negative in others) so both metaclusters fill.
 
 With --gkmer, also compares the gapped k-mer vectors of random seqlets (gapped_kmer._seqlet_to_gkmers,
-both strands and signs; the gkmer example). With --align, also compares the continuous-Jaccard alignment (affinitymat.jaccard) and l1 on random
+both strands and signs) and the cosine kNN over them (affinitymat.cosine_similarity_from_seqlets;
+the gkmer example). With --align, also compares the continuous-Jaccard alignment (affinitymat.jaccard) and l1 on random
 tracks (the align example). With --h5, also writes a results file with motif_discover::modisco_h5 (the modisco_h5 example) and
 runs modisco-lite's own `modisco meme` and `modisco report` on it.
 
@@ -40,7 +41,7 @@ def simulate(n, length, seed):
 
 def gkmer(a, work):
     """Every seqlet's sparse gapped k-mer vector, both strands and signs: keys and values, bit for bit."""
-    from modiscolite import gapped_kmer, core
+    from modiscolite import affinitymat, core, gapped_kmer
     rng = np.random.default_rng(a.seed)
     n, length = 60, 30
     x = np.zeros((n, length, 4), dtype=np.float32)
@@ -67,7 +68,17 @@ def gkmer(a, work):
                 mine = ",".join(f"{e.split(':')[0]}:{float(e.split(':')[1])!r}"
                                 for e in ours[i].split(",")) if ours[i] else ""
                 bad += mine != theirs
-    print(f"gapped k-mers: {4 * n} vectors (500 entries each); {bad} differ from modisco-lite")
+        if sign == 1:
+            sims, nbrs = affinitymat.cosine_similarity_from_seqlets(seqlets, n_neighbors=500, sign=1)
+            for l in out:
+                if l.startswith("knn"):
+                    _, i, e = l.split("\t")
+                    pairs = [p.split(":") for p in e.split(",")]
+                    bad_knn = not (np.array_equal([int(j) for j, _ in pairs], nbrs[int(i)]) and
+                                   np.array_equal([float(v) for _, v in pairs], sims[int(i)]))
+                    bad += bad_knn
+    print(f"gapped k-mers: {4 * n} vectors (500 entries each) and the kNN of {n} seqlets; "
+          f"{bad} differ from modisco-lite")
     return bad == 0
 
 

@@ -4,7 +4,7 @@
 //!
 //! `cargo run -p motif-discover --example gkmer -- ONEHOT.npy HYP.npy SIGN`
 
-use motif_discover::gkmer::{Settings, embed, top_sites};
+use motif_discover::gkmer::{Settings, embed, knn, l2_normalized, top_sites};
 use ndarray::{Axis, Ix3};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let h = motif_core::npz::read(std::path::Path::new(h))?.into_dimensionality::<Ix3>()?;
     let sign: f32 = sign.parse()?;
     let s = Settings::default();
+    let (mut fwd, mut rev) = (Vec::new(), Vec::new());
     for (i, (xs, hs)) in x.axis_iter(Axis(0)).zip(h.axis_iter(Axis(0))).enumerate() {
         let len = xs.nrows();
         for (strand, rc) in [("fwd", false), ("rev", true)] {
@@ -29,7 +30,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let v = embed(&top_sites(&imp, &bases, s.topn), &s);
             let e: Vec<String> = v.iter().map(|(k, x)| format!("{k}:{x:?}")).collect();
             println!("{strand}\t{i}\t{}", e.join(","));
+            if rc { rev.push(l2_normalized(&v)) } else { fwd.push(l2_normalized(&v)) }
         }
+    }
+    let (neighbors, sims) = knn(&fwd, &rev, 501);
+    for (i, (nb, sm)) in neighbors.iter().zip(&sims).enumerate() {
+        let e: Vec<String> = nb.iter().zip(sm).map(|(j, v)| format!("{j}:{v:?}")).collect();
+        println!("knn\t{i}\t{}", e.join(","));
     }
     Ok(())
 }

@@ -127,3 +127,107 @@ mod tests {
         assert_eq!(top_sites(&imp, &[0, 1, 2, 3, 0], 3), [(1, 1, 5.0), (3, 3, 3.0), (4, 0, 4.0)]);
     }
 }
+
+/// `v / ‖v‖₂` (squares summed in key order, as scikit-learn's `normalize`);
+/// a zero vector stays zero.
+#[must_use]
+pub fn l2_normalized(v: &[(u64, f64)]) -> Vec<(u64, f64)> {
+    let mut sum = 0.0;
+    for &(_, x) in v {
+        sum += x * x;
+    }
+    let norm = sum.sqrt();
+    if norm == 0.0 {
+        return v.to_vec();
+    }
+    v.iter().map(|&(k, x)| (k, x / norm)).collect()
+}
+
+/// The `k` nearest seqlets of each by `max(f_i·f_j, f_i·r_j)` over the
+/// L2-normalised forward vectors `f` and reverse-complement vectors `r`
+/// (itself included): neighbours best first (value descending, ties by
+/// index) and their similarities. Each dot product adds its shared keys'
+/// products in ascending key order from 0, as modisco-lite's posting-list
+/// kernel does; only pairs sharing a key cost anything.
+#[must_use]
+pub fn knn(
+    fwd: &[Vec<(u64, f64)>],
+    rev: &[Vec<(u64, f64)>],
+    k: usize,
+) -> (Vec<Vec<usize>>, Vec<Vec<f64>>) {
+    let n = fwd.len();
+    let k = k.min(n);
+    // Posting lists of the keys the forward vectors use: the forward
+    // entries, then the reverse ones (rows offset by n).
+    let mut postings: std::collections::HashMap<u64, Vec<(usize, f64)>> =
+        std::collections::HashMap::new();
+    for row in fwd {
+        for &(key, _) in row {
+            postings.entry(key).or_default();
+        }
+    }
+    for (set, offset) in [(fwd, 0), (rev, n)] {
+        for (j, row) in set.iter().enumerate() {
+            for &(key, v) in row {
+                if let Some(p) = postings.get_mut(&key) {
+                    p.push((offset + j, v));
+                }
+            }
+        }
+    }
+    let mut neighbors = Vec::with_capacity(n);
+    let mut sims = Vec::with_capacity(n);
+    let mut acc = vec![0f64; 2 * n];
+    for row in fwd {
+        acc.fill(0.0);
+        for &(key, x) in row {
+            for &(j, v) in &postings[&key] {
+                acc[j] += x * v;
+            }
+        }
+        let sim: Vec<f64> =
+            (0..n).map(|j| if acc[n + j] > acc[j] { acc[n + j] } else { acc[j] }).collect();
+        // Value descending, NaN last, ties by index (a stable argsort of −sim).
+        let before = |a: &usize, b: &usize| {
+            let (va, vb) = (sim[*a], sim[*b]);
+            match (va.is_nan(), vb.is_nan()) {
+                (false, false) => vb.partial_cmp(&va).expect("numbers"),
+                (a_nan, b_nan) => a_nan.cmp(&b_nan),
+            }
+            .then(a.cmp(b))
+        };
+        let mut order: Vec<usize> = (0..n).collect();
+        if k > 0 && k < n {
+            order.select_nth_unstable_by(k - 1, before);
+        }
+        order.truncate(k);
+        order.sort_by(before);
+        sims.push(order.iter().map(|&j| sim[j]).collect());
+        neighbors.push(order);
+    }
+    (neighbors, sims)
+}
+
+#[cfg(test)]
+mod knn_tests {
+    use super::*;
+
+    /// Unit vectors: each row's nearest is itself (similarity 1), a row
+    /// equal to another's reverse complement finds it through `r`, and
+    /// rows sharing no key score 0 in index order.
+    #[test]
+    fn neighbours_by_either_strand() {
+        let f = [vec![(1, 1.0)], vec![(2, 3.0), (5, 4.0)], vec![(9, 1.0)]];
+        let r = [vec![(7, 1.0)], vec![(8, 1.0)], vec![(1, 2.0)]];
+        let (f, r): (Vec<_>, Vec<_>) = (
+            f.iter().map(|v| l2_normalized(v)).collect(),
+            r.iter().map(|v| l2_normalized(v)).collect(),
+        );
+        assert_eq!(f[1], [(2, 0.6), (5, 0.8)]);
+        let (nb, sim) = knn(&f, &r, 3);
+        assert_eq!(nb[0], [0, 2, 1]);
+        assert_eq!(sim[0], [1.0, 1.0, 0.0]);
+        assert_eq!(nb[1], [1, 0, 2]);
+        assert_eq!(knn(&f, &r, 2).0[2], [2, 0]);
+    }
+}
