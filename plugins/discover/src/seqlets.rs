@@ -158,7 +158,8 @@ pub fn call(contrib: &[f32], n: usize, len: usize, s: &Settings) -> Called {
     for sq in seqlets {
         let core = &contrib
             [(sq.example * len + sq.start + flank) * 4..(sq.example * len + sq.end - flank) * 4];
-        let a = f64::from(core[0] + pairwise_sum_f32(&core[1..]));
+        // np.sum: 0 plus numpy's pairwise sum of the contiguous block.
+        let a = f64::from(0.0 + pairwise_sum_f32(core));
         if a > sign_threshold {
             positive.push(sq);
         } else if a < -sign_threshold {
