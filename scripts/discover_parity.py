@@ -7,12 +7,13 @@ motif (positive in some sequences, negative in others) so both metaclusters fill
 
 With --gkmer, also compares the gapped k-mer vectors of random seqlets (gapped_kmer._seqlet_to_gkmers,
 both strands and signs) and the cosine kNN over them (affinitymat.cosine_similarity_from_seqlets;
-the gkmer example). With --align, also compares the continuous-Jaccard alignment (affinitymat.jaccard) and l1 on random
+the gkmer example). With --density, also compares density adaptation (tfmodisco._density_adaptation) on a random kNN table: the
+same sparsity pattern, values to numpy's exp rounding. With --align, also compares the continuous-Jaccard alignment (affinitymat.jaccard) and l1 on random
 tracks (the align example). With --h5, also writes a results file with motif_discover::modisco_h5 (the modisco_h5 example) and
 runs modisco-lite's own `modisco meme` and `modisco report` on it.
 
 Needs: pip install modisco-lite numpy; cargo build --release -p motif-discover --examples.
-Usage: scripts/discover_parity.py [--n 2000] [--len 400] [--seed 1] [--gkmer] [--align] [--h5]
+Usage: scripts/discover_parity.py [--n 2000] [--len 400] [--seed 1] [--gkmer] [--density] [--align] [--h5]
 """
 import argparse
 import os
@@ -37,6 +38,34 @@ def simulate(n, length, seed):
             x[i, motif, np.arange(p, p + 12)] = 1
             h[i, motif, np.arange(p, p + 12)] += sign * rng.uniform(0.1, 0.3)
     return x, h
+
+
+def density(a, work):
+    """The density-adapted matrix: same entries, values within 1e-14 (numpy's vectorised exp and libm's
+    may differ in the last bit)."""
+    from modiscolite import tfmodisco
+    rng = np.random.default_rng(a.seed)
+    n, k = 300, 40
+    nb = np.empty((n, k), dtype=np.int64)
+    aff = np.empty((n, k), dtype=np.float32)
+    for i in range(n):
+        nb[i] = np.concatenate([[i], rng.choice(np.delete(np.arange(n), i), k - 1, replace=False)])
+        aff[i] = np.concatenate([[1.0], np.sort(rng.uniform(0.05, 0.95, k - 1))[::-1]])
+    np.save(os.path.join(work, "aff.npy"), aff)
+    np.save(os.path.join(work, "nb.npy"), nb.astype(np.float32))
+    m = tfmodisco._density_adaptation(aff, nb, 10).tocoo()
+    out = subprocess.run([a.bin.replace("seqlets", "density"), os.path.join(work, "aff.npy"),
+                          os.path.join(work, "nb.npy"), "10"], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    ours = np.array([[float(v) for v in l.split("\t")] for l in out])
+    order = np.lexsort((m.col, m.row))
+    same = (len(ours) == m.nnz and np.array_equal(ours[:, 0], m.row[order])
+            and np.array_equal(ours[:, 1], m.col[order]))
+    rel = float(np.max(np.abs(ours[:, 2] - m.data[order]) / m.data[order])) if same else float("inf")
+    print(f"density adaptation: {m.nnz} entries, same pattern: {'yes' if same else 'NO'}, "
+          f"largest relative difference {rel:.2g} ({int((ours[:, 2] == m.data[order]).sum()) if same else 0} "
+          "bit-identical)")
+    return same and rel <= 1e-14
 
 
 def gkmer(a, work):
@@ -119,6 +148,7 @@ def main():
     ap.add_argument("--h5", action="store_true")
     ap.add_argument("--align", action="store_true")
     ap.add_argument("--gkmer", action="store_true")
+    ap.add_argument("--density", action="store_true")
     a = ap.parse_args()
     from modiscolite import extract_seqlets
 
@@ -158,6 +188,8 @@ def main():
         ok &= align(a, work)
     if a.gkmer:
         ok &= gkmer(a, work)
+    if a.density:
+        ok &= density(a, work)
     if a.h5:
         h5 = os.path.join(work, "modisco.h5")
         subprocess.run([a.bin.replace("seqlets", "modisco_h5"), h5], check=True)

@@ -7,6 +7,7 @@
 //!   modisco-lite's choices (and its random stream) exactly.
 
 pub mod affinity;
+pub mod density;
 pub mod gkmer;
 pub mod modisco_h5;
 pub mod numpy;

@@ -168,6 +168,38 @@ pub fn pairwise_sum_f32(a: &[f32]) -> f32 {
     pairwise_sum_f32(&a[..n2]) + pairwise_sum_f32(&a[n2..])
 }
 
+/// numpy's pairwise sum of float64 values (as [`pairwise_sum_f32`]).
+#[must_use]
+pub fn pairwise_sum_f64(a: &[f64]) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        let mut s = -0.0f64;
+        for &v in a {
+            s += v;
+        }
+        return s;
+    }
+    if n <= 128 {
+        let mut r = [0f64; 8];
+        r.copy_from_slice(&a[..8]);
+        let mut i = 8;
+        while i + 8 <= n {
+            for k in 0..8 {
+                r[k] += a[i + k];
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for &v in &a[i..] {
+            res += v;
+        }
+        return res;
+    }
+    let mut n2 = n / 2;
+    n2 -= n2 % 8;
+    pairwise_sum_f64(&a[..n2]) + pairwise_sum_f64(&a[n2..])
+}
+
 /// scikit-learn's `IsotonicRegression(out_of_bounds="clip")` fitted to
 /// `(x, y, w)`: the unique `x` (ascending) and their fitted values, read by
 /// [`Isotonic::predict`] with linear interpolation, clipped at the ends.
