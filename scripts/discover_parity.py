@@ -6,8 +6,9 @@ Attributions are simulated: random one-hot sequences, Gaussian hypothetical scor
 motif (positive in some sequences, negative in others) so both metaclusters fill.
 
 With --gkmer, also compares the gapped k-mer vectors of random seqlets (gapped_kmer._seqlet_to_gkmers,
-both strands and signs) and the cosine kNN over them (affinitymat.cosine_similarity_from_seqlets;
-the gkmer example). With --density, also compares density adaptation (tfmodisco._density_adaptation) on a random kNN table: the
+both strands and signs), the cosine kNN over them (affinitymat.cosine_similarity_from_seqlets), the
+fine affinities to those neighbours (jaccard_from_seqlets) and round one's Spearman filter (the gkmer
+example). With --density, also compares density adaptation (tfmodisco._density_adaptation) on a random kNN table: the
 same sparsity pattern, values to numpy's exp rounding. With --align, also compares the continuous-Jaccard alignment (affinitymat.jaccard) and l1 on random
 tracks (the align example). With --h5, also writes a results file with motif_discover::modisco_h5 (the modisco_h5 example) and
 runs modisco-lite's own `modisco meme` and `modisco report` on it.
@@ -70,7 +71,7 @@ def density(a, work):
 
 def gkmer(a, work):
     """Every seqlet's sparse gapped k-mer vector, both strands and signs: keys and values, bit for bit."""
-    from modiscolite import affinitymat, core, gapped_kmer
+    from modiscolite import affinitymat, core, gapped_kmer, tfmodisco
     rng = np.random.default_rng(a.seed)
     n, length = 60, 30
     x = np.zeros((n, length, 4), dtype=np.float32)
@@ -106,7 +107,16 @@ def gkmer(a, work):
                     bad_knn = not (np.array_equal([int(j) for j, _ in pairs], nbrs[int(i)]) and
                                    np.array_equal([float(v) for _, v in pairs], sims[int(i)]))
                     bad += bad_knn
-    print(f"gapped k-mers: {4 * n} vectors (500 entries each) and the kNN of {n} seqlets; "
+            fine = affinitymat.jaccard_from_seqlets(seqlets, min_overlap=0.7, seqlet_neighbors=nbrs)
+            kept = [q.example_idx for q in tfmodisco._filter_by_correlation(seqlets, nbrs, sims, fine, 0.15)[0]]
+            for l in out:
+                if l.startswith("fine"):
+                    _, i, e = l.split("\t")
+                    bad += not np.array_equal(np.array([float(v) for v in e.split(",")], dtype=np.float32),
+                                              fine[int(i)].astype(np.float32))
+                if l.startswith("kept"):
+                    bad += [int(v) for v in l.split("\t")[1].split(",") if v] != kept
+    print(f"gapped k-mers: {4 * n} vectors (500 entries each), the kNN, fine affinities and filter of {n} seqlets; "
           f"{bad} differ from modisco-lite")
     return bad == 0
 

@@ -34,6 +34,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let (neighbors, sims) = knn(&fwd, &rev, 501);
+    // Fine affinities to those neighbours, and round one's filter.
+    let (mut rf, mut rr) = (Vec::new(), Vec::new());
+    for (xs, hs) in x.axis_iter(Axis(0)).zip(h.axis_iter(Axis(0))) {
+        let contrib = &hs * &xs;
+        let (f, r) = motif_discover::affinity::representation(hs, contrib.view());
+        rf.push(f);
+        rr.push(r);
+    }
+    let fine = motif_discover::affinity::fine_affinity(&rf, &rr, &neighbors);
+    for (i, row) in fine.iter().enumerate() {
+        let e: Vec<String> = row.iter().map(|v| format!("{v:?}")).collect();
+        println!("fine\t{i}\t{}", e.join(","));
+    }
+    let (kept, _, _) =
+        motif_discover::affinity::filter_by_correlation(&neighbors, &sims, &fine, 0.15);
+    let e: Vec<String> = kept.iter().map(ToString::to_string).collect();
+    println!("kept\t{}", e.join(","));
     for (i, (nb, sm)) in neighbors.iter().zip(&sims).enumerate() {
         let e: Vec<String> = nb.iter().zip(sm).map(|(j, v)| format!("{j}:{v:?}")).collect();
         println!("knn\t{i}\t{}", e.join(","));

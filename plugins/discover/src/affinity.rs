@@ -123,3 +123,135 @@ mod tests {
         assert!((f.slice(s![.., ..4]).iter().map(|v| v.abs()).sum::<f32>() - 1.0).abs() < 1e-6);
     }
 }
+
+/// The fine affinity of each seqlet `i` to each of its `neighbors[i]`:
+/// the better of the neighbour's forward and reverse representation
+/// aligned to `i`'s forward one (padding `⌊0.3·len⌋`, modisco's
+/// `int(len·(1 − 0.7))`).
+#[must_use]
+pub fn fine_affinity(
+    fwd: &[Array2<f32>],
+    rev: &[Array2<f32>],
+    neighbors: &[Vec<usize>],
+) -> Vec<Vec<f32>> {
+    neighbors
+        .iter()
+        .enumerate()
+        .map(|(i, nb)| {
+            nb.iter()
+                .map(|&j| {
+                    let pad = (fwd[j].nrows() as f64 * (1.0 - 0.7)) as usize;
+                    let a = align_cj(fwd[j].view(), fwd[i].view(), pad).0;
+                    let b = align_cj(rev[j].view(), fwd[i].view(), pad).0;
+                    // np.maximum: NaN wins.
+                    if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Ranks 1..n with ties averaged (scipy's `rankdata`).
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut r = vec![0.0; v.len()];
+    let mut k = 0;
+    while k < order.len() {
+        let mut e = k;
+        while e + 1 < order.len() && v[order[e + 1]] == v[order[k]] {
+            e += 1;
+        }
+        let avg = (k + e + 2) as f64 / 2.0;
+        for &o in &order[k..=e] {
+            r[o] = avg;
+        }
+        k = e + 1;
+    }
+    r
+}
+
+/// Spearman's correlation (Pearson's of the average ranks); NaN for fewer
+/// than two values or a constant input.
+#[must_use]
+pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    if a.len() < 2 {
+        return f64::NAN;
+    }
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in ra.iter().zip(&rb) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    sab / (saa * sbb).sqrt()
+}
+
+/// Round one's filter: seqlet `i` stays when the Spearman correlation of
+/// its fine and coarse affinities over the neighbours with a nonzero fine
+/// affinity exceeds `threshold`. Returns the kept indices, and each kept
+/// seqlet's neighbours (renumbered among the kept) with their fine
+/// affinities.
+#[must_use]
+pub fn filter_by_correlation(
+    neighbors: &[Vec<usize>],
+    coarse: &[Vec<f64>],
+    fine: &[Vec<f32>],
+    threshold: f64,
+) -> (Vec<usize>, Vec<Vec<usize>>, Vec<Vec<f32>>) {
+    let n = neighbors.len();
+    let keep: Vec<bool> = (0..n)
+        .map(|i| {
+            let (f, c): (Vec<f64>, Vec<f64>) = fine[i]
+                .iter()
+                .zip(&coarse[i])
+                .filter(|(f, _)| f.abs() > 0.0)
+                .map(|(&f, &c)| (f64::from(f), c))
+                .unzip();
+            spearman(&f, &c) > threshold
+        })
+        .collect();
+    let mut new = vec![usize::MAX; n];
+    let mut kept = Vec::new();
+    for i in (0..n).filter(|&i| keep[i]) {
+        new[i] = kept.len();
+        kept.push(i);
+    }
+    let (mut nb, mut aff) = (Vec::with_capacity(kept.len()), Vec::with_capacity(kept.len()));
+    for &i in &kept {
+        let (a, b): (Vec<usize>, Vec<f32>) = neighbors[i]
+            .iter()
+            .zip(&fine[i])
+            .filter(|(j, _)| keep[**j])
+            .map(|(&j, &v)| (new[j], v))
+            .unzip();
+        nb.push(a);
+        aff.push(b);
+    }
+    (kept, nb, aff)
+}
+
+#[cfg(test)]
+mod spearman_tests {
+    use super::*;
+
+    /// Average ranks on ties; monotone → 1, reversed → −1, constant → NaN;
+    /// the filter renumbers the kept neighbours.
+    #[test]
+    fn rank_correlation_and_the_filter() {
+        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), [3.5, 1.0, 3.5, 2.0]);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 35.0]) - 1.0).abs() < 1e-15);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-15);
+        assert!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]).is_nan());
+        let neighbors = vec![vec![0, 1, 2], vec![1, 0, 2], vec![2, 1, 0]];
+        let coarse = vec![vec![1.0, 0.5, 0.2], vec![1.0, 0.5, 0.2], vec![1.0, 0.5, 0.2]];
+        let fine = vec![vec![1.0, 0.6, 0.1], vec![0.1, 0.6, 1.0], vec![1.0, 0.5, 0.3]];
+        let (kept, nb, aff) = filter_by_correlation(&neighbors, &coarse, &fine, 0.15);
+        assert_eq!(kept, [0, 2]);
+        assert_eq!(nb, [vec![0, 1], vec![1, 0]]);
+        assert_eq!(aff, [vec![1.0, 0.1], vec![1.0, 0.3]]);
+    }
+}
