@@ -10,7 +10,8 @@ both strands and signs), the cosine kNN over them (affinitymat.cosine_similarity
 fine affinities to those neighbours (jaccard_from_seqlets) and round one's Spearman filter (the gkmer
 example). With --density, also compares density adaptation (tfmodisco._density_adaptation) on a random kNN table: the
 same sparsity pattern, values to numpy's exp rounding. With --align, also compares the continuous-Jaccard alignment (affinitymat.jaccard) and l1 on random
-tracks (the align example). With --h5, also writes a results file with motif_discover::modisco_h5 (the modisco_h5 example) and
+tracks (the align example) and the per-position information content (util.compute_per_position_ic;
+the ic example). With --h5, also writes a results file with motif_discover::modisco_h5 (the modisco_h5 example) and
 runs modisco-lite's own `modisco meme` and `modisco report` on it.
 
 Needs: pip install modisco-lite numpy; cargo build --release -p motif-discover --examples.
@@ -145,8 +146,15 @@ def align(a, work):
         l, i, s, o = int(f[0]), int(f[1]), np.float32(float(f[2])), int(f[3])
         n += 1
         bad += not (s == np.float32(r[l, i, 0]) and o == int(r[l, i, 1]))
-    print(f"alignment: {n} child-parent pairs and {len(X)} l1 rows; {bad} differ from modisco-lite")
-    return bad == 0
+    ppm = rng.dirichlet([0.5] * 4, size=50).astype(np.float32)
+    np.save(os.path.join(work, "ppm.npy"), ppm)
+    ic = [float(v) for v in subprocess.run([a.bin.replace("seqlets", "ic"), os.path.join(work, "ppm.npy")],
+                                             capture_output=True, text=True, check=True).stdout.split()]
+    bad_ic = int((np.array(ic) != util.compute_per_position_ic(ppm.astype(np.float64), np.full(4, 0.25),
+                                                                  0.001)).sum())
+    print(f"alignment: {n} child-parent pairs and {len(X)} l1 rows; {bad} differ from modisco-lite; "
+          f"information content of {len(ppm)} PPM rows: {bad_ic} differ")
+    return bad == 0 and bad_ic == 0
 
 
 def main():

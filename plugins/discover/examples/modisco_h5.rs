@@ -56,6 +56,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pos =
         vec![pattern(a, subs), pattern((6..9).map(|k| seqlet(k, 30, false)).collect(), vec![])];
     let neg = vec![pattern((9..13).map(|k| seqlet(k, 30, true)).collect(), vec![])];
-    write(std::path::Path::new(&out), 400, &pos, &neg)?;
+    write(std::path::Path::new(&out), 400, Some(&pos), Some(&neg))?;
     Ok(())
 }

@@ -10,5 +10,6 @@ pub mod affinity;
 pub mod density;
 pub mod gkmer;
 pub mod modisco_h5;
+pub mod motif;
 pub mod numpy;
 pub mod seqlets;

@@ -124,24 +124,25 @@ fn put_pattern(g: &mut GroupBuilder, p: &PatternRecord) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes `path` atomically (a temp file beside it, then a rename).
+/// Writes `path` atomically (a temp file beside it, then a rename). A
+/// metacluster that ran gets its group even when it found no pattern
+/// (`Some(&[])`), as modisco writes it; one that did not run (`None`, too
+/// few seqlets) gets none.
 ///
 /// # Errors
 /// If a seqlet's tracks differ in shape, or the file cannot be written.
 pub fn write(
     path: &Path,
     window_size: usize,
-    positive: &[PatternRecord],
-    negative: &[PatternRecord],
+    positive: Option<&[PatternRecord]>,
+    negative: Option<&[PatternRecord]>,
 ) -> Result<(), H5Error> {
     let shown = path.display().to_string();
     let encode = |msg: String| H5Error::Encode { path: shown.clone(), msg };
     let mut f = FileBuilder::new();
     f.set_attr("window_size", AttrValue::I64(window_size as i64));
     for (name, set) in [("pos_patterns", positive), ("neg_patterns", negative)] {
-        if set.is_empty() {
-            continue;
-        }
+        let Some(set) = set else { continue };
         let mut g = f.create_group(name);
         for (i, p) in set.iter().enumerate() {
             let mut pg = g.create_group(&format!("pattern_{i}"));
@@ -193,7 +194,7 @@ mod tests {
             seqlets: vec![seqlet(0, false), seqlet(3, true)],
             subpatterns: vec![sub],
         };
-        write(&p, 400, &[pat], &[]).unwrap();
+        write(&p, 400, Some(&[pat]), None).unwrap();
         let f = hdf5_pure::File::open(&p).unwrap();
         let ds = |n: &str| f.dataset(n).unwrap_or_else(|e| panic!("{n}: {e}"));
         assert_eq!(
@@ -219,7 +220,7 @@ mod tests {
             ],
             subpatterns: vec![],
         };
-        let e = write(&p, 400, &[], &[bad]).unwrap_err().to_string();
+        let e = write(&p, 400, None, Some(&[bad])).unwrap_err().to_string();
         assert!(e.contains("seqlet 1") && e.contains("m.h5"), "{e}");
     }
 }
