@@ -1,6 +1,6 @@
 //! A pattern's matrices as modisco-lite scores and trims them: the
 //! information content per position against a background, and the CWM trim
-//! rule its reports, Tomtom queries and FiNeMo share.
+//! rule its reports, Tomtom queries and `FiNeMo` share.
 
 use ndarray::ArrayView2;
 
