@@ -8,7 +8,7 @@ use ndarray::{Array2, ArrayView2, Axis, s};
 #[must_use]
 pub fn l1(x: ArrayView2<'_, f32>) -> Array2<f32> {
     let flat: Vec<f32> = x.iter().map(|v| v.abs()).collect();
-    let sum = crate::numpy::pairwise_sum_f32(&flat);
+    let sum = crate::numpy::pairwise_sum(&flat);
     if sum == 0.0 { x.to_owned() } else { x.mapv(|v| v / sum) }
 }
 

@@ -6,7 +6,7 @@
 //! e^{−d/β_i}/Z_i` — divided by β, as modisco does — plus `1/Z_i` on the
 //! diagonal. The result feeds Leiden.
 
-use crate::numpy::pairwise_sum_f64;
+use crate::numpy::pairwise_sum;
 
 /// A square sparse matrix in CSR form, column indices sorted per row.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,7 +140,7 @@ pub fn density_adapted(affinity: &[Vec<f64>], neighbors: &[Vec<usize>], perplexi
             let e: Vec<f64> = d.row(i).1.iter().map(|&x| (-x / betas[i]).exp()).collect();
             let mut s = 0.0;
             for block in e.chunks(8192) {
-                s += pairwise_sum_f64(block);
+                s += pairwise_sum(block);
             }
             s + 1.0
         })

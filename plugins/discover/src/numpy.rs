@@ -133,71 +133,45 @@ pub fn histogram(values: &[f64], bins: usize) -> (Vec<u64>, Vec<f64>) {
     (counts, edges)
 }
 
-/// numpy's pairwise sum of float32 values, in float32 (`np.sum` of a
-/// contiguous block is `0 +` this): below 8 values a plain loop from −0,
-/// up to 128 eight accumulators, above that two halves, the first a
-/// multiple of 8.
-#[must_use]
-pub fn pairwise_sum_f32(a: &[f32]) -> f32 {
-    let n = a.len();
-    if n < 8 {
-        let mut s = -0.0f32;
-        for &v in a {
-            s += v;
-        }
-        return s;
-    }
-    if n <= 128 {
-        let mut r = [0f32; 8];
-        r.copy_from_slice(&a[..8]);
-        let mut i = 8;
-        while i + 8 <= n {
-            for k in 0..8 {
-                r[k] += a[i + k];
-            }
-            i += 8;
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for &v in &a[i..] {
-            res += v;
-        }
-        return res;
-    }
-    let mut n2 = n / 2;
-    n2 -= n2 % 8;
-    pairwise_sum_f32(&a[..n2]) + pairwise_sum_f32(&a[n2..])
+/// The float types numpy's pairwise sum runs on.
+pub trait Summable: Copy + std::ops::Add<Output = Self> {
+    /// −0, where numpy's short loop starts.
+    const NEG_ZERO: Self;
 }
 
-/// numpy's pairwise sum of float64 values (as [`pairwise_sum_f32`]).
+impl Summable for f32 {
+    const NEG_ZERO: Self = -0.0;
+}
+
+impl Summable for f64 {
+    const NEG_ZERO: Self = -0.0;
+}
+
+/// numpy's pairwise sum in the values' own type (`np.sum` of a contiguous
+/// block is `0 +` this): below 8 values a plain loop from −0, up to 128
+/// eight accumulators combined as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)) and
+/// then the rest, above that two halves, the first a multiple of 8.
 #[must_use]
-pub fn pairwise_sum_f64(a: &[f64]) -> f64 {
+pub fn pairwise_sum<T: Summable>(a: &[T]) -> T {
     let n = a.len();
     if n < 8 {
-        let mut s = -0.0f64;
-        for &v in a {
-            s += v;
-        }
-        return s;
+        return a.iter().fold(T::NEG_ZERO, |s, &v| s + v);
     }
     if n <= 128 {
-        let mut r = [0f64; 8];
-        r.copy_from_slice(&a[..8]);
+        let mut r = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
         let mut i = 8;
         while i + 8 <= n {
             for k in 0..8 {
-                r[k] += a[i + k];
+                r[k] = r[k] + a[i + k];
             }
             i += 8;
         }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for &v in &a[i..] {
-            res += v;
-        }
-        return res;
+        let res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        return a[i..].iter().fold(res, |s, &v| s + v);
     }
     let mut n2 = n / 2;
     n2 -= n2 % 8;
-    pairwise_sum_f64(&a[..n2]) + pairwise_sum_f64(&a[n2..])
+    pairwise_sum(&a[..n2]) + pairwise_sum(&a[n2..])
 }
 
 /// scikit-learn's `IsotonicRegression(out_of_bounds="clip")` fitted to

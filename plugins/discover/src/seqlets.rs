@@ -4,7 +4,7 @@
 //! that between 3% and 20% of windows pass), greedy non-maximum suppression
 //! per sequence, and the sign split by the weakest threshold's quantile.
 
-use crate::numpy::{Isotonic, RandomState, histogram, pairwise_sum_f32, percentile_sorted};
+use crate::numpy::{Isotonic, RandomState, histogram, pairwise_sum, percentile_sorted};
 
 /// Settings (modisco-lite's CLI defaults).
 #[derive(Debug, Clone, PartialEq)]
@@ -159,7 +159,7 @@ pub fn call(contrib: &[f32], n: usize, len: usize, s: &Settings) -> Called {
         let core = &contrib
             [(sq.example * len + sq.start + flank) * 4..(sq.example * len + sq.end - flank) * 4];
         // np.sum: 0 plus numpy's pairwise sum of the contiguous block.
-        let a = f64::from(0.0 + pairwise_sum_f32(core));
+        let a = f64::from(0.0 + pairwise_sum(core));
         if a > sign_threshold {
             positive.push(sq);
         } else if a < -sign_threshold {
