@@ -8,6 +8,7 @@
 # Usage: scripts/bench/ism_fast_vs_brute.sh MODEL.onnx [SEQS] [RUNS]   (release build first)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$root/scripts/bench/common.sh"
 bin="$root/target/release/motiftool"
 model="$1"
 runs="${3:-3}"
@@ -15,16 +16,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 seqs="${2:-$work/seqs.fa}"
 if [ ! -e "$seqs" ]; then
-  python3 - "$seqs" <<'PY'
-import random, sys
-random.seed(1)
-with open(sys.argv[1], "w") as f:
-    for i in range(2):
-        f.write(f">s{i}\n" + "".join(random.choice("ACGT") for _ in range(2114)) + "\n")
-PY
+  random_fasta "$seqs" 2 2114
 fi
-median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-timed() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
 for fast in true false; do
   t=$(for _ in $(seq "$runs"); do timed "$bin" attribute "$model" --seqs "$seqs" --method ism --set center=false --set fast=$fast --threads 2 -o "$work/$fast" --quiet; done | median)
   echo "fast=$fast: ${t} s"

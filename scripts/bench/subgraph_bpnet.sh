@@ -8,20 +8,13 @@
 # Usage: scripts/bench/subgraph_bpnet.sh [RUNS]   (release build first)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$root/scripts/bench/common.sh"
 bin="$root/target/release/motiftool"
 model="$root/data/models/families/torch_bpnet.onnx"
 runs="${1:-3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 - "$work/seqs.fa" <<'PY'
-import random, sys
-random.seed(1)
-with open(sys.argv[1], "w") as f:
-    for i in range(1000):
-        f.write(f">s{i} {i % 2}\n" + "".join(random.choice("ACGT") for _ in range(2114)) + "\n")
-PY
-median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-timed() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
+random_fasta "$work/seqs.fa" 1000 2114
 for engine in ort tract; do
   full=$(for _ in $(seq "$runs"); do timed "$bin" predict "$model" --seqs "$work/seqs.fa" --engine "$engine" -o "$work/full.tsv"; done | median)
   layer0=$(for _ in $(seq "$runs"); do rm -rf "$work/an"; timed "$bin" analyze "$model" --seqs "$work/seqs.fa" --layer 0 --engine "$engine" -o "$work/an"; done | median)
