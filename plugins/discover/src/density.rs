@@ -26,14 +26,17 @@ impl Csr {
         self.indptr.len() - 1
     }
 
-    fn row(&self, i: usize) -> (&[usize], &[f64]) {
+    /// Row `i`'s columns and values.
+    #[must_use]
+    pub fn row(&self, i: usize) -> (&[usize], &[f64]) {
         let (a, b) = (self.indptr[i], self.indptr[i + 1]);
         (&self.indices[a..b], &self.data[a..b])
     }
 
     /// From rows of (column, value): duplicates summed in column order
     /// (scipy's), zeros dropped, columns sorted.
-    fn from_rows(rows: Vec<Vec<(usize, f64)>>) -> Self {
+    #[must_use]
+    pub fn from_rows(rows: Vec<Vec<(usize, f64)>>) -> Self {
         let mut out = Self { indptr: vec![0], indices: Vec::new(), data: Vec::new() };
         for mut row in rows {
             row.sort_by_key(|e| e.0);

@@ -9,7 +9,9 @@
 pub mod affinity;
 pub mod density;
 pub mod gkmer;
+pub mod leiden;
 pub mod modisco_h5;
 pub mod motif;
 pub mod numpy;
+pub mod pattern;
 pub mod seqlets;
