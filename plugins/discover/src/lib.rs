@@ -7,6 +7,7 @@
 //!   modisco-lite's choices (and its random stream) exactly.
 
 pub mod affinity;
+pub mod collapse;
 pub mod density;
 pub mod gkmer;
 pub mod leiden;
@@ -14,4 +15,5 @@ pub mod modisco_h5;
 pub mod motif;
 pub mod numpy;
 pub mod pattern;
+pub mod pipeline;
 pub mod seqlets;

@@ -124,6 +124,38 @@ fn put_pattern(g: &mut GroupBuilder, p: &PatternRecord) -> Result<(), String> {
     Ok(())
 }
 
+impl PatternRecord {
+    /// The record of `pattern` over `tracks`, with `subpatterns`.
+    #[must_use]
+    pub fn of(
+        pattern: &crate::pattern::Pattern,
+        subpatterns: &[crate::pattern::Pattern],
+        tracks: &crate::pattern::Tracks,
+    ) -> Self {
+        use crate::pattern::Track;
+        let seqlets = pattern
+            .seqlets
+            .iter()
+            .map(|s| SeqletRecord {
+                example: s.example,
+                start: s.start,
+                end: s.end,
+                revcomp: s.revcomp,
+                sequence: tracks.rows(s, Track::Sequence).to_owned(),
+                contrib: tracks.rows(s, Track::Contrib).to_owned(),
+                hypothetical: tracks.rows(s, Track::Hypothetical).to_owned(),
+            })
+            .collect();
+        Self {
+            sequence: pattern.ppm(),
+            contrib: pattern.cwm(),
+            hypothetical: pattern.hcwm(),
+            seqlets,
+            subpatterns: subpatterns.iter().map(|p| Self::of(p, &[], tracks)).collect(),
+        }
+    }
+}
+
 /// Writes `path` atomically (a temp file beside it, then a rename). A
 /// metacluster that ran gets its group even when it found no pattern
 /// (`Some(&[])`), as modisco writes it; one that did not run (`None`, too

@@ -44,6 +44,45 @@ impl Tracks {
         Self { onehot, hypothetical, contrib }
     }
 
+    /// The tracks of modisco's inputs — one-hot and hypothetical
+    /// contributions `(N, 4, L)` — cropped as its CLI crops them to the
+    /// central `window` columns (`[L/2 − w/2, L/2 + w/2)`).
+    ///
+    /// # Errors
+    /// When the shapes differ, the second axis is not 4, `window` is odd,
+    /// zero, or longer than `L`.
+    pub fn from_modisco(
+        onehot: ndarray::ArrayView3<'_, f32>,
+        hypothetical: ndarray::ArrayView3<'_, f32>,
+        window: usize,
+    ) -> Result<Self, String> {
+        if onehot.dim() != hypothetical.dim() {
+            return Err(format!(
+                "one-hot {:?} and attributions {:?} differ in shape",
+                onehot.dim(),
+                hypothetical.dim()
+            ));
+        }
+        let (_, c, len) = onehot.dim();
+        if c != 4 {
+            return Err(format!("expected (N, 4, L) arrays, got (_, {c}, {len})"));
+        }
+        if window == 0 || window % 2 == 1 {
+            return Err(format!("window {window} must be even and positive"));
+        }
+        if window > len {
+            return Err(format!("window {window} is longer than the sequences ({len})"));
+        }
+        let a = len / 2 - window / 2;
+        let cut = |x: ndarray::ArrayView3<'_, f32>| {
+            x.slice(s![.., .., a..a + window])
+                .permuted_axes([0, 2, 1])
+                .as_standard_layout()
+                .into_owned()
+        };
+        Ok(Self::new(cut(onehot), cut(hypothetical)))
+    }
+
     /// Window length `L`.
     #[must_use]
     pub fn len(&self) -> usize {

@@ -1,0 +1,329 @@
+//! The whole of TF-MoDISco-lite's `motifs` on one set of windows: seqlets
+//! called and split by sign, and per sign (metacluster) two rounds of
+//! coarse gapped-k-mer neighbours → fine aligned affinities → density
+//! adaptation → Leiden → patterns, then subclustering and collapsing of
+//! similar patterns, the final support/information filter, and each final
+//! pattern's subpatterns.
+
+use crate::collapse::{CollapseSettings, collapse, subclusters, subpatterns};
+use crate::gkmer::{self, embed, knn, l2_normalized, top_sites};
+use crate::leiden::{Graph, best_of};
+use crate::pattern::{Pattern, Polish, Site, Track, Tracks, from_cluster, strength};
+use crate::seqlets::{self, Called};
+use rayon::prelude::*;
+
+/// Every setting, with modisco-lite's CLI defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Seqlet calling (window 20, flank 5, FDR 0.05).
+    pub seqlets: seqlets::Settings,
+    /// A metacluster runs only with more seqlets than this (100).
+    pub min_metacluster_size: usize,
+    /// Seqlets kept per metacluster, in calling order (`-n`, 20,000).
+    pub max_seqlets_per_metacluster: usize,
+    /// Leiden runs (seeds 100, 200, …; modisco-lite's CLI: 2).
+    pub leiden_runs: usize,
+    /// Coarse neighbours per seqlet (500, itself not counted).
+    pub neighbors: usize,
+    /// Round one drops seqlets whose fine and coarse affinities correlate
+    /// no better than this (0.15).
+    pub correlation_threshold: f64,
+    /// Perplexity of the density adaptation (10).
+    pub perplexity: f64,
+    /// Perplexity of subclustering (50).
+    pub subcluster_perplexity: f64,
+    /// Polishing of cluster patterns (flank 10, window 30).
+    pub polish: Polish,
+    /// Columns added to final patterns each side (0).
+    pub final_flank: usize,
+    /// Fewest seqlets a final pattern keeps (20).
+    pub final_min_cluster_size: usize,
+    /// Least information in the best window of `min_ic_window` (0.6 bits).
+    pub min_ic_in_window: f64,
+    /// Window for that test (6).
+    pub min_ic_window: usize,
+    /// Merging of similar patterns.
+    pub collapse: CollapseSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            seqlets: seqlets::Settings::default(),
+            min_metacluster_size: 100,
+            max_seqlets_per_metacluster: 20_000,
+            leiden_runs: 2,
+            neighbors: 500,
+            correlation_threshold: 0.15,
+            perplexity: 10.0,
+            subcluster_perplexity: 50.0,
+            polish: Polish::default(),
+            final_flank: 0,
+            final_min_cluster_size: 20,
+            min_ic_in_window: 0.6,
+            min_ic_window: 6,
+            collapse: CollapseSettings::default(),
+        }
+    }
+}
+
+/// What a long step reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    /// Seqlets called: positive and negative counts.
+    Seqlets {
+        /// Positive seqlets.
+        positive: usize,
+        /// Negative seqlets.
+        negative: usize,
+    },
+    /// A clustering round starts on `seqlets` of metacluster `sign`.
+    Round {
+        /// +1 or −1.
+        sign: i8,
+        /// 1 or 2.
+        round: usize,
+        /// Seqlets clustered.
+        seqlets: usize,
+    },
+    /// A round's clusters: how many, and how many gave a pattern.
+    Clusters {
+        /// +1 or −1.
+        sign: i8,
+        /// Leiden clusters.
+        clusters: usize,
+        /// Patterns built from them.
+        patterns: usize,
+    },
+    /// Subclustering and merging of a metacluster's patterns.
+    Merging {
+        /// +1 or −1.
+        sign: i8,
+        /// Patterns before merging.
+        patterns: usize,
+    },
+    /// A metacluster is done.
+    Done {
+        /// +1 or −1.
+        sign: i8,
+        /// Final patterns.
+        patterns: usize,
+    },
+}
+
+/// A final pattern and its subpatterns.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The pattern.
+    pub pattern: Pattern,
+    /// Its subclusters as patterns, largest first.
+    pub subpatterns: Vec<Pattern>,
+}
+
+/// The result of discovery.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    /// The seqlet calling, thresholds and null included.
+    pub called: Called,
+    /// Background (mean one-hot over the metacluster's seqlets) per sign.
+    pub background: [Option<[f64; 4]>; 2],
+    /// Positive patterns; `None` when the metacluster did not run.
+    pub positive: Option<Vec<Found>>,
+    /// Negative patterns; `None` when the metacluster did not run.
+    pub negative: Option<Vec<Found>>,
+}
+
+/// Runs discovery on `tracks` (windows in modisco's frame).
+pub fn discover(tracks: &Tracks, s: &Settings, progress: &mut dyn FnMut(Stage)) -> Discovery {
+    let (n, len) = (tracks.n(), tracks.len());
+    let contrib = tracks.contrib.as_standard_layout();
+    let called = seqlets::call(contrib.as_slice().expect("standard layout"), n, len, &s.seqlets);
+    progress(Stage::Seqlets { positive: called.positive.len(), negative: called.negative.len() });
+    let mut background = [None, None];
+    let mut run = |sign: f64, list: &[seqlets::Seqlet], progress: &mut dyn FnMut(Stage)| {
+        if list.len() <= s.min_metacluster_size {
+            return None;
+        }
+        let sites: Vec<Site> = list
+            .iter()
+            .take(s.max_seqlets_per_metacluster)
+            .map(|q| Site { example: q.example, start: q.start, end: q.end, revcomp: false })
+            .collect();
+        let bg = mean_onehot(&sites, tracks);
+        background[usize::from(sign < 0.0)] = Some(bg);
+        Some(metacluster(&sites, sign, &bg, tracks, s, progress))
+    };
+    let positive = run(1.0, &called.positive, progress);
+    let negative = run(-1.0, &called.negative, progress);
+    Discovery { called, background, positive, negative }
+}
+
+/// The mean one-hot over every position of `sites`.
+fn mean_onehot(sites: &[Site], tracks: &Tracks) -> [f64; 4] {
+    let mut sum = [0f64; 4];
+    let mut count = 0usize;
+    for s in sites {
+        for row in tracks.rows(s, Track::Sequence).rows() {
+            for b in 0..4 {
+                sum[b] += f64::from(row[b]);
+            }
+            count += 1;
+        }
+    }
+    sum.map(|v| v / count.max(1) as f64)
+}
+
+/// Gapped-k-mer vectors (L2-normalised) of each site, forward and reverse,
+/// importance signed by `sign`.
+fn gkmer_vectors(
+    sites: &[Site],
+    sign: f32,
+    tracks: &Tracks,
+) -> (Vec<Vec<(u64, f64)>>, Vec<Vec<(u64, f64)>>) {
+    let g = gkmer::Settings::default();
+    sites
+        .par_iter()
+        .map(|site| {
+            let x = tracks.rows(site, Track::Sequence);
+            let h = tracks.rows(site, Track::Hypothetical);
+            let len = x.nrows();
+            let mut out = [Vec::new(), Vec::new()];
+            for (k, rc) in [false, true].into_iter().enumerate() {
+                let at = |l: usize, b: usize| if rc { (len - 1 - l, 3 - b) } else { (l, b) };
+                let imp: Vec<f64> = (0..len)
+                    .map(|l| {
+                        f64::from((0..4).map(|b| h[at(l, b)] * x[at(l, b)] * sign).sum::<f32>())
+                    })
+                    .collect();
+                let bases: Vec<usize> = (0..len)
+                    .map(|l| (0..4).fold(0, |m, b| if x[at(l, b)] > x[at(l, m)] { b } else { m }))
+                    .collect();
+                out[k] = l2_normalized(&embed(&top_sites(&imp, &bases, g.topn), &g));
+            }
+            let [f, r] = out;
+            (f, r)
+        })
+        .unzip()
+}
+
+/// One metacluster (`seqlets_to_patterns`).
+fn metacluster(
+    sites: &[Site],
+    sign: f64,
+    bg: &[f64; 4],
+    tracks: &Tracks,
+    s: &Settings,
+    progress: &mut dyn FnMut(Stage),
+) -> Vec<Found> {
+    let sign8: i8 = if sign > 0.0 { 1 } else { -1 };
+    let mut keyed: Vec<(f64, Site)> = sites.iter().map(|q| (-strength(q, tracks), *q)).collect();
+    keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut seqlets: Vec<Site> = keyed.into_iter().map(|(_, q)| q).collect();
+    let mut patterns: Vec<Pattern> = Vec::new();
+    for round in 1..=2 {
+        if seqlets.is_empty() {
+            return Vec::new();
+        }
+        progress(Stage::Round { sign: sign8, round, seqlets: seqlets.len() });
+        let (fwd, rev) = gkmer_vectors(&seqlets, sign as f32, tracks);
+        let (neighbors, coarse) = knn(&fwd, &rev, s.neighbors + 1);
+        drop((fwd, rev));
+        let (rf, rr): (Vec<_>, Vec<_>) = seqlets
+            .par_iter()
+            .map(|q| {
+                crate::affinity::representation(
+                    tracks.rows(q, Track::Hypothetical),
+                    tracks.rows(q, Track::Contrib),
+                )
+            })
+            .unzip();
+        let fine = crate::affinity::fine_affinity(&rf, &rr, &neighbors);
+        drop((rf, rr));
+        let (kept, neighbors, fine) = if round == 1 {
+            let (kept, nb, aff) = crate::affinity::filter_by_correlation(
+                &neighbors,
+                &coarse,
+                &fine,
+                s.correlation_threshold,
+            );
+            (kept.iter().map(|&i| seqlets[i]).collect::<Vec<_>>(), nb, aff)
+        } else {
+            (seqlets.clone(), neighbors, fine)
+        };
+        if kept.is_empty() {
+            return Vec::new();
+        }
+        let fine64: Vec<Vec<f64>> =
+            fine.iter().map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect();
+        let adapted = crate::density::density_adapted(&fine64, &neighbors, s.perplexity);
+        let (_, labels) = best_of(&Graph::from_entries(&adapted), s.leiden_runs);
+        let k = labels.iter().max().map_or(0, |&c| c + 1);
+        let mut clusters: Vec<Vec<Site>> = vec![Vec::new(); k];
+        for (q, &c) in kept.iter().zip(&labels) {
+            clusters[c].push(*q);
+        }
+        patterns = clusters
+            .par_iter()
+            .map(|c| from_cluster(c, sign, &s.polish, bg, tracks))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .collect();
+        progress(Stage::Clusters { sign: sign8, clusters: k, patterns: patterns.len() });
+        if round == 1 {
+            // Unique by key: the first position, the last strand seen.
+            let mut at: std::collections::HashMap<(usize, usize, usize), usize> =
+                std::collections::HashMap::new();
+            seqlets = Vec::new();
+            for q in patterns.iter().flat_map(|p| p.seqlets.iter()) {
+                match at.get(&q.key()) {
+                    Some(&i) => seqlets[i] = *q,
+                    None => {
+                        at.insert(q.key(), seqlets.len());
+                        seqlets.push(*q);
+                    }
+                }
+            }
+        }
+    }
+    progress(Stage::Merging { sign: sign8, patterns: patterns.len() });
+    let min_in_subcluster = s.final_min_cluster_size.max(s.subcluster_perplexity as usize);
+    let mut listed: Vec<Pattern> = Vec::new();
+    for p in patterns {
+        if p.seqlets.len() > min_in_subcluster {
+            let labels = subclusters(&p, s.subcluster_perplexity, s.leiden_runs, tracks);
+            let subs = subpatterns(&p, &labels, tracks);
+            listed.extend(collapse(subs, &s.collapse, bg, tracks));
+        } else {
+            listed.push(p);
+        }
+    }
+    let mut merged = collapse(listed, &s.collapse, bg, tracks);
+    merged.sort_by_key(|p| std::cmp::Reverse(p.seqlets.len()));
+    let kept: Vec<Pattern> = merged
+        .into_iter()
+        .filter(|p| p.seqlets.len() >= s.final_min_cluster_size && passes_ic(p, bg, s))
+        .filter_map(|p| p.expanded(s.final_flank, s.final_flank, tracks))
+        .collect();
+    let found: Vec<Found> = kept
+        .into_iter()
+        .map(|pattern| {
+            let labels = subclusters(&pattern, s.subcluster_perplexity, s.leiden_runs, tracks);
+            let subpatterns = subpatterns(&pattern, &labels, tracks);
+            Found { pattern, subpatterns }
+        })
+        .collect();
+    progress(Stage::Done { sign: sign8, patterns: found.len() });
+    found
+}
+
+/// The final filter's information test: the best `min_ic_window` columns
+/// (all, when shorter) hold at least `min_ic_in_window` bits.
+fn passes_ic(p: &Pattern, bg: &[f64; 4], s: &Settings) -> bool {
+    let ic = crate::motif::per_position_ic(p.ppm().view(), bg, 0.001);
+    if ic.len() < s.min_ic_window {
+        return ic.iter().sum::<f64>() >= s.min_ic_in_window;
+    }
+    ic.windows(s.min_ic_window).map(|w| w.iter().sum::<f64>()).fold(f64::NEG_INFINITY, f64::max)
+        >= s.min_ic_in_window
+}
