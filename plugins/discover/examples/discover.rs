@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let t = std::time::Instant::now();
     let d = discover(&tracks, &s, &mut |stage| {
-        eprintln!("{:8.2}s {stage:?}", t.elapsed().as_secs_f64())
+        eprintln!("{:8.2}s {stage:?}", t.elapsed().as_secs_f64());
     });
     let records = |set: &Option<Vec<motif_discover::pipeline::Found>>| {
         set.as_ref().map(|v| {

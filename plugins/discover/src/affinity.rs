@@ -40,39 +40,108 @@ pub fn align_cj(
     parent: ArrayView2<'_, f32>,
     pad: usize,
 ) -> (f32, isize) {
-    let (lc, m) = child.dim();
-    let (lp, mp) = parent.dim();
-    assert_eq!(m, mp, "channels differ");
-    let total = lp + 2 * pad;
-    let mut best = (f32::NEG_INFINITY, 0isize);
-    if total < lc {
-        return (f32::NAN, 0);
+    assert_eq!(child.ncols(), parent.ncols(), "channels differ");
+    Parent::new(parent, pad).align(child)
+}
+
+/// A parent prepared for aligning many children against it: zero-padded,
+/// magnitudes and signs laid out channel-major so that one child value
+/// meets the parent rows of every offset in one contiguous run (the loop
+/// over offsets vectorises; each offset's sums still add positions then
+/// channels in order, so the scores are those of one offset at a time).
+pub struct Parent {
+    abs: Vec<f32>,
+    sign: Vec<f32>,
+    total: usize,
+    channels: usize,
+    pad: usize,
+}
+
+impl Parent {
+    /// `parent` (`(len, channels)`) padded by `pad` zero rows each side.
+    #[must_use]
+    pub fn new(parent: ArrayView2<'_, f32>, pad: usize) -> Self {
+        let (lp, m) = parent.dim();
+        let total = lp + 2 * pad;
+        let (mut abs, mut sign) = (vec![0f32; m * total], vec![0f32; m * total]);
+        for r in 0..lp {
+            for k in 0..m {
+                let y = parent[(r, k)];
+                abs[k * total + pad + r] = y.abs();
+                sign[k * total + pad + r] = y.signum_or_zero();
+            }
+        }
+        Self { abs, sign, total, channels: m, pad }
     }
-    for o in 0..=total - lc {
-        let (mut num, mut den) = (0f64, 0f64);
+
+    /// [`align_cj`] of `child` against this parent.
+    ///
+    /// # Panics
+    /// If the child's channel count differs.
+    #[must_use]
+    pub fn align(&self, child: ArrayView2<'_, f32>) -> (f32, isize) {
+        let (lc, m) = child.dim();
+        assert_eq!(m, self.channels, "channels differ");
+        if self.total < lc {
+            return (f32::NAN, 0);
+        }
+        let n_off = self.total - lc + 1;
+        let (mut num, mut den) = (vec![0f64; n_off], vec![0f64; n_off]);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            #[allow(unsafe_code)]
+            // SAFETY: the function only enables AVX2, which the CPU was just
+            // checked to support.
+            unsafe {
+                self.sums_avx2(child, &mut num, &mut den);
+            }
+            return self.best(&num, &den);
+        }
+        self.sums(child, &mut num, &mut den);
+        self.best(&num, &den)
+    }
+
+    /// [`Parent::sums`] compiled for AVX2 (same operations, wider vectors;
+    /// no FMA, so the sums are bit-identical).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn sums_avx2(&self, child: ArrayView2<'_, f32>, num: &mut [f64], den: &mut [f64]) {
+        self.sums(child, num, den);
+    }
+
+    /// Each offset's numerator and denominator.
+    #[inline(always)]
+    fn sums(&self, child: ArrayView2<'_, f32>, num: &mut [f64], den: &mut [f64]) {
+        let (lc, m) = child.dim();
+        let n_off = num.len();
         for j in 0..lc {
-            // Parent row in padded coordinates o + j; zero outside.
-            let pj = (o + j).checked_sub(pad).filter(|&r| r < lp);
             for k in 0..m {
                 let x = child[(j, k)];
-                let y = pj.map_or(0.0, |r| parent[(r, k)]);
-                let sign = x.signum_or_zero() * y.signum_or_zero();
-                let (ax, ay) = (x.abs(), y.abs());
-                if ay > ax {
-                    num += f64::from(ax * sign);
-                    den += f64::from(ay);
-                } else {
-                    num += f64::from(ay * sign);
-                    den += f64::from(ax);
+                let (ax, sx) = (x.abs(), x.signum_or_zero());
+                let at = k * self.total + j;
+                let (a, s) = (&self.abs[at..at + n_off], &self.sign[at..at + n_off]);
+                for (((nu, de), &ay), &sy) in num.iter_mut().zip(den.iter_mut()).zip(a).zip(s) {
+                    let sign = sx * sy;
+                    let (lo, hi) = if ay > ax { (ax, ay) } else { (ay, ax) };
+                    *nu += f64::from(lo * sign);
+                    *de += f64::from(hi);
                 }
             }
         }
-        let score = (num / den) as f32;
-        if score > best.0 || (best.0 == f32::NEG_INFINITY && o == 0) {
-            best = (score, o as isize - pad as isize);
-        }
     }
-    best
+
+    /// The first best offset.
+    fn best(&self, num: &[f64], den: &[f64]) -> (f32, isize) {
+        let n_off = num.len();
+        let mut best = (f32::NEG_INFINITY, 0isize);
+        for o in 0..n_off {
+            let score = (num[o] / den[o]) as f32;
+            if score > best.0 || (best.0 == f32::NEG_INFINITY && o == 0) {
+                best = (score, o as isize - self.pad as isize);
+            }
+        }
+        best
+    }
 }
 
 /// numpy's `np.sign`: −1, 0 or 1 (0 for ±0).
@@ -134,21 +203,175 @@ pub fn fine_affinity(
     rev: &[Array2<f32>],
     neighbors: &[Vec<usize>],
 ) -> Vec<Vec<f32>> {
+    use rayon::prelude::*;
+    // Magnitudes and signs of every child, forward then reverse.
+    let split = |x: &Array2<f32>| -> (Vec<f32>, Vec<f32>) {
+        (x.iter().map(|v| v.abs()).collect(), x.iter().map(|v| v.signum_or_zero()).collect())
+    };
+    let children: Vec<(Vec<f32>, Vec<f32>)> =
+        fwd.par_iter().chain(rev.par_iter()).map(split).collect();
     neighbors
-        .iter()
+        .par_iter()
         .enumerate()
-        .map(|(i, nb)| {
+        .map_init(Batch::default, |batch, (i, nb)| {
+            let len = nb.first().map(|&j| fwd[j].nrows());
+            if let Some(len) = len.filter(|&l| nb.iter().all(|&j| fwd[j].nrows() == l)) {
+                let pad = (len as f64 * (1.0 - 0.7)) as usize;
+                return batch.row(fwd[i].view(), nb, &children, fwd[nb[0]].dim(), pad);
+            }
             nb.iter()
                 .map(|&j| {
                     let pad = (fwd[j].nrows() as f64 * (1.0 - 0.7)) as usize;
-                    let a = align_cj(fwd[j].view(), fwd[i].view(), pad).0;
-                    let b = align_cj(rev[j].view(), fwd[i].view(), pad).0;
+                    let parent = Parent::new(fwd[i].view(), pad);
+                    let a = parent.align(fwd[j].view()).0;
+                    let b = parent.align(rev[j].view()).0;
                     // np.maximum: NaN wins.
                     if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }
                 })
                 .collect()
         })
         .collect()
+}
+
+/// Children aligned to one parent per block of lanes.
+const LANES: usize = 16;
+
+/// Scratch for aligning all of one seqlet's neighbours (both strands) to
+/// it, [`LANES`] children at a time: their magnitudes and signs
+/// interleaved, and every offset's sums, so that one child value is
+/// loaded once for all offsets and one parent value meets a whole block.
+#[derive(Default)]
+struct Batch {
+    abs: Vec<f32>,
+    sign: Vec<f32>,
+    num: Vec<f64>,
+    den: Vec<f64>,
+    parent_abs: Vec<f32>,
+    parent_sign: Vec<f32>,
+}
+
+impl Batch {
+    /// Fine affinities of `parent` to each neighbour in `nb` (children
+    /// all `len` long, forward and reverse), as [`align_cj`] gives them.
+    fn row(
+        &mut self,
+        parent: ArrayView2<'_, f32>,
+        nb: &[usize],
+        split: &[(Vec<f32>, Vec<f32>)],
+        (lc, m): (usize, usize),
+        pad: usize,
+    ) -> Vec<f32> {
+        let n = split.len() / 2;
+        let lp = parent.nrows();
+        let total = lp + 2 * pad;
+        if total < lc {
+            return vec![f32::NAN; nb.len()];
+        }
+        let n_off = total - lc + 1;
+        // The padded parent, row-major: (total, m).
+        self.parent_abs.clear();
+        self.parent_abs.resize(total * m, 0.0);
+        self.parent_sign.clear();
+        self.parent_sign.resize(total * m, 0.0);
+        for ((r, k), &y) in parent.indexed_iter() {
+            self.parent_abs[(pad + r) * m + k] = y.abs();
+            self.parent_sign[(pad + r) * m + k] = y.signum_or_zero();
+        }
+        let children: Vec<&(Vec<f32>, Vec<f32>)> =
+            nb.iter().map(|&j| &split[j]).chain(nb.iter().map(|&j| &split[n + j])).collect();
+        let mut best = vec![(f32::NEG_INFINITY, 0isize); children.len()];
+        for (block, chunk) in children.chunks(LANES).enumerate() {
+            let lanes = chunk.len();
+            self.abs.resize(lc * m * LANES, 0.0);
+            self.sign.resize(lc * m * LANES, 0.0);
+            for (c, (a, sg)) in chunk.iter().enumerate() {
+                for (jk, (&v, &g)) in a.iter().zip(sg).enumerate() {
+                    self.abs[jk * LANES + c] = v;
+                    self.sign[jk * LANES + c] = g;
+                }
+            }
+            self.num.clear();
+            self.num.resize(n_off * LANES, 0.0);
+            self.den.clear();
+            self.den.resize(n_off * LANES, 0.0);
+            sums_dispatch(self, lc, m, n_off);
+            for o in 0..n_off {
+                for c in 0..lanes {
+                    let score = (self.num[o * LANES + c] / self.den[o * LANES + c]) as f32;
+                    let b = &mut best[block * LANES + c];
+                    if score > b.0 || (b.0 == f32::NEG_INFINITY && o == 0) {
+                        *b = (score, o as isize - pad as isize);
+                    }
+                }
+            }
+        }
+        let half = nb.len();
+        (0..half)
+            .map(|e| {
+                let (a, b) = (best[e].0, best[half + e].0);
+                if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }
+            })
+            .collect()
+    }
+}
+
+fn sums_dispatch(b: &mut Batch, lc: usize, m: usize, n_off: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[allow(unsafe_code)]
+        // SAFETY: the function only enables AVX2, which the CPU was just
+        // checked to support.
+        unsafe {
+            batch_sums_avx2(b, lc, m, n_off);
+        }
+        return;
+    }
+    batch_sums(b, lc, m, n_off);
+}
+
+/// [`batch_sums`] compiled for AVX2 (no FMA: bit-identical).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn batch_sums_avx2(b: &mut Batch, lc: usize, m: usize, n_off: usize) {
+    batch_sums(b, lc, m, n_off);
+}
+
+/// Every child's sums at every offset: for each offset, positions then
+/// channels in order, as one child at a time adds them (the offsets are
+/// independent sums, so visiting them innermost changes nothing).
+#[inline(always)]
+fn batch_sums(b: &mut Batch, lc: usize, m: usize, n_off: usize) {
+    let n = lc * m;
+    for o in 0..n_off {
+        // Parent rows o.. in the padded frame: (o + j)·m + k = o·m + jk.
+        let (pa, ps) = (&b.parent_abs[o * m..o * m + n], &b.parent_sign[o * m..o * m + n]);
+        let mut num = [0f64; LANES];
+        let mut den = [0f64; LANES];
+        for j in 0..lc {
+            // A position's channels in float32, then into the float64 sums.
+            let mut n32 = [0f32; LANES];
+            let mut d32 = [0f32; LANES];
+            for jk in j * m..(j + 1) * m {
+                let (ay, sy) = (pa[jk], ps[jk]);
+                let ax: &[f32; LANES] =
+                    b.abs[jk * LANES..(jk + 1) * LANES].try_into().expect("a block");
+                let sx: &[f32; LANES] =
+                    b.sign[jk * LANES..(jk + 1) * LANES].try_into().expect("a block");
+                for c in 0..LANES {
+                    let a = ax[c];
+                    let (lo, hi) = if ay > a { (a, ay) } else { (ay, a) };
+                    n32[c] += lo * (sx[c] * sy);
+                    d32[c] += hi;
+                }
+            }
+            for c in 0..LANES {
+                num[c] += f64::from(n32[c]);
+                den[c] += f64::from(d32[c]);
+            }
+        }
+        b.num[o * LANES..(o + 1) * LANES].copy_from_slice(&num);
+        b.den[o * LANES..(o + 1) * LANES].copy_from_slice(&den);
+    }
 }
 
 /// Ranks 1..n with ties averaged (scipy's `rankdata`).

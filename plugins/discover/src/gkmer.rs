@@ -6,6 +6,8 @@
 //! positions summed over occurrences, and the `max_entries` keys of
 //! largest |value| form a sparse vector.
 
+use rayon::prelude::*;
+
 /// Settings (modisco-lite's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -44,6 +46,29 @@ pub fn top_sites(imp: &[f64], bases: &[usize], topn: usize) -> Sites {
     order.into_iter().map(|p| (p, bases[p], imp[p])).collect()
 }
 
+/// Hashing of gapped-k-mer keys: one multiply (keys are already well
+/// spread integers; no adversarial input to guard against).
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (x ^ (x >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type KeyHash = std::hash::BuildHasherDefault<KeyHasher>;
+
 /// The sparse gapped-k-mer vector of one seqlet's `sites`: (key, value)
 /// sorted by key, zeros dropped.
 #[must_use]
@@ -56,7 +81,8 @@ pub fn embed(sites: &[(usize, usize, f64)], s: &Settings) -> Vec<(u64, f64)> {
     // Keys in first-insertion order with their sums.
     let mut keys: Vec<u64> = Vec::new();
     let mut sums: Vec<f64> = Vec::new();
-    let mut index: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    let mut index: std::collections::HashMap<u64, usize, KeyHash> =
+        std::collections::HashMap::with_capacity_and_hasher(4096, KeyHash::default());
     for k in 2..=s.max_k {
         let mut next: Vec<Vec<(usize, f64, u64)>> = vec![Vec::new(); n];
         for j in 0..n {
@@ -97,8 +123,12 @@ pub fn embed(sites: &[(usize, usize, f64)], s: &Settings) -> Vec<(u64, f64)> {
     // The max_entries largest |sum| (NaN last, ties by insertion order).
     let mut ranks: Vec<usize> = (0..keys.len()).collect();
     let mag = |r: usize| if sums[r].is_nan() { -1.0 } else { sums[r].abs() };
-    ranks.sort_by(|&a, &b| mag(b).total_cmp(&mag(a)).then(a.cmp(&b)));
+    let before = |a: &usize, b: &usize| mag(*b).total_cmp(&mag(*a)).then(a.cmp(b));
+    if s.max_entries > 0 && s.max_entries < ranks.len() {
+        ranks.select_nth_unstable_by(s.max_entries - 1, before);
+    }
     ranks.truncate(s.max_entries);
+    ranks.sort_unstable_by(before);
     let mut out: Vec<(u64, f64)> =
         ranks.into_iter().map(|r| (keys[r], sums[r])).filter(|e| e.1 != 0.0).collect();
     out.sort_unstable_by_key(|e| e.0);
@@ -159,8 +189,8 @@ pub fn knn(
     let k = k.min(n);
     // Posting lists of the keys the forward vectors use: the forward
     // entries, then the reverse ones (rows offset by n).
-    let mut postings: std::collections::HashMap<u64, Vec<(usize, f64)>> =
-        std::collections::HashMap::new();
+    let mut postings: std::collections::HashMap<u64, Vec<(usize, f64)>, KeyHash> =
+        std::collections::HashMap::default();
     for row in fwd {
         for &(key, _) in row {
             postings.entry(key).or_default();
@@ -175,37 +205,38 @@ pub fn knn(
             }
         }
     }
-    let mut neighbors = Vec::with_capacity(n);
-    let mut sims = Vec::with_capacity(n);
-    let mut acc = vec![0f64; 2 * n];
-    for row in fwd {
-        acc.fill(0.0);
-        for &(key, x) in row {
-            for &(j, v) in &postings[&key] {
-                acc[j] += x * v;
-            }
-        }
-        let sim: Vec<f64> =
-            (0..n).map(|j| if acc[n + j] > acc[j] { acc[n + j] } else { acc[j] }).collect();
-        // Value descending, NaN last, ties by index (a stable argsort of −sim).
-        let before = |a: &usize, b: &usize| {
-            let (va, vb) = (sim[*a], sim[*b]);
-            match (va.is_nan(), vb.is_nan()) {
-                (false, false) => vb.partial_cmp(&va).expect("numbers"),
-                (a_nan, b_nan) => a_nan.cmp(&b_nan),
-            }
-            .then(a.cmp(b))
-        };
-        let mut order: Vec<usize> = (0..n).collect();
-        if k > 0 && k < n {
-            order.select_nth_unstable_by(k - 1, before);
-        }
-        order.truncate(k);
-        order.sort_by(before);
-        sims.push(order.iter().map(|&j| sim[j]).collect());
-        neighbors.push(order);
-    }
-    (neighbors, sims)
+    fwd.par_iter()
+        .map_init(
+            || vec![0f64; 2 * n],
+            |acc, row| {
+                acc.fill(0.0);
+                for &(key, x) in row {
+                    for &(j, v) in &postings[&key] {
+                        acc[j] += x * v;
+                    }
+                }
+                let sim: Vec<f64> =
+                    (0..n).map(|j| if acc[n + j] > acc[j] { acc[n + j] } else { acc[j] }).collect();
+                // Value descending, NaN last, ties by index (a stable argsort of −sim).
+                let before = |a: &usize, b: &usize| {
+                    let (va, vb) = (sim[*a], sim[*b]);
+                    match (va.is_nan(), vb.is_nan()) {
+                        (false, false) => vb.partial_cmp(&va).expect("numbers"),
+                        (a_nan, b_nan) => a_nan.cmp(&b_nan),
+                    }
+                    .then(a.cmp(b))
+                };
+                let mut order: Vec<usize> = (0..n).collect();
+                if k > 0 && k < n {
+                    order.select_nth_unstable_by(k - 1, before);
+                }
+                order.truncate(k);
+                order.sort_by(before);
+                let sims: Vec<f64> = order.iter().map(|&j| sim[j]).collect();
+                (order, sims)
+            },
+        )
+        .unzip()
 }
 
 #[cfg(test)]

@@ -288,15 +288,41 @@ impl Pattern {
     /// leaves the window.
     #[must_use]
     pub fn expanded(&self, left: usize, right: usize, tracks: &Tracks) -> Option<Self> {
+        let len = self.len();
         let sites: Vec<Site> = self
             .seqlets
             .iter()
             .filter_map(|s| {
-                let r = (self.len() - s.len() + right) as isize;
+                let r = (len - s.len() + right) as isize;
                 s.extended(left as isize, r, tracks)
             })
             .collect();
-        (!sites.is_empty()).then(|| Self::new(&sites, tracks))
+        if sites.is_empty() {
+            return None;
+        }
+        // Every seqlet kept, each spanning the pattern, keys still distinct:
+        // the middle columns' sums are this pattern's (the same additions in
+        // the same order), so only the flanks are added up.
+        let spans =
+            sites.len() == self.seqlets.len() && self.seqlets.iter().all(|s| s.len() == len);
+        let keys: HashSet<(usize, usize, usize)> = sites.iter().map(Site::key).collect();
+        if !spans || keys.len() != sites.len() {
+            return Some(Self::new(&sites, tracks));
+        }
+        let new_len = left + len + right;
+        let mut sums: [Array2<f64>; 3] = std::array::from_fn(|_| Array2::zeros((new_len, 4)));
+        for (i, t) in [Track::Sequence, Track::Contrib, Track::Hypothetical].into_iter().enumerate()
+        {
+            sums[i].slice_mut(s![left..left + len, ..]).assign(&self.sums[i]);
+            for site in &sites {
+                let rows = tracks.rows(site, t);
+                for range in [0..left, left + len..new_len] {
+                    let mut dst = sums[i].slice_mut(s![range.clone(), ..]);
+                    dst.zip_mut_with(&rows.slice(s![range, ..]), |a, &b| *a += f64::from(b));
+                }
+            }
+        }
+        Some(Self { seqlets: sites, keys, sums, counts: vec![self.seqlets.len() as f64; new_len] })
     }
 
     /// Every seqlet cut to columns `[a, b)`.

@@ -173,13 +173,16 @@ fn mean_onehot(sites: &[Site], tracks: &Tracks) -> [f64; 4] {
     sum.map(|v| v / count.max(1) as f64)
 }
 
+/// A sparse gapped-k-mer vector: (key, value) by key.
+type SparseVector = Vec<(u64, f64)>;
+
 /// Gapped-k-mer vectors (L2-normalised) of each site, forward and reverse,
 /// importance signed by `sign`.
 fn gkmer_vectors(
     sites: &[Site],
     sign: f32,
     tracks: &Tracks,
-) -> (Vec<Vec<(u64, f64)>>, Vec<Vec<(u64, f64)>>) {
+) -> (Vec<SparseVector>, Vec<SparseVector>) {
     let g = gkmer::Settings::default();
     sites
         .par_iter()
@@ -276,12 +279,11 @@ fn metacluster(
                 std::collections::HashMap::new();
             seqlets = Vec::new();
             for q in patterns.iter().flat_map(|p| p.seqlets.iter()) {
-                match at.get(&q.key()) {
-                    Some(&i) => seqlets[i] = *q,
-                    None => {
-                        at.insert(q.key(), seqlets.len());
-                        seqlets.push(*q);
-                    }
+                if let Some(&i) = at.get(&q.key()) {
+                    seqlets[i] = *q;
+                } else {
+                    at.insert(q.key(), seqlets.len());
+                    seqlets.push(*q);
                 }
             }
         }
