@@ -107,6 +107,11 @@ enum Command {
     /// a report
     #[command(after_help = cmd::attribute::ATTRIBUTE_HELP)]
     Attribute(Box<cmd::attribute::AttributeArgs>),
+    /// Motif discovery from attributions as TF-MoDISco does it (seqlets →
+    /// patterns, modisco's results file), patterns named with tomtom's
+    /// statistics, and a report
+    #[command(after_help = cmd::discover::DISCOVER_HELP)]
+    Discover(Box<cmd::discover::DiscoverArgs>),
 }
 
 /// glibc's allocator hands large blocks back to the kernel as soon as they
@@ -168,6 +173,7 @@ fn main() -> ExitCode {
         Command::Decouple(a) => cmd::decouple::run(&a, sub),
         Command::Saliency(a) => cmd::saliency::run(&a, sub),
         Command::Attribute(a) => cmd::attribute::run(&a, sub),
+        Command::Discover(a) => cmd::discover::run(&a, sub),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

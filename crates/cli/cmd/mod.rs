@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod attribute;
 pub mod bench;
 pub mod decouple;
+pub mod discover;
 pub mod engines;
 pub mod inspect;
 pub mod logo;

@@ -3,7 +3,8 @@
 //! integrated gradients), streamed chunk by chunk into files the next tools
 //! read: modisco's `ohe.npz` and `shap.npz` (`(N, 4, L)`, hypothetical
 //! contributions), `scores.tsv` (one row per sequence) and `report.html`
-//! with the strongest sequences' contribution tracks.
+//! with the strongest sequences' contribution tracks; for BED input also
+//! `regions.bed` (each window on the genome) and `contributions.bw`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -360,7 +361,23 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
     if let Some(track) = sink.track.as_mut() {
         track.finish(config, run, &loci, events)?;
     }
+    if !loci.is_empty() {
+        run.write("regions.bed", regions_bed(&loci).as_bytes())?;
+    }
     finish(config, run, sink, terms, length, &method_config, events)
+}
+
+/// The windows' genome coordinates, one BED6 row per sequence in input
+/// order (0-based, half-open; name = row number), for `discover` to place
+/// seqlets on the genome.
+fn regions_bed(loci: &[motif_core::seqio::Locus]) -> String {
+    let mut s =
+        String::from("# the windows of ohe.npz/shap.npz in row order: 0-based, half-open\n");
+    for (i, l) in loci.iter().enumerate() {
+        let strand = if l.minus { '-' } else { '+' };
+        let _ = writeln!(s, "{}\t{}\t{}\t{i}\t0\t{strand}", l.chrom, l.start, l.end);
+    }
+    s
 }
 
 /// Counts the records (for the progress bar), checking them on the way.

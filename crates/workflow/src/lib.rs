@@ -53,6 +53,8 @@ pub mod bench;
 pub mod cli;
 pub mod database;
 pub mod decouple;
+pub mod discover;
+mod discover_report;
 pub mod engine;
 pub mod extract;
 pub mod input;

@@ -154,7 +154,13 @@ fn conditional_probabilities(d: &[f32], perplexity: f64) -> Vec<f64> {
 /// (itself), symmetrised and normalised, then Leiden (`runs` seeds).
 /// Labels by subcluster size.
 #[must_use]
-pub fn subclusters(p: &Pattern, perplexity: f64, runs: usize, tracks: &Tracks) -> Vec<usize> {
+pub fn subclusters(
+    p: &Pattern,
+    perplexity: f64,
+    runs: usize,
+    seed: u64,
+    tracks: &Tracks,
+) -> Vec<usize> {
     let n = p.seqlets.len();
     if n < 2 {
         return vec![0; n];
@@ -213,7 +219,7 @@ pub fn subclusters(p: &Pattern, perplexity: f64, runs: usize, tracks: &Tracks) -
             *v /= total;
         }
     }
-    best_of(&Graph::from_entries(&sym), runs).1
+    best_of(&Graph::from_entries(&sym), runs, seed).1
 }
 
 /// The subpatterns of `membership`: one set per label, largest first (ties

@@ -23,6 +23,8 @@ pub struct Settings {
     pub max_seqlets_per_metacluster: usize,
     /// Leiden runs (seeds 100, 200, …; modisco-lite's CLI: 2).
     pub leiden_runs: usize,
+    /// Shifts the Leiden seeds: run r uses 100·(r + seed) (0: modisco's).
+    pub leiden_seed: u64,
     /// Coarse neighbours per seqlet (500, itself not counted).
     pub neighbors: usize,
     /// Round one drops seqlets whose fine and coarse affinities correlate
@@ -53,6 +55,7 @@ impl Default for Settings {
             min_metacluster_size: 100,
             max_seqlets_per_metacluster: 20_000,
             leiden_runs: 2,
+            leiden_seed: 0,
             neighbors: 500,
             correlation_threshold: 0.15,
             perplexity: 10.0,
@@ -209,6 +212,52 @@ fn gkmer_vectors(
         .unzip()
 }
 
+/// One clustering round (`seqlets` sorted as modisco sorts them): coarse
+/// gapped-k-mer neighbours, fine aligned affinities (round one drops
+/// seqlets whose two disagree), density adaptation, Leiden. The seqlets
+/// clustered and their labels; `None` when none is left.
+fn cluster(
+    seqlets: &[Site],
+    round: usize,
+    sign: f64,
+    tracks: &Tracks,
+    s: &Settings,
+) -> Option<(Vec<Site>, Vec<usize>)> {
+    let (fwd, rev) = gkmer_vectors(seqlets, sign as f32, tracks);
+    let (neighbors, coarse) = knn(&fwd, &rev, s.neighbors + 1);
+    drop((fwd, rev));
+    let (rf, rr): (Vec<_>, Vec<_>) = seqlets
+        .par_iter()
+        .map(|q| {
+            crate::affinity::representation(
+                tracks.rows(q, Track::Hypothetical),
+                tracks.rows(q, Track::Contrib),
+            )
+        })
+        .unzip();
+    let fine = crate::affinity::fine_affinity(&rf, &rr, &neighbors);
+    drop((rf, rr));
+    let (kept, neighbors, fine) = if round == 1 {
+        let (kept, nb, aff) = crate::affinity::filter_by_correlation(
+            &neighbors,
+            &coarse,
+            &fine,
+            s.correlation_threshold,
+        );
+        (kept.iter().map(|&i| seqlets[i]).collect::<Vec<_>>(), nb, aff)
+    } else {
+        (seqlets.to_vec(), neighbors, fine)
+    };
+    if kept.is_empty() {
+        return None;
+    }
+    let fine64: Vec<Vec<f64>> =
+        fine.iter().map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect();
+    let adapted = crate::density::density_adapted(&fine64, &neighbors, s.perplexity);
+    let (_, labels) = best_of(&Graph::from_entries(&adapted), s.leiden_runs, s.leiden_seed);
+    Some((kept, labels))
+}
+
 /// One metacluster (`seqlets_to_patterns`).
 fn metacluster(
     sites: &[Site],
@@ -228,38 +277,9 @@ fn metacluster(
             return Vec::new();
         }
         progress(Stage::Round { sign: sign8, round, seqlets: seqlets.len() });
-        let (fwd, rev) = gkmer_vectors(&seqlets, sign as f32, tracks);
-        let (neighbors, coarse) = knn(&fwd, &rev, s.neighbors + 1);
-        drop((fwd, rev));
-        let (rf, rr): (Vec<_>, Vec<_>) = seqlets
-            .par_iter()
-            .map(|q| {
-                crate::affinity::representation(
-                    tracks.rows(q, Track::Hypothetical),
-                    tracks.rows(q, Track::Contrib),
-                )
-            })
-            .unzip();
-        let fine = crate::affinity::fine_affinity(&rf, &rr, &neighbors);
-        drop((rf, rr));
-        let (kept, neighbors, fine) = if round == 1 {
-            let (kept, nb, aff) = crate::affinity::filter_by_correlation(
-                &neighbors,
-                &coarse,
-                &fine,
-                s.correlation_threshold,
-            );
-            (kept.iter().map(|&i| seqlets[i]).collect::<Vec<_>>(), nb, aff)
-        } else {
-            (seqlets.clone(), neighbors, fine)
-        };
-        if kept.is_empty() {
+        let Some((kept, labels)) = cluster(&seqlets, round, sign, tracks, s) else {
             return Vec::new();
-        }
-        let fine64: Vec<Vec<f64>> =
-            fine.iter().map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect();
-        let adapted = crate::density::density_adapted(&fine64, &neighbors, s.perplexity);
-        let (_, labels) = best_of(&Graph::from_entries(&adapted), s.leiden_runs);
+        };
         let k = labels.iter().max().map_or(0, |&c| c + 1);
         let mut clusters: Vec<Vec<Site>> = vec![Vec::new(); k];
         for (q, &c) in kept.iter().zip(&labels) {
@@ -293,7 +313,8 @@ fn metacluster(
     let mut listed: Vec<Pattern> = Vec::new();
     for p in patterns {
         if p.seqlets.len() > min_in_subcluster {
-            let labels = subclusters(&p, s.subcluster_perplexity, s.leiden_runs, tracks);
+            let labels =
+                subclusters(&p, s.subcluster_perplexity, s.leiden_runs, s.leiden_seed, tracks);
             let subs = subpatterns(&p, &labels, tracks);
             listed.extend(collapse(subs, &s.collapse, bg, tracks));
         } else {
@@ -310,7 +331,13 @@ fn metacluster(
     let found: Vec<Found> = kept
         .into_iter()
         .map(|pattern| {
-            let labels = subclusters(&pattern, s.subcluster_perplexity, s.leiden_runs, tracks);
+            let labels = subclusters(
+                &pattern,
+                s.subcluster_perplexity,
+                s.leiden_runs,
+                s.leiden_seed,
+                tracks,
+            );
             let subpatterns = subpatterns(&pattern, &labels, tracks);
             Found { pattern, subpatterns }
         })

@@ -669,6 +669,53 @@ motif_core::register_plugin!(Figure, ContributionTrack, name: "contribution-trac
     summary: "a sequence's bases scaled by their contribution scores (attributions; SVG)",
     status: Status::Stable("0.1.0"));
 
+/// What the `cwm-logo` figure draws: a signed matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CwmData {
+    /// Title.
+    #[serde(default)]
+    pub title: String,
+    /// Values, one `[A, C, G, T]` per column (negative allowed).
+    pub columns: Vec<[f64; 4]>,
+    /// Draw the reverse complement.
+    #[serde(default)]
+    pub rc: bool,
+}
+
+/// `cwm-logo`: a logo of a contribution weight matrix.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CwmLogo {
+    style: TrackStyle,
+}
+
+impl Configured for CwmLogo {
+    type Config = TrackStyle;
+
+    fn from_config(style: TrackStyle) -> Result<Self> {
+        if !(style.col_width > 0.0 && style.height > 0.0) {
+            return Err(Error::Config {
+                plugin: "cwm-logo".into(),
+                msg: "col-width and height must be positive".into(),
+            });
+        }
+        Ok(Self { style })
+    }
+}
+
+impl Figure for CwmLogo {
+    fn render(&self, d: &serde_json::Value) -> Result<String> {
+        let d: CwmData = data("cwm-logo", d)?;
+        let o = crate::TrackOptions { col_width: self.style.col_width, height: self.style.height };
+        crate::signed_logo_svg(&d.title, &d.columns, d.rc, &o)
+            .map_err(|msg| Error::Config { plugin: "cwm-logo".into(), msg })
+    }
+}
+
+motif_core::register_plugin!(Figure, CwmLogo, name: "cwm-logo",
+    summary: "a logo of a signed matrix (a pattern's CWM: letters above and below zero; SVG)",
+    status: Status::Stable("0.1.0"));
+
 #[cfg(test)]
 mod tests {
     use motif_core::plugin;

@@ -18,5 +18,5 @@ pub use chart::{ChartOptions, Series, line_chart, palette};
 pub use html::{FilterRow, MatchRow, Page, Report, format_number, render_page, render_report};
 pub use logo::{
     COLOURS, Layout, LogoOptions, Placed, TrackOptions, column_ic, contribution_svg, escape,
-    file_stem, layout, logo_png, logo_svg,
+    file_stem, layout, logo_png, logo_svg, signed_logo_svg,
 };

@@ -267,6 +267,80 @@ pub fn contribution_svg(
     Ok(s)
 }
 
+/// A logo of a signed matrix (a CWM: mean contribution of each base per
+/// column): each column's positive entries stacked above the zero line
+/// (largest on top), its negative ones below it upside down (largest at
+/// the bottom), heights on one scale, the largest column stack filling
+/// half the height; `rc` draws the reverse complement.
+///
+/// # Errors
+/// If a value is not finite.
+pub fn signed_logo_svg(
+    title: &str,
+    columns: &[[f64; 4]],
+    rc: bool,
+    o: &TrackOptions,
+) -> Result<String, String> {
+    use std::fmt::Write;
+    if let Some(i) = columns.iter().position(|c| c.iter().any(|v| !v.is_finite())) {
+        return Err(format!("column {} holds a value that is not finite", i + 1));
+    }
+    let cols: Vec<[f64; 4]> = if rc {
+        columns.iter().rev().map(|c| [c[3], c[2], c[1], c[0]]).collect()
+    } else {
+        columns.to_vec()
+    };
+    let (left, top) = (4.0_f32, 16.0_f32);
+    let half = o.height / 2.0;
+    let mid = top + half;
+    let w = left + cols.len() as f32 * o.col_width + 4.0;
+    let h = top + o.height + 16.0;
+    let stack = |c: &[f64; 4], positive: bool| -> f64 {
+        c.iter().filter(|v| if positive { **v > 0.0 } else { **v < 0.0 }).map(|v| v.abs()).sum()
+    };
+    let max = cols.iter().fold(0.0_f64, |m, c| m.max(stack(c, true)).max(stack(c, false)));
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.1} {h:.1}" role="img"><title>{}</title>"#,
+        escape(title)
+    );
+    for (i, c) in cols.iter().enumerate() {
+        let x = left + i as f32 * o.col_width;
+        let mut order = [0usize, 1, 2, 3];
+        order.sort_by(|&a, &b| c[a].abs().total_cmp(&c[b].abs()));
+        let (mut up, mut down) = (mid, mid);
+        for k in order {
+            let v = c[k];
+            let hh = if max > 0.0 { (v.abs() / max) as f32 * half } else { 0.0 };
+            let Some(g) = glyph(LETTERS[k]) else { continue };
+            if hh < 0.05 {
+                continue;
+            }
+            // Smallest letters nearest the line.
+            let (y, gh) = if v > 0.0 {
+                up -= hh;
+                (up, hh)
+            } else {
+                down += hh;
+                (down, -hh)
+            };
+            let _ = write!(
+                s,
+                r#"<path fill="{}" d="{}"/>"#,
+                COLOURS[k],
+                svg_path(&g.cmds, x + 0.5, y, o.col_width - 1.0, gh)
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        r##"<path d="M{left:.1} {mid:.1}H{:.1}" stroke="#444" stroke-width="0.5"/><text x="{left:.1}" y="11" font-family="sans-serif" font-size="10" fill="#444">{} · max stack {}</text></svg>"##,
+        w - 4.0,
+        escape(title),
+        crate::format_number(max)
+    );
+    Ok(s)
+}
+
 /// The logo as PNG bytes (same layout; the axis has its ticks and digits).
 ///
 /// # Errors
