@@ -615,7 +615,7 @@ fn write_outputs(
         events(Event::Advance(pfm.motifs.len() as u64));
     }
     let called = &d.called;
-    let (edges, counts) = window_histogram(tracks, config.seqlet_window, 60);
+    let (edges, counts) = window_histogram(tracks, config.seqlet_window, 80, called.thresholds);
     let summary = Summary {
         sequences: n,
         length,
@@ -701,8 +701,14 @@ fn annotate(
 }
 
 /// Histogram of every window's summed contribution (the values the seqlet
-/// thresholds were fitted to).
-fn window_histogram(tracks: &Tracks, w: usize, bins: usize) -> (Vec<f64>, Vec<u64>) {
+/// thresholds were fitted to) over the range around the thresholds (three
+/// times each, within the data); values outside go to the end bins.
+fn window_histogram(
+    tracks: &Tracks,
+    w: usize,
+    bins: usize,
+    (tp, tn): (f64, f64),
+) -> (Vec<f64>, Vec<u64>) {
     let (n, len) = (tracks.n(), tracks.len());
     if len < w || w == 0 {
         return (Vec::new(), Vec::new());
@@ -718,15 +724,17 @@ fn window_histogram(tracks: &Tracks, w: usize, bins: usize) -> (Vec<f64>, Vec<u6
             sums.push(acc);
         }
     }
-    let (lo, hi) =
+    let (min, max) =
         sums.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let lo = if tn.is_finite() { min.max(3.0 * tn.min(0.0)) } else { min };
+    let hi = if tp.is_finite() { max.min(3.0 * tp.max(0.0)) } else { max };
     if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return (vec![lo, hi], vec![sums.len() as u64]);
     }
     let step = (hi - lo) / bins as f64;
     let mut counts = vec![0u64; bins];
     for v in sums {
-        let k = (((v - lo) / step) as usize).min(bins - 1);
+        let k = ((v - lo) / step).clamp(0.0, (bins - 1) as f64) as usize;
         counts[k] += 1;
     }
     ((0..=bins).map(|k| lo + step * k as f64).collect(), counts)

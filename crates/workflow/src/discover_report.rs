@@ -99,20 +99,33 @@ fn thresholds(s: &Summary) -> Result<String> {
         .collect();
     let top = density.iter().chain(&null).fold(0.0_f64, |m, p| m.max(p.1));
     let mut series = vec![
-        Series { label: "window sums".into(), points: density, ..Default::default() },
-        Series { label: "Laplace null".into(), points: null, dashed: true, ..Default::default() },
+        Series {
+            label: "window sums".into(),
+            colour: motif_report::palette(0).into(),
+            points: density,
+            ..Default::default()
+        },
+        Series {
+            label: "Laplace null".into(),
+            colour: motif_report::palette(1).into(),
+            points: null,
+            dashed: true,
+            ..Default::default()
+        },
     ];
-    for (label, t) in
-        [("positive threshold", q.thresholds.0), ("negative threshold", q.thresholds.1)]
-    {
+    let marks = [("positive threshold", q.thresholds.0), ("negative threshold", q.thresholds.1)];
+    for (k, (label, t)) in marks.into_iter().enumerate() {
         if t.is_finite() {
             series.push(Series {
                 label: label.into(),
+                colour: motif_report::palette(2 + k).into(),
                 points: vec![(t, 0.0), (t, top)],
                 ..Default::default()
             });
         }
     }
+    let (a, b) = (edges[0], edges[edges.len() - 1]);
+    let ticks: Vec<f64> = (0..=6).map(|k| a + (b - a) * f64::from(k) / 6.0).collect();
     let fig = crate::figure("line-chart", &json!({}))?;
     let chart = fig.render(&json!({
         "series": series,
@@ -120,6 +133,7 @@ fn thresholds(s: &Summary) -> Result<String> {
             "title": "Summed contribution of every window",
             "x_label": "window sum",
             "y_label": "density",
+            "x_ticks": ticks,
         }
     }))?;
     Ok(format!(
