@@ -9,6 +9,8 @@ mod attribution;
 mod bad_input;
 /// report.html in headless Chromium.
 mod browser;
+/// discover: planted motifs found where they were planted; bad input.
+mod discovery;
 /// Sequences cut from a plain and a bgzipped genome by every command.
 mod genome;
 /// Hostile input across every command, table-driven.

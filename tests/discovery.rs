@@ -1,0 +1,327 @@
+//! `discover` on attributions of simulated data with known truth: the
+//! `simulate` preset's planted JASPAR motifs (positions in truth.tsv) get
+//! the contributions an ideal model would give them (the motif's
+//! probability above background at each planted base, noise elsewhere);
+//! discovery must find each motif as a pattern named by the database, with
+//! its seqlets on the planted sites, and do it the same way twice.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use ndarray::Array3;
+
+use crate::util::{fails, motiftool, ok};
+
+/// A tiny deterministic generator (xorshift64*) for the noise.
+struct Rng(u64);
+
+impl Rng {
+    fn uniform(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A planted instance: sequence id, motif id, `[start, end)`, minus strand.
+#[derive(Debug, Clone)]
+struct Planted {
+    id: String,
+    motif: String,
+    start: usize,
+    end: usize,
+}
+
+fn read_fasta(p: &Path) -> Vec<(String, Vec<u8>)> {
+    let text = std::fs::read_to_string(p).unwrap();
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix('>') {
+            out.push((h.split_whitespace().next().unwrap().to_owned(), Vec::new()));
+        } else if let Some(last) = out.last_mut() {
+            last.1.extend(line.trim().bytes());
+        }
+    }
+    out
+}
+
+fn write_npz(path: &Path, a: &Array3<f32>) {
+    let dir = path.parent().unwrap();
+    let (_, c, l) = a.dim();
+    let mut s = motif_core::npz::NpzStream::new(dir, "arr_0", &[c, l]).unwrap();
+    s.push(a.view().into_dyn()).unwrap();
+    s.finish(path).unwrap();
+}
+
+/// Simulates `preset` and writes ohe.npz/shap.npz of its training
+/// sequences; returns the planted instances.
+fn simulated_attributions(dir: &Path, preset: &str, n: &str, len: &str) -> Vec<Planted> {
+    let sim = dir.join("sim");
+    ok(&[
+        "simulate",
+        "--preset",
+        preset,
+        "--n",
+        n,
+        "--len",
+        len,
+        "--both-strands",
+        "--seed",
+        "3",
+        "-o",
+        sim.to_str().unwrap(),
+    ]);
+    let seqs = read_fasta(&sim.join("train.fa"));
+    let motifs = motif_core::motif::read_motifs(&sim.join("motifs.meme")).unwrap();
+    let by_id: HashMap<&str, &motif_core::motif::Motif> =
+        motifs.motifs.iter().map(|m| (m.id.as_str(), m)).collect();
+    let truth = std::fs::read_to_string(sim.join("truth.tsv")).unwrap();
+    let row_of: HashMap<&str, usize> =
+        seqs.iter().enumerate().map(|(i, (id, _))| (id.as_str(), i)).collect();
+    let l = seqs[0].1.len();
+    let mut x = Array3::<f32>::zeros((seqs.len(), 4, l));
+    let mut h = Array3::<f32>::zeros((seqs.len(), 4, l));
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for (i, (_, s)) in seqs.iter().enumerate() {
+        for (p, &b) in s.iter().enumerate() {
+            if let Some(k) = b"ACGT".iter().position(|&c| c == b.to_ascii_uppercase()) {
+                x[(i, k, p)] = 1.0;
+            }
+            for k in 0..4 {
+                h[(i, k, p)] = ((rng.uniform() - 0.5) * 0.04) as f32;
+            }
+        }
+    }
+    let mut planted = Vec::new();
+    for line in truth.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f[0] != "train" {
+            continue;
+        }
+        let (i, m) = (row_of[f[1]], by_id[f[2]]);
+        // truth.tsv is 1-based and inclusive.
+        let (first, last): (usize, usize) = (f[4].parse().unwrap(), f[5].parse().unwrap());
+        let (start, end) = (first - 1, last);
+        let minus = f[6] == "-";
+        let w = m.probs.ncols();
+        assert_eq!(end - start, w);
+        for k in 0..w {
+            // Column k of the motif sits at start + k (plus strand) or, on
+            // the minus strand, complemented at end − 1 − k.
+            let (pos, comp) = if minus { (end - 1 - k, true) } else { (start + k, false) };
+            for b in 0..4 {
+                let pb = m.probs[(if comp { 3 - b } else { b }, k)];
+                h[(i, b, pos)] += (pb - 0.25) as f32;
+            }
+        }
+        planted.push(Planted { id: f[1].to_owned(), motif: f[2].to_owned(), start, end });
+    }
+    write_npz(&dir.join("ohe.npz"), &x);
+    write_npz(&dir.join("shap.npz"), &h);
+    planted
+}
+
+/// deepprune4's CTCF, GATA1, SRF and TP53, one per positive sequence on
+/// either strand: each comes back as a positive pattern whose best
+/// database match (tomtom q) is the planted JASPAR motif, with its seqlets
+/// on planted sites of that motif and most sites found; the same files
+/// again on a second run; modisco's results file and the MEME exports are
+/// there.
+#[test]
+fn planted_motifs_are_found_where_they_were_planted() {
+    let dir = tempfile::tempdir().unwrap();
+    let planted = simulated_attributions(dir.path(), "deepprune4", "1600", "200");
+
+    let out = dir.path().join("found");
+    let (ohe, shap) = (dir.path().join("ohe.npz"), dir.path().join("shap.npz"));
+    let args = |o: &Path| -> Vec<String> {
+        ["discover", "--ohe", ohe.to_str().unwrap(), "--shap", shap.to_str().unwrap(), "-w", "200"]
+            .iter()
+            .map(ToString::to_string)
+            .chain(["-o".into(), o.to_str().unwrap().into(), "--quiet".into()])
+            .collect()
+    };
+    let a: Vec<String> = args(&out);
+    ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let patterns = summary["patterns"].as_array().unwrap();
+    let seqlets = std::fs::read_to_string(out.join("seqlets.tsv")).unwrap();
+    // The planted instances by sequence row (train.fa order = ohe rows).
+    let seqs = read_fasta(&dir.path().join("sim/train.fa"));
+    let row_of: HashMap<&str, usize> =
+        seqs.iter().enumerate().map(|(i, (id, _))| (id.as_str(), i)).collect();
+    for motif in ["MA0139.2", "MA0035.5", "MA0083.3", "MA0106.3"] {
+        let sites: Vec<(usize, usize, usize)> = planted
+            .iter()
+            .filter(|p| p.motif == motif)
+            .map(|p| (row_of[p.id.as_str()], p.start, p.end))
+            .collect();
+        // The largest pattern whose best match is this motif.
+        let p = patterns
+            .iter()
+            .filter(|p| p["sign"] == 1)
+            .find(|p| p["matches"][0]["target"] == motif)
+            .unwrap_or_else(|| panic!("no pattern matches {motif}: {summary:#}"));
+        assert!(p["matches"][0]["q_value"].as_f64().unwrap() < 0.05, "{p:#}");
+        let name = p["name"].as_str().unwrap();
+        let mine: Vec<(usize, usize, usize)> = seqlets
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}\t")))
+            .map(|l| {
+                let f: Vec<usize> =
+                    l.split('\t').skip(1).take(3).map(|v| v.parse().unwrap()).collect();
+                (f[0], f[1], f[2])
+            })
+            .collect();
+        let overlaps = |a: &(usize, usize, usize), b: &(usize, usize, usize)| {
+            a.0 == b.0 && a.1 < b.2 && b.1 < a.2
+        };
+        let on_site = mine.iter().filter(|s| sites.iter().any(|t| overlaps(s, t))).count();
+        assert!(
+            on_site * 10 >= mine.len() * 9,
+            "{motif}: {on_site} of {} seqlets of {name} on a planted site",
+            mine.len()
+        );
+        // Sites far enough from the ends for a 50-column pattern around
+        // them (modisco drops seqlets whose expansion leaves the window).
+        // modisco-lite 3 on these attributions finds 134/155 TP53, 129/148
+        // CTCF, 116/160 SRF and 91/124 GATA1 interior sites, as we do.
+        let interior: Vec<&(usize, usize, usize)> =
+            sites.iter().filter(|t| t.1 >= 25 && t.2 + 25 <= 200).collect();
+        let found = interior
+            .iter()
+            .filter(|t| {
+                seqlets.lines().skip(1).any(|l| {
+                    let f: Vec<usize> =
+                        l.split('\t').skip(1).take(3).map(|v| v.parse().unwrap()).collect();
+                    overlaps(&(f[0], f[1], f[2]), t)
+                })
+            })
+            .count();
+        assert!(
+            found * 10 >= interior.len() * 7,
+            "{motif}: {found} of {} interior sites in some pattern",
+            interior.len()
+        );
+    }
+    for f in [
+        "modisco_results.h5",
+        "patterns.meme",
+        "patterns.cwm.meme",
+        "patterns.hcwm.meme",
+        "report.html",
+        "matches.tsv",
+        "seqlets.fa",
+    ] {
+        assert!(out.join(f).metadata().unwrap().len() > 0, "{f}");
+    }
+    let meme = motif_core::motif::read_motifs(&out.join("patterns.meme")).unwrap();
+    assert_eq!(meme.motifs.len(), patterns.len());
+    // Deterministic: a second run writes the same patterns and seqlets.
+    let again = dir.path().join("again");
+    let b: Vec<String> = args(&again);
+    ok(&b.iter().map(String::as_str).collect::<Vec<_>>());
+    for f in ["seqlets.tsv", "patterns.meme", "modisco_results.h5"] {
+        assert_eq!(
+            std::fs::read(out.join(f)).unwrap(),
+            std::fs::read(again.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+/// Bad input: one line naming what is wrong, exit 2, nothing written.
+#[test]
+fn discover_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut x = Array3::<f32>::zeros((3, 4, 50));
+    for i in 0..3 {
+        for p in 0..50 {
+            x[(i, p % 4, p)] = 1.0;
+        }
+    }
+    write_npz(&d.join("ohe.npz"), &x);
+    write_npz(&d.join("shap.npz"), &x);
+    write_npz(&d.join("short.npz"), &Array3::zeros((3, 4, 40)));
+    let (ohe, shap, short) = (d.join("ohe.npz"), d.join("shap.npz"), d.join("short.npz"));
+    let (ohe, shap, short) =
+        (ohe.to_str().unwrap(), shap.to_str().unwrap(), short.to_str().unwrap());
+    let out = d.join("out");
+    let o = out.to_str().unwrap();
+    fails(
+        &["discover", "--ohe", ohe, "--shap", shap, "-w", "31", "-o", o],
+        &["--window 31", "even"],
+    );
+    fails(
+        &["discover", "--ohe", ohe, "--shap", shap, "-w", "60", "-o", o],
+        &["window 60", "longer"],
+    );
+    fails(
+        &["discover", "--ohe", ohe, "--shap", short, "-w", "20", "-o", o],
+        &["short.npz", "shape"],
+    );
+    fails(
+        &["discover", "--from", d.join("nowhere").to_str().unwrap(), "-o", o],
+        &["--from", "ohe.npz"],
+    );
+    std::fs::write(d.join("regions.bed"), "chr1\t0\t50\nchr1\t50\t100\n").unwrap();
+    fails(
+        &[
+            "discover",
+            "--ohe",
+            ohe,
+            "--shap",
+            shap,
+            "-w",
+            "20",
+            "--regions",
+            d.join("regions.bed").to_str().unwrap(),
+            "-o",
+            o,
+        ],
+        &["regions.bed", "2 regions for 3"],
+    );
+    let mut nan = x.clone();
+    nan[(1, 2, 7)] = f32::NAN;
+    write_npz(&d.join("nan.npz"), &nan);
+    fails(
+        &[
+            "discover",
+            "--ohe",
+            ohe,
+            "--shap",
+            d.join("nan.npz").to_str().unwrap(),
+            "-w",
+            "20",
+            "-o",
+            o,
+        ],
+        &["nan.npz", "sequence 1", "position 7"],
+    );
+    assert!(!out.join("summary.json").exists());
+    // An output that would overwrite an input is refused.
+    std::fs::create_dir_all(d.join("o2")).unwrap();
+    std::fs::copy(d.join("shap.npz"), d.join("o2/seqlets.tsv")).unwrap();
+    fails(
+        &[
+            "discover",
+            "--ohe",
+            ohe,
+            "--shap",
+            d.join("o2/seqlets.tsv").to_str().unwrap(),
+            "-w",
+            "20",
+            "-o",
+            d.join("o2").to_str().unwrap(),
+        ],
+        &["seqlets.tsv"],
+    );
+    // Too few seqlets: a run with no patterns, said plainly.
+    let r = motiftool(&["discover", "--ohe", ohe, "--shap", shap, "-w", "20", "-o", o, "--quiet"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("0 positive and 0 negative patterns"), "{err}");
+}
