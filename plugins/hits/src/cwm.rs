@@ -201,8 +201,7 @@ impl Problem<'_> {
     fn hits(&self, c: &[Vec<f64>], g: f64) -> Vec<Hit> {
         let mut hits = Vec::new();
         for (k, m) in self.motifs.iter().enumerate() {
-            for p in 0..self.offsets[k] {
-                let v = c[k][p];
+            for (p, &v) in c[k].iter().enumerate() {
                 if v <= 0.0 {
                     continue;
                 }
