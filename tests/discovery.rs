@@ -219,6 +219,7 @@ fn planted_motifs_are_found_where_they_were_planted() {
     }
     let meme = motif_core::motif::read_motifs(&out.join("patterns.meme")).unwrap();
     assert_eq!(meme.motifs.len(), patterns.len());
+    hits_land_on_planted_sites(dir.path(), &out, &planted, &row_of, patterns);
     // Deterministic: a second run writes the same patterns and seqlets.
     let again = dir.path().join("again");
     let b: Vec<String> = args(&again);
@@ -229,6 +230,111 @@ fn planted_motifs_are_found_where_they_were_planted() {
             std::fs::read(again.join(f)).unwrap(),
             "{f}"
         );
+    }
+}
+
+/// `hits` on the planted data: CWM hits of the discovered patterns and
+/// log-odds hits of the planted matrices against the truth.
+fn hits_land_on_planted_sites(
+    dir: &Path,
+    out: &Path,
+    planted: &[Planted],
+    row_of: &HashMap<&str, usize>,
+    patterns: &[serde_json::Value],
+) {
+    let (ohe, shap) = (dir.join("ohe.npz"), dir.join("shap.npz"));
+    // Hits of the discovered CWMs in the same attributions (Fi-NeMo's
+    // fit) land on planted sites and find most interior ones; log-odds
+    // hits of the planted JASPAR matrices in the sequences (p ≤ 1e-4) find
+    // the long motifs' sites.
+    let hc = dir.join("cwm_hits");
+    let h5 = out.join("modisco_results.h5");
+    ok(&[
+        "hits",
+        "--method",
+        "cwm",
+        "--ohe",
+        ohe.to_str().unwrap(),
+        "--shap",
+        shap.to_str().unwrap(),
+        "--modisco",
+        h5.to_str().unwrap(),
+        "-o",
+        hc.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let hits_of = |file: &Path| -> Vec<(String, usize, usize, usize)> {
+        std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("sequence"))
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                let row =
+                    f[0].strip_prefix("row").map_or_else(|| row_of[f[0]], |r| r.parse().unwrap());
+                (f[3].to_owned(), row, f[1].parse().unwrap(), f[2].parse().unwrap())
+            })
+            .collect()
+    };
+    let cwm_hits = hits_of(&hc.join("hits.tsv"));
+    let ll = dir.join("logodds_hits");
+    let sim = dir.join("sim");
+    ok(&[
+        "hits",
+        "--seqs",
+        sim.join("train.fa").to_str().unwrap(),
+        "--motifs",
+        sim.join("motifs.meme").to_str().unwrap(),
+        "-o",
+        ll.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let lo_hits = hits_of(&ll.join("hits.tsv"));
+    assert!(
+        std::fs::read_to_string(ll.join("hits.bed"))
+            .unwrap()
+            .starts_with("# motif hits: 0-based, half-open")
+    );
+    assert_eq!(std::fs::read_to_string(ll.join("counts.tsv")).unwrap().lines().count(), 1601);
+    for motif in ["MA0139.2", "MA0035.5", "MA0083.3", "MA0106.3"] {
+        let sites: Vec<(usize, usize, usize)> = planted
+            .iter()
+            .filter(|p| p.motif == motif)
+            .map(|p| (row_of[p.id.as_str()], p.start, p.end))
+            .collect();
+        let name =
+            patterns.iter().find(|p| p["sign"] == 1 && p["matches"][0]["target"] == motif).unwrap()
+                ["name"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        let near = |h: &(String, usize, usize, usize), t: &(usize, usize, usize)| {
+            h.1 == t.0 && h.2 < t.2 && t.1 < h.3
+        };
+        let mine: Vec<_> = cwm_hits.iter().filter(|h| h.0 == name).collect();
+        let on = mine.iter().filter(|h| sites.iter().any(|t| near(h, t))).count();
+        assert!(
+            on * 10 >= mine.len() * 9,
+            "{motif}: {on} of {} CWM hits on planted sites",
+            mine.len()
+        );
+        let interior: Vec<_> = sites.iter().filter(|t| t.1 >= 25 && t.2 + 25 <= 200).collect();
+        let found = interior.iter().filter(|t| mine.iter().any(|h| near(h, t))).count();
+        assert!(
+            found * 10 >= interior.len() * 8,
+            "{motif}: {found} of {} interior sites hit",
+            interior.len()
+        );
+        if motif != "MA0035.5" {
+            // GATA1's 7 columns cannot reach p ≤ 1e-4 but at a perfect site.
+            let lo: Vec<_> = lo_hits.iter().filter(|h| h.0 == motif).collect();
+            let found = sites.iter().filter(|t| lo.iter().any(|h| near(h, t))).count();
+            assert!(
+                found * 10 >= sites.len() * 8,
+                "{motif}: {found} of {} sites by log-odds",
+                sites.len()
+            );
+        }
     }
 }
 

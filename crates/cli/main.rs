@@ -112,6 +112,11 @@ enum Command {
     /// statistics, and a report
     #[command(after_help = cmd::discover::DISCOVER_HELP)]
     Discover(Box<cmd::discover::DiscoverArgs>),
+    /// Motif hits in sequences or peaks: log-odds with exact p-values (as
+    /// FIMO) or CWMs fitted to attributions (as Fi-NeMo); hits.tsv,
+    /// hits.bed and per-sequence counts
+    #[command(after_help = cmd::hits::HITS_HELP)]
+    Hits(Box<cmd::hits::HitsArgs>),
 }
 
 /// glibc's allocator hands large blocks back to the kernel as soon as they
@@ -174,6 +179,7 @@ fn main() -> ExitCode {
         Command::Saliency(a) => cmd::saliency::run(&a, sub),
         Command::Attribute(a) => cmd::attribute::run(&a, sub),
         Command::Discover(a) => cmd::discover::run(&a, sub),
+        Command::Hits(a) => cmd::hits::run(&a, sub),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

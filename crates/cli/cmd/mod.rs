@@ -6,6 +6,7 @@ pub mod bench;
 pub mod decouple;
 pub mod discover;
 pub mod engines;
+pub mod hits;
 pub mod inspect;
 pub mod logo;
 pub mod matching;

@@ -57,6 +57,7 @@ pub mod discover;
 mod discover_report;
 pub mod engine;
 pub mod extract;
+pub mod hits;
 pub mod input;
 pub mod labelled;
 pub mod logo;
