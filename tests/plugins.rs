@@ -8,6 +8,7 @@ const EXPECTED: [&str; 21] = [
     "auc-curve",
     "contribution-track",
     "crm-logos",
+    "cwm-logo",
     "deeplift-shap",
     "integrated-gradients",
     "ism",

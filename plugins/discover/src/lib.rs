@@ -5,6 +5,17 @@
 //!   null, isotonic FDR thresholds, greedy non-maximum suppression and the
 //!   sign split into positive and negative metaclusters, reproducing
 //!   modisco-lite's choices (and its random stream) exactly.
+//! * [`gkmer`]: gapped-k-mer embeddings and the coarse cosine kNN.
+//! * [`affinity`]: aligned continuous Jaccard (fine affinities) and round
+//!   one's Spearman filter.
+//! * [`density`]: density adaptation (perplexity-calibrated weights).
+//! * [`leiden`]: Leiden community detection optimising modularity.
+//! * [`pattern`]: seqlet sets, the greedy merge into a pattern, polishing.
+//! * [`collapse`]: subclustering and the similar-pattern collapser.
+//! * [`pipeline`]: the whole method on one set of windows.
+//! * [`motif`]: information content and the CWM trim rule.
+//! * [`modisco_h5`]: modisco's HDF5 results file.
+//! * [`numpy`]: the numpy and scikit-learn primitives those depend on.
 
 pub mod affinity;
 pub mod collapse;
