@@ -2,7 +2,7 @@ use crate::util::*;
 
 /// The plugins linked into the binary (crates/cli/plugins.rs); each plugin
 /// issue adds its names here.
-const EXPECTED: [&str; 21] = [
+const EXPECTED: [&str; 22] = [
     "activation-alignment",
     "aligned-logos",
     "auc-curve",
