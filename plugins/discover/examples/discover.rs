@@ -22,8 +22,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Settings::default()
     };
     let t = std::time::Instant::now();
+    let rss = || {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(str::to_owned))
+            .unwrap_or_default()
+    };
     let d = discover(&tracks, &s, &mut |stage| {
-        eprintln!("{:8.2}s {stage:?}", t.elapsed().as_secs_f64());
+        eprintln!("{:8.2}s {} {stage:?}", t.elapsed().as_secs_f64(), rss());
     });
     let records = |set: &Option<Vec<motif_discover::pipeline::Found>>| {
         set.as_ref().map(|v| {
