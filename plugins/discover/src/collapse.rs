@@ -209,7 +209,7 @@ pub fn subclusters(
     let sym: Vec<Vec<(usize, f64)>> = (0..n)
         .map(|i| {
             let (a, b) = (m.row(i), t.row(i));
-            a.0.iter().zip(a.1).chain(b.0.iter().zip(b.1)).map(|(&j, &v)| (j, v)).collect()
+            a.0.iter().zip(a.1).chain(b.0.iter().zip(b.1)).map(|(&j, &v)| (j as usize, v)).collect()
         })
         .collect();
     let mut sym = Csr::from_rows(sym);

@@ -14,12 +14,20 @@ pub struct Csr {
     /// Row starts (`n + 1`).
     pub indptr: Vec<usize>,
     /// Column of each entry.
-    pub indices: Vec<usize>,
+    pub indices: Vec<u32>,
     /// Value of each entry.
     pub data: Vec<f64>,
 }
 
 impl Csr {
+    /// An empty matrix to push rows onto.
+    #[must_use]
+    pub fn with_capacity(rows: usize, entries: usize) -> Self {
+        let mut indptr = Vec::with_capacity(rows + 1);
+        indptr.push(0);
+        Self { indptr, indices: Vec::with_capacity(entries), data: Vec::with_capacity(entries) }
+    }
+
     /// Rows.
     #[must_use]
     pub fn n(&self) -> usize {
@@ -28,48 +36,69 @@ impl Csr {
 
     /// Row `i`'s columns and values.
     #[must_use]
-    pub fn row(&self, i: usize) -> (&[usize], &[f64]) {
+    pub fn row(&self, i: usize) -> (&[u32], &[f64]) {
         let (a, b) = (self.indptr[i], self.indptr[i + 1]);
         (&self.indices[a..b], &self.data[a..b])
     }
 
-    /// From rows of (column, value): duplicates summed in column order
-    /// (scipy's), zeros dropped, columns sorted.
+    /// Appends a row of (column, value): sorted by column, duplicates
+    /// summed in column order (scipy's), zeros dropped. `row` is left
+    /// empty (a scratch buffer to reuse).
+    pub fn push_row(&mut self, row: &mut Vec<(usize, f64)>) {
+        row.sort_by_key(|e| e.0);
+        let mut k = 0;
+        while k < row.len() {
+            let (c, mut v) = row[k];
+            k += 1;
+            while k < row.len() && row[k].0 == c {
+                v += row[k].1;
+                k += 1;
+            }
+            if v != 0.0 {
+                self.indices.push(u32::try_from(c).expect("fewer than 2³² seqlets"));
+                self.data.push(v);
+            }
+        }
+        self.indptr.push(self.indices.len());
+        row.clear();
+    }
+
+    /// From rows of (column, value), as [`Csr::push_row`] adds them.
     #[must_use]
     pub fn from_rows(rows: Vec<Vec<(usize, f64)>>) -> Self {
-        let mut out = Self { indptr: vec![0], indices: Vec::new(), data: Vec::new() };
+        let total = rows.iter().map(Vec::len).sum();
+        let mut out = Self::with_capacity(rows.len(), total);
         for mut row in rows {
-            row.sort_by_key(|e| e.0);
-            let mut k = 0;
-            while k < row.len() {
-                let (c, mut v) = row[k];
-                k += 1;
-                while k < row.len() && row[k].0 == c {
-                    v += row[k].1;
-                    k += 1;
-                }
-                if v != 0.0 {
-                    out.indices.push(c);
-                    out.data.push(v);
-                }
-            }
-            out.indptr.push(out.indices.len());
+            out.push_row(&mut row);
         }
         out
     }
 
-    /// The transpose (columns sorted).
+    /// The transpose (columns sorted): a counting sort by column, rows
+    /// visited in order.
     #[must_use]
     pub fn transpose(&self) -> Self {
         let n = self.n();
-        let mut rows: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        let mut indptr = vec![0usize; n + 1];
+        for &j in &self.indices {
+            indptr[j as usize + 1] += 1;
+        }
+        for k in 0..n {
+            indptr[k + 1] += indptr[k];
+        }
+        let mut fill = indptr.clone();
+        let mut indices = vec![0u32; self.indices.len()];
+        let mut data = vec![0f64; self.data.len()];
         for i in 0..n {
             let (c, v) = self.row(i);
             for (&j, &x) in c.iter().zip(v) {
-                rows[j].push((i, x));
+                let at = &mut fill[j as usize];
+                indices[*at] = i as u32;
+                data[*at] = x;
+                *at += 1;
             }
         }
-        Self::from_rows(rows)
+        Self { indptr, indices, data }
     }
 }
 
@@ -105,38 +134,40 @@ pub fn perplexity_beta(perplexity: f64, d: &[f64]) -> f64 {
 #[must_use]
 pub fn density_adapted(affinity: &[Vec<f64>], neighbors: &[Vec<usize>], perplexity: f64) -> Csr {
     let n = affinity.len();
-    let rows: Vec<Vec<(usize, f64)>> = (0..n)
-        .map(|i| {
+    let total: usize = affinity.iter().map(Vec::len).sum();
+    let mut scratch: Vec<(usize, f64)> = Vec::new();
+    let mut a = Csr::with_capacity(n, total);
+    for i in 0..n {
+        scratch.extend(
             affinity[i]
                 .iter()
                 .zip(&neighbors[i])
-                .map(|(&a, &j)| (j, ((1.0 / (0.5 * a.max(1e-7))) - 1.0).ln().max(0.0)))
-                .collect()
-        })
-        .collect();
-    let a = Csr::from_rows(rows);
+                .map(|(&x, &j)| (j, ((1.0 / (0.5 * x.max(1e-7))) - 1.0).ln().max(0.0))),
+        );
+        a.push_row(&mut scratch);
+    }
     let b = a.transpose();
     // (A + Aᵀ) / (count of the two that store an entry).
-    let mut sym: Vec<Vec<(usize, f64)>> = Vec::with_capacity(n);
+    let mut d = Csr::with_capacity(n, a.indices.len() + b.indices.len());
     for i in 0..n {
         let ((ca, va), (cb, vb)) = (a.row(i), b.row(i));
-        let (mut p, mut q, mut row) = (0, 0, Vec::with_capacity(ca.len() + cb.len()));
+        let (mut p, mut q) = (0, 0);
         while p < ca.len() || q < cb.len() {
             if q == cb.len() || (p < ca.len() && ca[p] < cb[q]) {
-                row.push((ca[p], (va[p] + 0.0) / (1.0 + 0.0)));
+                scratch.push((ca[p] as usize, (va[p] + 0.0) / (1.0 + 0.0)));
                 p += 1;
             } else if p == ca.len() || cb[q] < ca[p] {
-                row.push((cb[q], (0.0 + vb[q]) / (0.0 + 1.0)));
+                scratch.push((cb[q] as usize, (0.0 + vb[q]) / (0.0 + 1.0)));
                 q += 1;
             } else {
-                row.push((ca[p], (va[p] + vb[q]) / (1.0 + 1.0)));
+                scratch.push((ca[p] as usize, (va[p] + vb[q]) / (1.0 + 1.0)));
                 p += 1;
                 q += 1;
             }
         }
-        sym.push(row);
+        d.push_row(&mut scratch);
     }
-    let d = Csr::from_rows(sym);
+    drop((a, b));
     let betas: Vec<f64> = (0..n).map(|i| perplexity_beta(perplexity, d.row(i).1)).collect();
     let z: Vec<f64> = (0..n)
         .map(|i| {
@@ -148,22 +179,19 @@ pub fn density_adapted(affinity: &[Vec<f64>], neighbors: &[Vec<usize>], perplexi
             s + 1.0
         })
         .collect();
-    let mut out: Vec<Vec<(usize, f64)>> = Vec::with_capacity(n);
+    let mut out = Csr::with_capacity(n, d.indices.len() + n);
     for i in 0..n {
         let (c, v) = d.row(i);
-        let mut row: Vec<(usize, f64)> = c
-            .iter()
-            .zip(v)
-            .map(|(&j, &x)| {
-                let pi = (-x / betas[i]).exp() / z[i];
-                let pj = (-x / betas[j]).exp() / z[j];
-                (j, (pi * pj).sqrt())
-            })
-            .collect();
-        row.push((i, 1.0 / z[i]));
-        out.push(row);
+        scratch.extend(c.iter().zip(v).map(|(&j, &x)| {
+            let j = j as usize;
+            let pi = (-x / betas[i]).exp() / z[i];
+            let pj = (-x / betas[j]).exp() / z[j];
+            (j, (pi * pj).sqrt())
+        }));
+        scratch.push((i, 1.0 / z[i]));
+        out.push_row(&mut scratch);
     }
-    Csr::from_rows(out)
+    out
 }
 
 #[cfg(test)]
@@ -182,7 +210,7 @@ mod tests {
             (0..n).map(|i| vec![1.0, 0.8 - 0.05 * i as f64, 0.3]).collect();
         let m = density_adapted(&affinity, &neighbors, 2.0);
         let at = |i: usize, j: usize| {
-            (m.indptr[i]..m.indptr[i + 1]).find(|&p| m.indices[p] == j).map(|p| m.data[p])
+            (m.indptr[i]..m.indptr[i + 1]).find(|&p| m.indices[p] as usize == j).map(|p| m.data[p])
         };
         for i in 0..n {
             assert!(at(i, i).is_some_and(|v| v > 0.0 && v < 1.0), "diagonal of row {i}");

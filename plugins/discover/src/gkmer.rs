@@ -187,32 +187,52 @@ pub fn knn(
 ) -> (Vec<Vec<usize>>, Vec<Vec<f64>>) {
     let n = fwd.len();
     let k = k.min(n);
-    // Posting lists of the keys the forward vectors use: the forward
-    // entries, then the reverse ones (rows offset by n).
-    let mut postings: std::collections::HashMap<u64, Vec<(usize, f64)>, KeyHash> =
-        std::collections::HashMap::default();
-    for row in fwd {
-        for &(key, _) in row {
-            postings.entry(key).or_default();
-        }
-    }
-    for (set, offset) in [(fwd, 0), (rev, n)] {
-        for (j, row) in set.iter().enumerate() {
-            for &(key, v) in row {
-                if let Some(p) = postings.get_mut(&key) {
-                    p.push((offset + j, v));
+    // Posting lists of the keys the forward vectors use, flat: the keys
+    // sorted, and per key its forward entries then its reverse ones (rows
+    // offset by n), rows as u32.
+    let mut keys: Vec<u64> = fwd.iter().flat_map(|r| r.iter().map(|e| e.0)).collect();
+    keys.par_sort_unstable();
+    keys.dedup();
+    let index = |key: u64| keys.binary_search(&key).ok();
+    let mut start = vec![0usize; keys.len() + 1];
+    for set in [fwd, rev] {
+        for row in set {
+            for &(key, _) in row {
+                if let Some(k) = index(key) {
+                    start[k + 1] += 1;
                 }
             }
         }
     }
+    for k in 0..keys.len() {
+        start[k + 1] += start[k];
+    }
+    let mut fill = start.clone();
+    let mut rows = vec![0u32; start[keys.len()]];
+    let mut vals = vec![0f64; start[keys.len()]];
+    for (set, offset) in [(fwd, 0), (rev, n)] {
+        for (j, row) in set.iter().enumerate() {
+            for &(key, v) in row {
+                if let Some(k) = index(key) {
+                    rows[fill[k]] = (offset + j) as u32;
+                    vals[fill[k]] = v;
+                    fill[k] += 1;
+                }
+            }
+        }
+    }
+    drop(fill);
     fwd.par_iter()
         .map_init(
             || vec![0f64; 2 * n],
             |acc, row| {
                 acc.fill(0.0);
                 for &(key, x) in row {
-                    for &(j, v) in &postings[&key] {
-                        acc[j] += x * v;
+                    let k = index(key).expect("a forward key");
+                    for (&j, &v) in
+                        rows[start[k]..start[k + 1]].iter().zip(&vals[start[k]..start[k + 1]])
+                    {
+                        acc[j as usize] += x * v;
                     }
                 }
                 let sim: Vec<f64> =

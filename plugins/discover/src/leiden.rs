@@ -23,7 +23,7 @@ use rayon::prelude::*;
 #[derive(Debug, Clone)]
 pub struct Graph {
     indptr: Vec<usize>,
-    indices: Vec<usize>,
+    indices: Vec<u32>,
     weights: Vec<f64>,
     self_loop: Vec<f64>,
     /// Sum of incident edge weights, self-loops twice.
@@ -35,26 +35,51 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// The graph with one undirected edge per stored entry of `m`.
+    /// The graph with one undirected edge per stored entry of `m`: the
+    /// weight between `i ≠ j` is `m[i, j] + m[j, i]` (row `i` of `m`
+    /// merged with row `i` of its transpose), a diagonal entry a
+    /// self-loop.
     #[must_use]
     pub fn from_entries(m: &Csr) -> Self {
         let n = m.n();
-        let mut rows: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        let t = m.transpose();
+        let mut indptr = Vec::with_capacity(n + 1);
+        indptr.push(0);
+        let mut indices: Vec<u32> = Vec::with_capacity(m.indices.len() + t.indices.len());
+        let mut weights: Vec<f64> = Vec::with_capacity(m.indices.len() + t.indices.len());
         let mut self_loop = vec![0.0; n];
+        let mut strength = Vec::with_capacity(n);
         for i in 0..n {
-            let (c, v) = m.row(i);
-            for (&j, &w) in c.iter().zip(v) {
-                if i == j {
-                    self_loop[i] += w;
+            let ((ca, va), (cb, vb)) = (m.row(i), t.row(i));
+            let (mut p, mut q) = (0, 0);
+            let mut k = 0.0;
+            while p < ca.len() || q < cb.len() {
+                let (j, w, diag) = if q == cb.len() || (p < ca.len() && ca[p] < cb[q]) {
+                    p += 1;
+                    (ca[p - 1], va[p - 1], va[p - 1])
+                } else if p == ca.len() || cb[q] < ca[p] {
+                    q += 1;
+                    (cb[q - 1], vb[q - 1], 0.0)
                 } else {
-                    rows[i].push((j, w));
-                    rows[j].push((i, w));
+                    p += 1;
+                    q += 1;
+                    (ca[p - 1], va[p - 1] + vb[q - 1], va[p - 1])
+                };
+                if j as usize == i {
+                    // The stored diagonal entry, once (the transpose holds
+                    // the same one).
+                    self_loop[i] += diag;
+                } else {
+                    indices.push(j);
+                    weights.push(w);
+                    k += w;
                 }
             }
+            strength.push(k + 2.0 * self_loop[i]);
+            indptr.push(indices.len());
         }
-        let mut g = Self::from_rows(rows, self_loop, vec![1; n]);
-        g.total = m.data.iter().sum();
-        g
+        let total = m.data.iter().sum();
+        Self { indptr, indices, weights, self_loop, strength, size: vec![1; n], total }
     }
 
     /// Rows of `(neighbour, weight)` pairs (duplicates summed).
@@ -70,10 +95,10 @@ impl Graph {
             let start = indices.len();
             for (j, w) in row {
                 k += w;
-                if indices.len() > start && indices[indices.len() - 1] == j {
+                if indices.len() > start && indices[indices.len() - 1] as usize == j {
                     *weights.last_mut().expect("an entry") += w;
                 } else {
-                    indices.push(j);
+                    indices.push(j as u32);
                     weights.push(w);
                 }
             }
@@ -92,7 +117,7 @@ impl Graph {
 
     fn neighbors(&self, v: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
         let r = self.indptr[v]..self.indptr[v + 1];
-        self.indices[r.clone()].iter().copied().zip(self.weights[r].iter().copied())
+        self.indices[r.clone()].iter().map(|&j| j as usize).zip(self.weights[r].iter().copied())
     }
 
     /// The graph of communities of `membership` (labels `0..k`): edge
