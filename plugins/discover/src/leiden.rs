@@ -49,7 +49,7 @@ impl Graph {
         let mut weights: Vec<f64> = Vec::with_capacity(m.indices.len() + t.indices.len());
         let mut self_loop = vec![0.0; n];
         let mut strength = Vec::with_capacity(n);
-        for i in 0..n {
+        for (i, own) in self_loop.iter_mut().enumerate() {
             let ((ca, va), (cb, vb)) = (m.row(i), t.row(i));
             let (mut p, mut q) = (0, 0);
             let mut k = 0.0;
@@ -68,14 +68,14 @@ impl Graph {
                 if j as usize == i {
                     // The stored diagonal entry, once (the transpose holds
                     // the same one).
-                    self_loop[i] += diag;
+                    *own += diag;
                 } else {
                     indices.push(j);
                     weights.push(w);
                     k += w;
                 }
             }
-            strength.push(k + 2.0 * self_loop[i]);
+            strength.push(k + 2.0 * *own);
             indptr.push(indices.len());
         }
         let total = m.data.iter().sum();
