@@ -54,6 +54,19 @@ fn write_npz(path: &Path, a: &Array3<f32>) {
     s.finish(path).unwrap();
 }
 
+/// The planted sites of `motif` as (row, start, end).
+fn sites_of(
+    planted: &[Planted],
+    row_of: &HashMap<&str, usize>,
+    motif: &str,
+) -> Vec<(usize, usize, usize)> {
+    planted
+        .iter()
+        .filter(|p| p.motif == motif)
+        .map(|p| (row_of[p.id.as_str()], p.start, p.end))
+        .collect()
+}
+
 /// Simulates `preset` and writes ohe.npz/shap.npz of its training
 /// sequences; returns the planted instances.
 fn simulated_attributions(dir: &Path, preset: &str, n: &str, len: &str) -> Vec<Planted> {
@@ -153,11 +166,7 @@ fn planted_motifs_are_found_where_they_were_planted() {
     let row_of: HashMap<&str, usize> =
         seqs.iter().enumerate().map(|(i, (id, _))| (id.as_str(), i)).collect();
     for motif in ["MA0139.2", "MA0035.5", "MA0083.3", "MA0106.3"] {
-        let sites: Vec<(usize, usize, usize)> = planted
-            .iter()
-            .filter(|p| p.motif == motif)
-            .map(|p| (row_of[p.id.as_str()], p.start, p.end))
-            .collect();
+        let sites = sites_of(&planted, &row_of, motif);
         // The largest pattern whose best match is this motif.
         let p = patterns
             .iter()
@@ -297,11 +306,7 @@ fn hits_land_on_planted_sites(
     );
     assert_eq!(std::fs::read_to_string(ll.join("counts.tsv")).unwrap().lines().count(), 1601);
     for motif in ["MA0139.2", "MA0035.5", "MA0083.3", "MA0106.3"] {
-        let sites: Vec<(usize, usize, usize)> = planted
-            .iter()
-            .filter(|p| p.motif == motif)
-            .map(|p| (row_of[p.id.as_str()], p.start, p.end))
-            .collect();
+        let sites = sites_of(planted, row_of, motif);
         let name =
             patterns.iter().find(|p| p["sign"] == 1 && p["matches"][0]["target"] == motif).unwrap()
                 ["name"]

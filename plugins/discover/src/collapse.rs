@@ -116,10 +116,8 @@ pub fn cj_all(xs: &[Vec<f32>], ys: &[Vec<f32>]) -> Vec<f64> {
 /// scikit-learn's `_binary_search_perplexity` for one row of float32
 /// distances (no self term): the conditional probabilities.
 fn conditional_probabilities(d: &[f32], perplexity: f64) -> Vec<f64> {
-    let desired = perplexity.ln();
-    let (mut lo, mut hi, mut beta) = (f64::NEG_INFINITY, f64::INFINITY, 1.0f64);
     let mut p = vec![0f64; d.len()];
-    for _ in 0..100 {
+    let fill = |beta: f64, p: &mut [f64]| -> f64 {
         let mut sum = 0.0;
         for (pj, &dj) in p.iter_mut().zip(d) {
             *pj = (-f64::from(dj) * beta).exp();
@@ -133,18 +131,10 @@ fn conditional_probabilities(d: &[f32], perplexity: f64) -> Vec<f64> {
             *pj /= sum;
             sum_dp += f64::from(dj) * *pj;
         }
-        let diff = sum.ln() + beta * sum_dp - desired;
-        if diff.abs() <= 1e-5 {
-            break;
-        }
-        if diff > 0.0 {
-            lo = beta;
-            beta = if hi == f64::INFINITY { beta * 2.0 } else { f64::midpoint(beta, hi) };
-        } else {
-            hi = beta;
-            beta = if lo == f64::NEG_INFINITY { beta / 2.0 } else { f64::midpoint(beta, lo) };
-        }
-    }
+        sum.ln() + beta * sum_dp
+    };
+    // `p` ends holding the probabilities of the last β evaluated.
+    crate::density::bisect(perplexity.ln(), |beta| fill(beta, &mut p));
     p
 }
 

@@ -107,14 +107,28 @@ impl Csr {
 /// sums in order, as the compiled reference adds them).
 #[must_use]
 pub fn perplexity_beta(perplexity: f64, d: &[f64]) -> f64 {
-    let target = perplexity.ln();
-    let (mut lo, mut hi, mut beta) = (f64::NEG_INFINITY, f64::INFINITY, 1.0);
-    for _ in 0..100 {
+    bisect(perplexity.ln(), |beta| {
         let ps: Vec<f64> = d.iter().map(|&x| (-x * beta).exp()).collect();
         let sum = ps.iter().fold(0.0, |s, &p| s + p) + 1.0;
         let norm = sum.max(1e-8);
         let spread = d.iter().zip(&ps).fold(0.0, |s, (&x, &p)| s + x * (p / norm));
-        let diff = sum.ln() + beta * spread - target;
+        sum.ln() + beta * spread
+    })
+    .1
+}
+
+/// t-SNE's bisection for a precision `β`: from 1, doubled or halved until
+/// the entropy `entropy(β)` is bracketed around `target`, then midpoints;
+/// at most 100 evaluations, stopping within 1e-5. Returns the last `β`
+/// evaluated and the one the search would try next (modisco returns the
+/// latter, scikit-learn's probabilities are those of the former; they
+/// differ only when the 100 steps run out).
+pub fn bisect(target: f64, mut entropy: impl FnMut(f64) -> f64) -> (f64, f64) {
+    let (mut lo, mut hi, mut beta) = (f64::NEG_INFINITY, f64::INFINITY, 1.0f64);
+    let mut last = beta;
+    for _ in 0..100 {
+        last = beta;
+        let diff = entropy(beta) - target;
         if diff.abs() <= 1e-5 {
             break;
         }
@@ -126,7 +140,7 @@ pub fn perplexity_beta(perplexity: f64, d: &[f64]) -> f64 {
             beta = if lo == f64::NEG_INFINITY { beta / 2.0 } else { f64::midpoint(beta, lo) };
         }
     }
-    beta
+    (last, beta)
 }
 
 /// The density-adapted affinity matrix of the kNN `affinity[i][e]` to
