@@ -9,7 +9,8 @@ contributions = the motif's (PPM − ¼) where planted plus Gaussian noise every
 For each metacluster the script lists both tools' patterns (seqlet counts) and matches them both ways
 with motiftool's tomtom (`motiftool match`, Pearson, min overlap 5, trimmed PPMs as modisco's report
 trims them): every modisco pattern with ≥ 100 seqlets needs a motiftool pattern at q < 0.05, and
-the reverse. Also prints wall time and peak memory of both runs.
+the reverse. Also prints wall time and peak memory of both runs, and runs modisco-lite's own
+`modisco meme` and `modisco report` on motiftool's results file.
 
 Needs: pip install modisco-lite numpy; cargo build --release -p motif-discover --examples and
 cargo build --release (motiftool).
@@ -174,6 +175,13 @@ def main():
             print(f"| {k} | {n} | {m[0] if m else '-'} | {m[1]:.2e} |" if m else f"| {k} | {n} | - | - |")
             ok &= n < 100 or (m is not None and m[1] < 0.05)
     print("\ncorrespondence:", "yes" if ok else "NO")
+    # modisco-lite's own tools read motiftool's results file.
+    for cmd in (["meme", "-i", ours_h5, "-t", "CWM", "-o", os.path.join(work, "ours.cwm.meme")],
+                ["report", "-i", ours_h5, "-o", os.path.join(work, "report"), "-s", os.path.join(work, "report")]):
+        r = subprocess.run([os.path.join(os.path.dirname(sys.executable), "modisco"), *cmd], capture_output=True,
+                           text=True)
+        print(f"modisco {cmd[0]} on motiftool's results file: {'read' if r.returncode == 0 else 'FAILED ' + r.stderr[-300:]}")
+        ok &= r.returncode == 0
     sys.exit(0 if ok else 1)
 
 
