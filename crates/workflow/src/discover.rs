@@ -739,3 +739,24 @@ fn window_histogram(
     }
     ((0..=bins).map(|k| lo + step * k as f64).collect(), counts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A seqlet's genome interval: a plus-strand window counts from its
+    /// start, a minus-strand one from its end with the strand flipped;
+    /// the crop offset shifts both.
+    #[test]
+    fn seqlets_on_the_genome() {
+        let plus = Region { chrom: "chr2".into(), start: 1000, minus: false };
+        let minus = Region { chrom: "chr2".into(), start: 1000, minus: true };
+        let s = Site { example: 0, start: 10, end: 40, revcomp: false };
+        // Window of 200 bp, central 100 analysed: offset 50.
+        assert_eq!(on_genome(&plus, 50, 200, &s), ("chr2".into(), 1060, 1090, '+'));
+        assert_eq!(on_genome(&plus, 50, 200, &s.flipped()), ("chr2".into(), 1060, 1090, '-'));
+        // Columns 60..90 of a minus window ending at 1200: bases 1110..1140.
+        assert_eq!(on_genome(&minus, 50, 200, &s), ("chr2".into(), 1110, 1140, '-'));
+        assert_eq!(on_genome(&minus, 50, 200, &s.flipped()), ("chr2".into(), 1110, 1140, '+'));
+    }
+}
