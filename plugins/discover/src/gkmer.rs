@@ -187,29 +187,36 @@ pub fn knn(
 ) -> (Vec<Vec<usize>>, Vec<Vec<f64>>) {
     let n = fwd.len();
     let k = k.min(n);
-    // Posting lists of the keys the forward vectors use, flat: the keys
-    // sorted, and per key its forward entries then its reverse ones (rows
-    // offset by n), rows as u32.
+    // Posting lists, flat, of the keys a forward vector shares with some
+    // other entry (most gapped k-mers occur once): the keys sorted, and
+    // per key its forward entries then its reverse ones (rows offset by
+    // n), rows as u32. A key only its own row holds adds to that row's
+    // self-similarity alone, which is added directly, in the same key
+    // order.
     let mut keys: Vec<u64> = fwd.iter().flat_map(|r| r.iter().map(|e| e.0)).collect();
     keys.par_sort_unstable();
     keys.dedup();
-    let index = |key: u64| keys.binary_search(&key).ok();
-    let mut start = vec![0usize; keys.len() + 1];
+    let mut count = vec![0u32; keys.len()];
     for set in [fwd, rev] {
         for row in set {
             for &(key, _) in row {
-                if let Some(k) = index(key) {
-                    start[k + 1] += 1;
+                if let Ok(k) = keys.binary_search(&key) {
+                    count[k] += 1;
                 }
             }
         }
     }
-    for k in 0..keys.len() {
-        start[k + 1] += start[k];
+    let shared: Vec<u64> = keys.iter().zip(&count).filter(|e| *e.1 > 1).map(|e| *e.0).collect();
+    let mut start: Vec<usize> = Vec::with_capacity(shared.len() + 1);
+    start.push(0);
+    for &c in count.iter().filter(|&&c| c > 1) {
+        start.push(start[start.len() - 1] + c as usize);
     }
+    drop((keys, count));
+    let index = |key: u64| shared.binary_search(&key).ok();
     let mut fill = start.clone();
-    let mut rows = vec![0u32; start[keys.len()]];
-    let mut vals = vec![0f64; start[keys.len()]];
+    let mut rows = vec![0u32; start[shared.len()]];
+    let mut vals = vec![0f64; start[shared.len()]];
     for (set, offset) in [(fwd, 0), (rev, n)] {
         for (j, row) in set.iter().enumerate() {
             for &(key, v) in row {
@@ -223,16 +230,20 @@ pub fn knn(
     }
     drop(fill);
     fwd.par_iter()
+        .enumerate()
         .map_init(
             || vec![0f64; 2 * n],
-            |acc, row| {
+            |acc, (i, row)| {
                 acc.fill(0.0);
                 for &(key, x) in row {
-                    let k = index(key).expect("a forward key");
-                    for (&j, &v) in
-                        rows[start[k]..start[k + 1]].iter().zip(&vals[start[k]..start[k + 1]])
-                    {
-                        acc[j as usize] += x * v;
+                    if let Some(k) = index(key) {
+                        for (&j, &v) in
+                            rows[start[k]..start[k + 1]].iter().zip(&vals[start[k]..start[k + 1]])
+                        {
+                            acc[j as usize] += x * v;
+                        }
+                    } else {
+                        acc[i] += x * x;
                     }
                 }
                 let sim: Vec<f64> =
@@ -251,6 +262,9 @@ pub fn knn(
                     order.select_nth_unstable_by(k - 1, before);
                 }
                 order.truncate(k);
+                // Only k kept: give back the room of n (n rows × n would
+                // be quadratic).
+                order.shrink_to_fit();
                 order.sort_by(before);
                 let sims: Vec<f64> = order.iter().map(|&j| sim[j]).collect();
                 (order, sims)

@@ -371,15 +371,17 @@ fn refine(g: &Graph, within: &[usize], rng: &mut RandomState) -> Partition {
 /// One Leiden iteration from `membership` (labels below `g.n()`): the new
 /// membership and the gain.
 fn iterate(g: &Graph, membership: Vec<usize>, rng: &mut RandomState) -> (Vec<usize>, f64) {
-    let mut level = g.clone();
-    let mut part = Partition::new(&level, membership);
+    // The first level is the graph itself (not copied: runs share it).
+    let mut collapsed: Option<Graph> = None;
+    let mut part = Partition::new(g, membership);
     // Which level node each original node sits in.
     let mut node_of: Vec<usize> = (0..g.n()).collect();
     let mut gain = 0.0;
     loop {
-        gain += move_nodes(&level, &mut part, rng);
+        let level = collapsed.as_ref().unwrap_or(g);
+        gain += move_nodes(level, &mut part, rng);
         let (unrefined, n_comms) = part.renumbered();
-        let refined = refine(&level, &unrefined, rng);
+        let refined = refine(level, &unrefined, rng);
         let (refined, k) = refined.renumbered();
         if k >= level.n() || level.n() <= n_comms {
             break;
@@ -391,8 +393,9 @@ fn iterate(g: &Graph, membership: Vec<usize>, rng: &mut RandomState) -> (Vec<usi
         for x in &mut node_of {
             *x = refined[*x];
         }
-        level = level.collapse(&refined, k);
-        part = Partition::new(&level, start);
+        let next = level.collapse(&refined, k);
+        part = Partition::new(&next, start);
+        collapsed = Some(next);
     }
     (node_of.iter().map(|&x| part.membership[x]).collect(), gain)
 }
