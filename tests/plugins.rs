@@ -2,10 +2,11 @@ use crate::util::*;
 
 /// The plugins linked into the binary (crates/cli/plugins.rs); each plugin
 /// issue adds its names here.
-const EXPECTED: [&str; 22] = [
+const EXPECTED: [&str; 25] = [
     "activation-alignment",
     "aligned-logos",
     "auc-curve",
+    "continuous-jaccard",
     "contribution-track",
     "crm-logos",
     "cwm-logo",
@@ -13,8 +14,10 @@ const EXPECTED: [&str; 22] = [
     "integrated-gradients",
     "ism",
     "kernel-pwm",
+    "leiden",
     "line-chart",
     "logo",
+    "modisco-seqlets",
     "neuronmotif",
     "positive-mean",
     "saliency",
@@ -38,7 +41,17 @@ fn registered_list_is_what_plugins_rs_links() {
 #[test]
 fn listing_names_every_kind() {
     let t = ok(&["plugins"]);
-    for k in ["criterion", "extractor", "matcher", "decoupler", "figure", "attributor"] {
+    for k in [
+        "criterion",
+        "extractor",
+        "matcher",
+        "decoupler",
+        "figure",
+        "attributor",
+        "seqlet-caller",
+        "affinity",
+        "clustering",
+    ] {
         assert!(t.contains(k), "{t}");
     }
     let t = ok(&["plugins", "--kind", "matcher"]);

@@ -7,6 +7,7 @@
 //!
 use motif_attribution as _;
 use motif_criteria as _;
+use motif_discover as _;
 use motif_neuronmotif as _;
 use motif_pwm as _;
 use motif_report as _;

@@ -74,6 +74,17 @@ pub struct Config {
     /// kept.
     #[cfg_attr(feature = "cli", arg(short = 'l', long, default_value_t = Config::default().leiden_runs, value_parser = crate::cli::at_least_one))]
     pub leiden_runs: usize,
+    /// Seqlet caller: a `seqlet-caller` plugin (`motiftool plugins --kind
+    /// seqlet-caller`).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().seqlet_caller))]
+    pub seqlet_caller: String,
+    /// Seqlet similarity: an `affinity` plugin.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().affinity))]
+    pub affinity: String,
+    /// Clustering of seqlets and of patterns' seqlets: a `clustering`
+    /// plugin.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().clustering))]
+    pub clustering: String,
     /// Seqlet core window (modisco's `-z`).
     #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().seqlet_window, value_parser = crate::cli::at_least_one))]
     pub seqlet_window: usize,
@@ -117,6 +128,9 @@ impl Default for Config {
             window: 400,
             max_seqlets: 20_000,
             leiden_runs: 2,
+            seqlet_caller: "modisco-seqlets".into(),
+            affinity: "continuous-jaccard".into(),
+            clustering: "leiden".into(),
             seqlet_window: 20,
             seqlet_flank: 5,
             fdr: 0.05,
@@ -276,25 +290,74 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         None => None,
     };
     let settings = pipeline::Settings {
-        seqlets: motif_discover::seqlets::Settings {
-            window: config.seqlet_window,
-            flank: config.seqlet_flank,
-            target_fdr: config.fdr,
-            ..Default::default()
-        },
         max_seqlets_per_metacluster: config.max_seqlets,
-        leiden_runs: config.leiden_runs,
-        leiden_seed: config.seed,
         ..pipeline::Settings::default()
     };
+    let plugins = build_plugins(config, run)?;
     events(Event::Stage { name: "discovering", total: None });
-    let found = pipeline::discover(&tracks, &settings, &mut |stage| {
+    let found = pipeline::discover(&tracks, &settings, &plugins, &mut |stage| {
         events(Event::Detail(describe(&stage)));
         if let Stage::Seqlets { positive, negative } = stage {
             events(Event::Note(format!("{positive} positive and {negative} negative seqlets")));
         }
-    });
+    })?;
     write_outputs(config, run, &tracks, &found, regions.as_deref(), n, length, events)
+}
+
+/// The seqlet caller, affinity and clustering plugins, built through the
+/// registry and recorded in run.json: the flags set the default plugins'
+/// settings (`modisco-seqlets`: window, flank, FDR; `leiden`: runs, seed);
+/// another plugin of the kind runs with its defaults.
+fn build_plugins(config: &Config, run: &mut RunDir) -> Result<pipeline::Plugins> {
+    use motif_core::plugin::{GraphClusterer, SeqletAffinity, SeqletCaller};
+    let settings = |name: &str, defaults: serde_json::Value| -> Result<serde_json::Value> {
+        let over = if plugin::find(name)?.name == name { defaults } else { serde_json::json!({}) };
+        Ok(plugin::effective_config(name, &over)?)
+    };
+    let caller_cfg = settings(
+        &config.seqlet_caller,
+        if config.seqlet_caller == "modisco-seqlets" {
+            serde_json::json!({"window": config.seqlet_window, "flank": config.seqlet_flank, "target-fdr": config.fdr})
+        } else {
+            serde_json::json!({})
+        },
+    )?;
+    let cluster_cfg = settings(
+        &config.clustering,
+        if config.clustering == "leiden" {
+            serde_json::json!({"runs": config.leiden_runs, "seed": config.seed})
+        } else {
+            serde_json::json!({})
+        },
+    )?;
+    let affinity_cfg = settings(&config.affinity, serde_json::json!({}))?;
+    let kind_check = |name: &str, kind: plugin::PluginKind, flag: &str| -> Result<()> {
+        if plugin::find(name)?.kind == kind {
+            Ok(())
+        } else {
+            Err(invalid(format!(
+                "--{flag} `{name}` is not a {} plugin (see `motiftool plugins --kind {}`)",
+                kind.name(),
+                kind.name()
+            )))
+        }
+    };
+    kind_check(&config.seqlet_caller, plugin::PluginKind::SeqletCaller, "seqlet-caller")?;
+    kind_check(&config.affinity, plugin::PluginKind::Affinity, "affinity")?;
+    kind_check(&config.clustering, plugin::PluginKind::Clustering, "clustering")?;
+    let plugins = pipeline::Plugins {
+        caller: plugin::build::<dyn SeqletCaller>(&config.seqlet_caller, &caller_cfg)?,
+        affinity: plugin::build::<dyn SeqletAffinity>(&config.affinity, &affinity_cfg)?,
+        clustering: plugin::build::<dyn GraphClusterer>(&config.clustering, &cluster_cfg)?,
+    };
+    for (kind, name, cfg) in [
+        ("seqlet-caller", &config.seqlet_caller, &caller_cfg),
+        ("affinity", &config.affinity, &affinity_cfg),
+        ("clustering", &config.clustering, &cluster_cfg),
+    ] {
+        run.plugin(kind, name, plugin::find(name)?.version, cfg)?;
+    }
+    Ok(plugins)
 }
 
 /// One line for the progress bar.
@@ -621,8 +684,8 @@ fn write_outputs(
         length,
         window: config.window,
         seqlets: SeqletSummary {
-            positive: called.positive.len(),
-            negative: called.negative.len(),
+            positive: called.seqlets.iter().filter(|q| q.sign > 0).count(),
+            negative: called.seqlets.iter().filter(|q| q.sign < 0).count(),
             thresholds: called.thresholds,
             null: called.null,
             sign_threshold: called.sign_threshold,

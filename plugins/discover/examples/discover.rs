@@ -5,7 +5,7 @@
 
 use motif_discover::modisco_h5::{PatternRecord, write};
 use motif_discover::pattern::Tracks;
-use motif_discover::pipeline::{Settings, discover};
+use motif_discover::pipeline::{Plugins, Settings, discover};
 use ndarray::Ix3;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,11 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let h = motif_core::npz::read(std::path::Path::new(h))?.into_dimensionality::<Ix3>()?;
     let tracks = Tracks::from_modisco(x.view(), h.view(), w.parse()?)?;
     drop((x, h));
-    let s = Settings {
-        max_seqlets_per_metacluster: n.parse()?,
-        leiden_runs: runs.parse()?,
-        ..Settings::default()
-    };
+    let s = Settings { max_seqlets_per_metacluster: n.parse()?, ..Settings::default() };
     let t = std::time::Instant::now();
     let rss = || {
         std::fs::read_to_string("/proc/self/status")
@@ -29,9 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(str::to_owned))
             .unwrap_or_default()
     };
-    let d = discover(&tracks, &s, &mut |stage| {
+    let plugins = Plugins::modisco(Default::default(), runs.parse()?, 0)?;
+    let d = discover(&tracks, &s, &plugins, &mut |stage| {
         eprintln!("{:8.2}s {} {stage:?}", t.elapsed().as_secs_f64(), rss());
-    });
+    })?;
     let records = |set: &Option<Vec<motif_discover::pipeline::Found>>| {
         set.as_ref().map(|v| {
             v.iter()

@@ -7,11 +7,11 @@
 
 use crate::affinity::representation;
 use crate::density::Csr;
-use crate::leiden::{Graph, best_of};
 use crate::numpy::RandomState;
 use crate::pattern::{
     Metric, Pattern, Polish, Site, Track, Tracks, align_patterns, merge_in, polish,
 };
+use motif_core::plugin::{GraphClusterer, SparseGraph};
 use rayon::prelude::*;
 
 /// Each seqlet's forward representation `[l1(hyp) | l1(contrib)]`,
@@ -141,19 +141,20 @@ fn conditional_probabilities(d: &[f32], perplexity: f64) -> Vec<f64> {
 /// The subcluster of each of a pattern's seqlets (`compute_subpatterns`):
 /// the `3π + 2` most similar seqlets of each by continuous Jaccard, t-SNE
 /// conditional probabilities at perplexity `π` over all but the first
-/// (itself), symmetrised and normalised, then Leiden (`runs` seeds).
-/// Labels by subcluster size.
-#[must_use]
+/// (itself), symmetrised and normalised, then clustered (Leiden by
+/// default). Labels by subcluster size.
+///
+/// # Errors
+/// If the clustering plugin fails.
 pub fn subclusters(
     p: &Pattern,
     perplexity: f64,
-    runs: usize,
-    seed: u64,
+    clustering: &dyn GraphClusterer,
     tracks: &Tracks,
-) -> Vec<usize> {
+) -> motif_core::Result<Vec<usize>> {
     let n = p.seqlets.len();
     if n < 2 {
-        return vec![0; n];
+        return Ok(vec![0; n]);
     }
     let x = flat_representations(&p.seqlets, tracks);
     let (signs, mags) = columns(&x);
@@ -209,7 +210,7 @@ pub fn subclusters(
             *v /= total;
         }
     }
-    best_of(&Graph::from_entries(&sym), runs, seed).1
+    clustering.cluster(SparseGraph { indptr: &sym.indptr, indices: &sym.indices, data: &sym.data })
 }
 
 /// The subpatterns of `membership`: one set per label, largest first (ties

@@ -27,4 +27,5 @@ pub mod motif;
 pub mod numpy;
 pub mod pattern;
 pub mod pipeline;
+pub mod plugins;
 pub mod seqlets;

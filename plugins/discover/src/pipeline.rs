@@ -7,24 +7,20 @@
 
 use crate::collapse::{CollapseSettings, collapse, subclusters, subpatterns};
 use crate::gkmer::{self, embed, knn, l2_normalized, top_sites};
-use crate::leiden::{Graph, best_of};
 use crate::pattern::{Pattern, Polish, Site, Track, Tracks, from_cluster, strength};
-use crate::seqlets::{self, Called};
+use motif_core::Result;
+use motif_core::plugin::{
+    Configured, GraphClusterer, SeqletAffinity, SeqletCaller, SeqletCalls, SparseGraph,
+};
 use rayon::prelude::*;
 
 /// Every setting, with modisco-lite's CLI defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// Seqlet calling (window 20, flank 5, FDR 0.05).
-    pub seqlets: seqlets::Settings,
     /// A metacluster runs only with more seqlets than this (100).
     pub min_metacluster_size: usize,
     /// Seqlets kept per metacluster, in calling order (`-n`, 20,000).
     pub max_seqlets_per_metacluster: usize,
-    /// Leiden runs (seeds 100, 200, …; modisco-lite's CLI: 2).
-    pub leiden_runs: usize,
-    /// Shifts the Leiden seeds: run r uses 100·(r + seed) (0: modisco's).
-    pub leiden_seed: u64,
     /// Coarse neighbours per seqlet (500, itself not counted).
     pub neighbors: usize,
     /// Round one drops seqlets whose fine and coarse affinities correlate
@@ -51,11 +47,8 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            seqlets: seqlets::Settings::default(),
             min_metacluster_size: 100,
             max_seqlets_per_metacluster: 20_000,
-            leiden_runs: 2,
-            leiden_seed: 0,
             neighbors: 500,
             correlation_threshold: 0.15,
             perplexity: 10.0,
@@ -123,11 +116,40 @@ pub struct Found {
     pub subpatterns: Vec<Pattern>,
 }
 
+/// The plugins discovery runs: the seqlet caller, the seqlet affinity and
+/// the clustering (of seqlets into patterns, and of patterns into
+/// subpatterns).
+pub struct Plugins {
+    /// Seqlet caller.
+    pub caller: Box<dyn SeqletCaller>,
+    /// Seqlet affinity.
+    pub affinity: Box<dyn SeqletAffinity>,
+    /// Clustering.
+    pub clustering: Box<dyn GraphClusterer>,
+}
+
+impl Plugins {
+    /// modisco-lite's: `modisco-seqlets` with `seqlets`, `continuous-jaccard`
+    /// and `leiden` with `runs` runs from `seed`.
+    ///
+    /// # Errors
+    /// If a setting is out of range.
+    pub fn modisco(seqlets: crate::plugins::SeqletConfig, runs: usize, seed: u64) -> Result<Self> {
+        Ok(Self {
+            caller: Box::new(crate::plugins::ModiscoSeqlets::from_config(seqlets)?),
+            affinity: Box::new(crate::plugins::ContinuousJaccard),
+            clustering: Box::new(crate::plugins::Leiden::from_config(
+                crate::plugins::LeidenConfig { runs, seed },
+            )?),
+        })
+    }
+}
+
 /// The result of discovery.
 #[derive(Debug, Clone)]
 pub struct Discovery {
     /// The seqlet calling, thresholds and null included.
-    pub called: Called,
+    pub called: SeqletCalls,
     /// Background (mean one-hot over the metacluster's seqlets) per sign.
     pub background: [Option<[f64; 4]>; 2],
     /// Positive patterns; `None` when the metacluster did not run.
@@ -137,28 +159,42 @@ pub struct Discovery {
 }
 
 /// Runs discovery on `tracks` (windows in modisco's frame).
-pub fn discover(tracks: &Tracks, s: &Settings, progress: &mut dyn FnMut(Stage)) -> Discovery {
+///
+/// # Errors
+/// If a plugin fails.
+pub fn discover(
+    tracks: &Tracks,
+    s: &Settings,
+    plugins: &Plugins,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Discovery> {
     let (n, len) = (tracks.n(), tracks.len());
     let contrib = tracks.contrib.as_standard_layout();
-    let called = seqlets::call(contrib.as_slice().expect("standard layout"), n, len, &s.seqlets);
-    progress(Stage::Seqlets { positive: called.positive.len(), negative: called.negative.len() });
-    let mut background = [None, None];
-    let mut run = |sign: f64, list: &[seqlets::Seqlet], progress: &mut dyn FnMut(Stage)| {
-        if list.len() <= s.min_metacluster_size {
-            return None;
-        }
-        let sites: Vec<Site> = list
+    let called = plugins.caller.call(contrib.as_slice().expect("standard layout"), n, len)?;
+    let of = |sign: i8| -> Vec<Site> {
+        called
+            .seqlets
             .iter()
-            .take(s.max_seqlets_per_metacluster)
+            .filter(|q| q.sign == sign)
             .map(|q| Site { example: q.example, start: q.start, end: q.end, revcomp: false })
-            .collect();
-        let bg = mean_onehot(&sites, tracks);
-        background[usize::from(sign < 0.0)] = Some(bg);
-        Some(metacluster(&sites, sign, &bg, tracks, s, progress))
+            .collect()
     };
-    let positive = run(1.0, &called.positive, progress);
-    let negative = run(-1.0, &called.negative, progress);
-    Discovery { called, background, positive, negative }
+    let (pos, neg) = (of(1), of(-1));
+    progress(Stage::Seqlets { positive: pos.len(), negative: neg.len() });
+    let mut background = [None, None];
+    let mut run =
+        |sign: f64, list: &[Site], progress: &mut dyn FnMut(Stage)| -> Result<Option<Vec<Found>>> {
+            if list.len() <= s.min_metacluster_size {
+                return Ok(None);
+            }
+            let sites = &list[..list.len().min(s.max_seqlets_per_metacluster)];
+            let bg = mean_onehot(sites, tracks);
+            background[usize::from(sign < 0.0)] = Some(bg);
+            metacluster(sites, sign, &bg, tracks, s, plugins, progress).map(Some)
+        };
+    let positive = run(1.0, &pos, progress)?;
+    let negative = run(-1.0, &neg, progress)?;
+    Ok(Discovery { called, background, positive, negative })
 }
 
 /// The mean one-hot over every position of `sites`.
@@ -222,7 +258,8 @@ fn cluster(
     sign: f64,
     tracks: &Tracks,
     s: &Settings,
-) -> Option<(Vec<Site>, Vec<usize>)> {
+    plugins: &Plugins,
+) -> Result<Option<(Vec<Site>, Vec<usize>)>> {
     let (fwd, rev) = gkmer_vectors(seqlets, sign as f32, tracks);
     let (neighbors, coarse) = knn(&fwd, &rev, s.neighbors + 1);
     drop((fwd, rev));
@@ -235,7 +272,7 @@ fn cluster(
             )
         })
         .unzip();
-    let fine = crate::affinity::fine_affinity(&rf, &rr, &neighbors);
+    let fine = plugins.affinity.affinities(&rf, &rr, &neighbors)?;
     drop((rf, rr));
     let (kept, neighbors, fine) = if round == 1 {
         let (kept, nb, aff) = crate::affinity::filter_by_correlation(
@@ -249,13 +286,17 @@ fn cluster(
         (seqlets.to_vec(), neighbors, fine)
     };
     if kept.is_empty() {
-        return None;
+        return Ok(None);
     }
     let fine64: Vec<Vec<f64>> =
         fine.iter().map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect();
     let adapted = crate::density::density_adapted(&fine64, &neighbors, s.perplexity);
-    let (_, labels) = best_of(&Graph::from_entries(&adapted), s.leiden_runs, s.leiden_seed);
-    Some((kept, labels))
+    let labels = plugins.clustering.cluster(SparseGraph {
+        indptr: &adapted.indptr,
+        indices: &adapted.indices,
+        data: &adapted.data,
+    })?;
+    Ok(Some((kept, labels)))
 }
 
 /// One metacluster (`seqlets_to_patterns`).
@@ -265,8 +306,9 @@ fn metacluster(
     bg: &[f64; 4],
     tracks: &Tracks,
     s: &Settings,
+    plugins: &Plugins,
     progress: &mut dyn FnMut(Stage),
-) -> Vec<Found> {
+) -> Result<Vec<Found>> {
     let sign8: i8 = if sign > 0.0 { 1 } else { -1 };
     let mut keyed: Vec<(f64, Site)> = sites.iter().map(|q| (-strength(q, tracks), *q)).collect();
     keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -274,11 +316,11 @@ fn metacluster(
     let mut patterns: Vec<Pattern> = Vec::new();
     for round in 1..=2 {
         if seqlets.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         progress(Stage::Round { sign: sign8, round, seqlets: seqlets.len() });
-        let Some((kept, labels)) = cluster(&seqlets, round, sign, tracks, s) else {
-            return Vec::new();
+        let Some((kept, labels)) = cluster(&seqlets, round, sign, tracks, s, plugins)? else {
+            return Ok(Vec::new());
         };
         let k = labels.iter().max().map_or(0, |&c| c + 1);
         let mut clusters: Vec<Vec<Site>> = vec![Vec::new(); k];
@@ -313,8 +355,7 @@ fn metacluster(
     let mut listed: Vec<Pattern> = Vec::new();
     for p in patterns {
         if p.seqlets.len() > min_in_subcluster {
-            let labels =
-                subclusters(&p, s.subcluster_perplexity, s.leiden_runs, s.leiden_seed, tracks);
+            let labels = subclusters(&p, s.subcluster_perplexity, &*plugins.clustering, tracks)?;
             let subs = subpatterns(&p, &labels, tracks);
             listed.extend(collapse(subs, &s.collapse, bg, tracks));
         } else {
@@ -328,22 +369,14 @@ fn metacluster(
         .filter(|p| p.seqlets.len() >= s.final_min_cluster_size && passes_ic(p, bg, s))
         .filter_map(|p| p.expanded(s.final_flank, s.final_flank, tracks))
         .collect();
-    let found: Vec<Found> = kept
-        .into_iter()
-        .map(|pattern| {
-            let labels = subclusters(
-                &pattern,
-                s.subcluster_perplexity,
-                s.leiden_runs,
-                s.leiden_seed,
-                tracks,
-            );
-            let subpatterns = subpatterns(&pattern, &labels, tracks);
-            Found { pattern, subpatterns }
-        })
-        .collect();
+    let mut found: Vec<Found> = Vec::with_capacity(kept.len());
+    for pattern in kept {
+        let labels = subclusters(&pattern, s.subcluster_perplexity, &*plugins.clustering, tracks)?;
+        let subpatterns = subpatterns(&pattern, &labels, tracks);
+        found.push(Found { pattern, subpatterns });
+    }
     progress(Stage::Done { sign: sign8, patterns: found.len() });
-    found
+    Ok(found)
 }
 
 /// The final filter's information test: the best `min_ic_window` columns

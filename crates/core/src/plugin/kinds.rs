@@ -565,3 +565,81 @@ pub trait Attributor: Send + Sync {
     /// by its index in the chunk).
     fn attribute(&self, input: &AttributeInput<'_>) -> Result<Attribution>;
 }
+
+/// One seqlet: window `example`, columns `[start, end)`, and the sign of
+/// its core's summed contribution (+1 or −1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CalledSeqlet {
+    /// Window (input row).
+    pub example: usize,
+    /// First column.
+    pub start: usize,
+    /// One past the last column.
+    pub end: usize,
+    /// +1 (positive metacluster) or −1.
+    pub sign: i8,
+}
+
+/// What a seqlet caller found, with what a report shows of how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeqletCalls {
+    /// Seqlets in calling order (positive and negative interleaved as
+    /// found; discovery keeps this order per sign).
+    pub seqlets: Vec<CalledSeqlet>,
+    /// Window-sum thresholds (positive, negative), when the caller has them.
+    pub thresholds: (f64, f64),
+    /// The null distribution's parameters, when the caller fits one
+    /// (modisco's Laplace: mode and the two rates).
+    pub null: (f64, f64, f64),
+    /// |core sum| a seqlet needs to be given a sign.
+    pub sign_threshold: f64,
+}
+
+/// Seqlets from attributions: `contrib` holds `n` windows of `len`
+/// positions × 4 bases (actual contributions, one-hot × hypothetical),
+/// row-major.
+pub trait SeqletCaller: Send + Sync {
+    /// The seqlets.
+    ///
+    /// # Errors
+    /// If the input cannot be used (naming why).
+    fn call(&self, contrib: &[f32], n: usize, len: usize) -> Result<SeqletCalls>;
+}
+
+/// How alike seqlets are: for each seqlet `i` and each of its candidate
+/// `neighbors[i]`, the similarity of the neighbour (child) to `i`
+/// (parent), from their `(len, channels)` representations on the forward
+/// strand and reverse-complemented.
+pub trait SeqletAffinity: Send + Sync {
+    /// One row of similarities per seqlet, in `neighbors[i]` order.
+    ///
+    /// # Errors
+    /// If the representations cannot be compared (naming why).
+    fn affinities(
+        &self,
+        fwd: &[ndarray::Array2<f32>],
+        rev: &[ndarray::Array2<f32>],
+        neighbors: &[Vec<usize>],
+    ) -> Result<Vec<Vec<f32>>>;
+}
+
+/// A square sparse matrix in CSR form (columns sorted per row).
+#[derive(Debug, Clone, Copy)]
+pub struct SparseGraph<'a> {
+    /// Row starts (`n + 1`).
+    pub indptr: &'a [usize],
+    /// Column of each entry.
+    pub indices: &'a [u32],
+    /// Weight of each entry.
+    pub data: &'a [f64],
+}
+
+/// Clusters of a weighted graph: each stored entry of the matrix is an
+/// undirected edge (modisco's convention).
+pub trait GraphClusterer: Send + Sync {
+    /// A label per node, `0..k`, the largest cluster first.
+    ///
+    /// # Errors
+    /// If the graph cannot be clustered (naming why).
+    fn cluster(&self, graph: SparseGraph<'_>) -> Result<Vec<usize>>;
+}

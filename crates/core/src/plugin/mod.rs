@@ -21,6 +21,9 @@ pub use kinds::{
     MotifExtractor, MotifMatcher, NeuronDecoupler, NeuronNetwork, PreparedTargets,
     PruningCriterion, QueryMatches, Seqs, predict_substitutions,
 };
+pub use kinds::{
+    CalledSeqlet, GraphClusterer, SeqletAffinity, SeqletCaller, SeqletCalls, SparseGraph,
+};
 
 /// The kinds of plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -38,17 +41,26 @@ pub enum PluginKind {
     Figure,
     /// Per-base attribution of a model's prediction ([`Attributor`]).
     Attributor,
+    /// Seqlets from attributions ([`SeqletCaller`]).
+    SeqletCaller,
+    /// Seqlet-to-seqlet similarity ([`SeqletAffinity`]).
+    Affinity,
+    /// Clusters of a sparse affinity graph ([`GraphClusterer`]).
+    Clustering,
 }
 
 impl PluginKind {
     /// Every kind, in display order.
-    pub const ALL: [PluginKind; 6] = [
+    pub const ALL: [PluginKind; 9] = [
         Self::Criterion,
         Self::Extractor,
         Self::Matcher,
         Self::Decoupler,
         Self::Figure,
         Self::Attributor,
+        Self::SeqletCaller,
+        Self::Affinity,
+        Self::Clustering,
     ];
 
     /// The kind's name as users write it.
@@ -61,6 +73,9 @@ impl PluginKind {
             Self::Decoupler => "decoupler",
             Self::Figure => "figure",
             Self::Attributor => "attributor",
+            Self::SeqletCaller => "seqlet-caller",
+            Self::Affinity => "affinity",
+            Self::Clustering => "clustering",
         }
     }
 
@@ -74,6 +89,9 @@ impl PluginKind {
             Self::Decoupler => "decouples deeper neurons into motifs and syntax",
             Self::Figure => "draws a figure for reports",
             Self::Attributor => "scores each base's contribution to a prediction",
+            Self::SeqletCaller => "finds seqlets (high-contribution windows) in attributions",
+            Self::Affinity => "scores how alike two seqlets are (motif discovery)",
+            Self::Clustering => "clusters a sparse affinity graph (motif discovery)",
         }
     }
 
@@ -140,6 +158,9 @@ inventory::collect!(Registration<dyn MotifMatcher>);
 inventory::collect!(Registration<dyn NeuronDecoupler>);
 inventory::collect!(Registration<dyn Attributor>);
 inventory::collect!(Registration<dyn Figure>);
+inventory::collect!(Registration<dyn SeqletCaller>);
+inventory::collect!(Registration<dyn SeqletAffinity>);
+inventory::collect!(Registration<dyn GraphClusterer>);
 
 /// Ties a plugin trait object type to its kind.
 pub trait KindOf {
@@ -163,6 +184,15 @@ impl KindOf for dyn Attributor {
 }
 impl KindOf for dyn Figure {
     const KIND: PluginKind = PluginKind::Figure;
+}
+impl KindOf for dyn SeqletCaller {
+    const KIND: PluginKind = PluginKind::SeqletCaller;
+}
+impl KindOf for dyn SeqletAffinity {
+    const KIND: PluginKind = PluginKind::Affinity;
+}
+impl KindOf for dyn GraphClusterer {
+    const KIND: PluginKind = PluginKind::Clustering;
 }
 
 /// Everything known about one registered plugin, for listing.
@@ -212,6 +242,9 @@ pub fn all() -> Result<Vec<PluginInfo>> {
         .chain(infos::<dyn NeuronDecoupler>())
         .chain(infos::<dyn Attributor>())
         .chain(infos::<dyn Figure>())
+        .chain(infos::<dyn SeqletCaller>())
+        .chain(infos::<dyn SeqletAffinity>())
+        .chain(infos::<dyn GraphClusterer>())
         .collect();
     v.sort_by(|a, b| a.name.cmp(b.name));
     for w in v.windows(2) {

@@ -1,0 +1,206 @@
+//! The registered plugins: the seqlet caller, affinity and clustering that
+//! discovery uses by default (each replaceable by another plugin of its
+//! kind).
+
+use motif_core::plugin::{
+    CalledSeqlet, Configured, GraphClusterer, SeqletAffinity, SeqletCaller, SeqletCalls,
+    SparseGraph, Status,
+};
+use motif_core::{Error, Result};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::density::Csr;
+use crate::leiden::{Graph, best_of};
+
+/// `modisco-seqlets`: modisco-lite's `extract_seqlets` ([`crate::seqlets`]).
+#[derive(Debug, Clone)]
+pub struct ModiscoSeqlets {
+    settings: crate::seqlets::Settings,
+}
+
+/// Settings of `modisco-seqlets` (modisco-lite's CLI defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SeqletConfig {
+    /// Core window (`-z`).
+    pub window: usize,
+    /// Flank each side (`-f`).
+    pub flank: usize,
+    /// Target FDR of the window-sum thresholds.
+    pub target_fdr: f64,
+    /// Fewest windows passing.
+    pub min_passing_frac: f64,
+    /// Most windows passing.
+    pub max_passing_frac: f64,
+    /// Cap of the sign-split quantile.
+    pub weak_threshold_for_counting_sign: f64,
+}
+
+impl Default for SeqletConfig {
+    fn default() -> Self {
+        let s = crate::seqlets::Settings::default();
+        Self {
+            window: s.window,
+            flank: s.flank,
+            target_fdr: s.target_fdr,
+            min_passing_frac: s.min_passing_frac,
+            max_passing_frac: s.max_passing_frac,
+            weak_threshold_for_counting_sign: s.weak_threshold_for_counting_sign,
+        }
+    }
+}
+
+impl Configured for ModiscoSeqlets {
+    type Config = SeqletConfig;
+
+    fn from_config(c: SeqletConfig) -> Result<Self> {
+        let bad = |msg: &str| Error::Config { plugin: "modisco-seqlets".into(), msg: msg.into() };
+        if c.window == 0 {
+            return Err(bad("window must be at least 1"));
+        }
+        if !(c.target_fdr > 0.0 && c.target_fdr < 1.0) {
+            return Err(bad("target-fdr must lie in (0, 1)"));
+        }
+        if !(0.0..=1.0).contains(&c.min_passing_frac)
+            || !(0.0..=1.0).contains(&c.max_passing_frac)
+            || c.min_passing_frac > c.max_passing_frac
+        {
+            return Err(bad("min-passing-frac ≤ max-passing-frac, both in [0, 1]"));
+        }
+        Ok(Self {
+            settings: crate::seqlets::Settings {
+                window: c.window,
+                flank: c.flank,
+                target_fdr: c.target_fdr,
+                min_passing_frac: c.min_passing_frac,
+                max_passing_frac: c.max_passing_frac,
+                weak_threshold_for_counting_sign: c.weak_threshold_for_counting_sign,
+            },
+        })
+    }
+}
+
+impl SeqletCaller for ModiscoSeqlets {
+    fn call(&self, contrib: &[f32], n: usize, len: usize) -> Result<SeqletCalls> {
+        if contrib.len() != n * len * 4 {
+            return Err(Error::Invalid(format!(
+                "{} contributions for {n} windows of {len} × 4",
+                contrib.len()
+            )));
+        }
+        let c = crate::seqlets::call(contrib, n, len, &self.settings);
+        let seqlets = c
+            .positive
+            .iter()
+            .map(|q| (q, 1))
+            .chain(c.negative.iter().map(|q| (q, -1)))
+            .map(|(q, sign)| CalledSeqlet { example: q.example, start: q.start, end: q.end, sign })
+            .collect();
+        Ok(SeqletCalls {
+            seqlets,
+            thresholds: c.thresholds,
+            null: c.null,
+            sign_threshold: c.sign_threshold,
+        })
+    }
+}
+
+motif_core::register_plugin!(SeqletCaller, ModiscoSeqlets, name: "modisco-seqlets",
+    summary: "TF-MoDISco-lite's seqlets: windowed sums, Laplace null, isotonic FDR thresholds, sign split",
+    status: Status::Preview("0.1.0"));
+
+/// `continuous-jaccard`: modisco's fine affinity, the best continuous
+/// Jaccard over offsets and strands ([`crate::affinity::fine_affinity`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ContinuousJaccard;
+
+/// `continuous-jaccard` has no settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NoConfig {}
+
+impl Configured for ContinuousJaccard {
+    type Config = NoConfig;
+
+    fn from_config(_: NoConfig) -> Result<Self> {
+        Ok(Self)
+    }
+}
+
+impl SeqletAffinity for ContinuousJaccard {
+    fn affinities(
+        &self,
+        fwd: &[Array2<f32>],
+        rev: &[Array2<f32>],
+        neighbors: &[Vec<usize>],
+    ) -> Result<Vec<Vec<f32>>> {
+        if fwd.len() != rev.len() || neighbors.len() != fwd.len() {
+            return Err(Error::Invalid("one representation per strand and neighbour row".into()));
+        }
+        if let Some(j) = neighbors.iter().flatten().find(|&&j| j >= fwd.len()) {
+            return Err(Error::Invalid(format!("neighbour {j} of {} seqlets", fwd.len())));
+        }
+        Ok(crate::affinity::fine_affinity(fwd, rev, neighbors))
+    }
+}
+
+motif_core::register_plugin!(SeqletAffinity, ContinuousJaccard, name: "continuous-jaccard",
+    summary: "modisco's fine affinity: the best continuous Jaccard over offsets and both strands",
+    status: Status::Preview("0.1.0"));
+
+/// `leiden`: modularity Leiden, best of several seeded runs
+/// ([`crate::leiden`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Leiden {
+    config: LeidenConfig,
+}
+
+/// Settings of `leiden`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LeidenConfig {
+    /// Runs (modisco-lite's `-l`); the best modularity is kept.
+    pub runs: usize,
+    /// Run r uses seed 100·(r + seed) (0: modisco's seeds).
+    pub seed: u64,
+}
+
+impl Default for LeidenConfig {
+    fn default() -> Self {
+        Self { runs: 2, seed: 0 }
+    }
+}
+
+impl Configured for Leiden {
+    type Config = LeidenConfig;
+
+    fn from_config(config: LeidenConfig) -> Result<Self> {
+        if config.runs == 0 {
+            return Err(Error::Config {
+                plugin: "leiden".into(),
+                msg: "runs must be at least 1".into(),
+            });
+        }
+        Ok(Self { config })
+    }
+}
+
+impl GraphClusterer for Leiden {
+    fn cluster(&self, g: SparseGraph<'_>) -> Result<Vec<usize>> {
+        let n = g.indptr.len().saturating_sub(1);
+        if g.indptr.last() != Some(&g.indices.len()) || g.indices.len() != g.data.len() {
+            return Err(Error::Invalid("malformed sparse graph".into()));
+        }
+        if let Some(&j) = g.indices.iter().find(|&&j| j as usize >= n) {
+            return Err(Error::Invalid(format!("column {j} in a graph of {n} nodes")));
+        }
+        let m =
+            Csr { indptr: g.indptr.to_vec(), indices: g.indices.to_vec(), data: g.data.to_vec() };
+        Ok(best_of(&Graph::from_entries(&m), self.config.runs, self.config.seed).1)
+    }
+}
+
+motif_core::register_plugin!(GraphClusterer, Leiden, name: "leiden",
+    summary: "Leiden community detection on modularity, best of seeded runs (as modisco calls leidenalg)",
+    status: Status::Preview("0.1.0"));
