@@ -6,6 +6,7 @@
 use motif_discover::modisco_h5::{PatternRecord, write};
 use motif_discover::pattern::Tracks;
 use motif_discover::pipeline::{Plugins, Settings, discover};
+use motif_discover::plugins::SeqletConfig;
 use ndarray::Ix3;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(str::to_owned))
             .unwrap_or_default()
     };
-    let plugins = Plugins::modisco(Default::default(), runs.parse()?, 0)?;
+    let plugins = Plugins::modisco(SeqletConfig::default(), runs.parse()?, 0)?;
     let d = discover(&tracks, &s, &plugins, &mut |stage| {
         eprintln!("{:8.2}s {} {stage:?}", t.elapsed().as_secs_f64(), rss());
     })?;
