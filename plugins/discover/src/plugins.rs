@@ -19,37 +19,8 @@ pub struct ModiscoSeqlets {
     settings: crate::seqlets::Settings,
 }
 
-/// Settings of `modisco-seqlets` (modisco-lite's CLI defaults).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub struct SeqletConfig {
-    /// Core window (`-z`).
-    pub window: usize,
-    /// Flank each side (`-f`).
-    pub flank: usize,
-    /// Target FDR of the window-sum thresholds.
-    pub target_fdr: f64,
-    /// Fewest windows passing.
-    pub min_passing_frac: f64,
-    /// Most windows passing.
-    pub max_passing_frac: f64,
-    /// Cap of the sign-split quantile.
-    pub weak_threshold_for_counting_sign: f64,
-}
-
-impl Default for SeqletConfig {
-    fn default() -> Self {
-        let s = crate::seqlets::Settings::default();
-        Self {
-            window: s.window,
-            flank: s.flank,
-            target_fdr: s.target_fdr,
-            min_passing_frac: s.min_passing_frac,
-            max_passing_frac: s.max_passing_frac,
-            weak_threshold_for_counting_sign: s.weak_threshold_for_counting_sign,
-        }
-    }
-}
+/// Settings of `modisco-seqlets`: [`crate::seqlets::Settings`].
+pub type SeqletConfig = crate::seqlets::Settings;
 
 impl Configured for ModiscoSeqlets {
     type Config = SeqletConfig;
@@ -68,16 +39,7 @@ impl Configured for ModiscoSeqlets {
         {
             return Err(bad("min-passing-frac ≤ max-passing-frac, both in [0, 1]"));
         }
-        Ok(Self {
-            settings: crate::seqlets::Settings {
-                window: c.window,
-                flank: c.flank,
-                target_fdr: c.target_fdr,
-                min_passing_frac: c.min_passing_frac,
-                max_passing_frac: c.max_passing_frac,
-                weak_threshold_for_counting_sign: c.weak_threshold_for_counting_sign,
-            },
-        })
+        Ok(Self { settings: c })
     }
 }
 

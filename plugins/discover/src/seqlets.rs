@@ -6,8 +6,10 @@
 
 use crate::numpy::{Isotonic, RandomState, histogram, pairwise_sum, percentile_sorted};
 
-/// Settings (modisco-lite's CLI defaults).
-#[derive(Debug, Clone, PartialEq)]
+/// Settings (modisco-lite's CLI defaults); also the `modisco-seqlets`
+/// plugin's config.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Settings {
     /// Window `W` (`-z`, 20).
     pub window: usize,
