@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::util::{fixture, ok, root, s};
 
-fn chromium() -> Option<String> {
+pub(crate) fn chromium() -> Option<String> {
     let exe = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
     let found = Command::new(&exe).arg("--version").output().is_ok_and(|o| o.status.success());
     if !found {

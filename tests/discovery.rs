@@ -229,6 +229,7 @@ fn planted_motifs_are_found_where_they_were_planted() {
     let meme = motif_core::motif::read_motifs(&out.join("patterns.meme")).unwrap();
     assert_eq!(meme.motifs.len(), patterns.len());
     hits_land_on_planted_sites(dir.path(), &out, &planted, &row_of, patterns);
+    report_renders(&out.join("report.html"), patterns.len());
     // Deterministic: a second run writes the same patterns and seqlets.
     let again = dir.path().join("again");
     let b: Vec<String> = args(&again);
@@ -240,6 +241,29 @@ fn planted_motifs_are_found_where_they_were_planted() {
             "{f}"
         );
     }
+}
+
+/// report.html in headless Chromium: no console errors, and per pattern
+/// its four logos (CWM and PFM, both strands) plus the threshold chart.
+fn report_renders(report: &Path, patterns: usize) {
+    let Some(exe) = crate::browser::chromium() else { return };
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("discover-screenshot.png");
+    let res = std::process::Command::new("python3")
+        .arg(crate::util::root().join("scripts/check_report.py"))
+        .args([
+            report.to_str().unwrap(),
+            "--screenshot",
+            shot.to_str().unwrap(),
+            "--chromium",
+            &exe,
+        ])
+        .output()
+        .expect("run python3");
+    let out = String::from_utf8_lossy(&res.stdout);
+    assert!(res.status.success(), "{out}\n{}", String::from_utf8_lossy(&res.stderr));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["console_errors"].as_array().unwrap().len(), 0, "{out}");
+    assert!(v["svgs"].as_u64().unwrap() as usize > 4 * patterns, "{out}");
 }
 
 /// `hits` on the planted data: CWM hits of the discovered patterns and
