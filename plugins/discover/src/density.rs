@@ -146,7 +146,11 @@ pub fn bisect(target: f64, mut entropy: impl FnMut(f64) -> f64) -> (f64, f64) {
 /// The density-adapted affinity matrix of the kNN `affinity[i][e]` to
 /// `neighbors[i][e]`.
 #[must_use]
-pub fn density_adapted(affinity: &[Vec<f64>], neighbors: &[Vec<usize>], perplexity: f64) -> Csr {
+pub fn density_adapted<T: Copy + Into<f64>>(
+    affinity: &[Vec<T>],
+    neighbors: &[Vec<usize>],
+    perplexity: f64,
+) -> Csr {
     let n = affinity.len();
     let total: usize = affinity.iter().map(Vec::len).sum();
     let mut scratch: Vec<(usize, f64)> = Vec::new();
@@ -156,7 +160,7 @@ pub fn density_adapted(affinity: &[Vec<f64>], neighbors: &[Vec<usize>], perplexi
             affinity[i]
                 .iter()
                 .zip(&neighbors[i])
-                .map(|(&x, &j)| (j, ((1.0 / (0.5 * x.max(1e-7))) - 1.0).ln().max(0.0))),
+                .map(|(&x, &j)| (j, ((1.0 / (0.5 * x.into().max(1e-7))) - 1.0).ln().max(0.0))),
         );
         a.push_row(&mut scratch);
     }

@@ -288,9 +288,7 @@ fn cluster(
     if kept.is_empty() {
         return Ok(None);
     }
-    let fine64: Vec<Vec<f64>> =
-        fine.iter().map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect();
-    let adapted = crate::density::density_adapted(&fine64, &neighbors, s.perplexity);
+    let adapted = crate::density::density_adapted(&fine, &neighbors, s.perplexity);
     let labels = plugins.clustering.cluster(SparseGraph {
         indptr: &adapted.indptr,
         indices: &adapted.indices,
