@@ -15,7 +15,7 @@
 //! `report.html` and `summary.json`.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use motif_core::motif::{Motif, MotifSet, write_meme};
 use motif_core::plugin::{self, MatchPolicy};
@@ -23,11 +23,12 @@ use motif_core::rundir::RunDir;
 use motif_discover::modisco_h5::{self, PatternRecord};
 use motif_discover::pattern::{Pattern, Site, Track, Tracks};
 use motif_discover::pipeline::{self, Discovery, Found, Stage};
-use ndarray::{Array2, Ix3, s};
+use ndarray::{Array2, s};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::EngineConfig;
 use crate::input::SeqInput;
+use crate::regions::{Region, read_regions, read3};
 use crate::{Event, Result, invalid};
 
 /// Settings of `discover`.
@@ -264,11 +265,6 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         run.check_writable(out)?;
     }
     events(Event::Stage { name: "reading attributions", total: None });
-    let read3 = |p: &Path| -> Result<ndarray::Array3<f32>> {
-        motif_core::npz::read(p)?
-            .into_dimensionality::<Ix3>()
-            .map_err(|_| invalid(format!("{}: expected an (N, 4, L) array", p.display())))
-    };
     let x = read3(&inputs.ohe)?;
     let h = read3(&inputs.shap)?;
     let (n, _, length) = x.dim();
@@ -455,49 +451,6 @@ fn inputs(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> R
         shap: sub.join("shap.npz"),
         regions: config.regions.clone().or_else(|| bed.exists().then_some(bed)),
     })
-}
-
-/// A window on the genome.
-#[derive(Debug, Clone)]
-struct Region {
-    chrom: String,
-    start: u64,
-    minus: bool,
-}
-
-/// The windows' regions: `n` BED rows (comments and `track` lines
-/// skipped), each `length` long.
-fn read_regions(path: &Path, n: usize, length: usize) -> Result<Vec<Region>> {
-    let text = std::fs::read_to_string(path).map_err(|e| motif_core::Error::io(path, e))?;
-    let mut out = Vec::with_capacity(n);
-    for (k, line) in text.lines().enumerate() {
-        let line_no = k + 1;
-        if line.is_empty() || line.starts_with('#') || line.starts_with("track") {
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').collect();
-        let bad = |what: &str| invalid(format!("{}:{line_no}: {what}", path.display()));
-        if f.len() < 3 {
-            return Err(bad("expected chrom, start, end (tab-separated)"));
-        }
-        let start: u64 = f[1].parse().map_err(|_| bad("start is not a whole number"))?;
-        let end: u64 = f[2].parse().map_err(|_| bad("end is not a whole number"))?;
-        if end.checked_sub(start) != Some(length as u64) {
-            return Err(bad(&format!(
-                "the region is {} bp; the attributions' windows are {length}",
-                end.saturating_sub(start)
-            )));
-        }
-        out.push(Region { chrom: f[0].to_owned(), start, minus: f.get(5) == Some(&"-") });
-    }
-    if out.len() != n {
-        return Err(invalid(format!(
-            "{}: {} regions for {n} attribution rows (one per row, in order)",
-            path.display(),
-            out.len()
-        )));
-    }
-    Ok(out)
 }
 
 /// `[start, end)` of the columns whose summed |CWM| reaches `frac` of the
@@ -713,19 +666,10 @@ fn bases(tracks: &Tracks, s: &Site) -> String {
 }
 
 /// A seqlet's genome interval and strand: window row `s.example` starts
-/// `offset` columns into its region (`length` long). Column `c` of a
-/// minus-strand window is genome base `end − 1 − c`, and the seqlet's
-/// strand flips.
+/// `offset` columns into its region (`length` long).
 fn on_genome(r: &Region, offset: u64, length: u64, s: &Site) -> (String, u64, u64, char) {
-    let (a, b) = (offset + s.start as u64, offset + s.end as u64);
-    let forward = s.revcomp == r.minus;
-    let strand = if forward { '+' } else { '-' };
-    if r.minus {
-        let end = r.start + length;
-        (r.chrom.clone(), end - b, end - a, strand)
-    } else {
-        (r.chrom.clone(), r.start + a, r.start + b, strand)
-    }
+    let (a, b, strand) = r.place(length, offset + s.start as u64, offset + s.end as u64, s.revcomp);
+    (r.chrom.clone(), a, b, strand)
 }
 
 /// tomtom (Pearson, min overlap 5, as modisco's reports call it) of the
@@ -801,25 +745,4 @@ fn window_histogram(
         counts[k] += 1;
     }
     ((0..=bins).map(|k| lo + step * k as f64).collect(), counts)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A seqlet's genome interval: a plus-strand window counts from its
-    /// start, a minus-strand one from its end with the strand flipped;
-    /// the crop offset shifts both.
-    #[test]
-    fn seqlets_on_the_genome() {
-        let plus = Region { chrom: "chr2".into(), start: 1000, minus: false };
-        let minus = Region { chrom: "chr2".into(), start: 1000, minus: true };
-        let s = Site { example: 0, start: 10, end: 40, revcomp: false };
-        // Window of 200 bp, central 100 analysed: offset 50.
-        assert_eq!(on_genome(&plus, 50, 200, &s), ("chr2".into(), 1060, 1090, '+'));
-        assert_eq!(on_genome(&plus, 50, 200, &s.flipped()), ("chr2".into(), 1060, 1090, '-'));
-        // Columns 60..90 of a minus window ending at 1200: bases 1110..1140.
-        assert_eq!(on_genome(&minus, 50, 200, &s), ("chr2".into(), 1110, 1140, '-'));
-        assert_eq!(on_genome(&minus, 50, 200, &s.flipped()), ("chr2".into(), 1110, 1140, '+'));
-    }
 }

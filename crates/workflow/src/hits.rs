@@ -16,11 +16,12 @@ use std::path::{Path, PathBuf};
 use motif_core::rundir::RunDir;
 use motif_hits::cwm::{CwmMotif, Solver, fit};
 use motif_hits::logodds::{LogOdds, q_values};
-use ndarray::{Array2, Array3, Ix3, s};
+use ndarray::{Array2, Array3, s};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::input::SeqInput;
+use crate::regions::{Region, read_regions, read3};
 use crate::{Event, Result, invalid};
 
 /// The hit caller.
@@ -183,11 +184,9 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
     })
 }
 
-type Locus = (String, u64, bool);
-
 /// What is scanned: names, bases (0–3, 4 = N), loci, and for `cwm` the
 /// one-hot and hypothetical arrays.
-type Scanned = (Vec<String>, Vec<Vec<u8>>, Option<Vec<Locus>>, Option<(Array3<f32>, Array3<f32>)>);
+type Scanned = (Vec<String>, Vec<Vec<u8>>, Option<Vec<Region>>, Option<(Array3<f32>, Array3<f32>)>);
 
 /// Reads the sequences (and attributions) to scan.
 fn sequences(config: &Config, run: &mut RunDir) -> Result<Scanned> {
@@ -258,7 +257,7 @@ fn sequences(config: &Config, run: &mut RunDir) -> Result<Scanned> {
                     })
                     .collect(),
             );
-            loci.push(r.locus.map(|l| (l.chrom, l.start, l.minus)));
+            loci.push(r.locus.map(|l| Region { chrom: l.chrom, start: l.start, minus: l.minus }));
         }
         if seqs.is_empty() {
             return Err(invalid(format!("{}: no sequences", source.display())));
@@ -366,7 +365,7 @@ fn write(
     names: &[String],
     motifs: &[Named],
     rows: &[Row],
-    loci: Option<&[Locus]>,
+    loci: Option<&[Region]>,
     len: usize,
     columns: &str,
 ) -> Result<()> {
@@ -391,15 +390,10 @@ fn write(
             vals.join("\t")
         );
         let (chrom, a, b, st) = if let Some(l) = loci {
-            let (chrom, start, minus) = &l[r.seq];
-            let (a, b) = if *minus {
-                (start + (len - r.end) as u64, start + (len - r.start) as u64)
-            } else {
-                (start + r.start as u64, start + r.end as u64)
-            };
-            let st = if r.reverse == *minus { '+' } else { '-' };
-            let _ = writeln!(tsv, "\t{chrom}\t{a}\t{b}");
-            (chrom.clone(), a, b, st)
+            let region = &l[r.seq];
+            let (a, b, st) = region.place(len as u64, r.start as u64, r.end as u64, r.reverse);
+            let _ = writeln!(tsv, "\t{}\t{a}\t{b}", region.chrom);
+            (region.chrom.clone(), a, b, st)
         } else {
             tsv.push('\n');
             (names[r.seq].clone(), r.start as u64, r.end as u64, strand)
@@ -426,12 +420,6 @@ fn write(
     run.write("hits.bed", bed.as_bytes())?;
     run.write("counts.tsv", counts.as_bytes())?;
     Ok(())
-}
-
-fn read3(p: &Path) -> Result<ndarray::Array3<f32>> {
-    motif_core::npz::read(p)?
-        .into_dimensionality::<Ix3>()
-        .map_err(|_| invalid(format!("{}: expected an (N, 4, L) array", p.display())))
 }
 
 /// ohe, shap and regions from the flags or a run folder.
@@ -533,36 +521,6 @@ fn read_modisco(p: &Path, frac: f64) -> Result<Vec<Named>> {
     }
     if out.is_empty() {
         return Err(bad("no pos_patterns/pattern_0 or neg_patterns/pattern_0: not a modisco results file, or no patterns".into()));
-    }
-    Ok(out)
-}
-
-/// The windows' regions: chrom, start and strand of `n` BED rows of
-/// `length` bases.
-fn read_regions(path: &Path, n: usize, length: usize) -> Result<Vec<Locus>> {
-    let text = std::fs::read_to_string(path).map_err(|e| motif_core::Error::io(path, e))?;
-    let mut out = Vec::new();
-    for (k, line) in text.lines().enumerate() {
-        if line.is_empty() || line.starts_with('#') || line.starts_with("track") {
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').collect();
-        let bad = |w: &str| invalid(format!("{}:{}: {w}", path.display(), k + 1));
-        if f.len() < 3 {
-            return Err(bad("expected chrom, start, end (tab-separated)"));
-        }
-        let a: u64 = f[1].parse().map_err(|_| bad("start is not a whole number"))?;
-        let b: u64 = f[2].parse().map_err(|_| bad("end is not a whole number"))?;
-        if b.checked_sub(a) != Some(length as u64) {
-            return Err(bad(&format!(
-                "the region is {} bp; the sequences are {length}",
-                b.saturating_sub(a)
-            )));
-        }
-        out.push((f[0].to_owned(), a, f.get(5) == Some(&"-")));
-    }
-    if out.len() != n {
-        return Err(invalid(format!("{}: {} regions for {n} rows", path.display(), out.len())));
     }
     Ok(out)
 }

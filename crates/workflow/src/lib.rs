@@ -64,6 +64,7 @@ pub mod logo;
 pub mod matching;
 pub mod predict;
 pub mod prune;
+mod regions;
 pub mod report;
 pub mod saliency;
 pub mod shuffle;
