@@ -250,19 +250,25 @@ fn read_npy(r: &mut dyn Read, bad: &dyn Fn(String) -> Error) -> Result<ArrayD<f3
         "|u1" | "|i1" | "|b1" => 1,
         d => return Err(bad(format!("dtype `{d}` is not supported (float32, float64, int8)"))),
     };
-    let mut raw = vec![0u8; n * width];
-    r.read_exact(&mut raw).map_err(|_| bad(format!("data shorter than shape {shape:?}")))?;
-    let v: Vec<f32> = match descr.as_str() {
-        "<f4" => {
-            raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4"))).collect()
+    // Converted a block at a time: the float array is the only full copy.
+    let short = |_| bad(format!("data shorter than shape {shape:?}"));
+    let mut v: Vec<f32> = Vec::with_capacity(n);
+    let mut raw = vec![0u8; (1 << 16) * width];
+    while v.len() < n {
+        let take = (n - v.len()).min(1 << 16);
+        let block = &mut raw[..take * width];
+        r.read_exact(block).map_err(short)?;
+        match descr.as_str() {
+            "<f4" => v.extend(
+                block.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4"))),
+            ),
+            "<f8" => v.extend(
+                block.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8")) as f32),
+            ),
+            "|i1" => v.extend(block.iter().map(|&b| f32::from(b as i8))),
+            _ => v.extend(block.iter().map(|&b| f32::from(b))),
         }
-        "<f8" => raw
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().expect("8")) as f32)
-            .collect(),
-        "|i1" => raw.iter().map(|&b| f32::from(b as i8)).collect(),
-        _ => raw.iter().map(|&b| f32::from(b)).collect(),
-    };
+    }
     ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| bad(e.to_string()))
 }
 

@@ -277,10 +277,9 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
             rest % length
         )));
     }
-    let tracks = Tracks::from_modisco(x.view(), h.view(), config.window).map_err(|e| {
+    let tracks = Tracks::from_modisco(x, h, config.window).map_err(|e| {
         invalid(format!("{} / {}: {e}", inputs.ohe.display(), inputs.shap.display()))
     })?;
-    drop((x, h));
     let regions = match &inputs.regions {
         Some(p) => Some(read_regions(p, n, length)?),
         None => None,
@@ -723,7 +722,7 @@ fn window_histogram(
     let mut sums = Vec::with_capacity(n * (len - w + 1));
     for i in 0..n {
         let per: Vec<f64> =
-            (0..len).map(|l| (0..4).map(|b| f64::from(tracks.contrib[(i, l, b)])).sum()).collect();
+            (0..len).map(|l| (0..4).map(|b| f64::from(tracks.contrib(i, l, b))).sum()).collect();
         let mut acc: f64 = per[..w].iter().sum();
         sums.push(acc);
         for l in w..len {

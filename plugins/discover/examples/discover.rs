@@ -16,8 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let x = motif_core::npz::read(std::path::Path::new(x))?.into_dimensionality::<Ix3>()?;
     let h = motif_core::npz::read(std::path::Path::new(h))?.into_dimensionality::<Ix3>()?;
-    let tracks = Tracks::from_modisco(x.view(), h.view(), w.parse()?)?;
-    drop((x, h));
+    let tracks = Tracks::from_modisco(x, h, w.parse()?)?;
     let s = Settings { max_seqlets_per_metacluster: n.parse()?, ..Settings::default() };
     let t = std::time::Instant::now();
     let rss = || {

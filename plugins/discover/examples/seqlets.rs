@@ -22,12 +22,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let called = motif_discover::seqlets::call(
-        &contrib,
-        n,
-        c1 - c0,
-        &motif_discover::seqlets::Settings::default(),
-    );
+    let contrib = motif_core::plugin::DenseContributions::new(&contrib, n, c1 - c0)?;
+    let called =
+        motif_discover::seqlets::call(&contrib, &motif_discover::seqlets::Settings::default());
     println!("thresholds\t{:?}\t{:?}", called.thresholds.0, called.thresholds.1);
     println!("null\t{:?}\t{:?}\t{:?}", called.null.0, called.null.1, called.null.2);
     println!("sign_threshold\t{:?}", called.sign_threshold);

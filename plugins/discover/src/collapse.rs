@@ -21,8 +21,10 @@ pub fn flat_representations(sites: &[Site], tracks: &Tracks) -> Vec<Vec<f32>> {
     sites
         .par_iter()
         .map(|s| {
-            let (f, _) =
-                representation(tracks.rows(s, Track::Hypothetical), tracks.rows(s, Track::Contrib));
+            let (f, _) = representation(
+                tracks.rows(s, Track::Hypothetical).view(),
+                tracks.rows(s, Track::Contrib).view(),
+            );
             f.iter().copied().collect()
         })
         .collect()

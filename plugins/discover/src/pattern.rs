@@ -5,19 +5,31 @@
 
 use crate::affinity::align_cj;
 use crate::numpy::pairwise_sum;
-use ndarray::{Array2, Array3, ArrayView2, s};
+use ndarray::{Array2, Array3, ArrayView2, CowArray, Ix2, s};
 use std::collections::HashSet;
 
-/// The three per-base tracks of every window, `(N, L, 4)` float32: one-hot
-/// sequence, hypothetical contributions, and their product.
+/// The per-base tracks of every window: one-hot sequence, hypothetical
+/// contributions, and actual contributions (their product). Held as the
+/// inputs come, `(N, 4, L)`, with the window a range of columns; an
+/// exactly one-hot sequence is kept as one base code per position, and
+/// the actual contributions are formed when read — one float array in
+/// memory instead of three.
 #[derive(Debug, Clone)]
 pub struct Tracks {
-    /// One-hot sequences.
-    pub onehot: Array3<f32>,
-    /// Hypothetical contributions.
-    pub hypothetical: Array3<f32>,
-    /// Actual contributions (one-hot × hypothetical).
-    pub contrib: Array3<f32>,
+    hypothetical: Array3<f32>,
+    sequence: Sequence,
+    /// First column of the window.
+    offset: usize,
+    /// Window length.
+    len: usize,
+}
+
+/// The sequence track: base codes (4 = no base) when one-hot, else as
+/// given.
+#[derive(Debug, Clone)]
+enum Sequence {
+    Codes(Array2<u8>),
+    Dense(Array3<f32>),
 }
 
 /// Which of the three tracks.
@@ -40,20 +52,39 @@ impl Tracks {
     #[must_use]
     pub fn new(onehot: Array3<f32>, hypothetical: Array3<f32>) -> Self {
         assert_eq!(onehot.dim(), hypothetical.dim(), "track shapes");
-        let contrib = &onehot * &hypothetical;
-        Self { onehot, hypothetical, contrib }
+        let t = |x: Array3<f32>| x.permuted_axes([0, 2, 1]).as_standard_layout().into_owned();
+        let len = onehot.dim().1;
+        Self::assemble(t(onehot), t(hypothetical), 0, len)
+    }
+
+    /// `(N, 4, L)` arrays, window `[offset, offset + len)`.
+    fn assemble(onehot: Array3<f32>, hypothetical: Array3<f32>, offset: usize, len: usize) -> Self {
+        let exact = onehot.lanes(ndarray::Axis(1)).into_iter().all(|col| {
+            col.iter().all(|&v| v == 0.0 || v == 1.0)
+                && col.iter().filter(|&&v| v == 1.0).count() <= 1
+        });
+        let sequence = if exact {
+            let (n, _, l) = onehot.dim();
+            Sequence::Codes(Array2::from_shape_fn((n, l), |(i, p)| {
+                (0..4u8).find(|&b| onehot[(i, usize::from(b), p)] == 1.0).unwrap_or(4)
+            }))
+        } else {
+            Sequence::Dense(onehot)
+        };
+        Self { hypothetical, sequence, offset, len }
     }
 
     /// The tracks of modisco's inputs — one-hot and hypothetical
     /// contributions `(N, 4, L)` — cropped as its CLI crops them to the
-    /// central `window` columns (`[L/2 − w/2, L/2 + w/2)`).
+    /// central `window` columns (`[L/2 − w/2, L/2 + w/2)`). Takes the
+    /// arrays (the contributions are kept as they are, not copied).
     ///
     /// # Errors
     /// When the shapes differ, the second axis is not 4, `window` is odd,
     /// zero, or longer than `L`.
     pub fn from_modisco(
-        onehot: ndarray::ArrayView3<'_, f32>,
-        hypothetical: ndarray::ArrayView3<'_, f32>,
+        onehot: Array3<f32>,
+        hypothetical: Array3<f32>,
         window: usize,
     ) -> Result<Self, String> {
         if onehot.dim() != hypothetical.dim() {
@@ -73,26 +104,22 @@ impl Tracks {
         if window > len {
             return Err(format!("window {window} is longer than the sequences ({len})"));
         }
-        let a = len / 2 - window / 2;
-        let cut = |x: ndarray::ArrayView3<'_, f32>| {
-            x.slice(s![.., .., a..a + window])
-                .permuted_axes([0, 2, 1])
-                .as_standard_layout()
-                .into_owned()
+        let std = |x: Array3<f32>| {
+            if x.is_standard_layout() { x } else { x.as_standard_layout().into_owned() }
         };
-        Ok(Self::new(cut(onehot), cut(hypothetical)))
+        Ok(Self::assemble(std(onehot), std(hypothetical), len / 2 - window / 2, window))
     }
 
     /// Window length `L`.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.onehot.dim().1
+        self.len
     }
 
     /// Number of windows `N`.
     #[must_use]
     pub fn n(&self) -> usize {
-        self.onehot.dim().0
+        self.hypothetical.dim().0
     }
 
     /// Whether there are no windows.
@@ -101,24 +128,84 @@ impl Tracks {
         self.n() == 0
     }
 
-    fn array(&self, t: Track) -> &Array3<f32> {
-        match t {
-            Track::Sequence => &self.onehot,
-            Track::Contrib => &self.contrib,
-            Track::Hypothetical => &self.hypothetical,
+    /// One-hot value of base `b` at window `i`, column `l`.
+    #[must_use]
+    pub fn onehot(&self, i: usize, l: usize, b: usize) -> f32 {
+        match &self.sequence {
+            Sequence::Codes(c) => f32::from(u8::from(usize::from(c[(i, self.offset + l)]) == b)),
+            Sequence::Dense(x) => x[(i, b, self.offset + l)],
         }
     }
 
-    /// A site's rows of one track, in the site's orientation.
+    /// Actual contribution of base `b` at window `i`, column `l`.
     #[must_use]
-    pub fn rows(&self, site: &Site, t: Track) -> ArrayView2<'_, f32> {
-        let v = self.array(t).view().slice_move(s![site.example, site.start..site.end, ..]);
-        if site.revcomp { v.slice_move(s![..;-1, ..;-1]) } else { v }
+    pub fn contrib(&self, i: usize, l: usize, b: usize) -> f32 {
+        self.onehot(i, l, b) * self.hypothetical[(i, b, self.offset + l)]
+    }
+
+    /// A site's rows `(len, 4)` of one track, in the site's orientation
+    /// (a view of the hypothetical contributions; the others are formed).
+    #[must_use]
+    pub fn rows<'a>(&'a self, site: &Site, t: Track) -> CowArray<'a, f32, Ix2> {
+        let (a, b) = (self.offset + site.start, self.offset + site.end);
+        let orient = |v: ArrayView2<'a, f32>| -> ArrayView2<'a, f32> {
+            if site.revcomp { v.slice_move(s![..;-1, ..;-1]) } else { v }
+        };
+        let h = self.hypothetical.slice(s![site.example, .., a..b]).reversed_axes();
+        let x = match (&self.sequence, t) {
+            (_, Track::Hypothetical) => return CowArray::from(orient(h)),
+            (Sequence::Dense(x), Track::Sequence) => {
+                return CowArray::from(orient(x.slice(s![site.example, .., a..b]).reversed_axes()));
+            }
+            (Sequence::Dense(x), Track::Contrib) => {
+                let x = x.slice(s![site.example, .., a..b]).reversed_axes();
+                let mut c = x.to_owned();
+                c.zip_mut_with(&h, |v, &w| *v *= w);
+                c
+            }
+            (Sequence::Codes(codes), _) => {
+                let codes = codes.slice(s![site.example, a..b]);
+                let mut x = Array2::<f32>::zeros((b - a, 4));
+                for (row, &c) in x.rows_mut().into_iter().zip(codes) {
+                    for (k, v) in row.into_iter().enumerate() {
+                        *v = f32::from(u8::from(usize::from(c) == k));
+                    }
+                }
+                if t == Track::Contrib {
+                    x.zip_mut_with(&h, |v, &w| *v *= w);
+                }
+                x
+            }
+        };
+        if site.revcomp {
+            CowArray::from(x.slice_move(s![..;-1, ..;-1]).as_standard_layout().into_owned())
+        } else {
+            CowArray::from(x)
+        }
     }
 
     /// Whether `[start, end)` lies inside a window.
     fn fits(&self, start: isize, end: isize) -> bool {
         start >= 0 && end <= self.len() as isize
+    }
+}
+
+impl motif_core::plugin::Contributions for Tracks {
+    fn n(&self) -> usize {
+        Tracks::n(self)
+    }
+
+    fn positions(&self) -> usize {
+        self.len
+    }
+
+    fn window(&self, i: usize, out: &mut Vec<f32>) {
+        out.clear();
+        for l in 0..self.len {
+            for b in 0..4 {
+                out.push(self.contrib(i, l, b));
+            }
+        }
     }
 }
 
@@ -626,6 +713,49 @@ mod tests {
             }
         }
         Tracks::new(x, h)
+    }
+
+    /// The tracks read back from base codes (an exact one-hot input) and
+    /// from a float sequence (a soft one) equal the inputs and their
+    /// product, cropped to the window, on both strands.
+    #[test]
+    fn tracks_read_back_the_inputs() {
+        let mut r = crate::numpy::RandomState::new(3);
+        let (n, len, w) = (3, 20, 12);
+        let mut x = Array3::<f32>::zeros((n, 4, len));
+        let h = Array3::from_shape_fn((n, 4, len), |_| r.random_sample() as f32 - 0.5);
+        for i in 0..n {
+            for l in 0..len {
+                if l != 7 {
+                    x[(i, r.interval(3) as usize, l)] = 1.0;
+                }
+            }
+        }
+        let mut soft = x.clone();
+        soft[(1, 2, 9)] = 0.5;
+        for input in [x, soft] {
+            let t = Tracks::from_modisco(input.clone(), h.clone(), w).unwrap();
+            assert_eq!((t.n(), t.len()), (n, w));
+            let a = len / 2 - w / 2;
+            for rc in [false, true] {
+                let site = Site { example: 1, start: 2, end: 9, revcomp: rc };
+                let seq = |i: usize, b: usize, l: usize| input[(i, b, l)];
+                let hyp = |i: usize, b: usize, l: usize| h[(i, b, l)];
+                let con = |i: usize, b: usize, l: usize| input[(i, b, l)] * h[(i, b, l)];
+                let tracks: [(Track, &dyn Fn(usize, usize, usize) -> f32); 3] =
+                    [(Track::Sequence, &seq), (Track::Hypothetical, &hyp), (Track::Contrib, &con)];
+                for (track, f) in tracks {
+                    let rows = t.rows(&site, track);
+                    for j in 0..7 {
+                        for b in 0..4 {
+                            let (l, base) = if rc { (8 - j, 3 - b) } else { (2 + j, b) };
+                            assert_eq!(rows[(j, b)], f(1, base, a + l), "{track:?} {rc} {j} {b}");
+                        }
+                    }
+                }
+            }
+            assert_eq!(t.contrib(1, 3, 2), input[(1, 2, a + 3)] * h[(1, 2, a + 3)]);
+        }
     }
 
     /// Seqlets around a motif planted on both strands merge into one

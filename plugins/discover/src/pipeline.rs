@@ -168,9 +168,7 @@ pub fn discover(
     plugins: &Plugins,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Discovery> {
-    let (n, len) = (tracks.n(), tracks.len());
-    let contrib = tracks.contrib.as_standard_layout();
-    let called = plugins.caller.call(contrib.as_slice().expect("standard layout"), n, len)?;
+    let called = plugins.caller.call(tracks)?;
     let of = |sign: i8| -> Vec<Site> {
         called
             .seqlets
@@ -267,8 +265,8 @@ fn cluster(
         .par_iter()
         .map(|q| {
             crate::affinity::representation(
-                tracks.rows(q, Track::Hypothetical),
-                tracks.rows(q, Track::Contrib),
+                tracks.rows(q, Track::Hypothetical).view(),
+                tracks.rows(q, Track::Contrib).view(),
             )
         })
         .unzip();

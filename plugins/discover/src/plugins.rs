@@ -3,8 +3,8 @@
 //! kind).
 
 use motif_core::plugin::{
-    CalledSeqlet, Configured, GraphClusterer, SeqletAffinity, SeqletCaller, SeqletCalls,
-    SparseGraph, Status,
+    CalledSeqlet, Configured, Contributions, GraphClusterer, SeqletAffinity, SeqletCaller,
+    SeqletCalls, SparseGraph, Status,
 };
 use motif_core::{Error, Result};
 use ndarray::Array2;
@@ -44,14 +44,8 @@ impl Configured for ModiscoSeqlets {
 }
 
 impl SeqletCaller for ModiscoSeqlets {
-    fn call(&self, contrib: &[f32], n: usize, len: usize) -> Result<SeqletCalls> {
-        if contrib.len() != n * len * 4 {
-            return Err(Error::Invalid(format!(
-                "{} contributions for {n} windows of {len} × 4",
-                contrib.len()
-            )));
-        }
-        let c = crate::seqlets::call(contrib, n, len, &self.settings);
+    fn call(&self, contrib: &dyn Contributions) -> Result<SeqletCalls> {
+        let c = crate::seqlets::call(contrib, &self.settings);
         let seqlets = c
             .positive
             .iter()

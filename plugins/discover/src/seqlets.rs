@@ -5,6 +5,13 @@
 //! per sequence, and the sign split by the weakest threshold's quantile.
 
 use crate::numpy::{Isotonic, RandomState, histogram, pairwise_sum, percentile_sorted};
+use motif_core::plugin::Contributions;
+
+/// Contributions held in a slice (tests).
+#[cfg(test)]
+fn dense(c: &[f32], n: usize, len: usize) -> motif_core::plugin::DenseContributions<'_> {
+    motif_core::plugin::DenseContributions::new(c, n, len).expect("n · len · 4 values")
+}
 
 /// Settings (modisco-lite's CLI defaults); also the `modisco-seqlets`
 /// plugin's config.
@@ -65,15 +72,11 @@ pub struct Called {
     pub sign_threshold: f64,
 }
 
-/// Calls seqlets on `contrib`, `n` rows of `len` positions × 4 bases
-/// (position-major, `contrib[(i·len + l)·4 + b]`, the actual contributions
-/// one-hot × hypothetical), as modisco-lite does.
-///
-/// # Panics
-/// If `contrib` is not `n · len · 4` long.
+/// Calls seqlets on `contrib` (the actual contributions, one-hot ×
+/// hypothetical, read a window at a time), as modisco-lite does.
 #[must_use]
-pub fn call(contrib: &[f32], n: usize, len: usize, s: &Settings) -> Called {
-    assert_eq!(contrib.len(), n * len * 4, "contributions of {n} × {len} × 4");
+pub fn call(contrib: &dyn Contributions, s: &Settings) -> Called {
+    let (n, len) = (contrib.n(), contrib.positions());
     let w = s.window;
     let d = (len + 1).saturating_sub(w);
     if n == 0 || d == 0 || w == 0 {
@@ -89,11 +92,12 @@ pub fn call(contrib: &[f32], n: usize, len: usize, s: &Settings) -> Called {
     // Per-position sums (float32), their prefix sums (float32), window sums
     // as differences in float64.
     let mut windows = vec![0f64; n * d];
+    let mut row = Vec::with_capacity(len * 4);
+    let mut prefix = vec![0f32; len + 1];
     for i in 0..n {
-        let mut prefix = vec![0f32; len + 1];
+        contrib.window(i, &mut row);
         let mut acc = 0f32;
-        for l in 0..len {
-            let c = &contrib[(i * len + l) * 4..(i * len + l) * 4 + 4];
+        for (l, c) in row.chunks_exact(4).enumerate() {
             acc += ((c[0] + c[1]) + c[2]) + c[3];
             prefix[l + 1] = acc;
         }
@@ -158,8 +162,8 @@ pub fn call(contrib: &[f32], n: usize, len: usize, s: &Settings) -> Called {
         distribution[((weak * distribution.len() as f64) as usize).min(distribution.len() - 1)];
     let (mut positive, mut negative) = (Vec::new(), Vec::new());
     for sq in seqlets {
-        let core = &contrib
-            [(sq.example * len + sq.start + flank) * 4..(sq.example * len + sq.end - flank) * 4];
+        contrib.window(sq.example, &mut row);
+        let core = &row[(sq.start + flank) * 4..(sq.end - flank) * 4];
         // np.sum: 0 plus numpy's pairwise sum of the contiguous block.
         let a = f64::from(0.0 + pairwise_sum(core));
         if a > sign_threshold {
@@ -308,7 +312,7 @@ mod tests {
                 c[(i * len + l) * 4 + (l % 4)] += sign * 0.2;
             }
         }
-        let called = call(&c, n, len, &Settings::default());
+        let called = call(&dense(&c, n, len), &Settings::default());
         let s = Settings::default();
         let covers = |q: &Seqlet, i: usize| {
             q.example == i && q.start + s.flank <= at(i) + 12 && at(i) < q.end - s.flank
@@ -340,13 +344,13 @@ mod edge_tests {
     #[test]
     fn degenerate_inputs() {
         let s = Settings::default();
-        assert!(call(&[], 0, 100, &s).positive.is_empty());
+        assert!(call(&dense(&[], 0, 100), &s).positive.is_empty());
         let short = vec![0.1f32; 3 * 10 * 4];
-        let c = call(&short, 3, 10, &s);
+        let c = call(&dense(&short, 3, 10), &s);
         assert!(c.positive.is_empty() && c.negative.is_empty());
         let mut r = RandomState::new(3);
         let up: Vec<f32> = (0..50 * 100 * 4).map(|_| r.random_sample() as f32).collect();
-        let c = call(&up, 50, 100, &s);
+        let c = call(&dense(&up, 50, 100), &s);
         assert!(c.negative.is_empty());
     }
 }

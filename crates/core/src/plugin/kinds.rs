@@ -5,7 +5,7 @@
 
 use ndarray::{Array1, ArrayView1, ArrayView2, ArrayView3};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::motif::{Motif, MotifSet};
 
 /// What a pruning criterion sees of one conv layer and the dense layer after it.
@@ -595,15 +595,65 @@ pub struct SeqletCalls {
     pub sign_threshold: f64,
 }
 
-/// Seqlets from attributions: `contrib` holds `n` windows of `len`
-/// positions × 4 bases (actual contributions, one-hot × hypothetical),
-/// row-major.
+/// Actual contributions (one-hot × hypothetical) of `n` windows of `len`
+/// positions × 4 bases, read one window at a time (so that they need not
+/// all be held as floats at once).
+pub trait Contributions: Sync {
+    /// Windows.
+    fn n(&self) -> usize;
+    /// Positions per window.
+    fn positions(&self) -> usize;
+    /// Window `i`'s contributions, position-major (`out[l·4 + b]`), into
+    /// `out` (cleared first).
+    fn window(&self, i: usize, out: &mut Vec<f32>);
+}
+
+/// [`Contributions`] held in one row-major `(n, len, 4)` slice.
+#[derive(Debug, Clone, Copy)]
+pub struct DenseContributions<'a> {
+    data: &'a [f32],
+    n: usize,
+    len: usize,
+}
+
+impl<'a> DenseContributions<'a> {
+    /// `data` as `n` windows of `len × 4`.
+    ///
+    /// # Errors
+    /// If `data` is not `n · len · 4` long.
+    pub fn new(data: &'a [f32], n: usize, len: usize) -> Result<Self> {
+        if data.len() != n * len * 4 {
+            return Err(Error::Invalid(format!(
+                "{} contributions for {n} windows of {len} × 4",
+                data.len()
+            )));
+        }
+        Ok(Self { data, n, len })
+    }
+}
+
+impl Contributions for DenseContributions<'_> {
+    fn n(&self) -> usize {
+        self.n
+    }
+
+    fn positions(&self) -> usize {
+        self.len
+    }
+
+    fn window(&self, i: usize, out: &mut Vec<f32>) {
+        out.clear();
+        out.extend_from_slice(&self.data[i * self.len * 4..(i + 1) * self.len * 4]);
+    }
+}
+
+/// Seqlets from attributions.
 pub trait SeqletCaller: Send + Sync {
-    /// The seqlets.
+    /// The seqlets of `contrib`.
     ///
     /// # Errors
     /// If the input cannot be used (naming why).
-    fn call(&self, contrib: &[f32], n: usize, len: usize) -> Result<SeqletCalls>;
+    fn call(&self, contrib: &dyn Contributions) -> Result<SeqletCalls>;
 }
 
 /// How alike seqlets are: for each seqlet `i` and each of its candidate

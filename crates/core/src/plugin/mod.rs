@@ -22,7 +22,8 @@ pub use kinds::{
     PruningCriterion, QueryMatches, Seqs, predict_substitutions,
 };
 pub use kinds::{
-    CalledSeqlet, GraphClusterer, SeqletAffinity, SeqletCaller, SeqletCalls, SparseGraph,
+    CalledSeqlet, Contributions, DenseContributions, GraphClusterer, SeqletAffinity, SeqletCaller,
+    SeqletCalls, SparseGraph,
 };
 
 /// The kinds of plugin.
