@@ -18,7 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         aff.rows().into_iter().map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect();
     let neighbors: Vec<Vec<usize>> =
         nb.rows().into_iter().map(|r| r.iter().map(|&v| v as usize).collect()).collect();
-    let m = density_adapted(&affinity, &neighbors, perplexity.parse()?);
+    let (mut affinity, mut neighbors) = (affinity, neighbors);
+    let m = density_adapted(&mut affinity, &mut neighbors, perplexity.parse()?);
     for i in 0..m.n() {
         for p in m.indptr[i]..m.indptr[i + 1] {
             println!("{i}\t{}\t{:?}", m.indices[p], m.data[p]);

@@ -212,7 +212,7 @@ pub fn subclusters(
             *v /= total;
         }
     }
-    clustering.cluster(SparseGraph { indptr: &sym.indptr, indices: &sym.indices, data: &sym.data })
+    clustering.cluster(SparseGraph { indptr: sym.indptr, indices: sym.indices, data: sym.data })
 }
 
 /// The subpatterns of `membership`: one set per label, largest first (ties

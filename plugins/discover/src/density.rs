@@ -7,6 +7,7 @@
 //! diagonal. The result feeds Leiden.
 
 use crate::numpy::pairwise_sum;
+use rayon::prelude::*;
 
 /// A square sparse matrix in CSR form, column indices sorted per row.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,72 +145,176 @@ pub fn bisect(target: f64, mut entropy: impl FnMut(f64) -> f64) -> (f64, f64) {
 }
 
 /// The density-adapted affinity matrix of the kNN `affinity[i][e]` to
-/// `neighbors[i][e]`.
+/// `neighbors[i][e]` (each row's neighbours distinct). The rows are sorted
+/// by neighbour in place (the pairs kept together); the matrix is built in
+/// one array, without transposes.
 #[must_use]
-pub fn density_adapted<T: Copy + Into<f64>>(
-    affinity: &[Vec<T>],
-    neighbors: &[Vec<usize>],
+pub fn density_adapted<T: Copy + Into<f64> + Send + Sync>(
+    affinity: &mut [Vec<T>],
+    neighbors: &mut [Vec<usize>],
     perplexity: f64,
 ) -> Csr {
     let n = affinity.len();
-    let total: usize = affinity.iter().map(Vec::len).sum();
-    let mut scratch: Vec<(usize, f64)> = Vec::new();
-    let mut a = Csr::with_capacity(n, total);
-    for i in 0..n {
-        scratch.extend(
-            affinity[i]
-                .iter()
-                .zip(&neighbors[i])
-                .map(|(&x, &j)| (j, ((1.0 / (0.5 * x.into().max(1e-7))) - 1.0).ln().max(0.0))),
-        );
-        a.push_row(&mut scratch);
-    }
-    let b = a.transpose();
-    // (A + Aᵀ) / (count of the two that store an entry).
-    let mut d = Csr::with_capacity(n, a.indices.len() + b.indices.len());
-    for i in 0..n {
-        let ((ca, va), (cb, vb)) = (a.row(i), b.row(i));
-        let (mut p, mut q) = (0, 0);
-        while p < ca.len() || q < cb.len() {
-            if q == cb.len() || (p < ca.len() && ca[p] < cb[q]) {
-                scratch.push((ca[p] as usize, (va[p] + 0.0) / (1.0 + 0.0)));
-                p += 1;
-            } else if p == ca.len() || cb[q] < ca[p] {
-                scratch.push((cb[q] as usize, (0.0 + vb[q]) / (0.0 + 1.0)));
-                q += 1;
-            } else {
-                scratch.push((ca[p] as usize, (va[p] + vb[q]) / (1.0 + 1.0)));
-                p += 1;
-                q += 1;
-            }
+    let dist = |x: T| ((1.0 / (0.5 * x.into().max(1e-7))) - 1.0).ln().max(0.0);
+    affinity.par_iter_mut().zip(neighbors.par_iter_mut()).for_each(|(a, nb)| {
+        let mut pairs: Vec<(usize, T)> = nb.iter().copied().zip(a.iter().copied()).collect();
+        pairs.sort_by_key(|e| e.0);
+        debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0), "distinct neighbours");
+        for (k, (j, x)) in pairs.into_iter().enumerate() {
+            nb[k] = j;
+            a[k] = x;
         }
-        d.push_row(&mut scratch);
-    }
-    drop((a, b));
-    let betas: Vec<f64> = (0..n).map(|i| perplexity_beta(perplexity, d.row(i).1)).collect();
-    let z: Vec<f64> = (0..n)
+    });
+    let (d, diag) = symmetrized(affinity, neighbors, &dist);
+    // Each row's distances without an added slot, as stored in D.
+    let values = |i: usize| -> Vec<f64> {
+        let (a, b) = (d.indptr[i], d.indptr[i + 1]);
+        let (at, held) = diag[i];
+        if held {
+            d.data[a..b].to_vec()
+        } else {
+            d.data[a..at].iter().chain(&d.data[at + 1..b]).copied().collect()
+        }
+    };
+    let (betas, z): (Vec<f64>, Vec<f64>) = (0..n)
+        .into_par_iter()
         .map(|i| {
-            let e: Vec<f64> = d.row(i).1.iter().map(|&x| (-x / betas[i]).exp()).collect();
+            let v = values(i);
+            let beta = perplexity_beta(perplexity, &v);
+            let e: Vec<f64> = v.iter().map(|&x| (-x / beta).exp()).collect();
             let mut s = 0.0;
             for block in e.chunks(8192) {
                 s += pairwise_sum(block);
             }
-            s + 1.0
+            (beta, s + 1.0)
         })
-        .collect();
-    let mut out = Csr::with_capacity(n, d.indices.len() + n);
+        .unzip();
+    // In place: the weights sqrt(p_i·p_j), 1/Z_i added on the diagonal,
+    // zeros dropped.
+    let mut out = d;
+    let mut at = 0;
+    let mut start = 0;
     for i in 0..n {
-        let (c, v) = d.row(i);
-        scratch.extend(c.iter().zip(v).map(|(&j, &x)| {
-            let j = j as usize;
-            let pi = (-x / betas[i]).exp() / z[i];
-            let pj = (-x / betas[j]).exp() / z[j];
-            (j, (pi * pj).sqrt())
-        }));
-        scratch.push((i, 1.0 / z[i]));
-        out.push_row(&mut scratch);
+        let end = out.indptr[i + 1];
+        for e in start..end {
+            let (j, x) = (out.indices[e] as usize, out.data[e]);
+            let w = if e == diag[i].0 {
+                let pair = if diag[i].1 {
+                    let pi = (-x / betas[i]).exp() / z[i];
+                    Some((pi * pi).sqrt())
+                } else {
+                    None
+                };
+                pair.map_or(1.0 / z[i], |v| v + 1.0 / z[i])
+            } else {
+                let pi = (-x / betas[i]).exp() / z[i];
+                let pj = (-x / betas[j]).exp() / z[j];
+                (pi * pj).sqrt()
+            };
+            if w != 0.0 {
+                out.indices[at] = j as u32;
+                out.data[at] = w;
+                at += 1;
+            }
+        }
+        start = end;
+        out.indptr[i + 1] = at;
     }
+    out.indices.truncate(at);
+    out.data.truncate(at);
     out
+}
+
+/// D = (A + Aᵀ) / (count of the two that store an entry) of the distances
+/// `dist(affinity)` at `neighbors` (rows sorted), each row with a slot for
+/// the diagonal weight: its place, and whether D holds a diagonal entry
+/// there.
+#[allow(clippy::type_complexity)]
+fn symmetrized<T: Copy>(
+    affinity: &[Vec<T>],
+    neighbors: &[Vec<usize>],
+    dist: &dyn Fn(T) -> f64,
+) -> (Csr, Vec<(usize, bool)>) {
+    let n = affinity.len();
+    // A's entry (i, j): the distance, when nonzero (zeros are not stored).
+    let entry = |i: usize, j: usize| -> Option<f64> {
+        let k = neighbors[i].binary_search(&j).ok()?;
+        Some(dist(affinity[i][k])).filter(|&d| d != 0.0)
+    };
+    // Aᵀ's entries missing from A, by row: (i, j) where A holds (j, i)
+    // only, columns ascending.
+    let mut extra_start = vec![0usize; n + 1];
+    let one_sided = |j: usize| {
+        neighbors[j]
+            .iter()
+            .zip(&affinity[j])
+            .filter(move |&(&i, &x)| dist(x) != 0.0 && entry(i, j).is_none())
+            .map(|(&i, &x)| (i, x))
+    };
+    for j in 0..n {
+        for (i, _) in one_sided(j) {
+            extra_start[i + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        extra_start[i + 1] += extra_start[i];
+    }
+    let mut fill = extra_start.clone();
+    let mut extra = vec![(0u32, 0f64); extra_start[n]];
+    for j in 0..n {
+        for (i, x) in one_sided(j) {
+            extra[fill[i]] = (u32::try_from(j).expect("fewer than 2³² seqlets"), dist(x));
+            fill[i] += 1;
+        }
+    }
+    drop(fill);
+    let a_nnz: usize = neighbors.iter().map(Vec::len).sum();
+    let mut d = Csr::with_capacity(n, a_nnz + extra.len() + n);
+    let mut diag: Vec<(usize, bool)> = Vec::with_capacity(n);
+    for i in 0..n {
+        let own = neighbors[i].iter().zip(&affinity[i]).filter_map(|(&j, &x)| {
+            let va = dist(x);
+            (va != 0.0).then(|| (j, entry(j, i).map_or(va / 1.0, |vb| f64::midpoint(va, vb))))
+        });
+        let mut others =
+            extra[extra_start[i]..extra_start[i + 1]].iter().map(|&(j, v)| (j as usize, v));
+        let mut own = own.peekable();
+        let mut next_other = others.next();
+        let mut slot = None;
+        loop {
+            let take_own = match (own.peek(), next_other) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(&(a, _)), Some((b, _))) => a < b,
+            };
+            let (j, v) = if take_own {
+                own.next().expect("peeked")
+            } else {
+                let e = next_other.expect("present");
+                next_other = others.next();
+                e
+            };
+            if slot.is_none() && j >= i {
+                slot = Some((d.indices.len(), j == i));
+                if j > i {
+                    d.indices.push(i as u32);
+                    d.data.push(0.0);
+                }
+            }
+            d.indices.push(j as u32);
+            d.data.push(v);
+        }
+        if slot.is_none() {
+            slot = Some((d.indices.len(), false));
+            d.indices.push(i as u32);
+            d.data.push(0.0);
+        }
+        diag.push(slot.expect("set"));
+        d.indptr.push(d.indices.len());
+    }
+    drop(extra);
+    (d, diag)
 }
 
 #[cfg(test)]
@@ -226,7 +331,7 @@ mod tests {
             (0..n).map(|i| vec![i, (i + 1) % n, (i + 2) % n]).collect();
         let affinity: Vec<Vec<f64>> =
             (0..n).map(|i| vec![1.0, 0.8 - 0.05 * i as f64, 0.3]).collect();
-        let m = density_adapted(&affinity, &neighbors, 2.0);
+        let m = density_adapted(&mut affinity.clone(), &mut neighbors.clone(), 2.0);
         let at = |i: usize, j: usize| {
             (m.indptr[i]..m.indptr[i + 1]).find(|&p| m.indices[p] as usize == j).map(|p| m.data[p])
         };

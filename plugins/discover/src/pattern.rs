@@ -715,6 +715,9 @@ mod tests {
         Tracks::new(x, h)
     }
 
+    /// A track read at (window, base, column).
+    type Read<'a> = &'a dyn Fn(usize, usize, usize) -> f32;
+
     /// The tracks read back from base codes (an exact one-hot input) and
     /// from a float sequence (a soft one) equal the inputs and their
     /// product, cropped to the window, on both strands.
@@ -742,7 +745,7 @@ mod tests {
                 let seq = |i: usize, b: usize, l: usize| input[(i, b, l)];
                 let hyp = |i: usize, b: usize, l: usize| h[(i, b, l)];
                 let con = |i: usize, b: usize, l: usize| input[(i, b, l)] * h[(i, b, l)];
-                let tracks: [(Track, &dyn Fn(usize, usize, usize) -> f32); 3] =
+                let tracks: [(Track, Read<'_>); 3] =
                     [(Track::Sequence, &seq), (Track::Hypothetical, &hyp), (Track::Contrib, &con)];
                 for (track, f) in tracks {
                     let rows = t.rows(&site, track);

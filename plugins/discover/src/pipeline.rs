@@ -286,11 +286,13 @@ fn cluster(
     if kept.is_empty() {
         return Ok(None);
     }
-    let adapted = crate::density::density_adapted(&fine, &neighbors, s.perplexity);
+    let (mut fine, mut neighbors) = (fine, neighbors);
+    let adapted = crate::density::density_adapted(&mut fine, &mut neighbors, s.perplexity);
+    drop((fine, neighbors));
     let labels = plugins.clustering.cluster(SparseGraph {
-        indptr: &adapted.indptr,
-        indices: &adapted.indices,
-        data: &adapted.data,
+        indptr: adapted.indptr,
+        indices: adapted.indices,
+        data: adapted.data,
     })?;
     Ok(Some((kept, labels)))
 }

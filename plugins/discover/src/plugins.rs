@@ -143,17 +143,24 @@ impl Configured for Leiden {
 }
 
 impl GraphClusterer for Leiden {
-    fn cluster(&self, g: SparseGraph<'_>) -> Result<Vec<usize>> {
+    fn cluster(&self, g: SparseGraph) -> Result<Vec<usize>> {
         let n = g.indptr.len().saturating_sub(1);
-        if g.indptr.last() != Some(&g.indices.len()) || g.indices.len() != g.data.len() {
+        if g.indptr.first().is_some_and(|&s| s != 0)
+            || g.indptr.last() != Some(&g.indices.len())
+            || g.indptr.windows(2).any(|w| w[0] > w[1])
+            || g.indices.len() != g.data.len()
+        {
             return Err(Error::Invalid("malformed sparse graph".into()));
         }
         if let Some(&j) = g.indices.iter().find(|&&j| j as usize >= n) {
             return Err(Error::Invalid(format!("column {j} in a graph of {n} nodes")));
         }
-        let m =
-            Csr { indptr: g.indptr.to_vec(), indices: g.indices.to_vec(), data: g.data.to_vec() };
-        Ok(best_of(&Graph::from_entries(&m), self.config.runs, self.config.seed).1)
+        if (0..n).any(|i| g.indices[g.indptr[i]..g.indptr[i + 1]].windows(2).any(|w| w[0] >= w[1]))
+        {
+            return Err(Error::Invalid("graph columns must be sorted and distinct per row".into()));
+        }
+        let m = Csr { indptr: g.indptr, indices: g.indices, data: g.data };
+        Ok(best_of(&Graph::from_matrix(m), self.config.runs, self.config.seed).1)
     }
 }
 

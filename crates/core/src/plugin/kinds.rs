@@ -673,15 +673,16 @@ pub trait SeqletAffinity: Send + Sync {
     ) -> Result<Vec<Vec<f32>>>;
 }
 
-/// A square sparse matrix in CSR form (columns sorted per row).
-#[derive(Debug, Clone, Copy)]
-pub struct SparseGraph<'a> {
+/// A square sparse matrix in CSR form (columns sorted per row), handed
+/// over to the clusterer (which may reuse its storage).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SparseGraph {
     /// Row starts (`n + 1`).
-    pub indptr: &'a [usize],
+    pub indptr: Vec<usize>,
     /// Column of each entry.
-    pub indices: &'a [u32],
+    pub indices: Vec<u32>,
     /// Weight of each entry.
-    pub data: &'a [f64],
+    pub data: Vec<f64>,
 }
 
 /// Clusters of a weighted graph: each stored entry of the matrix is an
@@ -691,5 +692,5 @@ pub trait GraphClusterer: Send + Sync {
     ///
     /// # Errors
     /// If the graph cannot be clustered (naming why).
-    fn cluster(&self, graph: SparseGraph<'_>) -> Result<Vec<usize>>;
+    fn cluster(&self, graph: SparseGraph) -> Result<Vec<usize>>;
 }
