@@ -232,8 +232,8 @@ pub fn knn(
     fwd.par_iter()
         .enumerate()
         .map_init(
-            || vec![0f64; 2 * n],
-            |acc, (i, row)| {
+            || (vec![0f64; 2 * n], Vec::with_capacity(n)),
+            |(acc, order), (i, row)| {
                 acc.fill(0.0);
                 for &(key, x) in row {
                     if let Some(k) = index(key) {
@@ -246,31 +246,37 @@ pub fn knn(
                         acc[i] += x * x;
                     }
                 }
-                let sim: Vec<f64> =
-                    (0..n).map(|j| if acc[n + j] > acc[j] { acc[n + j] } else { acc[j] }).collect();
-                // Value descending, NaN last, ties by index (a stable argsort of −sim).
-                let before = |a: &usize, b: &usize| {
-                    let (va, vb) = (sim[*a], sim[*b]);
-                    match (va.is_nan(), vb.is_nan()) {
-                        (false, false) => vb.partial_cmp(&va).expect("numbers"),
-                        (a_nan, b_nan) => a_nan.cmp(&b_nan),
-                    }
-                    .then(a.cmp(b))
-                };
-                let mut order: Vec<usize> = (0..n).collect();
+                // Value descending, NaN last, ties by index (a stable
+                // argsort of −sim), as integer keys: the order-preserving
+                // bits of −sim, then the index.
+                order.clear();
+                order.extend((0..n).map(|j| {
+                    let v = if acc[n + j] > acc[j] { acc[n + j] } else { acc[j] };
+                    (descending_key(v), j as u32)
+                }));
                 if k > 0 && k < n {
-                    order.select_nth_unstable_by(k - 1, before);
+                    order.select_nth_unstable(k - 1);
                 }
-                order.truncate(k);
-                // Only k kept: give back the room of n (n rows × n would
-                // be quadratic).
-                order.shrink_to_fit();
-                order.sort_by(before);
-                let sims: Vec<f64> = order.iter().map(|&j| sim[j]).collect();
+                let top = &mut order[..k];
+                top.sort_unstable();
+                let sim = |j: usize| if acc[n + j] > acc[j] { acc[n + j] } else { acc[j] };
+                let order: Vec<usize> = top.iter().map(|&(_, j)| j as usize).collect();
+                let sims: Vec<f64> = order.iter().map(|&j| sim(j)).collect();
                 (order, sims)
             },
         )
         .unzip()
+}
+
+/// A key ordering values descending, NaN last (−0 as 0).
+fn descending_key(v: f64) -> u64 {
+    if v.is_nan() {
+        return u64::MAX;
+    }
+    let bits = (if v == 0.0 { 0.0 } else { v }).to_bits();
+    // Ascending order of the bits' image, then reversed.
+    let up = if bits >> 63 == 1 { !bits } else { bits | (1 << 63) };
+    (!up).min(u64::MAX - 1)
 }
 
 #[cfg(test)]
@@ -294,5 +300,9 @@ mod knn_tests {
         assert_eq!(sim[0], [1.0, 1.0, 0.0]);
         assert_eq!(nb[1], [1, 0, 2]);
         assert_eq!(knn(&f, &r, 2).0[2], [2, 0]);
+        let v = [0.5, -0.25, f64::NAN, 0.0, -0.0, 3.0, f64::INFINITY, -1e-300];
+        let mut by_key: Vec<usize> = (0..v.len()).collect();
+        by_key.sort_by_key(|&i| (descending_key(v[i]), i));
+        assert_eq!(by_key, [6, 5, 0, 3, 4, 7, 1, 2]);
     }
 }
