@@ -196,9 +196,23 @@ mod tests {
 /// The fine affinity of each seqlet `i` to each of its `neighbors[i]`:
 /// the better of the neighbour's forward and reverse representation
 /// aligned to `i`'s forward one (padding `⌊0.3·len⌋`, modisco's
-/// `int(len·(1 − 0.7))`).
+/// `int(len·(1 − 0.7))`). Computed once per unordered pair
+/// ([`crate::pairs`]) when the representations allow, else a row at a time
+/// ([`fine_affinity_by_rows`]); the two agree to float32 rounding.
 #[must_use]
 pub fn fine_affinity(
+    fwd: &[Array2<f32>],
+    rev: &[Array2<f32>],
+    neighbors: &[Vec<usize>],
+) -> Vec<Vec<f32>> {
+    crate::pairs::fine_affinity(fwd, rev, neighbors)
+        .unwrap_or_else(|| fine_affinity_by_rows(fwd, rev, neighbors))
+}
+
+/// [`fine_affinity`] one seqlet's row at a time (any shapes; channels and
+/// positions added in order).
+#[must_use]
+pub fn fine_affinity_by_rows(
     fwd: &[Array2<f32>],
     rev: &[Array2<f32>],
     neighbors: &[Vec<usize>],

@@ -8,6 +8,7 @@
 //! * [`gkmer`]: gapped-k-mer embeddings and the coarse cosine kNN.
 //! * [`affinity`]: aligned continuous Jaccard (fine affinities) and round
 //!   one's Spearman filter.
+//! * [`pairs`]: the same fine affinities, once per unordered pair.
 //! * [`density`]: density adaptation (perplexity-calibrated weights).
 //! * [`leiden`]: Leiden community detection optimising modularity.
 //! * [`pattern`]: seqlet sets, the greedy merge into a pattern, polishing.
@@ -25,6 +26,7 @@ pub mod leiden;
 pub mod modisco_h5;
 pub mod motif;
 pub mod numpy;
+pub mod pairs;
 pub mod pattern;
 pub mod pipeline;
 pub mod plugins;
