@@ -69,22 +69,48 @@ impl std::hash::Hasher for KeyHasher {
 
 type KeyHash = std::hash::BuildHasherDefault<KeyHasher>;
 
+/// Reusable room for [`embed_with`]: the k-mer groups and the key index.
+#[derive(Default)]
+pub struct Scratch {
+    groups: Vec<Vec<(usize, f64, u64)>>,
+    next: Vec<Vec<(usize, f64, u64)>>,
+    keys: Vec<u64>,
+    sums: Vec<f64>,
+    index: std::collections::HashMap<u64, usize, KeyHash>,
+}
+
 /// The sparse gapped-k-mer vector of one seqlet's `sites`: (key, value)
 /// sorted by key, zeros dropped.
 #[must_use]
 pub fn embed(sites: &[(usize, usize, f64)], s: &Settings) -> Vec<(u64, f64)> {
+    embed_with(sites, s, &mut Scratch::default())
+}
+
+/// [`embed`] in `scratch`'s room (one per thread saves the allocations).
+#[must_use]
+pub fn embed_with(
+    sites: &[(usize, usize, f64)],
+    s: &Settings,
+    scratch: &mut Scratch,
+) -> Vec<(u64, f64)> {
     let n = sites.len();
+    let Scratch { groups, next, keys, sums, index } = scratch;
     // (k−1)-mers grouped by their first site: (last site, summed
     // contribution, key so far).
-    let mut groups: Vec<Vec<(usize, f64, u64)>> =
-        (0..n).map(|i| vec![(i, sites[i].2, sites[i].1 as u64 + 1)]).collect();
+    groups.resize_with(n, Vec::new);
+    next.resize_with(n, Vec::new);
+    for (i, g) in groups.iter_mut().enumerate().take(n) {
+        g.clear();
+        g.push((i, sites[i].2, sites[i].1 as u64 + 1));
+    }
     // Keys in first-insertion order with their sums.
-    let mut keys: Vec<u64> = Vec::new();
-    let mut sums: Vec<f64> = Vec::new();
-    let mut index: std::collections::HashMap<u64, usize, KeyHash> =
-        std::collections::HashMap::with_capacity_and_hasher(4096, KeyHash::default());
+    keys.clear();
+    sums.clear();
+    index.clear();
     for k in 2..=s.max_k {
-        let mut next: Vec<Vec<(usize, f64, u64)>> = vec![Vec::new(); n];
+        for g in next.iter_mut().take(n) {
+            g.clear();
+        }
         for j in 0..n {
             let start = sites[j].0;
             for i in j + 1..n {
@@ -107,19 +133,23 @@ pub fn embed(sites: &[(usize, usize, f64)], s: &Settings) -> Vec<(u64, f64)> {
                     }
                     if k >= s.min_k {
                         let value = sum / k as f64;
-                        if let Some(&r) = index.get(&key) {
-                            sums[r] += value;
-                        } else {
-                            index.insert(key, keys.len());
-                            keys.push(key);
-                            sums.push(0.0 + value);
+                        match index.entry(key) {
+                            std::collections::hash_map::Entry::Occupied(e) => {
+                                sums[*e.get()] += value;
+                            }
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                e.insert(keys.len());
+                                keys.push(key);
+                                sums.push(0.0 + value);
+                            }
                         }
                     }
                 }
             }
         }
-        groups = next;
+        std::mem::swap(groups, next);
     }
+    let (keys, sums) = (&*keys, &*sums);
     // The max_entries largest |sum| (NaN last, ties by insertion order).
     let mut ranks: Vec<usize> = (0..keys.len()).collect();
     let mag = |r: usize| if sums[r].is_nan() { -1.0 } else { sums[r].abs() };

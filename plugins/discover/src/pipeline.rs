@@ -6,7 +6,7 @@
 //! pattern's subpatterns.
 
 use crate::collapse::{CollapseSettings, collapse, subclusters, subpatterns};
-use crate::gkmer::{self, embed, knn, l2_normalized, top_sites};
+use crate::gkmer::{self, embed_with, knn, l2_normalized, top_sites};
 use crate::pattern::{Pattern, Polish, Site, Track, Tracks, from_cluster, strength};
 use motif_core::Result;
 use motif_core::plugin::{
@@ -223,7 +223,7 @@ fn gkmer_vectors(
     let g = gkmer::Settings::default();
     sites
         .par_iter()
-        .map(|site| {
+        .map_init(gkmer::Scratch::default, |scratch, site| {
             let x = tracks.rows(site, Track::Sequence);
             let h = tracks.rows(site, Track::Hypothetical);
             let len = x.nrows();
@@ -238,7 +238,7 @@ fn gkmer_vectors(
                 let bases: Vec<usize> = (0..len)
                     .map(|l| (0..4).fold(0, |m, b| if x[at(l, b)] > x[at(l, m)] { b } else { m }))
                     .collect();
-                out[k] = l2_normalized(&embed(&top_sites(&imp, &bases, g.topn), &g));
+                out[k] = l2_normalized(&embed_with(&top_sites(&imp, &bases, g.topn), &g, scratch));
             }
             let [f, r] = out;
             (f, r)
