@@ -230,16 +230,59 @@ fn planted_motifs_are_found_where_they_were_planted() {
     assert_eq!(meme.motifs.len(), patterns.len());
     hits_land_on_planted_sites(dir.path(), &out, &planted, &row_of, patterns);
     report_renders(&out.join("report.html"), patterns.len());
-    // Deterministic: a second run writes the same patterns and seqlets.
+    // Deterministic: a second run writes the same patterns and seqlets;
+    // given the windows' regions (every third on the minus strand), it
+    // places each seqlet on the genome.
     let again = dir.path().join("again");
-    let b: Vec<String> = args(&again);
+    let bed = dir.path().join("regions.bed");
+    let region = |i: usize| (1000 * i as u64, i % 3 == 2);
+    write_regions(&bed, seqs.len(), region);
+    let mut b: Vec<String> = args(&again);
+    b.extend(["--regions".into(), bed.to_str().unwrap().into()]);
     ok(&b.iter().map(String::as_str).collect::<Vec<_>>());
-    for f in ["seqlets.tsv", "patterns.meme", "modisco_results.h5"] {
+    for f in ["patterns.meme", "modisco_results.h5"] {
         assert_eq!(
             std::fs::read(out.join(f)).unwrap(),
             std::fs::read(again.join(f)).unwrap(),
             "{f}"
         );
+    }
+    seqlets_on_the_genome(&again, &seqlets, region);
+}
+
+/// A BED file of `n` 200 bp windows, window `i` at `region(i)` (start,
+/// minus strand).
+fn write_regions(bed: &Path, n: usize, region: impl Fn(usize) -> (u64, bool)) {
+    let text: String = (0..n)
+        .map(|i| {
+            let (start, minus) = region(i);
+            format!("chrS\t{start}\t{}\tw{i}\t0\t{}\n", start + 200, if minus { '-' } else { '+' })
+        })
+        .collect();
+    std::fs::write(bed, text).unwrap();
+}
+
+/// `again`'s seqlets.tsv is `seqlets` with each seqlet's genome interval
+/// added (window `i` at `region(i)`: start, minus strand, 200 bp), and
+/// seqlets.bed holds the same intervals with the seqlet's genome strand.
+fn seqlets_on_the_genome(again: &Path, seqlets: &str, region: impl Fn(usize) -> (u64, bool)) {
+    let placed = std::fs::read_to_string(again.join("seqlets.tsv")).unwrap();
+    let beds = std::fs::read_to_string(again.join("seqlets.bed")).unwrap();
+    assert!(beds.starts_with("# ") && beds.contains("0-based, half-open"), "{beds}");
+    let bed_rows: Vec<&str> = beds.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(placed.lines().count(), seqlets.lines().count());
+    assert_eq!(bed_rows.len(), seqlets.lines().count() - 1);
+    for ((plain, line), bed_row) in seqlets.lines().zip(placed.lines()).skip(1).zip(&bed_rows) {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f[..5].join("\t"), plain, "same seqlet, coordinates added");
+        let (i, a, e): (usize, u64, u64) =
+            (f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap());
+        let (start, minus) = region(i);
+        let want = if minus { (start + 200 - e, start + 200 - a) } else { (start + a, start + e) };
+        assert_eq!((f[5], f[6].parse().unwrap(), f[7].parse().unwrap()), ("chrS", want.0, want.1));
+        let strand = if (f[4] == "-") == minus { "+" } else { "-" };
+        let b: Vec<&str> = bed_row.split('\t').collect();
+        assert_eq!((b[0], b[1], b[2], b[5]), ("chrS", f[6], f[7], strand), "{bed_row}");
     }
 }
 
