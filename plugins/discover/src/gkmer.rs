@@ -259,43 +259,116 @@ pub fn knn(
         }
     }
     drop(fill);
-    fwd.par_iter()
+    let postings = Postings { start: &start, rows: &rows, vals: &vals };
+    let blocks: Vec<Vec<(Vec<usize>, Vec<f64>)>> = fwd
+        .par_chunks(BLOCK)
         .enumerate()
         .map_init(
-            || (vec![0f64; 2 * n], Vec::with_capacity(n)),
-            |(acc, order), (i, row)| {
-                acc.fill(0.0);
-                for &(key, x) in row {
-                    if let Some(k) = index(key) {
-                        for (&j, &v) in
-                            rows[start[k]..start[k + 1]].iter().zip(&vals[start[k]..start[k + 1]])
-                        {
-                            acc[j as usize] += x * v;
-                        }
-                    } else {
-                        acc[i] += x * x;
-                    }
-                }
-                // Value descending, NaN last, ties by index (a stable
-                // argsort of −sim), as integer keys: the order-preserving
-                // bits of −sim, then the index.
-                order.clear();
-                order.extend((0..n).map(|j| {
-                    let v = if acc[n + j] > acc[j] { acc[n + j] } else { acc[j] };
-                    (descending_key(v), j as u32)
-                }));
-                if k > 0 && k < n {
-                    order.select_nth_unstable(k - 1);
-                }
-                let top = &mut order[..k];
-                top.sort_unstable();
-                let sim = |j: usize| if acc[n + j] > acc[j] { acc[n + j] } else { acc[j] };
-                let order: Vec<usize> = top.iter().map(|&(_, j)| j as usize).collect();
-                let sims: Vec<f64> = order.iter().map(|&j| sim(j)).collect();
-                (order, sims)
+            || (vec![[0f64; BLOCK]; 2 * n], Vec::new(), Vec::with_capacity(n)),
+            |(acc, merged, order), (b, block)| {
+                let first = b * BLOCK;
+                block_dots(block, first, &index, &postings, acc, merged);
+                (0..block.len()).map(|c| top_k(acc, c, n, k, order)).collect()
             },
         )
-        .unzip()
+        .collect();
+    blocks.into_iter().flatten().unzip()
+}
+
+/// Rows of the query block at a time (their accumulators side by side).
+const BLOCK: usize = 8;
+
+/// Flat posting lists: entries `start[k]..start[k + 1]` of key `k`.
+struct Postings<'a> {
+    start: &'a [usize],
+    rows: &'a [u32],
+    vals: &'a [f64],
+}
+
+/// The dot products of a block of forward vectors (rows `first..`) with
+/// every forward and reverse vector: `acc[j][c]` for block row `c`. Each
+/// row's products are added in ascending key order, as one row at a time
+/// adds them; a key several block rows hold is added for all of them in
+/// one pass over its posting list (rows without it add `0·v`, which
+/// changes nothing).
+fn block_dots(
+    block: &[Vec<(u64, f64)>],
+    first: usize,
+    index: &dyn Fn(u64) -> Option<usize>,
+    p: &Postings<'_>,
+    acc: &mut [[f64; BLOCK]],
+    merged: &mut Vec<(u64, usize, f64)>,
+) {
+    acc.fill([0.0; BLOCK]);
+    merged.clear();
+    for (c, row) in block.iter().enumerate() {
+        merged.extend(row.iter().map(|&(key, x)| (key, c, x)));
+    }
+    merged.sort_unstable_by_key(|e| (e.0, e.1));
+    let mut e = 0;
+    while e < merged.len() {
+        let key = merged[e].0;
+        let mut end = e + 1;
+        while end < merged.len() && merged[end].0 == key {
+            end += 1;
+        }
+        let group = &merged[e..end];
+        match index(key) {
+            Some(k) => {
+                let (rows, vals) =
+                    (&p.rows[p.start[k]..p.start[k + 1]], &p.vals[p.start[k]..p.start[k + 1]]);
+                if group.len() > 1 {
+                    let mut x = [0f64; BLOCK];
+                    for &(_, c, v) in group {
+                        x[c] = v;
+                    }
+                    for (&j, &v) in rows.iter().zip(vals) {
+                        let a = &mut acc[j as usize];
+                        for c in 0..BLOCK {
+                            a[c] += x[c] * v;
+                        }
+                    }
+                } else {
+                    let (_, c, x) = group[0];
+                    for (&j, &v) in rows.iter().zip(vals) {
+                        acc[j as usize][c] += x * v;
+                    }
+                }
+            }
+            None => {
+                for &(_, c, x) in group {
+                    acc[first + c][c] += x * x;
+                }
+            }
+        }
+        e = end;
+    }
+}
+
+/// Block row `c`'s `k` nearest: value descending, NaN last, ties by index
+/// (a stable argsort of −sim), as integer keys (the order-preserving bits
+/// of −sim, then the index); and their similarities.
+fn top_k(
+    acc: &[[f64; BLOCK]],
+    c: usize,
+    n: usize,
+    k: usize,
+    order: &mut Vec<(u64, u32)>,
+) -> (Vec<usize>, Vec<f64>) {
+    let sim = |j: usize| {
+        let (f, r) = (acc[j][c], acc[n + j][c]);
+        if r > f { r } else { f }
+    };
+    order.clear();
+    order.extend((0..n).map(|j| (descending_key(sim(j)), j as u32)));
+    if k > 0 && k < n {
+        order.select_nth_unstable(k - 1);
+    }
+    let top = &mut order[..k];
+    top.sort_unstable();
+    let nb: Vec<usize> = top.iter().map(|&(_, j)| j as usize).collect();
+    let sims: Vec<f64> = nb.iter().map(|&j| sim(j)).collect();
+    (nb, sims)
 }
 
 /// A key ordering values descending, NaN last (−0 as 0).
