@@ -129,39 +129,82 @@ fn tasks(neighbors: &[Vec<usize>]) -> Vec<Vec<u32>> {
     out
 }
 
-/// Scratch: a block of partners' rows, lane-interleaved.
+/// One row of a block of partners, lane-interleaved: the four first
+/// channels' magnitudes and signs, and the last four's nonzero (channel,
+/// magnitude, sign).
+#[derive(Clone, Copy)]
+struct LaneRow {
+    abs: [[f32; LANES]; 4],
+    sign: [[f32; LANES]; 4],
+    code: [f32; LANES],
+    tail_abs: [f32; LANES],
+    tail_sign: [f32; LANES],
+}
+
+const EMPTY_ROW: LaneRow = LaneRow {
+    abs: [[0.0; LANES]; 4],
+    sign: [[0.0; LANES]; 4],
+    code: [4.0; LANES],
+    tail_abs: [0.0; LANES],
+    tail_sign: [0.0; LANES],
+};
+
+/// Scratch: a block of partners' rows.
 #[derive(Default)]
 struct Block {
-    abs: Vec<[f32; LANES]>,
-    sign: Vec<[f32; LANES]>,
-    code: Vec<[f32; LANES]>,
-    tail_abs: Vec<[f32; LANES]>,
-    tail_sign: Vec<[f32; LANES]>,
+    rows: Vec<LaneRow>,
 }
 
 impl Block {
     fn load(&mut self, ys: &[&Rows], len: usize) {
-        self.abs.resize(len * 4, [0.0; LANES]);
-        self.sign.resize(len * 4, [0.0; LANES]);
-        self.code.resize(len, [4.0; LANES]);
-        self.tail_abs.resize(len, [0.0; LANES]);
-        self.tail_sign.resize(len, [0.0; LANES]);
+        self.rows.resize(len, EMPTY_ROW);
         for (c, y) in ys.iter().enumerate() {
-            for r in 0..len {
+            for (r, row) in self.rows.iter_mut().enumerate() {
                 for k in 0..4 {
-                    self.abs[r * 4 + k][c] = y.abs[r][k];
-                    self.sign[r * 4 + k][c] = y.sign[r][k];
+                    row.abs[k][c] = y.abs[r][k];
+                    row.sign[k][c] = y.sign[r][k];
                 }
-                self.code[r][c] = y.code[r];
-                self.tail_abs[r][c] = y.tail_abs[r];
-                self.tail_sign[r][c] = y.tail_sign[r];
+                row.code[c] = y.code[r];
+                row.tail_abs[c] = y.tail_abs[r];
+                row.tail_sign[c] = y.tail_sign[r];
             }
         }
     }
 }
 
+/// One row pair's sums per lane (numerator, denominator), float32:
+/// channels in the strand-symmetric order.
+#[inline(always)]
+fn row_sums(x: &Rows, p: usize, y: &LaneRow) -> ([f32; LANES], [f32; LANES]) {
+    let (xa, xs) = (x.abs[p], x.sign[p]);
+    let mut t = [[0f32; LANES]; 4];
+    let mut u = [[0f32; LANES]; 4];
+    for k in 0..4 {
+        for c in 0..LANES {
+            let ya = y.abs[k][c];
+            let (lo, hi) = if ya > xa[k] { (xa[k], ya) } else { (ya, xa[k]) };
+            t[k][c] = lo * (xs[k] * y.sign[k][c]);
+            u[k][c] = hi;
+        }
+    }
+    let (xc, xt, xts) = (x.code[p], x.tail_abs[p], x.tail_sign[p]);
+    let mut n = [0f32; LANES];
+    let mut d = [0f32; LANES];
+    for c in 0..LANES {
+        let yt = y.tail_abs[c];
+        let same = y.code[c] == xc;
+        let (lo, hi) = if yt > xt { (xt, yt) } else { (yt, xt) };
+        let tn = if same { lo * (xts * y.tail_sign[c]) } else { 0.0 };
+        let td = if same { hi } else { xt + yt };
+        n[c] = ((t[0][c] + t[3][c]) + (t[1][c] + t[2][c])) + tn;
+        d[c] = ((u[0][c] + u[3][c]) + (u[1][c] + u[2][c])) + td;
+    }
+    (n, d)
+}
+
 /// The per-lane overlap sums (numerator, denominator) of `x`'s rows
-/// `[p0, p1)` against the block's rows `[p0 − s, p1 − s)`.
+/// `[p0, p1)` against the block's rows `[p0 − s, p1 − s)`: row sums in
+/// float32, added up in float64.
 #[inline(always)]
 fn overlap_sums(
     x: &Rows,
@@ -172,30 +215,12 @@ fn overlap_sums(
 ) -> ([f64; LANES], [f64; LANES]) {
     let mut num = [0f64; LANES];
     let mut den = [0f64; LANES];
-    for p in p0..p1 {
-        let r = (p as isize - s) as usize;
-        let (xa, xs) = (x.abs[p], x.sign[p]);
-        let mut t = [[0f32; LANES]; 4];
-        let mut u = [[0f32; LANES]; 4];
-        for k in 0..4 {
-            let (ya, ys) = (&b.abs[r * 4 + k], &b.sign[r * 4 + k]);
-            for c in 0..LANES {
-                let (lo, hi) = if ya[c] > xa[k] { (xa[k], ya[c]) } else { (ya[c], xa[k]) };
-                t[k][c] = lo * (xs[k] * ys[c]);
-                u[k][c] = hi;
-            }
-        }
-        let (xc, xt, xts) = (x.code[p], x.tail_abs[p], x.tail_sign[p]);
-        let (yc, yt, yts) = (&b.code[r], &b.tail_abs[r], &b.tail_sign[r]);
+    let r0 = (p0 as isize - s) as usize;
+    for (p, y) in (p0..p1).zip(&b.rows[r0..r0 + (p1 - p0)]) {
+        let (n, d) = row_sums(x, p, y);
         for c in 0..LANES {
-            let same = yc[c] == xc;
-            let (lo, hi) = if yt[c] > xt { (xt, yt[c]) } else { (yt[c], xt) };
-            let tn = if same { lo * (xts * yts[c]) } else { 0.0 };
-            let td = if same { hi } else { xt + yt[c] };
-            let n = ((t[0][c] + t[3][c]) + (t[1][c] + t[2][c])) + tn;
-            let d = ((u[0][c] + u[3][c]) + (u[1][c] + u[2][c])) + td;
-            num[c] += f64::from(n);
-            den[c] += f64::from(d);
+            num[c] += f64::from(n[c]);
+            den[c] += f64::from(d[c]);
         }
     }
     (num, den)
