@@ -260,19 +260,38 @@ pub fn knn(
     }
     drop(fill);
     let postings = Postings { start: &start, rows: &rows, vals: &vals };
-    let blocks: Vec<Vec<(Vec<usize>, Vec<f64>)>> = fwd
+    // Query rows that hold the same popular k-mers go in one block (the
+    // order of the rows changes no row's sums): by their three most widely
+    // shared k-mers.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.par_sort_by_cached_key(|&i| {
+        let mut top = [(0usize, u32::MAX); 3];
+        for &(key, _) in &fwd[i] {
+            if let Some(k) = index(key) {
+                let e = (start[k + 1] - start[k], k as u32);
+                if e.0 > top[2].0 || (e.0 == top[2].0 && e.1 < top[2].1) {
+                    top[2] = e;
+                    top.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                }
+            }
+        }
+        top.map(|e| e.1)
+    });
+    let blocks: Vec<Vec<(Vec<usize>, Vec<f64>)>> = order
         .par_chunks(BLOCK)
-        .enumerate()
         .map_init(
             || (vec![[0f64; BLOCK]; 2 * n], Vec::new(), Vec::with_capacity(n)),
-            |(acc, merged, order), (b, block)| {
-                let first = b * BLOCK;
-                block_dots(block, first, &index, &postings, acc, merged);
-                (0..block.len()).map(|c| top_k(acc, c, n, k, order)).collect()
+            |(acc, merged, buf), ids| {
+                block_dots(fwd, ids, &index, &postings, acc, merged);
+                (0..ids.len()).map(|c| top_k(acc, c, n, k, buf)).collect()
             },
         )
         .collect();
-    blocks.into_iter().flatten().unzip()
+    let mut out: Vec<(Vec<usize>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); n];
+    for (&i, row) in order.iter().zip(blocks.into_iter().flatten()) {
+        out[i] = row;
+    }
+    out.into_iter().unzip()
 }
 
 /// Rows of the query block at a time (their accumulators side by side).
@@ -285,15 +304,15 @@ struct Postings<'a> {
     vals: &'a [f64],
 }
 
-/// The dot products of a block of forward vectors (rows `first..`) with
-/// every forward and reverse vector: `acc[j][c]` for block row `c`. Each
-/// row's products are added in ascending key order, as one row at a time
-/// adds them; a key several block rows hold is added for all of them in
-/// one pass over its posting list (rows without it add `0·v`, which
-/// changes nothing).
+/// The dot products of the forward vectors `ids` (a block) with every
+/// forward and reverse vector: `acc[j][c]` for block row `c`. Each row's
+/// products are added in ascending key order, as one row at a time adds
+/// them; a key several block rows hold is added for all of them in one
+/// pass over its posting list (rows without it add `0·v`, which changes
+/// nothing).
 fn block_dots(
-    block: &[Vec<(u64, f64)>],
-    first: usize,
+    fwd: &[Vec<(u64, f64)>],
+    ids: &[usize],
     index: &dyn Fn(u64) -> Option<usize>,
     p: &Postings<'_>,
     acc: &mut [[f64; BLOCK]],
@@ -301,8 +320,8 @@ fn block_dots(
 ) {
     acc.fill([0.0; BLOCK]);
     merged.clear();
-    for (c, row) in block.iter().enumerate() {
-        merged.extend(row.iter().map(|&(key, x)| (key, c, x)));
+    for (c, &i) in ids.iter().enumerate() {
+        merged.extend(fwd[i].iter().map(|&(key, x)| (key, c, x)));
     }
     merged.sort_unstable_by_key(|e| (e.0, e.1));
     let mut e = 0;
@@ -337,7 +356,7 @@ fn block_dots(
             }
             None => {
                 for &(_, c, x) in group {
-                    acc[first + c][c] += x * x;
+                    acc[ids[c]][c] += x * x;
                 }
             }
         }
