@@ -68,6 +68,13 @@ fn cj_row_with(x: &[f32], signs: &[f32], mags: &[f32], n: usize, out: &mut [f64]
         };
         let ai = xi.abs();
         let (sl, ml) = (&signs[l * n..(l + 1) * n], &mags[l * n..(l + 1) * n]);
+        if ai == 0.0 {
+            // min(0, |y|)·sign adds 0 (nothing); max(0, |y|) is |y|.
+            for (d, &xj) in den.iter_mut().zip(ml) {
+                *d += f64::from(xj);
+            }
+            continue;
+        }
         for (((o, d), &xj), &sj) in out.iter_mut().zip(den.iter_mut()).zip(ml).zip(sl) {
             let (lo, hi) = if ai > xj { (xj, ai) } else { (ai, xj) };
             *o += f64::from(lo * (si * sj));
