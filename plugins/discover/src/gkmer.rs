@@ -203,6 +203,54 @@ pub fn l2_normalized(v: &[(u64, f64)]) -> Vec<(u64, f64)> {
     v.iter().map(|&(k, x)| (k, x / norm)).collect()
 }
 
+/// Sparse vectors of at most `stride` entries each, held in one block
+/// (one allocation, handed back whole when dropped).
+#[derive(Debug, Clone, Default)]
+pub struct SparseRows {
+    stride: usize,
+    len: Vec<usize>,
+    entries: Vec<(u64, f64)>,
+}
+
+impl SparseRows {
+    /// `n` rows of at most `stride` entries, row `i` from `row(i)`, formed
+    /// in parallel.
+    ///
+    /// # Panics
+    /// If a row is longer than `stride`.
+    pub fn build(n: usize, stride: usize, row: &(dyn Fn(usize) -> Vec<(u64, f64)> + Sync)) -> Self {
+        let mut entries = vec![(0u64, 0f64); n * stride];
+        let mut len = vec![0usize; n];
+        if stride > 0 {
+            entries.par_chunks_mut(stride).zip(len.par_iter_mut()).enumerate().for_each(
+                |(i, (slot, l))| {
+                    let r = row(i);
+                    assert!(
+                        r.len() <= stride,
+                        "row {i} has {} entries (at most {stride})",
+                        r.len()
+                    );
+                    slot[..r.len()].copy_from_slice(&r);
+                    *l = r.len();
+                },
+            );
+        }
+        Self { stride, len, entries }
+    }
+
+    /// Rows.
+    #[must_use]
+    pub fn n(&self) -> usize {
+        self.len.len()
+    }
+
+    /// Row `i`.
+    #[must_use]
+    pub fn row(&self, i: usize) -> &[(u64, f64)] {
+        &self.entries[i * self.stride..i * self.stride + self.len[i]]
+    }
+}
+
 /// The `k` nearest seqlets of each by `max(f_i·f_j, f_i·r_j)` over the
 /// L2-normalised forward vectors `f` and reverse-complement vectors `r`
 /// (itself included): neighbours best first (value descending, ties by
@@ -215,7 +263,59 @@ pub fn knn(
     rev: &[Vec<(u64, f64)>],
     k: usize,
 ) -> (Vec<Vec<usize>>, Vec<Vec<f64>>) {
-    let n = fwd.len();
+    let stride = fwd.iter().map(Vec::len).max().unwrap_or(0);
+    let rows = SparseRows::build(fwd.len(), stride, &|i| fwd[i].clone());
+    knn_with(&rows, &|j| rev[j].clone(), k)
+}
+
+/// Reverse vectors formed per chunk while the posting lists are filled.
+const REV_CHUNK: usize = 1024;
+
+/// The sorted distinct keys of `rows`.
+fn distinct_keys(rows: &SparseRows) -> Vec<u64> {
+    let ids: Vec<usize> = (0..rows.n()).collect();
+    ids.par_chunks(256)
+        .map(|c| {
+            let mut v: Vec<u64> = c.iter().flat_map(|&i| rows.row(i).iter().map(|e| e.0)).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        })
+        .reduce(Vec::new, |a, b| {
+            let mut out = Vec::with_capacity(a.len() + b.len());
+            let (mut i, mut j) = (0, 0);
+            while i < a.len() && j < b.len() {
+                match a[i].cmp(&b[j]) {
+                    std::cmp::Ordering::Less => {
+                        out.push(a[i]);
+                        i += 1;
+                    }
+                    std::cmp::Ordering::Greater => {
+                        out.push(b[j]);
+                        j += 1;
+                    }
+                    std::cmp::Ordering::Equal => {
+                        out.push(a[i]);
+                        i += 1;
+                        j += 1;
+                    }
+                }
+            }
+            out.extend_from_slice(&a[i..]);
+            out.extend_from_slice(&b[j..]);
+            out
+        })
+}
+
+/// [`knn`] with the reverse vectors formed on demand by `rev` (each is
+/// asked for twice, never all held at once).
+#[must_use]
+pub fn knn_with(
+    fwd: &SparseRows,
+    rev: &(dyn Fn(usize) -> Vec<(u64, f64)> + Sync),
+    k: usize,
+) -> (Vec<Vec<usize>>, Vec<Vec<f64>>) {
+    let n = fwd.n();
     let k = k.min(n);
     // Posting lists, flat, of the keys a forward vector shares with some
     // other entry (most gapped k-mers occur once): the keys sorted, and
@@ -223,18 +323,38 @@ pub fn knn(
     // n), rows as u32. A key only its own row holds adds to that row's
     // self-similarity alone, which is added directly, in the same key
     // order.
-    let mut keys: Vec<u64> = fwd.iter().flat_map(|r| r.iter().map(|e| e.0)).collect();
-    keys.par_sort_unstable();
-    keys.dedup();
-    let mut count = vec![0u32; keys.len()];
-    for set in [fwd, rev] {
-        for row in set {
-            for &(key, _) in row {
-                if let Ok(k) = keys.binary_search(&key) {
-                    count[k] += 1;
-                }
+    let keys = distinct_keys(fwd);
+    let count_in = |count: &mut Vec<u32>, row: &[(u64, f64)]| {
+        for &(key, _) in row {
+            if let Ok(k) = keys.binary_search(&key) {
+                count[k] += 1;
             }
         }
+    };
+    let mut count = vec![0u32; keys.len()];
+    for i in 0..n {
+        count_in(&mut count, fwd.row(i));
+    }
+    let rev_count = (0..n)
+        .into_par_iter()
+        .fold(
+            || vec![0u32; keys.len()],
+            |mut c, j| {
+                count_in(&mut c, &rev(j));
+                c
+            },
+        )
+        .reduce(
+            || vec![0u32; keys.len()],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x += y;
+                }
+                a
+            },
+        );
+    for (c, r) in count.iter_mut().zip(rev_count) {
+        *c += r;
     }
     let shared: Vec<u64> = keys.iter().zip(&count).filter(|e| *e.1 > 1).map(|e| *e.0).collect();
     let mut start: Vec<usize> = Vec::with_capacity(shared.len() + 1);
@@ -247,15 +367,23 @@ pub fn knn(
     let mut fill = start.clone();
     let mut rows = vec![0u32; start[shared.len()]];
     let mut vals = vec![0f64; start[shared.len()]];
-    for (set, offset) in [(fwd, 0), (rev, n)] {
-        for (j, row) in set.iter().enumerate() {
-            for &(key, v) in row {
-                if let Some(k) = index(key) {
-                    rows[fill[k]] = (offset + j) as u32;
-                    vals[fill[k]] = v;
-                    fill[k] += 1;
-                }
+    let mut put = |j: usize, row: &[(u64, f64)]| {
+        for &(key, v) in row {
+            if let Some(k) = index(key) {
+                rows[fill[k]] = j as u32;
+                vals[fill[k]] = v;
+                fill[k] += 1;
             }
+        }
+    };
+    for j in 0..n {
+        put(j, fwd.row(j));
+    }
+    for first in (0..n).step_by(REV_CHUNK) {
+        let chunk: Vec<Vec<(u64, f64)>> =
+            (first..(first + REV_CHUNK).min(n)).into_par_iter().map(rev).collect();
+        for (e, row) in chunk.iter().enumerate() {
+            put(n + first + e, row);
         }
     }
     drop(fill);
@@ -266,7 +394,7 @@ pub fn knn(
     let mut order: Vec<usize> = (0..n).collect();
     order.par_sort_by_cached_key(|&i| {
         let mut top = [(0usize, u32::MAX); 3];
-        for &(key, _) in &fwd[i] {
+        for &(key, _) in fwd.row(i) {
             if let Some(k) = index(key) {
                 let e = (start[k + 1] - start[k], k as u32);
                 if e.0 > top[2].0 || (e.0 == top[2].0 && e.1 < top[2].1) {
@@ -311,7 +439,7 @@ struct Postings<'a> {
 /// pass over its posting list (rows without it add `0·v`, which changes
 /// nothing).
 fn block_dots(
-    fwd: &[Vec<(u64, f64)>],
+    fwd: &SparseRows,
     ids: &[usize],
     index: &dyn Fn(u64) -> Option<usize>,
     p: &Postings<'_>,
@@ -321,7 +449,7 @@ fn block_dots(
     acc.fill([0.0; BLOCK]);
     merged.clear();
     for (c, &i) in ids.iter().enumerate() {
-        merged.extend(fwd[i].iter().map(|&(key, x)| (key, c, x)));
+        merged.extend(fwd.row(i).iter().map(|&(key, x)| (key, c, x)));
     }
     merged.sort_unstable_by_key(|e| (e.0, e.1));
     let mut e = 0;
@@ -422,6 +550,15 @@ mod knn_tests {
         assert_eq!(sim[0], [1.0, 1.0, 0.0]);
         assert_eq!(nb[1], [1, 0, 2]);
         assert_eq!(knn(&f, &r, 2).0[2], [2, 0]);
+        // Distinct keys over chunks merged pairwise (600 rows: three chunks).
+        let many: Vec<Vec<(u64, f64)>> =
+            (0..600u64).map(|i| vec![(i % 7, 1.0), (100 + i % 13, 1.0), (1000 + i, 1.0)]).collect();
+        let rows = SparseRows::build(many.len(), 3, &|i| many[i].clone());
+        let mut want: Vec<u64> = many.iter().flatten().map(|e| e.0).collect();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(distinct_keys(&rows), want);
+        assert_eq!(rows.row(5), many[5].as_slice());
         let v = [0.5, -0.25, f64::NAN, 0.0, -0.0, 3.0, f64::INFINITY, -1e-300];
         let mut by_key: Vec<usize> = (0..v.len()).collect();
         by_key.sort_by_key(|&i| (descending_key(v[i]), i));

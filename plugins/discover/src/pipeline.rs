@@ -6,7 +6,7 @@
 //! pattern's subpatterns.
 
 use crate::collapse::{CollapseSettings, collapse, subclusters, subpatterns};
-use crate::gkmer::{self, embed_with, knn, l2_normalized, top_sites};
+use crate::gkmer::{self, embed_with, knn_with, l2_normalized, top_sites};
 use crate::pattern::{Pattern, Polish, Site, Track, Tracks, from_cluster, strength};
 use motif_core::Result;
 use motif_core::plugin::{
@@ -213,37 +213,55 @@ fn mean_onehot(sites: &[Site], tracks: &Tracks) -> [f64; 4] {
 /// A sparse gapped-k-mer vector: (key, value) by key.
 type SparseVector = Vec<(u64, f64)>;
 
-/// Gapped-k-mer vectors (L2-normalised) of each site, forward and reverse,
-/// importance signed by `sign`.
-fn gkmer_vectors(
-    sites: &[Site],
+/// The gapped-k-mer vector (L2-normalised) of `site` read forward or
+/// reverse-complemented (`rc`), importance signed by `sign`.
+fn gkmer_vector(
+    site: &Site,
+    rc: bool,
     sign: f32,
     tracks: &Tracks,
-) -> (Vec<SparseVector>, Vec<SparseVector>) {
+    scratch: &mut gkmer::Scratch,
+) -> SparseVector {
     let g = gkmer::Settings::default();
-    sites
-        .par_iter()
-        .map_init(gkmer::Scratch::default, |scratch, site| {
-            let x = tracks.rows(site, Track::Sequence);
-            let h = tracks.rows(site, Track::Hypothetical);
-            let len = x.nrows();
-            let mut out = [Vec::new(), Vec::new()];
-            for (k, rc) in [false, true].into_iter().enumerate() {
-                let at = |l: usize, b: usize| if rc { (len - 1 - l, 3 - b) } else { (l, b) };
-                let imp: Vec<f64> = (0..len)
-                    .map(|l| {
-                        f64::from((0..4).map(|b| h[at(l, b)] * x[at(l, b)] * sign).sum::<f32>())
-                    })
-                    .collect();
-                let bases: Vec<usize> = (0..len)
-                    .map(|l| (0..4).fold(0, |m, b| if x[at(l, b)] > x[at(l, m)] { b } else { m }))
-                    .collect();
-                out[k] = l2_normalized(&embed_with(&top_sites(&imp, &bases, g.topn), &g, scratch));
-            }
-            let [f, r] = out;
-            (f, r)
-        })
-        .unzip()
+    let x = tracks.rows(site, Track::Sequence);
+    let h = tracks.rows(site, Track::Hypothetical);
+    let len = x.nrows();
+    let at = |l: usize, b: usize| if rc { (len - 1 - l, 3 - b) } else { (l, b) };
+    let imp: Vec<f64> = (0..len)
+        .map(|l| f64::from((0..4).map(|b| h[at(l, b)] * x[at(l, b)] * sign).sum::<f32>()))
+        .collect();
+    let bases: Vec<usize> = (0..len)
+        .map(|l| (0..4).fold(0, |m, b| if x[at(l, b)] > x[at(l, m)] { b } else { m }))
+        .collect();
+    l2_normalized(&embed_with(&top_sites(&imp, &bases, g.topn), &g, scratch))
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<gkmer::Scratch> =
+        std::cell::RefCell::new(gkmer::Scratch::default());
+}
+
+/// [`gkmer_vector`] in this thread's scratch room.
+fn gkmer_vector_here(site: &Site, rc: bool, sign: f32, tracks: &Tracks) -> SparseVector {
+    SCRATCH.with(|s| gkmer_vector(site, rc, sign, tracks, &mut s.borrow_mut()))
+}
+
+/// Reverse k-mer vectors are held (not formed twice) up to this size.
+const REV_HELD_BYTES: usize = 64 << 20;
+
+/// Hands memory freed by the stage just finished back to the system. The
+/// stages free many row-sized blocks (k-mer vectors, neighbour rows) that
+/// glibc's allocator would otherwise keep mapped while the next stage maps
+/// its own large arrays; without this the process's footprint grows by
+/// what earlier stages used, not by what it holds.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code)]
+    // SAFETY: malloc_trim takes no pointers and only returns free pages of
+    // the allocator's own heaps to the kernel; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// One clustering round (`seqlets` sorted as modisco sorts them): coarse
@@ -258,9 +276,32 @@ fn cluster(
     s: &Settings,
     plugins: &Plugins,
 ) -> Result<Option<(Vec<Site>, Vec<usize>)>> {
-    let (fwd, rev) = gkmer_vectors(seqlets, sign as f32, tracks);
-    let (neighbors, coarse) = knn(&fwd, &rev, s.neighbors + 1);
-    drop((fwd, rev));
+    // The forward vectors held; the reverse ones formed when the kNN asks.
+    let fwd =
+        gkmer::SparseRows::build(seqlets.len(), gkmer::Settings::default().max_entries, &|i| {
+            gkmer_vector_here(&seqlets[i], false, sign as f32, tracks)
+        });
+    // Held too while small (each would otherwise be formed twice).
+    let max = gkmer::Settings::default().max_entries;
+    let held = (seqlets.len() * max * 16 <= REV_HELD_BYTES).then(|| {
+        gkmer::SparseRows::build(seqlets.len(), max, &|j| {
+            gkmer_vector_here(&seqlets[j], true, sign as f32, tracks)
+        })
+    });
+    // Large rounds hand freed memory back between stages.
+    let large = held.is_none();
+    let release = || {
+        if large {
+            release_freed_memory();
+        }
+    };
+    let rev = |j: usize| match &held {
+        Some(rows) => rows.row(j).to_vec(),
+        None => gkmer_vector_here(&seqlets[j], true, sign as f32, tracks),
+    };
+    let (neighbors, coarse) = knn_with(&fwd, &rev, s.neighbors + 1);
+    drop((fwd, held));
+    release();
     let (rf, rr): (Vec<_>, Vec<_>) = seqlets
         .par_iter()
         .map(|q| {
@@ -272,6 +313,7 @@ fn cluster(
         .unzip();
     let fine = plugins.affinity.affinities(&rf, &rr, &neighbors)?;
     drop((rf, rr));
+    release();
     let (kept, neighbors, fine) = if round == 1 {
         let (kept, nb, aff) = crate::affinity::filter_by_correlation(
             &neighbors,
@@ -279,10 +321,13 @@ fn cluster(
             &fine,
             s.correlation_threshold,
         );
+        drop((neighbors, coarse, fine));
         (kept.iter().map(|&i| seqlets[i]).collect::<Vec<_>>(), nb, aff)
     } else {
+        drop(coarse);
         (seqlets.to_vec(), neighbors, fine)
     };
+    release();
     if kept.is_empty() {
         return Ok(None);
     }
@@ -294,6 +339,7 @@ fn cluster(
         indices: adapted.indices,
         data: adapted.data,
     })?;
+    release();
     Ok(Some((kept, labels)))
 }
 
