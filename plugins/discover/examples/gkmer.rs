@@ -4,7 +4,7 @@
 //!
 //! `cargo run -p motif-discover --example gkmer -- ONEHOT.npy HYP.npy SIGN`
 
-use motif_discover::gkmer::{Settings, embed, knn, l2_normalized, top_sites};
+use motif_discover::gkmer::{Scratch, Settings, knn, l2_normalized, seqlet_vector};
 use ndarray::{Axis, Ix3};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,18 +16,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let h = motif_core::npz::read(std::path::Path::new(h))?.into_dimensionality::<Ix3>()?;
     let sign: f32 = sign.parse()?;
     let s = Settings::default();
+    let mut scratch = Scratch::default();
     let (mut fwd, mut rev) = (Vec::new(), Vec::new());
     for (i, (xs, hs)) in x.axis_iter(Axis(0)).zip(h.axis_iter(Axis(0))).enumerate() {
-        let len = xs.nrows();
         for (strand, rc) in [("fwd", false), ("rev", true)] {
-            let at = |l: usize, b: usize| if rc { (len - 1 - l, 3 - b) } else { (l, b) };
-            let imp: Vec<f64> = (0..len)
-                .map(|l| f64::from((0..4).map(|b| hs[at(l, b)] * xs[at(l, b)] * sign).sum::<f32>()))
-                .collect();
-            let bases: Vec<usize> = (0..len)
-                .map(|l| (0..4).fold(0, |m, b| if xs[at(l, b)] > xs[at(l, m)] { b } else { m }))
-                .collect();
-            let v = embed(&top_sites(&imp, &bases, s.topn), &s);
+            let v = seqlet_vector(xs, hs, rc, sign, &s, &mut scratch);
             let e: Vec<String> = v.iter().map(|(k, x)| format!("{k}:{x:?}")).collect();
             println!("{strand}\t{i}\t{}", e.join(","));
             if rc { rev.push(l2_normalized(&v)) } else { fwd.push(l2_normalized(&v)) }

@@ -188,6 +188,30 @@ mod tests {
     }
 }
 
+/// The gapped-k-mer vector (not normalised) of a seqlet's one-hot `x` and
+/// hypothetical `h` rows (`(len, 4)`), read forward or reverse-complemented
+/// (`rc`): importance `Σ_b h·x·sign` per position, its `topn` sites, their
+/// k-mers.
+#[must_use]
+pub fn seqlet_vector(
+    x: ndarray::ArrayView2<'_, f32>,
+    h: ndarray::ArrayView2<'_, f32>,
+    rc: bool,
+    sign: f32,
+    s: &Settings,
+    scratch: &mut Scratch,
+) -> Vec<(u64, f64)> {
+    let len = x.nrows();
+    let at = |l: usize, b: usize| if rc { (len - 1 - l, 3 - b) } else { (l, b) };
+    let imp: Vec<f64> = (0..len)
+        .map(|l| f64::from((0..4).map(|b| h[at(l, b)] * x[at(l, b)] * sign).sum::<f32>()))
+        .collect();
+    let bases: Vec<usize> = (0..len)
+        .map(|l| (0..4).fold(0, |m, b| if x[at(l, b)] > x[at(l, m)] { b } else { m }))
+        .collect();
+    embed_with(&top_sites(&imp, &bases, s.topn), s, scratch)
+}
+
 /// `v / ‖v‖₂` (squares summed in key order, as scikit-learn's `normalize`);
 /// a zero vector stays zero.
 #[must_use]

@@ -6,7 +6,7 @@
 //! pattern's subpatterns.
 
 use crate::collapse::{CollapseSettings, collapse, subclusters, subpatterns};
-use crate::gkmer::{self, embed_with, knn_with, l2_normalized, top_sites};
+use crate::gkmer::{self, knn_with, l2_normalized};
 use crate::pattern::{Pattern, Polish, Site, Track, Tracks, from_cluster, strength};
 use motif_core::Result;
 use motif_core::plugin::{
@@ -222,18 +222,9 @@ fn gkmer_vector(
     tracks: &Tracks,
     scratch: &mut gkmer::Scratch,
 ) -> SparseVector {
+    let (x, h) = (tracks.rows(site, Track::Sequence), tracks.rows(site, Track::Hypothetical));
     let g = gkmer::Settings::default();
-    let x = tracks.rows(site, Track::Sequence);
-    let h = tracks.rows(site, Track::Hypothetical);
-    let len = x.nrows();
-    let at = |l: usize, b: usize| if rc { (len - 1 - l, 3 - b) } else { (l, b) };
-    let imp: Vec<f64> = (0..len)
-        .map(|l| f64::from((0..4).map(|b| h[at(l, b)] * x[at(l, b)] * sign).sum::<f32>()))
-        .collect();
-    let bases: Vec<usize> = (0..len)
-        .map(|l| (0..4).fold(0, |m, b| if x[at(l, b)] > x[at(l, m)] { b } else { m }))
-        .collect();
-    l2_normalized(&embed_with(&top_sites(&imp, &bases, g.topn), &g, scratch))
+    l2_normalized(&gkmer::seqlet_vector(x.view(), h.view(), rc, sign, &g, scratch))
 }
 
 thread_local! {
