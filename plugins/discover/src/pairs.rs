@@ -202,17 +202,23 @@ fn row_sums(x: &Rows, p: usize, y: &LaneRow) -> ([f32; LANES], [f32; LANES]) {
     (n, d)
 }
 
-/// The per-lane overlap sums (numerator, denominator) of `x`'s rows
-/// `[p0, p1)` against the block's rows `[p0 − s, p1 − s)`: row sums in
-/// float32, added up in float64.
-#[inline(always)]
-fn overlap_sums(
-    x: &Rows,
-    b: &Block,
+/// Parent rows `[p0, p1)` meeting child rows `[p0 − s, p1 − s)`.
+#[derive(Clone, Copy)]
+struct Span {
     p0: usize,
     p1: usize,
     s: isize,
-) -> ([f64; LANES], [f64; LANES]) {
+}
+
+/// Per-lane sums over a span.
+type Sums = ([f64; LANES], [f64; LANES]);
+
+/// The per-lane overlap sums (numerator, denominator) of `x`'s rows
+/// against the block's over `span`: row sums in float32, added up in
+/// float64.
+#[inline(always)]
+fn overlap_sums(x: &Rows, b: &Block, span: Span) -> Sums {
+    let Span { p0, p1, s } = span;
     let mut num = [0f64; LANES];
     let mut den = [0f64; LANES];
     let r0 = (p0 as isize - s) as usize;
@@ -226,33 +232,22 @@ fn overlap_sums(
     (num, den)
 }
 
+/// [`overlap_sums`] compiled for AVX2 (no FMA: bit-identical).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn overlap_sums_avx2(
-    x: &Rows,
-    b: &Block,
-    p0: usize,
-    p1: usize,
-    s: isize,
-) -> ([f64; LANES], [f64; LANES]) {
-    overlap_sums(x, b, p0, p1, s)
+fn overlap_sums_avx2(x: &Rows, b: &Block, span: Span) -> Sums {
+    overlap_sums(x, b, span)
 }
 
-fn overlap_dispatch(
-    x: &Rows,
-    b: &Block,
-    p0: usize,
-    p1: usize,
-    s: isize,
-) -> ([f64; LANES], [f64; LANES]) {
+fn overlap_dispatch(x: &Rows, b: &Block, span: Span) -> Sums {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         #[allow(unsafe_code)]
         // SAFETY: the function only enables AVX2, which the CPU was just
         // checked to support.
-        return unsafe { overlap_sums_avx2(x, b, p0, p1, s) };
+        return unsafe { overlap_sums_avx2(x, b, span) };
     }
-    overlap_sums(x, b, p0, p1, s)
+    overlap_sums(x, b, span)
 }
 
 /// Best score over offsets: the largest, NaN when every one is NaN.
@@ -284,7 +279,7 @@ fn pair_scores(
                 if p0 >= p1 {
                     continue;
                 }
-                let (num, den) = overlap_dispatch(x, block, p0, p1, s);
+                let (num, den) = overlap_dispatch(x, block, Span { p0, p1, s });
                 let (r0, r1) = ((p0 as isize - s) as usize, (p1 as isize - s) as usize);
                 for (c, (y, e)) in ys.iter().zip(res.iter_mut()).enumerate() {
                     // lo the parent, the partner hanging over: its rows
