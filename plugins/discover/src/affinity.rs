@@ -145,7 +145,7 @@ impl Parent {
 }
 
 /// numpy's `np.sign`: −1, 0 or 1 (0 for ±0).
-trait SignumOrZero {
+pub(crate) trait SignumOrZero {
     fn signum_or_zero(self) -> Self;
 }
 

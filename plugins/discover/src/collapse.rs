@@ -11,7 +11,7 @@ use crate::numpy::RandomState;
 use crate::pattern::{
     Metric, Pattern, Polish, Site, Track, Tracks, align_patterns, merge_in, polish,
 };
-use motif_core::plugin::{GraphClusterer, SparseGraph};
+use motif_core::plugin::GraphClusterer;
 use rayon::prelude::*;
 
 /// Each seqlet's forward representation `[l1(hyp) | l1(contrib)]`,
@@ -219,7 +219,7 @@ pub fn subclusters(
             *v /= total;
         }
     }
-    clustering.cluster(SparseGraph { indptr: sym.indptr, indices: sym.indices, data: sym.data })
+    clustering.cluster(sym.into())
 }
 
 /// The subpatterns of `membership`: one set per label, largest first (ties

@@ -103,6 +103,12 @@ impl Csr {
     }
 }
 
+impl From<Csr> for motif_core::plugin::SparseGraph {
+    fn from(m: Csr) -> Self {
+        Self { indptr: m.indptr, indices: m.indices, data: m.data }
+    }
+}
+
 /// t-SNE's bisection for the `β` whose row distribution `e^{−β d}/(1 +
 /// Σ e^{−β d})` has entropy `ln perplexity` (100 steps, tolerance 1e-5;
 /// sums in order, as the compiled reference adds them).
@@ -198,18 +204,11 @@ pub fn density_adapted<T: Copy + Into<f64> + Send + Sync>(
         let end = out.indptr[i + 1];
         for e in start..end {
             let (j, x) = (out.indices[e] as usize, out.data[e]);
-            let w = if e == diag[i].0 {
-                let pair = if diag[i].1 {
-                    let pi = (-x / betas[i]).exp() / z[i];
-                    Some((pi * pi).sqrt())
-                } else {
-                    None
-                };
-                pair.map_or(1.0 / z[i], |v| v + 1.0 / z[i])
-            } else {
-                let pi = (-x / betas[i]).exp() / z[i];
-                let pj = (-x / betas[j]).exp() / z[j];
-                (pi * pj).sqrt()
+            let p = |k: usize| (-x / betas[k]).exp() / z[k];
+            let w = match diag[i] {
+                (slot, true) if slot == e => (p(i) * p(i)).sqrt() + 1.0 / z[i],
+                (slot, false) if slot == e => 1.0 / z[i],
+                _ => (p(i) * p(j)).sqrt(),
             };
             if w != 0.0 {
                 out.indices[at] = j as u32;

@@ -18,6 +18,7 @@
 //! on which strand either is read on; positions are added in float64, in
 //! the order of the lower-numbered seqlet's forward rows.
 
+use crate::affinity::SignumOrZero;
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -37,16 +38,6 @@ struct Rows {
     prefix: Vec<f64>,
 }
 
-fn signum_or_zero(v: f32) -> f32 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
-}
-
 impl Rows {
     /// `None` when a row has more than one nonzero among channels 4..8.
     fn of(x: &Array2<f32>) -> Option<Self> {
@@ -63,14 +54,14 @@ impl Rows {
         for row in x.rows() {
             let a: [f32; 4] = std::array::from_fn(|k| row[k].abs());
             r.abs.push(a);
-            r.sign.push(std::array::from_fn(|k| signum_or_zero(row[k])));
+            r.sign.push(std::array::from_fn(|k| row[k].signum_or_zero()));
             let mut tail = (4.0, 0.0, 0.0);
             for k in 4..8 {
                 if row[k] != 0.0 {
                     if tail.0 != 4.0 {
                         return None;
                     }
-                    tail = ((k - 4) as f32, row[k].abs(), signum_or_zero(row[k]));
+                    tail = ((k - 4) as f32, row[k].abs(), row[k].signum_or_zero());
                 }
             }
             r.code.push(tail.0);

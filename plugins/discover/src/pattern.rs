@@ -132,7 +132,7 @@ impl Tracks {
     #[must_use]
     pub fn onehot(&self, i: usize, l: usize, b: usize) -> f32 {
         match &self.sequence {
-            Sequence::Codes(c) => f32::from(u8::from(usize::from(c[(i, self.offset + l)]) == b)),
+            Sequence::Codes(c) => hot(c[(i, self.offset + l)], b),
             Sequence::Dense(x) => x[(i, b, self.offset + l)],
         }
     }
@@ -168,7 +168,7 @@ impl Tracks {
                 let mut x = Array2::<f32>::zeros((b - a, 4));
                 for (row, &c) in x.rows_mut().into_iter().zip(codes) {
                     for (k, v) in row.into_iter().enumerate() {
-                        *v = f32::from(u8::from(usize::from(c) == k));
+                        *v = hot(c, k);
                     }
                 }
                 if t == Track::Contrib {
@@ -188,6 +188,11 @@ impl Tracks {
     fn fits(&self, start: isize, end: isize) -> bool {
         start >= 0 && end <= self.len() as isize
     }
+}
+
+/// The one-hot value of base `b` at a position coded `code` (4: no base).
+fn hot(code: u8, b: usize) -> f32 {
+    f32::from(u8::from(usize::from(code) == b))
 }
 
 impl motif_core::plugin::Contributions for Tracks {

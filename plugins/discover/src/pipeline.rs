@@ -9,9 +9,7 @@ use crate::collapse::{CollapseSettings, collapse, subclusters, subpatterns};
 use crate::gkmer::{self, knn_with, l2_normalized};
 use crate::pattern::{Pattern, Polish, Site, Track, Tracks, from_cluster, strength};
 use motif_core::Result;
-use motif_core::plugin::{
-    Configured, GraphClusterer, SeqletAffinity, SeqletCaller, SeqletCalls, SparseGraph,
-};
+use motif_core::plugin::{Configured, GraphClusterer, SeqletAffinity, SeqletCaller, SeqletCalls};
 use rayon::prelude::*;
 
 /// Every setting, with modisco-lite's CLI defaults.
@@ -210,31 +208,42 @@ fn mean_onehot(sites: &[Site], tracks: &Tracks) -> [f64; 4] {
     sum.map(|v| v / count.max(1) as f64)
 }
 
-/// A sparse gapped-k-mer vector: (key, value) by key.
-type SparseVector = Vec<(u64, f64)>;
-
 /// The gapped-k-mer vector (L2-normalised) of `site` read forward or
-/// reverse-complemented (`rc`), importance signed by `sign`.
-fn gkmer_vector(
-    site: &Site,
-    rc: bool,
-    sign: f32,
-    tracks: &Tracks,
-    scratch: &mut gkmer::Scratch,
-) -> SparseVector {
+/// reverse-complemented (`rc`), importance signed by `sign`, in this
+/// thread's scratch room.
+fn gkmer_vector(site: &Site, rc: bool, sign: f32, tracks: &Tracks) -> Vec<(u64, f64)> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<gkmer::Scratch> =
+            std::cell::RefCell::new(gkmer::Scratch::default());
+    }
     let (x, h) = (tracks.rows(site, Track::Sequence), tracks.rows(site, Track::Hypothetical));
     let g = gkmer::Settings::default();
-    l2_normalized(&gkmer::seqlet_vector(x.view(), h.view(), rc, sign, &g, scratch))
+    SCRATCH.with(|scratch| {
+        let v = gkmer::seqlet_vector(x.view(), h.view(), rc, sign, &g, &mut scratch.borrow_mut());
+        l2_normalized(&v)
+    })
 }
 
-thread_local! {
-    static SCRATCH: std::cell::RefCell<gkmer::Scratch> =
-        std::cell::RefCell::new(gkmer::Scratch::default());
-}
-
-/// [`gkmer_vector`] in this thread's scratch room.
-fn gkmer_vector_here(site: &Site, rc: bool, sign: f32, tracks: &Tracks) -> SparseVector {
-    SCRATCH.with(|s| gkmer_vector(site, rc, sign, tracks, &mut s.borrow_mut()))
+/// The `k` coarse neighbours of each seqlet and their similarities. The
+/// forward vectors are held; the reverse ones too while small, else formed
+/// when the kNN asks (twice each). Whether the round counts as large.
+fn coarse_neighbors(
+    seqlets: &[Site],
+    sign: f32,
+    tracks: &Tracks,
+    k: usize,
+) -> (Vec<Vec<usize>>, Vec<Vec<f64>>, bool) {
+    let (n, max) = (seqlets.len(), gkmer::Settings::default().max_entries);
+    let fwd = gkmer::SparseRows::build(n, max, &|i| gkmer_vector(&seqlets[i], false, sign, tracks));
+    let held = (n * max * 16 <= REV_HELD_BYTES).then(|| {
+        gkmer::SparseRows::build(n, max, &|j| gkmer_vector(&seqlets[j], true, sign, tracks))
+    });
+    let rev = |j: usize| match &held {
+        Some(rows) => rows.row(j).to_vec(),
+        None => gkmer_vector(&seqlets[j], true, sign, tracks),
+    };
+    let (neighbors, coarse) = knn_with(&fwd, &rev, k);
+    (neighbors, coarse, held.is_none())
 }
 
 /// Reverse k-mer vectors are held (not formed twice) up to this size.
@@ -267,31 +276,14 @@ fn cluster(
     s: &Settings,
     plugins: &Plugins,
 ) -> Result<Option<(Vec<Site>, Vec<usize>)>> {
-    // The forward vectors held; the reverse ones formed when the kNN asks.
-    let fwd =
-        gkmer::SparseRows::build(seqlets.len(), gkmer::Settings::default().max_entries, &|i| {
-            gkmer_vector_here(&seqlets[i], false, sign as f32, tracks)
-        });
-    // Held too while small (each would otherwise be formed twice).
-    let max = gkmer::Settings::default().max_entries;
-    let held = (seqlets.len() * max * 16 <= REV_HELD_BYTES).then(|| {
-        gkmer::SparseRows::build(seqlets.len(), max, &|j| {
-            gkmer_vector_here(&seqlets[j], true, sign as f32, tracks)
-        })
-    });
+    let (neighbors, coarse, large) =
+        coarse_neighbors(seqlets, sign as f32, tracks, s.neighbors + 1);
     // Large rounds hand freed memory back between stages.
-    let large = held.is_none();
     let release = || {
         if large {
             release_freed_memory();
         }
     };
-    let rev = |j: usize| match &held {
-        Some(rows) => rows.row(j).to_vec(),
-        None => gkmer_vector_here(&seqlets[j], true, sign as f32, tracks),
-    };
-    let (neighbors, coarse) = knn_with(&fwd, &rev, s.neighbors + 1);
-    drop((fwd, held));
     release();
     let (rf, rr): (Vec<_>, Vec<_>) = seqlets
         .par_iter()
@@ -325,11 +317,7 @@ fn cluster(
     let (mut fine, mut neighbors) = (fine, neighbors);
     let adapted = crate::density::density_adapted(&mut fine, &mut neighbors, s.perplexity);
     drop((fine, neighbors));
-    let labels = plugins.clustering.cluster(SparseGraph {
-        indptr: adapted.indptr,
-        indices: adapted.indices,
-        data: adapted.data,
-    })?;
+    let labels = plugins.clustering.cluster(adapted.into())?;
     release();
     Ok(Some((kept, labels)))
 }
