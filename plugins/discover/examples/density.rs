@@ -16,8 +16,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let nb = motif_core::npz::read(std::path::Path::new(nb))?.into_dimensionality::<Ix2>()?;
     let affinity: Vec<Vec<f64>> =
         aff.rows().into_iter().map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect();
-    let neighbors: Vec<Vec<usize>> =
-        nb.rows().into_iter().map(|r| r.iter().map(|&v| v as usize).collect()).collect();
+    let neighbors: Vec<Vec<u32>> =
+        nb.rows().into_iter().map(|r| r.iter().map(|&v| v as u32).collect()).collect();
     let (mut affinity, mut neighbors) = (affinity, neighbors);
     let m = density_adapted(&mut affinity, &mut neighbors, perplexity.parse()?);
     for i in 0..m.n() {

@@ -4,7 +4,7 @@
 //!
 //! `cargo run -p motif-discover --example gkmer -- ONEHOT.npy HYP.npy SIGN`
 
-use motif_discover::gkmer::{Scratch, Settings, knn, l2_normalized, seqlet_vector};
+use motif_discover::gkmer::{Scratch, Settings, l2_normalized, seqlet_vector};
 use ndarray::{Axis, Ix3};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if rc { rev.push(l2_normalized(&v)) } else { fwd.push(l2_normalized(&v)) }
         }
     }
-    let (neighbors, sims) = knn(&fwd, &rev, 501);
+    let motif_discover::knn::Knn { neighbors, sims } = motif_discover::knn::knn_of(&fwd, &rev, 501);
     // Fine affinities to those neighbours, and round one's filter.
     let (mut rf, mut rr) = (Vec::new(), Vec::new());
     for (xs, hs) in x.axis_iter(Axis(0)).zip(h.axis_iter(Axis(0))) {
@@ -35,13 +35,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rf.push(f);
         rr.push(r);
     }
-    let fine = motif_discover::affinity::fine_affinity(&rf, &rr, &neighbors);
+    let fine = motif_discover::affinity::fine_affinity(rf, rr, &neighbors);
     for (i, row) in fine.iter().enumerate() {
         let e: Vec<String> = row.iter().map(|v| format!("{v:?}")).collect();
         println!("fine\t{i}\t{}", e.join(","));
     }
-    let (kept, _, _) =
-        motif_discover::affinity::filter_by_correlation(&neighbors, &sims, &fine, 0.15);
+    let (kept, _, _) = motif_discover::affinity::filter_by_correlation(
+        &neighbors,
+        &motif_discover::affinity::ties(&sims),
+        &fine,
+        0.15,
+    );
     let e: Vec<String> = kept.iter().map(ToString::to_string).collect();
     println!("kept\t{}", e.join(","));
     for (i, (nb, sm)) in neighbors.iter().zip(&sims).enumerate() {

@@ -201,12 +201,17 @@ mod tests {
 /// ([`fine_affinity_by_rows`]); the two agree to float32 rounding.
 #[must_use]
 pub fn fine_affinity(
-    fwd: &[Array2<f32>],
-    rev: &[Array2<f32>],
-    neighbors: &[Vec<usize>],
+    fwd: Vec<Array2<f32>>,
+    rev: Vec<Array2<f32>>,
+    neighbors: &[Vec<u32>],
 ) -> Vec<Vec<f32>> {
-    crate::pairs::fine_affinity(fwd, rev, neighbors)
-        .unwrap_or_else(|| fine_affinity_by_rows(fwd, rev, neighbors))
+    match crate::pairs::Split::of(&fwd, &rev) {
+        Some(split) => {
+            drop((fwd, rev));
+            split.affinities(neighbors)
+        }
+        None => fine_affinity_by_rows(&fwd, &rev, neighbors),
+    }
 }
 
 /// [`fine_affinity`] one seqlet's row at a time (any shapes; channels and
@@ -215,7 +220,7 @@ pub fn fine_affinity(
 pub fn fine_affinity_by_rows(
     fwd: &[Array2<f32>],
     rev: &[Array2<f32>],
-    neighbors: &[Vec<usize>],
+    neighbors: &[Vec<u32>],
 ) -> Vec<Vec<f32>> {
     use rayon::prelude::*;
     // Magnitudes and signs of every child, forward then reverse.
@@ -228,13 +233,14 @@ pub fn fine_affinity_by_rows(
         .par_iter()
         .enumerate()
         .map_init(Batch::default, |batch, (i, nb)| {
-            let len = nb.first().map(|&j| fwd[j].nrows());
-            if let Some(len) = len.filter(|&l| nb.iter().all(|&j| fwd[j].nrows() == l)) {
+            let len = nb.first().map(|&j| fwd[j as usize].nrows());
+            if let Some(len) = len.filter(|&l| nb.iter().all(|&j| fwd[j as usize].nrows() == l)) {
                 let pad = (len as f64 * (1.0 - 0.7)) as usize;
-                return batch.row(fwd[i].view(), nb, &children, fwd[nb[0]].dim(), pad);
+                return batch.row(fwd[i].view(), nb, &children, fwd[nb[0] as usize].dim(), pad);
             }
             nb.iter()
                 .map(|&j| {
+                    let j = j as usize;
                     let pad = (fwd[j].nrows() as f64 * (1.0 - 0.7)) as usize;
                     let parent = Parent::new(fwd[i].view(), pad);
                     let a = parent.align(fwd[j].view()).0;
@@ -270,7 +276,7 @@ impl Batch {
     fn row(
         &mut self,
         parent: ArrayView2<'_, f32>,
-        nb: &[usize],
+        nb: &[u32],
         split: &[(Vec<f32>, Vec<f32>)],
         (lc, m): (usize, usize),
         pad: usize,
@@ -291,8 +297,11 @@ impl Batch {
             self.parent_abs[(pad + r) * m + k] = y.abs();
             self.parent_sign[(pad + r) * m + k] = y.signum_or_zero();
         }
-        let children: Vec<&(Vec<f32>, Vec<f32>)> =
-            nb.iter().map(|&j| &split[j]).chain(nb.iter().map(|&j| &split[n + j])).collect();
+        let children: Vec<&(Vec<f32>, Vec<f32>)> = nb
+            .iter()
+            .map(|&j| &split[j as usize])
+            .chain(nb.iter().map(|&j| &split[n + j as usize]))
+            .collect();
         let mut best = vec![(f32::NEG_INFINITY, 0isize); children.len()];
         for (block, chunk) in children.chunks(LANES).enumerate() {
             let lanes = chunk.len();
@@ -415,11 +424,34 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
     if a.len() < 2 {
         return f64::NAN;
     }
-    let (ra, rb) = (ranks(a), ranks(b));
+    pearson_of_ranks(&ranks(a), &ranks(b))
+}
+
+/// The ranks [`ranks`] gives values listed in descending order, from
+/// which of them equal the one before (`tied`, the first false).
+fn ranks_of_descending(tied: &[bool]) -> Vec<f64> {
+    let m = tied.len();
+    let mut r = vec![0.0; m];
+    let mut a = 0;
+    while a < m {
+        let mut b = a;
+        while b + 1 < m && tied[b + 1] {
+            b += 1;
+        }
+        // Ascending places m−1−b ..= m−1−a.
+        let avg = ((m - 1 - b) + (m - 1 - a) + 2) as f64 / 2.0;
+        r[a..=b].fill(avg);
+        a = b + 1;
+    }
+    r
+}
+
+/// Pearson's correlation of two rank vectors.
+fn pearson_of_ranks(ra: &[f64], rb: &[f64]) -> f64 {
     let n = ra.len() as f64;
     let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
     let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in ra.iter().zip(&rb) {
+    for (x, y) in ra.iter().zip(rb) {
         sab += (x - ma) * (y - mb);
         saa += (x - ma) * (x - ma);
         sbb += (y - mb) * (y - mb);
@@ -427,43 +459,58 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
     sab / (saa * sbb).sqrt()
 }
 
+/// Which coarse similarities equal the one before them in their row (the
+/// first of a row: false): all that ranks the rows, listed best first,
+/// need of the values.
+#[must_use]
+pub fn ties(sims: &[Vec<f64>]) -> Vec<Vec<bool>> {
+    sims.iter().map(|row| (0..row.len()).map(|e| e > 0 && row[e] == row[e - 1]).collect()).collect()
+}
+
 /// Round one's filter: seqlet `i` stays when the Spearman correlation of
 /// its fine and coarse affinities over the neighbours with a nonzero fine
-/// affinity exceeds `threshold`. Returns the kept indices, and each kept
-/// seqlet's neighbours (renumbered among the kept) with their fine
-/// affinities.
+/// affinity exceeds `threshold`. The neighbours are listed by coarse
+/// affinity descending, `tied` where equal to the one before ([`ties`]).
+/// Returns the kept indices, and each kept seqlet's neighbours
+/// (renumbered among the kept) with their fine affinities.
 #[must_use]
 pub fn filter_by_correlation(
-    neighbors: &[Vec<usize>],
-    coarse: &[Vec<f64>],
+    neighbors: &[Vec<u32>],
+    tied: &[Vec<bool>],
     fine: &[Vec<f32>],
     threshold: f64,
-) -> (Vec<usize>, Vec<Vec<usize>>, Vec<Vec<f32>>) {
+) -> (Vec<usize>, Vec<Vec<u32>>, Vec<Vec<f32>>) {
     let n = neighbors.len();
     let keep: Vec<bool> = (0..n)
         .map(|i| {
-            let (f, c): (Vec<f64>, Vec<f64>) = fine[i]
-                .iter()
-                .zip(&coarse[i])
-                .filter(|(f, _)| f.abs() > 0.0)
-                .map(|(&f, &c)| (f64::from(f), c))
-                .unzip();
-            spearman(&f, &c) > threshold
+            // The entries with a nonzero fine affinity; one ties with the
+            // one kept before when every entry since does.
+            let (mut f, mut t) = (Vec::new(), Vec::new());
+            let mut chain = true;
+            for (e, &v) in fine[i].iter().enumerate() {
+                chain = chain && (e == 0 || tied[i][e]);
+                if v.abs() > 0.0 {
+                    t.push(!f.is_empty() && chain);
+                    f.push(f64::from(v));
+                    chain = true;
+                }
+            }
+            f.len() >= 2 && pearson_of_ranks(&ranks(&f), &ranks_of_descending(&t)) > threshold
         })
         .collect();
-    let mut new = vec![usize::MAX; n];
+    let mut new = vec![u32::MAX; n];
     let mut kept = Vec::new();
     for i in (0..n).filter(|&i| keep[i]) {
-        new[i] = kept.len();
+        new[i] = u32::try_from(kept.len()).expect("fewer than 2³² seqlets");
         kept.push(i);
     }
     let (mut nb, mut aff) = (Vec::with_capacity(kept.len()), Vec::with_capacity(kept.len()));
     for &i in &kept {
-        let (a, b): (Vec<usize>, Vec<f32>) = neighbors[i]
+        let (a, b): (Vec<u32>, Vec<f32>) = neighbors[i]
             .iter()
             .zip(&fine[i])
-            .filter(|(j, _)| keep[**j])
-            .map(|(&j, &v)| (new[j], v))
+            .filter(|(j, _)| keep[**j as usize])
+            .map(|(&j, &v)| (new[j as usize], v))
             .unzip();
         nb.push(a);
         aff.push(b);
@@ -486,9 +533,54 @@ mod spearman_tests {
         let neighbors = vec![vec![0, 1, 2], vec![1, 0, 2], vec![2, 1, 0]];
         let coarse = vec![vec![1.0, 0.5, 0.2], vec![1.0, 0.5, 0.2], vec![1.0, 0.5, 0.2]];
         let fine = vec![vec![1.0, 0.6, 0.1], vec![0.1, 0.6, 1.0], vec![1.0, 0.5, 0.3]];
-        let (kept, nb, aff) = filter_by_correlation(&neighbors, &coarse, &fine, 0.15);
+        let (kept, nb, aff) = filter_by_correlation(&neighbors, &ties(&coarse), &fine, 0.15);
         assert_eq!(kept, [0, 2]);
         assert_eq!(nb, [vec![0, 1], vec![1, 0]]);
         assert_eq!(aff, [vec![1.0, 0.1], vec![1.0, 0.3]]);
+    }
+
+    /// Ranks from ties alone equal ranks of the values, and the filter
+    /// keeps what the Spearman correlation of the values themselves
+    /// decides, with zeros among the fine affinities and ties among the
+    /// coarse ones.
+    #[test]
+    fn ranks_from_ties() {
+        let desc = [0.9, 0.9, 0.7, 0.5, 0.5, 0.5, 0.1];
+        assert_eq!(ranks_of_descending(&ties(&[desc.to_vec()])[0]), ranks(&desc));
+        let mut r = crate::numpy::RandomState::new(3);
+        let n = 60;
+        let mut coarse = Vec::new();
+        let mut fine = Vec::new();
+        for _ in 0..n {
+            let mut c: Vec<f64> = (0..25).map(|_| r.interval(6) as f64 / 5.0).collect();
+            c.sort_by(|a, b| b.total_cmp(a));
+            let f: Vec<f32> = (0..25)
+                .map(|e| {
+                    if r.interval(4) == 0 {
+                        0.0
+                    } else {
+                        c[e] as f32 + 2.5 * r.random_sample() as f32
+                    }
+                })
+                .collect();
+            coarse.push(c);
+            fine.push(f);
+        }
+        let neighbors: Vec<Vec<u32>> =
+            (0..n as u32).map(|i| (0..25).map(|e| (i + e) % n as u32).collect()).collect();
+        let (kept, _, _) = filter_by_correlation(&neighbors, &ties(&coarse), &fine, 0.15);
+        let want: Vec<usize> = (0..n)
+            .filter(|&i| {
+                let (f, c): (Vec<f64>, Vec<f64>) = fine[i]
+                    .iter()
+                    .zip(&coarse[i])
+                    .filter(|(f, _)| f.abs() > 0.0)
+                    .map(|(&f, &c)| (f64::from(f), c))
+                    .unzip();
+                spearman(&f, &c) > 0.15
+            })
+            .collect();
+        assert_eq!(kept, want);
+        assert!(!kept.is_empty() && kept.len() < n);
     }
 }

@@ -157,13 +157,13 @@ pub fn bisect(target: f64, mut entropy: impl FnMut(f64) -> f64) -> (f64, f64) {
 #[must_use]
 pub fn density_adapted<T: Copy + Into<f64> + Send + Sync>(
     affinity: &mut [Vec<T>],
-    neighbors: &mut [Vec<usize>],
+    neighbors: &mut [Vec<u32>],
     perplexity: f64,
 ) -> Csr {
     let n = affinity.len();
     let dist = |x: T| ((1.0 / (0.5 * x.into().max(1e-7))) - 1.0).ln().max(0.0);
     affinity.par_iter_mut().zip(neighbors.par_iter_mut()).for_each(|(a, nb)| {
-        let mut pairs: Vec<(usize, T)> = nb.iter().copied().zip(a.iter().copied()).collect();
+        let mut pairs: Vec<(u32, T)> = nb.iter().copied().zip(a.iter().copied()).collect();
         pairs.sort_by_key(|e| e.0);
         debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0), "distinct neighbours");
         for (k, (j, x)) in pairs.into_iter().enumerate() {
@@ -231,13 +231,13 @@ pub fn density_adapted<T: Copy + Into<f64> + Send + Sync>(
 #[allow(clippy::type_complexity)]
 fn symmetrized<T: Copy>(
     affinity: &[Vec<T>],
-    neighbors: &[Vec<usize>],
+    neighbors: &[Vec<u32>],
     dist: &dyn Fn(T) -> f64,
 ) -> (Csr, Vec<(usize, bool)>) {
     let n = affinity.len();
     // A's entry (i, j): the distance, when nonzero (zeros are not stored).
     let entry = |i: usize, j: usize| -> Option<f64> {
-        let k = neighbors[i].binary_search(&j).ok()?;
+        let k = neighbors[i].binary_search(&(j as u32)).ok()?;
         Some(dist(affinity[i][k])).filter(|&d| d != 0.0)
     };
     // Aᵀ's entries missing from A, by row: (i, j) where A holds (j, i)
@@ -247,8 +247,8 @@ fn symmetrized<T: Copy>(
         neighbors[j]
             .iter()
             .zip(&affinity[j])
-            .filter(move |&(&i, &x)| dist(x) != 0.0 && entry(i, j).is_none())
-            .map(|(&i, &x)| (i, x))
+            .filter(move |&(&i, &x)| dist(x) != 0.0 && entry(i as usize, j).is_none())
+            .map(|(&i, &x)| (i as usize, x))
     };
     for j in 0..n {
         for (i, _) in one_sided(j) {
@@ -272,6 +272,7 @@ fn symmetrized<T: Copy>(
     let mut diag: Vec<(usize, bool)> = Vec::with_capacity(n);
     for i in 0..n {
         let own = neighbors[i].iter().zip(&affinity[i]).filter_map(|(&j, &x)| {
+            let j = j as usize;
             let va = dist(x);
             (va != 0.0).then(|| (j, entry(j, i).map_or(va / 1.0, |vb| f64::midpoint(va, vb))))
         });
@@ -326,8 +327,8 @@ mod tests {
     #[test]
     fn weights_are_symmetric_with_a_diagonal() {
         let n = 6;
-        let neighbors: Vec<Vec<usize>> =
-            (0..n).map(|i| vec![i, (i + 1) % n, (i + 2) % n]).collect();
+        let neighbors: Vec<Vec<u32>> =
+            (0..n as u32).map(|i| vec![i, (i + 1) % n as u32, (i + 2) % n as u32]).collect();
         let affinity: Vec<Vec<f64>> =
             (0..n).map(|i| vec![1.0, 0.8 - 0.05 * i as f64, 0.3]).collect();
         let m = density_adapted(&mut affinity.clone(), &mut neighbors.clone(), 2.0);

@@ -5,7 +5,8 @@
 //!   null, isotonic FDR thresholds, greedy non-maximum suppression and the
 //!   sign split into positive and negative metaclusters, reproducing
 //!   modisco-lite's choices (and its random stream) exactly.
-//! * [`gkmer`]: gapped-k-mer embeddings and the coarse cosine kNN.
+//! * [`gkmer`]: gapped-k-mer embeddings.
+//! * [`knn`]: the coarse cosine kNN over them, in bounded memory.
 //! * [`affinity`]: aligned continuous Jaccard (fine affinities) and round
 //!   one's Spearman filter.
 //! * [`pairs`]: the same fine affinities, once per unordered pair.
@@ -22,6 +23,7 @@ pub mod affinity;
 pub mod collapse;
 pub mod density;
 pub mod gkmer;
+pub mod knn;
 pub mod leiden;
 pub mod modisco_h5;
 pub mod motif;

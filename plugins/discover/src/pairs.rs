@@ -84,32 +84,68 @@ impl Rows {
     }
 }
 
-/// The representations split for the kernel (forward, reverse), or `None`
-/// when the fast path does not apply.
-fn split(fwd: &[Array2<f32>], rev: &[Array2<f32>]) -> Option<(Vec<Rows>, Vec<Rows>)> {
-    let len = fwd.first()?.nrows();
-    if fwd.iter().chain(rev).any(|x| x.dim() != (len, 8)) {
-        return None;
+/// The representations split for the kernel: forward and reverse rows.
+pub struct Split {
+    f: Vec<Rows>,
+    r: Vec<Rows>,
+}
+
+impl Split {
+    /// The representations split, or `None` when the fast path does not
+    /// apply.
+    #[must_use]
+    pub fn of(fwd: &[Array2<f32>], rev: &[Array2<f32>]) -> Option<Self> {
+        let len = fwd.first()?.nrows();
+        if fwd.iter().chain(rev).any(|x| x.dim() != (len, 8)) {
+            return None;
+        }
+        let f: Option<Vec<Rows>> = fwd.par_iter().map(Rows::of).collect();
+        let r: Option<Vec<Rows>> = rev.par_iter().map(Rows::of).collect();
+        Some(Self { f: f?, r: r? })
     }
-    let f: Option<Vec<Rows>> = fwd.par_iter().map(Rows::of).collect();
-    let r: Option<Vec<Rows>> = rev.par_iter().map(Rows::of).collect();
-    Some((f?, r?))
+
+    /// [`crate::affinity::fine_affinity`] by unordered pairs.
+    #[must_use]
+    pub fn affinities(&self, neighbors: &[Vec<u32>]) -> Vec<Vec<f32>> {
+        let (f, r) = (&self.f, &self.r);
+        let Some(first) = f.first() else {
+            return vec![Vec::new(); neighbors.len()];
+        };
+        let pad = (first.len() as f64 * (1.0 - 0.7)) as usize;
+        let tasks = tasks(neighbors);
+        let scores: Vec<Vec<(f32, f32)>> = tasks
+            .par_iter()
+            .enumerate()
+            .map_init(Block::default, |block, (lo, list)| pair_scores(lo, list, (f, r), pad, block))
+            .collect();
+        let value = |i: usize, j: usize| -> f32 {
+            let (lo, hi) = (i.min(j), i.max(j));
+            let k = tasks[lo].binary_search(&(hi as u32)).expect("a task per pair");
+            if i <= j { scores[lo][k].0 } else { scores[lo][k].1 }
+        };
+        neighbors
+            .par_iter()
+            .enumerate()
+            .map(|(i, nb)| nb.iter().map(|&j| value(i, j as usize)).collect())
+            .collect()
+    }
 }
 
 /// Per seqlet `lo`, the partners `hi ≥ lo` it forms a kNN pair with (in
 /// either's list), sorted.
-fn tasks(neighbors: &[Vec<usize>]) -> Vec<Vec<u32>> {
+fn tasks(neighbors: &[Vec<u32>]) -> Vec<Vec<u32>> {
     let n = neighbors.len();
     let mut count = vec![0usize; n];
     for (i, nb) in neighbors.iter().enumerate() {
         for &j in nb {
-            count[i.min(j)] += 1;
+            count[i.min(j as usize)] += 1;
         }
     }
     let mut out: Vec<Vec<u32>> = count.iter().map(|&c| Vec::with_capacity(c)).collect();
     for (i, nb) in neighbors.iter().enumerate() {
         for &j in nb {
-            out[i.min(j)].push(u32::try_from(i.max(j)).expect("fewer than 2³² seqlets"));
+            let i = u32::try_from(i).expect("fewer than 2³² seqlets");
+            out[i.min(j) as usize].push(i.max(j));
         }
     }
     out.par_iter_mut().for_each(|list| {
@@ -295,29 +331,9 @@ fn pair_scores(
 pub fn fine_affinity(
     fwd: &[Array2<f32>],
     rev: &[Array2<f32>],
-    neighbors: &[Vec<usize>],
+    neighbors: &[Vec<u32>],
 ) -> Option<Vec<Vec<f32>>> {
-    let (f, r) = split(fwd, rev)?;
-    let len = f.first()?.len();
-    let pad = (len as f64 * (1.0 - 0.7)) as usize;
-    let tasks = tasks(neighbors);
-    let scores: Vec<Vec<(f32, f32)>> = tasks
-        .par_iter()
-        .enumerate()
-        .map_init(Block::default, |block, (lo, list)| pair_scores(lo, list, (&f, &r), pad, block))
-        .collect();
-    let value = |i: usize, j: usize| -> f32 {
-        let (lo, hi) = (i.min(j), i.max(j));
-        let k = tasks[lo].binary_search(&(hi as u32)).expect("a task per pair");
-        if i <= j { scores[lo][k].0 } else { scores[lo][k].1 }
-    };
-    Some(
-        neighbors
-            .par_iter()
-            .enumerate()
-            .map(|(i, nb)| nb.iter().map(|&j| value(i, j)).collect())
-            .collect(),
-    )
+    Some(Split::of(fwd, rev)?.affinities(neighbors))
 }
 
 #[cfg(test)]
@@ -346,11 +362,11 @@ mod tests {
             fwd.push(f);
             rev.push(b);
         }
-        let neighbors: Vec<Vec<usize>> = (0..n)
+        let neighbors: Vec<Vec<u32>> = (0..n as u32)
             .map(|i| {
                 let mut nb = vec![i];
                 for k in 1..12 {
-                    let j = (i * 7 + k * k * 3) % n;
+                    let j = (i * 7 + k * k * 3) % n as u32;
                     if !nb.contains(&j) {
                         nb.push(j);
                     }

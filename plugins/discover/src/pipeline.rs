@@ -6,7 +6,7 @@
 //! pattern's subpatterns.
 
 use crate::collapse::{CollapseSettings, collapse, subclusters, subpatterns};
-use crate::gkmer::{self, knn_with, l2_normalized};
+use crate::gkmer::{self, l2_normalized};
 use crate::pattern::{Pattern, Polish, Site, Track, Tracks, from_cluster, strength};
 use motif_core::Result;
 use motif_core::plugin::{Configured, GraphClusterer, SeqletAffinity, SeqletCaller, SeqletCalls};
@@ -224,30 +224,30 @@ fn gkmer_vector(site: &Site, rc: bool, sign: f32, tracks: &Tracks) -> Vec<(u64, 
     })
 }
 
-/// The `k` coarse neighbours of each seqlet and their similarities. The
-/// forward vectors are held; the reverse ones too while small, else formed
-/// when the kNN asks (twice each). Whether the round counts as large.
+/// The `k` coarse neighbours of each seqlet, best first, and which of
+/// their similarities equal the one before ([`crate::affinity::ties`]:
+/// all the filter needs of them). Each k-mer vector is formed once.
 fn coarse_neighbors(
     seqlets: &[Site],
     sign: f32,
     tracks: &Tracks,
     k: usize,
-) -> (Vec<Vec<usize>>, Vec<Vec<f64>>, bool) {
-    let (n, max) = (seqlets.len(), gkmer::Settings::default().max_entries);
-    let fwd = gkmer::SparseRows::build(n, max, &|i| gkmer_vector(&seqlets[i], false, sign, tracks));
-    let held = (n * max * 16 <= REV_HELD_BYTES).then(|| {
-        gkmer::SparseRows::build(n, max, &|j| gkmer_vector(&seqlets[j], true, sign, tracks))
-    });
-    let rev = |j: usize| match &held {
-        Some(rows) => rows.row(j).to_vec(),
-        None => gkmer_vector(&seqlets[j], true, sign, tracks),
-    };
-    let (neighbors, coarse) = knn_with(&fwd, &rev, k);
-    (neighbors, coarse, held.is_none())
+) -> (Vec<Vec<u32>>, Vec<Vec<bool>>) {
+    let stride = gkmer::Settings::default().max_entries;
+    let knn = crate::knn::knn(
+        seqlets.len(),
+        stride,
+        &|i| gkmer_vector(&seqlets[i], false, sign, tracks),
+        &|j| gkmer_vector(&seqlets[j], true, sign, tracks),
+        k,
+    );
+    let tied = crate::affinity::ties(&knn.sims);
+    (knn.neighbors, tied)
 }
 
-/// Reverse k-mer vectors are held (not formed twice) up to this size.
-const REV_HELD_BYTES: usize = 64 << 20;
+/// Rounds from this many k-mer entries on hand freed memory back between
+/// stages.
+const LARGE_ENTRIES: usize = 4 << 20;
 
 /// Hands memory freed by the stage just finished back to the system. The
 /// stages free many row-sized blocks (k-mer vectors, neighbour rows) that
@@ -276,8 +276,8 @@ fn cluster(
     s: &Settings,
     plugins: &Plugins,
 ) -> Result<Option<(Vec<Site>, Vec<usize>)>> {
-    let (neighbors, coarse, large) =
-        coarse_neighbors(seqlets, sign as f32, tracks, s.neighbors + 1);
+    let large = seqlets.len() * gkmer::Settings::default().max_entries >= LARGE_ENTRIES;
+    let (neighbors, tied) = coarse_neighbors(seqlets, sign as f32, tracks, s.neighbors + 1);
     // Large rounds hand freed memory back between stages.
     let release = || {
         if large {
@@ -294,20 +294,19 @@ fn cluster(
             )
         })
         .unzip();
-    let fine = plugins.affinity.affinities(&rf, &rr, &neighbors)?;
-    drop((rf, rr));
+    let fine = plugins.affinity.affinities(rf, rr, &neighbors)?;
     release();
     let (kept, neighbors, fine) = if round == 1 {
         let (kept, nb, aff) = crate::affinity::filter_by_correlation(
             &neighbors,
-            &coarse,
+            &tied,
             &fine,
             s.correlation_threshold,
         );
-        drop((neighbors, coarse, fine));
+        drop((neighbors, tied, fine));
         (kept.iter().map(|&i| seqlets[i]).collect::<Vec<_>>(), nb, aff)
     } else {
-        drop(coarse);
+        drop(tied);
         (seqlets.to_vec(), neighbors, fine)
     };
     release();

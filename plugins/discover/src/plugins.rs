@@ -87,14 +87,14 @@ impl Configured for ContinuousJaccard {
 impl SeqletAffinity for ContinuousJaccard {
     fn affinities(
         &self,
-        fwd: &[Array2<f32>],
-        rev: &[Array2<f32>],
-        neighbors: &[Vec<usize>],
+        fwd: Vec<Array2<f32>>,
+        rev: Vec<Array2<f32>>,
+        neighbors: &[Vec<u32>],
     ) -> Result<Vec<Vec<f32>>> {
         if fwd.len() != rev.len() || neighbors.len() != fwd.len() {
             return Err(Error::Invalid("one representation per strand and neighbour row".into()));
         }
-        if let Some(j) = neighbors.iter().flatten().find(|&&j| j >= fwd.len()) {
+        if let Some(j) = neighbors.iter().flatten().find(|&&j| j as usize >= fwd.len()) {
             return Err(Error::Invalid(format!("neighbour {j} of {} seqlets", fwd.len())));
         }
         Ok(crate::affinity::fine_affinity(fwd, rev, neighbors))

@@ -661,15 +661,17 @@ pub trait SeqletCaller: Send + Sync {
 /// (parent), from their `(len, channels)` representations on the forward
 /// strand and reverse-complemented.
 pub trait SeqletAffinity: Send + Sync {
-    /// One row of similarities per seqlet, in `neighbors[i]` order.
+    /// One row of similarities per seqlet, in `neighbors[i]` order. The
+    /// representations are handed over (an implementation may drop them as
+    /// soon as it has its own form of them).
     ///
     /// # Errors
     /// If the representations cannot be compared (naming why).
     fn affinities(
         &self,
-        fwd: &[ndarray::Array2<f32>],
-        rev: &[ndarray::Array2<f32>],
-        neighbors: &[Vec<usize>],
+        fwd: Vec<ndarray::Array2<f32>>,
+        rev: Vec<ndarray::Array2<f32>>,
+        neighbors: &[Vec<u32>],
     ) -> Result<Vec<Vec<f32>>>;
 }
 
