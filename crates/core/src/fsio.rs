@@ -119,6 +119,18 @@ pub fn overwritten_input<'a>(out: &Path, inputs: &[&'a Path]) -> Option<&'a Path
 /// # Errors
 /// The underlying I/O error.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, &mut |f| std::io::Write::write_all(f, bytes))
+}
+
+/// [`write_atomic`] with the contents streamed by `fill` into the
+/// temporary file (a large output need not be held in memory whole).
+///
+/// # Errors
+/// The underlying I/O error, or `fill`'s.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: &mut dyn FnMut(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = parent_dir(path);
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -127,7 +139,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         path.file_name().map_or("out".into(), |n| n.to_string_lossy())
     ));
     register_temp(&tmp);
-    let r = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    let r = std::fs::File::create(&tmp)
+        .and_then(|mut f| fill(&mut f))
+        .and_then(|()| std::fs::rename(&tmp, path));
     if r.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

@@ -4,6 +4,7 @@
 //!
 //! `cargo run -p motif-discover --example density -- AFFINITY.npy NEIGHBORS.npy PERPLEXITY`
 
+use motif_core::plugin::Table;
 use motif_discover::density::density_adapted;
 use ndarray::Ix2;
 
@@ -14,10 +15,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let aff = motif_core::npz::read(std::path::Path::new(aff))?.into_dimensionality::<Ix2>()?;
     let nb = motif_core::npz::read(std::path::Path::new(nb))?.into_dimensionality::<Ix2>()?;
-    let affinity: Vec<Vec<f64>> =
-        aff.rows().into_iter().map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect();
-    let neighbors: Vec<Vec<u32>> =
-        nb.rows().into_iter().map(|r| r.iter().map(|&v| v as u32).collect()).collect();
+    let affinity = Table::from_rows(aff.rows().into_iter().map(|r| r.mapv(f64::from).to_vec()));
+    let neighbors = Table::from_rows(
+        nb.rows().into_iter().map(|r| r.iter().map(|&v| v as u32).collect::<Vec<_>>()),
+    );
     let (mut affinity, mut neighbors) = (affinity, neighbors);
     let m = density_adapted(&mut affinity, &mut neighbors, perplexity.parse()?);
     for i in 0..m.n() {

@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rr.push(r);
     }
     let fine = motif_discover::affinity::fine_affinity(rf, rr, &neighbors);
-    for (i, row) in fine.iter().enumerate() {
+    for (i, row) in fine.rows().enumerate() {
         let e: Vec<String> = row.iter().map(|v| format!("{v:?}")).collect();
         println!("fine\t{i}\t{}", e.join(","));
     }
@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let e: Vec<String> = kept.iter().map(ToString::to_string).collect();
     println!("kept\t{}", e.join(","));
-    for (i, (nb, sm)) in neighbors.iter().zip(&sims).enumerate() {
+    for (i, (nb, sm)) in neighbors.rows().zip(sims.rows()).enumerate() {
         let e: Vec<String> = nb.iter().zip(sm).map(|(j, v)| format!("{j}:{v:?}")).collect();
         println!("knn\t{i}\t{}", e.join(","));
     }

@@ -2,6 +2,7 @@
 //! continuous Jaccard index of their L1-normalised tracks, at the best
 //! offset of one slid along the other (zero-padded).
 
+use motif_core::plugin::Table;
 use ndarray::{Array2, ArrayView2, Axis, s};
 
 /// `X / Σ|X|` (X unchanged when the sum is 0), as modisco's `l1`.
@@ -203,9 +204,9 @@ mod tests {
 pub fn fine_affinity(
     fwd: Vec<Array2<f32>>,
     rev: Vec<Array2<f32>>,
-    neighbors: &[Vec<u32>],
-) -> Vec<Vec<f32>> {
-    match crate::pairs::Split::of(&fwd, &rev) {
+    neighbors: &Table<u32>,
+) -> Table<f32> {
+    match crate::pairs::Split::of(&fwd, &rev, neighbors) {
         Some(split) => {
             drop((fwd, rev));
             split.affinities(neighbors)
@@ -220,8 +221,8 @@ pub fn fine_affinity(
 pub fn fine_affinity_by_rows(
     fwd: &[Array2<f32>],
     rev: &[Array2<f32>],
-    neighbors: &[Vec<u32>],
-) -> Vec<Vec<f32>> {
+    neighbors: &Table<u32>,
+) -> Table<f32> {
     use rayon::prelude::*;
     // Magnitudes and signs of every child, forward then reverse.
     let split = |x: &Array2<f32>| -> (Vec<f32>, Vec<f32>) {
@@ -229,8 +230,10 @@ pub fn fine_affinity_by_rows(
     };
     let children: Vec<(Vec<f32>, Vec<f32>)> =
         fwd.par_iter().chain(rev.par_iter()).map(split).collect();
-    neighbors
-        .par_iter()
+    let rows: Vec<Vec<f32>> = neighbors
+        .rows()
+        .collect::<Vec<_>>()
+        .into_par_iter()
         .enumerate()
         .map_init(Batch::default, |batch, (i, nb)| {
             let len = nb.first().map(|&j| fwd[j as usize].nrows());
@@ -250,7 +253,8 @@ pub fn fine_affinity_by_rows(
                 })
                 .collect()
         })
-        .collect()
+        .collect();
+    Table::from_rows(rows)
 }
 
 /// Children aligned to one parent per block of lanes.
@@ -463,8 +467,10 @@ fn pearson_of_ranks(ra: &[f64], rb: &[f64]) -> f64 {
 /// first of a row: false): all that ranks the rows, listed best first,
 /// need of the values.
 #[must_use]
-pub fn ties(sims: &[Vec<f64>]) -> Vec<Vec<bool>> {
-    sims.iter().map(|row| (0..row.len()).map(|e| e > 0 && row[e] == row[e - 1]).collect()).collect()
+pub fn ties(sims: &Table<f64>) -> Table<bool> {
+    Table::from_rows(
+        sims.rows().map(|row| (0..row.len()).map(move |e| e > 0 && row[e] == row[e - 1])),
+    )
 }
 
 /// Round one's filter: seqlet `i` stays when the Spearman correlation of
@@ -475,11 +481,11 @@ pub fn ties(sims: &[Vec<f64>]) -> Vec<Vec<bool>> {
 /// (renumbered among the kept) with their fine affinities.
 #[must_use]
 pub fn filter_by_correlation(
-    neighbors: &[Vec<u32>],
-    tied: &[Vec<bool>],
-    fine: &[Vec<f32>],
+    neighbors: &Table<u32>,
+    tied: &Table<bool>,
+    fine: &Table<f32>,
     threshold: f64,
-) -> (Vec<usize>, Vec<Vec<u32>>, Vec<Vec<f32>>) {
+) -> (Vec<usize>, Table<u32>, Table<f32>) {
     let n = neighbors.len();
     let keep: Vec<bool> = (0..n)
         .map(|i| {
@@ -504,16 +510,14 @@ pub fn filter_by_correlation(
         new[i] = u32::try_from(kept.len()).expect("fewer than 2³² seqlets");
         kept.push(i);
     }
-    let (mut nb, mut aff) = (Vec::with_capacity(kept.len()), Vec::with_capacity(kept.len()));
+    let entries: usize =
+        kept.iter().map(|&i| neighbors[i].iter().filter(|&&j| keep[j as usize]).count()).sum();
+    let mut nb = Table::with_capacity(kept.len(), entries);
+    let mut aff = Table::with_capacity(kept.len(), entries);
     for &i in &kept {
-        let (a, b): (Vec<u32>, Vec<f32>) = neighbors[i]
-            .iter()
-            .zip(&fine[i])
-            .filter(|(j, _)| keep[**j as usize])
-            .map(|(&j, &v)| (new[j as usize], v))
-            .unzip();
-        nb.push(a);
-        aff.push(b);
+        let pairs = || neighbors[i].iter().zip(&fine[i]).filter(|(j, _)| keep[**j as usize]);
+        nb.push_row(pairs().map(|(&j, _)| new[j as usize]));
+        aff.push_row(pairs().map(|(_, &v)| v));
     }
     (kept, nb, aff)
 }
@@ -530,13 +534,13 @@ mod spearman_tests {
         assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 35.0]) - 1.0).abs() < 1e-15);
         assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-15);
         assert!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]).is_nan());
-        let neighbors = vec![vec![0, 1, 2], vec![1, 0, 2], vec![2, 1, 0]];
-        let coarse = vec![vec![1.0, 0.5, 0.2], vec![1.0, 0.5, 0.2], vec![1.0, 0.5, 0.2]];
-        let fine = vec![vec![1.0, 0.6, 0.1], vec![0.1, 0.6, 1.0], vec![1.0, 0.5, 0.3]];
+        let neighbors = Table::from_rows([[0, 1, 2], [1, 0, 2], [2, 1, 0]]);
+        let coarse = Table::from_rows([[1.0, 0.5, 0.2], [1.0, 0.5, 0.2], [1.0, 0.5, 0.2]]);
+        let fine = Table::from_rows([[1.0, 0.6, 0.1], [0.1, 0.6, 1.0], [1.0, 0.5, 0.3]]);
         let (kept, nb, aff) = filter_by_correlation(&neighbors, &ties(&coarse), &fine, 0.15);
         assert_eq!(kept, [0, 2]);
-        assert_eq!(nb, [vec![0, 1], vec![1, 0]]);
-        assert_eq!(aff, [vec![1.0, 0.1], vec![1.0, 0.3]]);
+        assert_eq!(nb, Table::from_rows([[0, 1], [1, 0]]));
+        assert_eq!(aff, Table::from_rows([[1.0, 0.1], [1.0, 0.3]]));
     }
 
     /// Ranks from ties alone equal ranks of the values, and the filter
@@ -546,7 +550,7 @@ mod spearman_tests {
     #[test]
     fn ranks_from_ties() {
         let desc = [0.9, 0.9, 0.7, 0.5, 0.5, 0.5, 0.1];
-        assert_eq!(ranks_of_descending(&ties(&[desc.to_vec()])[0]), ranks(&desc));
+        assert_eq!(ranks_of_descending(&ties(&Table::from_rows([desc]))[0]), ranks(&desc));
         let mut r = crate::numpy::RandomState::new(3);
         let n = 60;
         let mut coarse = Vec::new();
@@ -566,9 +570,14 @@ mod spearman_tests {
             coarse.push(c);
             fine.push(f);
         }
-        let neighbors: Vec<Vec<u32>> =
-            (0..n as u32).map(|i| (0..25).map(|e| (i + e) % n as u32).collect()).collect();
-        let (kept, _, _) = filter_by_correlation(&neighbors, &ties(&coarse), &fine, 0.15);
+        let neighbors =
+            Table::from_rows((0..n as u32).map(|i| (0..25).map(move |e| (i + e) % n as u32)));
+        let (kept, _, _) = filter_by_correlation(
+            &neighbors,
+            &ties(&Table::from_rows(coarse.clone())),
+            &Table::from_rows(fine.clone()),
+            0.15,
+        );
         let want: Vec<usize> = (0..n)
             .filter(|&i| {
                 let (f, c): (Vec<f64>, Vec<f64>) = fine[i]

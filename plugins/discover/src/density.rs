@@ -7,6 +7,7 @@
 //! diagonal. The result feeds Leiden.
 
 use crate::numpy::pairwise_sum;
+use motif_core::plugin::Table;
 use rayon::prelude::*;
 
 /// A square sparse matrix in CSR form, column indices sorted per row.
@@ -155,14 +156,14 @@ pub fn bisect(target: f64, mut entropy: impl FnMut(f64) -> f64) -> (f64, f64) {
 /// by neighbour in place (the pairs kept together); the matrix is built in
 /// one array, without transposes.
 #[must_use]
-pub fn density_adapted<T: Copy + Into<f64> + Send + Sync>(
-    affinity: &mut [Vec<T>],
-    neighbors: &mut [Vec<u32>],
+pub fn density_adapted<T: Copy + Default + Into<f64> + Send + Sync>(
+    affinity: &mut Table<T>,
+    neighbors: &mut Table<u32>,
     perplexity: f64,
 ) -> Csr {
     let n = affinity.len();
     let dist = |x: T| ((1.0 / (0.5 * x.into().max(1e-7))) - 1.0).ln().max(0.0);
-    affinity.par_iter_mut().zip(neighbors.par_iter_mut()).for_each(|(a, nb)| {
+    affinity.rows_mut().into_par_iter().zip(neighbors.rows_mut()).for_each(|(a, nb)| {
         let mut pairs: Vec<(u32, T)> = nb.iter().copied().zip(a.iter().copied()).collect();
         pairs.sort_by_key(|e| e.0);
         debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0), "distinct neighbours");
@@ -229,9 +230,9 @@ pub fn density_adapted<T: Copy + Into<f64> + Send + Sync>(
 /// the diagonal weight: its place, and whether D holds a diagonal entry
 /// there.
 #[allow(clippy::type_complexity)]
-fn symmetrized<T: Copy>(
-    affinity: &[Vec<T>],
-    neighbors: &[Vec<u32>],
+fn symmetrized<T: Copy + Default>(
+    affinity: &Table<T>,
+    neighbors: &Table<u32>,
     dist: &dyn Fn(T) -> f64,
 ) -> (Csr, Vec<(usize, bool)>) {
     let n = affinity.len();
@@ -259,15 +260,16 @@ fn symmetrized<T: Copy>(
         extra_start[i + 1] += extra_start[i];
     }
     let mut fill = extra_start.clone();
-    let mut extra = vec![(0u32, 0f64); extra_start[n]];
+    // The affinity as stored (its distance formed when read).
+    let mut extra: Vec<(u32, T)> = vec![(0, T::default()); extra_start[n]];
     for j in 0..n {
         for (i, x) in one_sided(j) {
-            extra[fill[i]] = (u32::try_from(j).expect("fewer than 2³² seqlets"), dist(x));
+            extra[fill[i]] = (u32::try_from(j).expect("fewer than 2³² seqlets"), x);
             fill[i] += 1;
         }
     }
     drop(fill);
-    let a_nnz: usize = neighbors.iter().map(Vec::len).sum();
+    let a_nnz = neighbors.entries();
     let mut d = Csr::with_capacity(n, a_nnz + extra.len() + n);
     let mut diag: Vec<(usize, bool)> = Vec::with_capacity(n);
     for i in 0..n {
@@ -277,7 +279,7 @@ fn symmetrized<T: Copy>(
             (va != 0.0).then(|| (j, entry(j, i).map_or(va / 1.0, |vb| f64::midpoint(va, vb))))
         });
         let mut others =
-            extra[extra_start[i]..extra_start[i + 1]].iter().map(|&(j, v)| (j as usize, v));
+            extra[extra_start[i]..extra_start[i + 1]].iter().map(|&(j, x)| (j as usize, dist(x)));
         let mut own = own.peekable();
         let mut next_other = others.next();
         let mut slot = None;
@@ -327,10 +329,9 @@ mod tests {
     #[test]
     fn weights_are_symmetric_with_a_diagonal() {
         let n = 6;
-        let neighbors: Vec<Vec<u32>> =
-            (0..n as u32).map(|i| vec![i, (i + 1) % n as u32, (i + 2) % n as u32]).collect();
-        let affinity: Vec<Vec<f64>> =
-            (0..n).map(|i| vec![1.0, 0.8 - 0.05 * i as f64, 0.3]).collect();
+        let neighbors =
+            Table::from_rows((0..n as u32).map(|i| [i, (i + 1) % n as u32, (i + 2) % n as u32]));
+        let affinity = Table::from_rows((0..n).map(|i| [1.0, 0.8 - 0.05 * i as f64, 0.3]));
         let m = density_adapted(&mut affinity.clone(), &mut neighbors.clone(), 2.0);
         let at = |i: usize, j: usize| {
             (m.indptr[i]..m.indptr[i + 1]).find(|&p| m.indices[p] as usize == j).map(|p| m.data[p])

@@ -18,6 +18,7 @@
 //! together: a k-mer several of them hold is added for all in one pass
 //! over its posting list.
 
+use motif_core::plugin::Table;
 use rayon::prelude::*;
 
 /// A gapped-k-mer vector: (key, value), sorted by key.
@@ -37,9 +38,9 @@ const BLOCK: usize = 8;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Knn {
     /// Neighbour indices per seqlet (itself included when it ranks).
-    pub neighbors: Vec<Vec<u32>>,
+    pub neighbors: Table<u32>,
     /// Similarities, in the same order.
-    pub sims: Vec<Vec<f64>>,
+    pub sims: Table<f64>,
 }
 
 /// The `k` nearest of `n` seqlets whose forward and reverse vectors (at
@@ -52,7 +53,10 @@ pub struct Knn {
 pub fn knn(n: usize, stride: usize, fwd: Former<'_>, rev: Former<'_>, k: usize) -> Knn {
     let k = k.min(n);
     if k == 0 {
-        return Knn { neighbors: vec![Vec::new(); n], sims: vec![Vec::new(); n] };
+        return Knn {
+            neighbors: Table::uniform(n, 0, Vec::new()),
+            sims: Table::uniform(n, 0, Vec::new()),
+        };
     }
     if u16::try_from(n).is_ok() {
         knn_in::<u16>(n, stride, fwd, rev, k)
@@ -398,21 +402,27 @@ impl<J: Slot> Best<J> {
             .map(move |(((key, j), fill), worst)| Slots { k, key, j, fill, worst })
     }
 
-    /// The lists, best first, in seqlet order.
+    /// The lists, best first, in seqlet order (every slot is full: each
+    /// saw all `n ≥ k` candidates).
     fn finish(self, order: &[usize]) -> Knn {
-        let n = order.len();
-        let mut neighbors = vec![Vec::new(); n];
-        let mut sims = vec![Vec::new(); n];
-        let mut buf: Vec<(u64, u32)> = Vec::with_capacity(self.k);
+        let (n, k) = (order.len(), self.k);
+        let mut neighbors = vec![0u32; n * k];
+        let mut sims = vec![0f64; n * k];
+        let mut buf: Vec<(u64, u32)> = Vec::with_capacity(k);
         for (s, &i) in order.iter().enumerate() {
-            let (a, b) = (s * self.k, s * self.k + self.fill[s] as usize);
+            debug_assert_eq!(self.fill[s] as usize, k);
             buf.clear();
-            buf.extend(self.key[a..b].iter().zip(&self.j[a..b]).map(|(&key, &j)| (key, j.get())));
+            let at = s * k..(s + 1) * k;
+            buf.extend(
+                self.key[at.clone()].iter().zip(&self.j[at]).map(|(&key, &j)| (key, j.get())),
+            );
             buf.sort_unstable();
-            neighbors[i] = buf.iter().map(|e| e.1).collect();
-            sims[i] = buf.iter().map(|e| similarity(e.0)).collect();
+            for (e, &(key, j)) in buf.iter().enumerate() {
+                neighbors[i * k + e] = j;
+                sims[i * k + e] = similarity(key);
+            }
         }
-        Knn { neighbors, sims }
+        Knn { neighbors: Table::uniform(n, k, neighbors), sims: Table::uniform(n, k, sims) }
     }
 }
 

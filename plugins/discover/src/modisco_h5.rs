@@ -183,9 +183,13 @@ pub fn write(
         }
         f.add_group(g.finish());
     }
-    let bytes = f.finish().map_err(|e| encode(e.to_string()))?;
-    motif_core::fsio::write_atomic(path, &bytes)
-        .map_err(|source| H5Error::Io { path: shown, source })
+    // Streamed to the file: the whole file is never held in memory.
+    let mut built = Some(f);
+    motif_core::fsio::write_atomic_with(path, &mut |file| {
+        let f = built.take().expect("written once");
+        f.finish_to(&mut *file).map_err(std::io::Error::other)
+    })
+    .map_err(|source| H5Error::Io { path: shown, source })
 }
 
 #[cfg(test)]

@@ -19,17 +19,20 @@
 //! the order of the lower-numbered seqlet's forward rows.
 
 use crate::affinity::SignumOrZero;
+use motif_core::plugin::Table;
 use ndarray::Array2;
 use rayon::prelude::*;
 
 /// Partners aligned to one seqlet per block of lanes.
 const LANES: usize = 16;
 
-/// One orientation of a seqlet, split for the kernel: per row the four
-/// first channels' magnitudes and signs, the one nonzero of the last four
-/// (its channel as a float, 4 for none; magnitude; sign), and the prefix
-/// sums (float64) of the row totals `Σ|x|`.
-struct Rows {
+/// One orientation of every seqlet, split for the kernel, `len` rows per
+/// seqlet in flat arrays: per row the four first channels' magnitudes and
+/// signs, the one nonzero of the last four (its channel as a float, 4 for
+/// none; magnitude; sign), and per seqlet the prefix sums (float64) of the
+/// row totals `Σ|x|` (`len + 1` each).
+struct Strand {
+    len: usize,
     abs: Vec<[f32; 4]>,
     sign: Vec<[f32; 4]>,
     code: Vec<f32>,
@@ -38,42 +41,73 @@ struct Rows {
     prefix: Vec<f64>,
 }
 
-impl Rows {
-    /// `None` when a row has more than one nonzero among channels 4..8.
-    fn of(x: &Array2<f32>) -> Option<Self> {
-        let len = x.nrows();
-        let mut r = Self {
-            abs: Vec::with_capacity(len),
-            sign: Vec::with_capacity(len),
-            code: Vec::with_capacity(len),
-            tail_abs: Vec::with_capacity(len),
-            tail_sign: Vec::with_capacity(len),
-            prefix: Vec::with_capacity(len + 1),
+impl Strand {
+    /// `None` when a row has more than one nonzero among channels 4..8 (the
+    /// shapes are checked by the caller).
+    fn of(xs: &[Array2<f32>], len: usize) -> Option<Self> {
+        let rows = xs.len() * len;
+        let mut s = Self {
+            len,
+            abs: Vec::with_capacity(rows),
+            sign: Vec::with_capacity(rows),
+            code: Vec::with_capacity(rows),
+            tail_abs: Vec::with_capacity(rows),
+            tail_sign: Vec::with_capacity(rows),
+            prefix: Vec::with_capacity(xs.len() * (len + 1)),
         };
-        r.prefix.push(0.0);
-        for row in x.rows() {
-            let a: [f32; 4] = std::array::from_fn(|k| row[k].abs());
-            r.abs.push(a);
-            r.sign.push(std::array::from_fn(|k| row[k].signum_or_zero()));
-            let mut tail = (4.0, 0.0, 0.0);
-            for k in 4..8 {
-                if row[k] != 0.0 {
-                    if tail.0 != 4.0 {
-                        return None;
+        for x in xs {
+            let mut last = 0.0;
+            s.prefix.push(last);
+            for row in x.rows() {
+                let a: [f32; 4] = std::array::from_fn(|k| row[k].abs());
+                s.abs.push(a);
+                s.sign.push(std::array::from_fn(|k| row[k].signum_or_zero()));
+                let mut tail = (4.0, 0.0, 0.0);
+                for k in 4..8 {
+                    if row[k] != 0.0 {
+                        if tail.0 != 4.0 {
+                            return None;
+                        }
+                        tail = ((k - 4) as f32, row[k].abs(), row[k].signum_or_zero());
                     }
-                    tail = ((k - 4) as f32, row[k].abs(), row[k].signum_or_zero());
                 }
+                s.code.push(tail.0);
+                s.tail_abs.push(tail.1);
+                s.tail_sign.push(tail.2);
+                let total = ((a[0] + a[3]) + (a[1] + a[2])) + tail.1;
+                last += f64::from(total);
+                s.prefix.push(last);
             }
-            r.code.push(tail.0);
-            r.tail_abs.push(tail.1);
-            r.tail_sign.push(tail.2);
-            let total = ((a[0] + a[3]) + (a[1] + a[2])) + tail.1;
-            let last = r.prefix[r.prefix.len() - 1];
-            r.prefix.push(last + f64::from(total));
         }
-        Some(r)
+        Some(s)
     }
 
+    /// Seqlet `i`'s rows.
+    fn rows(&self, i: usize) -> Rows<'_> {
+        let r = i * self.len..(i + 1) * self.len;
+        Rows {
+            abs: &self.abs[r.clone()],
+            sign: &self.sign[r.clone()],
+            code: &self.code[r.clone()],
+            tail_abs: &self.tail_abs[r.clone()],
+            tail_sign: &self.tail_sign[r],
+            prefix: &self.prefix[i * (self.len + 1)..(i + 1) * (self.len + 1)],
+        }
+    }
+}
+
+/// One orientation of one seqlet, as [`Strand`] holds it.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    abs: &'a [[f32; 4]],
+    sign: &'a [[f32; 4]],
+    code: &'a [f32],
+    tail_abs: &'a [f32],
+    tail_sign: &'a [f32],
+    prefix: &'a [f64],
+}
+
+impl Rows<'_> {
     fn len(&self) -> usize {
         self.code.len()
     }
@@ -86,72 +120,113 @@ impl Rows {
 
 /// The representations split for the kernel: forward and reverse rows.
 pub struct Split {
-    f: Vec<Rows>,
-    r: Vec<Rows>,
+    f: Strand,
+    r: Strand,
 }
 
 impl Split {
     /// The representations split, or `None` when the fast path does not
-    /// apply.
+    /// apply (to them, or to `neighbors`: a list too long to index by
+    /// `u16`).
     #[must_use]
-    pub fn of(fwd: &[Array2<f32>], rev: &[Array2<f32>]) -> Option<Self> {
+    pub fn of(fwd: &[Array2<f32>], rev: &[Array2<f32>], neighbors: &Table<u32>) -> Option<Self> {
+        if neighbors.rows().any(|nb| nb.len() >= usize::from(ABSENT)) {
+            return None;
+        }
         let len = fwd.first()?.nrows();
         if fwd.iter().chain(rev).any(|x| x.dim() != (len, 8)) {
             return None;
         }
-        let f: Option<Vec<Rows>> = fwd.par_iter().map(Rows::of).collect();
-        let r: Option<Vec<Rows>> = rev.par_iter().map(Rows::of).collect();
-        Some(Self { f: f?, r: r? })
+        Some(Self { f: Strand::of(fwd, len)?, r: Strand::of(rev, len)? })
     }
 
-    /// [`crate::affinity::fine_affinity`] by unordered pairs.
+    /// [`crate::affinity::fine_affinity`] by unordered pairs (`neighbors`
+    /// as given to [`Split::of`]). Each pair's two scores go straight to
+    /// the rows that list it.
     #[must_use]
-    pub fn affinities(&self, neighbors: &[Vec<u32>]) -> Vec<Vec<f32>> {
+    pub fn affinities(&self, neighbors: &Table<u32>) -> Table<f32> {
+        use std::sync::atomic::{AtomicU32, Ordering};
         let (f, r) = (&self.f, &self.r);
-        let Some(first) = f.first() else {
-            return vec![Vec::new(); neighbors.len()];
-        };
-        let pad = (first.len() as f64 * (1.0 - 0.7)) as usize;
         let tasks = tasks(neighbors);
-        let scores: Vec<Vec<(f32, f32)>> = tasks
-            .par_iter()
-            .enumerate()
-            .map_init(Block::default, |block, (lo, list)| pair_scores(lo, list, (f, r), pad, block))
-            .collect();
-        let value = |i: usize, j: usize| -> f32 {
-            let (lo, hi) = (i.min(j), i.max(j));
-            let k = tasks[lo].binary_search(&(hi as u32)).expect("a task per pair");
-            if i <= j { scores[lo][k].0 } else { scores[lo][k].1 }
+        let pad = (f.len as f64 * (1.0 - 0.7)) as usize;
+        let out: Vec<AtomicU32> =
+            (0..neighbors.entries()).map(|_| AtomicU32::new(f32::NAN.to_bits())).collect();
+        let put = |i: usize, at: u16, v: f32| {
+            if at != ABSENT {
+                out[neighbors.offset(i) + usize::from(at)].store(v.to_bits(), Ordering::Relaxed);
+            }
         };
-        neighbors
-            .par_iter()
-            .enumerate()
-            .map(|(i, nb)| nb.iter().map(|&j| value(i, j as usize)).collect())
-            .collect()
+        let rows: Vec<&[Task]> = tasks.rows().collect();
+        rows.into_par_iter().enumerate().for_each_init(
+            || (Block::default(), Vec::new()),
+            |(block, scores), (lo, list)| {
+                pair_scores(lo, list, (f, r), pad, block, scores);
+                for (t, &(a, b)) in list.iter().zip(scores.iter()) {
+                    // Row lo lists hi: lo the parent; row hi lists lo: hi
+                    // the parent.
+                    put(lo, t.at_lo, a);
+                    put(t.hi as usize, t.at_hi, b);
+                }
+            },
+        );
+        drop(tasks);
+        Table::shaped_with(
+            neighbors,
+            out.into_iter().map(|v| f32::from_bits(v.into_inner())).collect(),
+        )
     }
 }
 
+/// No place: the pair is not in that seqlet's list.
+const ABSENT: u16 = u16::MAX;
+
+/// A kNN pair `lo ≤ hi`: the partner, and where each lists the other
+/// ([`ABSENT`] when it does not).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Task {
+    hi: u32,
+    at_lo: u16,
+    at_hi: u16,
+}
+
 /// Per seqlet `lo`, the partners `hi ≥ lo` it forms a kNN pair with (in
-/// either's list), sorted.
-fn tasks(neighbors: &[Vec<u32>]) -> Vec<Vec<u32>> {
+/// either's list), sorted, each once (lists shorter than [`ABSENT`]).
+fn tasks(neighbors: &Table<u32>) -> Table<Task> {
     let n = neighbors.len();
     let mut count = vec![0usize; n];
-    for (i, nb) in neighbors.iter().enumerate() {
+    for (i, nb) in neighbors.rows().enumerate() {
         for &j in nb {
             count[i.min(j as usize)] += 1;
         }
     }
-    let mut out: Vec<Vec<u32>> = count.iter().map(|&c| Vec::with_capacity(c)).collect();
-    for (i, nb) in neighbors.iter().enumerate() {
-        for &j in nb {
-            let i = u32::try_from(i).expect("fewer than 2³² seqlets");
-            out[i.min(j) as usize].push(i.max(j));
+    let blank = Task { hi: u32::MAX, at_lo: ABSENT, at_hi: ABSENT };
+    let mut out = Table::from_rows(count.iter().map(|&c| std::iter::repeat_n(blank, c)));
+    let mut fill = vec![0usize; n];
+    for (i, nb) in neighbors.rows().enumerate() {
+        let i = u32::try_from(i).expect("fewer than 2³² seqlets");
+        for (e, &j) in nb.iter().enumerate() {
+            let (lo, e) =
+                (i.min(j) as usize, u16::try_from(e).expect("lists checked in Split::of"));
+            let t = &mut out[lo][fill[lo]];
+            t.hi = i.max(j);
+            if i <= j {
+                t.at_lo = e;
+            } else {
+                t.at_hi = e;
+            }
+            fill[lo] += 1;
         }
     }
-    out.par_iter_mut().for_each(|list| {
-        list.sort_unstable();
-        list.dedup();
-        list.shrink_to_fit();
+    drop(fill);
+    out.rows_mut().into_par_iter().for_each(|row| row.sort_unstable_by_key(|t| t.hi));
+    // A pair both list: one task with both places.
+    out.dedup_rows_by(|t, kept| {
+        if t.hi != kept.hi {
+            return false;
+        }
+        kept.at_lo = kept.at_lo.min(t.at_lo);
+        kept.at_hi = kept.at_hi.min(t.at_hi);
+        true
     });
     out
 }
@@ -183,7 +258,7 @@ struct Block {
 }
 
 impl Block {
-    fn load(&mut self, ys: &[&Rows], len: usize) {
+    fn load(&mut self, ys: &[Rows<'_>], len: usize) {
         self.rows.resize(len, EMPTY_ROW);
         for (c, y) in ys.iter().enumerate() {
             for (r, row) in self.rows.iter_mut().enumerate() {
@@ -202,7 +277,7 @@ impl Block {
 /// One row pair's sums per lane (numerator, denominator), float32:
 /// channels in the strand-symmetric order.
 #[inline(always)]
-fn row_sums(x: &Rows, p: usize, y: &LaneRow) -> ([f32; LANES], [f32; LANES]) {
+fn row_sums(x: &Rows<'_>, p: usize, y: &LaneRow) -> ([f32; LANES], [f32; LANES]) {
     let (xa, xs) = (x.abs[p], x.sign[p]);
     let mut t = [[0f32; LANES]; 4];
     let mut u = [[0f32; LANES]; 4];
@@ -244,7 +319,7 @@ type Sums = ([f64; LANES], [f64; LANES]);
 /// against the block's over `span`: row sums in float32, added up in
 /// float64.
 #[inline(always)]
-fn overlap_sums(x: &Rows, b: &Block, span: Span) -> Sums {
+fn overlap_sums(x: &Rows<'_>, b: &Block, span: Span) -> Sums {
     let Span { p0, p1, s } = span;
     let mut num = [0f64; LANES];
     let mut den = [0f64; LANES];
@@ -262,11 +337,11 @@ fn overlap_sums(x: &Rows, b: &Block, span: Span) -> Sums {
 /// [`overlap_sums`] compiled for AVX2 (no FMA: bit-identical).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn overlap_sums_avx2(x: &Rows, b: &Block, span: Span) -> Sums {
+fn overlap_sums_avx2(x: &Rows<'_>, b: &Block, span: Span) -> Sums {
     overlap_sums(x, b, span)
 }
 
-fn overlap_dispatch(x: &Rows, b: &Block, span: Span) -> Sums {
+fn overlap_dispatch(x: &Rows<'_>, b: &Block, span: Span) -> Sums {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         #[allow(unsafe_code)]
@@ -287,17 +362,19 @@ fn better(best: f32, score: f32) -> f32 {
 /// of the two strands.
 fn pair_scores(
     lo: usize,
-    list: &[u32],
-    (fwd, rev): (&[Rows], &[Rows]),
+    list: &[Task],
+    (fwd, rev): (&Strand, &Strand),
     pad: usize,
     block: &mut Block,
-) -> Vec<(f32, f32)> {
-    let x = &fwd[lo];
+    out: &mut Vec<(f32, f32)>,
+) {
+    out.clear();
+    out.resize(list.len(), (f32::NAN, f32::NAN));
+    let x = &fwd.rows(lo);
     let len = x.len();
-    let mut out = vec![(f32::NAN, f32::NAN); list.len()];
     for (chunk, res) in list.chunks(LANES).zip(out.chunks_mut(LANES)) {
         for set in [fwd, rev] {
-            let ys: Vec<&Rows> = chunk.iter().map(|&hi| &set[hi as usize]).collect();
+            let ys: Vec<Rows<'_>> = chunk.iter().map(|t| set.rows(t.hi as usize)).collect();
             block.load(&ys, len);
             for s in -(pad as isize)..=(pad as isize) {
                 // Parent rows [p0, p1) meet child rows [p0 − s, p1 − s).
@@ -322,7 +399,6 @@ fn pair_scores(
             }
         }
     }
-    out
 }
 
 /// [`crate::affinity::fine_affinity`] by unordered pairs, or `None` when
@@ -331,9 +407,9 @@ fn pair_scores(
 pub fn fine_affinity(
     fwd: &[Array2<f32>],
     rev: &[Array2<f32>],
-    neighbors: &[Vec<u32>],
-) -> Option<Vec<Vec<f32>>> {
-    Some(Split::of(fwd, rev)?.affinities(neighbors))
+    neighbors: &Table<u32>,
+) -> Option<Table<f32>> {
+    Some(Split::of(fwd, rev, neighbors)?.affinities(neighbors))
 }
 
 #[cfg(test)]
@@ -362,22 +438,21 @@ mod tests {
             fwd.push(f);
             rev.push(b);
         }
-        let neighbors: Vec<Vec<u32>> = (0..n as u32)
-            .map(|i| {
-                let mut nb = vec![i];
-                for k in 1..12 {
-                    let j = (i * 7 + k * k * 3) % n as u32;
-                    if !nb.contains(&j) {
-                        nb.push(j);
-                    }
+        let neighbors = Table::from_rows((0..n as u32).map(|i| {
+            let mut nb = vec![i];
+            for k in 1..12 {
+                let j = (i * 7 + k * k * 3) % n as u32;
+                if !nb.contains(&j) {
+                    nb.push(j);
                 }
-                nb
-            })
-            .collect();
+            }
+            nb
+        }));
         let fast = fine_affinity(&fwd, &rev, &neighbors).expect("the fast path applies");
         let rows = fine_affinity_by_rows(&fwd, &rev, &neighbors);
         let mut worst = 0f32;
-        for (a, b) in fast.iter().flatten().zip(rows.iter().flatten()) {
+        assert_eq!(fast.len(), rows.len());
+        for (a, b) in fast.flat().iter().zip(rows.flat()) {
             worst = worst.max((a - b).abs());
         }
         assert!(worst <= 1e-7, "largest difference {worst}");

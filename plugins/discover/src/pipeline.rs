@@ -9,7 +9,9 @@ use crate::collapse::{CollapseSettings, collapse, subclusters, subpatterns};
 use crate::gkmer::{self, l2_normalized};
 use crate::pattern::{Pattern, Polish, Site, Track, Tracks, from_cluster, strength};
 use motif_core::Result;
-use motif_core::plugin::{Configured, GraphClusterer, SeqletAffinity, SeqletCaller, SeqletCalls};
+use motif_core::plugin::{
+    Configured, GraphClusterer, SeqletAffinity, SeqletCaller, SeqletCalls, Table,
+};
 use rayon::prelude::*;
 
 /// Every setting, with modisco-lite's CLI defaults.
@@ -232,7 +234,7 @@ fn coarse_neighbors(
     sign: f32,
     tracks: &Tracks,
     k: usize,
-) -> (Vec<Vec<u32>>, Vec<Vec<bool>>) {
+) -> (Table<u32>, Table<bool>) {
     let stride = gkmer::Settings::default().max_entries;
     let knn = crate::knn::knn(
         seqlets.len(),

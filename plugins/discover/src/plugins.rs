@@ -4,7 +4,7 @@
 
 use motif_core::plugin::{
     CalledSeqlet, Configured, Contributions, GraphClusterer, SeqletAffinity, SeqletCaller,
-    SeqletCalls, SparseGraph, Status,
+    SeqletCalls, SparseGraph, Status, Table,
 };
 use motif_core::{Error, Result};
 use ndarray::Array2;
@@ -89,12 +89,12 @@ impl SeqletAffinity for ContinuousJaccard {
         &self,
         fwd: Vec<Array2<f32>>,
         rev: Vec<Array2<f32>>,
-        neighbors: &[Vec<u32>],
-    ) -> Result<Vec<Vec<f32>>> {
+        neighbors: &Table<u32>,
+    ) -> Result<Table<f32>> {
         if fwd.len() != rev.len() || neighbors.len() != fwd.len() {
             return Err(Error::Invalid("one representation per strand and neighbour row".into()));
         }
-        if let Some(j) = neighbors.iter().flatten().find(|&&j| j as usize >= fwd.len()) {
+        if let Some(j) = neighbors.flat().iter().find(|&&j| j as usize >= fwd.len()) {
             return Err(Error::Invalid(format!("neighbour {j} of {} seqlets", fwd.len())));
         }
         Ok(crate::affinity::fine_affinity(fwd, rev, neighbors))

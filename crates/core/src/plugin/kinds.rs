@@ -671,8 +671,175 @@ pub trait SeqletAffinity: Send + Sync {
         &self,
         fwd: Vec<ndarray::Array2<f32>>,
         rev: Vec<ndarray::Array2<f32>>,
-        neighbors: &[Vec<u32>],
-    ) -> Result<Vec<Vec<f32>>>;
+        neighbors: &Table<u32>,
+    ) -> Result<Table<f32>>;
+}
+
+/// Rows of varying length held in one block (row `i` is
+/// `data[start[i]..start[i + 1]]`): a kNN table, or its affinities. One
+/// allocation, handed back whole when dropped, where a `Vec` per row
+/// would leave the allocator's heap in holes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table<T> {
+    start: Vec<usize>,
+    data: Vec<T>,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Self { start: vec![0], data: Vec::new() }
+    }
+}
+
+impl<T> Table<T> {
+    /// An empty table with room for `rows` rows of `entries` in all.
+    #[must_use]
+    pub fn with_capacity(rows: usize, entries: usize) -> Self {
+        let mut start = Vec::with_capacity(rows + 1);
+        start.push(0);
+        Self { start, data: Vec::with_capacity(entries) }
+    }
+
+    /// The table of `rows`.
+    pub fn from_rows<R: IntoIterator<Item = T>>(rows: impl IntoIterator<Item = R>) -> Self {
+        let mut t = Self::default();
+        for row in rows {
+            t.push_row(row);
+        }
+        t
+    }
+
+    /// `rows` rows of `width` entries each, row-major in `data`.
+    ///
+    /// # Panics
+    /// If `data` does not hold `rows · width` entries.
+    #[must_use]
+    pub fn uniform(rows: usize, width: usize, data: Vec<T>) -> Self {
+        assert_eq!(data.len(), rows * width, "a table of {rows} rows of {width}");
+        Self { start: (0..=rows).map(|i| i * width).collect(), data }
+    }
+
+    /// A table shaped as `other`, every entry `value`.
+    #[must_use]
+    pub fn shaped_as<U>(other: &Table<U>, value: T) -> Self
+    where
+        T: Clone,
+    {
+        Self { start: other.start.clone(), data: vec![value; other.data.len()] }
+    }
+
+    /// A table shaped as `other` holding `data`.
+    ///
+    /// # Panics
+    /// If `data` is not as long as `other` has entries.
+    #[must_use]
+    pub fn shaped_with<U>(other: &Table<U>, data: Vec<T>) -> Self {
+        assert_eq!(data.len(), other.data.len(), "one value per entry");
+        Self { start: other.start.clone(), data }
+    }
+
+    /// Where row `i` starts among all entries ([`Table::flat`]).
+    #[must_use]
+    pub fn offset(&self, i: usize) -> usize {
+        self.start[i]
+    }
+
+    /// Drops repeats of an entry that follow it within its row (as
+    /// `Vec::dedup` per row), in place.
+    pub fn dedup_rows(&mut self)
+    where
+        T: PartialEq + Copy,
+    {
+        self.dedup_rows_by(|a, b| a == b);
+    }
+
+    /// Drops, within each row, every entry `same(entry, kept)` says
+    /// repeats the last one kept (which it may update), as `Vec::dedup_by`
+    /// per row; in place.
+    pub fn dedup_rows_by(&mut self, mut same: impl FnMut(&T, &mut T) -> bool)
+    where
+        T: Copy,
+    {
+        let mut w = 0;
+        let mut from = 0;
+        for i in 0..self.len() {
+            let end = self.start[i + 1];
+            let row_start = w;
+            for e in from..end {
+                let x = self.data[e];
+                if w == row_start || !same(&x, &mut self.data[w - 1]) {
+                    self.data[w] = x;
+                    w += 1;
+                }
+            }
+            from = end;
+            self.start[i + 1] = w;
+        }
+        self.data.truncate(w);
+        self.data.shrink_to_fit();
+    }
+
+    /// Appends a row.
+    pub fn push_row(&mut self, row: impl IntoIterator<Item = T>) {
+        self.data.extend(row);
+        self.start.push(self.data.len());
+    }
+
+    /// Number of rows.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    /// Whether there are no rows.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Entries in all rows.
+    #[must_use]
+    pub fn entries(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The rows in order.
+    #[must_use]
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = &[T]> + '_ {
+        self.start.windows(2).map(|w| &self.data[w[0]..w[1]])
+    }
+
+    /// Every row, mutable (disjoint: for working on rows in parallel).
+    pub fn rows_mut(&mut self) -> Vec<&mut [T]> {
+        let mut out = Vec::with_capacity(self.len());
+        let mut rest = self.data.as_mut_slice();
+        for w in self.start.windows(2) {
+            let (row, tail) = rest.split_at_mut(w[1] - w[0]);
+            out.push(row);
+            rest = tail;
+        }
+        out
+    }
+
+    /// Every entry, rows one after another.
+    #[must_use]
+    pub fn flat(&self) -> &[T] {
+        &self.data
+    }
+}
+
+impl<T> std::ops::Index<usize> for Table<T> {
+    type Output = [T];
+
+    fn index(&self, i: usize) -> &[T] {
+        &self.data[self.start[i]..self.start[i + 1]]
+    }
+}
+
+impl<T> std::ops::IndexMut<usize> for Table<T> {
+    fn index_mut(&mut self, i: usize) -> &mut [T] {
+        &mut self.data[self.start[i]..self.start[i + 1]]
+    }
 }
 
 /// A square sparse matrix in CSR form (columns sorted per row), handed
@@ -695,4 +862,29 @@ pub trait GraphClusterer: Send + Sync {
     /// # Errors
     /// If the graph cannot be clustered (naming why).
     fn cluster(&self, graph: SparseGraph) -> Result<Vec<usize>>;
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::Table;
+
+    /// Rows of any length in one block: indexing, mutation in parallel
+    /// slices, shape copies, and repeats dropped per row (not across rows).
+    #[test]
+    fn rows_in_one_block() {
+        let mut t = Table::from_rows([vec![3, 3, 1], vec![], vec![1, 1, 2, 2, 2]]);
+        assert_eq!((t.len(), t.entries()), (3, 8));
+        assert_eq!(&t[0], &[3, 3, 1]);
+        assert!(t[1].is_empty());
+        for row in t.rows_mut() {
+            row.reverse();
+        }
+        assert_eq!(&t[2], &[2, 2, 2, 1, 1]);
+        let s = Table::shaped_as(&t, 0.5);
+        assert_eq!(s.rows().map(<[f64]>::len).collect::<Vec<_>>(), [3, 0, 5]);
+        t.dedup_rows();
+        assert_eq!(t, Table::from_rows([vec![1, 3], vec![], vec![2, 1]]));
+        assert_eq!(Table::uniform(2, 2, vec![1, 2, 3, 4]), Table::from_rows([[1, 2], [3, 4]]));
+        assert!(Table::<u8>::default().is_empty());
+    }
 }

@@ -23,7 +23,7 @@ pub use kinds::{
 };
 pub use kinds::{
     CalledSeqlet, Contributions, DenseContributions, GraphClusterer, SeqletAffinity, SeqletCaller,
-    SeqletCalls, SparseGraph,
+    SeqletCalls, SparseGraph, Table,
 };
 
 /// The kinds of plugin.
