@@ -121,13 +121,72 @@ fn knn_in<J: Slot>(n: usize, stride: usize, fwd: Former<'_>, rev: Former<'_>, k:
 }
 
 /// The forward vectors: row `i`'s first `len[i]` of `stride` entries, as
-/// indices into `keys` (the sorted distinct keys) and values.
+/// indices into `keys` (the sorted distinct keys; [`Gaps`]-coded from
+/// `at[i]`) and values.
 struct Held {
     stride: usize,
     len: Vec<u32>,
     keys: Vec<u64>,
-    ids: Vec<u32>,
+    at: Vec<usize>,
+    gaps: Vec<u16>,
     vals: Vec<f64>,
+}
+
+/// Marks a gap too wide for one `u16`: the index follows in two.
+const WIDE: u16 = u16::MAX;
+
+/// A row's ascending key indices, each as its gap from the one before (the
+/// first from 0) in one `u16`, or [`WIDE`] and the index in two.
+struct Gaps<'a> {
+    codes: &'a [u16],
+    pos: usize,
+    prev: u32,
+}
+
+impl Iterator for Gaps<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        let g = *self.codes.get(self.pos)?;
+        let id = if g == WIDE {
+            let (hi, lo) = (self.codes[self.pos + 1], self.codes[self.pos + 2]);
+            self.pos += 3;
+            (u32::from(hi) << 16) | u32::from(lo)
+        } else {
+            self.pos += 1;
+            self.prev + u32::from(g)
+        };
+        self.prev = id;
+        Some(id)
+    }
+}
+
+/// The codes of ascending `ids`, into `out` (as long as [`coded_len`]).
+fn code(ids: &[u64], out: &mut [u16]) {
+    let (mut prev, mut w) = (0u64, 0);
+    for &id in ids {
+        let gap = id - prev;
+        if gap < u64::from(WIDE) {
+            out[w] = gap as u16;
+            w += 1;
+        } else {
+            out[w..w + 3].copy_from_slice(&[WIDE, (id >> 16) as u16, id as u16]);
+            w += 3;
+        }
+        prev = id;
+    }
+}
+
+/// How many codes ascending `ids` take.
+fn coded_len(ids: &[u64]) -> usize {
+    let mut prev = 0;
+    ids.iter()
+        .map(|&id| {
+            let wide = id - prev >= u64::from(WIDE);
+            prev = id;
+            if wide { 3 } else { 1 }
+        })
+        .sum()
 }
 
 impl Held {
@@ -150,25 +209,40 @@ impl Held {
                 *l = u32::try_from(v.len()).expect("a short vector");
             });
         let keys = distinct_keys(&raw, &len, stride);
-        let mut ids = vec![0u32; n * stride];
-        ids.par_chunks_mut(stride).zip(raw.par_chunks(stride)).zip(len.par_iter()).for_each(
-            |((id, key), &l)| {
-                for e in 0..l as usize {
-                    let at = keys.binary_search(&key[e]).expect("a held key");
-                    id[e] = u32::try_from(at).expect("fewer than 2³² keys");
-                }
-            },
-        );
-        Self { stride, len, keys, ids, vals }
+        assert!(u32::try_from(keys.len()).is_ok(), "fewer than 2³² distinct k-mers");
+        // Keys to their indices, in place; then coded.
+        raw.par_chunks_mut(stride).zip(len.par_iter()).for_each(|(row, &l)| {
+            for k in &mut row[..l as usize] {
+                *k = keys.binary_search(k).expect("a held key") as u64;
+            }
+        });
+        let ids = |i: usize| &raw[i * stride..i * stride + len[i] as usize];
+        let sizes: Vec<usize> = (0..n).into_par_iter().map(|i| coded_len(ids(i))).collect();
+        let mut at = Vec::with_capacity(n + 1);
+        at.push(0);
+        for s in sizes {
+            at.push(at[at.len() - 1] + s);
+        }
+        let mut gaps = vec![0u16; at[n]];
+        let mut slots = Vec::with_capacity(n);
+        let mut rest = gaps.as_mut_slice();
+        for w in at.windows(2) {
+            let (row, tail) = rest.split_at_mut(w[1] - w[0]);
+            slots.push(row);
+            rest = tail;
+        }
+        slots.into_par_iter().enumerate().for_each(|(i, out)| code(ids(i), out));
+        Self { stride, len, keys, at, gaps, vals }
     }
 
     fn n(&self) -> usize {
         self.len.len()
     }
 
-    fn row(&self, i: usize) -> (&[u32], &[f64]) {
-        let (a, b) = (i * self.stride, i * self.stride + self.len[i] as usize);
-        (&self.ids[a..b], &self.vals[a..b])
+    /// Row `i`'s key indices and values.
+    fn row(&self, i: usize) -> (Gaps<'_>, &[f64]) {
+        let gaps = Gaps { codes: &self.gaps[self.at[i]..self.at[i + 1]], pos: 0, prev: 0 };
+        (gaps, &self.vals[i * self.stride..i * self.stride + self.len[i] as usize])
     }
 
     /// Query rows ordered by their three most widely held k-mers (count
@@ -177,14 +251,14 @@ impl Held {
     fn query_order(&self) -> Vec<usize> {
         let mut count = vec![0u32; self.keys.len()];
         for i in 0..self.n() {
-            for &id in self.row(i).0 {
+            for id in self.row(i).0 {
                 count[id as usize] += 1;
             }
         }
         let mut order: Vec<usize> = (0..self.n()).collect();
         order.par_sort_by_cached_key(|&i| {
             let mut top = [(0u32, u32::MAX); 3];
-            for &id in self.row(i).0 {
+            for id in self.row(i).0 {
                 let e = (count[id as usize], id);
                 if e.0 > top[2].0 || (e.0 == top[2].0 && e.1 < top[2].1) {
                     top[2] = e;
@@ -209,11 +283,42 @@ impl Held {
         acc: &mut [[f64; BLOCK]],
         merged: &mut Vec<(u64, f64)>,
     ) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            #[allow(unsafe_code)]
+            // SAFETY: the function only enables AVX2, which the CPU was
+            // just checked to support.
+            return unsafe { self.block_dots_avx2(ids, p, acc, merged) };
+        }
+        self.block_dots_in(ids, p, acc, merged);
+    }
+
+    /// [`Held::block_dots`] compiled for AVX2 (no FMA: bit-identical).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn block_dots_avx2(
+        &self,
+        ids: &[usize],
+        p: &Postings,
+        acc: &mut [[f64; BLOCK]],
+        merged: &mut Vec<(u64, f64)>,
+    ) {
+        self.block_dots_in(ids, p, acc, merged);
+    }
+
+    #[inline(always)]
+    fn block_dots_in(
+        &self,
+        ids: &[usize],
+        p: &Postings,
+        acc: &mut [[f64; BLOCK]],
+        merged: &mut Vec<(u64, f64)>,
+    ) {
         acc.fill([0.0; BLOCK]);
         merged.clear();
         for (c, &i) in ids.iter().enumerate() {
             let (id, val) = self.row(i);
-            merged.extend(id.iter().zip(val).map(|(&d, &x)| ((u64::from(d) << 3) | c as u64, x)));
+            merged.extend(id.zip(val).map(|(d, &x)| ((u64::from(d) << 3) | c as u64, x)));
         }
         merged.sort_unstable_by_key(|e| e.0);
         let mut e = 0;
@@ -323,7 +428,7 @@ impl Postings {
         let each = |visit: &mut dyn FnMut(usize, u32, f64)| {
             for r in 0..m {
                 let (id, val) = held.row(c0 + r);
-                for (&d, &v) in id.iter().zip(val) {
+                for (d, &v) in id.zip(val) {
                     visit(r, d, v);
                 }
             }
@@ -439,12 +544,26 @@ impl<J: Slot> Slots<'_, J> {
         let have = self.fill[c] as usize;
         let worst = self.worst[c];
         cand.clear();
-        for r in 0..m {
+        let sim = |r: usize| {
             let (f, b) = (acc[r][c], acc[m + r][c]);
-            let sim = if b > f { b } else { f };
-            let e = (descending_key(sim), (c0 + r) as u32);
-            if have < k || e < worst {
-                cand.push(e);
+            if b > f { b } else { f }
+        };
+        if have == k && worst.0 != u64::MAX {
+            // Against a number: better when larger, or equal with a lower
+            // index (a NaN never is); the key formed only then.
+            let w = similarity(worst.0);
+            for r in 0..m {
+                let (s, j) = (sim(r), (c0 + r) as u32);
+                if s > w || (s == w && j < worst.1) {
+                    cand.push((descending_key(s), j));
+                }
+            }
+        } else {
+            for r in 0..m {
+                let e = (descending_key(sim(r)), (c0 + r) as u32);
+                if have < k || e < worst {
+                    cand.push(e);
+                }
             }
         }
         if cand.is_empty() {
@@ -533,7 +652,11 @@ mod tests {
             keys.dedup();
             l2_normalized(&keys.iter().map(|&k| (k, rng.random_sample() - 0.3)).collect::<Vec<_>>())
         };
-        let f: Vec<Vector> = (0..n).map(|_| vector(&mut rng)).collect();
+        let mut f: Vec<Vector> = (0..n).map(|_| vector(&mut rng)).collect();
+        // Every third row repeats one of seven: ties across chunks.
+        for i in (7..n).step_by(3) {
+            f[i] = f[i % 7].clone();
+        }
         let r: Vec<Vector> = (0..n).map(|_| vector(&mut rng)).collect();
         let dot = |a: &Vector, b: &Vector| -> f64 {
             let mut s = 0.0;
@@ -563,5 +686,21 @@ mod tests {
             let have: Vec<u64> = got.sims[i].iter().map(|v| v.to_bits()).collect();
             assert_eq!(have, want, "row {i}");
         }
+    }
+
+    /// Key indices coded as gaps read back as they were, wide gaps (and a
+    /// wide first index) included.
+    #[test]
+    fn gaps_round_trip() {
+        let ids: Vec<u64> = vec![3, 4, 70_000, 70_001, 200_000, 4_000_000_000];
+        let mut codes = vec![0u16; coded_len(&ids)];
+        assert_eq!(codes.len(), 2 + 3 + 1 + 3 + 3);
+        code(&ids, &mut codes);
+        let back: Vec<u32> = Gaps { codes: &codes, pos: 0, prev: 0 }.collect();
+        assert_eq!(back, [3, 4, 70_000, 70_001, 200_000, 4_000_000_000]);
+        let wide_first = [70_000u64, 70_001];
+        let mut codes = vec![0u16; coded_len(&wide_first)];
+        code(&wide_first, &mut codes);
+        assert_eq!(Gaps { codes: &codes, pos: 0, prev: 0 }.collect::<Vec<_>>(), [70_000, 70_001]);
     }
 }

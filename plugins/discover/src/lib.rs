@@ -12,6 +12,7 @@
 //! * [`pairs`]: the same fine affinities, once per unordered pair.
 //! * [`density`]: density adaptation (perplexity-calibrated weights).
 //! * [`leiden`]: Leiden community detection optimising modularity.
+//! * [`memory`]: large blocks mapped, freed pages returned between stages.
 //! * [`pattern`]: seqlet sets, the greedy merge into a pattern, polishing.
 //! * [`collapse`]: subclustering and the similar-pattern collapser.
 //! * [`pipeline`]: the whole method on one set of windows.
@@ -25,6 +26,7 @@ pub mod density;
 pub mod gkmer;
 pub mod knn;
 pub mod leiden;
+pub mod memory;
 pub mod modisco_h5;
 pub mod motif;
 pub mod numpy;

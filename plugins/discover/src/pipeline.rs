@@ -158,7 +158,8 @@ pub struct Discovery {
     pub negative: Option<Vec<Found>>,
 }
 
-/// Runs discovery on `tracks` (windows in modisco's frame).
+/// Runs discovery on `tracks` (windows in modisco's frame). Large blocks
+/// are mapped on their own from here on ([`crate::memory`]).
 ///
 /// # Errors
 /// If a plugin fails.
@@ -168,6 +169,7 @@ pub fn discover(
     plugins: &Plugins,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Discovery> {
+    crate::memory::map_large_blocks();
     let called = plugins.caller.call(tracks)?;
     let of = |sign: i8| -> Vec<Site> {
         called
@@ -251,21 +253,6 @@ fn coarse_neighbors(
 /// stages.
 const LARGE_ENTRIES: usize = 4 << 20;
 
-/// Hands memory freed by the stage just finished back to the system. The
-/// stages free many row-sized blocks (k-mer vectors, neighbour rows) that
-/// glibc's allocator would otherwise keep mapped while the next stage maps
-/// its own large arrays; without this the process's footprint grows by
-/// what earlier stages used, not by what it holds.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    #[allow(unsafe_code)]
-    // SAFETY: malloc_trim takes no pointers and only returns free pages of
-    // the allocator's own heaps to the kernel; it is thread-safe.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 /// One clustering round (`seqlets` sorted as modisco sorts them): coarse
 /// gapped-k-mer neighbours, fine aligned affinities (round one drops
 /// seqlets whose two disagree), density adaptation, Leiden. The seqlets
@@ -283,7 +270,7 @@ fn cluster(
     // Large rounds hand freed memory back between stages.
     let release = || {
         if large {
-            release_freed_memory();
+            crate::memory::release_freed();
         }
     };
     release();
