@@ -166,43 +166,25 @@ pub fn subclusters(
         return Ok(vec![0; n]);
     }
     let x = flat_representations(&p.seqlets, tracks);
-    let (signs, mags) = columns(&x);
     let keep = ((perplexity * 3.0 + 2.0) as usize).min(n);
     let k = (n - 1).min((3.0 * perplexity + 1.0) as usize);
-    let rows: Vec<Vec<(usize, f64)>> = (0..n)
+    let best = most_similar(&x, keep);
+    drop(x);
+    let rows: Vec<Vec<(usize, f64)>> = best
         .into_par_iter()
-        .map_init(
-            || (vec![0f64; n], vec![0f64; n]),
-            |(sim, den), i| {
-                cj_row(&x[i], &signs, &mags, n, sim, den);
-                // The `keep` largest, largest first, ties by index, NaN last.
-                let before = |a: &usize, b: &usize| {
-                    let (va, vb) = (sim[*a], sim[*b]);
-                    match (va.is_nan(), vb.is_nan()) {
-                        (false, false) => vb.partial_cmp(&va).expect("numbers"),
-                        (an, bn) => an.cmp(&bn),
-                    }
-                    .then(a.cmp(b))
-                };
-                let mut order: Vec<usize> = (0..n).collect();
-                if keep < n {
-                    order.select_nth_unstable_by(keep - 1, before);
-                    order.truncate(keep);
-                }
-                order.sort_by(before);
-                let nb: Vec<usize> = order[1..=k].to_vec();
-                let d: Vec<f32> = nb
-                    .iter()
-                    .map(|&j| ((1.0 / (0.5 * sim[j].max(1e-7))) - 1.0).ln().max(0.0) as f32)
-                    .collect();
-                let mut prob = conditional_probabilities(&d, perplexity);
-                let total = prob.iter().sum::<f64>().max(1e-8);
-                for v in &mut prob {
-                    *v /= total;
-                }
-                nb.into_iter().zip(prob).collect()
-            },
-        )
+        .map(|order| {
+            let nb: Vec<usize> = order[1..=k].iter().map(|e| e.1).collect();
+            let d: Vec<f32> = order[1..=k]
+                .iter()
+                .map(|&(s, _)| ((1.0 / (0.5 * s.max(1e-7))) - 1.0).ln().max(0.0) as f32)
+                .collect();
+            let mut prob = conditional_probabilities(&d, perplexity);
+            let total = prob.iter().sum::<f64>().max(1e-8);
+            for v in &mut prob {
+                *v /= total;
+            }
+            nb.into_iter().zip(prob).collect()
+        })
         .collect();
     let m = Csr::from_rows(rows);
     let t = m.transpose();
@@ -220,6 +202,106 @@ pub fn subclusters(
         }
     }
     clustering.cluster(sym.into())
+}
+
+/// Rows of representations compared in tiles of this many each way.
+const TILE: usize = 64;
+
+/// Each row's `keep` most similar rows by continuous Jaccard (itself
+/// included), best first — value descending, NaN last, ties by index —
+/// with their similarities. A pair's score is the same both ways (the same
+/// terms added in the same order), so each is computed once: in tiles of
+/// rows against the tiles after them, offered to both rows' lists.
+fn most_similar(x: &[Vec<f32>], keep: usize) -> Vec<Vec<(f64, usize)>> {
+    use std::sync::Mutex;
+    let n = x.len();
+    let (signs, mags) = columns(x);
+    let tops: Vec<Mutex<Top>> = (0..n).map(|_| Mutex::new(Top::new(keep))).collect();
+    let tiles: Vec<(usize, usize)> =
+        (0..n).step_by(TILE).flat_map(|a| (a..n).step_by(TILE).map(move |b| (a, b))).collect();
+    let lock = |i: usize| tops[i].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let m = x.first().map_or(0, Vec::len);
+    tiles.par_iter().for_each_init(
+        || (vec![0f64; TILE], vec![0f64; TILE], Vec::new(), Vec::new(), Vec::new()),
+        |(sim, den, col, s, g), &(a, b)| {
+            let (a1, b1) = ((a + TILE).min(n), (b + TILE).min(n));
+            let (h, w) = (a1 - a, b1 - b);
+            // The tile's columns, feature-major, `w` apart.
+            s.clear();
+            g.clear();
+            for l in 0..m {
+                s.extend_from_slice(&signs[l * n + b..l * n + b1]);
+                g.extend_from_slice(&mags[l * n + b..l * n + b1]);
+            }
+            col.clear();
+            col.resize(w * h, 0.0);
+            for i in a..a1 {
+                cj_row(&x[i], s, g, w, &mut sim[..w], &mut den[..w]);
+                lock(i).offer(sim[..w].iter().enumerate().map(|(t, &v)| (v, b + t)));
+                for t in 0..w {
+                    col[t * h + (i - a)] = sim[t];
+                }
+            }
+            if a != b {
+                for t in 0..w {
+                    let c = &col[t * h..(t + 1) * h];
+                    lock(b + t).offer(c.iter().enumerate().map(|(r, &v)| (v, a + r)));
+                }
+            }
+        },
+    );
+    tops.into_iter()
+        .map(|m| m.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).finish())
+        .collect()
+}
+
+/// Value descending, NaN last, then index.
+fn before(a: &(f64, usize), b: &(f64, usize)) -> std::cmp::Ordering {
+    match (a.0.is_nan(), b.0.is_nan()) {
+        (false, false) => b.0.partial_cmp(&a.0).expect("numbers"),
+        (an, bn) => an.cmp(&bn),
+    }
+    .then(a.1.cmp(&b.1))
+}
+
+/// A row's best `keep` so far ([`before`] order), and the worst kept once
+/// full.
+struct Top {
+    keep: usize,
+    buf: Vec<(f64, usize)>,
+    worst: Option<(f64, usize)>,
+}
+
+impl Top {
+    fn new(keep: usize) -> Self {
+        Self { keep, buf: Vec::new(), worst: None }
+    }
+
+    fn offer(&mut self, items: impl Iterator<Item = (f64, usize)>) {
+        for e in items {
+            if self.worst.is_none_or(|w| before(&e, &w).is_lt()) {
+                self.buf.push(e);
+                if self.buf.len() >= 2 * self.keep.max(1) {
+                    self.shrink();
+                }
+            }
+        }
+    }
+
+    fn shrink(&mut self) {
+        if self.keep > 0 && self.buf.len() > self.keep {
+            self.buf.select_nth_unstable_by(self.keep - 1, before);
+            self.buf.truncate(self.keep);
+            self.worst = Some(self.buf[self.keep - 1]);
+        }
+    }
+
+    fn finish(mut self) -> Vec<(f64, usize)> {
+        self.shrink();
+        self.buf.truncate(self.keep);
+        self.buf.sort_by(before);
+        self.buf
+    }
 }
 
 /// The subpatterns of `membership`: one set per label, largest first (ties

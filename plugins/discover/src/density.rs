@@ -196,24 +196,36 @@ pub fn density_adapted<T: Copy + Default + Into<f64> + Send + Sync>(
             (beta, s + 1.0)
         })
         .unzip();
-    // In place: the weights sqrt(p_i·p_j), 1/Z_i added on the diagonal,
-    // zeros dropped.
+    // In place: the weights sqrt(p_i·p_j), 1/Z_i added on the diagonal
+    // (rows in parallel); then zeros dropped.
     let mut out = d;
+    let mut rows: Vec<&mut [f64]> = Vec::with_capacity(n);
+    let mut rest = out.data.as_mut_slice();
+    for w in out.indptr.windows(2) {
+        let (row, tail) = rest.split_at_mut(w[1] - w[0]);
+        rows.push(row);
+        rest = tail;
+    }
+    let (indptr, indices) = (&out.indptr, &out.indices);
+    rows.into_par_iter().enumerate().for_each(|(i, row)| {
+        for (e, v) in (indptr[i]..).zip(row.iter_mut()) {
+            let (j, x) = (indices[e] as usize, *v);
+            let p = |k: usize| (-x / betas[k]).exp() / z[k];
+            *v = match diag[i] {
+                (slot, true) if slot == e => (p(i) * p(i)).sqrt() + 1.0 / z[i],
+                (slot, false) if slot == e => 1.0 / z[i],
+                _ => (p(i) * p(j)).sqrt(),
+            };
+        }
+    });
     let mut at = 0;
     let mut start = 0;
     for i in 0..n {
         let end = out.indptr[i + 1];
         for e in start..end {
-            let (j, x) = (out.indices[e] as usize, out.data[e]);
-            let p = |k: usize| (-x / betas[k]).exp() / z[k];
-            let w = match diag[i] {
-                (slot, true) if slot == e => (p(i) * p(i)).sqrt() + 1.0 / z[i],
-                (slot, false) if slot == e => 1.0 / z[i],
-                _ => (p(i) * p(j)).sqrt(),
-            };
-            if w != 0.0 {
-                out.indices[at] = j as u32;
-                out.data[at] = w;
+            if out.data[e] != 0.0 {
+                out.indices[at] = out.indices[e];
+                out.data[at] = out.data[e];
                 at += 1;
             }
         }
@@ -225,64 +237,82 @@ pub fn density_adapted<T: Copy + Default + Into<f64> + Send + Sync>(
     out
 }
 
-/// D = (A + Aᵀ) / (count of the two that store an entry) of the distances
-/// `dist(affinity)` at `neighbors` (rows sorted), each row with a slot for
-/// the diagonal weight: its place, and whether D holds a diagonal entry
-/// there.
-#[allow(clippy::type_complexity)]
-fn symmetrized<T: Copy + Default>(
-    affinity: &Table<T>,
-    neighbors: &Table<u32>,
-    dist: &dyn Fn(T) -> f64,
-) -> (Csr, Vec<(usize, bool)>) {
-    let n = affinity.len();
-    // A's entry (i, j): the distance, when nonzero (zeros are not stored).
-    let entry = |i: usize, j: usize| -> Option<f64> {
-        let k = neighbors[i].binary_search(&(j as u32)).ok()?;
-        Some(dist(affinity[i][k])).filter(|&d| d != 0.0)
-    };
-    // Aᵀ's entries missing from A, by row: (i, j) where A holds (j, i)
-    // only, columns ascending.
-    let mut extra_start = vec![0usize; n + 1];
-    let one_sided = |j: usize| {
-        neighbors[j]
-            .iter()
-            .zip(&affinity[j])
-            .filter(move |&(&i, &x)| dist(x) != 0.0 && entry(i as usize, j).is_none())
-            .map(|(&i, &x)| (i as usize, x))
-    };
-    for j in 0..n {
-        for (i, _) in one_sided(j) {
-            extra_start[i + 1] += 1;
-        }
+/// How an entry `(j, i)` of A stands in D.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+enum Kind {
+    /// Not stored (distance zero).
+    #[default]
+    Zero,
+    /// Stored, and `(i, j)` too.
+    Both,
+    /// Stored only here: Aᵀ adds `(i, j)` to row `i`.
+    OneSided,
+}
+
+/// A's entries and their distances.
+struct Stored<'a, T> {
+    affinity: &'a Table<T>,
+    neighbors: &'a Table<u32>,
+    dist: &'a (dyn Fn(T) -> f64 + Sync),
+}
+
+impl<T: Copy + Send + Sync> Stored<'_, T> {
+    /// A's entry `(i, j)`: the distance, when nonzero (zeros are not
+    /// stored).
+    fn entry(&self, i: usize, j: usize) -> Option<f64> {
+        let k = self.neighbors[i].binary_search(&(j as u32)).ok()?;
+        Some((self.dist)(self.affinity[i][k])).filter(|&d| d != 0.0)
     }
-    for i in 0..n {
-        extra_start[i + 1] += extra_start[i];
-    }
-    let mut fill = extra_start.clone();
-    // The affinity as stored (its distance formed when read).
-    let mut extra: Vec<(u32, T)> = vec![(0, T::default()); extra_start[n]];
-    for j in 0..n {
-        for (i, x) in one_sided(j) {
-            extra[fill[i]] = (u32::try_from(j).expect("fewer than 2³² seqlets"), x);
-            fill[i] += 1;
-        }
-    }
-    drop(fill);
-    let a_nnz = neighbors.entries();
-    let mut d = Csr::with_capacity(n, a_nnz + extra.len() + n);
-    let mut diag: Vec<(usize, bool)> = Vec::with_capacity(n);
-    for i in 0..n {
-        let own = neighbors[i].iter().zip(&affinity[i]).filter_map(|(&j, &x)| {
-            let j = j as usize;
-            let va = dist(x);
-            (va != 0.0).then(|| (j, entry(j, i).map_or(va / 1.0, |vb| f64::midpoint(va, vb))))
+
+    /// Every entry's [`Kind`], rows in parallel.
+    fn kinds(&self) -> Table<Kind> {
+        let mut kind = Table::shaped_as(self.neighbors, Kind::Zero);
+        kind.rows_mut().into_par_iter().enumerate().for_each(|(j, row)| {
+            for ((k, &i), &x) in row.iter_mut().zip(&self.neighbors[j]).zip(&self.affinity[j]) {
+                *k = if (self.dist)(x) == 0.0 {
+                    Kind::Zero
+                } else if self.entry(i as usize, j).is_some() {
+                    Kind::Both
+                } else {
+                    Kind::OneSided
+                };
+            }
         });
-        let mut others =
-            extra[extra_start[i]..extra_start[i + 1]].iter().map(|&(j, x)| (j as usize, dist(x)));
+        kind
+    }
+
+    /// Row `i` of D into `ind`, `dat` (sized for it): A's stored entries
+    /// (averaged with Aᵀ's where both hold one), Aᵀ's `extra` ones, and
+    /// the diagonal slot (a zero entry unless A stores `(i, i)`). The
+    /// slot's place within the row, and whether A stores it.
+    fn d_row(
+        &self,
+        i: usize,
+        kind: &[Kind],
+        extra: &[(u32, T)],
+        (ind, dat): (&mut [u32], &mut [f64]),
+    ) -> (usize, bool) {
+        let dist = self.dist;
+        let own = self.neighbors[i].iter().zip(&self.affinity[i]).zip(kind).filter_map(
+            |((&j, &x), &k)| {
+                let j = j as usize;
+                (k != Kind::Zero).then(|| {
+                    let va = dist(x);
+                    (j, self.entry(j, i).map_or(va / 1.0, |vb| f64::midpoint(va, vb)))
+                })
+            },
+        );
+        let mut others = extra.iter().map(|&(j, x)| (j as usize, dist(x)));
         let mut own = own.peekable();
         let mut next_other = others.next();
         let mut slot = None;
+        let mut w = 0;
+        let mut put = |w: &mut usize, j: usize, v: f64| {
+            ind[*w] = j as u32;
+            dat[*w] = v;
+            *w += 1;
+            *w - 1
+        };
         loop {
             let take_own = match (own.peek(), next_other) {
                 (None, None) => break,
@@ -298,24 +328,83 @@ fn symmetrized<T: Copy + Default>(
                 e
             };
             if slot.is_none() && j >= i {
-                slot = Some((d.indices.len(), j == i));
-                if j > i {
-                    d.indices.push(i as u32);
-                    d.data.push(0.0);
-                }
+                slot = Some(if j > i { (put(&mut w, i, 0.0), false) } else { (w, true) });
             }
-            d.indices.push(j as u32);
-            d.data.push(v);
+            put(&mut w, j, v);
         }
-        if slot.is_none() {
-            slot = Some((d.indices.len(), false));
-            d.indices.push(i as u32);
-            d.data.push(0.0);
-        }
-        diag.push(slot.expect("set"));
-        d.indptr.push(d.indices.len());
+        slot.unwrap_or_else(|| (put(&mut w, i, 0.0), false))
     }
-    drop(extra);
+}
+
+/// D = (A + Aᵀ) / (count of the two that store an entry) of the distances
+/// `dist(affinity)` at `neighbors` (rows sorted), each row with a slot for
+/// the diagonal weight: its place, and whether D holds a diagonal entry
+/// there. Rows are built in parallel.
+#[allow(clippy::type_complexity)]
+fn symmetrized<T: Copy + Default + Send + Sync>(
+    affinity: &Table<T>,
+    neighbors: &Table<u32>,
+    dist: &(dyn Fn(T) -> f64 + Sync),
+) -> (Csr, Vec<(usize, bool)>) {
+    let n = affinity.len();
+    let a = Stored { affinity, neighbors, dist };
+    let kind = a.kinds();
+    // Aᵀ's entries missing from A, by row, columns ascending: (j, the
+    // affinity as stored; its distance formed when read).
+    let one_sided = |j: usize| {
+        neighbors[j]
+            .iter()
+            .zip(&affinity[j])
+            .zip(&kind[j])
+            .filter(|e| *e.1 == Kind::OneSided)
+            .map(|e| e.0)
+    };
+    let mut extra_start = vec![0usize; n + 1];
+    for j in 0..n {
+        for (i, _) in one_sided(j) {
+            extra_start[*i as usize + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        extra_start[i + 1] += extra_start[i];
+    }
+    let mut fill = extra_start.clone();
+    let mut extra: Vec<(u32, T)> = vec![(0, T::default()); extra_start[n]];
+    for j in 0..n {
+        let j32 = u32::try_from(j).expect("fewer than 2³² seqlets");
+        for (&i, &x) in one_sided(j) {
+            extra[fill[i as usize]] = (j32, x);
+            fill[i as usize] += 1;
+        }
+    }
+    drop(fill);
+    let mut indptr = Vec::with_capacity(n + 1);
+    indptr.push(0);
+    for i in 0..n {
+        let own = kind[i].iter().filter(|&&k| k != Kind::Zero).count();
+        let held =
+            neighbors[i].iter().zip(&kind[i]).any(|(&j, &k)| j as usize == i && k != Kind::Zero);
+        indptr.push(indptr[i] + own + (extra_start[i + 1] - extra_start[i]) + usize::from(!held));
+    }
+    let total = indptr[n];
+    let mut d = Csr { indptr, indices: vec![0; total], data: vec![0.0; total] };
+    let mut rows: Vec<(&mut [u32], &mut [f64])> = Vec::with_capacity(n);
+    let (mut ri, mut rd) = (d.indices.as_mut_slice(), d.data.as_mut_slice());
+    for w in d.indptr.windows(2) {
+        let (x, tx) = ri.split_at_mut(w[1] - w[0]);
+        let (y, ty) = rd.split_at_mut(w[1] - w[0]);
+        rows.push((x, y));
+        (ri, rd) = (tx, ty);
+    }
+    let indptr = &d.indptr;
+    let diag: Vec<(usize, bool)> = rows
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let (at, held) = a.d_row(i, &kind[i], &extra[extra_start[i]..extra_start[i + 1]], row);
+            (indptr[i] + at, held)
+        })
+        .collect();
     (d, diag)
 }
 
