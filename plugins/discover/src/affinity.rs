@@ -4,6 +4,7 @@
 
 use motif_core::plugin::Table;
 use ndarray::{Array2, ArrayView2, Axis, s};
+use rayon::prelude::*;
 
 /// `X / Σ|X|` (X unchanged when the sum is 0), as modisco's `l1`.
 #[must_use]
@@ -223,7 +224,6 @@ pub fn fine_affinity_by_rows(
     rev: &[Array2<f32>],
     neighbors: &Table<u32>,
 ) -> Table<f32> {
-    use rayon::prelude::*;
     // Magnitudes and signs of every child, forward then reverse.
     let split = |x: &Array2<f32>| -> (Vec<f32>, Vec<f32>) {
         (x.iter().map(|v| v.abs()).collect(), x.iter().map(|v| v.signum_or_zero()).collect())
@@ -488,6 +488,7 @@ pub fn filter_by_correlation(
 ) -> (Vec<usize>, Table<u32>, Table<f32>) {
     let n = neighbors.len();
     let keep: Vec<bool> = (0..n)
+        .into_par_iter()
         .map(|i| {
             // The entries with a nonzero fine affinity; one ties with the
             // one kept before when every entry since does.

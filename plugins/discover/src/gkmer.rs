@@ -45,28 +45,75 @@ pub fn top_sites(imp: &[f64], bases: &[usize], topn: usize) -> Sites {
     order.into_iter().map(|p| (p, bases[p], imp[p])).collect()
 }
 
-/// Hashing of gapped-k-mer keys: one multiply (keys are already well
-/// spread integers; no adversarial input to guard against).
-#[derive(Default, Clone, Copy)]
-struct KeyHasher(u64);
+/// Each distinct key's place in first-found order: open addressing with
+/// linear probing, one multiply to hash (keys are well spread integers; no
+/// adversarial input to guard against), emptied by bumping a generation.
+#[derive(Default)]
+struct KeyIndex {
+    /// (key, place, generation); a slot is empty unless its generation is
+    /// the current one.
+    table: Vec<(u64, u32, u32)>,
+    generation: u32,
+    len: usize,
+    shift: u32,
+}
 
-impl std::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
+impl KeyIndex {
+    fn clear(&mut self) {
+        if self.table.is_empty() {
+            self.resize(1 << 12);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.table.fill((0, 0, 0));
+            self.generation = 1;
+        }
+        self.len = 0;
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn resize(&mut self, capacity: usize) {
+        let old = std::mem::replace(&mut self.table, vec![(0, 0, 0); capacity]);
+        self.shift = u64::BITS - capacity.trailing_zeros();
+        let live = self.generation;
+        self.generation = 1;
+        self.len = 0;
+        for (key, place, g) in old {
+            if g == live && live != 0 {
+                let at = self.probe(key);
+                self.table[at] = (key, place, 1);
+                self.len += 1;
+            }
         }
     }
 
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (x ^ (x >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    /// The slot holding `key`, or the empty one where it would go.
+    fn probe(&self, key: u64) -> usize {
+        let mask = self.table.len() - 1;
+        let mut at = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
+        loop {
+            let e = &self.table[at];
+            if e.2 != self.generation || e.0 == key {
+                return at;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// `key`'s place, or `None` after recording `place` for it.
+    fn get_or_insert(&mut self, key: u64, place: usize) -> Option<usize> {
+        if 2 * (self.len + 1) > self.table.len() {
+            self.resize(2 * self.table.len());
+        }
+        let at = self.probe(key);
+        let e = &mut self.table[at];
+        if e.2 == self.generation {
+            return Some(e.1 as usize);
+        }
+        *e = (key, u32::try_from(place).expect("fewer than 2³² k-mers"), self.generation);
+        self.len += 1;
+        None
     }
 }
-
-type KeyHash = std::hash::BuildHasherDefault<KeyHasher>;
 
 /// Reusable room for [`embed_with`]: the k-mer groups and the key index.
 #[derive(Default)]
@@ -75,7 +122,7 @@ pub struct Scratch {
     next: Vec<Vec<(usize, f64, u64)>>,
     keys: Vec<u64>,
     sums: Vec<f64>,
-    index: std::collections::HashMap<u64, usize, KeyHash>,
+    index: KeyIndex,
 }
 
 /// The sparse gapped-k-mer vector of one seqlet's `sites`: (key, value)
@@ -132,15 +179,11 @@ pub fn embed_with(
                     }
                     if k >= s.min_k {
                         let value = sum / k as f64;
-                        match index.entry(key) {
-                            std::collections::hash_map::Entry::Occupied(e) => {
-                                sums[*e.get()] += value;
-                            }
-                            std::collections::hash_map::Entry::Vacant(e) => {
-                                e.insert(keys.len());
-                                keys.push(key);
-                                sums.push(0.0 + value);
-                            }
+                        if let Some(at) = index.get_or_insert(key, keys.len()) {
+                            sums[at] += value;
+                        } else {
+                            keys.push(key);
+                            sums.push(0.0 + value);
                         }
                     }
                 }

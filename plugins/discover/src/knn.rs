@@ -32,7 +32,7 @@ pub type Former<'a> = &'a (dyn Fn(usize) -> Vector + Sync);
 const CHUNK: usize = 1024;
 
 /// Query rows at a time (their accumulators side by side).
-const BLOCK: usize = 8;
+const BLOCK: usize = 16;
 
 /// Each seqlet's neighbours, best first, and their similarities.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -107,9 +107,9 @@ fn knn_in<J: Slot>(n: usize, stride: usize, fwd: Former<'_>, rev: Former<'_>, k:
         postings.build(&held, c0, c1, rev);
         let m = c1 - c0;
         order.par_chunks(BLOCK).zip(best.blocks()).for_each_init(
-            || (vec![[0f64; BLOCK]; 2 * CHUNK], Vec::new(), Vec::new()),
-            |(acc, merged, cand), (ids, mut slots)| {
-                held.block_dots(ids, &postings, &mut acc[..2 * m], merged);
+            || (vec![[0f64; BLOCK]; 2 * CHUNK], Vec::new()),
+            |(acc, cand), (ids, mut slots)| {
+                held.block_dots(ids, &postings, &mut acc[..2 * m]);
                 for c in 0..ids.len() {
                     slots.offer(c, c0, &acc[..2 * m], cand);
                 }
@@ -276,70 +276,60 @@ impl Held {
     /// products are added in ascending key order; a key several block rows
     /// hold is added for all of them in one pass over its posting list
     /// (rows without it add `0·v`, which changes nothing).
-    fn block_dots(
-        &self,
-        ids: &[usize],
-        p: &Postings,
-        acc: &mut [[f64; BLOCK]],
-        merged: &mut Vec<(u64, f64)>,
-    ) {
+    fn block_dots(&self, ids: &[usize], p: &Postings, acc: &mut [[f64; BLOCK]]) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             #[allow(unsafe_code)]
             // SAFETY: the function only enables AVX2, which the CPU was
             // just checked to support.
-            return unsafe { self.block_dots_avx2(ids, p, acc, merged) };
+            return unsafe { self.block_dots_avx2(ids, p, acc) };
         }
-        self.block_dots_in(ids, p, acc, merged);
+        self.block_dots_in(ids, p, acc);
     }
 
     /// [`Held::block_dots`] compiled for AVX2 (no FMA: bit-identical).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn block_dots_avx2(
-        &self,
-        ids: &[usize],
-        p: &Postings,
-        acc: &mut [[f64; BLOCK]],
-        merged: &mut Vec<(u64, f64)>,
-    ) {
-        self.block_dots_in(ids, p, acc, merged);
+    fn block_dots_avx2(&self, ids: &[usize], p: &Postings, acc: &mut [[f64; BLOCK]]) {
+        self.block_dots_in(ids, p, acc);
     }
 
     #[inline(always)]
-    fn block_dots_in(
-        &self,
-        ids: &[usize],
-        p: &Postings,
-        acc: &mut [[f64; BLOCK]],
-        merged: &mut Vec<(u64, f64)>,
-    ) {
+    fn block_dots_in(&self, ids: &[usize], p: &Postings, acc: &mut [[f64; BLOCK]]) {
         acc.fill([0.0; BLOCK]);
-        merged.clear();
-        for (c, &i) in ids.iter().enumerate() {
-            let (id, val) = self.row(i);
-            merged.extend(id.zip(val).map(|(d, &x)| ((u64::from(d) << 3) | c as u64, x)));
-        }
-        merged.sort_unstable_by_key(|e| e.0);
-        let mut e = 0;
-        while e < merged.len() {
-            let id = merged[e].0 >> 3;
-            let mut end = e + 1;
-            while end < merged.len() && merged[end].0 >> 3 == id {
-                end += 1;
+        // The block's rows merged by key index: each step takes the
+        // smallest index among the rows' next entries (and every row
+        // holding it).
+        let mut heads: Vec<(u32, Gaps<'_>, &[f64])> = ids
+            .iter()
+            .map(|&i| {
+                let (mut g, v) = self.row(i);
+                (g.next().unwrap_or(u32::MAX), g, v)
+            })
+            .collect();
+        let mut at = [0usize; BLOCK];
+        loop {
+            let id = heads.iter().map(|h| h.0).min().unwrap_or(u32::MAX);
+            if id == u32::MAX {
+                break;
             }
-            let group = &merged[e..end];
-            e = end;
+            let mut x = [0f64; BLOCK];
+            let (mut count, mut only) = (0, 0);
+            for (c, h) in heads.iter_mut().enumerate() {
+                if h.0 == id {
+                    x[c] = h.2[at[c]];
+                    at[c] += 1;
+                    h.0 = h.1.next().unwrap_or(u32::MAX);
+                    count += 1;
+                    only = c;
+                }
+            }
             let (a, b) = (p.start[id as usize] as usize, p.start[id as usize + 1] as usize);
             if a == b {
                 continue;
             }
             let (rows, vals) = (&p.rows[a..b], &p.vals[a..b]);
-            if group.len() > 1 {
-                let mut x = [0f64; BLOCK];
-                for &(tag, v) in group {
-                    x[(tag & 7) as usize] = v;
-                }
+            if count > 1 {
                 for (&r, &v) in rows.iter().zip(vals) {
                     let a = &mut acc[usize::from(r)];
                     for c in 0..BLOCK {
@@ -347,9 +337,9 @@ impl Held {
                     }
                 }
             } else {
-                let (c, x) = ((group[0].0 & 7) as usize, group[0].1);
+                let x = x[only];
                 for (&r, &v) in rows.iter().zip(vals) {
-                    acc[usize::from(r)][c] += x * v;
+                    acc[usize::from(r)][only] += x * v;
                 }
             }
         }

@@ -363,16 +363,21 @@ fn metacluster(
     }
     progress(Stage::Merging { sign: sign8, patterns: patterns.len() });
     let min_in_subcluster = s.final_min_cluster_size.max(s.subcluster_perplexity as usize);
-    let mut listed: Vec<Pattern> = Vec::new();
-    for p in patterns {
-        if p.seqlets.len() > min_in_subcluster {
-            let labels = subclusters(&p, s.subcluster_perplexity, &*plugins.clustering, tracks)?;
-            let subs = subpatterns(&p, &labels, tracks);
-            listed.extend(collapse(subs, &s.collapse, bg, tracks));
-        } else {
-            listed.push(p);
-        }
-    }
+    // Each pattern on its own (in parallel, kept in order).
+    let listed: Vec<Vec<Pattern>> = patterns
+        .into_par_iter()
+        .map(|p| -> Result<Vec<Pattern>> {
+            if p.seqlets.len() > min_in_subcluster {
+                let labels =
+                    subclusters(&p, s.subcluster_perplexity, &*plugins.clustering, tracks)?;
+                let subs = subpatterns(&p, &labels, tracks);
+                Ok(collapse(subs, &s.collapse, bg, tracks))
+            } else {
+                Ok(vec![p])
+            }
+        })
+        .collect::<Result<_>>()?;
+    let listed: Vec<Pattern> = listed.into_iter().flatten().collect();
     let mut merged = collapse(listed, &s.collapse, bg, tracks);
     merged.sort_by_key(|p| std::cmp::Reverse(p.seqlets.len()));
     let kept: Vec<Pattern> = merged
@@ -380,12 +385,15 @@ fn metacluster(
         .filter(|p| p.seqlets.len() >= s.final_min_cluster_size && passes_ic(p, bg, s))
         .filter_map(|p| p.expanded(s.final_flank, s.final_flank, tracks))
         .collect();
-    let mut found: Vec<Found> = Vec::with_capacity(kept.len());
-    for pattern in kept {
-        let labels = subclusters(&pattern, s.subcluster_perplexity, &*plugins.clustering, tracks)?;
-        let subpatterns = subpatterns(&pattern, &labels, tracks);
-        found.push(Found { pattern, subpatterns });
-    }
+    let found: Vec<Found> = kept
+        .into_par_iter()
+        .map(|pattern| -> Result<Found> {
+            let labels =
+                subclusters(&pattern, s.subcluster_perplexity, &*plugins.clustering, tracks)?;
+            let subpatterns = subpatterns(&pattern, &labels, tracks);
+            Ok(Found { pattern, subpatterns })
+        })
+        .collect::<Result<_>>()?;
     progress(Stage::Done { sign: sign8, patterns: found.len() });
     Ok(found)
 }
