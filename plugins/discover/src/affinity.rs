@@ -468,9 +468,13 @@ fn pearson_of_ranks(ra: &[f64], rb: &[f64]) -> f64 {
 /// need of the values.
 #[must_use]
 pub fn ties(sims: &Table<f64>) -> Table<bool> {
-    Table::from_rows(
-        sims.rows().map(|row| (0..row.len()).map(move |e| e > 0 && row[e] == row[e - 1])),
-    )
+    let mut tied = Table::shaped_as(sims, false);
+    tied.rows_mut().into_par_iter().zip(sims.rows().collect::<Vec<_>>()).for_each(|(t, row)| {
+        for e in 1..row.len() {
+            t[e] = row[e] == row[e - 1];
+        }
+    });
+    tied
 }
 
 /// Round one's filter: seqlet `i` stays when the Spearman correlation of

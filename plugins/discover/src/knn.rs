@@ -501,22 +501,28 @@ impl<J: Slot> Best<J> {
     /// saw all `n ≥ k` candidates).
     fn finish(self, order: &[usize]) -> Knn {
         let (n, k) = (order.len(), self.k);
+        let mut slot = vec![0usize; n];
+        for (s, &i) in order.iter().enumerate() {
+            slot[i] = s;
+        }
         let mut neighbors = vec![0u32; n * k];
         let mut sims = vec![0f64; n * k];
-        let mut buf: Vec<(u64, u32)> = Vec::with_capacity(k);
-        for (s, &i) in order.iter().enumerate() {
-            debug_assert_eq!(self.fill[s] as usize, k);
-            buf.clear();
-            let at = s * k..(s + 1) * k;
-            buf.extend(
-                self.key[at.clone()].iter().zip(&self.j[at]).map(|(&key, &j)| (key, j.get())),
-            );
-            buf.sort_unstable();
-            for (e, &(key, j)) in buf.iter().enumerate() {
-                neighbors[i * k + e] = j;
-                sims[i * k + e] = similarity(key);
-            }
-        }
+        neighbors.par_chunks_mut(k).zip(sims.par_chunks_mut(k)).zip(slot).for_each_init(
+            || Vec::with_capacity(k),
+            |buf: &mut Vec<(u64, u32)>, ((nb, sm), s)| {
+                debug_assert_eq!(self.fill[s] as usize, k);
+                buf.clear();
+                let at = s * k..(s + 1) * k;
+                buf.extend(
+                    self.key[at.clone()].iter().zip(&self.j[at]).map(|(&key, &j)| (key, j.get())),
+                );
+                buf.sort_unstable();
+                for (e, &(key, j)) in buf.iter().enumerate() {
+                    nb[e] = j;
+                    sm[e] = similarity(key);
+                }
+            },
+        );
         Knn { neighbors: Table::uniform(n, k, neighbors), sims: Table::uniform(n, k, sims) }
     }
 }
