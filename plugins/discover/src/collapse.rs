@@ -30,32 +30,53 @@ pub fn flat_representations(sites: &[Site], tracks: &Tracks) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// Continuous Jaccard of row `x` against every row of `ys` (each
-/// `m` long), written into `out`: per pair, two float64 running sums over
-/// the features in order, the inner loop over `ys` so it vectorises.
-fn cj_row(x: &[f32], signs: &[f32], mags: &[f32], n: usize, out: &mut [f64], den: &mut [f64]) {
+/// Continuous Jaccard of row `x` against rows `j0..j0 + out.len()` of
+/// `ys` (given feature-major as `signs`, `mags`, `n` rows apart), written
+/// into `out`: per pair, two float64 running sums over the features in
+/// order, the inner loop over `ys` so it vectorises.
+fn cj_row(
+    x: &[f32],
+    (signs, mags): (&[f32], &[f32]),
+    (n, j0): (usize, usize),
+    out: &mut [f64],
+    den: &mut [f64],
+) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         #[allow(unsafe_code)]
         // SAFETY: the function only enables AVX2, which the CPU was just
         // checked to support.
         unsafe {
-            cj_row_avx2(x, signs, mags, n, out, den);
+            cj_row_avx2(x, (signs, mags), (n, j0), out, den);
         }
         return;
     }
-    cj_row_with(x, signs, mags, n, out, den);
+    cj_row_with(x, (signs, mags), (n, j0), out, den);
 }
 
 /// [`cj_row_with`] compiled for AVX2 (no FMA: bit-identical).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn cj_row_avx2(x: &[f32], signs: &[f32], mags: &[f32], n: usize, out: &mut [f64], den: &mut [f64]) {
-    cj_row_with(x, signs, mags, n, out, den);
+fn cj_row_avx2(
+    x: &[f32],
+    (signs, mags): (&[f32], &[f32]),
+    (n, j0): (usize, usize),
+    out: &mut [f64],
+    den: &mut [f64],
+) {
+    cj_row_with(x, (signs, mags), (n, j0), out, den);
 }
 
 #[inline(always)]
-fn cj_row_with(x: &[f32], signs: &[f32], mags: &[f32], n: usize, out: &mut [f64], den: &mut [f64]) {
+fn cj_row_with(
+    x: &[f32],
+    (signs, mags): (&[f32], &[f32]),
+    (n, j0): (usize, usize),
+    out: &mut [f64],
+    den: &mut [f64],
+) {
+    let w = out.len();
+    let den = &mut den[..w];
     out.fill(0.0);
     den.fill(0.0);
     for (l, &xi) in x.iter().enumerate() {
@@ -67,7 +88,8 @@ fn cj_row_with(x: &[f32], signs: &[f32], mags: &[f32], n: usize, out: &mut [f64]
             0.0
         };
         let ai = xi.abs();
-        let (sl, ml) = (&signs[l * n..(l + 1) * n], &mags[l * n..(l + 1) * n]);
+        let at = l * n + j0..l * n + j0 + w;
+        let (sl, ml) = (&signs[at.clone()], &mags[at]);
         if ai == 0.0 {
             // min(0, |y|)·sign adds 0 (nothing); max(0, |y|) is |y|.
             for (d, &xj) in den.iter_mut().zip(ml) {
@@ -116,10 +138,39 @@ pub fn cj_all(xs: &[Vec<f32>], ys: &[Vec<f32>]) -> Vec<f64> {
     if n == 0 {
         return out;
     }
-    out.par_chunks_mut(n)
-        .zip(xs.par_iter())
-        .for_each_init(|| vec![0f64; n], |den, (row, x)| cj_row(x, &signs, &mags, n, row, den));
+    out.par_chunks_mut(n).zip(xs.par_iter()).for_each_init(
+        || vec![0f64; n],
+        |den, (row, x)| cj_row(x, (&signs, &mags), (n, 0), row, den),
+    );
     out
+}
+
+/// Every continuous Jaccard score of `xs` against themselves (all `n²`,
+/// in no order): each pair computed once, its score being the same both
+/// ways bit for bit, and listed twice.
+fn cj_self(xs: &[Vec<f32>]) -> Vec<f64> {
+    let n = xs.len();
+    let (signs, mags) = columns(xs);
+    let rows: Vec<Vec<f64>> = (0..n)
+        .into_par_iter()
+        .map_init(
+            || vec![0f64; n],
+            |den, i| {
+                let mut out = vec![0f64; n - i];
+                cj_row(&xs[i], (&signs, &mags), (n, i), &mut out, den);
+                out
+            },
+        )
+        .collect();
+    let mut all = Vec::with_capacity(n * n);
+    for row in rows {
+        all.push(row[0]);
+        for &v in &row[1..] {
+            all.push(v);
+            all.push(v);
+        }
+    }
+    all
 }
 
 /// scikit-learn's `_binary_search_perplexity` for one row of float32
@@ -220,23 +271,15 @@ fn most_similar(x: &[Vec<f32>], keep: usize) -> Vec<Vec<(f64, usize)>> {
     let tiles: Vec<(usize, usize)> =
         (0..n).step_by(TILE).flat_map(|a| (a..n).step_by(TILE).map(move |b| (a, b))).collect();
     let lock = |i: usize| tops[i].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let m = x.first().map_or(0, Vec::len);
     tiles.par_iter().for_each_init(
-        || (vec![0f64; TILE], vec![0f64; TILE], Vec::new(), Vec::new(), Vec::new()),
-        |(sim, den, col, s, g), &(a, b)| {
+        || (vec![0f64; TILE], vec![0f64; TILE], Vec::new()),
+        |(sim, den, col), &(a, b)| {
             let (a1, b1) = ((a + TILE).min(n), (b + TILE).min(n));
             let (h, w) = (a1 - a, b1 - b);
-            // The tile's columns, feature-major, `w` apart.
-            s.clear();
-            g.clear();
-            for l in 0..m {
-                s.extend_from_slice(&signs[l * n + b..l * n + b1]);
-                g.extend_from_slice(&mags[l * n + b..l * n + b1]);
-            }
             col.clear();
             col.resize(w * h, 0.0);
             for i in a..a1 {
-                cj_row(&x[i], s, g, w, &mut sim[..w], &mut den[..w]);
+                cj_row(&x[i], (&signs, &mags), (n, b), &mut sim[..w], den);
                 lock(i).offer(sim[..w].iter().enumerate().map(|(t, &v)| (v, b + t)));
                 for t in 0..w {
                     col[t * h + (i - a)] = sim[t];
@@ -391,7 +434,7 @@ struct Within {
 
 fn within(p: &Pattern, max: usize, tracks: &Tracks) -> Within {
     let x = flat_representations(&subsample(p, max), tracks);
-    let mut sorted = cj_all(&x, &x);
+    let mut sorted = cj_self(&x);
     sorted.sort_by(f64::total_cmp);
     Within { x, sorted }
 }

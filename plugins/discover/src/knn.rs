@@ -8,13 +8,13 @@
 //! Memory is what bounds large rounds, so little is held at once:
 //!
 //! * the forward vectors, once, as indices into their sorted distinct keys
-//!   and values;
+//!   (coded as `u16` gaps) and values;
 //! * the posting lists of one chunk of candidates at a time (forward
 //!   entries from the held vectors, reverse ones formed for the chunk, each
 //!   reverse vector formed once);
 //! * per seqlet, its best `k` so far, merged with each chunk's candidates.
 //!
-//! Query rows go eight at a time, rows holding the same popular k-mers
+//! Query rows go sixteen at a time, rows holding the same popular k-mers
 //! together: a k-mer several of them hold is added for all in one pass
 //! over its posting list.
 
