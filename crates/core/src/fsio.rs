@@ -119,7 +119,7 @@ pub fn overwritten_input<'a>(out: &Path, inputs: &[&'a Path]) -> Option<&'a Path
 /// # Errors
 /// The underlying I/O error.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomic_with(path, &mut |f| std::io::Write::write_all(f, bytes))
+    write_atomic_with(path, |f| std::io::Write::write_all(f, bytes))
 }
 
 /// [`write_atomic`] with the contents streamed by `fill` into the
@@ -129,7 +129,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// The underlying I/O error, or `fill`'s.
 pub fn write_atomic_with(
     path: &Path,
-    fill: &mut dyn FnMut(&mut std::fs::File) -> std::io::Result<()>,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let dir = parent_dir(path);
     std::fs::create_dir_all(dir)?;

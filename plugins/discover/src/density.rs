@@ -7,7 +7,7 @@
 //! diagonal. The result feeds Leiden.
 
 use crate::numpy::pairwise_sum;
-use motif_core::plugin::Table;
+use motif_core::plugin::{Table, split_rows};
 use rayon::prelude::*;
 
 /// A square sparse matrix in CSR form, column indices sorted per row.
@@ -199,13 +199,7 @@ pub fn density_adapted<T: Copy + Default + Into<f64> + Send + Sync>(
     // In place: the weights sqrt(p_i·p_j), 1/Z_i added on the diagonal
     // (rows in parallel); then zeros dropped.
     let mut out = d;
-    let mut rows: Vec<&mut [f64]> = Vec::with_capacity(n);
-    let mut rest = out.data.as_mut_slice();
-    for w in out.indptr.windows(2) {
-        let (row, tail) = rest.split_at_mut(w[1] - w[0]);
-        rows.push(row);
-        rest = tail;
-    }
+    let rows = split_rows(&mut out.data, &out.indptr);
     let (indptr, indices) = (&out.indptr, &out.indices);
     rows.into_par_iter().enumerate().for_each(|(i, row)| {
         for (e, v) in (indptr[i]..).zip(row.iter_mut()) {
@@ -388,16 +382,11 @@ fn symmetrized<T: Copy + Default + Send + Sync>(
     }
     let total = indptr[n];
     let mut d = Csr { indptr, indices: vec![0; total], data: vec![0.0; total] };
-    let mut rows: Vec<(&mut [u32], &mut [f64])> = Vec::with_capacity(n);
-    let (mut ri, mut rd) = (d.indices.as_mut_slice(), d.data.as_mut_slice());
-    for w in d.indptr.windows(2) {
-        let (x, tx) = ri.split_at_mut(w[1] - w[0]);
-        let (y, ty) = rd.split_at_mut(w[1] - w[0]);
-        rows.push((x, y));
-        (ri, rd) = (tx, ty);
-    }
+    let rows =
+        split_rows(&mut d.indices, &d.indptr).into_iter().zip(split_rows(&mut d.data, &d.indptr));
     let indptr = &d.indptr;
     let diag: Vec<(usize, bool)> = rows
+        .collect::<Vec<_>>()
         .into_par_iter()
         .enumerate()
         .map(|(i, row)| {

@@ -121,14 +121,13 @@ fn knn_in<J: Slot>(n: usize, stride: usize, fwd: Former<'_>, rev: Former<'_>, k:
 }
 
 /// The forward vectors: row `i`'s first `len[i]` of `stride` entries, as
-/// indices into `keys` (the sorted distinct keys; [`Gaps`]-coded from
-/// `at[i]`) and values.
+/// indices into `keys` (the sorted distinct keys; row `i` of `gaps`,
+/// [`Gaps`]-coded) and values.
 struct Held {
     stride: usize,
     len: Vec<u32>,
     keys: Vec<u64>,
-    at: Vec<usize>,
-    gaps: Vec<u16>,
+    gaps: Table<u16>,
     vals: Vec<f64>,
 }
 
@@ -218,21 +217,9 @@ impl Held {
         });
         let ids = |i: usize| &raw[i * stride..i * stride + len[i] as usize];
         let sizes: Vec<usize> = (0..n).into_par_iter().map(|i| coded_len(ids(i))).collect();
-        let mut at = Vec::with_capacity(n + 1);
-        at.push(0);
-        for s in sizes {
-            at.push(at[at.len() - 1] + s);
-        }
-        let mut gaps = vec![0u16; at[n]];
-        let mut slots = Vec::with_capacity(n);
-        let mut rest = gaps.as_mut_slice();
-        for w in at.windows(2) {
-            let (row, tail) = rest.split_at_mut(w[1] - w[0]);
-            slots.push(row);
-            rest = tail;
-        }
-        slots.into_par_iter().enumerate().for_each(|(i, out)| code(ids(i), out));
-        Self { stride, len, keys, at, gaps, vals }
+        let mut gaps = Table::from_rows(sizes.into_iter().map(|s| std::iter::repeat_n(0u16, s)));
+        gaps.rows_mut().into_par_iter().enumerate().for_each(|(i, out)| code(ids(i), out));
+        Self { stride, len, keys, gaps, vals }
     }
 
     fn n(&self) -> usize {
@@ -241,7 +228,7 @@ impl Held {
 
     /// Row `i`'s key indices and values.
     fn row(&self, i: usize) -> (Gaps<'_>, &[f64]) {
-        let gaps = Gaps { codes: &self.gaps[self.at[i]..self.at[i + 1]], pos: 0, prev: 0 };
+        let gaps = Gaps { codes: &self.gaps[i], pos: 0, prev: 0 };
         (gaps, &self.vals[i * self.stride..i * self.stride + self.len[i] as usize])
     }
 
@@ -530,12 +517,9 @@ impl<J: Slot> Best<J> {
 impl<J: Slot> Slots<'_, J> {
     /// Offers block row `c` the chunk's candidates (from `c0`): their
     /// similarities `max(f, r)` from `acc` (forward rows, then reverse),
-    /// each kept while among the best `k`.
+    /// each kept while among the best `k` (`k > 0`).
     fn offer(&mut self, c: usize, c0: usize, acc: &[[f64; BLOCK]], cand: &mut Vec<(u64, u32)>) {
         let k = self.k;
-        if k == 0 {
-            return;
-        }
         let m = acc.len() / 2;
         let have = self.fill[c] as usize;
         let worst = self.worst[c];

@@ -184,9 +184,7 @@ pub fn write(
         f.add_group(g.finish());
     }
     // Streamed to the file: the whole file is never held in memory.
-    let mut built = Some(f);
-    motif_core::fsio::write_atomic_with(path, &mut |file| {
-        let f = built.take().expect("written once");
+    motif_core::fsio::write_atomic_with(path, |file| {
         f.finish_to(&mut *file).map_err(std::io::Error::other)
     })
     .map_err(|source| H5Error::Io { path: shown, source })

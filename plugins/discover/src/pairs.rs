@@ -401,17 +401,6 @@ fn pair_scores(
     }
 }
 
-/// [`crate::affinity::fine_affinity`] by unordered pairs, or `None` when
-/// the representations are not of the shape this needs.
-#[must_use]
-pub fn fine_affinity(
-    fwd: &[Array2<f32>],
-    rev: &[Array2<f32>],
-    neighbors: &Table<u32>,
-) -> Option<Table<f32>> {
-    Some(Split::of(fwd, rev, neighbors)?.affinities(neighbors))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,7 +437,9 @@ mod tests {
             }
             nb
         }));
-        let fast = fine_affinity(&fwd, &rev, &neighbors).expect("the fast path applies");
+        let fast = Split::of(&fwd, &rev, &neighbors)
+            .expect("the fast path applies")
+            .affinities(&neighbors);
         let rows = fine_affinity_by_rows(&fwd, &rev, &neighbors);
         let mut worst = 0f32;
         assert_eq!(fast.len(), rows.len());
@@ -459,6 +450,6 @@ mod tests {
         assert_eq!(fast[0][0], 1.0);
         fwd[3][(0, 5)] = 0.01;
         fwd[3][(0, 6)] = 0.01;
-        assert!(fine_affinity(&fwd, &rev, &neighbors).is_none());
+        assert!(Split::of(&fwd, &rev, &neighbors).is_none());
     }
 }

@@ -811,14 +811,7 @@ impl<T> Table<T> {
 
     /// Every row, mutable (disjoint: for working on rows in parallel).
     pub fn rows_mut(&mut self) -> Vec<&mut [T]> {
-        let mut out = Vec::with_capacity(self.len());
-        let mut rest = self.data.as_mut_slice();
-        for w in self.start.windows(2) {
-            let (row, tail) = rest.split_at_mut(w[1] - w[0]);
-            out.push(row);
-            rest = tail;
-        }
-        out
+        split_rows(&mut self.data, &self.start)
     }
 
     /// Every entry, rows one after another.
@@ -826,6 +819,20 @@ impl<T> Table<T> {
     pub fn flat(&self) -> &[T] {
         &self.data
     }
+}
+
+/// `data` cut into its rows `starts[i]..starts[i + 1]` (ascending, the
+/// last at most `data.len()`), each mutable on its own: for filling rows of
+/// a CSR-shaped array in parallel.
+pub fn split_rows<'a, T>(data: &'a mut [T], starts: &[usize]) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(starts.len().saturating_sub(1));
+    let mut rest = &mut data[starts.first().copied().unwrap_or(0)..];
+    for w in starts.windows(2) {
+        let (row, tail) = rest.split_at_mut(w[1] - w[0]);
+        out.push(row);
+        rest = tail;
+    }
+    out
 }
 
 impl<T> std::ops::Index<usize> for Table<T> {
@@ -882,6 +889,12 @@ mod table_tests {
         assert_eq!(&t[2], &[2, 2, 2, 1, 1]);
         let s = Table::shaped_as(&t, 0.5);
         assert_eq!(s.rows().map(<[f64]>::len).collect::<Vec<_>>(), [3, 0, 5]);
+        let mut flat = [1, 2, 3, 4, 5, 6];
+        let cut = super::split_rows(&mut flat, &[1, 3, 3, 5]);
+        assert_eq!(
+            cut.iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+            [vec![2, 3], vec![], vec![4, 5]]
+        );
         t.dedup_rows();
         assert_eq!(t, Table::from_rows([vec![1, 3], vec![], vec![2, 1]]));
         assert_eq!(Table::uniform(2, 2, vec![1, 2, 3, 4]), Table::from_rows([[1, 2], [3, 4]]));

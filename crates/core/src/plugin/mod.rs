@@ -23,7 +23,7 @@ pub use kinds::{
 };
 pub use kinds::{
     CalledSeqlet, Contributions, DenseContributions, GraphClusterer, SeqletAffinity, SeqletCaller,
-    SeqletCalls, SparseGraph, Table,
+    SeqletCalls, SparseGraph, Table, split_rows,
 };
 
 /// The kinds of plugin.
