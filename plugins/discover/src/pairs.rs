@@ -26,18 +26,25 @@ use rayon::prelude::*;
 /// Partners aligned to one seqlet per block of lanes.
 const LANES: usize = 16;
 
-/// One orientation of every seqlet, split for the kernel, `len` rows per
-/// seqlet in flat arrays: per row the four first channels' magnitudes and
-/// signs, the one nonzero of the last four (its channel as a float, 4 for
-/// none; magnitude; sign), and per seqlet the prefix sums (float64) of the
-/// row totals `Σ|x|` (`len + 1` each).
+/// Fields of a [`Packed`] row (and of a [`LaneRow`]): the four first
+/// channels' magnitudes, their signs, then the one nonzero of the last
+/// four (its channel as a float, 4 for none; magnitude; sign).
+const ABS: usize = 0;
+const SIGN: usize = 4;
+const CODE: usize = 8;
+const TAIL_ABS: usize = 9;
+const TAIL_SIGN: usize = 10;
+const FIELDS: usize = 11;
+
+/// One row of one seqlet split for the kernel (fields as [`ABS`] ...).
+type Packed = [f32; FIELDS];
+
+/// One orientation of every seqlet, split for the kernel: `len` packed rows
+/// per seqlet, and per seqlet the prefix sums (float64) of the row totals
+/// `Σ|x|` (`len + 1` each).
 struct Strand {
     len: usize,
-    abs: Vec<[f32; 4]>,
-    sign: Vec<[f32; 4]>,
-    code: Vec<f32>,
-    tail_abs: Vec<f32>,
-    tail_sign: Vec<f32>,
+    rows: Vec<Packed>,
     prefix: Vec<f64>,
 }
 
@@ -45,38 +52,36 @@ impl Strand {
     /// `None` when a row has more than one nonzero among channels 4..8 (the
     /// shapes are checked by the caller).
     fn of(xs: &[Array2<f32>], len: usize) -> Option<Self> {
-        let rows = xs.len() * len;
         let mut s = Self {
             len,
-            abs: Vec::with_capacity(rows),
-            sign: Vec::with_capacity(rows),
-            code: Vec::with_capacity(rows),
-            tail_abs: Vec::with_capacity(rows),
-            tail_sign: Vec::with_capacity(rows),
+            rows: Vec::with_capacity(xs.len() * len),
             prefix: Vec::with_capacity(xs.len() * (len + 1)),
         };
         for x in xs {
             let mut last = 0.0;
             s.prefix.push(last);
             for row in x.rows() {
-                let a: [f32; 4] = std::array::from_fn(|k| row[k].abs());
-                s.abs.push(a);
-                s.sign.push(std::array::from_fn(|k| row[k].signum_or_zero()));
-                let mut tail = (4.0, 0.0, 0.0);
+                let mut packed = [0f32; FIELDS];
+                for k in 0..4 {
+                    packed[ABS + k] = row[k].abs();
+                    packed[SIGN + k] = row[k].signum_or_zero();
+                }
+                packed[CODE] = 4.0;
                 for k in 4..8 {
                     if row[k] != 0.0 {
-                        if tail.0 != 4.0 {
+                        if packed[CODE] != 4.0 {
                             return None;
                         }
-                        tail = ((k - 4) as f32, row[k].abs(), row[k].signum_or_zero());
+                        packed[CODE] = (k - 4) as f32;
+                        packed[TAIL_ABS] = row[k].abs();
+                        packed[TAIL_SIGN] = row[k].signum_or_zero();
                     }
                 }
-                s.code.push(tail.0);
-                s.tail_abs.push(tail.1);
-                s.tail_sign.push(tail.2);
-                let total = ((a[0] + a[3]) + (a[1] + a[2])) + tail.1;
+                let a = &packed[ABS..ABS + 4];
+                let total = ((a[0] + a[3]) + (a[1] + a[2])) + packed[TAIL_ABS];
                 last += f64::from(total);
                 s.prefix.push(last);
+                s.rows.push(packed);
             }
         }
         Some(s)
@@ -84,13 +89,8 @@ impl Strand {
 
     /// Seqlet `i`'s rows.
     fn rows(&self, i: usize) -> Rows<'_> {
-        let r = i * self.len..(i + 1) * self.len;
         Rows {
-            abs: &self.abs[r.clone()],
-            sign: &self.sign[r.clone()],
-            code: &self.code[r.clone()],
-            tail_abs: &self.tail_abs[r.clone()],
-            tail_sign: &self.tail_sign[r],
+            rows: &self.rows[i * self.len..(i + 1) * self.len],
             prefix: &self.prefix[i * (self.len + 1)..(i + 1) * (self.len + 1)],
         }
     }
@@ -99,17 +99,13 @@ impl Strand {
 /// One orientation of one seqlet, as [`Strand`] holds it.
 #[derive(Clone, Copy)]
 struct Rows<'a> {
-    abs: &'a [[f32; 4]],
-    sign: &'a [[f32; 4]],
-    code: &'a [f32],
-    tail_abs: &'a [f32],
-    tail_sign: &'a [f32],
+    rows: &'a [Packed],
     prefix: &'a [f64],
 }
 
 impl Rows<'_> {
     fn len(&self) -> usize {
-        self.code.len()
+        self.rows.len()
     }
 
     /// Summed row totals outside rows `[a, b)`.
@@ -231,24 +227,14 @@ fn tasks(neighbors: &Table<u32>) -> Table<Task> {
     out
 }
 
-/// One row of a block of partners, lane-interleaved: the four first
-/// channels' magnitudes and signs, and the last four's nonzero (channel,
-/// magnitude, sign).
-#[derive(Clone, Copy)]
-struct LaneRow {
-    abs: [[f32; LANES]; 4],
-    sign: [[f32; LANES]; 4],
-    code: [f32; LANES],
-    tail_abs: [f32; LANES],
-    tail_sign: [f32; LANES],
-}
+/// One row of a block of partners, lane-interleaved: per field of
+/// [`Packed`], the lanes' values.
+type LaneRow = [[f32; LANES]; FIELDS];
 
-const EMPTY_ROW: LaneRow = LaneRow {
-    abs: [[0.0; LANES]; 4],
-    sign: [[0.0; LANES]; 4],
-    code: [4.0; LANES],
-    tail_abs: [0.0; LANES],
-    tail_sign: [0.0; LANES],
+const EMPTY_ROW: LaneRow = {
+    let mut row = [[0.0; LANES]; FIELDS];
+    row[CODE] = [4.0; LANES];
+    row
 };
 
 /// Scratch: a block of partners' rows.
@@ -260,15 +246,12 @@ struct Block {
 impl Block {
     fn load(&mut self, ys: &[Rows<'_>], len: usize) {
         self.rows.resize(len, EMPTY_ROW);
-        for (c, y) in ys.iter().enumerate() {
-            for (r, row) in self.rows.iter_mut().enumerate() {
-                for k in 0..4 {
-                    row.abs[k][c] = y.abs[r][k];
-                    row.sign[k][c] = y.sign[r][k];
+        for (r, row) in self.rows.iter_mut().enumerate() {
+            for (c, y) in ys.iter().enumerate() {
+                let v = &y.rows[r];
+                for f in 0..FIELDS {
+                    row[f][c] = v[f];
                 }
-                row.code[c] = y.code[r];
-                row.tail_abs[c] = y.tail_abs[r];
-                row.tail_sign[c] = y.tail_sign[r];
             }
         }
     }
@@ -278,25 +261,26 @@ impl Block {
 /// channels in the strand-symmetric order.
 #[inline(always)]
 fn row_sums(x: &Rows<'_>, p: usize, y: &LaneRow) -> ([f32; LANES], [f32; LANES]) {
-    let (xa, xs) = (x.abs[p], x.sign[p]);
+    let xr = &x.rows[p];
     let mut t = [[0f32; LANES]; 4];
     let mut u = [[0f32; LANES]; 4];
     for k in 0..4 {
+        let (xa, xs) = (xr[ABS + k], xr[SIGN + k]);
         for c in 0..LANES {
-            let ya = y.abs[k][c];
-            let (lo, hi) = if ya > xa[k] { (xa[k], ya) } else { (ya, xa[k]) };
-            t[k][c] = lo * (xs[k] * y.sign[k][c]);
+            let ya = y[ABS + k][c];
+            let (lo, hi) = if ya > xa { (xa, ya) } else { (ya, xa) };
+            t[k][c] = lo * (xs * y[SIGN + k][c]);
             u[k][c] = hi;
         }
     }
-    let (xc, xt, xts) = (x.code[p], x.tail_abs[p], x.tail_sign[p]);
+    let (xc, xt, xts) = (xr[CODE], xr[TAIL_ABS], xr[TAIL_SIGN]);
     let mut n = [0f32; LANES];
     let mut d = [0f32; LANES];
     for c in 0..LANES {
-        let yt = y.tail_abs[c];
-        let same = y.code[c] == xc;
+        let yt = y[TAIL_ABS][c];
+        let same = y[CODE][c] == xc;
         let (lo, hi) = if yt > xt { (xt, yt) } else { (yt, xt) };
-        let tn = if same { lo * (xts * y.tail_sign[c]) } else { 0.0 };
+        let tn = if same { lo * (xts * y[TAIL_SIGN][c]) } else { 0.0 };
         let td = if same { hi } else { xt + yt };
         n[c] = ((t[0][c] + t[3][c]) + (t[1][c] + t[2][c])) + tn;
         d[c] = ((u[0][c] + u[3][c]) + (u[1][c] + u[2][c])) + td;
