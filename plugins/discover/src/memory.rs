@@ -10,15 +10,21 @@
 /// Blocks from this size on are mapped on their own.
 const MAP_FROM: usize = 256 << 10;
 
-/// Has glibc map every block of [`MAP_FROM`] or more on its own, for the
-/// rest of the process (a fixed threshold instead of the rising one).
+/// Free space at the top of a heap beyond this is handed back at once
+/// (glibc's default; a caller may have raised it to keep freed memory).
+const TRIM_FROM: usize = 128 << 10;
+
+/// Has glibc map every block of [`MAP_FROM`] or more on its own and hand
+/// back free heap tops beyond [`TRIM_FROM`], for the rest of the process
+/// (fixed thresholds instead of the rising ones or a caller's).
 pub fn map_large_blocks() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[allow(unsafe_code)]
-    // SAFETY: mallopt takes no pointers and only sets an allocator
-    // parameter; glibc serialises it against allocation.
+    // SAFETY: mallopt takes no pointers and only sets allocator
+    // parameters; glibc serialises it against allocation.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, MAP_FROM as libc::c_int);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_FROM as libc::c_int);
     }
 }
 
