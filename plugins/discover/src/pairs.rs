@@ -237,15 +237,18 @@ const EMPTY_ROW: LaneRow = {
     row
 };
 
-/// Scratch: a block of partners' rows.
+/// Scratch: a block of partners' rows, and their prefix sums of row
+/// totals lane by lane (`len + 1`).
 #[derive(Default)]
 struct Block {
     rows: Vec<LaneRow>,
+    prefix: Vec<[f64; LANES]>,
 }
 
 impl Block {
     fn load(&mut self, ys: &[Rows<'_>], len: usize) {
         self.rows.resize(len, EMPTY_ROW);
+        self.prefix.resize(len + 1, [0.0; LANES]);
         for (r, row) in self.rows.iter_mut().enumerate() {
             for (c, y) in ys.iter().enumerate() {
                 let v = &y.rows[r];
@@ -254,6 +257,19 @@ impl Block {
                 }
             }
         }
+        for (r, row) in self.prefix.iter_mut().enumerate() {
+            for (c, y) in ys.iter().enumerate() {
+                row[c] = y.prefix[r];
+            }
+        }
+    }
+
+    /// Lane `c`'s summed row totals outside rows `[a, b)` (as
+    /// [`Rows::outside`]).
+    #[inline(always)]
+    fn outside(&self, a: usize, b: usize) -> [f64; LANES] {
+        let (pa, pb, pl) = (&self.prefix[a], &self.prefix[b], &self.prefix[self.rows.len()]);
+        std::array::from_fn(|c| pa[c] + (pl[c] - pb[c]))
     }
 }
 
@@ -318,27 +334,55 @@ fn overlap_sums(x: &Rows<'_>, b: &Block, span: Span) -> Sums {
     (num, den)
 }
 
-/// [`overlap_sums`] compiled for AVX2 (no FMA: bit-identical).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn overlap_sums_avx2(x: &Rows<'_>, b: &Block, span: Span) -> Sums {
-    overlap_sums(x, b, span)
+/// Best score over offsets: the largest, NaN when every one is NaN.
+#[inline(always)]
+fn better(best: f32, score: f32) -> f32 {
+    if best.is_nan() || score > best { score } else { best }
 }
 
-fn overlap_dispatch(x: &Rows<'_>, b: &Block, span: Span) -> Sums {
+/// Per-lane best scores over offsets `−pad..=pad` of `x` (forward) against
+/// the block: (`x`'s affinity to the lane, the lane's to `x`).
+type Best = ([f32; LANES], [f32; LANES]);
+
+/// Over offsets `−pad..=pad`, each lane's best continuous Jaccard with `x`
+/// the parent (the lane hanging over: its rows outside the overlap) and
+/// with the lane the parent (`x` hanging over), folded into `best`.
+#[inline(always)]
+fn scan_offsets(x: &Rows<'_>, b: &Block, pad: usize, best: &mut Best) {
+    let len = x.len();
+    for s in -(pad as isize)..=(pad as isize) {
+        // Parent rows [p0, p1) meet child rows [p0 − s, p1 − s).
+        let p0 = s.max(0) as usize;
+        let p1 = (s + len as isize).min(len as isize).max(0) as usize;
+        if p0 >= p1 {
+            continue;
+        }
+        let (num, den) = overlap_sums(x, b, Span { p0, p1, s });
+        let (r0, r1) = ((p0 as isize - s) as usize, (p1 as isize - s) as usize);
+        let (yo, xo) = (b.outside(r0, r1), x.outside(p0, p1));
+        for c in 0..LANES {
+            best.0[c] = better(best.0[c], (num[c] / (den[c] + yo[c])) as f32);
+            best.1[c] = better(best.1[c], (num[c] / (den[c] + xo)) as f32);
+        }
+    }
+}
+
+/// [`scan_offsets`] compiled for AVX2 (no FMA: bit-identical).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn scan_offsets_avx2(x: &Rows<'_>, b: &Block, pad: usize, best: &mut Best) {
+    scan_offsets(x, b, pad, best);
+}
+
+fn scan_dispatch(x: &Rows<'_>, b: &Block, pad: usize, best: &mut Best) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         #[allow(unsafe_code)]
         // SAFETY: the function only enables AVX2, which the CPU was just
         // checked to support.
-        return unsafe { overlap_sums_avx2(x, b, span) };
+        return unsafe { scan_offsets_avx2(x, b, pad, best) };
     }
-    overlap_sums(x, b, span)
-}
-
-/// Best score over offsets: the largest, NaN when every one is NaN.
-fn better(best: f32, score: f32) -> f32 {
-    if best.is_nan() || score > best { score } else { best }
+    scan_offsets(x, b, pad, best);
 }
 
 /// Fine affinities of every pair of `lo` (forward) with its partners: for
@@ -353,35 +397,17 @@ fn pair_scores(
     out: &mut Vec<(f32, f32)>,
 ) {
     out.clear();
-    out.resize(list.len(), (f32::NAN, f32::NAN));
     let x = &fwd.rows(lo);
     let len = x.len();
-    for (chunk, res) in list.chunks(LANES).zip(out.chunks_mut(LANES)) {
+    for chunk in list.chunks(LANES) {
+        // Lane by lane, the better of the two strands.
+        let mut best: Best = ([f32::NAN; LANES], [f32::NAN; LANES]);
         for set in [fwd, rev] {
             let ys: Vec<Rows<'_>> = chunk.iter().map(|t| set.rows(t.hi as usize)).collect();
             block.load(&ys, len);
-            for s in -(pad as isize)..=(pad as isize) {
-                // Parent rows [p0, p1) meet child rows [p0 − s, p1 − s).
-                let p0 = s.max(0) as usize;
-                let p1 = (s + len as isize).min(len as isize).max(0) as usize;
-                if p0 >= p1 {
-                    continue;
-                }
-                let (num, den) = overlap_dispatch(x, block, Span { p0, p1, s });
-                let (r0, r1) = ((p0 as isize - s) as usize, (p1 as isize - s) as usize);
-                for (c, (y, e)) in ys.iter().zip(res.iter_mut()).enumerate() {
-                    // lo the parent, the partner hanging over: its rows
-                    // outside [r0, r1); the partner the parent (forward,
-                    // lo on the other strand when the partner is read
-                    // reversed), lo hanging over: lo's rows outside
-                    // [p0, p1).
-                    let a = (num[c] / (den[c] + y.outside(r0, r1))) as f32;
-                    let b = (num[c] / (den[c] + x.outside(p0, p1))) as f32;
-                    e.0 = better(e.0, a);
-                    e.1 = better(e.1, b);
-                }
-            }
+            scan_dispatch(x, block, pad, &mut best);
         }
+        out.extend(best.0.into_iter().zip(best.1).take(chunk.len()));
     }
 }
 
