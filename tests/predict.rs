@@ -385,3 +385,74 @@ fn predict_takes_a_config_file() {
     assert_eq!(e.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&e.stderr).contains("nope"), "the file's source is used");
 }
+
+/// `--shard i/n` runs merged by `motiftool merge` (given in any order) are
+/// byte-identical to one run, for shard counts that do and do not divide the
+/// sequences and with more shards than sequences; a missing or foreign
+/// shard is refused by name; evaluate refuses to shard.
+#[test]
+fn sharded_predict_merges_to_one_run_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture("torch_legacy_ncw.onnx");
+    let seqs = fixture("fixture_seqs.fa");
+    let whole = dir.path().join("whole.tsv");
+    ok(&["predict", s(&model), "--seqs", s(&seqs), "--engine", "tract", "-o", s(&whole)]);
+    let whole = std::fs::read(&whole).unwrap();
+    let n_seqs = String::from_utf8_lossy(&whole).lines().count() - 1;
+    for n in [1, 3, n_seqs + 2] {
+        let parts: Vec<PathBuf> = (1..=n)
+            .map(|i| {
+                let p = dir.path().join(format!("part{i}of{n}.tsv"));
+                let shard = format!("{i}/{n}");
+                ok(&[
+                    "predict",
+                    s(&model),
+                    "--seqs",
+                    s(&seqs),
+                    "--engine",
+                    "tract",
+                    "--shard",
+                    &shard,
+                    "-o",
+                    s(&p),
+                ]);
+                p
+            })
+            .collect();
+        let first = std::fs::read_to_string(&parts[0]).unwrap();
+        assert!(first.starts_with(&format!("#shard\t1/{n}\n")), "{first}");
+        let merged = dir.path().join(format!("merged{n}.tsv"));
+        let mut args = vec!["merge"];
+        args.extend(parts.iter().rev().map(|p| s(p)));
+        args.extend(["-o", s(&merged)]);
+        ok(&args);
+        assert!(std::fs::read(&merged).unwrap() == whole, "{n} shards merged differ from one run");
+        if n == 3 {
+            fails(&["merge", s(&parts[0]), s(&parts[2])], &["missing shard(s): 2/3"]);
+            let foreign = dir.path().join("part1of2.tsv");
+            ok(&[
+                "predict",
+                s(&model),
+                "--seqs",
+                s(&seqs),
+                "--engine",
+                "tract",
+                "--shard",
+                "1/2",
+                "-o",
+                s(&foreign),
+            ]);
+            fails(&["merge", s(&parts[1]), s(&parts[2]), s(&foreign)], &["different jobs"]);
+            fails(&["merge", s(&seqs)], &["fixture_seqs.fa", "not a shard"]);
+            fails(
+                &["merge", s(&parts[0]), s(&parts[1]), s(&parts[2]), "-o", s(&parts[1])],
+                &["refusing to overwrite an input"],
+            );
+        }
+    }
+    fails(&["predict", s(&model), "--seqs", s(&seqs), "--shard", "4/3"], &["--shard", "i/n"]);
+    fails(
+        &["evaluate", s(&model), "--seqs", s(&seqs), "--shard", "1/2"],
+        &["--shard 1/2", "evaluate"],
+    );
+}

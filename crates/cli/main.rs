@@ -117,6 +117,10 @@ enum Command {
     /// hits.bed and per-sequence counts
     #[command(after_help = cmd::hits::HITS_HELP)]
     Hits(Box<cmd::hits::HitsArgs>),
+    /// Shards' outputs (`--shard i/n`) back into one, byte for byte as a
+    /// single run writes it
+    #[command(after_help = cmd::merge::MERGE_HELP)]
+    Merge(cmd::merge::MergeArgs),
 }
 
 /// glibc's allocator hands large blocks back to the kernel as soon as they
@@ -180,6 +184,7 @@ fn main() -> ExitCode {
         Command::Attribute(a) => cmd::attribute::run(&a, sub),
         Command::Discover(a) => cmd::discover::run(&a, sub),
         Command::Hits(a) => cmd::hits::run(&a, sub),
+        Command::Merge(a) => cmd::merge::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

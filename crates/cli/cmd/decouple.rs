@@ -69,7 +69,7 @@ pub fn run(a: &DecoupleArgs, matches: &clap::ArgMatches) -> Result<()> {
     match outcome {
         Outcome::Shard { neurons } => eprintln!(
             "motiftool: shard {}: {neurons} neurons sampled and demixed (m = 1) in {}; run without --shard to choose m and finish",
-            config.shard.as_deref().unwrap_or(""),
+            config.shard.map(|s| s.to_string()).unwrap_or_default(),
             dir.display()
         ),
         Outcome::Layer(s) => {

@@ -10,6 +10,7 @@ pub mod hits;
 pub mod inspect;
 pub mod logo;
 pub mod matching;
+pub mod merge;
 pub mod plugins;
 pub mod predict;
 pub mod prune;

@@ -33,6 +33,7 @@ pub mod plugin;
 pub mod rng;
 pub mod rundir;
 pub mod seqio;
+pub mod shard;
 
 pub use error::{Error, Result};
 

@@ -62,6 +62,7 @@ pub mod input;
 pub mod labelled;
 pub mod logo;
 pub mod matching;
+pub mod merge;
 pub mod predict;
 pub mod prune;
 mod regions;

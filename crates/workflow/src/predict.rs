@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use motif_core::seqio::{SeqFormat, SeqRecord};
+use motif_core::shard::Shard;
 use motif_engine::Session;
 use ndarray::Axis;
 use rayon::prelude::*;
@@ -69,6 +70,12 @@ pub struct Config {
     /// Engine settings.
     #[cfg_attr(feature = "cli", command(flatten))]
     pub engine: EngineConfig,
+    /// This process's share of the sequences, i/n: every n-th from the
+    /// i-th (1-based). The TSV then starts with a `#shard<TAB>i/n` line, and
+    /// `motiftool merge` puts the shards back into input order, as one run
+    /// writes it (predict only).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "i/n"))]
+    pub shard: Option<Shard>,
 }
 
 impl Config {
@@ -225,6 +232,9 @@ fn score_batch(session: &dyn Session, batch: Batch) -> Result<Vec<(usize, Scored
         .collect())
 }
 
+/// The first line of a predict shard's TSV, before the shard (`i/n`).
+pub const SHARD_LINE: &str = "#shard";
+
 /// How a predict or evaluate run went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scoring {
@@ -249,7 +259,12 @@ pub fn predict(
     events: &mut dyn FnMut(Event),
 ) -> Result<Scoring> {
     let (model, session) = config.open()?;
-    let records = config.records()?;
+    let mut records = config.records()?;
+    if let Some(shard) = config.shard {
+        writeln!(out, "{SHARD_LINE}\t{shard}")?;
+        records =
+            Box::new(records.enumerate().filter(move |(k, _)| shard.owns(*k)).map(|(_, r)| r));
+    }
     let names: Vec<String> = session.output_names().to_vec();
     let mut widths: Option<Vec<usize>> = None;
     let n = stream(
@@ -334,6 +349,11 @@ pub fn evaluate(
     score_index: usize,
     events: &mut dyn FnMut(Event),
 ) -> Result<Evaluation> {
+    if let Some(s) = config.shard {
+        return Err(invalid(format!(
+            "--shard {s}: evaluate needs every sequence for its AUCs (shard `predict` instead)"
+        )));
+    }
     let (model, session) = config.open()?;
     let records = config.records()?;
     let source = config.source();

@@ -23,6 +23,7 @@ use motif_core::plugin::{
 };
 use motif_core::rng::Rng;
 use motif_core::rundir::{Journal, RunDir};
+use motif_core::shard::Shard;
 use motif_neuronmotif::Crm;
 use motif_neuronmotif::demix::{accept, ratio};
 use motif_neuronmotif::dict::dictionary;
@@ -68,7 +69,7 @@ pub struct Config {
     pub max_motifs: u32,
     /// This process's share of the neurons: i/n (1-based).
     #[cfg_attr(feature = "cli", arg(long, value_name = "i/n"))]
-    pub shard: Option<String>,
+    pub shard: Option<Shard>,
     /// Motif database for the CRMs' and segments' matches. Default: the
     /// bundled JASPAR 2024 CORE vertebrates set.
     #[cfg_attr(feature = "cli", arg(long))]
@@ -180,9 +181,9 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
     if all.is_empty() {
         return Err(invalid("--neurons selects no neuron"));
     }
-    let shard = config.shard.as_deref().map(parse_shard).transpose()?;
+    let shard = config.shard;
     let mine: Vec<usize> = match shard {
-        Some((i, n)) => all.iter().copied().skip(i - 1).step_by(n).collect(),
+        Some(s) => s.select(all.iter().copied()).collect(),
         None => all.clone(),
     };
     let (db, db_name) = crate::database::load(config.db.as_deref())?;
@@ -702,20 +703,6 @@ fn parse_list(s: &str, n: usize) -> Result<Vec<usize>> {
     Ok(out)
 }
 
-/// `i/n` → (i, n), 1 ≤ i ≤ n.
-fn parse_shard(s: &str) -> Result<(usize, usize)> {
-    let bad = || invalid(format!("--shard `{s}`: expected i/n with 1 ≤ i ≤ n, e.g. 2/4"));
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n) = (
-        i.trim().parse::<usize>().map_err(|_| bad())?,
-        n.trim().parse::<usize>().map_err(|_| bad())?,
-    );
-    if i == 0 || n == 0 || i > n {
-        return Err(bad());
-    }
-    Ok((i, n))
-}
-
 /// The best reported match of each query (`target: null` for none).
 fn best_matches(matcher: &dyn MotifMatcher, q: &MotifSet, db: &MotifSet) -> Result<Vec<BestMatch>> {
     if q.motifs.is_empty() {
@@ -798,15 +785,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn neuron_lists_and_shards_parse_or_name_the_flag() {
+    fn neuron_lists_parse_or_name_the_flag() {
         assert_eq!(parse_list("0, 3,5-7,3", 9).unwrap(), vec![0, 3, 5, 6, 7]);
         let e = parse_list("2-9", 9).unwrap_err().to_string();
         assert!(e.contains("--neurons") && e.contains("2-9") && e.contains("0..=8"), "{e}");
         assert!(parse_list("x", 3).unwrap_err().to_string().contains("`x`"));
-        assert_eq!(parse_shard("2/4").unwrap(), (2, 4));
-        for bad in ["0/2", "3/2", "1", "a/b"] {
-            assert!(parse_shard(bad).unwrap_err().to_string().contains("--shard"), "{bad}");
-        }
     }
 
     #[test]
