@@ -283,4 +283,29 @@ fn protocol_runs_every_variant_per_seed_into_one_table() {
     std::fs::remove_file(out.join("report.html")).unwrap();
     crate::util::ok(&["report", out.to_str().unwrap()]);
     assert_eq!(std::fs::read_to_string(out.join("report.html")).unwrap(), html);
+
+    // The same protocol as two shards (a seed each) into one folder, then a
+    // run without --shard: the table is the single run's, byte for byte.
+    let sharded = dir.path().join("sharded");
+    let with = |extra: &[&'static str]| {
+        let mut a: Vec<&str> = args.to_vec();
+        *a.last_mut().unwrap() = s(&sharded);
+        a.extend_from_slice(extra);
+        a
+    };
+    ok(&with(&["--shard", "2/2"]));
+    assert!(sharded.join("seed-4/prune.json").exists() && !sharded.join("seed-3").exists());
+    assert!(!sharded.join("protocol.csv").exists(), "a shard writes no table");
+    ok(&with(&["--shard", "1/2"]));
+    ok(&with(&[]));
+    for f in ["protocol.csv", "protocol.json"] {
+        assert!(
+            std::fs::read(sharded.join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(),
+            "{f}: the sharded run differs from the single run"
+        );
+    }
+    let mut single = args.to_vec();
+    single.retain(|a| *a != "--protocol");
+    single.extend_from_slice(&["--shard", "1/2"]);
+    crate::util::fails(&single, &["--shard 1/2", "--protocol"]);
 }

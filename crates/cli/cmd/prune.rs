@@ -67,8 +67,21 @@ pub fn run_cmd(a: &PruneArgs, matches: &clap::ArgMatches) -> Result<()> {
     let config = a.config(matches)?;
     let mut run = RunDir::create(&a.out, "prune")?;
     let mut progress = Progress::new(a.quiet);
-    let s = prune::run(&config, &mut run, &mut |e| progress.event(e))?;
+    let outcome = prune::run(&config, &mut run, &mut |e| progress.event(e))?;
     progress.clear();
+    let s = match outcome {
+        prune::Outcome::Shard { seeds } => {
+            let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
+            eprintln!(
+                "motiftool: shard {}: seed(s) {} trained and pruned in {}; run without --shard to write the table and report",
+                config.shard.map(|s| s.to_string()).unwrap_or_default(),
+                if seeds.is_empty() { "none".to_owned() } else { seeds.join(", ") },
+                a.out.display()
+            );
+            return Ok(());
+        }
+        prune::Outcome::Done(s) => s,
+    };
     run.finish(&s)?;
     println!("variant\tkernels\tseeds\tmean_test_auc\tsd\tmin\tmax");
     for r in &s.summary {

@@ -13,6 +13,7 @@ use std::time::Instant;
 use motif_core::motif::{MotifSet, write_meme};
 use motif_core::plugin::{self, FILTER_MATCHES, MotifExtractor, PruningCriterion};
 use motif_core::rundir::RunDir;
+use motif_core::shard::Shard;
 use motif_onnx::Model;
 use motif_prune::{
     Inputs, Journal, PruneConfig, Record, SummaryRow, Variant, protocol, rows, summarise,
@@ -74,6 +75,12 @@ pub struct Config {
     /// Seeds of --protocol [default: 1,2,3,4,5].
     #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub seeds: Vec<u64>,
+    /// This process's share of --protocol's seeds, i/n: every n-th seed
+    /// from the i-th (1-based), each into its `seed-S/` folder of the shared
+    /// output. A final run without --shard reads every seed back and writes
+    /// the table and report, as one run writes them.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "i/n"))]
+    pub shard: Option<Shard>,
     /// Kernels of the default --protocol architecture.
     #[cfg_attr(feature = "cli", arg(long, default_value_t = Config::default().kernels))]
     pub kernels: usize,
@@ -126,6 +133,7 @@ impl Default for Config {
             init: None,
             protocol: false,
             seeds: vec![1, 2, 3, 4, 5],
+            shard: None,
             kernels: 256,
             width: 24,
             activation: ActivationName::Deepprune,
@@ -236,6 +244,19 @@ pub struct RunFacts {
     pub seeds: Vec<u64>,
     /// What the final kernels were matched against.
     pub database: String,
+}
+
+/// How a `prune` run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A shard trained and pruned its seeds; a run without a shard reads
+    /// them back and finishes.
+    Shard {
+        /// The seeds this shard ran.
+        seeds: Vec<u64>,
+    },
+    /// The whole run, with its table and report.
+    Done(Box<Summary>),
 }
 
 /// `prune`'s result (summary.json).
@@ -376,8 +397,13 @@ fn journal_settings(
     clippy::too_many_lines,
     reason = "the run's steps in order: variants, journals, table, final kernels, report"
 )]
-pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> Result<Summary> {
+pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> Result<Outcome> {
     let t0 = Instant::now();
+    if let (Some(s), false) = (config.shard, config.protocol) {
+        return Err(invalid(format!(
+            "--shard {s}: shards split --protocol's seeds; one prune run is one job"
+        )));
+    }
     let p = prepare(config)?;
     let out = run.dir().to_path_buf();
     let variants = if config.variants.is_empty() {
@@ -421,18 +447,25 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
             settings["model"] = json!(name);
             (Model::from_bytes(&proto.encode_to_vec(), Path::new(&name))?, name)
         };
+        let seeds: Vec<u64> = match config.shard {
+            Some(s) => s.select(config.seeds.iter().copied()).collect(),
+            None => config.seeds.clone(),
+        };
         let j = protocol(
             &template,
             &p.train,
             &p.test,
             &*p.criterion,
             &cfg,
-            &config.seeds,
+            &seeds,
             &settings,
             &out,
             &mut progress,
         )?;
-        (j, config.seeds.clone(), source)
+        if config.shard.is_some() {
+            return Ok(Outcome::Shard { seeds });
+        }
+        (j, seeds, source)
     } else {
         let Some(m) = &config.model else {
             return Err(invalid(
@@ -525,7 +558,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
     run.time("steps", steps_s);
     run.time("training", train_s);
     run.write("report.html", page.as_bytes())?;
-    Ok(Summary {
+    Ok(Outcome::Done(Box::new(Summary {
         run: facts,
         summary,
         claim,
@@ -550,7 +583,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
             .collect(),
         engine: journals.first().map(|j| j.engine.clone()),
         seconds: Seconds { steps: steps_s, training: train_s, command: t0.elapsed().as_secs_f64() },
-    })
+    })))
 }
 
 /// The journal and folder of each seed of a finished run in `dir`.
