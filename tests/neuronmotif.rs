@@ -230,7 +230,7 @@ fn decouple_refuses_what_the_method_does_not_cover() {
 }
 
 /// conv (width 7) → ReLU → max pool (size `pool`, stride 2) → conv (width 3).
-fn chain_model(dir: &Path, pool: i64) -> std::path::PathBuf {
+pub(crate) fn chain_model(dir: &Path, pool: i64) -> std::path::PathBuf {
     use motif_onnx::Dim;
     use motif_onnx::build::{Attr, GraphBuilder};
     let mut g = GraphBuilder::new("overlap");

@@ -9,6 +9,8 @@ mod attribution;
 mod bad_input;
 /// report.html in headless Chromium.
 mod browser;
+/// The Snakemake workflow end to end on tiny data, against single runs.
+mod cluster;
 /// discover: planted motifs found where they were planted; bad input.
 mod discovery;
 /// Sequences cut from a plain and a bgzipped genome by every command.
