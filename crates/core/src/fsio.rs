@@ -15,10 +15,30 @@ use std::sync::Mutex;
 /// Temp files of this process not yet renamed into place.
 static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
-/// The prefix of every temp file this process creates.
+/// The prefix of every temp file this process creates: its pid and this
+/// machine's tag ([`host_tag`]), so that in a folder several machines share
+/// (shards of one job on a cluster) only the machine that made a temp file
+/// judges it by its pid.
 #[must_use]
 pub fn temp_prefix() -> String {
-    format!(".motiftool-{}-", std::process::id())
+    format!(".motiftool-{}@{}-", std::process::id(), host_tag())
+}
+
+/// This machine's tag: 8 hex digits of an FNV-1a hash of its host name.
+fn host_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .or_else(|| std::env::var("COMPUTERNAME").ok())
+            .unwrap_or_default();
+        let h = name
+            .trim()
+            .bytes()
+            .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+        format!("{h:08x}")
+    })
 }
 
 /// Records `path` as a live temp file (removed by [`remove_live_temps`]).
@@ -46,8 +66,9 @@ fn remove_live_temps_where(pick: impl Fn(&Path) -> bool) {
     }
 }
 
-/// Removes temp files in `dir` left by motiftool processes that no longer
-/// run (on Linux, where `/proc` tells; elsewhere ones older than a day).
+/// Removes temp files in `dir` left by motiftool processes of this machine
+/// that no longer run (on Linux, where `/proc` tells), and any older than a
+/// day (another machine's, or where `/proc` cannot tell).
 pub fn clean_stale_temps(dir: &Path) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
     let me = std::process::id();
@@ -57,7 +78,11 @@ pub fn clean_stale_temps(dir: &Path) {
         if !name.ends_with(".tmp") {
             continue;
         }
-        let pid: Option<u32> = rest.split('-').next().and_then(|p| p.parse().ok());
+        // `pid@tag-…` (`pid-…` from older versions: this machine's).
+        let owner = rest.split('-').next().unwrap_or("");
+        let (pid, tag) = owner.split_once('@').map_or((owner, None), |(p, t)| (p, Some(t)));
+        let ours = tag.is_none_or(|t| t == host_tag());
+        let pid: Option<u32> = pid.parse().ok().filter(|_| ours);
         let stale = match pid {
             Some(p) if p == me => false,
             Some(p) if Path::new("/proc/self").exists() => {
@@ -152,6 +177,26 @@ pub fn write_atomic_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A dead process's temp file of this machine goes; another machine's
+    /// recent one stays whatever its pid (its maker may still be writing
+    /// it); a live process's stays.
+    #[test]
+    fn stale_temps_are_this_machines_dead_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = |s: &str| dir.path().join(s);
+        let dead_here = name(&format!(".motiftool-4294967295@{}-a.tmp", host_tag()));
+        let dead_old_style = name(".motiftool-4294967295-b.tmp");
+        let elsewhere = name(".motiftool-4294967295@00000000-c.tmp");
+        let mine = name(&format!("{}d.tmp", temp_prefix()));
+        for p in [&dead_here, &dead_old_style, &elsewhere, &mine] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        clean_stale_temps(dir.path());
+        assert!(!dead_here.exists() && !dead_old_style.exists());
+        assert!(mine.exists());
+        assert_eq!(elsewhere.exists(), host_tag() != "00000000");
+    }
 
     #[test]
     fn writes_whole_files_and_creates_folders() {
