@@ -398,27 +398,26 @@ fn sharded_predict_merges_to_one_run_byte_for_byte() {
     let whole = dir.path().join("whole.tsv");
     ok(&["predict", s(&model), "--seqs", s(&seqs), "--engine", "tract", "-o", s(&whole)]);
     let whole = std::fs::read(&whole).unwrap();
+    // Shard `spec` (`i/n`) of the same run, into its own file.
+    let shard = |spec: &str| {
+        let p = dir.path().join(format!("part{}.tsv", spec.replace('/', "of")));
+        ok(&[
+            "predict",
+            s(&model),
+            "--seqs",
+            s(&seqs),
+            "--engine",
+            "tract",
+            "--shard",
+            spec,
+            "-o",
+            s(&p),
+        ]);
+        p
+    };
     let n_seqs = String::from_utf8_lossy(&whole).lines().count() - 1;
     for n in [1, 3, n_seqs + 2] {
-        let parts: Vec<PathBuf> = (1..=n)
-            .map(|i| {
-                let p = dir.path().join(format!("part{i}of{n}.tsv"));
-                let shard = format!("{i}/{n}");
-                ok(&[
-                    "predict",
-                    s(&model),
-                    "--seqs",
-                    s(&seqs),
-                    "--engine",
-                    "tract",
-                    "--shard",
-                    &shard,
-                    "-o",
-                    s(&p),
-                ]);
-                p
-            })
-            .collect();
+        let parts: Vec<PathBuf> = (1..=n).map(|i| shard(&format!("{i}/{n}"))).collect();
         let first = std::fs::read_to_string(&parts[0]).unwrap();
         assert!(first.starts_with(&format!("#shard\t1/{n}\n")), "{first}");
         let merged = dir.path().join(format!("merged{n}.tsv"));
@@ -429,19 +428,7 @@ fn sharded_predict_merges_to_one_run_byte_for_byte() {
         assert!(std::fs::read(&merged).unwrap() == whole, "{n} shards merged differ from one run");
         if n == 3 {
             fails(&["merge", s(&parts[0]), s(&parts[2])], &["missing shard(s): 2/3"]);
-            let foreign = dir.path().join("part1of2.tsv");
-            ok(&[
-                "predict",
-                s(&model),
-                "--seqs",
-                s(&seqs),
-                "--engine",
-                "tract",
-                "--shard",
-                "1/2",
-                "-o",
-                s(&foreign),
-            ]);
+            let foreign = shard("1/2");
             fails(&["merge", s(&parts[1]), s(&parts[2]), s(&foreign)], &["different jobs"]);
             fails(&["merge", s(&seqs)], &["fixture_seqs.fa", "not a shard"]);
             fails(
