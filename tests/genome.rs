@@ -363,3 +363,90 @@ fn attribute_bed_writes_a_bigwig_of_projected_contributions() {
     // Nothing outside the windows.
     assert!(!track.contains_key(&("chr1".to_string(), 0)));
 }
+
+/// attribute --bed in three shards (DeepSHAP with convergence, projected
+/// contributions, the HDF5 file), merged by `motiftool merge` given in any
+/// order: every file is the single run's, byte for byte, the bigWig across
+/// shard boundaries included; folders of another run or a missing shard are
+/// refused by name.
+#[test]
+fn sharded_attribute_merges_to_one_run_byte_for_byte() {
+    let g = Genome::new();
+    let model = fixture("torch_legacy_ncw.onnx");
+    let genome = g.path("g.fa.gz");
+    let attribute = |out: &Path, extra: &[&str]| {
+        let mut a = vec!["attribute".to_owned(), s(&model).to_owned()];
+        a.extend(bed_args(&g, &genome));
+        for x in ["--set", "n-shuffles=3", "--projected", "--h5", "--tracks", "4"] {
+            a.push(x.into());
+        }
+        for x in ["--engine", "tract", "--quiet", "-o", s(out)] {
+            a.push(x.into());
+        }
+        a.extend(extra.iter().map(|x| (*x).to_owned()));
+        run(&a);
+    };
+    let single = g.path("single");
+    attribute(&single, &["--chunk", "4"]);
+    let parts: Vec<PathBuf> = (1..=3)
+        .map(|i| {
+            let p = g.path(&format!("part{i}"));
+            attribute(&p, &["--chunk", "4", "--shard", &format!("{i}/3")]);
+            p
+        })
+        .collect();
+    assert!(parts[0].join("shard.json").exists() && !parts[0].join("contributions.bw").exists());
+    let merged = g.path("merged");
+    ok(&["merge", s(&parts[2]), s(&parts[0]), s(&parts[1]), "-o", s(&merged)]);
+    for f in [
+        "ohe.npz",
+        "shap.npz",
+        "projected.npz",
+        "scores.tsv",
+        "regions.bed",
+        "contributions.bw",
+        "contributions.h5",
+        "summary.json",
+        "report.html",
+    ] {
+        let (a, b) =
+            (std::fs::read(merged.join(f)).unwrap(), std::fs::read(single.join(f)).unwrap());
+        assert!(
+            a == b,
+            "{f}: the merged shards differ from one run{}",
+            if f.ends_with(".tsv") {
+                let (a, b) = (String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+                let d = a.lines().zip(b.lines()).find(|(x, y)| x != y);
+                format!(": {d:?}")
+            } else {
+                String::new()
+            }
+        );
+    }
+    crate::util::fails(
+        &["merge", s(&parts[0]), s(&parts[1]), "-o", s(&g.path("m2"))],
+        &["missing shard(s): 3/3"],
+    );
+    let other = g.path("other");
+    attribute(&other, &["--chunk", "4", "--shard", "3/3", "--seed", "7"]);
+    crate::util::fails(
+        &["merge", s(&parts[0]), s(&parts[1]), s(&other), "-o", s(&g.path("m3"))],
+        &["other", "another run"],
+    );
+    // More shards than chunks: the first is empty, and the merge is still
+    // the single run (one chunk of every window).
+    let one_chunk = ["--chunk", "1000"];
+    let (whole, empty, full) = (g.path("whole"), g.path("empty"), g.path("full"));
+    attribute(&whole, &one_chunk);
+    attribute(&empty, &[&one_chunk[..], &["--shard", "1/2"]].concat());
+    attribute(&full, &[&one_chunk[..], &["--shard", "2/2"]].concat());
+    assert!(!empty.join("shap.npz").exists());
+    let merged = g.path("merged2");
+    ok(&["merge", s(&empty), s(&full), "-o", s(&merged)]);
+    for f in ["shap.npz", "scores.tsv", "contributions.bw", "report.html"] {
+        assert!(
+            std::fs::read(merged.join(f)).unwrap() == std::fs::read(whole.join(f)).unwrap(),
+            "{f}: merged with an empty shard"
+        );
+    }
+}

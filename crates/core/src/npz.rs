@@ -116,6 +116,12 @@ impl Drop for RowBuffer {
 pub struct NpzStream(RowBuffer);
 
 impl NpzStream {
+    /// A stream holding `rows` so far.
+    #[must_use]
+    pub fn from_rows(rows: RowBuffer) -> Self {
+        Self(rows)
+    }
+
     /// Row `i` pushed so far, flattened.
     ///
     /// # Errors
@@ -207,7 +213,77 @@ pub fn read(path: &Path) -> Result<ArrayD<f32>> {
     read_npy(&mut entry, &bad)
 }
 
-fn read_npy(r: &mut dyn Read, bad: &dyn Fn(String) -> Error) -> Result<ArrayD<f32>> {
+/// Rows of an `.npz`'s float32 array read in order, one at a time (the
+/// archive uncompressed, as [`NpzStream`] and `numpy.savez` write it):
+/// memory holds one row.
+pub struct RowReader {
+    file: BufReader<File>,
+    path: PathBuf,
+    shape: Vec<usize>,
+    row_len: usize,
+    left: usize,
+}
+
+impl RowReader {
+    /// Opens `path` at its first row.
+    ///
+    /// # Errors
+    /// If it is not an uncompressed `.npz` of one float32 array (naming it).
+    pub fn open(path: &Path) -> Result<Self> {
+        let bad = |msg: String| Error::Invalid(format!("{}: {msg}", path.display()));
+        let f = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut z = zip::ZipArchive::new(BufReader::new(f))
+            .map_err(|e| bad(format!("not an .npz ({e})")))?;
+        let at = z.index_for_name("arr_0.npy").unwrap_or(0);
+        let (start, method) = {
+            let e = z.by_index_raw(at).map_err(|e| bad(e.to_string()))?;
+            (e.data_start(), e.compression())
+        };
+        if method != zip::CompressionMethod::Stored {
+            return Err(bad("a compressed .npz; rows are read from uncompressed ones".into()));
+        }
+        let start = start.ok_or_else(|| bad("no data offset".into()))?;
+        let mut file = BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
+        file.seek(SeekFrom::Start(start)).map_err(|e| Error::io(path, e))?;
+        let (descr, shape) = npy_header_fields(&mut file, &bad)?;
+        if descr != "<f4" {
+            return Err(bad(format!("dtype `{descr}`; rows are read from float32 arrays")));
+        }
+        let (left, row_len) = match shape.split_first() {
+            Some((&n, row)) => (n, row.iter().product()),
+            None => return Err(bad("a 0-d array has no rows".into())),
+        };
+        Ok(Self { file, path: path.to_path_buf(), shape, row_len, left })
+    }
+
+    /// The array's shape.
+    #[must_use]
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The next row, flattened; `None` after the last.
+    ///
+    /// # Errors
+    /// If the file ends early.
+    pub fn next_row(&mut self) -> Result<Option<Vec<f32>>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let mut raw = vec![0u8; self.row_len * 4];
+        self.file.read_exact(&mut raw).map_err(|e| Error::io(&self.path, e))?;
+        self.left -= 1;
+        Ok(Some(
+            raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4"))).collect(),
+        ))
+    }
+}
+
+/// The dtype and shape of the `.npy` header `r` is at (C order only).
+fn npy_header_fields(
+    r: &mut dyn Read,
+    bad: &dyn Fn(String) -> Error,
+) -> Result<(String, Vec<usize>)> {
     let mut pre = [0u8; 8];
     r.read_exact(&mut pre).map_err(|e| bad(e.to_string()))?;
     if &pre[..6] != b"\x93NUMPY" {
@@ -243,6 +319,11 @@ fn read_npy(r: &mut dyn Read, bad: &dyn Fn(String) -> Error) -> Result<ArrayD<f3
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().map_err(|_| bad(format!("bad shape `{shape_s}`"))))
         .collect::<Result<_>>()?;
+    Ok((descr, shape))
+}
+
+fn read_npy(r: &mut dyn Read, bad: &dyn Fn(String) -> Error) -> Result<ArrayD<f32>> {
+    let (descr, shape) = npy_header_fields(r, bad)?;
     let n: usize = shape.iter().product();
     let width = match descr.as_str() {
         "<f4" => 4,
@@ -292,6 +373,14 @@ mod tests {
         assert_eq!(r.shape(), &[3, 4, 3]);
         assert_eq!(r.slice(ndarray::s![0..2, .., ..]).to_owned().into_dyn(), a);
         assert_eq!(r[[2, 3, 2]], -32.5);
+        // Row by row, the same values.
+        let mut rows = RowReader::open(&p).unwrap();
+        assert_eq!(rows.shape(), &[3, 4, 3]);
+        for i in 0..3 {
+            let want: Vec<f32> = r.index_axis(ndarray::Axis(0), i).iter().copied().collect();
+            assert_eq!(rows.next_row().unwrap().unwrap(), want);
+        }
+        assert!(rows.next_row().unwrap().is_none());
         // Only the archive is left.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         assert_eq!(npy_header(&[3, 4, 3]).len() % 64, 0);

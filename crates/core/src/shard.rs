@@ -65,6 +65,18 @@ impl Shard {
         items.into_iter().skip(self.index - 1).step_by(self.count)
     }
 
+    /// This shard's contiguous block of `total` items cut at multiples of
+    /// `unit` (whole units to each shard, as evenly as they go; the last
+    /// unit may be short): for work whose results depend on how items are
+    /// grouped, so that each group is the one a single run forms.
+    #[must_use]
+    pub fn block(self, total: usize, unit: usize) -> std::ops::Range<usize> {
+        let unit = unit.max(1);
+        let units = total.div_ceil(unit);
+        let at = |k: usize| (units * k / self.count * unit).min(total);
+        at(self.index - 1)..at(self.index)
+    }
+
     /// How many of `total` items this shard owns.
     #[must_use]
     pub fn len_of(self, total: usize) -> usize {
@@ -218,6 +230,26 @@ mod tests {
                 assert_eq!(back, (0..total).collect::<Vec<_>>(), "{total} items, {n} shards");
             }
         }
+    }
+
+    /// Blocks cover the items once, in order, cut at multiples of the unit.
+    #[test]
+    fn blocks_tile_the_items_at_unit_boundaries() {
+        for total in [0usize, 1, 5, 64, 65, 200] {
+            for unit in [1, 4, 64] {
+                for n in 1..=5 {
+                    let blocks: Vec<_> =
+                        (1..=n).map(|i| Shard::new(i, n).unwrap().block(total, unit)).collect();
+                    assert_eq!(blocks[0].start, 0);
+                    assert_eq!(blocks[n - 1].end, total);
+                    for w in blocks.windows(2) {
+                        assert_eq!(w[0].end, w[1].start);
+                        assert!(w[0].end % unit == 0 || w[0].end == total, "{total} {unit} {n}");
+                    }
+                }
+            }
+        }
+        assert_eq!(Shard::new(2, 2).unwrap().block(200, 64), 128..200);
     }
 
     #[test]

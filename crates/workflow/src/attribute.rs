@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use motif_core::npz::NpzStream;
 use motif_core::plugin::{self, AttributeInput, Attributor, Convergence, PluginKind};
 use motif_core::rundir::RunDir;
+use motif_core::shard::Shard;
 use motif_onnx::autodiff::deeplift::DeepLiftOptions;
 use motif_train::attribution::{OutputColumns, TargetModel, output_columns};
 use ndarray::{Array2, Array3, Axis};
@@ -92,6 +93,12 @@ pub struct Config {
     /// Engine settings.
     #[cfg_attr(feature = "cli", command(flatten))]
     pub engine: EngineConfig,
+    /// This process's share of the sequences, i/n: every n-th from the
+    /// i-th (1-based), into its own folder with a `shard.json` beside the
+    /// usual files; `motiftool merge` turns the n folders into the folder
+    /// one run writes.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "i/n"))]
+    pub shard: Option<Shard>,
 }
 
 impl Default for Config {
@@ -112,6 +119,7 @@ impl Default for Config {
             tracks: 10,
             seed: 0,
             engine: EngineConfig::default(),
+            shard: None,
         }
     }
 }
@@ -272,26 +280,83 @@ pub fn parse_target(spec: Option<&str>, outputs: &[OutputColumns]) -> Result<Tar
 }
 
 /// A sequence kept for the report's tracks.
-struct Track {
-    id: String,
-    seq: Vec<u8>,
-    score: f32,
-    projected: Vec<f64>,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Track {
+    /// The sequence's row in the run.
+    pub(crate) row: usize,
+    pub(crate) id: String,
+    #[serde(with = "serde_bytes_as_text")]
+    pub(crate) seq: Vec<u8>,
+    pub(crate) score: f32,
+    pub(crate) projected: Vec<f64>,
+}
+
+/// Sequences as text in `shard.json`.
+mod serde_bytes_as_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&String::from_utf8_lossy(b))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        Ok(String::deserialize(d)?.into_bytes())
+    }
 }
 
 /// The run's state between chunks.
-struct Sink {
-    ohe: NpzStream,
-    hyp: NpzStream,
-    projected: Option<NpzStream>,
+pub(crate) struct Sink {
+    pub(crate) ohe: NpzStream,
+    pub(crate) hyp: NpzStream,
+    pub(crate) projected: Option<NpzStream>,
     /// Per-position projected sums, for the bigWig of BED input.
-    track: Option<crate::attribute_track::Track>,
-    rows: String,
-    tracks: Vec<Track>,
-    max_delta: f64,
-    mean_deltas: f64,
-    with_convergence: bool,
-    warned: Vec<String>,
+    pub(crate) track: Option<crate::attribute_track::Track>,
+    pub(crate) rows: String,
+    pub(crate) tracks: Vec<Track>,
+    pub(crate) max_delta: f64,
+    pub(crate) mean_deltas: f64,
+    pub(crate) with_convergence: bool,
+    /// Each sequence's mean convergence delta, in row order.
+    pub(crate) deltas: Vec<f64>,
+    /// The sequences over the convergence threshold: (row, id).
+    pub(crate) warned: Vec<(usize, String)>,
+    /// The run's row of this run's first sequence (a shard's block start).
+    pub(crate) first_row: usize,
+}
+
+/// What a shard adds to its folder (`shard.json`) for `merge`: the exact
+/// per-sequence values its summary and report are made of.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ShardFile {
+    pub(crate) shard: Shard,
+    /// The run's row of the shard's first sequence.
+    pub(crate) first: usize,
+    pub(crate) rows: usize,
+    pub(crate) length: usize,
+    pub(crate) target: Vec<TargetTerm>,
+    pub(crate) with_convergence: bool,
+    pub(crate) deltas: Vec<f64>,
+    pub(crate) max_delta: f64,
+    pub(crate) warned: Vec<(usize, String)>,
+    pub(crate) tracks: Vec<Track>,
+}
+
+impl ShardFile {
+    /// A shard that got no sequence.
+    fn empty(shard: Shard, first: usize) -> Self {
+        Self {
+            shard,
+            first,
+            rows: 0,
+            length: 0,
+            target: Vec::new(),
+            with_convergence: false,
+            deltas: Vec::new(),
+            max_delta: 0.0,
+            warned: Vec::new(),
+            tracks: Vec::new(),
+        }
+    }
 }
 
 /// Runs `attribute` into `run`: `ohe.npz`, `shap.npz`, `scores.tsv`,
@@ -314,10 +379,31 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
     let method_config = plugin::effective_config(&config.method, &config.method_config)?;
     let attributor = plugin::build::<dyn Attributor>(&config.method, &method_config)?;
     let (count, _) = count_records(&config.input)?;
+    // A shard takes a block of whole chunks: each of its engine calls is the
+    // one a single run makes, so its numbers are the single run's, bit for
+    // bit (batch shapes can move the last bits of an engine's sums).
+    let block = config.shard.map_or(0..count, |s| s.block(count, config.chunk));
     let (records, source) = config.input.records(None)?;
+    let records = records.skip(block.start).take(block.len());
+    if let Some(s) = config.shard
+        && block.is_empty()
+    {
+        // More shards than chunks: nothing to do, and merge knows it.
+        let file = ShardFile::empty(s, block.start);
+        run.write_json("shard.json", &file)?;
+        run.set_config(config)?;
+        return Ok(Summary {
+            sequences: 0,
+            length: 0,
+            method: config.method.clone(),
+            target: Vec::new(),
+            convergence: None,
+            linearized: config.linearize.clone(),
+        });
+    }
     let mut target = None;
     let mut sink: Option<Sink> = None;
-    events(Event::Stage { name: "attributing", total: Some(count as u64) });
+    events(Event::Stage { name: "attributing", total: Some(block.len() as u64) });
     let mut chunk: Vec<(String, Vec<u8>)> = Vec::with_capacity(config.chunk);
     let mut loci = Vec::new();
     let mut length = None;
@@ -342,7 +428,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
         if chunk.len() == config.chunk || records.peek().is_none() {
             if target.is_none() {
                 let t = prepare(config, &model, len, events)?;
-                sink = Some(Sink::new(run, len, t.2, config)?);
+                sink = Some(Sink::new(run, len, t.2, config, block.start)?);
                 target = Some(t);
             }
             let (tm, _, _) = target.as_ref().expect("prepared");
@@ -358,11 +444,31 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
     if let Some((engine, device)) = tm.engine() {
         run.set_engine(&engine, &device);
     }
-    if let Some(track) = sink.track.as_mut() {
-        track.finish(config, run, &loci, events)?;
+    if let Some(mut track) = sink.track.take() {
+        if config.shard.is_some() {
+            // The bigWig needs the neighbouring windows: merge writes it.
+            track.save(&run.path("positions.npz"))?;
+        } else {
+            track.finish(config, run, &loci, events)?;
+        }
     }
     if !loci.is_empty() {
         run.write("regions.bed", regions_bed(&loci).as_bytes())?;
+    }
+    if let Some(shard) = config.shard {
+        let file = ShardFile {
+            shard,
+            first: sink.first_row,
+            rows: sink.ohe.rows(),
+            length,
+            target: terms.clone(),
+            with_convergence: sink.with_convergence,
+            deltas: sink.deltas.clone(),
+            max_delta: sink.max_delta,
+            warned: sink.warned.clone(),
+            tracks: sink.tracks.clone(),
+        };
+        run.write_json("shard.json", &file)?;
     }
     finish(config, run, sink, terms, length, &method_config, events)
 }
@@ -370,7 +476,7 @@ pub fn run(config: &Config, run: &mut RunDir, events: &mut dyn FnMut(Event)) -> 
 /// The windows' genome coordinates, one BED6 row per sequence in input
 /// order (0-based, half-open; name = row number), for `discover` to place
 /// seqlets on the genome.
-fn regions_bed(loci: &[motif_core::seqio::Locus]) -> String {
+pub(crate) fn regions_bed(loci: &[motif_core::seqio::Locus]) -> String {
     let mut s =
         String::from("# the windows of ohe.npz/shap.npz in row order: 0-based, half-open\n");
     for (i, l) in loci.iter().enumerate() {
@@ -455,7 +561,13 @@ fn prepare(
 }
 
 impl Sink {
-    fn new(run: &RunDir, len: usize, with_convergence: bool, config: &Config) -> Result<Self> {
+    fn new(
+        run: &RunDir,
+        len: usize,
+        with_convergence: bool,
+        config: &Config,
+        first_row: usize,
+    ) -> Result<Self> {
         let mut rows = String::from("id\tprediction\tsum_projected");
         if with_convergence {
             rows.push_str("\tmax_delta\tmean_delta\tmean_abs_df");
@@ -479,7 +591,9 @@ impl Sink {
             max_delta: 0.0,
             mean_deltas: 0.0,
             with_convergence,
+            deltas: Vec::new(),
             warned: Vec::new(),
+            first_row,
         })
     }
 }
@@ -504,10 +618,11 @@ fn attribute_chunk(
             pos + 1
         ))
     })?;
+    let first = sink.first_row + sink.ohe.rows();
     let out = attributor.attribute(&AttributeInput {
         model: tm,
         x: x.view(),
-        first: sink.ohe.rows(),
+        first,
         seed: config.seed,
     })?;
     // modisco's one-hot: N columns all zero.
@@ -534,12 +649,20 @@ fn attribute_chunk(
             );
             sink.max_delta = sink.max_delta.max(c.max_delta);
             sink.mean_deltas += c.mean_delta;
+            sink.deltas.push(c.mean_delta);
             if over(&c, config.max_delta) {
-                bad.push(id.clone());
+                bad.push((first + i, id.clone()));
             }
         }
         sink.rows.push('\n');
-        keep_track(sink, config.tracks, id, seq, out.prediction[i], per_pos.row(i));
+        let track = Track {
+            row: first + i,
+            id: id.clone(),
+            seq: seq.clone(),
+            score: out.prediction[i],
+            projected: per_pos.row(i).iter().map(|&v| f64::from(v)).collect(),
+        };
+        keep_track(sink, config.tracks, track);
     }
     if !bad.is_empty() {
         let msg = format!(
@@ -547,7 +670,7 @@ fn attribute_chunk(
              an op may be treated wrongly",
             bad.len(),
             config.max_delta,
-            bad.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            bad.iter().take(5).map(|(_, id)| id.as_str()).collect::<Vec<_>>().join(", ")
         );
         if config.strict {
             return Err(invalid(format!("--strict: {msg}")));
@@ -564,15 +687,9 @@ fn over(c: &Convergence, max_delta: f64) -> bool {
     c.max_delta > max_delta || c.mean_delta / c.mean_abs_df.max(1e-12) > 0.01
 }
 
-/// Keeps the `k` highest-scoring sequences for the report.
-fn keep_track(
-    sink: &mut Sink,
-    k: usize,
-    id: &str,
-    seq: &[u8],
-    score: f32,
-    per_pos: ndarray::ArrayView1<'_, f32>,
-) {
+/// Keeps the `k` highest-scoring sequences for the report (offered in row
+/// order).
+pub(crate) fn keep_track(sink: &mut Sink, k: usize, track: Track) {
     if k == 0 {
         return;
     }
@@ -584,20 +701,15 @@ fn keep_track(
             .min_by(|a, b| a.1.score.total_cmp(&b.1.score))
             .map(|(i, t)| (i, t.score))
             .expect("k > 0");
-        if score <= low {
+        if track.score <= low {
             return;
         }
         sink.tracks.remove(at);
     }
-    sink.tracks.push(Track {
-        id: id.to_owned(),
-        seq: seq.to_vec(),
-        score,
-        projected: per_pos.iter().map(|&v| f64::from(v)).collect(),
-    });
+    sink.tracks.push(track);
 }
 
-fn finish(
+pub(crate) fn finish(
     config: &Config,
     run: &mut RunDir,
     mut sink: Sink,

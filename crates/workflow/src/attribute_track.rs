@@ -26,6 +26,11 @@ impl Track {
     }
 
     /// Appends rows `(n, len)`.
+    /// The rows as an `.npz` (a shard's, for `merge`).
+    pub(crate) fn save(self, path: &Path) -> Result<()> {
+        Ok(motif_core::npz::NpzStream::from_rows(self.0).finish(path)?)
+    }
+
     pub(crate) fn push(&mut self, rows: &Array2<f32>) -> Result<()> {
         Ok(self.0.push(rows.view().into_dyn())?)
     }

@@ -47,6 +47,7 @@
 pub mod analyze;
 pub mod attribute;
 mod attribute_h5;
+pub mod attribute_merge;
 mod attribute_track;
 pub mod bench;
 #[cfg(feature = "cli")]
