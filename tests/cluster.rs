@@ -57,7 +57,8 @@ decouple:
   args: \"{NM_ARGS}\"
   threads: 1
 discover:
-  attribute_args: \"--method deeplift-shap\"
+  shards: 2
+  attribute_args: \"--method deeplift-shap --chunk 32\"
   discover_args: \"-w 60\"
   threads: 2
   runs:
@@ -163,13 +164,23 @@ fn single_prune_and_decouple_match(d: &Path, sim: &Path, chain: &Path, res: &Pat
 /// one process.
 fn single_discover_and_predict_match(d: &Path, sim: &Path, res: &Path) {
     let test = sim.join("test.fa");
-    // Attribution then discovery: the same results file as the commands run by hand.
+    // Attribution in two shards, merged, then discovery: the same files as
+    // the commands run by hand in one process.
     let attr = d.join("attr-single");
     let planted = root().join("data/models/planted_jaspar.onnx");
-    ok(&["attribute", s(&planted), "--seqs", s(&test), "--method", "deeplift-shap"]
-        .into_iter()
-        .chain(["--engine", "tract", "--quiet", "-o", s(&attr)])
-        .collect::<Vec<_>>());
+    ok(&[
+        "attribute",
+        s(&planted),
+        "--seqs",
+        s(&test),
+        "--method",
+        "deeplift-shap",
+        "--chunk",
+        "32",
+    ]
+    .into_iter()
+    .chain(["--engine", "tract", "--quiet", "-o", s(&attr)])
+    .collect::<Vec<_>>());
     let wd = res.join("discover/planted");
     for f in ["ohe.npz", "shap.npz"] {
         assert!(read(&wd.join("attribution").join(f)) == read(&attr.join(f)), "attribute {f}");

@@ -386,17 +386,18 @@ fn predict_takes_a_config_file() {
     assert!(String::from_utf8_lossy(&e.stderr).contains("nope"), "the file's source is used");
 }
 
-/// `--shard i/n` runs merged by `motiftool merge` (given in any order) are
-/// byte-identical to one run, for shard counts that do and do not divide the
-/// sequences and with more shards than sequences; a missing or foreign
-/// shard is refused by name; evaluate refuses to shard.
+/// `--shard i/n` runs (blocks of whole batches) merged by `motiftool
+/// merge` (given in any order) are byte-identical to one run, for one
+/// shard, shards that split the batches and more shards than batches; a
+/// missing or foreign shard is refused by name; evaluate refuses to shard.
 #[test]
 fn sharded_predict_merges_to_one_run_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let model = fixture("torch_legacy_ncw.onnx");
     let seqs = fixture("fixture_seqs.fa");
     let whole = dir.path().join("whole.tsv");
-    ok(&["predict", s(&model), "--seqs", s(&seqs), "--engine", "tract", "-o", s(&whole)]);
+    let batch = ["--engine", "tract", "--batch-size", "2"];
+    ok(&[&["predict", s(&model), "--seqs", s(&seqs), "-o", s(&whole)][..], &batch].concat());
     let whole = std::fs::read(&whole).unwrap();
     // Shard `spec` (`i/n`) of the same run, into its own file.
     let shard = |spec: &str| {
@@ -408,6 +409,8 @@ fn sharded_predict_merges_to_one_run_byte_for_byte() {
             s(&seqs),
             "--engine",
             "tract",
+            "--batch-size",
+            "2",
             "--shard",
             spec,
             "-o",
@@ -419,7 +422,7 @@ fn sharded_predict_merges_to_one_run_byte_for_byte() {
     for n in [1, 3, n_seqs + 2] {
         let parts: Vec<PathBuf> = (1..=n).map(|i| shard(&format!("{i}/{n}"))).collect();
         let first = std::fs::read_to_string(&parts[0]).unwrap();
-        assert!(first.starts_with(&format!("#shard\t1/{n}\n")), "{first}");
+        assert!(first.starts_with(&format!("#shard\t1/{n}\t0\n")), "{first}");
         let merged = dir.path().join(format!("merged{n}.tsv"));
         let mut args = vec!["merge"];
         args.extend(parts.iter().rev().map(|p| s(p)));

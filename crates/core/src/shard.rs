@@ -1,10 +1,12 @@
-//! Splitting one long job over processes: `--shard i/n`.
+//! Splitting one long job over processes: `--shard i/n` (1-based).
 //!
-//! Shard `i` of `n` (1-based) owns the items `k` (0-based, in input order)
-//! with `k mod n = i − 1`: every n-th item from the i-th on. No shard needs
-//! to know the total, shards differ by at most one item, and a merge
-//! restores input order by taking rows from the shards in turn
-//! ([`interleave`]).
+//! Two ways to split, as the work needs: [`Shard::select`] takes every n-th
+//! item from the i-th (independent units such as neurons or seeds, into a
+//! shared folder); [`Shard::block`] takes a contiguous block of whole
+//! groups (sequences run in batches: each shard's batches are the ones a
+//! single run forms, so its numbers are the single run's bit for bit, and
+//! a merge joins the blocks in order). [`order`] checks that parts are the
+//! whole of one job.
 //!
 //! ```
 //! use motif_core::shard::Shard;
@@ -54,12 +56,6 @@ impl Shard {
         self.count
     }
 
-    /// Whether item `k` (0-based, input order) is this shard's.
-    #[must_use]
-    pub fn owns(self, k: usize) -> bool {
-        k % self.count == self.index - 1
-    }
-
     /// This shard's items of `items`, in order.
     pub fn select<I: IntoIterator>(self, items: I) -> impl Iterator<Item = I::Item> {
         items.into_iter().skip(self.index - 1).step_by(self.count)
@@ -75,12 +71,6 @@ impl Shard {
         let units = total.div_ceil(unit);
         let at = |k: usize| (units * k / self.count * unit).min(total);
         at(self.index - 1)..at(self.index)
-    }
-
-    /// How many of `total` items this shard owns.
-    #[must_use]
-    pub fn len_of(self, total: usize) -> usize {
-        (total + self.count - self.index) / self.count
     }
 }
 
@@ -147,47 +137,6 @@ pub fn order(shards: &[Shard]) -> Result<Vec<usize>> {
     Ok(at.into_iter().flatten().collect())
 }
 
-/// The items of shards 1..n (each an iterator, in shard order) back in
-/// input order: one from each in turn until all are done.
-///
-/// # Errors
-/// When the shards' lengths cannot come from one job (each must hold as
-/// many as the one before or one fewer, none after a shorter one ends...):
-/// `Error::Invalid` naming the shard that ran out early or held too many.
-pub fn interleave<T, I, E>(
-    mut shards: Vec<I>,
-    mut emit: impl FnMut(T) -> std::result::Result<(), E>,
-) -> std::result::Result<usize, E>
-where
-    I: Iterator<Item = std::result::Result<T, E>>,
-    E: From<Error>,
-{
-    let n = shards.len();
-    if n == 0 {
-        return Ok(0);
-    }
-    let mut k = 0usize;
-    // One from each shard in turn (the shard changes every step).
-    loop {
-        let Some(item) = shards[k % n].next() else { break };
-        emit(item?)?;
-        k += 1;
-    }
-    // Item k is missing: every shard must be done (the ones before it for
-    // the next round, the ones after it for this one).
-    for (j, rest) in shards.iter_mut().enumerate() {
-        if rest.next().is_some() {
-            return Err(Error::Invalid(format!(
-                "shard {}/{n} holds more items than a job of {k} items gives it \
-                 (shards from different inputs?)",
-                j + 1
-            ))
-            .into());
-        }
-    }
-    Ok(k)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,28 +155,16 @@ mod tests {
         assert!(serde_json::from_str::<Shard>("\"3/2\"").is_err());
     }
 
-    /// Every item goes to exactly one shard, `len_of` counts them, and
-    /// interleaving the shards gives the input back.
+    /// Every item goes to exactly one shard.
     #[test]
-    fn shards_partition_and_interleave_back() {
-        for total in [0usize, 1, 2, 7, 12, 13] {
+    fn selections_partition_the_items() {
+        for total in [0usize, 1, 7, 13] {
             for n in 1..=5 {
-                let shards: Vec<Shard> = (1..=n).map(|i| Shard::new(i, n).unwrap()).collect();
-                let parts: Vec<Vec<usize>> =
-                    shards.iter().map(|s| s.select(0..total).collect()).collect();
-                for (s, p) in shards.iter().zip(&parts) {
-                    assert_eq!(p.len(), s.len_of(total));
-                    assert!(p.iter().all(|&k| s.owns(k)));
-                }
-                let mut back = Vec::new();
-                let iters = parts.iter().map(|p| p.iter().copied().map(Ok::<_, Error>)).collect();
-                let k = interleave(iters, |x| {
-                    back.push(x);
-                    Ok::<_, Error>(())
-                })
-                .unwrap();
-                assert_eq!(k, total);
-                assert_eq!(back, (0..total).collect::<Vec<_>>(), "{total} items, {n} shards");
+                let mut all: Vec<usize> = (1..=n)
+                    .flat_map(|i| Shard::new(i, n).unwrap().select(0..total).collect::<Vec<_>>())
+                    .collect();
+                all.sort_unstable();
+                assert_eq!(all, (0..total).collect::<Vec<_>>());
             }
         }
     }
@@ -254,11 +191,6 @@ mod tests {
 
     #[test]
     fn mismatched_shards_are_refused() {
-        // Shard 2 of 2 with more items than shard 1.
-        let parts = [vec![0, 2], vec![1, 3, 5]];
-        let iters = parts.iter().map(|p| p.iter().copied().map(Ok::<_, Error>)).collect();
-        let e = interleave(iters, |_| Ok::<_, Error>(())).unwrap_err().to_string();
-        assert!(e.contains("shard 2/2"), "{e}");
         let s = |t: &str| t.parse::<Shard>().unwrap();
         assert_eq!(order(&[s("2/3"), s("3/3"), s("1/3")]).unwrap(), [2, 0, 1]);
         assert!(

@@ -1,18 +1,18 @@
 //! `merge`: the outputs of a job's shards (`--shard i/n`) put back
 //! together, byte for byte as one run writes them.
 //!
-//! A shard's output says which shard it is, so the parts may be given in any
-//! order and a missing, repeated or foreign part is named instead of merged:
-//! a predict shard's TSV starts with a `#shard<TAB>i/n` line
-//! ([`crate::predict::SHARD_LINE`]). Shard `i` holds every n-th row from the
-//! i-th ([`motif_core::shard`]), so the merge takes one row from each shard
-//! in turn, streaming: memory holds a line per shard.
+//! A shard's output says which shard it is and where its block starts, so
+//! the parts may be given in any order and a missing, repeated, foreign or
+//! misplaced part is named instead of merged: a predict shard's TSV starts
+//! with a `#shard<TAB>i/n<TAB>FIRST` line ([`crate::predict::SHARD_LINE`]).
+//! The merge writes the shards' rows one shard after the other, streaming.
+//! Attribute folders merge through [`crate::attribute_merge`].
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use motif_core::shard::{Shard, interleave, order};
+use motif_core::shard::{Shard, order};
 
 use crate::predict::SHARD_LINE;
 use crate::{Error, Result, invalid};
@@ -32,6 +32,7 @@ pub struct Merged {
 /// got no row) and the reader at its first row.
 struct Part {
     path: PathBuf,
+    first: usize,
     header: Option<Vec<u8>>,
     rest: BufReader<File>,
 }
@@ -49,7 +50,7 @@ fn open(path: &Path) -> Result<(Shard, Part)> {
     let mut r = BufReader::new(file);
     let not_shard = || {
         invalid(format!(
-            "{}: not a shard's output (a `predict --shard` TSV starts with `{SHARD_LINE}<TAB>i/n`)",
+            "{}: not a shard's output (a `predict --shard` TSV starts with `{SHARD_LINE}<TAB>i/n<TAB>FIRST`)",
             path.display()
         ))
     };
@@ -57,13 +58,15 @@ fn open(path: &Path) -> Result<(Shard, Part)> {
     let first = String::from_utf8(first).map_err(|_| not_shard())?;
     let spec =
         first.trim_end_matches(['\n', '\r']).strip_prefix(SHARD_LINE).ok_or_else(not_shard)?;
-    let shard: Shard = spec
-        .strip_prefix('\t')
-        .ok_or_else(not_shard)?
+    let mut fields = spec.strip_prefix('\t').ok_or_else(not_shard)?.split('\t');
+    let shard: Shard = fields
+        .next()
+        .unwrap_or_default()
         .parse()
         .map_err(|e| invalid(format!("{}: line 1: {e}", path.display())))?;
+    let first: usize = fields.next().and_then(|f| f.parse().ok()).ok_or_else(not_shard)?;
     let header = read_line(path, &mut r)?;
-    Ok((shard, Part { path: path.to_path_buf(), header, rest: r }))
+    Ok((shard, Part { path: path.to_path_buf(), first, header, rest: r }))
 }
 
 /// Merges the shard outputs `parts` (any order) into `out`.
@@ -98,14 +101,22 @@ pub fn merge(parts: &[PathBuf], out: &mut dyn Write) -> Result<Merged> {
     if let Some((_, h)) = header {
         out.write_all(h)?;
     }
-    let rows = parts
-        .into_iter()
-        .map(|p| {
-            let Part { path, mut rest, .. } = p;
-            std::iter::from_fn(move || read_line(&path, &mut rest).transpose())
-        })
-        .collect();
-    let n = interleave(rows, |line: Vec<u8>| out.write_all(&line).map_err(Error::from))?;
+    // The blocks one after the other, each starting where the last ended.
+    let mut n = 0usize;
+    for mut p in parts {
+        if p.first != n {
+            return Err(invalid(format!(
+                "{}: its block starts at sequence {} where {n} was expected (shards of different \
+                 inputs or batch sizes?)",
+                p.path.display(),
+                p.first
+            )));
+        }
+        while let Some(line) = read_line(&p.path, &mut p.rest)? {
+            out.write_all(&line)?;
+            n += 1;
+        }
+    }
     Ok(Merged { kind: "predict", shards: shards.len(), rows: n })
 }
 
@@ -122,9 +133,9 @@ mod tests {
     #[test]
     fn merges_in_input_order_whatever_the_order_given() {
         let d = tempfile::tempdir().unwrap();
-        let a = write(d.path(), "a", "#shard\t1/3\nid\ty\ns0\t0\ns3\t3\n");
-        let b = write(d.path(), "b", "#shard\t2/3\nid\ty\ns1\t1\n");
-        let c = write(d.path(), "c", "#shard\t3/3\nid\ty\ns2\t2\n");
+        let a = write(d.path(), "a", "#shard\t1/3\t0\nid\ty\ns0\t0\ns1\t1\n");
+        let b = write(d.path(), "b", "#shard\t2/3\t2\nid\ty\ns2\t2\n");
+        let c = write(d.path(), "c", "#shard\t3/3\t3\nid\ty\ns3\t3\n");
         let mut out = Vec::new();
         let m = merge(&[c, a, b], &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "id\ty\ns0\t0\ns1\t1\ns2\t2\ns3\t3\n");
@@ -134,20 +145,20 @@ mod tests {
     #[test]
     fn empty_shards_and_bad_parts() {
         let d = tempfile::tempdir().unwrap();
-        let a = write(d.path(), "a", "#shard\t1/2\nid\ty\ns0\t0\n");
-        let b = write(d.path(), "b", "#shard\t2/2\n");
+        let a = write(d.path(), "a", "#shard\t1/2\t0\nid\ty\ns0\t0\n");
+        let b = write(d.path(), "b", "#shard\t2/2\t1\n");
         let mut out = Vec::new();
         assert_eq!(merge(&[a.clone(), b], &mut out).unwrap().rows, 1);
         assert_eq!(out, b"id\ty\ns0\t0\n");
         let plain = write(d.path(), "plain", "id\ty\n");
         let e = merge(&[a.clone(), plain], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("plain") && e.contains("not a shard"), "{e}");
-        let other = write(d.path(), "other", "#shard\t2/2\nid\tz\ns1\t1\n");
+        let other = write(d.path(), "other", "#shard\t2/2\t1\nid\tz\ns1\t1\n");
         let e = merge(&[a.clone(), other], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("columns differ"), "{e}");
-        let long = write(d.path(), "long", "#shard\t2/2\nid\ty\ns1\t1\ns3\t3\n");
-        let e = merge(&[a.clone(), long], &mut Vec::new()).unwrap_err().to_string();
-        assert!(e.contains("shard 2/2"), "{e}");
+        let gap = write(d.path(), "gap", "#shard\t2/2\t3\nid\ty\ns3\t3\n");
+        let e = merge(&[a.clone(), gap], &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("starts at sequence 3 where 1 was expected"), "{e}");
         let e = merge(&[a], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("missing shard(s): 2/2"), "{e}");
     }

@@ -70,10 +70,12 @@ pub struct Config {
     /// Engine settings.
     #[cfg_attr(feature = "cli", command(flatten))]
     pub engine: EngineConfig,
-    /// This process's share of the sequences, i/n: every n-th from the
-    /// i-th (1-based). The TSV then starts with a `#shard<TAB>i/n` line, and
-    /// `motiftool merge` puts the shards back into input order, as one run
-    /// writes it (predict only).
+    /// This process's share of the sequences, i/n (1-based): a block of
+    /// whole batches, so that its engine calls are the ones a single run
+    /// makes (for a file of one sequence length). The TSV then starts with
+    /// a `#shard<TAB>i/n<TAB>FIRST` line (FIRST: the block's first
+    /// sequence), and `motiftool merge` joins the shards into the single
+    /// run's file (predict only).
     #[cfg_attr(feature = "cli", arg(long, value_name = "i/n"))]
     pub shard: Option<Shard>,
 }
@@ -232,7 +234,8 @@ fn score_batch(session: &dyn Session, batch: Batch) -> Result<Vec<(usize, Scored
         .collect())
 }
 
-/// The first line of a predict shard's TSV, before the shard (`i/n`).
+/// The first line of a predict shard's TSV, before the shard (`i/n`) and
+/// its first sequence.
 pub const SHARD_LINE: &str = "#shard";
 
 /// How a predict or evaluate run went.
@@ -261,9 +264,15 @@ pub fn predict(
     let (model, session) = config.open()?;
     let mut records = config.records()?;
     if let Some(shard) = config.shard {
-        writeln!(out, "{SHARD_LINE}\t{shard}")?;
-        records =
-            Box::new(records.enumerate().filter(move |(k, _)| shard.owns(*k)).map(|(_, r)| r));
+        // A counting pass, then the block (checked as it is read).
+        let mut total = 0usize;
+        for r in config.records()? {
+            r?;
+            total += 1;
+        }
+        let block = shard.block(total, config.engine.batch());
+        writeln!(out, "{SHARD_LINE}\t{shard}\t{}", block.start)?;
+        records = Box::new(records.skip(block.start).take(block.len()));
     }
     let names: Vec<String> = session.output_names().to_vec();
     let mut widths: Option<Vec<usize>> = None;
