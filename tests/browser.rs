@@ -8,16 +8,12 @@ use std::process::Command;
 use crate::util::{fixture, ok, root, s};
 
 pub(crate) fn chromium() -> Option<String> {
-    let exe = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    let found = Command::new(&exe).arg("--version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("MOTIFTOOL_REQUIRE_CHROMIUM").is_err(),
-            "Chromium is required but `{exe}` does not run"
-        );
-        eprintln!("`{exe}` not found; browser check skipped");
-    }
-    found.then_some(exe)
+    crate::util::external_tool(
+        "CHROMIUM",
+        "chromium",
+        "MOTIFTOOL_REQUIRE_CHROMIUM",
+        "browser check",
+    )
 }
 
 /// The first filter's forward and reverse-complement logo display, before

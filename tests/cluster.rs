@@ -11,16 +11,12 @@ use std::process::Command;
 use crate::util::{fixture, ok, root, s};
 
 fn snakemake() -> Option<String> {
-    let exe = std::env::var("SNAKEMAKE").unwrap_or_else(|_| "snakemake".into());
-    let found = Command::new(&exe).arg("--version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("MOTIFTOOL_REQUIRE_SNAKEMAKE").is_err(),
-            "Snakemake is required but `{exe}` does not run"
-        );
-        eprintln!("`{exe}` not found; Snakemake workflow test skipped");
-    }
-    found.then_some(exe)
+    crate::util::external_tool(
+        "SNAKEMAKE",
+        "snakemake",
+        "MOTIFTOOL_REQUIRE_SNAKEMAKE",
+        "Snakemake workflow test",
+    )
 }
 
 fn read(p: &Path) -> Vec<u8> {

@@ -96,3 +96,16 @@ pub fn parse_tsv(text: &str) -> (Vec<String>, Vec<(String, Vec<f64>)>) {
         .collect();
     (header, rows)
 }
+
+/// The executable `$ENV` names (else `default`) when it runs `--version`;
+/// otherwise `None` with a line saying `what` is skipped, or a failure when
+/// `$REQUIRE` is set (CI installs the tool and sets it).
+pub fn external_tool(env: &str, default: &str, require: &str, what: &str) -> Option<String> {
+    let exe = std::env::var(env).unwrap_or_else(|_| default.into());
+    let found = Command::new(&exe).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(std::env::var(require).is_err(), "{what} needs `{exe}`, which does not run");
+        eprintln!("`{exe}` not found; {what} skipped");
+    }
+    found.then_some(exe)
+}

@@ -300,11 +300,7 @@ pub fn load_sources(sources: Vec<Source>) -> Result<(Data, Vec<String>)> {
 mod tests {
     use super::*;
 
-    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-        let p = dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
+    use crate::test_file as write;
 
     #[test]
     fn loads_labels_and_names_the_line_of_a_bad_record() {

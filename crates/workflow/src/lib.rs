@@ -171,3 +171,11 @@ fn figure(name: &str, style: &serde_json::Value) -> Result<Box<dyn motif_core::p
 fn invalid(msg: impl Into<String>) -> Error {
     Error::Invalid(msg.into())
 }
+
+/// Writes `text` to `dir/name` and returns the path (unit tests' inputs).
+#[cfg(test)]
+pub(crate) fn test_file(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}

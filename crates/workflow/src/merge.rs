@@ -124,11 +124,7 @@ pub fn merge(parts: &[PathBuf], out: &mut dyn Write) -> Result<Merged> {
 mod tests {
     use super::*;
 
-    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-        let p = dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
+    use crate::test_file as write;
 
     #[test]
     fn merges_in_input_order_whatever_the_order_given() {
