@@ -243,7 +243,7 @@ impl RowReader {
             return Err(bad("a compressed .npz; rows are read from uncompressed ones".into()));
         }
         let start = start.ok_or_else(|| bad("no data offset".into()))?;
-        let mut file = BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
+        let mut file = z.into_inner();
         file.seek(SeekFrom::Start(start)).map_err(|e| Error::io(path, e))?;
         let (descr, shape) = npy_header_fields(&mut file, &bad)?;
         if descr != "<f4" {

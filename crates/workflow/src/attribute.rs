@@ -93,10 +93,10 @@ pub struct Config {
     /// Engine settings.
     #[cfg_attr(feature = "cli", command(flatten))]
     pub engine: EngineConfig,
-    /// This process's share of the sequences, i/n: every n-th from the
-    /// i-th (1-based), into its own folder with a `shard.json` beside the
-    /// usual files; `motiftool merge` turns the n folders into the folder
-    /// one run writes.
+    /// This process's share of the sequences, i/n (1-based): a block of
+    /// whole chunks (so its engine calls are the single run's), into its own
+    /// folder with a `shard.json` beside the usual files; `motiftool merge`
+    /// turns the n folders into the folder one run writes.
     #[cfg_attr(feature = "cli", arg(long, value_name = "i/n"))]
     pub shard: Option<Shard>,
 }
@@ -314,7 +314,6 @@ pub(crate) struct Sink {
     pub(crate) rows: String,
     pub(crate) tracks: Vec<Track>,
     pub(crate) max_delta: f64,
-    pub(crate) mean_deltas: f64,
     pub(crate) with_convergence: bool,
     /// Each sequence's mean convergence delta, in row order.
     pub(crate) deltas: Vec<f64>,
@@ -589,7 +588,6 @@ impl Sink {
             rows,
             tracks: Vec::new(),
             max_delta: 0.0,
-            mean_deltas: 0.0,
             with_convergence,
             deltas: Vec::new(),
             warned: Vec::new(),
@@ -648,7 +646,6 @@ fn attribute_chunk(
                 c.max_delta, c.mean_delta, c.mean_abs_df
             );
             sink.max_delta = sink.max_delta.max(c.max_delta);
-            sink.mean_deltas += c.mean_delta;
             sink.deltas.push(c.mean_delta);
             if over(&c, config.max_delta) {
                 bad.push((first + i, id.clone()));
@@ -735,7 +732,8 @@ pub(crate) fn finish(
     run.write("scores.tsv", sink.rows.as_bytes())?;
     let convergence = sink.with_convergence.then(|| ConvergenceSummary {
         max_delta: sink.max_delta,
-        mean_delta: sink.mean_deltas / n.max(1) as f64,
+        // Added in row order from +0, as the deltas came.
+        mean_delta: sink.deltas.iter().fold(0.0, |a, d| a + d) / n.max(1) as f64,
         warned: sink.warned.len(),
     });
     let summary = Summary {

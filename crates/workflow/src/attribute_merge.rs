@@ -1,7 +1,8 @@
 //! `merge` of `attribute --shard i/n` folders into the folder one run
 //! writes. Each shard attributed a block of whole chunks (so its engine
 //! calls were the single run's): the arrays, scores and regions are
-//! concatenated in shard order (streamed), the bigWig is drawn from the
+//! concatenated in shard order (streamed; regions read as `discover` reads
+//! them), the bigWig is drawn from the
 //! shards' per-position rows (`positions.npz`), and the summary and report
 //! come from the exact values in each shard's `shard.json` (per-sequence
 //! convergence deltas, its top tracks).
@@ -17,6 +18,7 @@ use motif_core::shard::order;
 use ndarray::{Array2, ArrayViewD, IxDyn};
 
 use crate::attribute::{Config, ShardFile, Sink, Summary, finish, keep_track, regions_bed};
+use crate::regions::read_regions;
 use crate::{Event, Result, invalid};
 
 /// One shard's folder, its settings and `shard.json`.
@@ -99,21 +101,6 @@ fn lines_of(parts: &[Part], name: &str, skip: usize, mut emit: impl FnMut(String
     Ok(())
 }
 
-/// A `regions.bed` row back as the window it names.
-fn locus(line: &str) -> Result<Locus> {
-    let f: Vec<&str> = line.split('\t').collect();
-    let bad = || invalid(format!("regions.bed: not a region row: `{line}`"));
-    if f.len() < 6 {
-        return Err(bad());
-    }
-    Ok(Locus {
-        chrom: f[0].to_owned(),
-        start: f[1].parse().map_err(|_| bad())?,
-        end: f[2].parse().map_err(|_| bad())?,
-        minus: f[5] == "-",
-    })
-}
-
 /// The shards of `dirs` in order, checked to be one run's blocks, those
 /// with sequences only; and the run's settings.
 fn checked_parts(dirs: &[PathBuf]) -> Result<(Config, Vec<Part>)> {
@@ -186,7 +173,6 @@ pub fn merge(dirs: &[PathBuf], run: &mut RunDir, events: &mut dyn FnMut(Event)) 
         rows: String::new(),
         tracks: Vec::new(),
         max_delta: 0.0,
-        mean_deltas: 0.0,
         with_convergence: parts[0].file.with_convergence,
         deltas: Vec::new(),
         warned: Vec::new(),
@@ -194,18 +180,17 @@ pub fn merge(dirs: &[PathBuf], run: &mut RunDir, events: &mut dyn FnMut(Event)) 
     };
     // scores.tsv: the header once, then the rows in input order.
     let path = parts[0].dir.join("scores.tsv");
-    let text = std::fs::read_to_string(&path).map_err(|e| motif_core::Error::io(&path, e))?;
-    sink.rows = text.lines().next().map(|h| format!("{h}\n")).unwrap_or_default();
+    let io = |e| motif_core::Error::io(&path, e);
+    std::io::BufReader::new(std::fs::File::open(&path).map_err(io)?)
+        .read_line(&mut sink.rows)
+        .map_err(io)?;
     lines_of(&parts, "scores.tsv", 1, |l| {
         sink.rows.push_str(&l);
         sink.rows.push('\n');
     })?;
-    // Convergence: the deltas summed in input order, as one run adds them.
+    // Convergence: the deltas in input order, as one run adds them.
     for p in &parts {
-        for &d in &p.file.deltas {
-            sink.mean_deltas += d;
-            sink.deltas.push(d);
-        }
+        sink.deltas.extend(&p.file.deltas);
         sink.max_delta = sink.max_delta.max(p.file.max_delta);
         sink.warned.extend(p.file.warned.iter().cloned());
     }
@@ -218,13 +203,14 @@ pub fn merge(dirs: &[PathBuf], run: &mut RunDir, events: &mut dyn FnMut(Event)) 
     }
     if config.input.bed.is_some() {
         let mut loci = Vec::new();
-        let mut bad = None;
-        lines_of(&parts, "regions.bed", 1, |l| match locus(&l) {
-            Ok(x) => loci.push(x),
-            Err(e) => bad = bad.take().or(Some(e)),
-        })?;
-        if let Some(e) = bad {
-            return Err(e);
+        for p in &parts {
+            let regions = read_regions(&p.dir.join("regions.bed"), p.file.rows, length)?;
+            loci.extend(regions.into_iter().map(|r| Locus {
+                chrom: r.chrom,
+                start: r.start,
+                end: r.start + length as u64,
+                minus: r.minus,
+            }));
         }
         let mut track = crate::attribute_track::Track::new(run.dir(), length)?;
         rows_of(&parts, "positions.npz", |v| {

@@ -262,18 +262,20 @@ pub fn predict(
     events: &mut dyn FnMut(Event),
 ) -> Result<Scoring> {
     let (model, session) = config.open()?;
-    let mut records = config.records()?;
-    if let Some(shard) = config.shard {
-        // A counting pass, then the block (checked as it is read).
-        let mut total = 0usize;
-        for r in config.records()? {
-            r?;
-            total += 1;
+    let records = match config.shard {
+        None => config.records()?,
+        Some(shard) => {
+            // A counting pass (checking every record), then the block.
+            let mut total = 0usize;
+            for r in config.records()? {
+                r?;
+                total += 1;
+            }
+            let block = shard.block(total, config.engine.batch());
+            writeln!(out, "{SHARD_LINE}\t{shard}\t{}", block.start)?;
+            Box::new(config.records()?.skip(block.start).take(block.len()))
         }
-        let block = shard.block(total, config.engine.batch());
-        writeln!(out, "{SHARD_LINE}\t{shard}\t{}", block.start)?;
-        records = Box::new(records.skip(block.start).take(block.len()));
-    }
+    };
     let names: Vec<String> = session.output_names().to_vec();
     let mut widths: Option<Vec<usize>> = None;
     let n = stream(
