@@ -89,17 +89,7 @@ impl Parent {
         }
         let n_off = self.total - lc + 1;
         let (mut num, mut den) = (vec![0f64; n_off], vec![0f64; n_off]);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            #[allow(unsafe_code)]
-            // SAFETY: the function only enables AVX2, which the CPU was just
-            // checked to support.
-            unsafe {
-                self.sums_avx2(child, &mut num, &mut den);
-            }
-            return self.best(&num, &den);
-        }
-        self.sums(child, &mut num, &mut den);
+        avx2_or!(self.sums_avx2(child, &mut num, &mut den), self.sums(child, &mut num, &mut den));
         self.best(&num, &den)
     }
 
@@ -343,17 +333,7 @@ impl Batch {
 }
 
 fn sums_dispatch(b: &mut Batch, lc: usize, m: usize, n_off: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        #[allow(unsafe_code)]
-        // SAFETY: the function only enables AVX2, which the CPU was just
-        // checked to support.
-        unsafe {
-            batch_sums_avx2(b, lc, m, n_off);
-        }
-        return;
-    }
-    batch_sums(b, lc, m, n_off);
+    avx2_or!(batch_sums_avx2(b, lc, m, n_off), batch_sums(b, lc, m, n_off));
 }
 
 /// [`batch_sums`] compiled for AVX2 (no FMA: bit-identical).

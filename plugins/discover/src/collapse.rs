@@ -41,17 +41,10 @@ fn cj_row(
     out: &mut [f64],
     den: &mut [f64],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        #[allow(unsafe_code)]
-        // SAFETY: the function only enables AVX2, which the CPU was just
-        // checked to support.
-        unsafe {
-            cj_row_avx2(x, (signs, mags), (n, j0), out, den);
-        }
-        return;
-    }
-    cj_row_with(x, (signs, mags), (n, j0), out, den);
+    avx2_or!(
+        cj_row_avx2(x, (signs, mags), (n, j0), out, den),
+        cj_row_with(x, (signs, mags), (n, j0), out, den)
+    );
 }
 
 /// [`cj_row_with`] compiled for AVX2 (no FMA: bit-identical).

@@ -264,14 +264,7 @@ impl Held {
     /// hold is added for all of them in one pass over its posting list
     /// (rows without it add `0·v`, which changes nothing).
     fn block_dots(&self, ids: &[usize], p: &Postings, acc: &mut [[f64; BLOCK]]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            #[allow(unsafe_code)]
-            // SAFETY: the function only enables AVX2, which the CPU was
-            // just checked to support.
-            return unsafe { self.block_dots_avx2(ids, p, acc) };
-        }
-        self.block_dots_in(ids, p, acc);
+        avx2_or!(self.block_dots_avx2(ids, p, acc), self.block_dots_in(ids, p, acc));
     }
 
     /// [`Held::block_dots`] compiled for AVX2 (no FMA: bit-identical).

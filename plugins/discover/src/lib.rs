@@ -20,6 +20,27 @@
 //! * [`modisco_h5`]: modisco's HDF5 results file.
 //! * [`numpy`]: the numpy and scikit-learn primitives those depend on.
 
+/// `$avx2` (a kernel's twin compiled with `#[target_feature(enable =
+/// "avx2")]`, no FMA, so bit-identical) when the CPU has AVX2, else
+/// `$plain`; the value of whichever ran.
+macro_rules! avx2_or {
+    ($avx2:expr, $plain:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        let value = if std::arch::is_x86_feature_detected!("avx2") {
+            #[allow(unsafe_code)]
+            // SAFETY: the twin only enables AVX2, which the CPU was just
+            // checked to support.
+            let v = unsafe { $avx2 };
+            v
+        } else {
+            $plain
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let value = $plain;
+        value
+    }};
+}
+
 pub mod affinity;
 pub mod collapse;
 pub mod density;

@@ -375,14 +375,7 @@ fn scan_offsets_avx2(x: &Rows<'_>, b: &Block, pad: usize, best: &mut Best) {
 }
 
 fn scan_dispatch(x: &Rows<'_>, b: &Block, pad: usize, best: &mut Best) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        #[allow(unsafe_code)]
-        // SAFETY: the function only enables AVX2, which the CPU was just
-        // checked to support.
-        return unsafe { scan_offsets_avx2(x, b, pad, best) };
-    }
-    scan_offsets(x, b, pad, best);
+    avx2_or!(scan_offsets_avx2(x, b, pad, best), scan_offsets(x, b, pad, best));
 }
 
 /// Fine affinities of every pair of `lo` (forward) with its partners: for
