@@ -291,3 +291,39 @@ fn match_takes_a_config_file() {
     assert_eq!(ed, rows(ok(&["match", s(&q), "--min-overlap", "5"])));
     assert_ne!(ed, by_flags);
 }
+
+/// `--shard i/n` compares blocks of the queries; `motiftool merge` joins
+/// them into the single run's file byte for byte (q-values included: each
+/// shard skips the random draws of the queries before it), also with more
+/// shards than queries. A missing shard is refused; so is --json.
+#[test]
+fn sharded_match_merges_to_one_run_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = tomtom_fixture("reference_queries.meme");
+    let args = ["match", s(&q), "--dist", "pearson", "--thresh", "1"];
+    let whole = ok(&args);
+    let single = dir.path().join("single.tsv");
+    ok(&[&args[..], &["-o", s(&single)]].concat());
+    assert_eq!(std::fs::read_to_string(&single).unwrap(), whole, "-o is not part of the table");
+    assert!(whole.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).count() > 20);
+    for n in [3usize, 9] {
+        let parts: Vec<PathBuf> = (1..=n)
+            .map(|i| {
+                let p = dir.path().join(format!("part{i}of{n}.tsv"));
+                ok(&[&args[..], &["--shard", &format!("{i}/{n}"), "-o", s(&p)]].concat());
+                p
+            })
+            .collect();
+        let first = std::fs::read_to_string(&parts[0]).unwrap();
+        assert!(first.starts_with(&format!("#shard\t1/{n}\t0\t")), "{first}");
+        let merged = dir.path().join(format!("merged{n}.tsv"));
+        let mut rev: Vec<&str> = parts.iter().map(|p| s(p)).collect();
+        rev.reverse();
+        ok(&[&["merge"], &rev[..], &["-o", s(&merged)]].concat());
+        assert!(std::fs::read_to_string(&merged).unwrap() == whole, "{n} shards merged differ");
+        if n == 3 {
+            fails(&["merge", s(&parts[0]), s(&parts[2])], &["missing shard(s): 2/3"]);
+        }
+    }
+    fails(&[&args[..], &["--shard", "1/2", "--json"]].concat(), &["--shard 1/2", "drop --json"]);
+}

@@ -40,6 +40,12 @@ pub struct MatchArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Compare only shard i of n: a contiguous block of the queries, each
+    /// matched as in the whole run (same q-values). The TSV starts with a
+    /// `#shard` line; `motiftool merge` joins the n shards into the whole
+    /// run's file.
+    #[arg(long, value_name = "i/n")]
+    pub shard: Option<motif_core::shard::Shard>,
     /// Print progress and timing to stderr.
     #[arg(long)]
     pub verbose: bool,
@@ -48,17 +54,15 @@ pub struct MatchArgs {
 impl MatchArgs {
     /// `--config`'s settings, then the flags typed.
     fn config(&self, matches: &clap::ArgMatches) -> Result<matching::Config> {
-        let command: Vec<String> = std::env::args()
-            .enumerate()
-            .map(|(i, s)| if i == 0 { "motiftool".to_owned() } else { s })
-            .collect();
+        let command = table_command(std::env::args().skip(1));
         let flags = matching::Config {
             query: self.query.clone(),
             db: self.db.clone(),
             matcher: serde_json::to_value(&self.tomtom)?,
             background: self.bg.as_deref().map(Background::parse).unwrap_or_default(),
             json: self.json,
-            command: command.join(" "),
+            command,
+            shard: self.shard,
         };
         let mut c = settings(self.file.config.as_deref(), &flags, matches)?;
         c.command = flags.command;
@@ -67,6 +71,22 @@ impl MatchArgs {
         }
         Ok(c)
     }
+}
+
+/// The command line the TSV footer names: the one that computes the table,
+/// so without where it was written (`-o`) or which block of it (`--shard`),
+/// and the same for a single run and for its shards.
+fn table_command(args: impl Iterator<Item = String>) -> String {
+    let mut words = vec!["motiftool".to_owned()];
+    let mut args = args.peekable();
+    while let Some(a) = args.next() {
+        if matches!(a.as_str(), "-o" | "--out" | "--shard") {
+            args.next();
+        } else if !(a.starts_with("--out=") || a.starts_with("--shard=") || a.starts_with("-o")) {
+            words.push(a);
+        }
+    }
+    words.join(" ")
 }
 
 /// Runs `match`.
@@ -91,4 +111,26 @@ pub fn run(a: &MatchArgs, matches: &clap::ArgMatches) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_footer_leaves_out_the_output_and_the_shard() {
+        let args = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>().into_iter();
+        for line in [
+            "match q.meme --dist pearson -o out.tsv --shard 2/3",
+            "match q.meme --shard=2/3 --dist pearson --out=out.tsv",
+            "match -oout.tsv q.meme --dist pearson",
+            "match q.meme --out out.tsv --dist pearson",
+        ] {
+            assert_eq!(
+                table_command(args(line)),
+                "motiftool match q.meme --dist pearson",
+                "{line}"
+            );
+        }
+    }
 }

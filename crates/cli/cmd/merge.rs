@@ -18,13 +18,15 @@ shard writes its own output, which says which shard it is. merge takes the n out
 checks that they are the whole of one job (each shard once, same columns, row counts one input
 gives) and writes what a single run would have written, byte for byte, streaming.
 
-Mergeable now: predict's TSV (rows back in input order) and attribute's folders (-o a folder:
-ohe.npz, shap.npz, projected.npz, scores.tsv, regions.bed, contributions.bw and .h5, summary and
-report, as one run writes them).
+Mergeable now: predict's TSV (rows back in input order), match's TSV (tomtom's table of the whole
+query file, footer once) and attribute's folders (-o a folder: ohe.npz, shap.npz, projected.npz,
+scores.tsv, regions.bed, contributions.bw and .h5, summary and report, as one run writes them).
 
 Examples:
   motiftool predict model.onnx --seqs peaks.fa --shard 1/3 -o part1.tsv   # … 2/3, 3/3
   motiftool merge part1.tsv part2.tsv part3.tsv -o predictions.tsv
+  motiftool match seqlets.meme --shard 1/4 -o m1.tsv   # … 4/4
+  motiftool merge m1.tsv m2.tsv m3.tsv m4.tsv -o matches.tsv
   motiftool attribute model.onnx --bed peaks.bed --genome hg38.fa --shard 1/2 -o attr.1   # … 2/2
   motiftool merge attr.1 attr.2 -o attr";
 
@@ -48,7 +50,11 @@ pub fn run(a: &MergeArgs) -> Result<()> {
     let mut sink = Sink::open(a.out.as_deref(), &inputs)?;
     let m = merge::merge(&a.parts, &mut sink)?;
     sink.finish()?;
-    eprintln!("motiftool: merged {} {} shards: {} rows", m.shards, m.kind, m.rows);
+    let unit = if m.kind == "match" { "queries" } else { "sequences" };
+    eprintln!(
+        "motiftool: merged {} {} shards: {} {unit}, {} rows",
+        m.shards, m.kind, m.items, m.rows
+    );
     Ok(())
 }
 

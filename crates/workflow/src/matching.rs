@@ -6,14 +6,22 @@
 //! of one comparison of the whole file). The whole table is built before it
 //! is returned, so a query that cannot be scored fails the run before any
 //! output exists.
+//!
+//! With a shard (`--shard i/n`) a run compares its contiguous block of the
+//! query file, the matcher skipping the queries before it (their random
+//! draws), so each query's row is the one the whole run writes. The TSV
+//! then starts with a `#shard<TAB>i/n<TAB>FIRST<TAB>QUERIES` line, and
+//! `motiftool merge` joins the shards into the whole run's file.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use motif_core::motif::{MotifSet, read_motifs};
 use motif_core::plugin::{self, MatchPolicy, QueryMatches};
+use motif_core::shard::Shard;
 use serde::{Deserialize, Serialize};
 
+use crate::predict::SHARD_LINE;
 use crate::{Event, Result, invalid};
 
 /// Queries compared per call (bounds the memory of every hit of a chunk).
@@ -73,6 +81,8 @@ pub struct Config {
     pub json: bool,
     /// The command line the TSV footer names.
     pub command: String,
+    /// Compare only this shard's block of the queries (TSV only).
+    pub shard: Option<Shard>,
 }
 
 impl Default for Config {
@@ -84,6 +94,7 @@ impl Default for Config {
             background: Background::Query,
             json: false,
             command: "motiftool match".into(),
+            shard: None,
         }
     }
 }
@@ -91,7 +102,7 @@ impl Default for Config {
 /// What `match` did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Matched {
-    /// Query motifs compared.
+    /// Query motifs compared (this shard's, with a shard).
     pub queries: usize,
     /// Targets kept.
     pub targets: usize,
@@ -119,6 +130,12 @@ pub fn run(config: &Config, events: &mut dyn FnMut(Event)) -> Result<Matched> {
     if queries.motifs.is_empty() {
         return Err(invalid(format!("{}: no query motifs", config.query.display())));
     }
+    if let (Some(s), true) = (config.shard, config.json) {
+        return Err(invalid(format!(
+            "--shard {s}: shards are written as tomtom's TSV, which `motiftool merge` joins; \
+             drop --json"
+        )));
+    }
     let targets = match &config.db {
         Some(p) => read(p, events)?,
         None => crate::database::bundled()?,
@@ -138,10 +155,17 @@ pub fn run(config: &Config, events: &mut dyn FnMut(Event)) -> Result<Matched> {
     }
     let seconds_reading = t0.elapsed().as_secs_f64();
     let (head, foot) = prepared.tsv_frame(&config.command);
-    let mut text = if config.json { String::from("[") } else { head };
+    let block = config.shard.map_or(0..queries.motifs.len(), |s| s.block(queries.motifs.len(), 1));
+    let mut text = match config.shard {
+        Some(s) => format!("{SHARD_LINE}\t{s}\t{}\t{}\n{head}", block.start, block.len()),
+        None if config.json => String::from("["),
+        None => head,
+    };
+    prepared.skip(block.start);
+    let mine = &queries.motifs[block];
     let mut reported = 0;
-    events(Event::Stage { name: "matching", total: Some(queries.motifs.len() as u64) });
-    for chunk in queries.motifs.chunks(CHUNK) {
+    events(Event::Stage { name: "matching", total: Some(mine.len() as u64) });
+    for chunk in mine.chunks(CHUNK) {
         let results = prepared
             .compare(chunk)
             .map_err(|e| invalid(format!("{}: {e}", config.query.display())))?;
@@ -159,7 +183,7 @@ pub fn run(config: &Config, events: &mut dyn FnMut(Event)) -> Result<Matched> {
         text.push_str(&foot);
     }
     Ok(Matched {
-        queries: queries.motifs.len(),
+        queries: mine.len(),
         targets: prepared.len(),
         reported,
         matcher: full,
@@ -285,6 +309,23 @@ mod tests {
         assert_eq!(m.text, prepared.tsv(&all, &db, "motiftool match"));
         assert_eq!(m.reported, all.iter().map(|r| r.reported().count()).sum::<usize>());
         assert!(m.reported > 0 && m.queries == set.motifs.len());
+        // shards: blocks of the queries whose rows are the whole run's
+        let n = 3;
+        let mut rows = String::new();
+        for i in 1..=n {
+            let shard = Some(Shard::new(i, n).unwrap());
+            let part = run(&Config { shard, ..cfg.clone() }, &mut |_| {}).unwrap().text;
+            let (line, rest) = part.split_once('\n').unwrap();
+            let block = Shard::new(i, n).unwrap().block(set.motifs.len(), 1);
+            assert_eq!(line, format!("#shard\t{i}/{n}\t{}\t{}", block.start, block.len()));
+            let (head, foot) = prepared.tsv_frame("motiftool match");
+            rows += rest.strip_prefix(&head).unwrap().strip_suffix(&foot).unwrap();
+        }
+        let (head, foot) = prepared.tsv_frame("motiftool match");
+        assert_eq!(head + &rows + &foot, m.text, "the shards' rows are the whole run's");
+        let shard = Some(Shard::new(1, 2).unwrap());
+        let e = run(&Config { json: true, shard, ..cfg.clone() }, &mut |_| {}).unwrap_err();
+        assert!(e.to_string().contains("drop --json"), "{e}");
         let j = run(&Config { json: true, ..cfg }, &mut |_| {}).unwrap();
         let v: serde_json::Value = serde_json::from_str(&j.text).unwrap();
         assert_eq!(v.as_array().unwrap().len(), m.reported);

@@ -4,9 +4,12 @@
 //! A shard's output says which shard it is and where its block starts, so
 //! the parts may be given in any order and a missing, repeated, foreign or
 //! misplaced part is named instead of merged: a predict shard's TSV starts
-//! with a `#shard<TAB>i/n<TAB>FIRST` line ([`crate::predict::SHARD_LINE`]).
-//! The merge writes the shards' rows one shard after the other, streaming.
-//! Attribute folders merge through [`crate::attribute_merge`].
+//! with a `#shard<TAB>i/n<TAB>FIRST` line ([`crate::predict::SHARD_LINE`]),
+//! a match shard's with `#shard<TAB>i/n<TAB>FIRST<TAB>QUERIES` (its rows are
+//! its queries' matches, any number per query, and a footer follows them
+//! after a blank line, the same in every shard). The merge writes the
+//! header, the shards' rows one shard after the other, streaming, and the
+//! footer. Attribute folders merge through [`crate::attribute_merge`].
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -20,19 +23,24 @@ use crate::{Error, Result, invalid};
 /// What a merge combined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merged {
-    /// What the parts were (`predict`).
+    /// What the parts were (`predict` or `match`).
     pub kind: &'static str,
     /// How many shards.
     pub shards: usize,
-    /// Rows (sequences) written.
+    /// Items of the input covered: sequences (predict) or queries (match).
+    pub items: usize,
+    /// Table rows written.
     pub rows: usize,
 }
 
-/// One shard's TSV after its shard line: its header (none when the shard
-/// got no row) and the reader at its first row.
+/// One shard's TSV after its shard line: where its block starts, how many
+/// items it holds when the line says (match: queries, whose rows vary),
+/// its header (none when a predict shard got no row) and the reader at its
+/// first row.
 struct Part {
     path: PathBuf,
     first: usize,
+    items: Option<usize>,
     header: Option<Vec<u8>>,
     rest: BufReader<File>,
 }
@@ -50,7 +58,8 @@ fn open(path: &Path) -> Result<(Shard, Part)> {
     let mut r = BufReader::new(file);
     let not_shard = || {
         invalid(format!(
-            "{}: not a shard's output (a `predict --shard` TSV starts with `{SHARD_LINE}<TAB>i/n<TAB>FIRST`)",
+            "{}: not a shard's output (a `predict --shard` or `match --shard` TSV starts with \
+             `{SHARD_LINE}<TAB>i/n<TAB>FIRST`)",
             path.display()
         ))
     };
@@ -65,59 +74,88 @@ fn open(path: &Path) -> Result<(Shard, Part)> {
         .parse()
         .map_err(|e| invalid(format!("{}: line 1: {e}", path.display())))?;
     let first: usize = fields.next().and_then(|f| f.parse().ok()).ok_or_else(not_shard)?;
+    let items = match fields.next() {
+        None => None,
+        Some(f) => Some(f.parse().map_err(|_| not_shard())?),
+    };
     let header = read_line(path, &mut r)?;
-    Ok((shard, Part { path: path.to_path_buf(), first, header, rest: r }))
+    Ok((shard, Part { path: path.to_path_buf(), first, items, header, rest: r }))
 }
 
 /// Merges the shard outputs `parts` (any order) into `out`.
 ///
 /// # Errors
 /// A part that is not a shard's output, shards of different jobs, a shard
-/// missing or given twice, different headers, or row counts one job cannot
-/// give (each naming the file or shard); I/O errors.
+/// missing or given twice, different headers or footers, or blocks one job
+/// cannot give (each naming the file or shard); I/O errors.
 pub fn merge(parts: &[PathBuf], out: &mut dyn Write) -> Result<Merged> {
     let opened = parts.iter().map(|p| open(p)).collect::<Result<Vec<_>>>()?;
     let shards: Vec<Shard> = opened.iter().map(|(s, _)| *s).collect();
     let at = order(&shards)?;
     let mut slots: Vec<Option<Part>> = opened.into_iter().map(|(_, p)| Some(p)).collect();
     let parts: Vec<Part> = at.iter().filter_map(|&k| slots[k].take()).collect();
-    // Every shard with rows has the same header line.
-    let mut header: Option<(&Path, &[u8])> = None;
-    for p in &parts {
-        if let Some(h) = &p.header {
-            match header {
-                None => header = Some((&p.path, h)),
-                Some((first, h0)) if h0 != h.as_slice() => {
-                    return Err(invalid(format!(
-                        "{}: its columns differ from {}'s (shards of different runs?)",
-                        p.path.display(),
-                        first.display()
-                    )));
-                }
-                Some(_) => {}
-            }
-        }
+    let kind = if parts[0].items.is_some() { "match" } else { "predict" };
+    if let Some(p) = parts.iter().find(|p| p.items.is_some() != parts[0].items.is_some()) {
+        return Err(invalid(format!(
+            "{}: a shard of another command than {}'s",
+            p.path.display(),
+            parts[0].path.display()
+        )));
     }
-    if let Some((_, h)) = header {
+    // Every shard with rows has the same header line.
+    same(
+        parts.iter().filter_map(|p| p.header.as_deref().map(|h| (p.path.as_path(), h))),
+        "columns",
+    )?;
+    if let Some(h) = parts.iter().find_map(|p| p.header.as_ref()) {
         out.write_all(h)?;
     }
-    // The blocks one after the other, each starting where the last ended.
-    let mut n = 0usize;
+    // The blocks one after the other, each starting where the last ended;
+    // each shard's footer (after a blank line) kept to compare.
+    let (mut items, mut rows) = (0usize, 0usize);
+    let mut footers = Vec::with_capacity(parts.len());
     for mut p in parts {
-        if p.first != n {
+        if p.first != items {
+            let unit = if kind == "match" { "query" } else { "sequence" };
             return Err(invalid(format!(
-                "{}: its block starts at sequence {} where {n} was expected (shards of different \
+                "{}: its block starts at {unit} {} where {items} was expected (shards of different \
                  inputs or batch sizes?)",
                 p.path.display(),
                 p.first
             )));
         }
+        let mut footer = Vec::new();
+        let mut own = 0;
         while let Some(line) = read_line(&p.path, &mut p.rest)? {
-            out.write_all(&line)?;
-            n += 1;
+            if !footer.is_empty() || line == b"\n" || line == b"\r\n" {
+                footer.extend_from_slice(&line);
+            } else {
+                out.write_all(&line)?;
+                own += 1;
+            }
         }
+        rows += own;
+        items += p.items.unwrap_or(own);
+        footers.push((p.path, footer));
     }
-    Ok(Merged { kind: "predict", shards: shards.len(), rows: n })
+    same(footers.iter().map(|(p, f)| (p.as_path(), f.as_slice())), "footer lines")?;
+    if let Some((_, f)) = footers.first() {
+        out.write_all(f)?;
+    }
+    Ok(Merged { kind, shards: shards.len(), items, rows })
+}
+
+/// Checks that every part's `what` (its bytes) is the first one's.
+fn same<'a>(mut parts: impl Iterator<Item = (&'a Path, &'a [u8])>, what: &str) -> Result<()> {
+    let Some((first, bytes)) = parts.next() else { return Ok(()) };
+    match parts.find(|(_, b)| *b != bytes) {
+        Some((p, _)) => Err(invalid(format!(
+            "{}: its {what} differ from {}'s (shards of different runs?)",
+            p.display(),
+            first.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -135,7 +173,30 @@ mod tests {
         let mut out = Vec::new();
         let m = merge(&[c, a, b], &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "id\ty\ns0\t0\ns1\t1\ns2\t2\ns3\t3\n");
-        assert_eq!((m.shards, m.rows), (3, 4));
+        assert_eq!((m.kind, m.shards, m.items, m.rows), ("predict", 3, 4, 4));
+    }
+
+    /// Match shards: any number of rows per query, counted by the shard
+    /// line; the footer once, at the end; a truncated shard is refused.
+    #[test]
+    fn match_shards_keep_one_footer() {
+        let d = tempfile::tempdir().unwrap();
+        let a = write(d.path(), "a", "#shard\t1/3\t0\t2\nQ\tT\nq0\tt1\nq0\tt2\n\n# cmd\n");
+        let b = write(d.path(), "b", "#shard\t2/3\t2\t1\nQ\tT\n\n# cmd\n");
+        let c = write(d.path(), "c", "#shard\t3/3\t3\t2\nQ\tT\nq4\tt1\n\n# cmd\n");
+        let mut out = Vec::new();
+        let m = merge(&[b.clone(), c.clone(), a.clone()], &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "Q\tT\nq0\tt1\nq0\tt2\nq4\tt1\n\n# cmd\n");
+        assert_eq!((m.kind, m.shards, m.items, m.rows), ("match", 3, 5, 3));
+        let cut = write(d.path(), "cut", "#shard\t3/3\t3\t2\nQ\tT\nq4\tt1\n");
+        let e = merge(&[a.clone(), b.clone(), cut], &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("cut: its footer lines differ from") && e.ends_with("runs?)"), "{e}");
+        let late = write(d.path(), "late", "#shard\t3/3\t4\t1\nQ\tT\n\n# cmd\n");
+        let e = merge(&[a.clone(), b.clone(), late], &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("starts at query 4 where 3 was expected"), "{e}");
+        let predict = write(d.path(), "p", "#shard\t3/3\t3\nQ\tT\nq3\tt1\n");
+        let e = merge(&[a, b, predict], &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("another command"), "{e}");
     }
 
     #[test]

@@ -56,6 +56,11 @@ impl PreparedTargets for Prepared {
             .collect())
     }
 
+    fn skip(&mut self, queries: usize) {
+        let per_query = crate::qvalue::draws_per_query(self.db.entries.len());
+        self.rng.skip_draws(queries.saturating_mul(per_query));
+    }
+
     fn len(&self) -> usize {
         self.db.targets.len()
     }
@@ -146,6 +151,13 @@ mod tests {
         let mut parts = chunked.compare(a).unwrap();
         parts.extend(chunked.compare(b).unwrap());
         assert_eq!(all, parts, "chunks continue the q-value stream");
+        // a block compared after skipping the queries before it gets the
+        // whole run's q-values (`match --shard`)
+        for at in [1, queries.motifs.len() / 3, queries.motifs.len() - 1] {
+            let mut later = m.prepare(&targets, queries.background).unwrap();
+            later.skip(at);
+            assert_eq!(later.compare(&queries.motifs[at..]).unwrap(), all[at..], "from query {at}");
+        }
 
         let db = Database::new(&targets, cfg.background_for(&queries), &cfg).unwrap();
         let mut rows = String::from(TSV_HEADER);

@@ -161,6 +161,12 @@ pub trait PreparedTargets: Send + Sync {
     /// If a query cannot be scored.
     fn compare(&mut self, queries: &[Motif]) -> Result<Vec<QueryMatches>>;
 
+    /// Moves on as if `queries` queries had been compared, without
+    /// comparing them (a random stream skips their draws), so that a block
+    /// of a query file compared next gets what comparing the whole file
+    /// gives its queries (`match --shard`).
+    fn skip(&mut self, queries: usize);
+
     /// The targets kept (an index of [`Hit::target`] may be missing when the
     /// matcher dropped a target, e.g. a duplicate id).
     fn len(&self) -> usize;
