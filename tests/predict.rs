@@ -440,6 +440,39 @@ fn sharded_predict_merges_to_one_run_byte_for_byte() {
             );
         }
     }
+    // Mixed lengths, interleaved: each shard holds whole batches of the
+    // single run (per length), so its rows interleave with other shards'.
+    let text = std::fs::read_to_string(&seqs).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let recs: Vec<&[&str]> = lines.chunks(2).collect();
+    let order = [0, 8, 1, 2, 9, 3, 10, 4, 5, 11, 6, 7];
+    let mixed = dir.path().join("mixed.fa");
+    std::fs::write(&mixed, order.map(|k| format!("{}\n{}\n", recs[k][0], recs[k][1])).concat())
+        .unwrap();
+    let run = |extra: &[&str], out: &Path| {
+        let base = ["predict", s(&model), "--seqs", s(&mixed), "--engine", "tract", "--batch-size"];
+        ok(&[&base[..], &["3", "-o", s(out)], extra].concat());
+    };
+    let whole = dir.path().join("mixed.tsv");
+    run(&[], &whole);
+    for n in [2, 3, 5] {
+        let parts: Vec<PathBuf> = (1..=n)
+            .map(|i| {
+                let p = dir.path().join(format!("mixed{i}of{n}.tsv"));
+                run(&["--shard", &format!("{i}/{n}")], &p);
+                p
+            })
+            .collect();
+        let merged = dir.path().join(format!("mixed-merged{n}.tsv"));
+        ok(&[&["merge"][..], &parts.iter().map(|p| s(p)).collect::<Vec<_>>(), &["-o", s(&merged)]]
+            .concat());
+        assert!(std::fs::read(&merged).unwrap() == std::fs::read(&whole).unwrap(), "mixed, {n}");
+    }
+    // batches of 3 by length, numbered by first row: {0,2,3} {1,4,6} {5,7,8} {9} {10,11};
+    // the first of 2 shards holds the first two
+    let first = std::fs::read_to_string(dir.path().join("mixed1of2.tsv")).unwrap();
+    let rows: Vec<&str> = first.lines().skip(2).map(|l| l.split('\t').next().unwrap()).collect();
+    assert_eq!(rows, ["0", "1", "2", "3", "4", "6"], "{first}");
     fails(&["predict", s(&model), "--seqs", s(&seqs), "--shard", "4/3"], &["--shard", "i/n"]);
     fails(
         &["evaluate", s(&model), "--seqs", s(&seqs), "--shard", "1/2"],

@@ -3,13 +3,15 @@
 //!
 //! A shard's output says which shard it is and where its block starts, so
 //! the parts may be given in any order and a missing, repeated, foreign or
-//! misplaced part is named instead of merged: a predict shard's TSV starts
-//! with a `#shard<TAB>i/n<TAB>FIRST` line ([`crate::predict::SHARD_LINE`]),
-//! a match shard's with `#shard<TAB>i/n<TAB>FIRST<TAB>QUERIES` (its rows are
-//! its queries' matches, any number per query, and a footer follows them
-//! after a blank line, the same in every shard). The merge writes the
-//! header, the shards' rows one shard after the other, streaming, and the
-//! footer. Attribute folders merge through [`crate::attribute_merge`].
+//! misplaced part is named instead of merged. A predict shard's TSV starts
+//! with a `#shard<TAB>i/n<TAB>FIRST` line ([`crate::predict::SHARD_LINE`])
+//! and each row with its sequence's index (with mixed lengths, shards'
+//! rows interleave); the merge puts the rows back in input order. A match
+//! shard's starts with `#shard<TAB>i/n<TAB>FIRST<TAB>QUERIES` (its rows are
+//! its block's matches, any number per query, and a footer follows them
+//! after a blank line, the same in every shard); the merge writes the
+//! blocks one after the other and the footer once. Both stream. Attribute
+//! folders merge through [`crate::attribute_merge`].
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -110,16 +112,21 @@ pub fn merge(parts: &[PathBuf], out: &mut dyn Write) -> Result<Merged> {
     if let Some(h) = parts.iter().find_map(|p| p.header.as_ref()) {
         out.write_all(h)?;
     }
-    // The blocks one after the other, each starting where the last ended;
-    // each shard's footer (after a blank line) kept to compare.
+    let (items, rows) = if kind == "match" { blocks(parts, out)? } else { interleave(parts, out)? };
+    Ok(Merged { kind, shards: shards.len(), items, rows })
+}
+
+/// Match shards: the blocks one after the other, each starting where the
+/// last ended, then the footer (after a blank line), which every shard
+/// has the same. Queries and rows written.
+fn blocks(parts: Vec<Part>, out: &mut dyn Write) -> Result<(usize, usize)> {
     let (mut items, mut rows) = (0usize, 0usize);
     let mut footers = Vec::with_capacity(parts.len());
     for mut p in parts {
         if p.first != items {
-            let unit = if kind == "match" { "query" } else { "sequence" };
             return Err(invalid(format!(
-                "{}: its block starts at {unit} {} where {items} was expected (shards of different \
-                 inputs or batch sizes?)",
+                "{}: its block starts at query {} where {items} was expected (shards of \
+                 different inputs?)",
                 p.path.display(),
                 p.first
             )));
@@ -142,7 +149,54 @@ pub fn merge(parts: &[PathBuf], out: &mut dyn Write) -> Result<Merged> {
     if let Some((_, f)) = footers.first() {
         out.write_all(f)?;
     }
-    Ok(Merged { kind, shards: shards.len(), items, rows })
+    Ok((items, rows))
+}
+
+/// A predict shard's next row: its sequence's index and the row after it.
+fn next_row(p: &mut Part) -> Result<Option<(usize, Vec<u8>)>> {
+    let Some(line) = read_line(&p.path, &mut p.rest)? else { return Ok(None) };
+    let tab = line.iter().position(|&b| b == b'\t');
+    let index = tab
+        .and_then(|t| std::str::from_utf8(&line[..t]).ok())
+        .and_then(|f| f.parse::<usize>().ok())
+        .ok_or_else(|| {
+            invalid(format!("{}: a row without its sequence's index", p.path.display()))
+        })?;
+    Ok(Some((index, line[tab.unwrap_or_default() + 1..].to_vec())))
+}
+
+/// Predict shards: each row carries its sequence's index (a shard holds
+/// whole batches, which for mixed lengths interleave), so the rows are
+/// merged back into input order, every index once. Sequences written.
+fn interleave(mut parts: Vec<Part>, out: &mut dyn Write) -> Result<(usize, usize)> {
+    let mut heads = parts.iter_mut().map(next_row).collect::<Result<Vec<_>>>()?;
+    for (p, h) in parts.iter().zip(&heads) {
+        if let Some((i, _)) = h.as_ref().filter(|(i, _)| *i != p.first) {
+            return Err(invalid(format!(
+                "{}: its first row is sequence {i}, its shard line says {}",
+                p.path.display(),
+                p.first
+            )));
+        }
+    }
+    let mut n = 0usize;
+    while let Some((i, k)) =
+        heads.iter().enumerate().filter_map(|(k, h)| h.as_ref().map(|(i, _)| (*i, k))).min()
+    {
+        if i != n {
+            return Err(invalid(format!(
+                "{}: sequence {i} where {n} was expected (shards of different inputs or batch \
+                 sizes?)",
+                parts[k].path.display()
+            )));
+        }
+        if let Some((_, row)) = heads[k].take() {
+            out.write_all(&row)?;
+        }
+        heads[k] = next_row(&mut parts[k])?;
+        n += 1;
+    }
+    Ok((n, n))
 }
 
 /// Checks that every part's `what` (its bytes) is the first one's.
@@ -167,9 +221,10 @@ mod tests {
     #[test]
     fn merges_in_input_order_whatever_the_order_given() {
         let d = tempfile::tempdir().unwrap();
-        let a = write(d.path(), "a", "#shard\t1/3\t0\nid\ty\ns0\t0\ns1\t1\n");
-        let b = write(d.path(), "b", "#shard\t2/3\t2\nid\ty\ns2\t2\n");
-        let c = write(d.path(), "c", "#shard\t3/3\t3\nid\ty\ns3\t3\n");
+        // mixed lengths: shards' rows interleave
+        let a = write(d.path(), "a", "#shard\t1/3\t0\nid\ty\n0\ts0\t0\n2\ts2\t2\n");
+        let b = write(d.path(), "b", "#shard\t2/3\t1\nid\ty\n1\ts1\t1\n");
+        let c = write(d.path(), "c", "#shard\t3/3\t3\nid\ty\n3\ts3\t3\n");
         let mut out = Vec::new();
         let m = merge(&[c, a, b], &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "id\ty\ns0\t0\ns1\t1\ns2\t2\ns3\t3\n");
@@ -194,7 +249,7 @@ mod tests {
         let late = write(d.path(), "late", "#shard\t3/3\t4\t1\nQ\tT\n\n# cmd\n");
         let e = merge(&[a.clone(), b.clone(), late], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("starts at query 4 where 3 was expected"), "{e}");
-        let predict = write(d.path(), "p", "#shard\t3/3\t3\nQ\tT\nq3\tt1\n");
+        let predict = write(d.path(), "p", "#shard\t3/3\t3\nQ\tT\n3\tq3\tt1\n");
         let e = merge(&[a, b, predict], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("another command"), "{e}");
     }
@@ -202,7 +257,7 @@ mod tests {
     #[test]
     fn empty_shards_and_bad_parts() {
         let d = tempfile::tempdir().unwrap();
-        let a = write(d.path(), "a", "#shard\t1/2\t0\nid\ty\ns0\t0\n");
+        let a = write(d.path(), "a", "#shard\t1/2\t0\nid\ty\n0\ts0\t0\n");
         let b = write(d.path(), "b", "#shard\t2/2\t1\n");
         let mut out = Vec::new();
         assert_eq!(merge(&[a.clone(), b], &mut out).unwrap().rows, 1);
@@ -210,12 +265,18 @@ mod tests {
         let plain = write(d.path(), "plain", "id\ty\n");
         let e = merge(&[a.clone(), plain], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("plain") && e.contains("not a shard"), "{e}");
-        let other = write(d.path(), "other", "#shard\t2/2\t1\nid\tz\ns1\t1\n");
+        let other = write(d.path(), "other", "#shard\t2/2\t1\nid\tz\n1\ts1\t1\n");
         let e = merge(&[a.clone(), other], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("columns differ"), "{e}");
-        let gap = write(d.path(), "gap", "#shard\t2/2\t3\nid\ty\ns3\t3\n");
+        let gap = write(d.path(), "gap", "#shard\t2/2\t3\nid\ty\n3\ts3\t3\n");
         let e = merge(&[a.clone(), gap], &mut Vec::new()).unwrap_err().to_string();
-        assert!(e.contains("starts at sequence 3 where 1 was expected"), "{e}");
+        assert!(e.contains("sequence 3 where 1 was expected"), "{e}");
+        let twice = write(d.path(), "twice", "#shard\t2/2\t0\nid\ty\n0\ts0\t0\n");
+        let e = merge(&[a.clone(), twice], &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("sequence 0 where 1 was expected"), "{e}");
+        let bare = write(d.path(), "bare", "#shard\t2/2\t1\nid\ty\ns1\t1\n");
+        let e = merge(&[a.clone(), bare], &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("bare: a row without its sequence's index"), "{e}");
         let e = merge(&[a], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("missing shard(s): 2/2"), "{e}");
     }

@@ -71,11 +71,13 @@ pub struct Config {
     #[cfg_attr(feature = "cli", command(flatten))]
     pub engine: EngineConfig,
     /// This process's share of the sequences, i/n (1-based): a block of
-    /// whole batches, so that its engine calls are the ones a single run
-    /// makes (for a file of one sequence length). The TSV then starts with
-    /// a `#shard<TAB>i/n<TAB>FIRST` line (FIRST: the block's first
-    /// sequence), and `motiftool merge` joins the shards into the single
-    /// run's file (predict only).
+    /// the batches a single run forms (each length's sequences in input
+    /// order, `--batch-size` at a time; batches ordered by their first
+    /// sequence), so that its engine calls are the single run's. The TSV
+    /// then starts with a `#shard<TAB>i/n<TAB>FIRST` line (FIRST: its first
+    /// sequence) and each row with its sequence's index in the input;
+    /// `motiftool merge` joins the shards into the single run's file
+    /// (predict only).
     #[cfg_attr(feature = "cli", arg(long, value_name = "i/n"))]
     pub shard: Option<Shard>,
 }
@@ -238,6 +240,35 @@ fn score_batch(session: &dyn Session, batch: Batch) -> Result<Vec<(usize, Scored
 /// its first sequence.
 pub const SHARD_LINE: &str = "#shard";
 
+/// The sequences (input indices, ascending) of `shard`: a block of whole
+/// batches as a single run forms them from sequences of these `lengths`
+/// (each length's sequences in input order, `batch` at a time), the batches
+/// ordered by their first sequence. For one length that is a contiguous
+/// block of the file. Also where the block starts: the first sequence of
+/// its first batch number (the number of sequences when that is past the
+/// last batch).
+fn shard_rows(lengths: &[usize], batch: usize, shard: Shard) -> (Vec<usize>, usize) {
+    let batch = batch.max(1);
+    // per length: sequences seen and its open batch
+    let mut open: HashMap<usize, (usize, usize)> = HashMap::new();
+    let mut batches = 0usize;
+    let batch_of: Vec<usize> = lengths
+        .iter()
+        .map(|&l| {
+            let (seen, at) = open.entry(l).or_insert((0, 0));
+            if *seen % batch == 0 {
+                *at = batches;
+                batches += 1;
+            }
+            *seen += 1;
+            *at
+        })
+        .collect();
+    let block = shard.block(batches, 1);
+    let first = batch_of.iter().position(|&b| b == block.start).unwrap_or(lengths.len());
+    ((0..lengths.len()).filter(|&i| block.contains(&batch_of[i])).collect(), first)
+}
+
 /// How a predict or evaluate run went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scoring {
@@ -262,20 +293,25 @@ pub fn predict(
     events: &mut dyn FnMut(Event),
 ) -> Result<Scoring> {
     let (model, session) = config.open()?;
-    let records = match config.shard {
-        None => config.records()?,
+    let (records, picked): (Records, Option<Vec<usize>>) = match config.shard {
+        None => (config.records()?, None),
         Some(shard) => {
-            // A counting pass (checking every record), then the block.
-            let mut total = 0usize;
+            // A pass for the lengths (checking every record), then the shard's.
+            let mut lengths = Vec::new();
             for r in config.records()? {
-                r?;
-                total += 1;
+                lengths.push(r?.seq.len());
             }
-            let block = shard.block(total, config.engine.batch());
-            writeln!(out, "{SHARD_LINE}\t{shard}\t{}", block.start)?;
-            Box::new(config.records()?.skip(block.start).take(block.len()))
+            let (picked, first) = shard_rows(&lengths, config.engine.batch(), shard);
+            writeln!(out, "{SHARD_LINE}\t{shard}\t{first}")?;
+            let mut keep = vec![false; lengths.len()];
+            for &i in &picked {
+                keep[i] = true;
+            }
+            let mine = config.records()?.enumerate().filter(move |(i, _)| keep[*i]).map(|(_, r)| r);
+            (Box::new(mine), Some(picked))
         }
     };
+    let mut row = 0usize;
     let names: Vec<String> = session.output_names().to_vec();
     let mut widths: Option<Vec<usize>> = None;
     let n = stream(
@@ -300,7 +336,11 @@ pub fn predict(
                 widths = Some(w);
             }
             let widths = widths.as_deref().unwrap_or_default();
-            let mut line = s.id;
+            let mut line = match &picked {
+                Some(p) => format!("{}\t{}", p[row], s.id),
+                None => s.id,
+            };
+            row += 1;
             line.push('\t');
             line.push_str(&s.label.map_or_else(|| "NA".to_owned(), |l| l.to_string()));
             for (o, &w) in s.outputs.iter().zip(widths) {
@@ -411,4 +451,49 @@ pub fn evaluate(
         roc_auc: motif_core::metrics::roc_auc(&scores, &labels)?,
         seqs: source.display().to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shards partition the sequences into the single run's batches: for
+    /// one length, contiguous blocks of whole batches; for mixed lengths,
+    /// each length's sequences of a shard are whole batches of that length.
+    #[test]
+    fn shard_rows_are_whole_batches_of_the_single_run() {
+        let one = vec![101; 10];
+        for n in 1..=4 {
+            for i in 1..=n {
+                let s = Shard::new(i, n).unwrap();
+                let block = s.block(10, 3);
+                assert_eq!(shard_rows(&one, 3, s), (block.clone().collect(), block.start));
+            }
+        }
+        let mixed: Vec<usize> = (0..40).map(|i| [90, 101, 101, 80][i * 7 % 4]).collect();
+        for n in 1..=5 {
+            let mut all: Vec<usize> = Vec::new();
+            for i in 1..=n {
+                let (rows, first) = shard_rows(&mixed, 4, Shard::new(i, n).unwrap());
+                assert!(rows.first().is_none_or(|&r| r == first));
+                // ranks within each length: groups of 4 from multiples of 4
+                let mut by_len: HashMap<usize, Vec<usize>> = HashMap::new();
+                for &r in &rows {
+                    let rank = mixed[..r].iter().filter(|&&l| l == mixed[r]).count();
+                    by_len.entry(mixed[r]).or_default().push(rank);
+                }
+                for (l, ranks) in by_len {
+                    let total = mixed.iter().filter(|&&m| m == l).count();
+                    for g in ranks.chunks(4) {
+                        assert_eq!(g[0] % 4, 0, "length {l}: {ranks:?}");
+                        let want: Vec<usize> = (g[0]..(g[0] + 4).min(total)).collect();
+                        assert_eq!(g, want.as_slice(), "length {l}: {ranks:?}");
+                    }
+                }
+                all.extend(rows);
+            }
+            all.sort_unstable();
+            assert_eq!(all, (0..40).collect::<Vec<_>>(), "{n} shards cover every sequence once");
+        }
+    }
 }
