@@ -236,8 +236,8 @@ fn score_batch(session: &dyn Session, batch: Batch) -> Result<Vec<(usize, Scored
         .collect())
 }
 
-/// The first line of a predict shard's TSV, before the shard (`i/n`) and
-/// its first sequence.
+/// The first word of a shard's TSV (predict's, match's), before the shard
+/// (`i/n`) and where its block starts.
 pub const SHARD_LINE: &str = "#shard";
 
 /// The sequences (input indices, ascending) of `shard`: a block of whole
