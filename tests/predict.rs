@@ -479,3 +479,40 @@ fn sharded_predict_merges_to_one_run_byte_for_byte() {
         &["--shard 1/2", "evaluate"],
     );
 }
+
+/// `saliency --shard i/n`: whole batches of the single run per shard (rows
+/// per position, led by the sequence's index), merged byte for byte, with
+/// lengths interleaved.
+#[test]
+fn sharded_saliency_merges_to_one_run_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture("torch_legacy_ncw.onnx");
+    let text = std::fs::read_to_string(fixture("fixture_seqs.fa")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let recs: Vec<&[&str]> = lines.chunks(2).collect();
+    let mixed = dir.path().join("mixed.fa");
+    let order = [0, 8, 1, 2, 9, 3, 10, 4, 5, 11, 6, 7];
+    std::fs::write(&mixed, order.map(|k| format!("{}\n{}\n", recs[k][0], recs[k][1])).concat())
+        .unwrap();
+    let run = |extra: &[&str], out: &Path| {
+        let base = ["saliency", s(&model), "--seqs", s(&mixed), "--engine", "tract"];
+        ok(&[&base[..], &["--batch-size", "3", "-o", s(out)], extra].concat());
+    };
+    let whole = dir.path().join("whole.tsv");
+    run(&[], &whole);
+    for n in [2, 3, 6] {
+        let parts: Vec<PathBuf> = (1..=n)
+            .map(|i| {
+                let p = dir.path().join(format!("part{i}of{n}.tsv"));
+                run(&["--shard", &format!("{i}/{n}")], &p);
+                p
+            })
+            .collect();
+        let merged = dir.path().join(format!("merged{n}.tsv"));
+        let mut args = vec!["merge"];
+        args.extend(parts.iter().rev().map(|p| s(p)));
+        args.extend(["-o", s(&merged)]);
+        ok(&args);
+        assert!(std::fs::read(&merged).unwrap() == std::fs::read(&whole).unwrap(), "{n} shards");
+    }
+}

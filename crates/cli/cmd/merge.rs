@@ -18,9 +18,10 @@ shard writes its own output, which says which shard it is. merge takes the n out
 checks that they are the whole of one job (each shard once, same columns, row counts one input
 gives) and writes what a single run would have written, byte for byte, streaming.
 
-Mergeable now: predict's TSV (rows back in input order), match's TSV (tomtom's table of the whole
-query file, footer once) and attribute's folders (-o a folder: ohe.npz, shap.npz, projected.npz,
-scores.tsv, regions.bed, contributions.bw and .h5, summary and report, as one run writes them).
+Mergeable now: predict's and saliency's TSV (rows back in input order), match's TSV (tomtom's
+table of the whole query file, footer once) and attribute's folders (-o a folder: ohe.npz,
+shap.npz, projected.npz, scores.tsv, regions.bed, contributions.bw and .h5, summary and report, as
+one run writes them).
 
 Examples:
   motiftool predict model.onnx --seqs peaks.fa --shard 1/3 -o part1.tsv   # … 2/3, 3/3

@@ -3,10 +3,12 @@
 //!
 //! A shard's output says which shard it is and where its block starts, so
 //! the parts may be given in any order and a missing, repeated, foreign or
-//! misplaced part is named instead of merged. A predict shard's TSV starts
-//! with a `#shard<TAB>i/n<TAB>FIRST` line ([`crate::predict::SHARD_LINE`])
-//! and each row with its sequence's index (with mixed lengths, shards'
-//! rows interleave); the merge puts the rows back in input order. A match
+//! misplaced part is named instead of merged. A predict (or saliency)
+//! shard's TSV starts with a `#shard<TAB>i/n<TAB>FIRST` line
+//! ([`crate::predict::SHARD_LINE`]) and each row with its sequence's index
+//! (with mixed lengths, shards' rows interleave; saliency's rows are
+//! positions, several per sequence); the merge puts the rows back in input
+//! order. A match
 //! shard's starts with `#shard<TAB>i/n<TAB>FIRST<TAB>QUERIES` (its rows are
 //! its block's matches, any number per query, and a footer follows them
 //! after a blank line, the same in every shard); the merge writes the
@@ -112,7 +114,13 @@ pub fn merge(parts: &[PathBuf], out: &mut dyn Write) -> Result<Merged> {
     if let Some(h) = parts.iter().find_map(|p| p.header.as_ref()) {
         out.write_all(h)?;
     }
-    let (items, rows) = if kind == "match" { blocks(parts, out)? } else { interleave(parts, out)? };
+    // saliency writes a row per position: a sequence's rows share its index
+    let per_position = parts.iter().find_map(|p| p.header.as_deref()).is_some_and(|h| {
+        h.strip_suffix(b"\n").is_some_and(|h| h == crate::saliency::HEADER.as_bytes())
+    });
+    let kind = if per_position { "saliency" } else { kind };
+    let (items, rows) =
+        if kind == "match" { blocks(parts, out)? } else { interleave(parts, per_position, out)? };
     Ok(Merged { kind, shards: shards.len(), items, rows })
 }
 
@@ -165,10 +173,15 @@ fn next_row(p: &mut Part) -> Result<Option<(usize, Vec<u8>)>> {
     Ok(Some((index, line[tab.unwrap_or_default() + 1..].to_vec())))
 }
 
-/// Predict shards: each row carries its sequence's index (a shard holds
-/// whole batches, which for mixed lengths interleave), so the rows are
-/// merged back into input order, every index once. Sequences written.
-fn interleave(mut parts: Vec<Part>, out: &mut dyn Write) -> Result<(usize, usize)> {
+/// Predict and saliency shards: each row carries its sequence's index (a
+/// shard holds whole batches, which for mixed lengths interleave), so the
+/// rows are merged back into input order, every index once (a run of rows
+/// with `per_position`). Sequences and rows written.
+fn interleave(
+    mut parts: Vec<Part>,
+    per_position: bool,
+    out: &mut dyn Write,
+) -> Result<(usize, usize)> {
     let mut heads = parts.iter_mut().map(next_row).collect::<Result<Vec<_>>>()?;
     for (p, h) in parts.iter().zip(&heads) {
         if let Some((i, _)) = h.as_ref().filter(|(i, _)| *i != p.first) {
@@ -179,7 +192,7 @@ fn interleave(mut parts: Vec<Part>, out: &mut dyn Write) -> Result<(usize, usize
             )));
         }
     }
-    let mut n = 0usize;
+    let (mut n, mut rows) = (0usize, 0usize);
     while let Some((i, k)) =
         heads.iter().enumerate().filter_map(|(k, h)| h.as_ref().map(|(i, _)| (*i, k))).min()
     {
@@ -190,13 +203,19 @@ fn interleave(mut parts: Vec<Part>, out: &mut dyn Write) -> Result<(usize, usize
                 parts[k].path.display()
             )));
         }
-        if let Some((_, row)) = heads[k].take() {
-            out.write_all(&row)?;
+        loop {
+            if let Some((_, row)) = heads[k].take() {
+                out.write_all(&row)?;
+                rows += 1;
+            }
+            heads[k] = next_row(&mut parts[k])?;
+            if !per_position || heads[k].as_ref().is_none_or(|(j, _)| *j != i) {
+                break;
+            }
         }
-        heads[k] = next_row(&mut parts[k])?;
         n += 1;
     }
-    Ok((n, n))
+    Ok((n, rows))
 }
 
 /// Checks that every part's `what` (its bytes) is the first one's.
@@ -252,6 +271,25 @@ mod tests {
         let predict = write(d.path(), "p", "#shard\t3/3\t3\nQ\tT\n3\tq3\tt1\n");
         let e = merge(&[a, b, predict], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("another command"), "{e}");
+    }
+
+    /// Saliency shards: several rows (positions) per sequence, interleaved
+    /// by sequence; a sequence's rows split across shards are refused.
+    #[test]
+    fn saliency_rows_stay_with_their_sequence() {
+        let d = tempfile::tempdir().unwrap();
+        let h = crate::saliency::HEADER;
+        let a =
+            write(d.path(), "a", &format!("#shard\t1/2\t0\n{h}\n0\ts0\t1\n0\ts0\t2\n2\ts2\t1\n"));
+        let b = write(d.path(), "b", &format!("#shard\t2/2\t1\n{h}\n1\ts1\t1\n1\ts1\t2\n"));
+        let mut out = Vec::new();
+        let m = merge(&[b, a.clone()], &mut out).unwrap();
+        let want = format!("{h}\ns0\t1\ns0\t2\ns1\t1\ns1\t2\ns2\t1\n");
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+        assert_eq!((m.kind, m.shards, m.items, m.rows), ("saliency", 2, 3, 5));
+        let split = write(d.path(), "split", &format!("#shard\t2/2\t0\n{h}\n0\ts0\t3\n1\ts1\t1\n"));
+        let e = merge(&[a, split], &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("sequence 0 where 1 was expected"), "{e}");
     }
 
     #[test]

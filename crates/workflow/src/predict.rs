@@ -247,7 +247,7 @@ pub const SHARD_LINE: &str = "#shard";
 /// block of the file. Also where the block starts: the first sequence of
 /// its first batch number (the number of sequences when that is past the
 /// last batch).
-fn shard_rows(lengths: &[usize], batch: usize, shard: Shard) -> (Vec<usize>, usize) {
+pub(crate) fn shard_rows(lengths: &[usize], batch: usize, shard: Shard) -> (Vec<usize>, usize) {
     let batch = batch.max(1);
     // per length: sequences seen and its open batch
     let mut open: HashMap<usize, (usize, usize)> = HashMap::new();

@@ -1,11 +1,17 @@
 //! `saliency`: input gradients per sequence, d(output or conv neuron) /
 //! d(one-hot input), and gradient × input, written as one TSV row per
 //! sequence position.
+//!
+//! With a shard (`--shard i/n`) a run takes the batches `predict`'s shard
+//! takes (whole batches of the single run, each length on its own); its
+//! TSV starts with a `#shard<TAB>i/n<TAB>FIRST` line and each row with its
+//! sequence's index, and `motiftool merge` writes the single run's file.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
+use motif_core::shard::Shard;
 use motif_train::saliency::{Target, input_gradients};
 use ndarray::{Array1, Array2, Axis};
 use serde::{Deserialize, Serialize};
@@ -49,6 +55,12 @@ pub struct Config {
     /// Engine settings.
     #[cfg_attr(feature = "cli", command(flatten))]
     pub engine: EngineConfig,
+    /// This process's share of the sequences, i/n (1-based): whole batches
+    /// of the single run, as `predict --shard` takes them. The TSV starts
+    /// with a `#shard` line and each row with its sequence's index;
+    /// `motiftool merge` joins the shards into the single run's file.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "i/n"))]
+    pub shard: Option<Shard>,
 }
 
 impl Default for Config {
@@ -58,6 +70,7 @@ impl Default for Config {
             input: SeqInput::default(),
             of: Of::Output(0),
             engine: EngineConfig::default(),
+            shard: None,
         }
     }
 }
@@ -77,6 +90,9 @@ pub fn parse_neuron(s: &str) -> Result<Of> {
     };
     Ok(Of::Neuron { layer: parse(l, "layer")?, channel: parse(c, "channel")? })
 }
+
+/// The TSV's header line.
+pub const HEADER: &str = "id\tpos\tbase\tA\tC\tG\tT\tgrad_x_input";
 
 /// Runs `saliency`, writing to `out` the header `id pos base A C G T
 /// grad_x_input` and one row per sequence position (input order); returns
@@ -100,6 +116,16 @@ pub fn run(config: &Config, out: &mut dyn Write, events: &mut dyn FnMut(Event)) 
     }
     if seqs.is_empty() {
         return Err(invalid(format!("{}: no sequences", source.display())));
+    }
+    // With a shard: its sequences only, each row led by the sequence's index.
+    let mut index: Option<Vec<usize>> = None;
+    if let Some(shard) = config.shard {
+        let lengths: Vec<usize> = seqs.iter().map(Vec::len).collect();
+        let (picked, first) = crate::predict::shard_rows(&lengths, config.engine.batch(), shard);
+        writeln!(out, "{}\t{shard}\t{first}", crate::predict::SHARD_LINE)?;
+        ids = picked.iter().map(|&i| std::mem::take(&mut ids[i])).collect();
+        seqs = picked.iter().map(|&i| std::mem::take(&mut seqs[i])).collect();
+        index = Some(picked);
     }
     let opts = config.engine.options(vec![]);
     // Sequences of each length together (the gradient graph has fixed shapes).
@@ -128,15 +154,16 @@ pub fn run(config: &Config, out: &mut dyn Write, events: &mut dyn FnMut(Event)) 
         }
         events(Event::Advance(idx.len() as u64));
     }
-    writeln!(out, "id\tpos\tbase\tA\tC\tG\tT\tgrad_x_input")?;
-    for ((id, seq), gr) in ids.iter().zip(&seqs).zip(&grads) {
+    writeln!(out, "{HEADER}")?;
+    for (k, ((id, seq), gr)) in ids.iter().zip(&seqs).zip(&grads).enumerate() {
         let Some((g, gx)) = gr else {
             return Err(invalid(format!("internal error: no gradient for `{id}`")));
         };
+        let lead = index.as_ref().map_or_else(String::new, |ix| format!("{}\t", ix[k]));
         for (j, &b) in seq.iter().enumerate() {
             writeln!(
                 out,
-                "{id}\t{}\t{}\t{:.6e}\t{:.6e}\t{:.6e}\t{:.6e}\t{:.6e}",
+                "{lead}{id}\t{}\t{}\t{:.6e}\t{:.6e}\t{:.6e}\t{:.6e}\t{:.6e}",
                 j + 1,
                 char::from(b),
                 g[(0, j)],
