@@ -310,7 +310,8 @@ fn sharded_match_merges_to_one_run_byte_for_byte() {
         let parts: Vec<PathBuf> = (1..=n)
             .map(|i| {
                 let p = dir.path().join(format!("part{i}of{n}.tsv"));
-                ok(&[&args[..], &["--shard", &format!("{i}/{n}"), "-o", s(&p)]].concat());
+                let shard = format!("{i}/{n}");
+                ok(&[&args[..], &["--shard", &shard, "--threads", "1", "-o", s(&p)]].concat());
                 p
             })
             .collect();

@@ -74,15 +74,20 @@ impl MatchArgs {
 }
 
 /// The command line the TSV footer names: the one that computes the table,
-/// so without where it was written (`-o`) or which block of it (`--shard`),
-/// and the same for a single run and for its shards.
+/// so without where it was written (`-o`), which block of it (`--shard`)
+/// or how (`--threads`, `--verbose`): the same for a single run and for
+/// its shards.
 fn table_command(args: impl Iterator<Item = String>) -> String {
+    const VALUED: [&str; 4] = ["-o", "--out", "--shard", "--threads"];
     let mut words = vec!["motiftool".to_owned()];
     let mut args = args.peekable();
     while let Some(a) = args.next() {
-        if matches!(a.as_str(), "-o" | "--out" | "--shard") {
+        if VALUED.contains(&a.as_str()) {
             args.next();
-        } else if !(a.starts_with("--out=") || a.starts_with("--shard=") || a.starts_with("-o")) {
+        } else if a != "--verbose"
+            && !a.starts_with("-o")
+            && !VALUED.iter().any(|f| a.starts_with(&format!("{f}=")))
+        {
             words.push(a);
         }
     }
@@ -121,8 +126,8 @@ mod tests {
     fn the_footer_leaves_out_the_output_and_the_shard() {
         let args = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>().into_iter();
         for line in [
-            "match q.meme --dist pearson -o out.tsv --shard 2/3",
-            "match q.meme --shard=2/3 --dist pearson --out=out.tsv",
+            "match q.meme --dist pearson -o out.tsv --shard 2/3 --threads 4",
+            "match q.meme --shard=2/3 --verbose --dist pearson --out=out.tsv --threads=2",
             "match -oout.tsv q.meme --dist pearson",
             "match q.meme --out out.tsv --dist pearson",
         ] {

@@ -5,8 +5,8 @@
 //! shared folder); [`Shard::block`] takes a contiguous block of whole
 //! groups (sequences run in batches: each shard's batches are the ones a
 //! single run forms, so its numbers are the single run's bit for bit, and
-//! a merge joins the blocks in order). [`order`] checks that parts are the
-//! whole of one job.
+//! a merge puts the rows back in input order). [`order`] checks that parts
+//! are the whole of one job.
 //!
 //! ```
 //! use motif_core::shard::Shard;

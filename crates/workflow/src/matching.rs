@@ -10,7 +10,7 @@
 //! With a shard (`--shard i/n`) a run compares its contiguous block of the
 //! query file, the matcher skipping the queries before it (their random
 //! draws), so each query's row is the one the whole run writes. The TSV
-//! then starts with a `#shard<TAB>i/n<TAB>FIRST<TAB>QUERIES` line, and
+//! then starts with a `#shard<TAB>i/n<TAB>FIRST<TAB>QUERIES<TAB>of=N` line, and
 //! `motiftool merge` joins the shards into the whole run's file.
 
 use std::path::{Path, PathBuf};
@@ -157,7 +157,12 @@ pub fn run(config: &Config, events: &mut dyn FnMut(Event)) -> Result<Matched> {
     let (head, foot) = prepared.tsv_frame(&config.command);
     let block = config.shard.map_or(0..queries.motifs.len(), |s| s.block(queries.motifs.len(), 1));
     let mut text = match config.shard {
-        Some(s) => format!("{SHARD_LINE}\t{s}\t{}\t{}\n{head}", block.start, block.len()),
+        Some(s) => format!(
+            "{SHARD_LINE}\t{s}\t{}\t{}\tof={}\n{head}",
+            block.start,
+            block.len(),
+            queries.motifs.len()
+        ),
         None if config.json => String::from("["),
         None => head,
     };
@@ -317,7 +322,8 @@ mod tests {
             let part = run(&Config { shard, ..cfg.clone() }, &mut |_| {}).unwrap().text;
             let (line, rest) = part.split_once('\n').unwrap();
             let block = Shard::new(i, n).unwrap().block(set.motifs.len(), 1);
-            assert_eq!(line, format!("#shard\t{i}/{n}\t{}\t{}", block.start, block.len()));
+            let (a, k, all) = (block.start, block.len(), set.motifs.len());
+            assert_eq!(line, format!("#shard\t{i}/{n}\t{a}\t{k}\tof={all}"));
             let (head, foot) = prepared.tsv_frame("motiftool match");
             rows += rest.strip_prefix(&head).unwrap().strip_suffix(&foot).unwrap();
         }

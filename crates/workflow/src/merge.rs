@@ -1,19 +1,23 @@
 //! `merge`: the outputs of a job's shards (`--shard i/n`) put back
 //! together, byte for byte as one run writes them.
 //!
-//! A shard's output says which shard it is and where its block starts, so
-//! the parts may be given in any order and a missing, repeated, foreign or
-//! misplaced part is named instead of merged. A predict (or saliency)
-//! shard's TSV starts with a `#shard<TAB>i/n<TAB>FIRST` line
-//! ([`crate::predict::SHARD_LINE`]) and each row with its sequence's index
-//! (with mixed lengths, shards' rows interleave; saliency's rows are
-//! positions, several per sequence); the merge puts the rows back in input
-//! order. A match
-//! shard's starts with `#shard<TAB>i/n<TAB>FIRST<TAB>QUERIES` (its rows are
-//! its block's matches, any number per query, and a footer follows them
-//! after a blank line, the same in every shard); the merge writes the
-//! blocks one after the other and the footer once. Both stream. Attribute
-//! folders merge through [`crate::attribute_merge`].
+//! A shard's output says which shard it is, where its block starts and how
+//! large the whole input is, so the parts may be given in any order and a
+//! missing, repeated, foreign, misplaced or truncated part is named instead
+//! of merged. Every TSV shard starts with a `#shard` line
+//! ([`crate::predict::SHARD_LINE`]):
+//! - predict and saliency: `#shard<TAB>i/n<TAB>FIRST<TAB>of=N<TAB>batch=B`,
+//!   then the header and rows led by an `index` column (the sequence's
+//!   index in the input). A shard holds whole batches of the single run,
+//!   which with mixed lengths interleave, and saliency's rows are
+//!   positions, several per sequence; the merge puts the rows back in
+//!   input order without the index.
+//! - match: `#shard<TAB>i/n<TAB>FIRST<TAB>QUERIES<TAB>of=N`, then tomtom's
+//!   header, its block's matches (any number per query) and a footer after
+//!   a blank line, the same in every shard; the merge writes the blocks one
+//!   after the other and the footer once.
+//!
+//! Both stream. Attribute folders merge through [`crate::attribute_merge`].
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -27,11 +31,12 @@ use crate::{Error, Result, invalid};
 /// What a merge combined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merged {
-    /// What the parts were (`predict` or `match`).
+    /// What the parts were (`predict`, `saliency` or `match`).
     pub kind: &'static str,
     /// How many shards.
     pub shards: usize,
-    /// Items of the input covered: sequences (predict) or queries (match).
+    /// Items of the input covered: sequences (predict, saliency) or
+    /// queries (match).
     pub items: usize,
     /// Table rows written.
     pub rows: usize,
@@ -39,21 +44,31 @@ pub struct Merged {
 
 /// One shard's TSV after its shard line: where its block starts, how many
 /// items it holds when the line says (match: queries, whose rows vary),
-/// its header (none when a predict shard got no row) and the reader at its
-/// first row.
+/// the whole input's size and batch size (`of=`, `batch=`), its header
+/// (none when a predict shard got no row) and the reader at its first row.
 struct Part {
     path: PathBuf,
     first: usize,
     items: Option<usize>,
+    of: usize,
+    batch: Option<usize>,
     header: Option<Vec<u8>>,
     rest: BufReader<File>,
 }
 
+/// The next line with its newline; a last line without one is a truncated
+/// file.
 fn read_line(path: &Path, r: &mut impl BufRead) -> Result<Option<Vec<u8>>> {
     let mut line = Vec::new();
     let n = r
         .read_until(b'\n', &mut line)
         .map_err(|e| invalid(format!("{}: cannot read: {e}", path.display())))?;
+    if n > 0 && !line.ends_with(b"\n") {
+        return Err(invalid(format!(
+            "{}: its last line ends without a newline (a truncated file?)",
+            path.display()
+        )));
+    }
     Ok((n > 0).then_some(line))
 }
 
@@ -62,8 +77,8 @@ fn open(path: &Path) -> Result<(Shard, Part)> {
     let mut r = BufReader::new(file);
     let not_shard = || {
         invalid(format!(
-            "{}: not a shard's output (a `predict --shard` or `match --shard` TSV starts with \
-             `{SHARD_LINE}<TAB>i/n<TAB>FIRST`)",
+            "{}: not a shard's output (a `predict`, `saliency` or `match` TSV written with \
+             --shard starts with `{SHARD_LINE}<TAB>i/n<TAB>FIRST`)",
             path.display()
         ))
     };
@@ -78,12 +93,24 @@ fn open(path: &Path) -> Result<(Shard, Part)> {
         .parse()
         .map_err(|e| invalid(format!("{}: line 1: {e}", path.display())))?;
     let first: usize = fields.next().and_then(|f| f.parse().ok()).ok_or_else(not_shard)?;
-    let items = match fields.next() {
-        None => None,
-        Some(f) => Some(f.parse().map_err(|_| not_shard())?),
-    };
-    let header = read_line(path, &mut r)?;
-    Ok((shard, Part { path: path.to_path_buf(), first, items, header, rest: r }))
+    let (mut items, mut of, mut batch) = (None, None, None);
+    for f in fields {
+        let number = |v: &str| v.parse::<usize>().map_err(|_| not_shard());
+        match f.split_once('=') {
+            None if items.is_none() && of.is_none() => items = Some(number(f)?),
+            Some(("of", v)) => of = Some(number(v)?),
+            Some(("batch", v)) => batch = Some(number(v)?),
+            _ => return Err(not_shard()),
+        }
+    }
+    let of = of.ok_or_else(not_shard)?;
+    let mut header = read_line(path, &mut r)?;
+    if items.is_none() {
+        // predict, saliency: rows led by their sequence's index
+        let bare = header.as_ref().map(|h| h.strip_prefix(b"index\t").map(<[u8]>::to_vec));
+        header = bare.map(|h| h.ok_or_else(not_shard)).transpose()?;
+    }
+    Ok((shard, Part { path: path.to_path_buf(), first, items, of, batch, header, rest: r }))
 }
 
 /// Merges the shard outputs `parts` (any order) into `out`.
@@ -106,7 +133,22 @@ pub fn merge(parts: &[PathBuf], out: &mut dyn Write) -> Result<Merged> {
             parts[0].path.display()
         )));
     }
-    // Every shard with rows has the same header line.
+    // One input, one batch size, and every shard with rows has the same
+    // header line.
+    if let Some(p) = parts.iter().find(|p| (p.of, p.batch) != (parts[0].of, parts[0].batch)) {
+        let run = |p: &Part| {
+            let batches = p.batch.map(|b| format!(" in batches of {b}")).unwrap_or_default();
+            format!("{} items{batches}", p.of)
+        };
+        return Err(invalid(format!(
+            "{}: a shard of a run over {}, {}'s over {} (shards of different runs?)",
+            p.path.display(),
+            run(p),
+            parts[0].path.display(),
+            run(&parts[0])
+        )));
+    }
+    let (of, last) = (parts[0].of, parts[parts.len() - 1].path.clone());
     same(
         parts.iter().filter_map(|p| p.header.as_deref().map(|h| (p.path.as_path(), h))),
         "columns",
@@ -121,6 +163,12 @@ pub fn merge(parts: &[PathBuf], out: &mut dyn Write) -> Result<Merged> {
     let kind = if per_position { "saliency" } else { kind };
     let (items, rows) =
         if kind == "match" { blocks(parts, out)? } else { interleave(parts, per_position, out)? };
+    if items != of {
+        return Err(invalid(format!(
+            "{}: the shards hold {items} of the input's {of} items (rows missing at the end?)",
+            last.display()
+        )));
+    }
     Ok(Merged { kind, shards: shards.len(), items, rows })
 }
 
@@ -150,7 +198,9 @@ fn blocks(parts: Vec<Part>, out: &mut dyn Write) -> Result<(usize, usize)> {
             }
         }
         rows += own;
-        items += p.items.unwrap_or(own);
+        items = items.checked_add(p.items.unwrap_or(own)).ok_or_else(|| {
+            invalid(format!("{}: its query count is out of range", p.path.display()))
+        })?;
         footers.push((p.path, footer));
     }
     same(footers.iter().map(|(p, f)| (p.as_path(), f.as_slice())), "footer lines")?;
@@ -237,13 +287,19 @@ mod tests {
 
     use crate::test_file as write;
 
+    /// A predict (or saliency) shard: its line for an input of `of`
+    /// sequences in batches of 2, the header led by `index`, and `rows`.
+    fn tsv(shard: &str, first: usize, of: usize, header: &str, rows: &str) -> String {
+        format!("#shard\t{shard}\t{first}\tof={of}\tbatch=2\nindex\t{header}\n{rows}")
+    }
+
     #[test]
     fn merges_in_input_order_whatever_the_order_given() {
         let d = tempfile::tempdir().unwrap();
         // mixed lengths: shards' rows interleave
-        let a = write(d.path(), "a", "#shard\t1/3\t0\nid\ty\n0\ts0\t0\n2\ts2\t2\n");
-        let b = write(d.path(), "b", "#shard\t2/3\t1\nid\ty\n1\ts1\t1\n");
-        let c = write(d.path(), "c", "#shard\t3/3\t3\nid\ty\n3\ts3\t3\n");
+        let a = write(d.path(), "a", &tsv("1/3", 0, 4, "id\ty", "0\ts0\t0\n2\ts2\t2\n"));
+        let b = write(d.path(), "b", &tsv("2/3", 1, 4, "id\ty", "1\ts1\t1\n"));
+        let c = write(d.path(), "c", &tsv("3/3", 3, 4, "id\ty", "3\ts3\t3\n"));
         let mut out = Vec::new();
         let m = merge(&[c, a, b], &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "id\ty\ns0\t0\ns1\t1\ns2\t2\ns3\t3\n");
@@ -255,20 +311,23 @@ mod tests {
     #[test]
     fn match_shards_keep_one_footer() {
         let d = tempfile::tempdir().unwrap();
-        let a = write(d.path(), "a", "#shard\t1/3\t0\t2\nQ\tT\nq0\tt1\nq0\tt2\n\n# cmd\n");
-        let b = write(d.path(), "b", "#shard\t2/3\t2\t1\nQ\tT\n\n# cmd\n");
-        let c = write(d.path(), "c", "#shard\t3/3\t3\t2\nQ\tT\nq4\tt1\n\n# cmd\n");
+        let a = write(d.path(), "a", "#shard\t1/3\t0\t2\tof=5\nQ\tT\nq0\tt1\nq0\tt2\n\n# cmd\n");
+        let b = write(d.path(), "b", "#shard\t2/3\t2\t1\tof=5\nQ\tT\n\n# cmd\n");
+        let c = write(d.path(), "c", "#shard\t3/3\t3\t2\tof=5\nQ\tT\nq4\tt1\n\n# cmd\n");
         let mut out = Vec::new();
         let m = merge(&[b.clone(), c.clone(), a.clone()], &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "Q\tT\nq0\tt1\nq0\tt2\nq4\tt1\n\n# cmd\n");
         assert_eq!((m.kind, m.shards, m.items, m.rows), ("match", 3, 5, 3));
-        let cut = write(d.path(), "cut", "#shard\t3/3\t3\t2\nQ\tT\nq4\tt1\n");
+        let cut = write(d.path(), "cut", "#shard\t3/3\t3\t2\tof=5\nQ\tT\nq4\tt1\n");
         let e = merge(&[a.clone(), b.clone(), cut], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("cut: its footer lines differ from") && e.ends_with("runs?)"), "{e}");
-        let late = write(d.path(), "late", "#shard\t3/3\t4\t1\nQ\tT\n\n# cmd\n");
+        let late = write(d.path(), "late", "#shard\t3/3\t4\t1\tof=5\nQ\tT\n\n# cmd\n");
         let e = merge(&[a.clone(), b.clone(), late], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("starts at query 4 where 3 was expected"), "{e}");
-        let predict = write(d.path(), "p", "#shard\t3/3\t3\nQ\tT\n3\tq3\tt1\n");
+        let short = write(d.path(), "short", "#shard\t3/3\t3\t1\tof=5\nQ\tT\n\n# cmd\n");
+        let e = merge(&[a.clone(), b.clone(), short], &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("short: the shards hold 4 of the input's 5"), "{e}");
+        let predict = write(d.path(), "p", &tsv("3/3", 3, 5, "Q\tT", "3\tq3\tt1\n"));
         let e = merge(&[a, b, predict], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("another command"), "{e}");
     }
@@ -279,15 +338,14 @@ mod tests {
     fn saliency_rows_stay_with_their_sequence() {
         let d = tempfile::tempdir().unwrap();
         let h = crate::saliency::HEADER;
-        let a =
-            write(d.path(), "a", &format!("#shard\t1/2\t0\n{h}\n0\ts0\t1\n0\ts0\t2\n2\ts2\t1\n"));
-        let b = write(d.path(), "b", &format!("#shard\t2/2\t1\n{h}\n1\ts1\t1\n1\ts1\t2\n"));
+        let a = write(d.path(), "a", &tsv("1/2", 0, 3, h, "0\ts0\t1\n0\ts0\t2\n2\ts2\t1\n"));
+        let b = write(d.path(), "b", &tsv("2/2", 1, 3, h, "1\ts1\t1\n1\ts1\t2\n"));
         let mut out = Vec::new();
         let m = merge(&[b, a.clone()], &mut out).unwrap();
         let want = format!("{h}\ns0\t1\ns0\t2\ns1\t1\ns1\t2\ns2\t1\n");
         assert_eq!(String::from_utf8(out).unwrap(), want);
         assert_eq!((m.kind, m.shards, m.items, m.rows), ("saliency", 2, 3, 5));
-        let split = write(d.path(), "split", &format!("#shard\t2/2\t0\n{h}\n0\ts0\t3\n1\ts1\t1\n"));
+        let split = write(d.path(), "split", &tsv("2/2", 0, 3, h, "0\ts0\t3\n1\ts1\t1\n"));
         let e = merge(&[a, split], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("sequence 0 where 1 was expected"), "{e}");
     }
@@ -295,26 +353,40 @@ mod tests {
     #[test]
     fn empty_shards_and_bad_parts() {
         let d = tempfile::tempdir().unwrap();
-        let a = write(d.path(), "a", "#shard\t1/2\t0\nid\ty\n0\ts0\t0\n");
-        let b = write(d.path(), "b", "#shard\t2/2\t1\n");
+        let a = write(d.path(), "a", &tsv("1/2", 0, 1, "id\ty", "0\ts0\t0\n"));
+        let b = write(d.path(), "b", "#shard\t2/2\t1\tof=1\tbatch=2\n");
         let mut out = Vec::new();
         assert_eq!(merge(&[a.clone(), b], &mut out).unwrap().rows, 1);
         assert_eq!(out, b"id\ty\ns0\t0\n");
         let plain = write(d.path(), "plain", "id\ty\n");
         let e = merge(&[a.clone(), plain], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("plain") && e.contains("not a shard"), "{e}");
-        let other = write(d.path(), "other", "#shard\t2/2\t1\nid\tz\n1\ts1\t1\n");
+        let other = write(d.path(), "other", &tsv("2/2", 1, 1, "id\tz", "1\ts1\t1\n"));
         let e = merge(&[a.clone(), other], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("columns differ"), "{e}");
-        let gap = write(d.path(), "gap", "#shard\t2/2\t3\nid\ty\n3\ts3\t3\n");
+        let gap = write(d.path(), "gap", &tsv("2/2", 3, 1, "id\ty", "3\ts3\t3\n"));
         let e = merge(&[a.clone(), gap], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("sequence 3 where 1 was expected"), "{e}");
-        let twice = write(d.path(), "twice", "#shard\t2/2\t0\nid\ty\n0\ts0\t0\n");
+        let twice = write(d.path(), "twice", &tsv("2/2", 0, 1, "id\ty", "0\ts0\t0\n"));
         let e = merge(&[a.clone(), twice], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("sequence 0 where 1 was expected"), "{e}");
-        let bare = write(d.path(), "bare", "#shard\t2/2\t1\nid\ty\ns1\t1\n");
+        let bare = write(d.path(), "bare", &tsv("2/2", 1, 1, "id\ty", "s1\t1\n"));
         let e = merge(&[a.clone(), bare], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("bare: a row without its sequence's index"), "{e}");
+        let cut = write(d.path(), "cut", &tsv("2/2", 1, 2, "id\ty", "1\ts1\t1"));
+        let a2 = write(d.path(), "a2", &tsv("1/2", 0, 2, "id\ty", "0\ts0\t0\n"));
+        let e = merge(&[a2.clone(), cut], &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("cut: its last line ends without a newline"), "{e}");
+        let batch =
+            write(d.path(), "batch", "#shard\t2/2\t1\tof=2\tbatch=4\nindex\tid\ty\n1\ts1\t1\n");
+        let e = merge(&[a2, batch], &mut Vec::new()).unwrap_err().to_string();
+        assert!(
+            e.contains("over 2 items in batches of 4, ") && e.contains("different runs"),
+            "{e}"
+        );
+        let unindexed = write(d.path(), "u", "#shard\t2/2\t1\tof=1\tbatch=2\nid\ty\n1\ts1\t1\n");
+        let e = merge(&[a.clone(), unindexed], &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("not a shard"), "{e}");
         let e = merge(&[a], &mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("missing shard(s): 2/2"), "{e}");
     }

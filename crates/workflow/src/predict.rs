@@ -74,10 +74,10 @@ pub struct Config {
     /// the batches a single run forms (each length's sequences in input
     /// order, `--batch-size` at a time; batches ordered by their first
     /// sequence), so that its engine calls are the single run's. The TSV
-    /// then starts with a `#shard<TAB>i/n<TAB>FIRST` line (FIRST: its first
-    /// sequence) and each row with its sequence's index in the input;
+    /// then starts with a `#shard<TAB>i/n<TAB>FIRST<TAB>of=N<TAB>batch=B`
+    /// line and an `index` column (each row's sequence in the input);
     /// `motiftool merge` joins the shards into the single run's file
-    /// (predict only).
+    /// (predict; evaluate does not shard).
     #[cfg_attr(feature = "cli", arg(long, value_name = "i/n"))]
     pub shard: Option<Shard>,
 }
@@ -236,37 +236,89 @@ fn score_batch(session: &dyn Session, batch: Batch) -> Result<Vec<(usize, Scored
         .collect())
 }
 
-/// The first word of a shard's TSV (predict's, match's), before the shard
-/// (`i/n`) and where its block starts.
+/// The first word of a shard's TSV (predict's, saliency's, match's),
+/// before the shard (`i/n`), where its block starts and the whole input's
+/// size (`of=N`; predict and saliency add `batch=B`).
 pub const SHARD_LINE: &str = "#shard";
 
-/// The sequences (input indices, ascending) of `shard`: a block of whole
-/// batches as a single run forms them from sequences of these `lengths`
-/// (each length's sequences in input order, `batch` at a time), the batches
-/// ordered by their first sequence. For one length that is a contiguous
-/// block of the file. Also where the block starts: the first sequence of
-/// its first batch number (the number of sequences when that is past the
-/// last batch).
-pub(crate) fn shard_rows(lengths: &[usize], batch: usize, shard: Shard) -> (Vec<usize>, usize) {
-    let batch = batch.max(1);
-    // per length: sequences seen and its open batch
-    let mut open: HashMap<usize, (usize, usize)> = HashMap::new();
-    let mut batches = 0usize;
-    let batch_of: Vec<usize> = lengths
-        .iter()
-        .map(|&l| {
-            let (seen, at) = open.entry(l).or_insert((0, 0));
-            if *seen % batch == 0 {
-                *at = batches;
-                batches += 1;
+/// Numbers a single run's batches as its sequences come: each length's
+/// sequences in input order, `size` at a time, batches numbered by their
+/// first sequence.
+struct Batches {
+    size: usize,
+    /// per length: sequences seen and its open batch
+    open: HashMap<usize, (usize, usize)>,
+    count: usize,
+}
+
+impl Batches {
+    fn new(size: usize) -> Self {
+        Self { size: size.max(1), open: HashMap::new(), count: 0 }
+    }
+
+    /// The batch of the next sequence (of length `len`), and whether the
+    /// sequence opens it.
+    fn next(&mut self, len: usize) -> (usize, bool) {
+        let (seen, at) = self.open.entry(len).or_insert((0, 0));
+        let opens = *seen % self.size == 0;
+        if opens {
+            *at = self.count;
+            self.count += 1;
+        }
+        *seen += 1;
+        (*at, opens)
+    }
+}
+
+/// What a predict or saliency shard takes: a block of the batches a single
+/// run forms ([`Batches`]; for one length, a contiguous block of the file),
+/// and what its shard line says.
+pub(crate) struct ShardPlan {
+    shard: Shard,
+    batches: std::ops::Range<usize>,
+    /// The first sequence of its first batch (the number of sequences when
+    /// that is past the last batch).
+    first: usize,
+    total: usize,
+    size: usize,
+}
+
+impl ShardPlan {
+    /// The plan of `shard` for sequences of these lengths (input order),
+    /// run `size` at a time. Memory: one number per batch.
+    pub(crate) fn new<E>(
+        shard: Shard,
+        size: usize,
+        lengths: impl IntoIterator<Item = std::result::Result<usize, E>>,
+    ) -> std::result::Result<Self, E> {
+        let mut b = Batches::new(size);
+        let (mut firsts, mut total) = (Vec::new(), 0usize);
+        for len in lengths {
+            if b.next(len?).1 {
+                firsts.push(total);
             }
-            *seen += 1;
-            *at
-        })
-        .collect();
-    let block = shard.block(batches, 1);
-    let first = batch_of.iter().position(|&b| b == block.start).unwrap_or(lengths.len());
-    ((0..lengths.len()).filter(|&i| block.contains(&batch_of[i])).collect(), first)
+            total += 1;
+        }
+        let batches = shard.block(b.count, 1);
+        let first = firsts.get(batches.start).copied().unwrap_or(total);
+        Ok(Self { shard, batches, first, total, size: b.size })
+    }
+
+    /// The shard line (without its newline).
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "{SHARD_LINE}\t{}\t{}\tof={}\tbatch={}",
+            self.shard, self.first, self.total, self.size
+        )
+    }
+
+    /// Says, sequence after sequence (by length, input order), whether the
+    /// shard takes it.
+    pub(crate) fn picker(&self) -> impl FnMut(usize) -> bool + Send + 'static {
+        let mut b = Batches::new(self.size);
+        let block = self.batches.clone();
+        move |len| block.contains(&b.next(len).0)
+    }
 }
 
 /// How a predict or evaluate run went.
@@ -293,25 +345,29 @@ pub fn predict(
     events: &mut dyn FnMut(Event),
 ) -> Result<Scoring> {
     let (model, session) = config.open()?;
-    let (records, picked): (Records, Option<Vec<usize>>) = match config.shard {
-        None => (config.records()?, None),
+    // With a shard, the input indices of the records read but not yet
+    // written, in order (the rows' first column).
+    let pending = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+    let records: Records = match config.shard {
+        None => config.records()?,
         Some(shard) => {
             // A pass for the lengths (checking every record), then the shard's.
-            let mut lengths = Vec::new();
-            for r in config.records()? {
-                lengths.push(r?.seq.len());
-            }
-            let (picked, first) = shard_rows(&lengths, config.engine.batch(), shard);
-            writeln!(out, "{SHARD_LINE}\t{shard}\t{first}")?;
-            let mut keep = vec![false; lengths.len()];
-            for &i in &picked {
-                keep[i] = true;
-            }
-            let mine = config.records()?.enumerate().filter(move |(i, _)| keep[*i]).map(|(_, r)| r);
-            (Box::new(mine), Some(picked))
+            let lengths = config.records()?.map(|r| r.map(|r| r.seq.len()));
+            let plan = ShardPlan::new(shard, config.engine.batch(), lengths)?;
+            writeln!(out, "{}", plan.line())?;
+            let mut take = plan.picker();
+            let read = std::sync::Arc::clone(&pending);
+            Box::new(config.records()?.enumerate().filter_map(move |(i, r)| match r {
+                Ok(rec) if !take(rec.seq.len()) => None,
+                Ok(rec) => {
+                    read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back(i);
+                    Some(Ok(rec))
+                }
+                Err(e) => Some(Err(e)),
+            }))
         }
     };
-    let mut row = 0usize;
+    let index = config.shard.map(|_| "index\t").unwrap_or_default();
     let names: Vec<String> = session.output_names().to_vec();
     let mut widths: Option<Vec<usize>> = None;
     let n = stream(
@@ -332,15 +388,21 @@ pub fn predict(
                         cols.extend((0..k).map(|j| format!("{name}:{j}")));
                     }
                 }
-                writeln!(out, "{}", cols.join("\t"))?;
+                writeln!(out, "{index}{}", cols.join("\t"))?;
                 widths = Some(w);
             }
             let widths = widths.as_deref().unwrap_or_default();
-            let mut line = match &picked {
-                Some(p) => format!("{}\t{}", p[row], s.id),
+            let mut line = match config.shard {
+                Some(_) => {
+                    let i = pending
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .pop_front()
+                        .ok_or_else(|| invalid("internal error: a row without its sequence"))?;
+                    format!("{i}\t{}", s.id)
+                }
                 None => s.id,
             };
-            row += 1;
             line.push('\t');
             line.push_str(&s.label.map_or_else(|| "NA".to_owned(), |l| l.to_string()));
             for (o, &w) in s.outputs.iter().zip(widths) {
@@ -456,6 +518,14 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sequences `shard` takes and where its block starts.
+    fn shard_rows(lengths: &[usize], size: usize, shard: Shard) -> (Vec<usize>, usize) {
+        let plan = ShardPlan::new(shard, size, lengths.iter().map(|&l| Ok::<_, ()>(l))).unwrap();
+        assert!(plan.line().ends_with(&format!("\tof={}\tbatch={size}", lengths.len())));
+        let mut take = plan.picker();
+        ((0..lengths.len()).filter(|&i| take(lengths[i])).collect(), plan.first)
+    }
 
     /// Shards partition the sequences into the single run's batches: for
     /// one length, contiguous blocks of whole batches; for mixed lengths,

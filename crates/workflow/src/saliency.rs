@@ -4,8 +4,9 @@
 //!
 //! With a shard (`--shard i/n`) a run takes the batches `predict`'s shard
 //! takes (whole batches of the single run, each length on its own); its
-//! TSV starts with a `#shard<TAB>i/n<TAB>FIRST` line and each row with its
-//! sequence's index, and `motiftool merge` writes the single run's file.
+//! TSV starts with predict's shard line and an `index` column (each row's
+//! sequence in the input), and `motiftool merge` writes the single run's
+//! file.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -57,7 +58,7 @@ pub struct Config {
     pub engine: EngineConfig,
     /// This process's share of the sequences, i/n (1-based): whole batches
     /// of the single run, as `predict --shard` takes them. The TSV starts
-    /// with a `#shard` line and each row with its sequence's index;
+    /// with a `#shard` line and an `index` column (the row's sequence);
     /// `motiftool merge` joins the shards into the single run's file.
     #[cfg_attr(feature = "cli", arg(long, value_name = "i/n"))]
     pub shard: Option<Shard>,
@@ -120,9 +121,11 @@ pub fn run(config: &Config, out: &mut dyn Write, events: &mut dyn FnMut(Event)) 
     // With a shard: its sequences only, each row led by the sequence's index.
     let mut index: Option<Vec<usize>> = None;
     if let Some(shard) = config.shard {
-        let lengths: Vec<usize> = seqs.iter().map(Vec::len).collect();
-        let (picked, first) = crate::predict::shard_rows(&lengths, config.engine.batch(), shard);
-        writeln!(out, "{}\t{shard}\t{first}", crate::predict::SHARD_LINE)?;
+        let lengths = seqs.iter().map(|s| Ok::<_, crate::Error>(s.len()));
+        let plan = crate::predict::ShardPlan::new(shard, config.engine.batch(), lengths)?;
+        writeln!(out, "{}", plan.line())?;
+        let mut take = plan.picker();
+        let picked: Vec<usize> = (0..seqs.len()).filter(|&i| take(seqs[i].len())).collect();
         ids = picked.iter().map(|&i| std::mem::take(&mut ids[i])).collect();
         seqs = picked.iter().map(|&i| std::mem::take(&mut seqs[i])).collect();
         index = Some(picked);
@@ -154,7 +157,7 @@ pub fn run(config: &Config, out: &mut dyn Write, events: &mut dyn FnMut(Event)) 
         }
         events(Event::Advance(idx.len() as u64));
     }
-    writeln!(out, "{HEADER}")?;
+    writeln!(out, "{}{HEADER}", if index.is_some() { "index\t" } else { "" })?;
     for (k, ((id, seq), gr)) in ids.iter().zip(&seqs).zip(&grads).enumerate() {
         let Some((g, gx)) = gr else {
             return Err(invalid(format!("internal error: no gradient for `{id}`")));
