@@ -446,35 +446,13 @@ fn sharded_predict_merges_to_one_run_byte_for_byte() {
     }
     // Mixed lengths, interleaved: each shard holds whole batches of the
     // single run (per length), so its rows interleave with other shards'.
-    let text = std::fs::read_to_string(&seqs).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let recs: Vec<&[&str]> = lines.chunks(2).collect();
-    let order = [0, 8, 1, 2, 9, 3, 10, 4, 5, 11, 6, 7];
-    let mixed = dir.path().join("mixed.fa");
-    std::fs::write(&mixed, order.map(|k| format!("{}\n{}\n", recs[k][0], recs[k][1])).concat())
-        .unwrap();
-    let run = |extra: &[&str], out: &Path| {
-        let base = ["predict", s(&model), "--seqs", s(&mixed), "--engine", "tract", "--batch-size"];
-        ok(&[&base[..], &["3", "-o", s(out)], extra].concat());
-    };
-    let whole = dir.path().join("mixed.tsv");
-    run(&[], &whole);
-    for n in [2, 3, 5] {
-        let parts: Vec<PathBuf> = (1..=n)
-            .map(|i| {
-                let p = dir.path().join(format!("mixed{i}of{n}.tsv"));
-                run(&["--shard", &format!("{i}/{n}")], &p);
-                p
-            })
-            .collect();
-        let merged = dir.path().join(format!("mixed-merged{n}.tsv"));
-        ok(&[&["merge"][..], &parts.iter().map(|p| s(p)).collect::<Vec<_>>(), &["-o", s(&merged)]]
-            .concat());
-        assert!(std::fs::read(&merged).unwrap() == std::fs::read(&whole).unwrap(), "mixed, {n}");
-    }
+    let mixed = interleaved_lengths(dir.path());
+    let args =
+        ["predict", s(&model), "--seqs", s(&mixed), "--engine", "tract", "--batch-size", "3"];
+    shards_merge_to_one_run(dir.path(), &args, &[2, 3, 5]);
     // batches of 3 by length, numbered by first row: {0,2,3} {1,4,6} {5,7,8} {9} {10,11};
     // the first of 2 shards holds the first two
-    let first = std::fs::read_to_string(dir.path().join("mixed1of2.tsv")).unwrap();
+    let first = std::fs::read_to_string(dir.path().join("predict1of2.tsv")).unwrap();
     let rows: Vec<&str> = first.lines().skip(2).map(|l| l.split('\t').next().unwrap()).collect();
     assert_eq!(rows, ["0", "1", "2", "3", "4", "6"], "{first}");
     fails(&["predict", s(&model), "--seqs", s(&seqs), "--shard", "4/3"], &["--shard", "i/n"]);
@@ -491,32 +469,44 @@ fn sharded_predict_merges_to_one_run_byte_for_byte() {
 fn sharded_saliency_merges_to_one_run_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let model = fixture("torch_legacy_ncw.onnx");
+    let mixed = interleaved_lengths(dir.path());
+    let args =
+        ["saliency", s(&model), "--seqs", s(&mixed), "--engine", "tract", "--batch-size", "3"];
+    shards_merge_to_one_run(dir.path(), &args, &[2, 3, 6]);
+}
+
+/// The fixture sequences (eight of 101 bp, four of 60 bp) with the lengths
+/// interleaved.
+fn interleaved_lengths(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(fixture("fixture_seqs.fa")).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let recs: Vec<&[&str]> = lines.chunks(2).collect();
-    let mixed = dir.path().join("mixed.fa");
     let order = [0, 8, 1, 2, 9, 3, 10, 4, 5, 11, 6, 7];
+    let mixed = dir.join("mixed.fa");
     std::fs::write(&mixed, order.map(|k| format!("{}\n{}\n", recs[k][0], recs[k][1])).concat())
         .unwrap();
-    let run = |extra: &[&str], out: &Path| {
-        let base = ["saliency", s(&model), "--seqs", s(&mixed), "--engine", "tract"];
-        ok(&[&base[..], &["--batch-size", "3", "-o", s(out)], extra].concat());
-    };
-    let whole = dir.path().join("whole.tsv");
-    run(&[], &whole);
-    for n in [2, 3, 6] {
+    mixed
+}
+
+/// Runs `args` once and as `n` shards (`{command}{i}of{n}.tsv` in `dir`)
+/// for each `n` of `counts`, and checks that merging the shards (given in
+/// reverse order) writes the single run's file byte for byte.
+fn shards_merge_to_one_run(dir: &Path, args: &[&str], counts: &[usize]) {
+    let whole = dir.join(format!("{}.tsv", args[0]));
+    ok(&[args, &["-o", s(&whole)]].concat());
+    for &n in counts {
         let parts: Vec<PathBuf> = (1..=n)
             .map(|i| {
-                let p = dir.path().join(format!("part{i}of{n}.tsv"));
-                run(&["--shard", &format!("{i}/{n}")], &p);
+                let p = dir.join(format!("{}{i}of{n}.tsv", args[0]));
+                ok(&[args, &["--shard", &format!("{i}/{n}"), "-o", s(&p)]].concat());
                 p
             })
             .collect();
-        let merged = dir.path().join(format!("merged{n}.tsv"));
-        let mut args = vec!["merge"];
-        args.extend(parts.iter().rev().map(|p| s(p)));
-        args.extend(["-o", s(&merged)]);
-        ok(&args);
-        assert!(std::fs::read(&merged).unwrap() == std::fs::read(&whole).unwrap(), "{n} shards");
+        let merged = dir.join(format!("{}-merged{n}.tsv", args[0]));
+        let mut merge = vec!["merge"];
+        merge.extend(parts.iter().rev().map(|p| s(p)));
+        merge.extend(["-o", s(&merged)]);
+        ok(&merge);
+        assert!(std::fs::read(&merged).unwrap() == std::fs::read(&whole).unwrap(), "{args:?}: {n}");
     }
 }
