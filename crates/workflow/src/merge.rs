@@ -42,18 +42,38 @@ pub struct Merged {
     pub rows: usize,
 }
 
-/// One shard's TSV after its shard line: where its block starts, how many
-/// items it holds when the line says (match: queries, whose rows vary),
-/// the whole input's size and batch size (`of=`, `batch=`), its header
-/// (none when a predict shard got no row) and the reader at its first row.
+/// How a shard's rows are laid out, as its shard line says.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// match: the block's queries (their rows vary in number), then a
+    /// footer.
+    Block { queries: usize },
+    /// predict, saliency: rows led by their sequence's index, from whole
+    /// batches of `batch`.
+    Indexed { batch: usize },
+}
+
+/// One shard's TSV after its shard line: where its block starts, its
+/// layout, the whole input's size (`of=`), its header (without the index
+/// column; none when a predict shard got no row) and the reader at its
+/// first row.
 struct Part {
     path: PathBuf,
     first: usize,
-    items: Option<usize>,
+    layout: Layout,
     of: usize,
-    batch: Option<usize>,
     header: Option<Vec<u8>>,
     rest: BufReader<File>,
+}
+
+impl Part {
+    /// The batch size of an indexed shard.
+    fn batch(&self) -> Option<usize> {
+        match self.layout {
+            Layout::Indexed { batch } => Some(batch),
+            Layout::Block { .. } => None,
+        }
+    }
 }
 
 /// The next line with its newline; a last line without one is a truncated
@@ -103,14 +123,16 @@ fn open(path: &Path) -> Result<(Shard, Part)> {
             _ => return Err(not_shard()),
         }
     }
-    let of = of.ok_or_else(not_shard)?;
+    let (layout, of) = match (items, batch, of) {
+        (Some(queries), None, Some(of)) => (Layout::Block { queries }, of),
+        (None, Some(batch), Some(of)) => (Layout::Indexed { batch }, of),
+        _ => return Err(not_shard()),
+    };
     let mut header = read_line(path, &mut r)?;
-    if items.is_none() {
-        // predict, saliency: rows led by their sequence's index
-        let bare = header.as_ref().map(|h| h.strip_prefix(b"index\t").map(<[u8]>::to_vec));
-        header = bare.map(|h| h.ok_or_else(not_shard)).transpose()?;
+    if let (Layout::Indexed { .. }, Some(h)) = (layout, &mut header) {
+        *h = h.strip_prefix(b"index\t").ok_or_else(not_shard)?.to_vec();
     }
-    Ok((shard, Part { path: path.to_path_buf(), first, items, of, batch, header, rest: r }))
+    Ok((shard, Part { path: path.to_path_buf(), first, layout, of, header, rest: r }))
 }
 
 /// Merges the shard outputs `parts` (any order) into `out`.
@@ -125,8 +147,8 @@ pub fn merge(parts: &[PathBuf], out: &mut dyn Write) -> Result<Merged> {
     let at = order(&shards)?;
     let mut slots: Vec<Option<Part>> = opened.into_iter().map(|(_, p)| Some(p)).collect();
     let parts: Vec<Part> = at.iter().filter_map(|&k| slots[k].take()).collect();
-    let kind = if parts[0].items.is_some() { "match" } else { "predict" };
-    if let Some(p) = parts.iter().find(|p| p.items.is_some() != parts[0].items.is_some()) {
+    let blocks_of = |p: &Part| matches!(p.layout, Layout::Block { .. });
+    if let Some(p) = parts.iter().find(|p| blocks_of(p) != blocks_of(&parts[0])) {
         return Err(invalid(format!(
             "{}: a shard of another command than {}'s",
             p.path.display(),
@@ -135,9 +157,9 @@ pub fn merge(parts: &[PathBuf], out: &mut dyn Write) -> Result<Merged> {
     }
     // One input, one batch size, and every shard with rows has the same
     // header line.
-    if let Some(p) = parts.iter().find(|p| (p.of, p.batch) != (parts[0].of, parts[0].batch)) {
+    if let Some(p) = parts.iter().find(|p| (p.of, p.batch()) != (parts[0].of, parts[0].batch())) {
         let run = |p: &Part| {
-            let batches = p.batch.map(|b| format!(" in batches of {b}")).unwrap_or_default();
+            let batches = p.batch().map(|b| format!(" in batches of {b}")).unwrap_or_default();
             format!("{} items{batches}", p.of)
         };
         return Err(invalid(format!(
@@ -160,9 +182,11 @@ pub fn merge(parts: &[PathBuf], out: &mut dyn Write) -> Result<Merged> {
     let per_position = parts.iter().find_map(|p| p.header.as_deref()).is_some_and(|h| {
         h.strip_suffix(b"\n").is_some_and(|h| h == crate::saliency::HEADER.as_bytes())
     });
-    let kind = if per_position { "saliency" } else { kind };
-    let (items, rows) =
-        if kind == "match" { blocks(parts, out)? } else { interleave(parts, per_position, out)? };
+    let (kind, (items, rows)) = if blocks_of(&parts[0]) {
+        ("match", blocks(parts, out)?)
+    } else {
+        (if per_position { "saliency" } else { "predict" }, interleave(parts, per_position, out)?)
+    };
     if items != of {
         return Err(invalid(format!(
             "{}: the shards hold {items} of the input's {of} items (rows missing at the end?)",
@@ -198,7 +222,10 @@ fn blocks(parts: Vec<Part>, out: &mut dyn Write) -> Result<(usize, usize)> {
             }
         }
         rows += own;
-        items = items.checked_add(p.items.unwrap_or(own)).ok_or_else(|| {
+        let Layout::Block { queries } = p.layout else {
+            return Err(invalid(format!("{}: not a match shard", p.path.display())));
+        };
+        items = items.checked_add(queries).ok_or_else(|| {
             invalid(format!("{}: its query count is out of range", p.path.display()))
         })?;
         footers.push((p.path, footer));
